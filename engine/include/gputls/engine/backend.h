@@ -1,0 +1,53 @@
+// The interface every backend (cpu, cuda, null, test doubles) implements.
+//
+// The engine hands a backend one Batch at a time: requests of one op and one
+// key size, each already validated and holding a reference on its key. The
+// backend fills batch.results[i] for every request and then calls
+// batch.finish() exactly once, from any thread: synchronous backends before
+// launch() returns, asynchronous ones (cuda) later from their own thread.
+// A result of kDeviceError makes the engine re-run that request on the CPU.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "gputls/engine/key.h"
+#include "gputls/engine/op.h"
+#include "gputls/engine/request.h"
+#include "gputls/engine/status.h"
+
+namespace gputls::engine {
+
+struct Batch {
+  Op op = Op::kEcho;
+  uint32_t bits = 0;
+  std::vector<Request*> requests;
+  std::vector<KeyEntry*> keys;   // keys[i] is requests[i]'s key (nullptr for kEcho)
+  std::vector<Status> results;   // filled by the backend
+  BackendKind backend = BackendKind::kNone;
+  uint64_t launch_ns = 0;
+  std::function<void(Batch*)> on_finish;  // set by the engine
+
+  size_t size() const { return requests.size(); }
+  void finish() { on_finish(this); }
+};
+
+class Backend {
+ public:
+  virtual ~Backend() = default;
+  virtual BackendKind kind() const = 0;
+  // Device or library the backend runs on, for notices and stats.
+  virtual std::string description() const = 0;
+  virtual bool supports(Op op, uint32_t bits) const = 0;
+  // Builds the backend's own form of a key at registration. An error here
+  // means the backend cannot serve this key; the engine routes it elsewhere.
+  virtual Status prepare_key(KeyEntry& key) = 0;
+  virtual void launch(Batch* batch) = 0;
+  // No batch in flight: the engine flushes at once for a blocked caller.
+  virtual bool idle() const = 0;
+};
+
+}  // namespace gputls::engine

@@ -1,0 +1,51 @@
+// Engine configuration: one struct, filled from GPUTLS_* environment variables
+// or set by the caller (the provider maps its params onto it).
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+
+namespace gputls::engine {
+
+class Backend;
+
+enum class Policy : uint8_t {
+  kGpu,   // GPU for every op it supports; CPU (counted as a fallback) otherwise
+  kCpu,   // CPU backend only (OpenSSL default provider in a private library context)
+  kAuto,  // GPU when a batch is deep enough to pay, CPU otherwise
+  kNull,  // complete instantly without computing: measures the engine's own cost
+};
+
+struct Config {
+  Policy policy = Policy::kAuto;
+  uint32_t batch_size = 64;         // flush a queue when it holds this many requests
+  uint32_t deadline_us = 200;       // ... or when its oldest request is this old
+  uint32_t queue_capacity = 4096;   // per (op, key size); submit() answers kBusy beyond
+  uint32_t max_keys = 16384;        // key table slots
+  uint32_t flusher_threads = 1;     // 0: no threads, the caller drives poll()
+  uint32_t auto_min_batch = 16;     // kAuto: smallest batch sent to the GPU
+  int cuda_device = 0;
+  bool quiet = false;               // suppress the one-line "no GPU" notice
+
+  // Tests and benchmarks only: replaces the CUDA backend (e.g. a backend that
+  // injects device errors). Called once by the engine's constructor.
+  std::function<std::unique_ptr<Backend>()> gpu_backend_factory;
+
+  // Reads GPUTLS_POLICY, GPUTLS_BATCH, GPUTLS_DEADLINE_US, GPUTLS_QUEUE_CAPACITY,
+  // GPUTLS_MAX_KEYS, GPUTLS_FLUSHERS, GPUTLS_AUTO_MIN_BATCH, GPUTLS_CUDA_DEVICE,
+  // GPUTLS_QUIET over the defaults. On a malformed value returns nullopt and
+  // says which variable and why in *error.
+  static std::optional<Config> from_env(std::string* error);
+
+  // Applies one setting by its environment name without the GPUTLS_ prefix,
+  // lower case ("policy", "batch", ...). Shared by from_env and the provider.
+  bool set(const std::string& name, const std::string& value, std::string* error);
+};
+
+std::optional<Policy> parse_policy(const std::string& s);
+const char* policy_name(Policy p);
+
+}  // namespace gputls::engine

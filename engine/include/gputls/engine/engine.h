@@ -1,0 +1,138 @@
+// The batching engine: per-(op, key size) bounded queues, a key table, a
+// flush policy (batch size, deadline, idle device with a blocked caller) and
+// backends (cpu, cuda, null) chosen by policy.
+//
+//   Engine::create(config) -> engine
+//   engine->register_rsa_key(material, &handle)
+//   Request r{...}; engine->submit(r); engine->wait(r)   // or poll(), eventfd, callback
+//   engine->free_key(handle)
+//
+// Thread safety: every public method may be called from any thread of the
+// process that created the engine. After fork() the child gets kWrongProcess
+// from this engine and must use for_this_process() (CUDA contexts and threads
+// do not survive fork).
+#pragma once
+
+#include <sys/types.h>
+
+#include <array>
+#include <atomic>
+#include <condition_variable>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "gputls/engine/backend.h"
+#include "gputls/engine/config.h"
+#include "gputls/engine/key.h"
+#include "gputls/engine/key_table.h"
+#include "gputls/engine/request.h"
+#include "gputls/engine/stats.h"
+#include "gputls/engine/status.h"
+
+namespace gputls::engine {
+
+class RequestQueue;
+
+class Engine {
+ public:
+  // Never fails for lack of a GPU: without one the engine runs on the CPU and
+  // prints one notice line to stderr (unless config.quiet). Fails (nullptr,
+  // *error set) only when the CPU backend itself cannot start.
+  static std::unique_ptr<Engine> create(const Config& config, std::string* error);
+
+  // The engine of the calling process, created from the environment on first
+  // use. A child after fork() gets a fresh engine of its own; the parent's is
+  // abandoned in the child (its threads do not exist there).
+  static Engine* for_this_process(std::string* error);
+
+  ~Engine();  // shutdown(), then frees everything
+  Engine(const Engine&) = delete;
+  Engine& operator=(const Engine&) = delete;
+
+  Status register_rsa_key(const RsaKeyMaterial& key, KeyHandle* out);
+  Status register_x25519_key(const X25519KeyMaterial& key, KeyHandle* out);
+  // Later submits with h get kStaleKey; requests already in flight finish
+  // with the key, whose material is wiped when the last of them completes.
+  Status free_key(KeyHandle h);
+
+  // kOk: accepted, completion will be signalled. Anything else: rejected,
+  // nothing will be signalled, r.status() stays pending.
+  Status submit(Request& r);
+  // Blocks until r is done and returns its status. Drives poll() itself when
+  // the engine has no flusher threads.
+  Status wait(Request& r);
+  // Flushes every queue that is due (full, past its deadline, or any when
+  // force), on the calling thread. Returns the number of batches launched.
+  size_t poll(bool force = false);
+  // Stops accepting requests, then completes every queued request and waits
+  // for every batch in flight. Idempotent.
+  void shutdown();
+
+  // Stats as JSON: config, device, keys, and per (op, key size) counters.
+  std::string stats_json() const;
+  // Counters of one queue, nullptr if nothing was ever submitted to it.
+  const OpStats* op_stats(Op op, uint32_t bits) const;
+
+  bool gpu_available() const { return gpu_ != nullptr; }
+  std::string gpu_description() const;
+  const Config& config() const { return config_; }
+
+ private:
+  explicit Engine(const Config& config);
+  Status init(std::string* error);
+  Status register_key(std::unique_ptr<KeyEntry> entry, KeyHandle* out);
+  Status validate(const Request& r, const KeyEntry* key) const;
+  RequestQueue* queue_for(Op op, uint32_t bits);
+  bool due(RequestQueue& q, uint64_t now_ns, bool force) const;
+  Backend* choose_backend(RequestQueue& q, size_t n, bool* fallback, Fallback* why) const;
+  size_t flush(RequestQueue& q, bool force);
+  void launch(RequestQueue& q, std::vector<Request*>&& reqs);
+  void finish_batch(Batch* b);
+  void complete(Request& r, Status s);
+  void flusher_loop();
+  void wake_flusher();
+
+  const Config config_;
+  const pid_t owner_pid_;
+  std::unique_ptr<Backend> cpu_, gpu_, null_;
+  std::unique_ptr<KeyTable> keys_;
+
+  // Queues are created on first use and never removed until destruction;
+  // readers scan queues_[0, queue_count_) without a lock.
+  static constexpr size_t kMaxQueues = 64;
+  std::mutex queues_mu_;
+  std::array<std::unique_ptr<RequestQueue>, kMaxQueues> queues_;
+  std::atomic<size_t> queue_count_{0};
+
+  std::atomic<bool> accepting_{true};
+  std::atomic<uint32_t> submitting_{0};  // callers inside submit(); shutdown waits them out
+  std::mutex shutdown_mu_;
+  std::atomic<uint64_t> queued_{0};      // requests in queues
+  std::atomic<uint64_t> in_flight_{0};   // batches launched, not finished
+  std::atomic<uint32_t> blocked_{0};     // callers inside wait()
+  std::array<std::atomic<uint64_t>, kStatusCount> rejected_{};  // submit() refusals by status
+
+  // Condition variables with waiters cannot be destroyed in a forked child
+  // (glibc waits for the parent's waiters forever): they live on the heap so
+  // ~Engine can abandon them there.
+  struct Sync {
+    std::mutex flusher_mu, drain_mu;
+    std::condition_variable flusher_cv, drain_cv;
+  };
+  std::unique_ptr<Sync> sync_ = std::make_unique<Sync>();
+  std::mutex& flusher_mu_ = sync_->flusher_mu;
+  std::condition_variable& flusher_cv_ = sync_->flusher_cv;
+  bool flusher_stop_ = false;
+  bool flusher_kick_ = false;
+  std::atomic<bool> flusher_idle_{false};
+  std::vector<std::thread> flushers_;
+
+  std::mutex& drain_mu_ = sync_->drain_mu;
+  std::condition_variable& drain_cv_ = sync_->drain_cv;  // signalled when in_flight_ drops to 0
+};
+
+}  // namespace gputls::engine

@@ -1,0 +1,50 @@
+// Keys as the engine sees them: raw material registered once, referenced by a
+// handle that carries a generation count (so a reused slot never serves a
+// stale handle).
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <memory>
+
+#include "gputls/engine/op.h"
+#include "gputls/engine/secure_bytes.h"
+
+namespace gputls::engine {
+
+struct KeyHandle {
+  uint32_t slot = 0;
+  uint32_t generation = 0;  // 0 never names a live key
+  bool valid() const { return generation != 0; }
+  friend bool operator==(const KeyHandle&, const KeyHandle&) = default;
+};
+
+// RSA private key with CRT parameters, all big-endian without leading zeros.
+// Two-prime keys only: multi-prime keys are rejected at registration.
+struct RsaKeyMaterial {
+  SecureBytes n, e, d, p, q, dp, dq, qinv;
+};
+
+struct X25519KeyMaterial {
+  SecureBytes priv;  // 32 bytes, RFC 7748 little-endian scalar (clamped on use)
+};
+
+// Per-backend state derived from the key (an EVP_PKEY, a device copy with
+// Montgomery constants, ...). Destroyed, and expected to wipe itself, when the
+// last reference to the key goes.
+class BackendKeyState {
+ public:
+  virtual ~BackendKeyState() = default;
+};
+
+struct KeyEntry {
+  KeyType type = KeyType::kNone;
+  uint32_t bits = 0;  // modulus / curve size; the queue key together with the op
+  RsaKeyMaterial rsa;
+  X25519KeyMaterial x25519;
+  std::array<std::unique_ptr<BackendKeyState>, static_cast<size_t>(BackendKind::kCount)> state;
+
+  BackendKeyState* state_for(BackendKind k) const { return state[static_cast<size_t>(k)].get(); }
+};
+
+}  // namespace gputls::engine

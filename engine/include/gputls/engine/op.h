@@ -1,0 +1,26 @@
+// Operations the engine batches, and the key types they use.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <string_view>
+
+namespace gputls::engine {
+
+enum class Op : uint8_t {
+  kEcho = 0,      // output = input; no key. Tests the batching and GPU plumbing.
+  kRsaPriv,       // m = c^d mod n (raw RSA private-key operation, CRT), in/out = modulus bytes
+  kX25519Derive,  // shared = X25519(private key, peer public), in/out = 32 bytes
+  kCount
+};
+
+enum class KeyType : uint8_t { kNone = 0, kRsa, kX25519 };
+
+std::string_view op_name(Op op);
+KeyType op_key_type(Op op);
+
+// Which backend served a request (also used to name backends in stats).
+enum class BackendKind : uint8_t { kNone = 0, kCpu, kCuda, kNull, kCount };
+std::string_view backend_name(BackendKind kind);
+
+}  // namespace gputls::engine

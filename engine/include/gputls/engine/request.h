@@ -1,0 +1,60 @@
+// A request is caller-owned memory that lives from submit() until it is done.
+//
+// Completion is published by one atomic word, the last thing the engine
+// touches in the request: once done() is true the caller may free it. A
+// caller learns of completion by polling done(), by Engine::wait(), by the
+// eventfd in notify_fd (incremented by 1; the fd must stay open until every
+// request naming it is done: what ASYNC_WAIT_CTX_set_wait_fd wants) or by
+// on_complete(user, status), called on an engine thread after done() turns
+// true.
+#pragma once
+
+#include <atomic>
+#include <cstddef>
+#include <cstdint>
+
+#include "gputls/engine/key.h"
+#include "gputls/engine/op.h"
+#include "gputls/engine/status.h"
+
+namespace gputls::engine {
+
+class Waiter;
+class RequestQueue;
+
+struct Request {
+  // --- set by the caller ---
+  Op op = Op::kEcho;
+  KeyHandle key{};
+  const uint8_t* in = nullptr;
+  size_t in_len = 0;
+  uint8_t* out = nullptr;
+  size_t out_len = 0;
+  int notify_fd = -1;
+  void (*on_complete)(void* user, Status status) = nullptr;
+  void* user = nullptr;
+
+  // --- results, valid once done() ---
+  bool done() const { return state_.load(std::memory_order_acquire) & kDoneBit; }
+  Status status() const {
+    uintptr_t w = state_.load(std::memory_order_acquire);
+    return (w & kDoneBit) ? static_cast<Status>(w >> 1) : Status::kPending;
+  }
+  BackendKind served_by = BackendKind::kNone;
+  uint64_t enqueue_ns() const { return enqueue_ns_; }  // steady clock, set by submit()
+
+  Request() = default;
+  Request(const Request&) = delete;
+  Request& operator=(const Request&) = delete;
+
+ private:
+  friend class Engine;
+  static constexpr uintptr_t kDoneBit = 1;
+  // 0: pending; even non-zero: pending with a blocked Waiter*; odd: done, status << 1.
+  std::atomic<uintptr_t> state_{0};
+  KeyEntry* entry_ = nullptr;
+  RequestQueue* queue_ = nullptr;
+  uint64_t enqueue_ns_ = 0;
+};
+
+}  // namespace gputls::engine

@@ -1,0 +1,100 @@
+#include "gputls/engine/config.h"
+
+#include <cctype>
+#include <cerrno>
+#include <cstdlib>
+#include <limits>
+
+namespace gputls::engine {
+
+std::optional<Policy> parse_policy(const std::string& s) {
+  if (s == "gpu") return Policy::kGpu;
+  if (s == "cpu") return Policy::kCpu;
+  if (s == "auto") return Policy::kAuto;
+  if (s == "null") return Policy::kNull;
+  return std::nullopt;
+}
+
+const char* policy_name(Policy p) {
+  switch (p) {
+    case Policy::kGpu: return "gpu";
+    case Policy::kCpu: return "cpu";
+    case Policy::kAuto: return "auto";
+    case Policy::kNull: return "null";
+  }
+  return "?";
+}
+
+namespace {
+
+// "deadline_us" -> "GPUTLS_DEADLINE_US"
+std::string env_name(const std::string& name) {
+  std::string env = "GPUTLS_";
+  for (char c : name) env += static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+  return env;
+}
+
+bool parse_u32(const std::string& name, const std::string& v, uint32_t lo, uint32_t hi, uint32_t* out,
+               std::string* error) {
+  errno = 0;
+  char* end = nullptr;
+  unsigned long long x = v.empty() ? 0 : std::strtoull(v.c_str(), &end, 10);
+  if (v.empty() || errno != 0 || *end != '\0' || v[0] == '-' || x < lo || x > hi) {
+    *error = "gputls: " + name + "=\"" + v + "\" is not an integer in [" + std::to_string(lo) + ", " +
+             std::to_string(hi) + "]";
+    return false;
+  }
+  *out = static_cast<uint32_t>(x);
+  return true;
+}
+
+}  // namespace
+
+bool Config::set(const std::string& name, const std::string& value, std::string* error) {
+  const std::string env = env_name(name);
+  constexpr uint32_t kMax = std::numeric_limits<int32_t>::max();
+  if (name == "policy") {
+    auto p = parse_policy(value);
+    if (!p) {
+      *error = "gputls: " + env + "=\"" + value + "\" must be one of gpu, cpu, auto, null";
+      return false;
+    }
+    policy = *p;
+    return true;
+  }
+  if (name == "batch") return parse_u32(env, value, 1, 1u << 16, &batch_size, error);
+  if (name == "deadline_us") return parse_u32(env, value, 0, 10'000'000, &deadline_us, error);
+  if (name == "queue_capacity") return parse_u32(env, value, 1, 1u << 24, &queue_capacity, error);
+  if (name == "max_keys") return parse_u32(env, value, 1, 1u << 24, &max_keys, error);
+  if (name == "flushers") return parse_u32(env, value, 0, 64, &flusher_threads, error);
+  if (name == "auto_min_batch") return parse_u32(env, value, 1, 1u << 16, &auto_min_batch, error);
+  if (name == "cuda_device") {
+    uint32_t d;
+    if (!parse_u32(env, value, 0, kMax, &d, error)) return false;
+    cuda_device = static_cast<int>(d);
+    return true;
+  }
+  if (name == "quiet") {
+    uint32_t q;
+    if (!parse_u32(env, value, 0, 1, &q, error)) return false;
+    quiet = q != 0;
+    return true;
+  }
+  *error = "gputls: unknown setting \"" + name + "\"";
+  return false;
+}
+
+std::optional<Config> Config::from_env(std::string* error) {
+  Config c;
+  static const char* const kNames[] = {"policy",   "batch",          "deadline_us", "queue_capacity",
+                                       "max_keys", "flushers",       "auto_min_batch", "cuda_device",
+                                       "quiet"};
+  for (const char* name : kNames) {
+    if (const char* v = std::getenv(env_name(name).c_str())) {
+      if (!c.set(name, v, error)) return std::nullopt;
+    }
+  }
+  return c;
+}
+
+}  // namespace gputls::engine

@@ -1,0 +1,168 @@
+// CPU backend: every op through OpenSSL's default provider, in a private
+// library context.
+#include <openssl/bn.h>
+#include <openssl/core_names.h>
+#include <openssl/err.h>
+#include <openssl/evp.h>
+#include <openssl/param_build.h>
+#include <openssl/params.h>
+#include <openssl/provider.h>
+#include <openssl/rsa.h>
+
+#include <cstring>
+
+#include "backends.h"
+
+namespace gputls::engine {
+namespace {
+
+struct CpuKey final : BackendKeyState {
+  explicit CpuKey(EVP_PKEY* k) : pkey(k) {}
+  ~CpuKey() override { EVP_PKEY_free(pkey); }  // OpenSSL clears private components on free
+  EVP_PKEY* pkey;
+};
+
+struct BnFree {
+  void operator()(BIGNUM* b) const { BN_clear_free(b); }
+};
+using Bn = std::unique_ptr<BIGNUM, BnFree>;
+
+Bn bn_from(const SecureBytes& b) {
+  return Bn(BN_bin2bn(b.data(), static_cast<int>(b.size()), BN_secure_new()));
+}
+
+class CpuBackend final : public Backend {
+ public:
+  CpuBackend(OSSL_LIB_CTX* ctx, OSSL_PROVIDER* prov) : ctx_(ctx), prov_(prov) {}
+  ~CpuBackend() override {
+    OSSL_PROVIDER_unload(prov_);
+    OSSL_LIB_CTX_free(ctx_);
+  }
+
+  BackendKind kind() const override { return BackendKind::kCpu; }
+  std::string description() const override { return std::string("OpenSSL ") + OpenSSL_version(OPENSSL_VERSION_STRING); }
+  bool supports(Op, uint32_t) const override { return true; }
+  bool idle() const override { return true; }
+
+  Status prepare_key(KeyEntry& key) override {
+    EVP_PKEY* pkey = nullptr;
+    ERR_set_mark();
+    if (key.type == KeyType::kRsa) {
+      pkey = rsa_from(key.rsa);
+    } else if (key.type == KeyType::kX25519) {
+      if (key.x25519.priv.size() == 32)
+        pkey = EVP_PKEY_new_raw_private_key_ex(ctx_, "X25519", nullptr, key.x25519.priv.data(), 32);
+    }
+    ERR_pop_to_mark();
+    if (!pkey) return Status::kBadKey;
+    key.state[static_cast<size_t>(BackendKind::kCpu)] = std::make_unique<CpuKey>(pkey);
+    if (key.type == KeyType::kRsa) key.bits = static_cast<uint32_t>(EVP_PKEY_get_bits(pkey));
+    if (key.type == KeyType::kX25519) key.bits = 255;
+    return Status::kOk;
+  }
+
+  void launch(Batch* b) override {
+    ERR_set_mark();  // keep OpenSSL's error queue of the calling thread as it was
+    for (size_t i = 0; i < b->size(); ++i) b->results[i] = run(b->op, b->keys[i], *b->requests[i]);
+    ERR_pop_to_mark();
+    b->finish();
+  }
+
+ private:
+  EVP_PKEY* rsa_from(const RsaKeyMaterial& m) {
+    Bn n = bn_from(m.n), e = bn_from(m.e), d = bn_from(m.d), p = bn_from(m.p), q = bn_from(m.q),
+       dp = bn_from(m.dp), dq = bn_from(m.dq), qinv = bn_from(m.qinv);
+    if (!n || !e || !d || !p || !q || !dp || !dq || !qinv) return nullptr;
+    if (BN_is_zero(p.get()) || BN_is_zero(q.get()) || BN_is_zero(dp.get()) || BN_is_zero(dq.get()) ||
+        BN_is_zero(qinv.get()))
+      return nullptr;  // no CRT parameters: not a key the engine serves
+    OSSL_PARAM_BLD* bld = OSSL_PARAM_BLD_new();
+    OSSL_PARAM* params = nullptr;
+    EVP_PKEY* pkey = nullptr;
+    EVP_PKEY_CTX* pctx = nullptr;
+    if (bld && OSSL_PARAM_BLD_push_BN(bld, OSSL_PKEY_PARAM_RSA_N, n.get()) &&
+        OSSL_PARAM_BLD_push_BN(bld, OSSL_PKEY_PARAM_RSA_E, e.get()) &&
+        OSSL_PARAM_BLD_push_BN(bld, OSSL_PKEY_PARAM_RSA_D, d.get()) &&
+        OSSL_PARAM_BLD_push_BN(bld, OSSL_PKEY_PARAM_RSA_FACTOR1, p.get()) &&
+        OSSL_PARAM_BLD_push_BN(bld, OSSL_PKEY_PARAM_RSA_FACTOR2, q.get()) &&
+        OSSL_PARAM_BLD_push_BN(bld, OSSL_PKEY_PARAM_RSA_EXPONENT1, dp.get()) &&
+        OSSL_PARAM_BLD_push_BN(bld, OSSL_PKEY_PARAM_RSA_EXPONENT2, dq.get()) &&
+        OSSL_PARAM_BLD_push_BN(bld, OSSL_PKEY_PARAM_RSA_COEFFICIENT1, qinv.get()) &&
+        (params = OSSL_PARAM_BLD_to_param(bld)) != nullptr &&
+        (pctx = EVP_PKEY_CTX_new_from_name(ctx_, "RSA", nullptr)) != nullptr && EVP_PKEY_fromdata_init(pctx) == 1) {
+      if (EVP_PKEY_fromdata(pctx, &pkey, EVP_PKEY_KEYPAIR, params) != 1) pkey = nullptr;
+    }
+    EVP_PKEY_CTX_free(pctx);
+    OSSL_PARAM_free(params);  // clears the secure block holding the private BIGNUMs
+    OSSL_PARAM_BLD_free(bld);
+    if (pkey && !pairwise_ok(pkey)) {
+      EVP_PKEY_free(pkey);
+      pkey = nullptr;
+    }
+    return pkey;
+  }
+
+  // n = p*q, d*e = 1 and the CRT parameters agree: a faulty key is refused at
+  // registration instead of producing wrong results later.
+  bool pairwise_ok(EVP_PKEY* pkey) {
+    EVP_PKEY_CTX* c = EVP_PKEY_CTX_new_from_pkey(ctx_, pkey, nullptr);
+    bool ok = c && EVP_PKEY_pairwise_check(c) == 1;
+    EVP_PKEY_CTX_free(c);
+    return ok;
+  }
+
+  Status run(Op op, KeyEntry* key, Request& r) {
+    switch (op) {
+      case Op::kEcho:
+        if (r.in_len) std::memmove(r.out, r.in, r.in_len);
+        return Status::kOk;
+      case Op::kRsaPriv: return rsa_priv(pkey_of(key), r);
+      case Op::kX25519Derive: return x25519(pkey_of(key), r);
+      case Op::kCount: break;
+    }
+    return Status::kUnsupported;
+  }
+
+  static EVP_PKEY* pkey_of(KeyEntry* key) {
+    return static_cast<CpuKey*>(key->state_for(BackendKind::kCpu))->pkey;
+  }
+
+  Status rsa_priv(EVP_PKEY* pkey, Request& r) {
+    EVP_PKEY_CTX* c = EVP_PKEY_CTX_new_from_pkey(ctx_, pkey, nullptr);
+    size_t outlen = r.out_len;
+    bool ok = c && EVP_PKEY_decrypt_init(c) == 1 && EVP_PKEY_CTX_set_rsa_padding(c, RSA_NO_PADDING) == 1 &&
+              EVP_PKEY_decrypt(c, r.out, &outlen, r.in, r.in_len) == 1 && outlen == r.out_len;
+    EVP_PKEY_CTX_free(c);
+    return ok ? Status::kOk : Status::kCryptoFailure;
+  }
+
+  Status x25519(EVP_PKEY* pkey, Request& r) {
+    EVP_PKEY* peer = EVP_PKEY_new_raw_public_key_ex(ctx_, "X25519", nullptr, r.in, r.in_len);
+    EVP_PKEY_CTX* c = peer ? EVP_PKEY_CTX_new_from_pkey(ctx_, pkey, nullptr) : nullptr;
+    size_t outlen = r.out_len;
+    // OpenSSL refuses an all-zero shared secret (RFC 7748 section 6.1).
+    bool ok = c && EVP_PKEY_derive_init(c) == 1 && EVP_PKEY_derive_set_peer(c, peer) == 1 &&
+              EVP_PKEY_derive(c, r.out, &outlen) == 1 && outlen == 32;
+    EVP_PKEY_CTX_free(c);
+    EVP_PKEY_free(peer);
+    return ok ? Status::kOk : Status::kCryptoFailure;
+  }
+
+  OSSL_LIB_CTX* ctx_;
+  OSSL_PROVIDER* prov_;
+};
+
+}  // namespace
+
+std::unique_ptr<Backend> make_cpu_backend(std::string* error) {
+  OSSL_LIB_CTX* ctx = OSSL_LIB_CTX_new();
+  OSSL_PROVIDER* prov = ctx ? OSSL_PROVIDER_load(ctx, "default") : nullptr;
+  if (!prov) {
+    OSSL_LIB_CTX_free(ctx);
+    *error = "gputls: cannot load OpenSSL's default provider into a private library context";
+    return nullptr;
+  }
+  return std::make_unique<CpuBackend>(ctx, prov);
+}
+
+}  // namespace gputls::engine

@@ -1,0 +1,475 @@
+#include "gputls/engine/engine.h"
+
+#include <openssl/crypto.h>
+#include <pthread.h>
+#include <sys/types.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdio>
+
+#include "backends.h"
+#include "gputls/engine/cuda_backend.h"
+#include "request_queue.h"
+#include "waiter.h"
+
+namespace gputls::engine {
+namespace {
+
+uint64_t now_ns() {
+  return static_cast<uint64_t>(
+      std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now().time_since_epoch())
+          .count());
+}
+
+size_t expected_len(Op op, const KeyEntry* key) {
+  switch (op) {
+    case Op::kRsaPriv: return (key->bits + 7) / 8;
+    case Op::kX25519Derive: return 32;
+    default: return 0;
+  }
+}
+
+}  // namespace
+
+Engine::Engine(const Config& config) : config_(config), owner_pid_(getpid()) {}
+
+std::unique_ptr<Engine> Engine::create(const Config& config, std::string* error) {
+  std::unique_ptr<Engine> e(new Engine(config));
+  if (e->init(error) != Status::kOk) return nullptr;
+  return e;
+}
+
+Status Engine::init(std::string* error) {
+  cpu_ = make_cpu_backend(error);
+  if (!cpu_) return Status::kUnsupported;
+  null_ = make_null_backend();
+  if (config_.gpu_backend_factory) {
+    gpu_ = config_.gpu_backend_factory();
+  } else if (config_.policy == Policy::kGpu || config_.policy == Policy::kAuto) {
+    std::string why;
+    CudaBackendOptions opts;
+    opts.device = config_.cuda_device;
+    gpu_ = make_cuda_backend(opts, &why);
+    if (!gpu_ && !config_.quiet)
+      std::fprintf(stderr, "gputls: no usable GPU (%s); running on the CPU\n", why.c_str());
+  }
+  keys_ = std::make_unique<KeyTable>(config_.max_keys, nullptr);
+  for (uint32_t i = 0; i < config_.flusher_threads; ++i) flushers_.emplace_back([this] { flusher_loop(); });
+  return Status::kOk;
+}
+
+Engine::~Engine() {
+  if (getpid() != owner_pid_) {
+    // A forked child: the threads, and any CUDA context, belong to the parent.
+    // Joining or freeing them here would hang or crash, so abandon them.
+    new std::vector<std::thread>(std::move(flushers_));
+    (void)gpu_.release();
+    (void)keys_.release();
+    (void)sync_.release();
+    return;
+  }
+  shutdown();
+  keys_.reset();  // before the backends: key state may hold backend resources
+}
+
+// ---------------------------------------------------------------- keys
+
+Status Engine::register_key(std::unique_ptr<KeyEntry> entry, KeyHandle* out) {
+  if (getpid() != owner_pid_) return Status::kWrongProcess;
+  if (!accepting_.load()) return Status::kShutdown;
+  Status s = cpu_->prepare_key(*entry);  // validates the key and sets bits
+  if (s != Status::kOk) return s;
+  // A GPU that cannot take the key leaves its state empty; such requests run
+  // on the CPU, counted as kKeyNotOnDevice.
+  if (gpu_) (void)gpu_->prepare_key(*entry);
+  return keys_->insert(std::move(entry), out);
+}
+
+Status Engine::register_rsa_key(const RsaKeyMaterial& key, KeyHandle* out) {
+  auto e = std::make_unique<KeyEntry>();
+  e->type = KeyType::kRsa;
+  e->rsa = key;
+  return register_key(std::move(e), out);
+}
+
+Status Engine::register_x25519_key(const X25519KeyMaterial& key, KeyHandle* out) {
+  if (key.priv.size() != 32) return Status::kBadKey;
+  auto e = std::make_unique<KeyEntry>();
+  e->type = KeyType::kX25519;
+  e->x25519 = key;
+  return register_key(std::move(e), out);
+}
+
+Status Engine::free_key(KeyHandle h) {
+  if (getpid() != owner_pid_) return Status::kWrongProcess;
+  return keys_->free_key(h);
+}
+
+// ---------------------------------------------------------------- submit
+
+Status Engine::validate(const Request& r, const KeyEntry* key) const {
+  if (r.op == Op::kEcho) {
+    if (r.in_len && (!r.in || !r.out || r.out_len < r.in_len)) return Status::kInvalidArgument;
+    return Status::kOk;
+  }
+  size_t n = expected_len(r.op, key);
+  if (!r.in || !r.out || r.in_len != n || r.out_len != n) return Status::kInvalidArgument;
+  return Status::kOk;
+}
+
+RequestQueue* Engine::queue_for(Op op, uint32_t bits) {
+  size_t n = queue_count_.load(std::memory_order_acquire);
+  for (size_t i = 0; i < n; ++i)
+    if (queues_[i]->op() == op && queues_[i]->bits() == bits) return queues_[i].get();
+  std::lock_guard<std::mutex> lock(queues_mu_);
+  n = queue_count_.load(std::memory_order_relaxed);
+  for (size_t i = 0; i < n; ++i)
+    if (queues_[i]->op() == op && queues_[i]->bits() == bits) return queues_[i].get();
+  if (n == kMaxQueues) return nullptr;
+  queues_[n] = std::make_unique<RequestQueue>(op, bits, config_.queue_capacity);
+  queue_count_.store(n + 1, std::memory_order_release);
+  return queues_[n].get();
+}
+
+Status Engine::submit(Request& r) {
+  auto reject = [this](Status s) {
+    rejected_[static_cast<size_t>(s)].fetch_add(1, std::memory_order_relaxed);
+    return s;
+  };
+  if (getpid() != owner_pid_) return Status::kWrongProcess;
+  if (r.op >= Op::kCount) return reject(Status::kInvalidArgument);
+  // submitting_ lets shutdown() wait out submitters that passed this check.
+  submitting_.fetch_add(1);
+  struct Leave {
+    std::atomic<uint32_t>& c;
+    ~Leave() { c.fetch_sub(1); }
+  } leave{submitting_};
+  if (!accepting_.load()) return reject(Status::kShutdown);
+
+  KeyEntry* entry = nullptr;
+  const KeyType kt = op_key_type(r.op);
+  if (kt != KeyType::kNone) {
+    Status s = keys_->acquire(r.key, &entry);
+    if (s != Status::kOk) return reject(s);
+    if (entry->type != kt) {
+      keys_->release(r.key);
+      return reject(Status::kInvalidArgument);
+    }
+  }
+  Status s = validate(r, entry);
+  RequestQueue* q = s == Status::kOk ? queue_for(r.op, entry ? entry->bits : 0) : nullptr;
+  if (s == Status::kOk && !q) s = Status::kUnsupported;
+  if (s != Status::kOk) {
+    if (entry) keys_->release(r.key);
+    return reject(s);
+  }
+
+  const uint64_t t = now_ns();
+  r.state_.store(0, std::memory_order_relaxed);
+  r.entry_ = entry;
+  r.queue_ = q;
+  r.enqueue_ns_ = t;
+  r.served_by = BackendKind::kNone;
+  size_t depth = 0;
+  if (!q->push(&r, t, &depth)) {
+    if (entry) keys_->release(r.key);
+    q->stats().busy.fetch_add(1, std::memory_order_relaxed);
+    return reject(Status::kBusy);
+  }
+  q->stats().submitted.fetch_add(1, std::memory_order_relaxed);
+  queued_.fetch_add(1);
+  // Wake a flusher for a full batch, or for a first request when it sleeps
+  // with nothing to time (otherwise it is already timing an earlier deadline).
+  if (!flushers_.empty() && (depth >= config_.batch_size || flusher_idle_.load())) wake_flusher();
+  return Status::kOk;
+}
+
+// ---------------------------------------------------------------- flush
+
+bool Engine::due(RequestQueue& q, uint64_t now, bool force) const {
+  size_t depth = q.depth();
+  if (depth == 0) return false;
+  if (force || depth >= config_.batch_size) return true;
+  uint64_t oldest = q.oldest_ns();
+  if (oldest && now - oldest >= uint64_t{config_.deadline_us} * 1000) return true;
+  // A blocked caller and an idle device: waiting longer only adds latency.
+  return blocked_.load(std::memory_order_relaxed) > 0 && (!gpu_ || gpu_->idle());
+}
+
+size_t Engine::poll(bool force) {
+  if (getpid() != owner_pid_) return 0;
+  size_t launched = 0;
+  const size_t n = queue_count_.load(std::memory_order_acquire);
+  for (size_t i = 0; i < n; ++i) launched += flush(*queues_[i], force);
+  return launched;
+}
+
+size_t Engine::flush(RequestQueue& q, bool force) {
+  size_t launched = 0;
+  while (due(q, now_ns(), force)) {
+    std::vector<Request*> reqs;
+    reqs.reserve(config_.batch_size);
+    size_t n = q.pop(config_.batch_size, reqs);
+    if (n == 0) break;
+    queued_.fetch_sub(n);
+    launch(q, std::move(reqs));
+    ++launched;
+  }
+  return launched;
+}
+
+Backend* Engine::choose_backend(RequestQueue& q, size_t n, bool* fallback, Fallback* why) const {
+  *fallback = false;
+  switch (config_.policy) {
+    case Policy::kNull: return null_.get();
+    case Policy::kCpu: return cpu_.get();
+    case Policy::kAuto:
+      if (!gpu_ || !gpu_->supports(q.op(), q.bits()) || n < config_.auto_min_batch) return cpu_.get();
+      return gpu_.get();
+    case Policy::kGpu:
+      if (!gpu_) {
+        *fallback = true;
+        *why = Fallback::kNoDevice;
+        return cpu_.get();
+      }
+      if (!gpu_->supports(q.op(), q.bits())) {
+        *fallback = true;
+        *why = Fallback::kUnsupported;
+        return cpu_.get();
+      }
+      return gpu_.get();
+  }
+  return cpu_.get();
+}
+
+void Engine::launch(RequestQueue& q, std::vector<Request*>&& reqs) {
+  const uint64_t t = now_ns();
+  for (Request* r : reqs) q.stats().queue_wait.add(t - r->enqueue_ns_);
+
+  bool fallback = false;
+  Fallback why = Fallback::kNoDevice;
+  Backend* be = choose_backend(q, reqs.size(), &fallback, &why);
+  if (fallback) q.stats().count_fallback(why, reqs.size());
+
+  // Keys the GPU could not take go to the CPU in a batch of their own.
+  std::vector<Request*> cpu_reqs;
+  if (be == gpu_.get() && q.op() != Op::kEcho) {
+    size_t kept = 0;
+    for (Request* r : reqs) {
+      if (r->entry_->state_for(gpu_->kind()))
+        reqs[kept++] = r;
+      else
+        cpu_reqs.push_back(r);
+    }
+    reqs.resize(kept);
+    if (!cpu_reqs.empty()) q.stats().count_fallback(Fallback::kKeyNotOnDevice, cpu_reqs.size());
+  }
+
+  auto start = [&](Backend* backend, std::vector<Request*>&& rs) {
+    if (rs.empty()) return;
+    auto* b = new Batch;
+    b->op = q.op();
+    b->bits = q.bits();
+    b->requests = std::move(rs);
+    b->keys.reserve(b->requests.size());
+    for (Request* r : b->requests) b->keys.push_back(r->entry_);
+    b->results.assign(b->requests.size(), Status::kPending);
+    b->backend = backend->kind();
+    b->launch_ns = now_ns();
+    b->on_finish = [this](Batch* done) { finish_batch(done); };
+    q.stats().batches.fetch_add(1, std::memory_order_relaxed);
+    q.stats().batch_hist[OpStats::bucket_of(b->size())].fetch_add(1, std::memory_order_relaxed);
+    in_flight_.fetch_add(1);
+    backend->launch(b);
+  };
+  start(cpu_.get(), std::move(cpu_reqs));
+  start(be, std::move(reqs));
+}
+
+void Engine::finish_batch(Batch* b) {
+  RequestQueue& q = *b->requests[0]->queue_;
+  const uint64_t t = now_ns();
+  for (size_t i = 0; i < b->size(); ++i) q.stats().service.add(t - b->launch_ns);
+
+  // Device errors: re-run those requests on the CPU, never fail them outright.
+  if (b->backend != BackendKind::kCpu) {
+    Batch rerun;
+    std::vector<size_t> idx;
+    for (size_t i = 0; i < b->size(); ++i) {
+      if (b->results[i] != Status::kDeviceError) continue;
+      idx.push_back(i);
+      rerun.requests.push_back(b->requests[i]);
+      rerun.keys.push_back(b->keys[i]);
+    }
+    if (!idx.empty()) {
+      rerun.op = b->op;
+      rerun.bits = b->bits;
+      rerun.results.assign(idx.size(), Status::kPending);
+      rerun.backend = BackendKind::kCpu;
+      rerun.on_finish = [](Batch*) {};
+      cpu_->launch(&rerun);  // synchronous
+      q.stats().count_fallback(Fallback::kDeviceError, idx.size());
+      for (size_t j = 0; j < idx.size(); ++j) {
+        b->results[idx[j]] = rerun.results[j];
+        b->requests[idx[j]]->served_by = BackendKind::kCpu;
+      }
+    }
+  }
+
+  for (size_t i = 0; i < b->size(); ++i) {
+    Request& r = *b->requests[i];
+    if (r.served_by == BackendKind::kNone) r.served_by = b->backend;
+    q.stats().count_served(r.served_by);
+    complete(r, b->results[i]);
+  }
+  delete b;
+
+  if (in_flight_.fetch_sub(1) == 1) {
+    std::lock_guard<std::mutex> lock(drain_mu_);
+    drain_cv_.notify_all();
+  }
+  // The device went idle with callers blocked: let a flusher send them now.
+  if (!flushers_.empty() && blocked_.load() > 0 && queued_.load() > 0) wake_flusher();
+}
+
+void Engine::complete(Request& r, Status s) {
+  RequestQueue& q = *r.queue_;
+  if (s == Status::kOk) {
+    q.stats().completed.fetch_add(1, std::memory_order_relaxed);
+  } else {
+    q.stats().failed.fetch_add(1, std::memory_order_relaxed);
+    q.stats().count_error(s);
+    if (r.out && r.out_len) OPENSSL_cleanse(r.out, r.out_len);  // no partial result leaves a failed request
+  }
+  if (r.entry_) keys_->release(r.key);
+  const int fd = r.notify_fd;
+  auto* cb = r.on_complete;
+  void* user = r.user;
+  // Publishing completion is the last access to r: the caller may free it now.
+  uintptr_t prev = r.state_.exchange((static_cast<uintptr_t>(s) << 1) | Request::kDoneBit, std::memory_order_acq_rel);
+  if (prev != 0) reinterpret_cast<Waiter*>(prev)->signal();
+  if (fd >= 0) {
+    uint64_t one = 1;
+    ssize_t w = ::write(fd, &one, sizeof one);
+    (void)w;  // an eventfd write fails only on counter overflow, which a reader prevents
+  }
+  if (cb) cb(user, s);
+}
+
+// ---------------------------------------------------------------- wait
+
+Status Engine::wait(Request& r) {
+  if (getpid() != owner_pid_) return Status::kWrongProcess;
+  blocked_.fetch_add(1);
+  if (flushers_.empty()) {
+    while (!r.done()) {
+      if (poll(false) == 0) std::this_thread::yield();
+    }
+  } else {
+    Waiter w;
+    uintptr_t expected = 0;
+    if (r.state_.compare_exchange_strong(expected, reinterpret_cast<uintptr_t>(&w), std::memory_order_acq_rel)) {
+      wake_flusher();
+      w.wait();
+    }
+  }
+  blocked_.fetch_sub(1);
+  return r.status();
+}
+
+// ---------------------------------------------------------------- flusher
+
+void Engine::wake_flusher() {
+  std::lock_guard<std::mutex> lock(flusher_mu_);
+  flusher_kick_ = true;
+  flusher_cv_.notify_one();
+}
+
+void Engine::flusher_loop() {
+  std::unique_lock<std::mutex> lock(flusher_mu_);
+  while (!flusher_stop_) {
+    flusher_kick_ = false;
+    lock.unlock();
+    size_t launched = poll(false);
+    lock.lock();
+    if (flusher_stop_) break;
+    if (launched || flusher_kick_) continue;
+    // Sleep until the earliest deadline, or until kicked. flusher_idle_ and
+    // queued_ are a Dekker pair with submit(): either we see its request or
+    // it sees us idle and kicks.
+    flusher_idle_.store(true);
+    if (queued_.load() == 0) {
+      flusher_cv_.wait(lock, [this] { return flusher_kick_ || flusher_stop_; });
+    } else {
+      uint64_t earliest = UINT64_MAX;
+      const size_t n = queue_count_.load(std::memory_order_acquire);
+      for (size_t i = 0; i < n; ++i) {
+        uint64_t o = queues_[i]->oldest_ns();
+        if (o && o < earliest) earliest = o;
+      }
+      if (earliest != UINT64_MAX) {
+        uint64_t wake = earliest + uint64_t{config_.deadline_us} * 1000;
+        uint64_t t = now_ns();
+        if (wake > t)
+          flusher_cv_.wait_for(lock, std::chrono::nanoseconds(wake - t),
+                               [this] { return flusher_kick_ || flusher_stop_; });
+      }
+    }
+    flusher_idle_.store(false);
+  }
+}
+
+// ---------------------------------------------------------------- shutdown
+
+void Engine::shutdown() {
+  if (getpid() != owner_pid_) return;
+  std::lock_guard<std::mutex> once(shutdown_mu_);
+  accepting_.store(false);
+  while (submitting_.load() != 0) std::this_thread::yield();
+  {
+    std::lock_guard<std::mutex> lock(flusher_mu_);
+    flusher_stop_ = true;
+    flusher_cv_.notify_all();
+  }
+  for (auto& t : flushers_) t.join();
+  flushers_.clear();
+  while (queued_.load() != 0) poll(true);
+  std::unique_lock<std::mutex> lock(drain_mu_);
+  drain_cv_.wait(lock, [this] { return in_flight_.load() == 0; });
+}
+
+// ---------------------------------------------------------------- process
+
+namespace {
+std::mutex g_process_mu;
+Engine* g_process_engine = nullptr;
+pid_t g_process_pid = 0;
+void lock_process_engine() { g_process_mu.lock(); }
+void unlock_process_engine() { g_process_mu.unlock(); }
+}  // namespace
+
+Engine* Engine::for_this_process(std::string* error) {
+  static const int registered = pthread_atfork(lock_process_engine, unlock_process_engine, unlock_process_engine);
+  (void)registered;
+  std::lock_guard<std::mutex> lock(g_process_mu);
+  if (g_process_engine && g_process_pid == getpid()) return g_process_engine;
+  // First use, or first use in a forked child: the parent's engine (if any)
+  // is abandoned here on purpose, see ~Engine.
+  auto config = Config::from_env(error);
+  if (!config) return nullptr;
+  g_process_engine = create(*config, error).release();
+  g_process_pid = getpid();
+  return g_process_engine;
+}
+
+std::string Engine::gpu_description() const { return gpu_ ? gpu_->description() : "none"; }
+
+const OpStats* Engine::op_stats(Op op, uint32_t bits) const {
+  const size_t n = queue_count_.load(std::memory_order_acquire);
+  for (size_t i = 0; i < n; ++i)
+    if (queues_[i]->op() == op && queues_[i]->bits() == bits) return &queues_[i]->stats();
+  return nullptr;
+}
+
+}  // namespace gputls::engine

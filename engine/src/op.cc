@@ -1,0 +1,34 @@
+#include "gputls/engine/op.h"
+
+namespace gputls::engine {
+
+std::string_view op_name(Op op) {
+  switch (op) {
+    case Op::kEcho: return "echo";
+    case Op::kRsaPriv: return "rsa_priv";
+    case Op::kX25519Derive: return "x25519_derive";
+    case Op::kCount: break;
+  }
+  return "unknown";
+}
+
+KeyType op_key_type(Op op) {
+  switch (op) {
+    case Op::kRsaPriv: return KeyType::kRsa;
+    case Op::kX25519Derive: return KeyType::kX25519;
+    default: return KeyType::kNone;
+  }
+}
+
+std::string_view backend_name(BackendKind kind) {
+  switch (kind) {
+    case BackendKind::kNone: return "none";
+    case BackendKind::kCpu: return "cpu";
+    case BackendKind::kCuda: return "gpu";
+    case BackendKind::kNull: return "null";
+    case BackendKind::kCount: break;
+  }
+  return "unknown";
+}
+
+}  // namespace gputls::engine

@@ -1,0 +1,218 @@
+// The CPU backend through the engine, every result checked against OpenSSL's
+// default provider called directly.
+#include <gtest/gtest.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+#include <thread>
+#include <vector>
+
+#include "engine_test_util.h"
+#include "test_keys.h"
+
+namespace gputls::engine {
+namespace {
+
+using namespace testing;
+
+class RsaSizes : public ::testing::TestWithParam<int> {};
+
+TEST_P(RsaSizes, MatchesOpenSSL) {
+  const int bits = GetParam();
+  EVP_PKEY* pkey = rsa_key(bits);
+  for (uint32_t flushers : {1u, 0u}) {
+    auto eng = make_engine(cpu_config(flushers));
+    KeyHandle h;
+    ASSERT_EQ(eng->register_rsa_key(rsa_material(pkey), &h), Status::kOk);
+    const int n = bits == 4096 ? 8 : 32;
+    std::vector<Bytes> in(n), out(n);
+    std::vector<Request> reqs(n);
+    for (int i = 0; i < n; ++i) {
+      in[i] = random_below_modulus(pkey);
+      out[i].assign(in[i].size(), 0);
+      prepare(reqs[i], Op::kRsaPriv, h, in[i].data(), in[i].size(), out[i].data(), out[i].size());
+      ASSERT_EQ(eng->submit(reqs[i]), Status::kOk);
+    }
+    for (int i = 0; i < n; ++i) {
+      ASSERT_EQ(eng->wait(reqs[i]), Status::kOk);
+      EXPECT_EQ(reqs[i].served_by, BackendKind::kCpu);
+      EXPECT_EQ(out[i], openssl_rsa_raw(pkey, in[i])) << "request " << i;
+    }
+    const OpStats* st = eng->op_stats(Op::kRsaPriv, static_cast<uint32_t>(bits));
+    ASSERT_NE(st, nullptr);
+    EXPECT_EQ(st->completed.load(), static_cast<uint64_t>(n));
+    EXPECT_EQ(st->served[static_cast<size_t>(BackendKind::kCpu)].load(), static_cast<uint64_t>(n));
+  }
+}
+INSTANTIATE_TEST_SUITE_P(Engine, RsaSizes, ::testing::Values(2048, 3072, 4096));
+
+TEST(EngineCpu, RsaInputNotBelowModulusFailsWithZeroedOutput) {
+  EVP_PKEY* pkey = rsa_key(2048);
+  auto eng = make_engine(cpu_config());
+  KeyHandle h;
+  ASSERT_EQ(eng->register_rsa_key(rsa_material(pkey), &h), Status::kOk);
+  Bytes in(256, 0xff), out(256, 0xaa);
+  Request r;
+  prepare(r, Op::kRsaPriv, h, in.data(), in.size(), out.data(), out.size());
+  ASSERT_EQ(eng->submit(r), Status::kOk);
+  EXPECT_EQ(eng->wait(r), Status::kCryptoFailure);
+  EXPECT_EQ(out, Bytes(256, 0));
+  EXPECT_EQ(eng->op_stats(Op::kRsaPriv, 2048)->errors[static_cast<size_t>(Status::kCryptoFailure)].load(), 1u);
+}
+
+TEST(EngineCpu, X25519MatchesOpenSSLAndRefusesZeroSecret) {
+  auto eng = make_engine(cpu_config());
+  EVP_PKEY* mine = x25519_key();
+  KeyHandle h;
+  ASSERT_EQ(eng->register_x25519_key(x25519_material(mine), &h), Status::kOk);
+  for (int i = 0; i < 20; ++i) {
+    EVP_PKEY* peer = x25519_key();
+    Bytes pub = x25519_public(peer), out(32);
+    Request r;
+    prepare(r, Op::kX25519Derive, h, pub.data(), 32, out.data(), 32);
+    ASSERT_EQ(eng->submit(r), Status::kOk);
+    ASSERT_EQ(eng->wait(r), Status::kOk);
+    EXPECT_EQ(out, openssl_x25519(mine, pub));
+    EVP_PKEY_free(peer);
+  }
+  // A low-order point (here: 0) gives the all-zero secret: RFC 7748 6.1 says refuse.
+  Bytes zero(32, 0), out(32, 0x55);
+  Request r;
+  prepare(r, Op::kX25519Derive, h, zero.data(), 32, out.data(), 32);
+  ASSERT_EQ(eng->submit(r), Status::kOk);
+  EXPECT_EQ(eng->wait(r), Status::kCryptoFailure);
+  EXPECT_EQ(out, Bytes(32, 0));
+  EVP_PKEY_free(mine);
+}
+
+TEST(EngineCpu, RejectsMalformedRequests) {
+  auto eng = make_engine(cpu_config());
+  KeyHandle rsa, x;
+  ASSERT_EQ(eng->register_rsa_key(rsa_material(rsa_key(2048)), &rsa), Status::kOk);
+  EVP_PKEY* xk = x25519_key();
+  ASSERT_EQ(eng->register_x25519_key(x25519_material(xk), &x), Status::kOk);
+  Bytes in(256), out(256);
+  Request r;
+  prepare(r, Op::kRsaPriv, rsa, in.data(), 255, out.data(), 256);  // short input
+  EXPECT_EQ(eng->submit(r), Status::kInvalidArgument);
+  prepare(r, Op::kRsaPriv, rsa, in.data(), 256, nullptr, 256);  // no output
+  EXPECT_EQ(eng->submit(r), Status::kInvalidArgument);
+  prepare(r, Op::kRsaPriv, x, in.data(), 256, out.data(), 256);  // wrong key type
+  EXPECT_EQ(eng->submit(r), Status::kInvalidArgument);
+  prepare(r, Op::kX25519Derive, x, in.data(), 31, out.data(), 32);
+  EXPECT_EQ(eng->submit(r), Status::kInvalidArgument);
+  prepare(r, static_cast<Op>(200), x, in.data(), 32, out.data(), 32);
+  EXPECT_EQ(eng->submit(r), Status::kInvalidArgument);
+  prepare(r, Op::kEcho, {}, in.data(), 100, out.data(), 99);  // output too small
+  EXPECT_EQ(eng->submit(r), Status::kInvalidArgument);
+  EXPECT_FALSE(r.done());
+  // The engine still serves well-formed requests afterwards.
+  prepare(r, Op::kEcho, {}, in.data(), 100, out.data(), 100);
+  ASSERT_EQ(eng->submit(r), Status::kOk);
+  EXPECT_EQ(eng->wait(r), Status::kOk);
+  EVP_PKEY_free(xk);
+}
+
+TEST(EngineCpu, RejectsBadKeys) {
+  auto eng = make_engine(cpu_config());
+  KeyHandle h;
+  RsaKeyMaterial m = rsa_material(rsa_key(2048));
+  RsaKeyMaterial swapped = m;
+  std::swap(swapped.dp, swapped.dq);  // CRT parameters that do not match
+  EXPECT_EQ(eng->register_rsa_key(swapped, &h), Status::kBadKey);
+  RsaKeyMaterial no_crt = m;
+  no_crt.p.clear();
+  no_crt.q.clear();
+  no_crt.dp.clear();
+  no_crt.dq.clear();
+  no_crt.qinv.clear();
+  EXPECT_EQ(eng->register_rsa_key(no_crt, &h), Status::kBadKey);
+  RsaKeyMaterial wrong_d = m;
+  wrong_d.d.back() ^= 1;
+  EXPECT_EQ(eng->register_rsa_key(wrong_d, &h), Status::kBadKey);
+  X25519KeyMaterial shortx;
+  shortx.priv.assign(31, 1);
+  EXPECT_EQ(eng->register_x25519_key(shortx, &h), Status::kBadKey);
+  EXPECT_EQ(eng->register_rsa_key(m, &h), Status::kOk);
+}
+
+// Many threads at once, mixed ops and keys: every result against OpenSSL.
+TEST(EngineCpu, ManyThreadsMixedOps) {
+  Config c = cpu_config(2);
+  c.batch_size = 16;
+  auto eng = make_engine(c);
+  EVP_PKEY* rsa_a = rsa_key(2048, 0);
+  EVP_PKEY* rsa_b = rsa_key(2048, 1);
+  EVP_PKEY* xk = x25519_key();
+  KeyHandle ha, hb, hx;
+  ASSERT_EQ(eng->register_rsa_key(rsa_material(rsa_a), &ha), Status::kOk);
+  ASSERT_EQ(eng->register_rsa_key(rsa_material(rsa_b), &hb), Status::kOk);
+  ASSERT_EQ(eng->register_x25519_key(x25519_material(xk), &hx), Status::kOk);
+  Bytes peer = x25519_public(xk);  // derive with our own public key: fine for a differential test
+  const Bytes want_x = openssl_x25519(xk, peer);
+
+  constexpr int kThreads = 8, kPerThread = 24;
+  std::atomic<int> wrong{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&, t] {
+      std::vector<Bytes> in(kPerThread), out(kPerThread), want(kPerThread);
+      std::vector<Request> reqs(kPerThread);
+      for (int i = 0; i < kPerThread; ++i) {
+        int kind = (t + i) % 3;
+        if (kind == 2) {
+          in[i] = peer;
+          want[i] = want_x;
+          out[i].assign(32, 0);
+          prepare(reqs[i], Op::kX25519Derive, hx, in[i].data(), 32, out[i].data(), 32);
+        } else {
+          EVP_PKEY* k = kind == 0 ? rsa_a : rsa_b;
+          in[i] = random_below_modulus(k);
+          want[i] = openssl_rsa_raw(k, in[i]);
+          out[i].assign(256, 0);
+          prepare(reqs[i], Op::kRsaPriv, kind == 0 ? ha : hb, in[i].data(), 256, out[i].data(), 256);
+        }
+        if (eng->submit(reqs[i]) != Status::kOk) ++wrong;
+      }
+      for (int i = 0; i < kPerThread; ++i)
+        if (eng->wait(reqs[i]) != Status::kOk || out[i] != want[i]) ++wrong;
+    });
+  }
+  for (auto& th : threads) th.join();
+  EXPECT_EQ(wrong.load(), 0);
+  const OpStats* st = eng->op_stats(Op::kRsaPriv, 2048);
+  ASSERT_NE(st, nullptr);
+  EXPECT_EQ(st->completed.load() + eng->op_stats(Op::kX25519Derive, 255)->completed.load(),
+            uint64_t{kThreads * kPerThread});
+  EVP_PKEY_free(xk);
+}
+
+TEST(EngineCpu, EventfdAndCallbackCompletion) {
+  auto eng = make_engine(cpu_config());
+  int efd = eventfd(0, EFD_CLOEXEC);
+  ASSERT_GE(efd, 0);
+  Bytes in = random_bytes(64), out1(64), out2(64);
+  Request a, b;
+  prepare(a, Op::kEcho, {}, in.data(), 64, out1.data(), 64);
+  a.notify_fd = efd;
+  std::atomic<int> calls{0};
+  prepare(b, Op::kEcho, {}, in.data(), 64, out2.data(), 64);
+  b.user = &calls;
+  b.on_complete = [](void* user, Status s) {
+    static_cast<std::atomic<int>*>(user)->fetch_add(s == Status::kOk ? 1 : 100);
+  };
+  ASSERT_EQ(eng->submit(a), Status::kOk);
+  ASSERT_EQ(eng->submit(b), Status::kOk);
+  uint64_t v = 0;
+  ASSERT_EQ(read(efd, &v, sizeof v), static_cast<ssize_t>(sizeof v));  // blocks until a completes
+  EXPECT_EQ(v, 1u);
+  EXPECT_TRUE(a.done());
+  EXPECT_EQ(out1, in);
+  while (calls.load() == 0) std::this_thread::yield();
+  EXPECT_EQ(calls.load(), 1);
+  EXPECT_EQ(out2, in);
+  close(efd);
+}
+
+}  // namespace
+}  // namespace gputls::engine

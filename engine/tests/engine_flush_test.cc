@@ -1,0 +1,131 @@
+// Flush policy: batch size, deadline, blocked caller with an idle device,
+// poll() for run-to-completion callers, bounded queues.
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <thread>
+
+#include "engine_test_util.h"
+#include "test_keys.h"
+
+namespace gputls::engine {
+namespace {
+
+using namespace testing;
+using namespace std::chrono_literals;
+
+// Spins on done() without blocking in the engine, so no idle-device flush.
+bool done_within(const Request& r, std::chrono::milliseconds limit) {
+  auto end = std::chrono::steady_clock::now() + limit;
+  while (!r.done()) {
+    if (std::chrono::steady_clock::now() > end) return false;
+    std::this_thread::sleep_for(100us);
+  }
+  return true;
+}
+
+TEST(EngineFlush, DeadlineFlushesASingleRequest) {
+  Config c = cpu_config();
+  c.batch_size = 64;
+  c.deadline_us = 20'000;
+  auto eng = make_engine(c);
+  Bytes in = random_bytes(16), out(16);
+  Request r;
+  prepare(r, Op::kEcho, {}, in.data(), 16, out.data(), 16);
+  ASSERT_EQ(eng->submit(r), Status::kOk);
+  ASSERT_TRUE(done_within(r, 10s));
+  EXPECT_EQ(r.status(), Status::kOk);
+  EXPECT_EQ(out, in);
+  const OpStats* st = eng->op_stats(Op::kEcho, 0);
+  // Flushed by the deadline: the request waited at least that long, alone.
+  EXPECT_GE(st->queue_wait.max_ns.load(), 20'000'000u);
+  EXPECT_EQ(st->batch_hist[0].load(), 1u);
+}
+
+TEST(EngineFlush, FullBatchFlushesBeforeDeadline) {
+  Config c = cpu_config();
+  c.batch_size = 8;
+  c.deadline_us = 10'000'000;  // 10 s: never reached by this test
+  auto eng = make_engine(c);
+  std::vector<Bytes> in(8), out(8);
+  std::vector<Request> reqs(8);
+  for (int i = 0; i < 8; ++i) {
+    in[i] = random_bytes(100 + i);
+    out[i].assign(in[i].size(), 0);
+    prepare(reqs[i], Op::kEcho, {}, in[i].data(), in[i].size(), out[i].data(), out[i].size());
+    ASSERT_EQ(eng->submit(reqs[i]), Status::kOk);
+  }
+  for (int i = 0; i < 8; ++i) {
+    ASSERT_TRUE(done_within(reqs[i], 5s)) << i;
+    EXPECT_EQ(out[i], in[i]);
+  }
+  const OpStats* st = eng->op_stats(Op::kEcho, 0);
+  EXPECT_EQ(st->batches.load(), 1u);
+  EXPECT_EQ(st->batch_hist[OpStats::bucket_of(8)].load(), 1u);
+}
+
+TEST(EngineFlush, BlockedCallerFlushesAtOnceWhenDeviceIdle) {
+  Config c = cpu_config();
+  c.batch_size = 64;
+  c.deadline_us = 10'000'000;
+  auto eng = make_engine(c);
+  Bytes in = random_bytes(32), out(32);
+  Request r;
+  prepare(r, Op::kEcho, {}, in.data(), 32, out.data(), 32);
+  ASSERT_EQ(eng->submit(r), Status::kOk);
+  auto t0 = std::chrono::steady_clock::now();
+  EXPECT_EQ(eng->wait(r), Status::kOk);
+  // Far below the 10 s deadline: the wait itself caused the flush.
+  EXPECT_LT(std::chrono::steady_clock::now() - t0, 5s);
+  EXPECT_EQ(out, in);
+}
+
+TEST(EngineFlush, PollModeRunsOnTheCallersThread) {
+  Config c = cpu_config(0);
+  c.batch_size = 4;
+  c.deadline_us = 10'000'000;
+  auto eng = make_engine(c);
+  std::vector<Bytes> in(6), out(6);
+  std::vector<Request> reqs(6);
+  for (int i = 0; i < 6; ++i) {
+    in[i] = random_bytes(8);
+    out[i].assign(8, 0);
+    prepare(reqs[i], Op::kEcho, {}, in[i].data(), 8, out[i].data(), 8);
+    ASSERT_EQ(eng->submit(reqs[i]), Status::kOk);
+  }
+  // No thread runs anything until we poll; a full batch of 4 is due, 2 are not.
+  std::this_thread::sleep_for(5ms);
+  EXPECT_FALSE(reqs[0].done());
+  EXPECT_EQ(eng->poll(), 1u);
+  for (int i = 0; i < 4; ++i) EXPECT_TRUE(reqs[i].done());
+  EXPECT_FALSE(reqs[4].done());
+  EXPECT_EQ(eng->poll(), 0u);
+  EXPECT_EQ(eng->poll(true), 1u);
+  for (int i = 0; i < 6; ++i) {
+    EXPECT_EQ(reqs[i].status(), Status::kOk);
+    EXPECT_EQ(out[i], in[i]);
+  }
+}
+
+TEST(EngineFlush, FullQueueAnswersBusyAndRecovers) {
+  Config c = cpu_config(0);
+  c.queue_capacity = 4;
+  c.batch_size = 64;
+  auto eng = make_engine(c);
+  Bytes in = random_bytes(8);
+  std::vector<Bytes> out(6, Bytes(8));
+  std::vector<Request> reqs(6);
+  for (int i = 0; i < 6; ++i) prepare(reqs[i], Op::kEcho, {}, in.data(), 8, out[i].data(), 8);
+  for (int i = 0; i < 4; ++i) ASSERT_EQ(eng->submit(reqs[i]), Status::kOk);
+  EXPECT_EQ(eng->submit(reqs[4]), Status::kBusy);
+  EXPECT_FALSE(reqs[4].done());  // a refused request is never signalled
+  EXPECT_EQ(eng->op_stats(Op::kEcho, 0)->busy.load(), 1u);
+  EXPECT_EQ(eng->poll(true), 1u);
+  EXPECT_EQ(eng->submit(reqs[4]), Status::kOk);
+  EXPECT_EQ(eng->wait(reqs[4]), Status::kOk);
+  EXPECT_EQ(out[4], in);
+  EXPECT_NE(eng->stats_json().find("\"busy\": 1"), std::string::npos) << eng->stats_json();
+}
+
+}  // namespace
+}  // namespace gputls::engine

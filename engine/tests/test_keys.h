@@ -1,0 +1,32 @@
+// Test helpers: keys made by OpenSSL's default provider, converted to engine
+// key material, and OpenSSL's own answers to compare the engine against.
+#pragma once
+
+#include <openssl/evp.h>
+
+#include <cstdint>
+#include <vector>
+
+#include "gputls/engine/key.h"
+
+namespace gputls::engine::testing {
+
+using Bytes = std::vector<uint8_t>;
+
+// A fresh RSA key of `bits` (cached per size: generation is slow), owned by the cache.
+EVP_PKEY* rsa_key(int bits, int index = 0);
+RsaKeyMaterial rsa_material(EVP_PKEY* pkey);
+// A random integer in [0, n) of the key's byte length, big-endian.
+Bytes random_below_modulus(EVP_PKEY* pkey);
+// c^d mod n by OpenSSL's default provider (RSA_NO_PADDING decrypt).
+Bytes openssl_rsa_raw(EVP_PKEY* pkey, const Bytes& in);
+
+// A fresh X25519 key; caller frees.
+EVP_PKEY* x25519_key();
+X25519KeyMaterial x25519_material(EVP_PKEY* pkey);
+Bytes x25519_public(EVP_PKEY* pkey);
+Bytes openssl_x25519(EVP_PKEY* priv, const Bytes& peer_public);
+
+Bytes random_bytes(size_t n);
+
+}  // namespace gputls::engine::testing

@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# Installs every build and test dependency of gputls from Debian's packages.
+# Idempotent: packages already present are skipped by apt-get; safe to re-run.
+# The CUDA toolkit is not a Debian package here: when nvcc is on PATH (or in
+# /usr/local/cuda/bin) the build uses it, otherwise gputls builds for the CPU.
+set -euo pipefail
+
+packages=(
+  build-essential cmake ninja-build pkg-config git
+  openssl libssl-dev
+  googletest libgtest-dev libgmock-dev libbenchmark-dev
+  nlohmann-json3-dev libcli11-dev
+  valgrind python3
+)
+
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+done
+
+if [ "${#missing[@]}" -eq 0 ]; then
+  echo "setup: all ${#packages[@]} packages already installed"
+  exit 0
+fi
+
+SUDO=""
+[ "$(id -u)" -eq 0 ] || SUDO="sudo"
+echo "setup: installing ${missing[*]}"
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get update -q
+$SUDO apt-get install -y -q --no-install-recommends "${missing[@]}"
+echo "setup: done"
