@@ -145,9 +145,9 @@ class CudaBackend final : public Backend {
     release_buffers(s);
     size_t cap = need < (1u << 20) ? (1u << 20) : need;
     cudaError_t e;
-    if ((e = cudaHostAlloc(&s.h_in, cap, cudaHostAllocDefault)) != cudaSuccess ||
-        (e = cudaHostAlloc(&s.h_out, cap, cudaHostAllocDefault)) != cudaSuccess ||
-        (e = cudaMalloc(&s.d_in, cap)) != cudaSuccess || (e = cudaMalloc(&s.d_out, cap)) != cudaSuccess) {
+    if ((e = cudaHostAlloc(reinterpret_cast<void**>(&s.h_in), cap, cudaHostAllocDefault)) != cudaSuccess ||
+        (e = cudaHostAlloc(reinterpret_cast<void**>(&s.h_out), cap, cudaHostAllocDefault)) != cudaSuccess ||
+        (e = cudaMalloc(reinterpret_cast<void**>(&s.d_in), cap)) != cudaSuccess || (e = cudaMalloc(reinterpret_cast<void**>(&s.d_out), cap)) != cudaSuccess) {
       release_buffers(s);
       return e;
     }

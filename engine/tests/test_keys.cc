@@ -31,10 +31,16 @@ Bytes random_bytes(size_t n) {
 }
 
 EVP_PKEY* rsa_key(int bits, int index) {
-  static std::mutex mu;
-  static std::map<std::pair<int, int>, EVP_PKEY*> cache;
-  std::lock_guard<std::mutex> lock(mu);
-  auto& k = cache[{bits, index}];
+  struct Cache {
+    std::mutex mu;
+    std::map<std::pair<int, int>, EVP_PKEY*> keys;
+    ~Cache() {
+      for (auto& [_, k] : keys) EVP_PKEY_free(k);
+    }
+  };
+  static Cache cache;
+  std::lock_guard<std::mutex> lock(cache.mu);
+  auto& k = cache.keys[{bits, index}];
   if (!k) k = EVP_RSA_gen(static_cast<unsigned>(bits));
   if (!k) throw std::runtime_error("EVP_RSA_gen failed");
   return k;

@@ -1,0 +1,66 @@
+#!/usr/bin/env bash
+# Builds gputls three ways and runs the tests of each; prints the time of every
+# phase so each change can see what it adds to CI.
+#   1. CUDA build (when nvcc exists): unit tests, then gpu tests (skip without a GPU)
+#   2. host build (-DGPUTLS_CUDA=OFF): unit tests
+#   3. sanitizer build (ASan+UBSan, -DGPUTLS_CUDA=OFF): unit tests
+# Exits non-zero if any build or test failed; every phase runs regardless.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+root=$PWD
+jobs=$(nproc)
+failed=()
+timings=()
+
+phase() {  # phase NAME COMMAND...
+  local name=$1; shift
+  local t0=$SECONDS
+  echo "=== $name"
+  if "$@"; then :; else failed+=("$name"); fi
+  local dt=$((SECONDS - t0))
+  timings+=("$(printf '%-34s %5ds' "$name" "$dt")")
+  echo "=== $name: ${dt}s"
+}
+
+configure_build() {  # DIR CMAKE-ARGS...
+  local dir=$1; shift
+  cmake -S "$root" -B "$dir" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo "$@" >"$dir.configure.log" 2>&1 ||
+    { cat "$dir.configure.log"; return 1; }
+  cmake --build "$dir" -j "$jobs"
+}
+
+run_label() {  # DIR LABEL
+  (cd "$1" && ctest -L "^$2\$" -j "$jobs" --timeout 600 --output-on-failure)
+}
+
+mkdir -p build
+have_nvcc=no
+if command -v nvcc >/dev/null 2>&1 || [ -x /usr/local/cuda/bin/nvcc ]; then have_nvcc=yes; fi
+
+if [ "$have_nvcc" = yes ]; then
+  if phase "CUDA build" configure_build build/cuda -DGPUTLS_CUDA=ON && [ ${#failed[@]} -eq 0 ]; then
+    phase "CUDA build: unit tests" run_label build/cuda unit
+    phase "CUDA build: gpu tests" run_label build/cuda gpu
+  fi
+else
+  echo "=== CUDA build: skipped (no nvcc on PATH or in /usr/local/cuda/bin)"
+fi
+
+if phase "host build" configure_build build/host -DGPUTLS_CUDA=OFF; then
+  phase "host build: unit tests" run_label build/host unit
+fi
+
+if phase "sanitizer build (ASan+UBSan)" configure_build build/asan -DGPUTLS_CUDA=OFF -DGPUTLS_SANITIZE=ON \
+    -DGPUTLS_BUILD_BENCH=OFF; then
+  ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 \
+    phase "sanitizer build: unit tests" run_label build/asan unit
+fi
+
+echo
+echo "=== phase times"
+printf '%s\n' "${timings[@]}"
+if [ ${#failed[@]} -ne 0 ]; then
+  echo "FAILED: ${failed[*]}"
+  exit 1
+fi
+echo "all phases passed"
