@@ -1,0 +1,108 @@
+#!/usr/bin/env bash
+# The one command for a GPU machine, in two halves:
+#
+#   scripts/gpu-check.sh pack    on a build machine: CUDA build, packed with the
+#                                shared libraries it needs (rpath $ORIGIN) into
+#                                build/gpu-pack (<= 64 MiB)
+#   scripts/gpu-check.sh run     on the GPU machine, from the repository root,
+#                                with build/gpu-pack carried there: gpu tests
+#                                (device vs host bit-exact), compute-sanitizer
+#                                on a small batch, unit tests, GPU benchmarks;
+#                                writes one JSON, $OUT/gpu-check-<device>.json
+#
+# With the device tool: run `pack` here, then run `scripts/gpu-check.sh run`
+# with carry ["build/gpu-pack"], and commit the JSON it returns under
+# bench/results/<device>/.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+pack=build/gpu-pack
+
+do_pack() {
+  local dir=build/gpu
+  cmake -S . -B "$dir" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DGPUTLS_CUDA=ON \
+    -DCMAKE_BUILD_RPATH='$ORIGIN' >/dev/null
+  cmake --build "$dir" -j "$(nproc)"
+  rm -rf "$pack"
+  mkdir -p "$pack"
+  local bins=("$dir/engine/engine_gpu_test" "$dir/engine/engine_test" "$dir/kernels/kernels_host_test"
+              "$dir/bench/micro_engine")
+  cp "${bins[@]}" "$pack/"
+  # Every shared library but glibc's own: the GPU machine may lack OpenSSL 3,
+  # Google Benchmark or this libstdc++.
+  for b in "${bins[@]}"; do ldd "$b"; done | awk '/=> \//{print $3}' | sort -u |
+    grep -vE '/(libc|libm|libdl|libpthread|librt|ld-linux[^/]*)\.so' | while read -r lib; do
+      cp -L "$lib" "$pack/"
+    done
+  strip --strip-debug "$pack"/* 2>/dev/null || true
+  local size
+  size=$(du -sm "$pack" | cut -f1)
+  echo "packed $pack: ${size} MiB ($(ls "$pack" | tr '\n' ' '))"
+  if [ "$size" -gt 64 ]; then echo "gpu-check: pack exceeds 64 MiB" >&2; exit 1; fi
+}
+
+do_run() {
+  [ -x "$pack/engine_gpu_test" ] || { echo "gpu-check: $pack missing: run 'scripts/gpu-check.sh pack' on the build machine and carry $pack" >&2; exit 2; }
+  local out=${OUT:-build/gpu-check-out}
+  local work
+  work=$(mktemp -d)
+  mkdir -p "$out"
+  local device
+  device=$(scripts/device-name.sh)
+  export LD_LIBRARY_PATH="$PWD/$pack${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
+  nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader >"$work/nvidia-smi.txt" 2>&1 || true
+
+  set +e
+  timeout 180 "$pack/engine_gpu_test" --gtest_output=json:"$work/gpu_tests.json" >"$work/gpu_tests.log" 2>&1
+  local rc_gpu=$?
+  timeout 120 "$pack/engine_test" --gtest_output=json:"$work/unit_tests.json" >"$work/unit_tests.log" 2>&1
+  local rc_unit=$?
+  local rc_san=127
+  if command -v compute-sanitizer >/dev/null 2>&1; then
+    timeout 180 compute-sanitizer --tool memcheck --error-exitcode 1 --leak-check full \
+      "$pack/engine_gpu_test" --gtest_filter='*InjectedDeviceFault*:*BitExact*' >"$work/sanitizer.log" 2>&1
+    rc_san=$?
+  else
+    echo "compute-sanitizer not found" >"$work/sanitizer.log"
+  fi
+  timeout 150 "$pack/micro_engine" --benchmark_filter='engine_gpu|engine_null|openssl' --benchmark_min_time=0.3 \
+    --benchmark_out="$work/bench.json" --benchmark_out_format=json >"$work/bench.log" 2>&1
+  local rc_bench=$?
+  set -e
+
+  local result="$out/gpu-check-$device.json"
+  python3 - "$work" "$device" "$rc_gpu" "$rc_unit" "$rc_san" "$rc_bench" >"$result" <<'PY'
+import json, os, sys
+work, device, rc_gpu, rc_unit, rc_san, rc_bench = sys.argv[1:]
+def load(name):
+    try:
+        with open(os.path.join(work, name)) as f:
+            return json.load(f)
+    except Exception as e:
+        return {"missing": str(e)}
+def tail(name, n=60):
+    try:
+        with open(os.path.join(work, name), errors="replace") as f:
+            return f.read().splitlines()[-n:]
+    except Exception as e:
+        return [str(e)]
+print(json.dumps({
+    "device": device,
+    "nvidia_smi": tail("nvidia-smi.txt", 5),
+    "gpu_tests": {"rc": int(rc_gpu), "report": load("gpu_tests.json"), "log_tail": tail("gpu_tests.log", 40)},
+    "unit_tests": {"rc": int(rc_unit), "log_tail": tail("unit_tests.log", 15)},
+    "compute_sanitizer": {"rc": int(rc_san), "log_tail": tail("sanitizer.log", 40)},
+    "benchmarks": {"rc": int(rc_bench), "report": load("bench.json")},
+}, indent=1))
+PY
+  echo "gpu tests rc=$rc_gpu, unit tests rc=$rc_unit, compute-sanitizer rc=$rc_san, benchmarks rc=$rc_bench"
+  echo "wrote $result"
+  [ -f "$work/bench.json" ] && python3 scripts/bench_table.py "$work/bench.json" || true
+  rm -rf "$work"
+  [ "$rc_gpu" -eq 0 ] && [ "$rc_unit" -eq 0 ] && [ "$rc_san" -eq 0 ] && [ "$rc_bench" -eq 0 ]
+}
+
+case "${1:-}" in
+  pack) do_pack ;;
+  run) do_run ;;
+  *) sed -n '2,16p' "$0" | sed 's/^# \{0,1\}//'; exit 2 ;;
+esac
