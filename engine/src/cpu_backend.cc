@@ -31,6 +31,14 @@ Bn bn_from(const SecureBytes& b) {
   return Bn(BN_bin2bn(b.data(), static_cast<int>(b.size()), BN_secure_new()));
 }
 
+// Finite-field DH key: the prime with its Montgomery context, and the
+// private exponent flagged for OpenSSL's constant-time paths.
+struct CpuDhKey final : BackendKeyState {
+  Bn p, priv;
+  BN_MONT_CTX* mont = nullptr;
+  ~CpuDhKey() override { BN_MONT_CTX_free(mont); }
+};
+
 class CpuBackend final : public Backend {
  public:
   CpuBackend(OSSL_LIB_CTX* ctx, OSSL_PROVIDER* prov) : ctx_(ctx), prov_(prov) {}
@@ -52,6 +60,9 @@ class CpuBackend final : public Backend {
     } else if (key.type == KeyType::kX25519) {
       if (key.x25519.priv.size() == 32)
         pkey = EVP_PKEY_new_raw_private_key_ex(ctx_, "X25519", nullptr, key.x25519.priv.data(), 32);
+    } else if (key.type == KeyType::kDh) {
+      ERR_pop_to_mark();
+      return prepare_dh(key);
     }
     ERR_pop_to_mark();
     if (!pkey) return Status::kBadKey;
@@ -111,6 +122,34 @@ class CpuBackend final : public Backend {
     return ok;
   }
 
+  Status prepare_dh(KeyEntry& key) {
+    auto k = std::make_unique<CpuDhKey>();
+    k->p = bn_from(key.dh.p);
+    k->priv = bn_from(key.dh.priv);
+    BN_CTX* bctx = BN_CTX_new_ex(ctx_);
+    bool ok = bctx && k->p && k->priv && BN_is_odd(k->p.get()) && BN_num_bits(k->p.get()) >= 512 &&
+              !BN_is_zero(k->priv.get()) && (k->mont = BN_MONT_CTX_new()) != nullptr &&
+              BN_MONT_CTX_set(k->mont, k->p.get(), bctx) == 1;
+    BN_CTX_free(bctx);
+    if (!ok) return Status::kBadKey;
+    BN_set_flags(k->priv.get(), BN_FLG_CONSTTIME);
+    key.bits = static_cast<uint32_t>(BN_num_bits(k->p.get()));
+    key.state[static_cast<size_t>(BackendKind::kCpu)] = std::move(k);
+    return Status::kOk;
+  }
+
+  // y = x^priv mod p for 0 <= x < p; x >= p is refused like the GPU refuses it.
+  Status modexp(const CpuDhKey& k, Request& r) {
+    Bn x(BN_bin2bn(r.in, static_cast<int>(r.in_len), nullptr));
+    Bn y(BN_secure_new());
+    BN_CTX* bctx = BN_CTX_secure_new_ex(ctx_);
+    bool ok = x && y && bctx && BN_cmp(x.get(), k.p.get()) < 0 &&
+              BN_mod_exp_mont_consttime(y.get(), x.get(), k.priv.get(), k.p.get(), bctx, k.mont) == 1 &&
+              BN_bn2binpad(y.get(), r.out, static_cast<int>(r.out_len)) == static_cast<int>(r.out_len);
+    BN_CTX_free(bctx);
+    return ok ? Status::kOk : Status::kCryptoFailure;
+  }
+
   Status run(Op op, KeyEntry* key, Request& r) {
     switch (op) {
       case Op::kEcho:
@@ -118,6 +157,7 @@ class CpuBackend final : public Backend {
         return Status::kOk;
       case Op::kRsaPriv: return rsa_priv(pkey_of(key), r);
       case Op::kX25519Derive: return x25519(pkey_of(key), r);
+      case Op::kModExp: return modexp(*static_cast<CpuDhKey*>(key->state_for(BackendKind::kCpu)), r);
       case Op::kCount: break;
     }
     return Status::kUnsupported;

@@ -8,11 +8,14 @@
 #include <condition_variable>
 #include <cstring>
 #include <deque>
+#include <functional>
 #include <future>
 #include <mutex>
 #include <thread>
 
 #include "gputls/kernels/echo_launch.h"
+#include "gputls/kernels/key_blob.h"
+#include "gputls/kernels/rsa_launch.h"
 
 namespace gputls::engine {
 namespace {
@@ -24,9 +27,23 @@ struct Slot {
   cudaEvent_t done = nullptr;
   uint8_t *h_in = nullptr, *h_out = nullptr, *d_in = nullptr, *d_out = nullptr;
   size_t cap = 0;
-  size_t data_off = 0, data_len = 0;  // where the batch's payload sits in the buffers
+  uint32_t* d_scratch = nullptr;  // per-request working memory of the RSA kernel
+  size_t scratch_cap = 0;         // bytes
+  size_t out_len = 0;  // bytes of h_out the batch uses (wiped after completion)
   Batch* batch = nullptr;
   cudaError_t launch_error = cudaSuccess;
+};
+
+class CudaBackend;
+
+// A key's precomputed words in device memory. Freed (after a wipe) by the
+// worker thread, like every other CUDA call.
+struct CudaKey final : BackendKeyState {
+  CudaKey(CudaBackend* b, uint32_t* d, size_t w) : backend(b), words(d), count(w) {}
+  ~CudaKey() override;
+  CudaBackend* backend;
+  uint32_t* words;
+  size_t count;
 };
 
 class CudaBackend final : public Backend {
@@ -55,9 +72,65 @@ class CudaBackend final : public Backend {
 
   BackendKind kind() const override { return BackendKind::kCuda; }
   std::string description() const override { return desc_; }
-  bool supports(Op op, uint32_t) const override { return op == Op::kEcho; }
-  Status prepare_key(KeyEntry&) override { return Status::kUnsupported; }  // no key ops on the GPU yet
+  bool supports(Op op, uint32_t bits) const override {
+    switch (op) {
+      case Op::kEcho: return true;
+      case Op::kRsaPriv: return bits == 2048 || bits == 3072 || bits == 4096;
+      case Op::kModExp: return bits == 2048 || bits == 3072;
+      default: return false;
+    }
+  }
+
+  // Precomputes the key's Montgomery constants on the host, uploads them once.
+  Status prepare_key(KeyEntry& key) override {
+    std::string why;
+    kernels::KeyBlob blob;
+    if (key.type == KeyType::kRsa && supports(Op::kRsaPriv, key.bits)) {
+      const RsaKeyMaterial& m = key.rsa;
+      blob = kernels::make_rsa_key_blob(m.n, m.e, m.p, m.q, m.dp, m.dq, m.qinv, &why);
+    } else if (key.type == KeyType::kDh && supports(Op::kModExp, key.bits)) {
+      blob = kernels::make_modexp_key_blob(key.dh.p, key.dh.priv, &why);
+    }
+    if (blob.empty()) return Status::kUnsupported;
+    uint32_t* d = nullptr;
+    cudaError_t e = run_on_worker([&] {
+      cudaError_t err = cudaMalloc(reinterpret_cast<void**>(&d), blob.size() * sizeof(uint32_t));
+      if (err == cudaSuccess)
+        err = cudaMemcpy(d, blob.data(), blob.size() * sizeof(uint32_t), cudaMemcpyHostToDevice);
+      if (err != cudaSuccess && d) {
+        cudaFree(d);
+        d = nullptr;
+      }
+      return err;
+    });
+    if (e != cudaSuccess) return Status::kDeviceError;
+    key.state[static_cast<size_t>(BackendKind::kCuda)] = std::make_unique<CudaKey>(this, d, blob.size());
+    return Status::kOk;
+  }
+
+  // Wipes and frees a key's device copy on the worker (called from ~CudaKey).
+  void release_key(uint32_t* d, size_t words) {
+    run_on_worker([d, words] {
+      cudaMemset(d, 0, words * sizeof(uint32_t));
+      return cudaFree(d);
+    });
+  }
   bool idle() const override { return busy_.load() == 0; }
+
+  // Runs f on the worker thread (which owns every CUDA call) and waits for it.
+  // On the worker itself (a key's last request completing there frees it) it
+  // runs inline: queueing would wait on ourselves.
+  cudaError_t run_on_worker(std::function<cudaError_t()> f) {
+    if (std::this_thread::get_id() == worker_.get_id()) return f();
+    std::packaged_task<cudaError_t()> task(std::move(f));
+    auto result = task.get_future();
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      tasks_.push_back(std::move(task));
+    }
+    cv_.notify_one();
+    return result.get();
+  }
 
   void launch(Batch* b) override {
     busy_.fetch_add(1);
@@ -77,7 +150,14 @@ class CudaBackend final : public Backend {
     for (;;) {
       std::unique_lock<std::mutex> lock(mu_);
       if (in_flight.empty())
-        cv_.wait(lock, [this] { return stop_ || !pending_.empty(); });
+        cv_.wait(lock, [this] { return stop_ || !pending_.empty() || !tasks_.empty(); });
+      while (!tasks_.empty()) {  // key uploads and frees go before batches
+        auto task = std::move(tasks_.front());
+        tasks_.pop_front();
+        lock.unlock();
+        task();
+        lock.lock();
+      }
       if (stop_ && pending_.empty() && in_flight.empty()) break;
       // Fill every free slot first, so copies and kernels of several batches overlap.
       while (!pending_.empty() && in_flight.size() < slots_.size()) {
@@ -138,6 +218,19 @@ class CudaBackend final : public Backend {
     cudaFree(s.d_out);
     s.h_in = s.h_out = s.d_in = s.d_out = nullptr;
     s.cap = 0;
+    cudaFree(s.d_scratch);  // wiped after every batch that used it
+    s.d_scratch = nullptr;
+    s.scratch_cap = 0;
+  }
+
+  static cudaError_t reserve_scratch(Slot& s, size_t need) {
+    if (need <= s.scratch_cap) return cudaSuccess;
+    cudaFree(s.d_scratch);
+    s.d_scratch = nullptr;
+    s.scratch_cap = 0;
+    cudaError_t e = cudaMalloc(reinterpret_cast<void**>(&s.d_scratch), need);
+    if (e == cudaSuccess) s.scratch_cap = need;
+    return e;
   }
 
   static cudaError_t reserve(Slot& s, size_t need) {
@@ -156,43 +249,17 @@ class CudaBackend final : public Backend {
   }
 
   // Packs the batch into pinned memory and queues copy in, kernel, copy out
-  // and an event on the slot's stream. False when it failed at once.
+  // and an event on the slot's stream. False when it failed at once (the
+  // batch is then already finished, as device errors).
   bool start_batch(Slot& s, Batch* b) {
     s.batch = b;
-    const uint32_t n = static_cast<uint32_t>(b->size());
+    cudaError_t e;
     if (fail_left_ > 0) {
       --fail_left_;
-      s.launch_error = cudaErrorLaunchFailure;  // injected fault
-      finish_batch(s);
-      return false;
-    }
-    size_t header = (size_t{n} * 2 * sizeof(uint32_t) + 15) & ~size_t{15};
-    size_t data = 0;
-    for (Request* r : b->requests) data += r->in_len;
-    cudaError_t e = reserve(s, header + data);
-    if (e == cudaSuccess) {
-      auto* off = reinterpret_cast<uint32_t*>(s.h_in);
-      uint32_t* len = off + n;
-      size_t pos = 0;
-      for (uint32_t i = 0; i < n; ++i) {
-        const Request& r = *b->requests[i];
-        off[i] = static_cast<uint32_t>(pos);
-        len[i] = static_cast<uint32_t>(r.in_len);
-        if (r.in_len) std::memcpy(s.h_in + header + pos, r.in, r.in_len);
-        pos += r.in_len;
-      }
-      s.data_off = header;
-      s.data_len = data;
-      kernels::EchoBatch eb;
-      eb.in = s.d_in + header;
-      eb.out = s.d_out;
-      eb.offset = reinterpret_cast<const uint32_t*>(s.d_in);
-      eb.length = eb.offset + n;
-      eb.count = n;
-      if ((e = cudaMemcpyAsync(s.d_in, s.h_in, header + data, cudaMemcpyHostToDevice, s.stream)) == cudaSuccess &&
-          (e = kernels::launch_echo_batch(eb, s.stream)) == cudaSuccess &&
-          (e = cudaMemcpyAsync(s.h_out, s.d_out, data, cudaMemcpyDeviceToHost, s.stream)) == cudaSuccess)
-        e = cudaEventRecord(s.done, s.stream);
+      e = cudaErrorLaunchFailure;  // injected fault
+    } else {
+      e = b->op == Op::kEcho ? start_echo(s, *b) : start_rsa(s, *b);
+      if (e == cudaSuccess) e = cudaEventRecord(s.done, s.stream);
     }
     s.launch_error = e;
     if (e != cudaSuccess) {
@@ -202,11 +269,85 @@ class CudaBackend final : public Backend {
     return true;
   }
 
+  // Echo layout: in = [offsets u32 x n | lengths u32 x n | pad to 16 | payloads], out = payloads.
+  cudaError_t start_echo(Slot& s, const Batch& b) {
+    const uint32_t n = static_cast<uint32_t>(b.size());
+    const size_t header = (size_t{n} * 2 * sizeof(uint32_t) + 15) & ~size_t{15};
+    size_t data = 0;
+    for (Request* r : b.requests) data += r->in_len;
+    cudaError_t e = reserve(s, header + data);
+    if (e != cudaSuccess) return e;
+    auto* off = reinterpret_cast<uint32_t*>(s.h_in);
+    uint32_t* len = off + n;
+    size_t pos = 0;
+    for (uint32_t i = 0; i < n; ++i) {
+      const Request& r = *b.requests[i];
+      off[i] = static_cast<uint32_t>(pos);
+      len[i] = static_cast<uint32_t>(r.in_len);
+      if (r.in_len) std::memcpy(s.h_in + header + pos, r.in, r.in_len);
+      pos += r.in_len;
+    }
+    s.out_len = data;
+    kernels::EchoBatch eb;
+    eb.in = s.d_in + header;
+    eb.out = s.d_out;
+    eb.offset = reinterpret_cast<const uint32_t*>(s.d_in);
+    eb.length = eb.offset + n;
+    eb.count = n;
+    if ((e = cudaMemcpyAsync(s.d_in, s.h_in, header + data, cudaMemcpyHostToDevice, s.stream)) != cudaSuccess ||
+        (e = kernels::launch_echo_batch(eb, s.stream)) != cudaSuccess)
+      return e;
+    return cudaMemcpyAsync(s.h_out, s.d_out, data, cudaMemcpyDeviceToHost, s.stream);
+  }
+
+  // RSA / modexp layout: in = [key pointers u64 x n | inputs n x bytes],
+  // out = [outputs n x bytes | status u32 x n]. Outputs and scratch hold
+  // secrets: wiped on the device once copied back.
+  cudaError_t start_rsa(Slot& s, const Batch& b) {
+    const uint32_t n = static_cast<uint32_t>(b.size());
+    const uint32_t bytes = (b.bits + 7) / 8;
+    const int limbs = static_cast<int>(bytes / 4);
+    const bool modexp = b.op == Op::kModExp;
+    const uint32_t sw =
+        static_cast<uint32_t>(modexp ? kernels::modexp_scratch_words(limbs) : kernels::rsa_scratch_words(limbs));
+    const size_t keys_len = size_t{n} * sizeof(uint64_t);
+    const size_t in_len = keys_len + size_t{n} * bytes;
+    const size_t out_len = size_t{n} * bytes + size_t{n} * sizeof(uint32_t);
+    const size_t scratch_len = size_t{n} * sw * sizeof(uint32_t);
+    cudaError_t e = reserve(s, in_len > out_len ? in_len : out_len);
+    if (e == cudaSuccess) e = reserve_scratch(s, scratch_len);
+    if (e != cudaSuccess) return e;
+    auto* keys = reinterpret_cast<uint64_t*>(s.h_in);
+    for (uint32_t i = 0; i < n; ++i) {
+      keys[i] = reinterpret_cast<uint64_t>(static_cast<const CudaKey*>(b.keys[i]->state_for(BackendKind::kCuda))->words);
+      std::memcpy(s.h_in + keys_len + size_t{i} * bytes, b.requests[i]->in, bytes);
+    }
+    s.out_len = out_len;
+    kernels::RsaBatch rb;
+    rb.keys = reinterpret_cast<const uint32_t* const*>(s.d_in);
+    rb.in = s.d_in + keys_len;
+    rb.out = s.d_out;
+    rb.status = reinterpret_cast<uint32_t*>(s.d_out + size_t{n} * bytes);
+    rb.scratch = s.d_scratch;
+    rb.count = n;
+    rb.bytes = bytes;
+    rb.scratch_words = sw;
+    rb.op = modexp ? kernels::kBatchModExp : kernels::kBatchRsaCrt;
+    if ((e = cudaMemcpyAsync(s.d_in, s.h_in, in_len, cudaMemcpyHostToDevice, s.stream)) != cudaSuccess ||
+        (e = kernels::launch_rsa_batch(rb, s.stream)) != cudaSuccess ||
+        (e = cudaMemcpyAsync(s.h_out, s.d_out, out_len, cudaMemcpyDeviceToHost, s.stream)) != cudaSuccess ||
+        (e = cudaMemsetAsync(s.d_out, 0, out_len, s.stream)) != cudaSuccess)
+      return e;
+    return cudaMemsetAsync(s.d_scratch, 0, scratch_len, s.stream);
+  }
+
   void finish_batch(Slot& s) {
     Batch* b = s.batch;
     cudaError_t e = s.launch_error;
     if (e == cudaSuccess) e = cudaEventSynchronize(s.done);
-    if (e == cudaSuccess) {
+    if (e != cudaSuccess) {
+      for (auto& res : b->results) res = Status::kDeviceError;
+    } else if (b->op == Op::kEcho) {
       size_t pos = 0;
       for (size_t i = 0; i < b->size(); ++i) {
         Request& r = *b->requests[i];
@@ -215,8 +356,20 @@ class CudaBackend final : public Backend {
         b->results[i] = Status::kOk;
       }
     } else {
-      for (auto& res : b->results) res = Status::kDeviceError;
+      const size_t bytes = (b->bits + 7) / 8;
+      const auto* status = reinterpret_cast<const uint32_t*>(s.h_out + b->size() * bytes);
+      for (size_t i = 0; i < b->size(); ++i) {
+        Request& r = *b->requests[i];
+        std::memcpy(r.out, s.h_out + i * bytes, bytes);
+        // A failed public-exponent check means the device computed wrongly:
+        // a device error, so the engine re-runs the request on the CPU.
+        b->results[i] = status[i] == kernels::kRsaOk           ? Status::kOk
+                        : status[i] == kernels::kRsaInputRange ? Status::kCryptoFailure
+                                                               : Status::kDeviceError;
+      }
     }
+    if (s.out_len) OPENSSL_cleanse(s.h_out, s.out_len);  // results may be secrets (premaster, DH shared value)
+    s.out_len = 0;
     s.batch = nullptr;
     s.launch_error = cudaSuccess;
     b->finish();
@@ -241,9 +394,12 @@ class CudaBackend final : public Backend {
   std::mutex mu_;
   std::condition_variable cv_;
   std::deque<Batch*> pending_;
+  std::deque<std::packaged_task<cudaError_t()>> tasks_;
   bool stop_ = false;
   std::atomic<uint32_t> busy_{0};
 };
+
+CudaKey::~CudaKey() { backend->release_key(words, count); }
 
 }  // namespace
 

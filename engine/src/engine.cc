@@ -24,7 +24,8 @@ uint64_t now_ns() {
 
 size_t expected_len(Op op, const KeyEntry* key) {
   switch (op) {
-    case Op::kRsaPriv: return (key->bits + 7) / 8;
+    case Op::kRsaPriv:
+    case Op::kModExp: return (key->bits + 7) / 8;
     case Op::kX25519Derive: return 32;
     default: return 0;
   }
@@ -87,6 +88,11 @@ Status Engine::register_key(std::unique_ptr<KeyEntry> entry, KeyHandle* out) {
 }
 
 Status Engine::register_rsa_key(const RsaKeyMaterial& key, KeyHandle* out) {
+  // Multi-prime keys and keys without CRT parameters are not served here:
+  // the caller runs them on its own CPU path.
+  if (key.prime_count != 2 || key.p.empty() || key.q.empty() || key.dp.empty() || key.dq.empty() ||
+      key.qinv.empty())
+    return Status::kUnsupported;
   auto e = std::make_unique<KeyEntry>();
   e->type = KeyType::kRsa;
   e->rsa = key;
@@ -98,6 +104,14 @@ Status Engine::register_x25519_key(const X25519KeyMaterial& key, KeyHandle* out)
   auto e = std::make_unique<KeyEntry>();
   e->type = KeyType::kX25519;
   e->x25519 = key;
+  return register_key(std::move(e), out);
+}
+
+Status Engine::register_dh_key(const DhKeyMaterial& key, KeyHandle* out) {
+  if (key.p.empty() || key.priv.empty()) return Status::kBadKey;
+  auto e = std::make_unique<KeyEntry>();
+  e->type = KeyType::kDh;
+  e->dh = key;
   return register_key(std::move(e), out);
 }
 

@@ -1,6 +1,7 @@
 // The CPU backend through the engine, every result checked against OpenSSL's
 // default provider called directly.
 #include <gtest/gtest.h>
+#include <openssl/bn.h>
 #include <sys/eventfd.h>
 #include <unistd.h>
 
@@ -126,7 +127,10 @@ TEST(EngineCpu, RejectsBadKeys) {
   no_crt.dp.clear();
   no_crt.dq.clear();
   no_crt.qinv.clear();
-  EXPECT_EQ(eng->register_rsa_key(no_crt, &h), Status::kBadKey);
+  EXPECT_EQ(eng->register_rsa_key(no_crt, &h), Status::kUnsupported);  // caller keeps it on its CPU path
+  RsaKeyMaterial multi = m;
+  multi.prime_count = 3;
+  EXPECT_EQ(eng->register_rsa_key(multi, &h), Status::kUnsupported);
   RsaKeyMaterial wrong_d = m;
   wrong_d.d.back() ^= 1;
   EXPECT_EQ(eng->register_rsa_key(wrong_d, &h), Status::kBadKey);
@@ -212,6 +216,61 @@ TEST(EngineCpu, EventfdAndCallbackCompletion) {
   EXPECT_EQ(calls.load(), 1);
   EXPECT_EQ(out2, in);
   close(efd);
+}
+
+}  // namespace
+}  // namespace gputls::engine
+
+namespace gputls::engine {
+namespace {
+
+using namespace testing;
+
+// Finite-field DH exponentiation against BN_mod_exp, on the RFC 3526 primes.
+TEST(EngineCpu, ModExpMatchesBignum) {
+  auto eng = make_engine(cpu_config());
+  BN_CTX* ctx = BN_CTX_new();
+  for (int bits : {2048, 3072}) {
+    BIGNUM* p = bits == 2048 ? BN_get_rfc3526_prime_2048(nullptr) : BN_get_rfc3526_prime_3072(nullptr);
+    BIGNUM* priv = BN_new();
+    BN_rand(priv, 256, BN_RAND_TOP_ONE, BN_RAND_BOTTOM_ANY);
+    DhKeyMaterial m;
+    m.p.resize(BN_num_bytes(p));
+    BN_bn2bin(p, m.p.data());
+    m.priv.resize(BN_num_bytes(priv));
+    BN_bn2bin(priv, m.priv.data());
+    KeyHandle h;
+    ASSERT_EQ(eng->register_dh_key(m, &h), Status::kOk);
+    const size_t len = static_cast<size_t>(bits / 8);
+    for (int i = 0; i < 6; ++i) {
+      BIGNUM* x = BN_new();
+      if (i == 0)
+        BN_set_word(x, 2);  // key generation: g = 2
+      else
+        BN_rand_range(x, p);
+      Bytes in(len), out(len), want(len);
+      BN_bn2binpad(x, in.data(), static_cast<int>(len));
+      BIGNUM* y = BN_new();
+      BN_mod_exp(y, x, priv, p, ctx);
+      BN_bn2binpad(y, want.data(), static_cast<int>(len));
+      Request r;
+      prepare(r, Op::kModExp, h, in.data(), len, out.data(), len);
+      ASSERT_EQ(eng->submit(r), Status::kOk);
+      ASSERT_EQ(eng->wait(r), Status::kOk);
+      EXPECT_EQ(out, want) << bits << "/" << i;
+      BN_free(x);
+      BN_free(y);
+    }
+    Bytes pin(len), out(len);
+    BN_bn2binpad(p, pin.data(), static_cast<int>(len));  // x = p: out of range
+    Request r;
+    prepare(r, Op::kModExp, h, pin.data(), len, out.data(), len);
+    ASSERT_EQ(eng->submit(r), Status::kOk);
+    EXPECT_EQ(eng->wait(r), Status::kCryptoFailure);
+    BN_free(p);
+    BN_free(priv);
+  }
+  BN_CTX_free(ctx);
 }
 
 }  // namespace

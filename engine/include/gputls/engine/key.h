@@ -19,10 +19,17 @@ struct KeyHandle {
   friend bool operator==(const KeyHandle&, const KeyHandle&) = default;
 };
 
-// RSA private key with CRT parameters, all big-endian without leading zeros.
-// Two-prime keys only: multi-prime keys are rejected at registration.
+// RSA private key with CRT parameters, all big-endian. Two-prime keys with
+// CRT parameters only: anything else is refused at registration (kUnsupported)
+// and the caller keeps it on its own CPU path.
 struct RsaKeyMaterial {
   SecureBytes n, e, d, p, q, dp, dq, qinv;
+  uint32_t prime_count = 2;  // as the key says (OpenSSL: number of factors)
+};
+
+// Finite-field DH private key: prime p (public) and private exponent.
+struct DhKeyMaterial {
+  SecureBytes p, priv;
 };
 
 struct X25519KeyMaterial {
@@ -42,6 +49,7 @@ struct KeyEntry {
   uint32_t bits = 0;  // modulus / curve size; the queue key together with the op
   RsaKeyMaterial rsa;
   X25519KeyMaterial x25519;
+  DhKeyMaterial dh;
   std::array<std::unique_ptr<BackendKeyState>, static_cast<size_t>(BackendKind::kCount)> state;
 
   BackendKeyState* state_for(BackendKind k) const { return state[static_cast<size_t>(k)].get(); }

@@ -11,10 +11,11 @@ enum class Op : uint8_t {
   kEcho = 0,      // output = input; no key. Tests the batching and GPU plumbing.
   kRsaPriv,       // m = c^d mod n (raw RSA private-key operation, CRT), in/out = modulus bytes
   kX25519Derive,  // shared = X25519(private key, peer public), in/out = 32 bytes
+  kModExp,        // y = x^d mod p (finite-field DH, d secret), in/out = bytes of p
   kCount
 };
 
-enum class KeyType : uint8_t { kNone = 0, kRsa, kX25519 };
+enum class KeyType : uint8_t { kNone = 0, kRsa, kX25519, kDh };
 
 std::string_view op_name(Op op);
 KeyType op_key_type(Op op);
