@@ -3,8 +3,6 @@
 // every test skips and says why.
 #include <gtest/gtest.h>
 
-#include <openssl/bn.h>
-
 #include <thread>
 
 #include "engine_test_util.h"
@@ -159,43 +157,25 @@ TEST_F(CudaBackendTest, RsaDeviceFaultReRunsOnCpu) {
 
 TEST_F(CudaBackendTest, ModExpMatchesBignumOnTheDevice) {
   auto eng = gpu_engine();
-  BN_CTX* ctx = BN_CTX_new();
   for (int bits : {2048, 3072}) {
-    BIGNUM* p = bits == 2048 ? BN_get_rfc3526_prime_2048(nullptr) : BN_get_rfc3526_prime_3072(nullptr);
-    BIGNUM* priv = BN_new();
-    BN_rand(priv, 256, BN_RAND_TOP_ONE, BN_RAND_BOTTOM_ANY);
-    DhKeyMaterial m;
-    m.p.resize(BN_num_bytes(p));
-    BN_bn2bin(p, m.p.data());
-    m.priv.resize(BN_num_bytes(priv));
-    BN_bn2bin(priv, m.priv.data());
+    DhTestKey key(bits);
     KeyHandle h;
-    ASSERT_EQ(eng->register_dh_key(m, &h), Status::kOk);
-    const size_t len = static_cast<size_t>(bits / 8);
+    ASSERT_EQ(eng->register_dh_key(key.material(), &h), Status::kOk);
+    const size_t len = key.bytes();
     const int n = 100;
-    std::vector<Bytes> in(n, Bytes(len)), out(n, Bytes(len)), want(n, Bytes(len));
+    std::vector<Bytes> in(n), out(n, Bytes(len));
     std::vector<Request> reqs(n);
     for (int i = 0; i < n; ++i) {
-      BIGNUM* x = BN_new();
-      BIGNUM* y = BN_new();
-      BN_rand_range(x, p);
-      BN_mod_exp(y, x, priv, p, ctx);
-      BN_bn2binpad(x, in[i].data(), static_cast<int>(len));
-      BN_bn2binpad(y, want[i].data(), static_cast<int>(len));
-      BN_free(x);
-      BN_free(y);
+      in[i] = key.random_below_p();
       prepare(reqs[i], Op::kModExp, h, in[i].data(), len, out[i].data(), len);
       ASSERT_EQ(eng->submit(reqs[i]), Status::kOk);
     }
     for (int i = 0; i < n; ++i) {
       ASSERT_EQ(eng->wait(reqs[i]), Status::kOk);
       EXPECT_EQ(reqs[i].served_by, BackendKind::kCuda);
-      EXPECT_EQ(out[i], want[i]) << bits << "/" << i;
+      EXPECT_EQ(out[i], key.openssl_modexp(in[i])) << bits << "/" << i;
     }
-    BN_free(p);
-    BN_free(priv);
   }
-  BN_CTX_free(ctx);
 }
 
 }  // namespace

@@ -1,7 +1,6 @@
 // The CPU backend through the engine, every result checked against OpenSSL's
 // default provider called directly.
 #include <gtest/gtest.h>
-#include <openssl/bn.h>
 #include <sys/eventfd.h>
 #include <unistd.h>
 
@@ -229,48 +228,26 @@ using namespace testing;
 // Finite-field DH exponentiation against BN_mod_exp, on the RFC 3526 primes.
 TEST(EngineCpu, ModExpMatchesBignum) {
   auto eng = make_engine(cpu_config());
-  BN_CTX* ctx = BN_CTX_new();
   for (int bits : {2048, 3072}) {
-    BIGNUM* p = bits == 2048 ? BN_get_rfc3526_prime_2048(nullptr) : BN_get_rfc3526_prime_3072(nullptr);
-    BIGNUM* priv = BN_new();
-    BN_rand(priv, 256, BN_RAND_TOP_ONE, BN_RAND_BOTTOM_ANY);
-    DhKeyMaterial m;
-    m.p.resize(BN_num_bytes(p));
-    BN_bn2bin(p, m.p.data());
-    m.priv.resize(BN_num_bytes(priv));
-    BN_bn2bin(priv, m.priv.data());
+    DhTestKey key(bits);
     KeyHandle h;
-    ASSERT_EQ(eng->register_dh_key(m, &h), Status::kOk);
-    const size_t len = static_cast<size_t>(bits / 8);
+    ASSERT_EQ(eng->register_dh_key(key.material(), &h), Status::kOk);
+    const size_t len = key.bytes();
     for (int i = 0; i < 6; ++i) {
-      BIGNUM* x = BN_new();
-      if (i == 0)
-        BN_set_word(x, 2);  // key generation: g = 2
-      else
-        BN_rand_range(x, p);
-      Bytes in(len), out(len), want(len);
-      BN_bn2binpad(x, in.data(), static_cast<int>(len));
-      BIGNUM* y = BN_new();
-      BN_mod_exp(y, x, priv, p, ctx);
-      BN_bn2binpad(y, want.data(), static_cast<int>(len));
+      Bytes in = key.random_below_p(), out(len);
+      if (i == 0) in.assign(len, 0), in.back() = 2;  // key generation: g = 2
       Request r;
       prepare(r, Op::kModExp, h, in.data(), len, out.data(), len);
       ASSERT_EQ(eng->submit(r), Status::kOk);
       ASSERT_EQ(eng->wait(r), Status::kOk);
-      EXPECT_EQ(out, want) << bits << "/" << i;
-      BN_free(x);
-      BN_free(y);
+      EXPECT_EQ(out, key.openssl_modexp(in)) << bits << "/" << i;
     }
-    Bytes pin(len), out(len);
-    BN_bn2binpad(p, pin.data(), static_cast<int>(len));  // x = p: out of range
+    Bytes pin = key.p_bytes(), out(len);  // x = p: out of range
     Request r;
     prepare(r, Op::kModExp, h, pin.data(), len, out.data(), len);
     ASSERT_EQ(eng->submit(r), Status::kOk);
     EXPECT_EQ(eng->wait(r), Status::kCryptoFailure);
-    BN_free(p);
-    BN_free(priv);
   }
-  BN_CTX_free(ctx);
 }
 
 }  // namespace

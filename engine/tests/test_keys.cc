@@ -107,4 +107,56 @@ Bytes openssl_x25519(EVP_PKEY* priv, const Bytes& peer_public) {
   return out;
 }
 
+DhTestKey::DhTestKey(int bits)
+    : p_(bits == 2048 ? BN_get_rfc3526_prime_2048(nullptr) : BN_get_rfc3526_prime_3072(nullptr)),
+      priv_(BN_new()) {
+  if (!p_ || !priv_ || BN_rand(priv_, 256, BN_RAND_TOP_ONE, BN_RAND_BOTTOM_ANY) != 1)
+    throw std::runtime_error("DH test key");
+}
+
+DhTestKey::~DhTestKey() {
+  BN_free(p_);
+  BN_clear_free(priv_);
+}
+
+DhKeyMaterial DhTestKey::material() const {
+  DhKeyMaterial m;
+  m.p.resize(BN_num_bytes(p_));
+  BN_bn2bin(p_, m.p.data());
+  m.priv.resize(BN_num_bytes(priv_));
+  BN_bn2bin(priv_, m.priv.data());
+  return m;
+}
+
+size_t DhTestKey::bytes() const { return static_cast<size_t>(BN_num_bytes(p_)); }
+
+Bytes DhTestKey::p_bytes() const {
+  Bytes b(bytes());
+  BN_bn2binpad(p_, b.data(), static_cast<int>(b.size()));
+  return b;
+}
+
+Bytes DhTestKey::random_below_p() const {
+  BIGNUM* x = BN_new();
+  Bytes b(bytes());
+  if (!x || BN_rand_range(x, p_) != 1) throw std::runtime_error("BN_rand_range");
+  BN_bn2binpad(x, b.data(), static_cast<int>(b.size()));
+  BN_free(x);
+  return b;
+}
+
+Bytes DhTestKey::openssl_modexp(const Bytes& in) const {
+  BN_CTX* ctx = BN_CTX_new();
+  BIGNUM* x = BN_bin2bn(in.data(), static_cast<int>(in.size()), nullptr);
+  BIGNUM* y = BN_new();
+  Bytes out(bytes());
+  bool ok = ctx && x && y && BN_mod_exp(y, x, priv_, p_, ctx) == 1 &&
+            BN_bn2binpad(y, out.data(), static_cast<int>(out.size())) > 0;
+  BN_free(x);
+  BN_free(y);
+  BN_CTX_free(ctx);
+  if (!ok) throw std::runtime_error("BN_mod_exp");
+  return out;
+}
+
 }  // namespace gputls::engine::testing

@@ -2,6 +2,7 @@
 // key material, and OpenSSL's own answers to compare the engine against.
 #pragma once
 
+#include <openssl/bn.h>
 #include <openssl/evp.h>
 
 #include <cstdint>
@@ -28,5 +29,25 @@ Bytes x25519_public(EVP_PKEY* pkey);
 Bytes openssl_x25519(EVP_PKEY* priv, const Bytes& peer_public);
 
 Bytes random_bytes(size_t n);
+
+// A finite-field DH key on the RFC 3526 prime of `bits` (2048 or 3072) with
+// a random 256-bit exponent; BN_mod_exp is the reference.
+class DhTestKey {
+ public:
+  explicit DhTestKey(int bits);
+  ~DhTestKey();
+  DhTestKey(const DhTestKey&) = delete;
+  DhTestKey& operator=(const DhTestKey&) = delete;
+
+  DhKeyMaterial material() const;
+  size_t bytes() const;
+  Bytes p_bytes() const;
+  Bytes random_below_p() const;
+  Bytes openssl_modexp(const Bytes& x) const;
+
+ private:
+  BIGNUM* p_;
+  BIGNUM* priv_;
+};
 
 }  // namespace gputls::engine::testing
