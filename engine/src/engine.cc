@@ -463,14 +463,14 @@ void lock_process_engine() { g_process_mu.lock(); }
 void unlock_process_engine() { g_process_mu.unlock(); }
 }  // namespace
 
-Engine* Engine::for_this_process(std::string* error) {
+Engine* Engine::for_this_process(std::string* error, const Config* given) {
   static const int registered = pthread_atfork(lock_process_engine, unlock_process_engine, unlock_process_engine);
   (void)registered;
   std::lock_guard<std::mutex> lock(g_process_mu);
   if (g_process_engine && g_process_pid == getpid()) return g_process_engine;
   // First use, or first use in a forked child: the parent's engine (if any)
   // is abandoned here on purpose, see ~Engine.
-  auto config = Config::from_env(error);
+  std::optional<Config> config = given ? std::optional<Config>(*given) : Config::from_env(error);
   if (!config) return nullptr;
   g_process_engine = create(*config, error).release();
   g_process_pid = getpid();

@@ -44,10 +44,11 @@ class Engine {
   // *error set) only when the CPU backend itself cannot start.
   static std::unique_ptr<Engine> create(const Config& config, std::string* error);
 
-  // The engine of the calling process, created from the environment on first
-  // use. A child after fork() gets a fresh engine of its own; the parent's is
-  // abandoned in the child (its threads do not exist there).
-  static Engine* for_this_process(std::string* error);
+  // The engine of the calling process, created on first use from *config
+  // (or from the environment when config is null). A child after fork() gets
+  // a fresh engine of its own; the parent's is abandoned in the child (its
+  // threads do not exist there).
+  static Engine* for_this_process(std::string* error, const Config* config = nullptr);
 
   ~Engine();  // shutdown(), then frees everything
   Engine(const Engine&) = delete;

@@ -1,0 +1,136 @@
+#include "engine_call.h"
+
+#include <openssl/async.h>
+#include <openssl/crypto.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cstring>
+#include <vector>
+
+namespace gputls::host {
+namespace {
+
+// An eventfd shared by one ASYNC_WAIT_CTX and the requests signalling it.
+// The wait ctx and every request in flight hold a reference; the fd closes
+// with the last one, so an SSL freed while its job is paused never leaves the
+// engine writing into a closed (or reused) descriptor.
+struct WaitFd {
+  int fd;
+  std::atomic<int> refs{1};
+  void release() {
+    if (refs.fetch_sub(1) == 1) {
+      close(fd);
+      delete this;
+    }
+  }
+};
+
+// Set as the wait ctx's cleanup: the wait ctx drops its reference.
+void wait_fd_cleanup(ASYNC_WAIT_CTX*, const void*, OSSL_ASYNC_FD, void* custom) {
+  static_cast<WaitFd*>(custom)->release();
+}
+
+const char kWaitKey = 0;  // its address names gputls's fd in a wait ctx
+
+WaitFd* wait_fd_for(ASYNC_WAIT_CTX* wctx) {
+  OSSL_ASYNC_FD fd;
+  void* custom = nullptr;
+  if (ASYNC_WAIT_CTX_get_fd(wctx, &kWaitKey, &fd, &custom) == 1 && custom) return static_cast<WaitFd*>(custom);
+  int efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+  if (efd < 0) return nullptr;
+  auto* w = new WaitFd{efd};
+  if (ASYNC_WAIT_CTX_set_wait_fd(wctx, &kWaitKey, efd, w, wait_fd_cleanup) != 1) {
+    close(efd);
+    delete w;
+    return nullptr;
+  }
+  return w;
+}
+
+// One request on the heap: the engine's completion and the waiting caller
+// each hold a reference, so a job that is never resumed leaks nothing and
+// its memory is never written after it is gone.
+struct Call {
+  engine::Request req;
+  std::vector<uint8_t> in, out;
+  WaitFd* wfd = nullptr;
+  std::atomic<int> refs{2};
+  void release() {
+    if (refs.fetch_sub(1) == 1) {
+      OPENSSL_cleanse(out.data(), out.size());  // results are secrets (premaster, shared values)
+      delete this;
+    }
+  }
+};
+
+void on_complete(void* user, engine::Status) {
+  auto* c = static_cast<Call*>(user);
+  if (WaitFd* w = c->wfd) {
+    uint64_t one = 1;
+    ssize_t n = write(w->fd, &one, sizeof one);
+    (void)n;  // counter overflow is impossible: the job drains it
+    w->release();
+  }
+  c->release();
+}
+
+}  // namespace
+
+CallResult call_engine(ProvCtx* pc, ProvOp which, engine::Engine* eng, engine::Op op, engine::KeyHandle key,
+                       const uint8_t* in, size_t in_len, uint8_t* out, size_t out_len) {
+  ProvOpStats& st = pc->stats[which];
+  auto* c = new Call;
+  c->in.assign(in, in + in_len);
+  c->out.assign(out_len, 0);
+  c->req.op = op;
+  c->req.key = key;
+  c->req.in = c->in.data();
+  c->req.in_len = in_len;
+  c->req.out = c->out.data();
+  c->req.out_len = out_len;
+  c->req.on_complete = on_complete;
+  c->req.user = c;
+
+  ASYNC_JOB* job = ASYNC_get_current_job();
+  if (job) {
+    c->wfd = wait_fd_for(ASYNC_get_wait_ctx(job));
+    if (c->wfd) c->wfd->refs.fetch_add(1);
+  }
+  engine::Status s = eng->submit(c->req);
+  if (s != engine::Status::kOk) {
+    if (c->wfd) c->wfd->release();
+    delete c;
+    if (s == engine::Status::kBusy) st.busy.fetch_add(1, std::memory_order_relaxed);
+    return CallResult::kRefused;
+  }
+  if (job && c->wfd) {
+    bool paused = false;
+    while (!c->req.done()) {
+      paused = true;
+      ASYNC_pause_job();  // libssl returns SSL_ERROR_WANT_ASYNC; we resume when the fd is readable
+    }
+    uint64_t drained;
+    ssize_t n = read(c->wfd->fd, &drained, sizeof drained);  // reset readiness for the next request
+    (void)n;
+    if (paused) st.async_paused.fetch_add(1, std::memory_order_relaxed);
+  } else {
+    eng->wait(c->req);
+  }
+  engine::Status result = c->req.status();
+  CallResult r = CallResult::kFailed;
+  if (result == engine::Status::kOk) {
+    std::memcpy(out, c->out.data(), out_len);
+    r = CallResult::kOk;
+  } else if (result == engine::Status::kCryptoFailure) {
+    std::memset(out, 0, out_len);
+  } else {
+    r = CallResult::kRefused;  // e.g. shut down mid-flight: software can still answer
+  }
+  c->release();
+  if (r == CallResult::kOk) st.engine.fetch_add(1, std::memory_order_relaxed);
+  return r;
+}
+
+}  // namespace gputls::host

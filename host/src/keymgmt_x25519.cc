@@ -1,0 +1,202 @@
+// X25519 key management. Key generation is one engine operation
+// (public = X25519(priv, 9)); a TLS 1.3 peer key arrives as a key with no
+// private part plus encoded-pub-key, and nothing is generated for it.
+#include <openssl/core_names.h>
+#include <openssl/evp.h>
+#include <openssl/params.h>
+#include <openssl/rand.h>
+
+#include <cstring>
+
+#include "provider.h"
+#include "x25519_key.h"
+
+namespace gputls::host {
+namespace {
+
+constexpr int kPub = OSSL_KEYMGMT_SELECT_PUBLIC_KEY;
+constexpr int kPriv = OSSL_KEYMGMT_SELECT_PRIVATE_KEY;
+const uint8_t kBasePoint[32] = {9};
+
+void* xk_new(void* provctx) { return new X25519Key(static_cast<ProvCtx*>(provctx)); }
+void xk_free(void* key) { delete static_cast<X25519Key*>(key); }
+
+int xk_has(const void* keydata, int selection) {
+  auto* k = static_cast<const X25519Key*>(keydata);
+  if (!k) return 0;
+  if ((selection & kPub) && !k->has_public) return 0;
+  if ((selection & kPriv) && !k->has_private) return 0;
+  return 1;
+}
+
+int xk_match(const void* a, const void* b, int selection) {
+  auto* x = static_cast<const X25519Key*>(a);
+  auto* y = static_cast<const X25519Key*>(b);
+  if (selection & kPub) return x->has_public && y->has_public && x->pub == y->pub;
+  if (selection & kPriv) return x->priv == y->priv;
+  return 1;
+}
+
+bool set_pub(X25519Key* k, const OSSL_PARAM* p) {
+  const void* data = nullptr;
+  size_t len = 0;
+  if (!OSSL_PARAM_get_octet_string_ptr(p, &data, &len) || len != 32) return false;
+  std::memcpy(k->pub.data(), data, 32);
+  k->has_public = true;
+  return true;
+}
+
+// Imported private keys get their public half computed (by the engine).
+int xk_import(void* keydata, int selection, const OSSL_PARAM params[]) {
+  auto* k = static_cast<X25519Key*>(keydata);
+  if (!k || !(selection & OSSL_KEYMGMT_SELECT_KEYPAIR)) return 0;
+  const OSSL_PARAM* p;
+  if ((selection & kPriv) && (p = OSSL_PARAM_locate_const(params, OSSL_PKEY_PARAM_PRIV_KEY))) {
+    const void* data = nullptr;
+    size_t len = 0;
+    if (!OSSL_PARAM_get_octet_string_ptr(p, &data, &len) || len != 32) return 0;
+    k->priv.assign(static_cast<const uint8_t*>(data), static_cast<const uint8_t*>(data) + 32);
+    k->has_private = true;
+  }
+  if ((p = OSSL_PARAM_locate_const(params, OSSL_PKEY_PARAM_PUB_KEY)) && !set_pub(k, p)) return 0;
+  if (k->has_private && !k->has_public) {
+    if (!x25519_scalarmult(k, ProvOp::kX25519Keygen, kBasePoint, k->pub.data())) return 0;
+    k->has_public = true;
+  }
+  return k->has_public || k->has_private;
+}
+
+const OSSL_PARAM* xk_key_types(int) {
+  static const OSSL_PARAM kTypes[] = {OSSL_PARAM_octet_string(OSSL_PKEY_PARAM_PUB_KEY, nullptr, 0),
+                                      OSSL_PARAM_octet_string(OSSL_PKEY_PARAM_PRIV_KEY, nullptr, 0), OSSL_PARAM_END};
+  return kTypes;
+}
+
+int xk_export(void* keydata, int selection, OSSL_CALLBACK* cb, void* cbarg) {
+  auto* k = static_cast<X25519Key*>(keydata);
+  OSSL_PARAM params[3];
+  int n = 0;
+  if ((selection & kPub) && k->has_public)
+    params[n++] = OSSL_PARAM_construct_octet_string(OSSL_PKEY_PARAM_PUB_KEY, k->pub.data(), 32);
+  if ((selection & kPriv) && k->has_private)
+    params[n++] = OSSL_PARAM_construct_octet_string(OSSL_PKEY_PARAM_PRIV_KEY, k->priv.data(), 32);
+  params[n] = OSSL_PARAM_construct_end();
+  return n ? cb(params, cbarg) : 0;
+}
+
+int xk_get_params(void* keydata, OSSL_PARAM params[]) {
+  auto* k = static_cast<X25519Key*>(keydata);
+  OSSL_PARAM* p;
+  if ((p = OSSL_PARAM_locate(params, OSSL_PKEY_PARAM_BITS)) && !OSSL_PARAM_set_int(p, 253)) return 0;
+  if ((p = OSSL_PARAM_locate(params, OSSL_PKEY_PARAM_SECURITY_BITS)) && !OSSL_PARAM_set_int(p, 128)) return 0;
+  if ((p = OSSL_PARAM_locate(params, OSSL_PKEY_PARAM_MAX_SIZE)) && !OSSL_PARAM_set_int(p, 32)) return 0;
+  for (const char* name : {OSSL_PKEY_PARAM_ENCODED_PUBLIC_KEY, OSSL_PKEY_PARAM_PUB_KEY}) {
+    if ((p = OSSL_PARAM_locate(params, name)) &&
+        (!k->has_public || !OSSL_PARAM_set_octet_string(p, k->pub.data(), 32)))
+      return 0;
+  }
+  if ((p = OSSL_PARAM_locate(params, OSSL_PKEY_PARAM_PRIV_KEY)) &&
+      (!k->has_private || !OSSL_PARAM_set_octet_string(p, k->priv.data(), 32)))
+    return 0;
+  return 1;
+}
+
+const OSSL_PARAM* xk_gettable_params(void*) {
+  static const OSSL_PARAM kGettable[] = {
+      OSSL_PARAM_int(OSSL_PKEY_PARAM_BITS, nullptr), OSSL_PARAM_int(OSSL_PKEY_PARAM_SECURITY_BITS, nullptr),
+      OSSL_PARAM_int(OSSL_PKEY_PARAM_MAX_SIZE, nullptr),
+      OSSL_PARAM_octet_string(OSSL_PKEY_PARAM_ENCODED_PUBLIC_KEY, nullptr, 0),
+      OSSL_PARAM_octet_string(OSSL_PKEY_PARAM_PUB_KEY, nullptr, 0),
+      OSSL_PARAM_octet_string(OSSL_PKEY_PARAM_PRIV_KEY, nullptr, 0), OSSL_PARAM_END};
+  return kGettable;
+}
+
+int xk_set_params(void* keydata, const OSSL_PARAM params[]) {
+  auto* k = static_cast<X25519Key*>(keydata);
+  const OSSL_PARAM* p = OSSL_PARAM_locate_const(params, OSSL_PKEY_PARAM_ENCODED_PUBLIC_KEY);
+  if (p && !set_pub(k, p)) return 0;
+  return 1;
+}
+
+const OSSL_PARAM* xk_settable_params(void*) {
+  static const OSSL_PARAM kSettable[] = {OSSL_PARAM_octet_string(OSSL_PKEY_PARAM_ENCODED_PUBLIC_KEY, nullptr, 0),
+                                         OSSL_PARAM_END};
+  return kSettable;
+}
+
+void* xk_dup(const void* keydata, int selection) {
+  auto* k = static_cast<const X25519Key*>(keydata);
+  auto* d = new X25519Key(k->pc);
+  if (selection & kPub) {
+    d->pub = k->pub;
+    d->has_public = k->has_public;
+  }
+  if (selection & kPriv) {
+    d->priv = k->priv;
+    d->has_private = k->has_private;
+  }
+  return d;
+}
+
+const char* xk_query_operation_name(int) { return "X25519"; }
+
+struct XGen {
+  ProvCtx* pc;
+  int selection;
+};
+
+void* xk_gen_init(void* provctx, int selection, const OSSL_PARAM[]) {
+  return new XGen{static_cast<ProvCtx*>(provctx), selection};
+}
+int xk_gen_set_params(void*, const OSSL_PARAM params[]) {
+  const OSSL_PARAM* p = OSSL_PARAM_locate_const(params, OSSL_PKEY_PARAM_GROUP_NAME);
+  const char* name = nullptr;
+  if (p && (!OSSL_PARAM_get_utf8_string_ptr(p, &name) || OPENSSL_strcasecmp(name, "x25519") != 0)) return 0;
+  return 1;
+}
+const OSSL_PARAM* xk_gen_settable_params(void*, void*) {
+  static const OSSL_PARAM kSettable[] = {OSSL_PARAM_utf8_string(OSSL_PKEY_PARAM_GROUP_NAME, nullptr, 0),
+                                         OSSL_PARAM_END};
+  return kSettable;
+}
+// Only what selection asks for: a peer-key shell (no key pair bits) costs nothing.
+void* xk_gen(void* genctx, OSSL_CALLBACK*, void*) {
+  auto* g = static_cast<XGen*>(genctx);
+  auto* k = new X25519Key(g->pc);
+  if (!(g->selection & OSSL_KEYMGMT_SELECT_KEYPAIR)) return k;
+  k->priv.resize(32);
+  k->has_private = RAND_priv_bytes_ex(g->pc->sw, k->priv.data(), 32, 0) == 1;
+  if (!k->has_private || !x25519_scalarmult(k, ProvOp::kX25519Keygen, kBasePoint, k->pub.data())) {
+    delete k;
+    return nullptr;
+  }
+  k->has_public = true;
+  return k;
+}
+void xk_gen_cleanup(void* genctx) { delete static_cast<XGen*>(genctx); }
+
+}  // namespace
+
+const OSSL_DISPATCH kX25519Keymgmt[] = {
+    GT_DISPATCH(OSSL_FUNC_KEYMGMT_NEW, xk_new),
+    GT_DISPATCH(OSSL_FUNC_KEYMGMT_FREE, xk_free),
+    GT_DISPATCH(OSSL_FUNC_KEYMGMT_HAS, xk_has),
+    GT_DISPATCH(OSSL_FUNC_KEYMGMT_MATCH, xk_match),
+    GT_DISPATCH(OSSL_FUNC_KEYMGMT_IMPORT, xk_import),
+    GT_DISPATCH(OSSL_FUNC_KEYMGMT_IMPORT_TYPES, xk_key_types),
+    GT_DISPATCH(OSSL_FUNC_KEYMGMT_EXPORT, xk_export),
+    GT_DISPATCH(OSSL_FUNC_KEYMGMT_EXPORT_TYPES, xk_key_types),
+    GT_DISPATCH(OSSL_FUNC_KEYMGMT_GET_PARAMS, xk_get_params),
+    GT_DISPATCH(OSSL_FUNC_KEYMGMT_GETTABLE_PARAMS, xk_gettable_params),
+    GT_DISPATCH(OSSL_FUNC_KEYMGMT_SET_PARAMS, xk_set_params),
+    GT_DISPATCH(OSSL_FUNC_KEYMGMT_SETTABLE_PARAMS, xk_settable_params),
+    GT_DISPATCH(OSSL_FUNC_KEYMGMT_DUP, xk_dup),
+    GT_DISPATCH(OSSL_FUNC_KEYMGMT_QUERY_OPERATION_NAME, xk_query_operation_name),
+    GT_DISPATCH(OSSL_FUNC_KEYMGMT_GEN_INIT, xk_gen_init),
+    GT_DISPATCH(OSSL_FUNC_KEYMGMT_GEN_SET_PARAMS, xk_gen_set_params),
+    GT_DISPATCH(OSSL_FUNC_KEYMGMT_GEN_SETTABLE_PARAMS, xk_gen_settable_params),
+    GT_DISPATCH(OSSL_FUNC_KEYMGMT_GEN, xk_gen),
+    GT_DISPATCH(OSSL_FUNC_KEYMGMT_GEN_CLEANUP, xk_gen_cleanup),
+    {0, nullptr}};
+
+}  // namespace gputls::host

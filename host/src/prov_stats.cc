@@ -1,0 +1,31 @@
+#include "prov_stats.h"
+
+#include <nlohmann/json.hpp>
+
+namespace gputls::host {
+
+const char* prov_op_name(ProvOp op) {
+  switch (op) {
+    case ProvOp::kRsaSign: return "rsa_sign";
+    case ProvOp::kRsaDecrypt: return "rsa_decrypt";
+    case ProvOp::kRsaVerify: return "rsa_verify";
+    case ProvOp::kRsaEncrypt: return "rsa_encrypt";
+    case ProvOp::kX25519Keygen: return "x25519_keygen";
+    case ProvOp::kX25519Derive: return "x25519_derive";
+    case ProvOp::kCount: break;
+  }
+  return "unknown";
+}
+
+std::string ProvStats::json() const {
+  nlohmann::json j = nlohmann::json::object();
+  for (size_t i = 0; i < ops.size(); ++i) {
+    const ProvOpStats& s = ops[i];
+    j[prov_op_name(static_cast<ProvOp>(i))] = {
+        {"engine", s.engine.load()},     {"sw", s.sw.load()},     {"failed", s.failed.load()},
+        {"async_paused", s.async_paused.load()}, {"busy", s.busy.load()}, {"key_refused", s.key_refused.load()}};
+  }
+  return j.dump();
+}
+
+}  // namespace gputls::host

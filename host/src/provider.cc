@@ -1,0 +1,166 @@
+// The provider's entry point: algorithm tables, parameters (including the
+// engine's stats), TLS-GROUP capabilities, and the lazily created engine.
+#include "provider.h"
+
+#include "gputls/engine/cuda_backend.h"
+
+#include <openssl/core_names.h>
+#include <openssl/params.h>
+#include <openssl/prov_ssl.h>
+#include <openssl/provider.h>
+
+#include <cctype>
+#include <cstdio>
+#include <iterator>
+#include <cstring>
+#include <mutex>
+#include <string>
+
+namespace gputls::host {
+namespace {
+
+constexpr const char* kRsaNames = "RSA:rsaEncryption:1.2.840.113549.1.1.1";
+constexpr const char* kX25519Names = "X25519:1.3.101.110";
+
+const OSSL_ALGORITHM kKeymgmt[] = {{kRsaNames, kProps, kRsaKeymgmt, "gputls RSA keys (engine-backed)"},
+                                   {kX25519Names, kProps, kX25519Keymgmt, "gputls X25519 keys"},
+                                   {nullptr, nullptr, nullptr, nullptr}};
+const OSSL_ALGORITHM kSignature[] = {{kRsaNames, kProps, kRsaSignature, "RSA PKCS#1 v1.5 / PSS, signing on the engine"},
+                                     {nullptr, nullptr, nullptr, nullptr}};
+const OSSL_ALGORITHM kAsymCipher[] = {{kRsaNames, kProps, kRsaAsymCipher, "RSA decryption (TLS premaster) on the engine"},
+                                      {nullptr, nullptr, nullptr, nullptr}};
+const OSSL_ALGORITHM kKeyexch[] = {{kX25519Names, kProps, kX25519Keyexch, "X25519 on the engine"},
+                                   {nullptr, nullptr, nullptr, nullptr}};
+
+const OSSL_ALGORITHM* query(void*, int operation_id, int* no_cache) {
+  *no_cache = 0;
+  switch (operation_id) {
+    case OSSL_OP_KEYMGMT: return kKeymgmt;
+    case OSSL_OP_SIGNATURE: return kSignature;
+    case OSSL_OP_ASYM_CIPHER: return kAsymCipher;
+    case OSSL_OP_KEYEXCH: return kKeyexch;
+    default: return nullptr;
+  }
+}
+
+// Names of the settings the provider takes from its openssl.cnf section
+// (same meaning as the GPUTLS_* variables, which override them).
+constexpr const char* kSettings[] = {"policy",   "batch",          "deadline_us", "queue_capacity",
+                                     "max_keys", "flushers",       "auto_min_batch", "cuda_device", "quiet"};
+
+const OSSL_PARAM kGettable[] = {OSSL_PARAM_utf8_ptr(OSSL_PROV_PARAM_NAME, nullptr, 0),
+                                OSSL_PARAM_utf8_ptr(OSSL_PROV_PARAM_VERSION, nullptr, 0),
+                                OSSL_PARAM_utf8_ptr(OSSL_PROV_PARAM_BUILDINFO, nullptr, 0),
+                                OSSL_PARAM_int(OSSL_PROV_PARAM_STATUS, nullptr),
+                                OSSL_PARAM_utf8_string("gputls-stats", nullptr, 0),
+                                OSSL_PARAM_utf8_string("gputls-device", nullptr, 0),
+                                OSSL_PARAM_utf8_string("gputls-policy", nullptr, 0),
+                                OSSL_PARAM_END};
+
+const OSSL_PARAM* gettable_params(void*) { return kGettable; }
+
+int get_params(void* provctx, OSSL_PARAM params[]) {
+  auto* pc = static_cast<ProvCtx*>(provctx);
+  OSSL_PARAM* p;
+  if ((p = OSSL_PARAM_locate(params, OSSL_PROV_PARAM_NAME)) && !OSSL_PARAM_set_utf8_ptr(p, "gputls")) return 0;
+  if ((p = OSSL_PARAM_locate(params, OSSL_PROV_PARAM_VERSION)) && !OSSL_PARAM_set_utf8_ptr(p, "0.1.0")) return 0;
+  if ((p = OSSL_PARAM_locate(params, OSSL_PROV_PARAM_BUILDINFO)) &&
+      !OSSL_PARAM_set_utf8_ptr(p, engine::cuda_compiled_in() ? "gputls 0.1.0 (CUDA)" : "gputls 0.1.0 (no CUDA)"))
+    return 0;
+  if ((p = OSSL_PARAM_locate(params, OSSL_PROV_PARAM_STATUS)) && !OSSL_PARAM_set_int(p, 1)) return 0;
+  engine::Engine* eng = nullptr;
+  auto need_engine = [&] {
+    if (!eng) eng = pc->engine();
+    return eng;
+  };
+  if ((p = OSSL_PARAM_locate(params, "gputls-stats"))) {
+    std::string js = "{\"provider\": " + pc->stats.json() +
+                     ", \"engine\": " + (need_engine() ? eng->stats_json() : std::string("null")) + "}";
+    if (!OSSL_PARAM_set_utf8_string(p, js.c_str())) return 0;
+  }
+  if ((p = OSSL_PARAM_locate(params, "gputls-device")) &&
+      !OSSL_PARAM_set_utf8_string(p, need_engine() ? eng->gpu_description().c_str() : "no engine"))
+    return 0;
+  if ((p = OSSL_PARAM_locate(params, "gputls-policy")) &&
+      !OSSL_PARAM_set_utf8_string(p, engine::policy_name(pc->config.policy)))
+    return 0;
+  return 1;
+}
+
+void teardown(void* provctx) {
+  auto* pc = static_cast<ProvCtx*>(provctx);
+  OSSL_PROVIDER_unload(pc->sw_default);
+  OSSL_LIB_CTX_free(pc->sw);
+  delete pc;
+}
+
+const OSSL_DISPATCH kProviderDispatch[] = {
+    GT_DISPATCH(OSSL_FUNC_PROVIDER_TEARDOWN, teardown),
+    GT_DISPATCH(OSSL_FUNC_PROVIDER_QUERY_OPERATION, query),
+    GT_DISPATCH(OSSL_FUNC_PROVIDER_GETTABLE_PARAMS, gettable_params),
+    GT_DISPATCH(OSSL_FUNC_PROVIDER_GET_PARAMS, get_params),
+    GT_DISPATCH(OSSL_FUNC_PROVIDER_GET_CAPABILITIES, get_capabilities),
+    {0, nullptr}};
+
+// Settings from the provider's openssl.cnf section, then GPUTLS_* on top.
+void read_config(ProvCtx* pc, const OSSL_DISPATCH* in) {
+  OSSL_FUNC_core_get_params_fn* core_get_params = nullptr;
+  for (; in && in->function_id; ++in)
+    if (in->function_id == OSSL_FUNC_CORE_GET_PARAMS) core_get_params = OSSL_FUNC_core_get_params(in);
+  if (core_get_params) {
+    const char* values[std::size(kSettings)] = {};
+    OSSL_PARAM req[std::size(kSettings) + 1];
+    for (size_t i = 0; i < std::size(kSettings); ++i)
+      req[i] = OSSL_PARAM_construct_utf8_ptr(kSettings[i], const_cast<char**>(&values[i]), 0);
+    req[std::size(kSettings)] = OSSL_PARAM_construct_end();
+    if (core_get_params(pc->handle, req)) {
+      for (size_t i = 0; i < std::size(kSettings) && pc->config_error.empty(); ++i)
+        if (values[i]) pc->config.set(kSettings[i], values[i], &pc->config_error);
+    }
+  }
+  if (!pc->config_error.empty()) return;
+  for (const char* name : kSettings) {
+    std::string env = "GPUTLS_";
+    for (const char* c = name; *c; ++c) env += static_cast<char>(std::toupper(static_cast<unsigned char>(*c)));
+    if (const char* v = std::getenv(env.c_str())) {
+      if (!pc->config.set(name, v, &pc->config_error)) return;
+    }
+  }
+}
+
+}  // namespace
+
+engine::Engine* ProvCtx::engine() {
+  if (!config_error.empty()) {
+    static std::once_flag once;
+    std::call_once(once, [this] { std::fprintf(stderr, "%s; gputls runs everything in software\n", config_error.c_str()); });
+    return nullptr;
+  }
+  std::string err;
+  engine::Engine* e = engine::Engine::for_this_process(&err, &config);
+  if (!e) {
+    static std::once_flag once;
+    std::call_once(once, [&] { std::fprintf(stderr, "gputls: engine unavailable (%s); running in software\n", err.c_str()); });
+  }
+  return e;
+}
+
+}  // namespace gputls::host
+
+extern "C" __attribute__((visibility("default"))) int OSSL_provider_init(const OSSL_CORE_HANDLE* handle, const OSSL_DISPATCH* in, const OSSL_DISPATCH** out,
+                                  void** provctx) {
+  using gputls::host::ProvCtx;
+  auto* pc = new ProvCtx;
+  pc->handle = handle;
+  pc->sw = OSSL_LIB_CTX_new();
+  pc->sw_default = pc->sw ? OSSL_PROVIDER_load(pc->sw, "default") : nullptr;
+  if (!pc->sw_default) {
+    OSSL_LIB_CTX_free(pc->sw);
+    delete pc;
+    return 0;
+  }
+  gputls::host::read_config(pc, in);
+  *out = gputls::host::kProviderDispatch;
+  *provctx = pc;
+  return 1;
+}

@@ -1,0 +1,51 @@
+// The gputls provider's context and the pieces every operation shares.
+#pragma once
+
+#include <openssl/core.h>
+#include <openssl/core_dispatch.h>
+#include <openssl/types.h>
+
+#include <atomic>
+#include <mutex>
+#include <string>
+
+#include "gputls/engine/config.h"
+#include "gputls/engine/engine.h"
+#include "prov_stats.h"
+
+namespace gputls::host {
+
+struct ProvCtx {
+  const OSSL_CORE_HANDLE* handle = nullptr;
+  // Library context with only OpenSSL's default provider: digests, RNG,
+  // public-key operations (verify, encrypt) and the fallback for what the
+  // engine refuses. Never the caller's context, so gputls cannot recurse
+  // into itself whatever the application's default properties say.
+  OSSL_LIB_CTX* sw = nullptr;
+  OSSL_PROVIDER* sw_default = nullptr;
+  engine::Config config;
+  std::string config_error;  // a malformed provider/env setting: reported, engine refused
+  ProvStats stats;
+
+  // The engine of this process (a forked child gets its own), or nullptr
+  // with the reason logged once.
+  engine::Engine* engine();
+};
+
+// An OSSL_DISPATCH entry.
+#define GT_DISPATCH(id, fn) {id, reinterpret_cast<void (*)()>(fn)}
+
+// Provider-wide property string of every algorithm.
+inline constexpr const char* kProps = "provider=gputls";
+
+// Dispatch tables, one per file.
+extern const OSSL_DISPATCH kRsaKeymgmt[];
+extern const OSSL_DISPATCH kRsaSignature[];
+extern const OSSL_DISPATCH kRsaAsymCipher[];
+extern const OSSL_DISPATCH kX25519Keymgmt[];
+extern const OSSL_DISPATCH kX25519Keyexch[];
+
+// TLS-GROUP capability (provider.cc).
+int get_capabilities(void* provctx, const char* capability, OSSL_CALLBACK* cb, void* arg);
+
+}  // namespace gputls::host

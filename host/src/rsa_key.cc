@@ -1,0 +1,98 @@
+#include "rsa_key.h"
+
+#include <openssl/bn.h>
+#include <openssl/core_names.h>
+#include <openssl/param_build.h>
+#include <openssl/rsa.h>
+
+#include "engine_call.h"
+
+namespace gputls::host {
+
+RsaKey::~RsaKey() {
+  if (registered_with && handle.valid()) {
+    // The engine may belong to our parent (fork): then it answers
+    // kWrongProcess and the child's copy of the key dies with the child.
+    (void)registered_with->free_key(handle);
+  }
+  EVP_PKEY_free(sw_pkey);
+}
+
+namespace {
+
+bool push_bn(OSSL_PARAM_BLD* bld, const char* name, const engine::SecureBytes& b) {
+  if (b.empty()) return true;
+  BIGNUM* bn = BN_bin2bn(b.data(), static_cast<int>(b.size()), BN_secure_new());
+  bool ok = bn && OSSL_PARAM_BLD_push_BN(bld, name, bn);
+  BN_clear_free(bn);
+  return ok;
+}
+
+// The engine handle for this process's engine, registering on first use.
+engine::KeyHandle engine_handle(RsaKey* k, engine::Engine* eng) {
+  std::lock_guard<std::mutex> lock(k->mu);
+  if (k->registered_with != eng) {  // first use, or first use after fork
+    k->registered_with = eng;
+    k->handle = {};
+    k->engine_refused = eng->register_rsa_key(k->mat, &k->handle) != engine::Status::kOk;
+  }
+  return k->engine_refused ? engine::KeyHandle{} : k->handle;
+}
+
+}  // namespace
+
+EVP_PKEY* rsa_sw_pkey(RsaKey* k) {
+  std::lock_guard<std::mutex> lock(k->mu);
+  if (k->sw_pkey) return k->sw_pkey;
+  const auto& m = k->mat;
+  OSSL_PARAM_BLD* bld = OSSL_PARAM_BLD_new();
+  OSSL_PARAM* params = nullptr;
+  EVP_PKEY_CTX* ctx = nullptr;
+  bool ok = bld && push_bn(bld, OSSL_PKEY_PARAM_RSA_N, m.n) && push_bn(bld, OSSL_PKEY_PARAM_RSA_E, m.e);
+  if (ok && k->has_private) ok = push_bn(bld, OSSL_PKEY_PARAM_RSA_D, m.d);
+  // Multi-prime keys go to OpenSSL without CRT values (it then uses d alone):
+  // two of their factors would be a wrong CRT key.
+  if (ok && k->has_private && m.prime_count == 2)
+    ok = push_bn(bld, OSSL_PKEY_PARAM_RSA_FACTOR1, m.p) &&
+         push_bn(bld, OSSL_PKEY_PARAM_RSA_FACTOR2, m.q) && push_bn(bld, OSSL_PKEY_PARAM_RSA_EXPONENT1, m.dp) &&
+         push_bn(bld, OSSL_PKEY_PARAM_RSA_EXPONENT2, m.dq) && push_bn(bld, OSSL_PKEY_PARAM_RSA_COEFFICIENT1, m.qinv);
+  if (ok && (params = OSSL_PARAM_BLD_to_param(bld)) && (ctx = EVP_PKEY_CTX_new_from_name(k->pc->sw, "RSA", nullptr)) &&
+      EVP_PKEY_fromdata_init(ctx) == 1)
+    EVP_PKEY_fromdata(ctx, &k->sw_pkey, k->has_private ? EVP_PKEY_KEYPAIR : EVP_PKEY_PUBLIC_KEY, params);
+  EVP_PKEY_CTX_free(ctx);
+  OSSL_PARAM_free(params);
+  OSSL_PARAM_BLD_free(bld);
+  return k->sw_pkey;
+}
+
+bool rsa_private_raw(RsaKey* k, ProvOp which, const uint8_t* in, uint8_t* out, size_t len) {
+  ProvOpStats& st = k->pc->stats[which];
+  if (!k->has_private || len != rsa_bytes(k)) {
+    st.failed.fetch_add(1);
+    return false;
+  }
+  if (engine::Engine* eng = k->pc->engine()) {
+    engine::KeyHandle h = engine_handle(k, eng);
+    if (!h.valid()) {
+      st.key_refused.fetch_add(1);
+    } else {
+      switch (call_engine(k->pc, which, eng, engine::Op::kRsaPriv, h, in, len, out, len)) {
+        case CallResult::kOk: return true;
+        case CallResult::kFailed: st.failed.fetch_add(1); return false;
+        case CallResult::kRefused: break;  // software below
+      }
+    }
+  }
+  // Software: the same raw operation by the default provider (multi-prime
+  // keys, a full queue, no engine).
+  EVP_PKEY* pkey = rsa_sw_pkey(k);
+  EVP_PKEY_CTX* c = pkey ? EVP_PKEY_CTX_new_from_pkey(k->pc->sw, pkey, nullptr) : nullptr;
+  size_t outlen = len;
+  bool ok = c && EVP_PKEY_decrypt_init(c) == 1 && EVP_PKEY_CTX_set_rsa_padding(c, RSA_NO_PADDING) == 1 &&
+            EVP_PKEY_decrypt(c, out, &outlen, in, len) == 1 && outlen == len;
+  EVP_PKEY_CTX_free(c);
+  (ok ? st.sw : st.failed).fetch_add(1);
+  return ok;
+}
+
+}  // namespace gputls::host

@@ -1,0 +1,35 @@
+// gputls's X25519 key object, shared by keymgmt_x25519 and keyexch_x25519,
+// and the scalar multiplication on it (engine first, software fallback).
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <mutex>
+
+#include "gputls/engine/key.h"
+#include "provider.h"
+
+namespace gputls::host {
+
+struct X25519Key {
+  explicit X25519Key(ProvCtx* p) : pc(p) {}
+  ~X25519Key();
+  X25519Key(const X25519Key&) = delete;
+  X25519Key& operator=(const X25519Key&) = delete;
+
+  ProvCtx* pc;
+  std::array<uint8_t, 32> pub{};
+  engine::SecureBytes priv;  // 32 bytes when has_private
+  bool has_public = false, has_private = false;
+
+  std::mutex mu;
+  engine::Engine* registered_with = nullptr;
+  engine::KeyHandle handle{};
+  bool engine_refused = false;
+};
+
+// out = X25519(k.priv, u). False on an all-zero result (RFC 7748 6.1) or
+// without a private key.
+bool x25519_scalarmult(X25519Key* k, ProvOp which, const uint8_t u[32], uint8_t out[32]);
+
+}  // namespace gputls::host
