@@ -14,7 +14,7 @@ else
   dir=build/host cuda=OFF
 fi
 cmake -S . -B "$dir" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DGPUTLS_CUDA=$cuda >/dev/null
-cmake --build "$dir" -j "$(nproc)" --target micro_engine
+cmake --build "$dir" -j "$(nproc)" --target micro_engine micro_rsa
 
 device=$(scripts/device-name.sh)
 out=bench/results/$device
@@ -25,3 +25,10 @@ taskset -c 0 "$dir/bench/micro_engine" --benchmark_min_time="$min_time" \
   --benchmark_out="$out/micro_engine.json" --benchmark_out_format=json >/dev/null
 python3 scripts/bench_table.py "$out/micro_engine.json"
 echo "results: $out/micro_engine.json"
+# RSA: CPU rows are single-threaded by construction (OpenSSL called directly,
+# the engine in poll mode); not pinned, so the GPU rows' flusher and CUDA
+# worker threads do not share one core with the submitting thread.
+"$dir/bench/micro_rsa" --benchmark_min_time="$min_time" \
+  --benchmark_out="$out/micro_rsa.json" --benchmark_out_format=json >/dev/null
+python3 scripts/bench_table.py "$out/micro_rsa.json"
+echo "results: $out/micro_rsa.json"

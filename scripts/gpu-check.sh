@@ -24,8 +24,9 @@ do_pack() {
   cmake --build "$dir" -j "$(nproc)"
   rm -rf "$pack"
   mkdir -p "$pack"
-  local bins=("$dir/engine/engine_gpu_test" "$dir/engine/engine_test" "$dir/kernels/kernels_host_test"
-              "$dir/bench/micro_engine")
+  local bins=("$dir/engine/engine_gpu_test" "$dir/kernels/kernels_gpu_test" "$dir/engine/engine_test"
+              "$dir/kernels/kernels_host_test"
+              "$dir/bench/micro_engine" "$dir/bench/micro_rsa")
   cp "${bins[@]}" "$pack/"
   # Every shared library but glibc's own: the GPU machine may lack OpenSSL 3,
   # Google Benchmark or this libstdc++.
@@ -51,28 +52,41 @@ do_run() {
   export LD_LIBRARY_PATH="$PWD/$pack${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
   nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader >"$work/nvidia-smi.txt" 2>&1 || true
 
+  # The whole run stays under 8 minutes (the device allows 10 per command, and
+  # nothing comes back from a command it kills): each step gets its own cap,
+  # cut to what is left of the budget.
+  local deadline=$((SECONDS + 450))
+  cap() { local left=$((deadline - SECONDS)); [ "$left" -lt 1 ] && left=1; echo $(($1 < left ? $1 : left)); }
+
   set +e
-  timeout 180 "$pack/engine_gpu_test" --gtest_output=json:"$work/gpu_tests.json" >"$work/gpu_tests.log" 2>&1
+  timeout "$(cap 180)" "$pack/engine_gpu_test" --gtest_output=json:"$work/gpu_tests.json" >"$work/gpu_tests.log" 2>&1
   local rc_gpu=$?
-  timeout 120 "$pack/engine_test" --gtest_output=json:"$work/unit_tests.json" >"$work/unit_tests.log" 2>&1
+  timeout "$(cap 120)" "$pack/kernels_gpu_test" --gtest_output=json:"$work/kernel_gpu_tests.json" \
+    >"$work/kernel_gpu_tests.log" 2>&1
+  local rc_kgpu=$?
+  [ "$rc_gpu" -eq 0 ] && rc_gpu=$rc_kgpu
+  timeout "$(cap 120)" "$pack/engine_test" --gtest_output=json:"$work/unit_tests.json" >"$work/unit_tests.log" 2>&1
   local rc_unit=$?
   local rc_san=127
   if command -v compute-sanitizer >/dev/null 2>&1; then
-    timeout 180 compute-sanitizer --tool memcheck --error-exitcode 1 --leak-check full \
-      "$pack/engine_gpu_test" --gtest_filter='*InjectedDeviceFault*:*BitExact*' >"$work/sanitizer.log" 2>&1
+    timeout "$(cap 180)" compute-sanitizer --tool memcheck --error-exitcode 1 --leak-check full \
+      "$pack/engine_gpu_test" --gtest_filter='*InjectedDeviceFault*:*BitExact*:*RsaDeviceFault*' >"$work/sanitizer.log" 2>&1
     rc_san=$?
   else
     echo "compute-sanitizer not found" >"$work/sanitizer.log"
   fi
-  timeout 150 "$pack/micro_engine" --benchmark_filter='engine_gpu|engine_null|openssl' --benchmark_min_time=0.3 \
+  timeout "$(cap 150)" "$pack/micro_engine" --benchmark_filter='engine_gpu|engine_null|openssl' --benchmark_min_time=0.3 \
     --benchmark_out="$work/bench.json" --benchmark_out_format=json >"$work/bench.log" 2>&1
   local rc_bench=$?
+  timeout "$(cap 150)" "$pack/micro_rsa" --benchmark_filter='gpu|openssl' --benchmark_min_time=0.2 \
+    --benchmark_out="$work/bench_rsa.json" --benchmark_out_format=json >"$work/bench_rsa.log" 2>&1
+  local rc_bench_rsa=$?
   set -e
 
   local result="$out/gpu-check-$device.json"
-  python3 - "$work" "$device" "$rc_gpu" "$rc_unit" "$rc_san" "$rc_bench" >"$result" <<'PY'
+  python3 - "$work" "$device" "$rc_gpu" "$rc_unit" "$rc_san" "$rc_bench" "$rc_bench_rsa" >"$result" <<'PY'
 import json, os, sys
-work, device, rc_gpu, rc_unit, rc_san, rc_bench = sys.argv[1:]
+work, device, rc_gpu, rc_unit, rc_san, rc_bench, rc_bench_rsa = sys.argv[1:]
 def load(name):
     try:
         with open(os.path.join(work, name)) as f:
@@ -88,17 +102,21 @@ def tail(name, n=60):
 print(json.dumps({
     "device": device,
     "nvidia_smi": tail("nvidia-smi.txt", 5),
-    "gpu_tests": {"rc": int(rc_gpu), "report": load("gpu_tests.json"), "log_tail": tail("gpu_tests.log", 40)},
+    "gpu_tests": {"rc": int(rc_gpu), "report": load("gpu_tests.json"), "log_tail": tail("gpu_tests.log", 40),
+                  "kernels_report": load("kernel_gpu_tests.json"), "kernels_log_tail": tail("kernel_gpu_tests.log", 20)},
     "unit_tests": {"rc": int(rc_unit), "log_tail": tail("unit_tests.log", 15)},
     "compute_sanitizer": {"rc": int(rc_san), "log_tail": tail("sanitizer.log", 40)},
     "benchmarks": {"rc": int(rc_bench), "report": load("bench.json")},
+    "benchmarks_rsa": {"rc": int(rc_bench_rsa), "report": load("bench_rsa.json"), "log_tail": tail("bench_rsa.log", 20)},
 }, indent=1))
 PY
-  echo "gpu tests rc=$rc_gpu, unit tests rc=$rc_unit, compute-sanitizer rc=$rc_san, benchmarks rc=$rc_bench"
+  echo "gpu tests rc=$rc_gpu, unit tests rc=$rc_unit, compute-sanitizer rc=$rc_san, benchmarks rc=$rc_bench, rsa benchmarks rc=$rc_bench_rsa"
   echo "wrote $result"
   [ -f "$work/bench.json" ] && python3 scripts/bench_table.py "$work/bench.json" || true
+  [ -f "$work/bench_rsa.json" ] && python3 scripts/bench_table.py "$work/bench_rsa.json" || true
   rm -rf "$work"
-  [ "$rc_gpu" -eq 0 ] && [ "$rc_unit" -eq 0 ] && [ "$rc_san" -eq 0 ] && [ "$rc_bench" -eq 0 ]
+  [ "$rc_gpu" -eq 0 ] && [ "$rc_unit" -eq 0 ] && [ "$rc_san" -eq 0 ] && [ "$rc_bench" -eq 0 ] &&
+    [ "$rc_bench_rsa" -eq 0 ]
 }
 
 case "${1:-}" in
