@@ -10,6 +10,7 @@
 
 #include <cstring>
 
+#include "bn_params.h"
 #include "provider.h"
 #include "rsa_key.h"
 
@@ -85,29 +86,24 @@ int rsa_import(void* keydata, int selection, const OSSL_PARAM params[]) {
 const OSSL_PARAM kKeyTypes[] = {RSA_KEY_PARAMS, OSSL_PARAM_END};
 const OSSL_PARAM* rsa_key_types(int) { return kKeyTypes; }
 
-bool push(OSSL_PARAM_BLD* bld, const char* name, const engine::SecureBytes& b) {
-  if (b.empty()) return true;
-  BIGNUM* bn = BN_bin2bn(b.data(), static_cast<int>(b.size()), BN_secure_new());
-  bool ok = bn && OSSL_PARAM_BLD_push_BN(bld, name, bn);
-  BN_clear_free(bn);
-  return ok;
-}
-
 int rsa_export(void* keydata, int selection, OSSL_CALLBACK* cb, void* cbarg) {
   auto* k = static_cast<RsaKey*>(keydata);
   if (!k || !(selection & OSSL_KEYMGMT_SELECT_KEYPAIR)) return 0;
   const auto& m = k->mat;
-  OSSL_PARAM_BLD* bld = OSSL_PARAM_BLD_new();
-  bool ok = bld && push(bld, OSSL_PKEY_PARAM_RSA_N, m.n) && push(bld, OSSL_PKEY_PARAM_RSA_E, m.e);
-  if (ok && (selection & kPriv) && k->has_private)
-    ok = push(bld, OSSL_PKEY_PARAM_RSA_D, m.d) && (m.prime_count != 2 ||
-         (push(bld, OSSL_PKEY_PARAM_RSA_FACTOR1, m.p) && push(bld, OSSL_PKEY_PARAM_RSA_FACTOR2, m.q) &&
-          push(bld, OSSL_PKEY_PARAM_RSA_EXPONENT1, m.dp) && push(bld, OSSL_PKEY_PARAM_RSA_EXPONENT2, m.dq) &&
-          push(bld, OSSL_PKEY_PARAM_RSA_COEFFICIENT1, m.qinv)));
-  OSSL_PARAM* params = ok ? OSSL_PARAM_BLD_to_param(bld) : nullptr;
+  BnParams b;
+  b.push(OSSL_PKEY_PARAM_RSA_N, m.n).push(OSSL_PKEY_PARAM_RSA_E, m.e);
+  if ((selection & kPriv) && k->has_private) {
+    b.push(OSSL_PKEY_PARAM_RSA_D, m.d);
+    if (m.prime_count == 2)
+      b.push(OSSL_PKEY_PARAM_RSA_FACTOR1, m.p)
+          .push(OSSL_PKEY_PARAM_RSA_FACTOR2, m.q)
+          .push(OSSL_PKEY_PARAM_RSA_EXPONENT1, m.dp)
+          .push(OSSL_PKEY_PARAM_RSA_EXPONENT2, m.dq)
+          .push(OSSL_PKEY_PARAM_RSA_COEFFICIENT1, m.qinv);
+  }
+  OSSL_PARAM* params = b.build();
   int r = params ? cb(params, cbarg) : 0;
   OSSL_PARAM_free(params);
-  OSSL_PARAM_BLD_free(bld);
   return r;
 }
 

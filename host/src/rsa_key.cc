@@ -5,6 +5,7 @@
 #include <openssl/param_build.h>
 #include <openssl/rsa.h>
 
+#include "bn_params.h"
 #include "engine_call.h"
 
 namespace gputls::host {
@@ -19,14 +20,6 @@ RsaKey::~RsaKey() {
 }
 
 namespace {
-
-bool push_bn(OSSL_PARAM_BLD* bld, const char* name, const engine::SecureBytes& b) {
-  if (b.empty()) return true;
-  BIGNUM* bn = BN_bin2bn(b.data(), static_cast<int>(b.size()), BN_secure_new());
-  bool ok = bn && OSSL_PARAM_BLD_push_BN(bld, name, bn);
-  BN_clear_free(bn);
-  return ok;
-}
 
 // The engine handle for this process's engine, registering on first use.
 engine::KeyHandle engine_handle(RsaKey* k, engine::Engine* eng) {
@@ -45,23 +38,23 @@ EVP_PKEY* rsa_sw_pkey(RsaKey* k) {
   std::lock_guard<std::mutex> lock(k->mu);
   if (k->sw_pkey) return k->sw_pkey;
   const auto& m = k->mat;
-  OSSL_PARAM_BLD* bld = OSSL_PARAM_BLD_new();
-  OSSL_PARAM* params = nullptr;
-  EVP_PKEY_CTX* ctx = nullptr;
-  bool ok = bld && push_bn(bld, OSSL_PKEY_PARAM_RSA_N, m.n) && push_bn(bld, OSSL_PKEY_PARAM_RSA_E, m.e);
-  if (ok && k->has_private) ok = push_bn(bld, OSSL_PKEY_PARAM_RSA_D, m.d);
+  BnParams b;
+  b.push(OSSL_PKEY_PARAM_RSA_N, m.n).push(OSSL_PKEY_PARAM_RSA_E, m.e);
+  if (k->has_private) b.push(OSSL_PKEY_PARAM_RSA_D, m.d);
   // Multi-prime keys go to OpenSSL without CRT values (it then uses d alone):
   // two of their factors would be a wrong CRT key.
-  if (ok && k->has_private && m.prime_count == 2)
-    ok = push_bn(bld, OSSL_PKEY_PARAM_RSA_FACTOR1, m.p) &&
-         push_bn(bld, OSSL_PKEY_PARAM_RSA_FACTOR2, m.q) && push_bn(bld, OSSL_PKEY_PARAM_RSA_EXPONENT1, m.dp) &&
-         push_bn(bld, OSSL_PKEY_PARAM_RSA_EXPONENT2, m.dq) && push_bn(bld, OSSL_PKEY_PARAM_RSA_COEFFICIENT1, m.qinv);
-  if (ok && (params = OSSL_PARAM_BLD_to_param(bld)) && (ctx = EVP_PKEY_CTX_new_from_name(k->pc->sw, "RSA", nullptr)) &&
-      EVP_PKEY_fromdata_init(ctx) == 1)
+  if (k->has_private && m.prime_count == 2)
+    b.push(OSSL_PKEY_PARAM_RSA_FACTOR1, m.p)
+        .push(OSSL_PKEY_PARAM_RSA_FACTOR2, m.q)
+        .push(OSSL_PKEY_PARAM_RSA_EXPONENT1, m.dp)
+        .push(OSSL_PKEY_PARAM_RSA_EXPONENT2, m.dq)
+        .push(OSSL_PKEY_PARAM_RSA_COEFFICIENT1, m.qinv);
+  OSSL_PARAM* params = b.build();
+  EVP_PKEY_CTX* ctx = params ? EVP_PKEY_CTX_new_from_name(k->pc->sw, "RSA", nullptr) : nullptr;
+  if (ctx && EVP_PKEY_fromdata_init(ctx) == 1)
     EVP_PKEY_fromdata(ctx, &k->sw_pkey, k->has_private ? EVP_PKEY_KEYPAIR : EVP_PKEY_PUBLIC_KEY, params);
   EVP_PKEY_CTX_free(ctx);
   OSSL_PARAM_free(params);
-  OSSL_PARAM_BLD_free(bld);
   return k->sw_pkey;
 }
 

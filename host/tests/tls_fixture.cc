@@ -1,0 +1,154 @@
+#include "tls_fixture.h"
+
+#include <openssl/err.h>
+#include <openssl/rsa.h>
+#include <poll.h>
+
+#include <chrono>
+
+namespace gputls::host::testing {
+
+void ProviderFixture::SetUp() {
+  lib_ = OSSL_LIB_CTX_new();
+  ASSERT_NE(lib_, nullptr);
+  ASSERT_EQ(OSSL_PROVIDER_set_default_search_path(lib_, GPUTLS_MODULE_DIR), 1);
+  gputls_ = OSSL_PROVIDER_load(lib_, "gputls");
+  ASSERT_NE(gputls_, nullptr) << "gputls.so did not load from " << GPUTLS_MODULE_DIR;
+  default_ = OSSL_PROVIDER_load(lib_, "default");
+  ASSERT_NE(default_, nullptr);
+}
+
+void ProviderFixture::TearDown() {
+  OSSL_PROVIDER_unload(gputls_);
+  OSSL_PROVIDER_unload(default_);
+  OSSL_LIB_CTX_free(lib_);
+}
+
+nlohmann::json ProviderFixture::stats() const {
+  std::vector<char> buf(1 << 20);
+  OSSL_PARAM p[] = {OSSL_PARAM_utf8_string("gputls-stats", buf.data(), buf.size()), OSSL_PARAM_END};
+  EXPECT_EQ(OSSL_PROVIDER_get_params(gputls_, p), 1);
+  return nlohmann::json::parse(buf.data());
+}
+
+uint64_t ProviderFixture::count(const char* op, const char* field) const {
+  return stats()["provider"][op][field].get<uint64_t>();
+}
+
+ServerIdentity::ServerIdentity(int bits) {
+  key = EVP_RSA_gen(static_cast<unsigned>(bits));
+  cert = X509_new();
+  X509_set_version(cert, 2);
+  ASN1_INTEGER_set(X509_get_serialNumber(cert), 1);
+  X509_gmtime_adj(X509_getm_notBefore(cert), -60);
+  X509_gmtime_adj(X509_getm_notAfter(cert), 3600);
+  X509_set_pubkey(cert, key);
+  X509_NAME* name = X509_get_subject_name(cert);
+  X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC, reinterpret_cast<const unsigned char*>("gputls-test"), -1,
+                             -1, 0);
+  X509_set_issuer_name(cert, name);
+  X509_sign(cert, key, EVP_sha256());
+}
+
+ServerIdentity::~ServerIdentity() {
+  X509_free(cert);
+  EVP_PKEY_free(key);
+}
+
+SSL_CTX* make_server_ctx(OSSL_LIB_CTX* lib, const ServerIdentity& id, bool async) {
+  SSL_CTX* ctx = SSL_CTX_new_ex(lib, "?provider=gputls", TLS_server_method());
+  if (!ctx) return nullptr;
+  SSL_CTX_use_certificate(ctx, id.cert);
+  SSL_CTX_use_PrivateKey(ctx, id.key);
+  SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_OFF);  // every handshake full
+  SSL_CTX_set_options(ctx, SSL_OP_NO_TICKET);
+  if (async) SSL_CTX_set_mode(ctx, SSL_MODE_ASYNC);
+  return ctx;
+}
+
+SSL_CTX* make_client_ctx(int version, const char* cipher12) {
+  SSL_CTX* ctx = SSL_CTX_new(TLS_client_method());
+  SSL_CTX_set_min_proto_version(ctx, version);
+  SSL_CTX_set_max_proto_version(ctx, version);
+  if (cipher12) SSL_CTX_set_cipher_list(ctx, cipher12);
+  SSL_CTX_set_verify(ctx, SSL_VERIFY_NONE, nullptr);
+  SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_OFF);
+  return ctx;
+}
+
+TlsPair::TlsPair(SSL_CTX* server_ctx, SSL_CTX* client_ctx) {
+  server = SSL_new(server_ctx);
+  client = SSL_new(client_ctx);
+  BIO *cb = nullptr, *sb = nullptr;
+  BIO_new_bio_pair(&cb, 0, &sb, 0);
+  SSL_set_bio(client, cb, cb);
+  SSL_set_bio(server, sb, sb);
+  SSL_set_connect_state(client);
+  SSL_set_accept_state(server);
+}
+
+TlsPair::~TlsPair() {
+  SSL_free(client);
+  SSL_free(server);
+}
+
+namespace {
+
+// One handshake step; true while progress is possible.
+bool advance(SSL* ssl, bool* done, bool* waited_async, std::string* error) {
+  if (*done) return true;
+  int r = SSL_do_handshake(ssl);
+  if (r == 1) {
+    *done = true;
+    return true;
+  }
+  int e = SSL_get_error(ssl, r);
+  if (e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE) return true;
+  if (e == SSL_ERROR_WANT_ASYNC) {
+    *waited_async = true;
+    return true;
+  }
+  char buf[256];
+  ERR_error_string_n(ERR_get_error(), buf, sizeof buf);
+  *error = std::string(SSL_is_server(ssl) ? "server: " : "client: ") + buf;
+  return false;
+}
+
+}  // namespace
+
+bool TlsPair::step() {
+  bool ignored = false;
+  return advance(client, &client_done, &ignored, &error) &&
+         advance(server, &server_done, &server_waited_async, &error);
+}
+
+bool run_handshakes(std::vector<TlsPair*>& pairs, int limit_ms, std::string* error) {
+  auto end = std::chrono::steady_clock::now() + std::chrono::milliseconds(limit_ms);
+  for (;;) {
+    bool all_done = true;
+    std::vector<pollfd> fds;
+    for (TlsPair* p : pairs) {
+      if (!p->step()) {
+        *error = p->error;
+        return false;
+      }
+      if (p->done()) continue;
+      all_done = false;
+      if (SSL_waiting_for_async(p->server)) {
+        size_t n = 0;
+        SSL_get_all_async_fds(p->server, nullptr, &n);
+        std::vector<OSSL_ASYNC_FD> afds(n);
+        SSL_get_all_async_fds(p->server, afds.data(), &n);
+        for (OSSL_ASYNC_FD fd : afds) fds.push_back({fd, POLLIN, 0});
+      }
+    }
+    if (all_done) return true;
+    if (std::chrono::steady_clock::now() > end) {
+      *error = "handshakes did not finish in time";
+      return false;
+    }
+    if (!fds.empty()) poll(fds.data(), fds.size(), 5);
+  }
+}
+
+}  // namespace gputls::host::testing

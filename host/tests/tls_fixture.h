@@ -1,0 +1,63 @@
+// Test fixture for the provider: an isolated library context with gputls and
+// the default provider loaded, gputls's stats read back as JSON, an RSA
+// server certificate, and TLS connections over memory BIOs (no sockets).
+#pragma once
+
+#include <gtest/gtest.h>
+#include <openssl/evp.h>
+#include <openssl/provider.h>
+#include <openssl/ssl.h>
+#include <openssl/x509.h>
+
+#include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
+
+namespace gputls::host::testing {
+
+class ProviderFixture : public ::testing::Test {
+ protected:
+  void SetUp() override;
+  void TearDown() override;
+
+  // gputls's stats: {"provider": {op: {engine, sw, ...}}, "engine": {...}}.
+  nlohmann::json stats() const;
+  // provider.<op>.<field>
+  uint64_t count(const char* op, const char* field = "engine") const;
+
+  OSSL_LIB_CTX* lib_ = nullptr;  // gputls + default
+  OSSL_PROVIDER* gputls_ = nullptr;
+  OSSL_PROVIDER* default_ = nullptr;
+};
+
+// A self-signed RSA certificate and its key, made by the default provider.
+struct ServerIdentity {
+  explicit ServerIdentity(int bits);
+  ~ServerIdentity();
+  EVP_PKEY* key = nullptr;
+  X509* cert = nullptr;
+};
+
+// One client/server pair over a BIO pair. The server's SSL_CTX lives in the
+// gputls library context with `?provider=gputls`; the client uses OpenSSL's
+// default context.
+struct TlsPair {
+  TlsPair(SSL_CTX* server_ctx, SSL_CTX* client_ctx);
+  ~TlsPair();
+  // Advances both sides once; returns false on a hard error.
+  bool step();
+  bool done() const { return client_done && server_done; }
+  SSL* client = nullptr;
+  SSL* server = nullptr;
+  bool client_done = false, server_done = false, server_waited_async = false;
+  std::string error;
+};
+
+SSL_CTX* make_server_ctx(OSSL_LIB_CTX* lib, const ServerIdentity& id, bool async);
+SSL_CTX* make_client_ctx(int version, const char* cipher12);
+
+// Drives pairs to completion; waits on the servers' async fds with poll().
+// Returns false (with the first error) when any pair fails or it takes longer than limit_ms.
+bool run_handshakes(std::vector<TlsPair*>& pairs, int limit_ms, std::string* error);
+
+}  // namespace gputls::host::testing
