@@ -2,7 +2,8 @@
 # Builds gputls three ways and runs the tests of each; prints the time of every
 # phase so each change can see what it adds to CI.
 #   1. CUDA build (when nvcc exists): unit tests, then gpu tests (skip without a GPU)
-#   2. host build (-DGPUTLS_CUDA=OFF): unit tests
+#   2. host build (-DGPUTLS_CUDA=OFF): unit tests, integration tests (real
+#      openssl peers on loopback)
 #   3. sanitizer build (ASan+UBSan, -DGPUTLS_CUDA=OFF): unit tests
 # Exits non-zero if any build or test failed; every phase runs regardless.
 set -uo pipefail
@@ -48,6 +49,7 @@ fi
 
 if phase "host build" configure_build build/host -DGPUTLS_CUDA=OFF; then
   phase "host build: unit tests" run_label build/host unit
+  phase "host build: integration tests" run_label build/host integration
 fi
 
 if phase "sanitizer build (ASan+UBSan)" configure_build build/asan -DGPUTLS_CUDA=OFF -DGPUTLS_SANITIZE=ON \

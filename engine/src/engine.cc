@@ -52,6 +52,7 @@ Status Engine::init(std::string* error) {
     CudaBackendOptions opts;
     opts.device = config_.cuda_device;
     gpu_ = make_cuda_backend(opts, &why);
+    if (!gpu_) no_gpu_reason_ = why;
     if (!gpu_ && !config_.quiet)
       std::fprintf(stderr, "gputls: no usable GPU (%s); running on the CPU\n", why.c_str());
   }
@@ -477,7 +478,9 @@ Engine* Engine::for_this_process(std::string* error, const Config* given) {
   return g_process_engine;
 }
 
-std::string Engine::gpu_description() const { return gpu_ ? gpu_->description() : "none"; }
+std::string Engine::gpu_description() const {
+  return gpu_ ? gpu_->description() : "none (" + no_gpu_reason_ + ")";
+}
 
 const OpStats* Engine::op_stats(Op op, uint32_t bits) const {
   const size_t n = queue_count_.load(std::memory_order_acquire);

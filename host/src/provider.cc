@@ -87,8 +87,24 @@ int get_params(void* provctx, OSSL_PARAM params[]) {
   return 1;
 }
 
+// GPUTLS_STATS_FILE: the stats JSON is written there when the provider is
+// unloaded (at process exit for openssl s_server, HAProxy, ...), so a test or
+// an operator sees what a process offloaded without attaching to it.
+void write_stats_file(ProvCtx* pc) {
+  const char* path = std::getenv("GPUTLS_STATS_FILE");
+  if (!path || !*path) return;
+  std::string js = "{\"provider\": " + pc->stats.json() + "}\n";
+  if (FILE* f = std::fopen(path, "w")) {
+    std::fputs(js.c_str(), f);
+    std::fclose(f);
+  } else {
+    std::fprintf(stderr, "gputls: cannot write GPUTLS_STATS_FILE=%s\n", path);
+  }
+}
+
 void teardown(void* provctx) {
   auto* pc = static_cast<ProvCtx*>(provctx);
+  write_stats_file(pc);
   OSSL_PROVIDER_unload(pc->sw_default);
   OSSL_LIB_CTX_free(pc->sw);
   delete pc;

@@ -80,6 +80,7 @@ class Engine {
   const OpStats* op_stats(Op op, uint32_t bits) const;
 
   bool gpu_available() const { return gpu_ != nullptr; }
+  // The GPU's name, or "none (why)".
   std::string gpu_description() const;
   const Config& config() const { return config_; }
 
@@ -101,6 +102,7 @@ class Engine {
   const Config config_;
   const pid_t owner_pid_;
   std::unique_ptr<Backend> cpu_, gpu_, null_;
+  std::string no_gpu_reason_ = "not requested by the policy";
   std::unique_ptr<KeyTable> keys_;
 
   // Queues are created on first use and never removed until destruction;
