@@ -2,6 +2,10 @@
 // counters proving each handshake's private-key work ran in gputls.
 #include <gtest/gtest.h>
 
+#include <gtest/gtest-spi.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
 #include <memory>
 
 #include "tls_fixture.h"
@@ -64,6 +68,38 @@ TEST_F(Handshake, Tls12EcdheRsa) {
     EXPECT_EQ(d.keygen, 1u);
     EXPECT_EQ(d.derive, 1u);
   }
+}
+
+// With gputls preferred for everything in the library context, gputls's own
+// software paths (digests, RNG, verification) must not recurse into it.
+TEST_F(Handshake, DefaultPropertiesPreferGputls) {
+  ASSERT_EQ(EVP_set_default_properties(lib_, "?provider=gputls"), 1);
+  Counts d = handshake(TLS1_3_VERSION, nullptr, false);
+  EXPECT_EQ(d.sign, 1u);
+  EXPECT_EQ(d.derive, 1u);
+}
+
+// HAProxy and nginx fork workers after loading providers: a child's
+// handshakes run on an engine of its own.
+TEST_F(Handshake, ForkedChildHandshakesOnItsOwnEngine) {
+  Counts parent = handshake(TLS1_3_VERSION, nullptr, false);  // the parent's engine exists now
+  ASSERT_EQ(parent.sign, 1u);
+  fflush(nullptr);
+  pid_t pid = fork();
+  ASSERT_GE(pid, 0);
+  if (pid == 0) {
+    // Child: no gtest assertions, an exit code.
+    ::testing::TestPartResultArray results;
+    ::testing::ScopedFakeTestPartResultReporter reporter(::testing::ScopedFakeTestPartResultReporter::INTERCEPT_ALL_THREADS, &results);
+    Counts c = handshake(TLS1_3_VERSION, nullptr, true);
+    _exit(results.size() == 0 && c.sign == 1 && c.keygen == 1 && c.derive == 1 ? 0 : 1);
+  }
+  int status = 0;
+  ASSERT_EQ(waitpid(pid, &status, 0), pid);
+  ASSERT_TRUE(WIFEXITED(status));
+  EXPECT_EQ(WEXITSTATUS(status), 0) << "the child's handshake failed or did not run in gputls";
+  Counts again = handshake(TLS1_3_VERSION, nullptr, false);  // and the parent still works
+  EXPECT_EQ(again.sign, 1u);
 }
 
 // Many handshakes in one thread, SSL_MODE_ASYNC, driven by the wait fds: jobs
