@@ -16,6 +16,7 @@
 #include "gputls/kernels/echo_launch.h"
 #include "gputls/kernels/key_blob.h"
 #include "gputls/kernels/rsa_launch.h"
+#include "gputls/kernels/x25519_launch.h"
 
 namespace gputls::engine {
 namespace {
@@ -44,6 +45,14 @@ struct CudaKey final : BackendKeyState {
   CudaBackend* backend;
   uint32_t* words;
   size_t count;
+};
+
+// An X25519 private key: a 32-byte slot of the device-resident scalar table.
+struct CudaX25519Key final : BackendKeyState {
+  CudaX25519Key(CudaBackend* b, uint32_t s) : backend(b), slot(s) {}
+  ~CudaX25519Key() override;
+  CudaBackend* backend;
+  uint32_t slot;
 };
 
 class CudaBackend final : public Backend {
@@ -77,12 +86,14 @@ class CudaBackend final : public Backend {
       case Op::kEcho: return true;
       case Op::kRsaPriv: return bits == 2048 || bits == 3072 || bits == 4096;
       case Op::kModExp: return bits == 2048 || bits == 3072;
+      case Op::kX25519Derive: return true;
       default: return false;
     }
   }
 
   // Precomputes the key's Montgomery constants on the host, uploads them once.
   Status prepare_key(KeyEntry& key) override {
+    if (key.type == KeyType::kX25519) return prepare_x25519(key);
     std::string why;
     kernels::KeyBlob blob;
     if (key.type == KeyType::kRsa && supports(Op::kRsaPriv, key.bits)) {
@@ -106,6 +117,41 @@ class CudaBackend final : public Backend {
     if (e != cudaSuccess) return Status::kDeviceError;
     key.state[static_cast<size_t>(BackendKind::kCuda)] = std::make_unique<CudaKey>(this, d, blob.size());
     return Status::kOk;
+  }
+
+  // X25519 scalars live in one device table (uploaded once per key, a slot
+  // each), so a batch names its keys by slot and carries no key bytes.
+  Status prepare_x25519(KeyEntry& key) {
+    if (key.x25519.priv.size() != kernels::kX25519Bytes) return Status::kBadKey;
+    uint32_t slot;
+    {
+      std::lock_guard<std::mutex> lock(x_mu_);
+      if (x_free_.empty()) return Status::kUnsupported;  // table full: this key runs on the CPU
+      slot = x_free_.back();
+      x_free_.pop_back();
+    }
+    const uint8_t* priv = key.x25519.priv.data();
+    cudaError_t e = run_on_worker([&] {
+      cudaError_t err = cudaSuccess;
+      if (!x_table_) err = cudaMalloc(reinterpret_cast<void**>(&x_table_), size_t{kX25519Slots} * kernels::kX25519Bytes);
+      if (err == cudaSuccess)
+        err = cudaMemcpy(x_table_ + size_t{slot} * kernels::kX25519Bytes, priv, kernels::kX25519Bytes,
+                         cudaMemcpyHostToDevice);
+      return err;
+    });
+    if (e != cudaSuccess) {
+      std::lock_guard<std::mutex> lock(x_mu_);
+      x_free_.push_back(slot);
+      return Status::kDeviceError;
+    }
+    key.state[static_cast<size_t>(BackendKind::kCuda)] = std::make_unique<CudaX25519Key>(this, slot);
+    return Status::kOk;
+  }
+
+  void release_x25519(uint32_t slot) {
+    run_on_worker([this, slot] { return cudaMemset(x_table_ + size_t{slot} * kernels::kX25519Bytes, 0, kernels::kX25519Bytes); });
+    std::lock_guard<std::mutex> lock(x_mu_);
+    x_free_.push_back(slot);
   }
 
   // Wipes and frees a key's device copy on the worker (called from ~CudaKey).
@@ -258,7 +304,7 @@ class CudaBackend final : public Backend {
       --fail_left_;
       e = cudaErrorLaunchFailure;  // injected fault
     } else {
-      e = b->op == Op::kEcho ? start_echo(s, *b) : start_rsa(s, *b);
+      e = b->op == Op::kEcho ? start_echo(s, *b) : b->op == Op::kX25519Derive ? start_x25519(s, *b) : start_rsa(s, *b);
       if (e == cudaSuccess) e = cudaEventRecord(s.done, s.stream);
     }
     s.launch_error = e;
@@ -341,6 +387,37 @@ class CudaBackend final : public Backend {
     return cudaMemsetAsync(s.d_scratch, 0, scratch_len, s.stream);
   }
 
+  // X25519 layout: in = [slot u32 x n | pad to 16 | peer points n x 32],
+  // out = [shared secrets n x 32 | status u32 x n].
+  cudaError_t start_x25519(Slot& s, const Batch& b) {
+    const uint32_t n = static_cast<uint32_t>(b.size());
+    constexpr size_t kB = kernels::kX25519Bytes;
+    const size_t idx_len = (size_t{n} * sizeof(uint32_t) + 15) & ~size_t{15};
+    const size_t in_len = idx_len + n * kB;
+    const size_t out_len = n * kB + n * sizeof(uint32_t);
+    cudaError_t e = reserve(s, in_len > out_len ? in_len : out_len);
+    if (e != cudaSuccess) return e;
+    auto* idx = reinterpret_cast<uint32_t*>(s.h_in);
+    for (uint32_t i = 0; i < n; ++i) {
+      idx[i] = static_cast<const CudaX25519Key*>(b.keys[i]->state_for(BackendKind::kCuda))->slot;
+      std::memcpy(s.h_in + idx_len + i * kB, b.requests[i]->in, kB);
+    }
+    s.out_len = out_len;
+    kernels::X25519Batch xb;
+    xb.scalars = x_table_;
+    xb.scalar_index = reinterpret_cast<const uint32_t*>(s.d_in);
+    xb.peer = s.d_in + idx_len;
+    xb.out = s.d_out;
+    xb.status = reinterpret_cast<uint32_t*>(s.d_out + n * kB);
+    xb.count = n;
+    xb.op = kernels::kX25519Derive;
+    if ((e = cudaMemcpyAsync(s.d_in, s.h_in, in_len, cudaMemcpyHostToDevice, s.stream)) != cudaSuccess ||
+        (e = kernels::launch_x25519_batch(xb, s.stream)) != cudaSuccess ||
+        (e = cudaMemcpyAsync(s.h_out, s.d_out, out_len, cudaMemcpyDeviceToHost, s.stream)) != cudaSuccess)
+      return e;
+    return cudaMemsetAsync(s.d_out, 0, out_len, s.stream);
+  }
+
   void finish_batch(Slot& s) {
     Batch* b = s.batch;
     cudaError_t e = s.launch_error;
@@ -354,6 +431,13 @@ class CudaBackend final : public Backend {
         if (r.in_len) std::memcpy(r.out, s.h_out + pos, r.in_len);
         pos += r.in_len;
         b->results[i] = Status::kOk;
+      }
+    } else if (b->op == Op::kX25519Derive) {
+      const auto* status = reinterpret_cast<const uint32_t*>(s.h_out + b->size() * kernels::kX25519Bytes);
+      for (size_t i = 0; i < b->size(); ++i) {
+        std::memcpy(b->requests[i]->out, s.h_out + i * kernels::kX25519Bytes, kernels::kX25519Bytes);
+        // All-zero shared secret (low-order peer): refused, as the CPU refuses it.
+        b->results[i] = status[i] == kernels::kX25519Ok ? Status::kOk : Status::kCryptoFailure;
       }
     } else {
       const size_t bytes = (b->bits + 7) / 8;
@@ -377,6 +461,11 @@ class CudaBackend final : public Backend {
   }
 
   void teardown() {
+    if (x_table_) {
+      cudaMemset(x_table_, 0, size_t{kX25519Slots} * kernels::kX25519Bytes);
+      cudaFree(x_table_);
+      x_table_ = nullptr;
+    }
     for (Slot& s : slots_) {
       release_buffers(s);
       if (s.done) cudaEventDestroy(s.done);
@@ -397,9 +486,19 @@ class CudaBackend final : public Backend {
   std::deque<std::packaged_task<cudaError_t()>> tasks_;
   bool stop_ = false;
   std::atomic<uint32_t> busy_{0};
+
+  static constexpr uint32_t kX25519Slots = 1u << 16;  // 2 MiB of device memory
+  uint8_t* x_table_ = nullptr;                         // allocated and used on the worker only
+  std::mutex x_mu_;
+  std::vector<uint32_t> x_free_ = [] {
+    std::vector<uint32_t> v(kX25519Slots);
+    for (uint32_t i = 0; i < kX25519Slots; ++i) v[i] = kX25519Slots - 1 - i;
+    return v;
+  }();
 };
 
 CudaKey::~CudaKey() { backend->release_key(words, count); }
+CudaX25519Key::~CudaX25519Key() { backend->release_x25519(slot); }
 
 }  // namespace
 

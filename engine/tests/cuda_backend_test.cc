@@ -155,6 +155,41 @@ TEST_F(CudaBackendTest, RsaDeviceFaultReRunsOnCpu) {
   EXPECT_EQ(out, Bytes(256, 0));
 }
 
+TEST_F(CudaBackendTest, X25519MatchesOpenSSLOnTheDevice) {
+  auto eng = gpu_engine();
+  std::vector<EVP_PKEY*> mine;
+  std::vector<KeyHandle> handles;
+  for (int k = 0; k < 4; ++k) {
+    mine.push_back(x25519_key());
+    handles.emplace_back();
+    ASSERT_EQ(eng->register_x25519_key(x25519_material(mine.back()), &handles.back()), Status::kOk);
+  }
+  const int n = 300;
+  std::vector<Bytes> peer(n), out(n, Bytes(32)), want(n);
+  std::vector<Request> reqs(n);
+  for (int i = 0; i < n; ++i) {
+    EVP_PKEY* p = x25519_key();
+    peer[i] = x25519_public(p);
+    EVP_PKEY_free(p);
+    if (i == 7) peer[i].assign(32, 0);  // low-order point: all-zero secret, refused
+    else want[i] = openssl_x25519(mine[i % 4], peer[i]);
+    prepare(reqs[i], Op::kX25519Derive, handles[i % 4], peer[i].data(), 32, out[i].data(), 32);
+    ASSERT_EQ(eng->submit(reqs[i]), Status::kOk);
+  }
+  for (int i = 0; i < n; ++i) {
+    Status st = eng->wait(reqs[i]);
+    EXPECT_EQ(reqs[i].served_by, BackendKind::kCuda);
+    if (i == 7) {
+      EXPECT_EQ(st, Status::kCryptoFailure);
+      EXPECT_EQ(out[i], Bytes(32, 0));
+    } else {
+      ASSERT_EQ(st, Status::kOk) << i;
+      EXPECT_EQ(out[i], want[i]) << i;
+    }
+  }
+  for (EVP_PKEY* k : mine) EVP_PKEY_free(k);
+}
+
 TEST_F(CudaBackendTest, ModExpMatchesBignumOnTheDevice) {
   auto eng = gpu_engine();
   for (int bits : {2048, 3072}) {
