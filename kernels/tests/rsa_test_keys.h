@@ -7,11 +7,13 @@
 #include <openssl/rand.h>
 #include <openssl/rsa.h>
 
+#include <cstddef>
 #include <stdexcept>
 #include <string>
 #include <vector>
 
 #include "gputls/kernels/key_blob.h"
+#include "gputls/kernels/rsa_batch.h"
 
 namespace gputls::kernels::testing {
 
@@ -42,6 +44,18 @@ inline KeyBlob blob_of(const RsaFields& f) {
   return b;
 }
 
+// OpenSSL's raw RSA private operation (no padding): the reference result.
+inline std::vector<uint8_t> openssl_raw_rsa(EVP_PKEY* pkey, const std::vector<uint8_t>& in) {
+  EVP_PKEY_CTX* c = EVP_PKEY_CTX_new_from_pkey(nullptr, pkey, nullptr);
+  std::vector<uint8_t> out(in.size());
+  size_t len = out.size();
+  bool ok = c && EVP_PKEY_decrypt_init(c) == 1 && EVP_PKEY_CTX_set_rsa_padding(c, RSA_NO_PADDING) == 1 &&
+            EVP_PKEY_decrypt(c, out.data(), &len, in.data(), in.size()) == 1 && len == out.size();
+  EVP_PKEY_CTX_free(c);
+  if (!ok) throw std::runtime_error("OpenSSL raw RSA");
+  return out;
+}
+
 // A key owned by the test (EVP_PKEY) plus its blob; `bits` fresh from OpenSSL,
 // or adopted from an existing EVP_PKEY.
 struct TestRsaKey {
@@ -68,19 +82,45 @@ struct TestRsaKey {
     v[0] &= 0x7f;
     return v;
   }
-  std::vector<uint8_t> openssl_raw(const std::vector<uint8_t>& in) const {
-    EVP_PKEY_CTX* c = EVP_PKEY_CTX_new_from_pkey(nullptr, pkey, nullptr);
-    std::vector<uint8_t> out(in.size());
-    size_t len = out.size();
-    bool ok = c && EVP_PKEY_decrypt_init(c) == 1 && EVP_PKEY_CTX_set_rsa_padding(c, RSA_NO_PADDING) == 1 &&
-              EVP_PKEY_decrypt(c, out.data(), &len, in.data(), in.size()) == 1 && len == out.size();
-    EVP_PKEY_CTX_free(c);
-    if (!ok) throw std::runtime_error("OpenSSL raw RSA");
-    return out;
-  }
+  std::vector<uint8_t> openssl_raw(const std::vector<uint8_t>& in) const { return openssl_raw_rsa(pkey, in); }
 
   EVP_PKEY* pkey;
   KeyBlob blob;
 };
+
+// Outputs and statuses of one RSA-CRT batch run by the host twin of the kernel.
+struct RsaHostResult {
+  std::vector<uint8_t> out;      // count * bytes
+  std::vector<uint32_t> status;  // count
+  std::vector<uint8_t> item(size_t i, uint32_t bytes) const {
+    return {out.begin() + static_cast<std::ptrdiff_t>(i * bytes),
+            out.begin() + static_cast<std::ptrdiff_t>((i + 1) * bytes)};
+  }
+};
+
+// Runs item i = key keys[i] on in[i*bytes ..] (big-endian) through rsa_batch_host,
+// op kBatchRsaCrt. Outputs and statuses start as garbage (0xcc, ~0) so an item
+// the batch never writes cannot pass as zeros or kRsaOk.
+inline RsaHostResult rsa_crt_host(const std::vector<const uint32_t*>& keys, const std::vector<uint8_t>& in,
+                                  uint32_t bytes) {
+  const uint32_t count = static_cast<uint32_t>(keys.size());
+  RsaHostResult r;
+  r.out.assign(in.size(), 0xcc);
+  r.status.assign(count, 0xffffffffu);
+  std::vector<uint32_t> scratch;
+  RsaBatch b;
+  b.keys = keys.data();
+  b.in = in.data();
+  b.out = r.out.data();
+  b.status = r.status.data();
+  b.scratch_words = static_cast<uint32_t>(rsa_scratch_words(static_cast<int>(bytes / 4)));
+  scratch.assign(static_cast<size_t>(count) * b.scratch_words, 0);
+  b.scratch = scratch.data();
+  b.count = count;
+  b.bytes = bytes;
+  b.op = kBatchRsaCrt;
+  rsa_batch_host(b);
+  return r;
+}
 
 }  // namespace gputls::kernels::testing

@@ -23,6 +23,9 @@
 // Outside valgrind the client requests are no-ops: the program still checks
 // the results and says that nothing was checked for constant time.
 #include <openssl/bn.h>
+#include <openssl/evp.h>
+#include <openssl/pem.h>
+#include <openssl/rand.h>
 #include <valgrind/memcheck.h>
 
 #include <chrono>
@@ -36,6 +39,7 @@
 #include "gputls/kernels/key_blob.h"
 #include "gputls/kernels/rsa_batch.h"
 #include "gputls/kernels/rsa_key_layout.h"
+#include "gputls/kernels/x25519.h"
 #include "rsa_test_keys.h"
 
 namespace {
@@ -142,7 +146,14 @@ int run_check() {
   // ---- Set-up, outside the checked region: keys, inputs, OpenSSL's answers.
   constexpr int kBits = 2048;
   constexpr uint32_t kBytes = kBits / 8;
-  TestRsaKey rsa(kBits);
+  BIO* key_file = BIO_new_file(GPUTLS_CT_KEY, "r");
+  EVP_PKEY* fixed_key = key_file ? PEM_read_bio_PrivateKey(key_file, nullptr, nullptr, nullptr) : nullptr;
+  BIO_free(key_file);
+  if (!fixed_key || EVP_PKEY_get_bits(fixed_key) != kBits) {
+    fail("cannot read the test key " GPUTLS_CT_KEY);
+    return 1;
+  }
+  TestRsaKey rsa(fixed_key);
   if (rsa.blob.empty()) {
     fail("RSA key blob is empty");
     return 1;
@@ -176,6 +187,42 @@ int run_check() {
   }
   const std::vector<uint8_t> mx_want = to_bytes(want.get(), kBytes);
   Batch mx_batch(kBatchModExp, kBytes, {mx_blob.data()}, to_bytes(x.get(), kBytes));
+  // X25519: two derive items (a real peer, and a low-order point whose zero
+  // secret is refused by mask) and one keygen item; scalars are the secrets.
+  std::vector<uint8_t> x_scalars(3 * 32), x_peer(2 * 32, 0), x_out(3 * 32), x_out_keygen(32);
+  std::vector<uint32_t> x_status(3), x_index = {0, 1}, x_status_keygen(1);
+  RAND_bytes(x_scalars.data(), static_cast<int>(x_scalars.size()));
+  EVP_PKEY* x_peer_key = EVP_PKEY_Q_keygen(nullptr, nullptr, "X25519");
+  size_t x_len = 32;
+  EVP_PKEY_get_raw_public_key(x_peer_key, x_peer.data(), &x_len);  // item 1's peer stays 0: low order
+  EVP_PKEY* x_mine = EVP_PKEY_new_raw_private_key(EVP_PKEY_X25519, nullptr, x_scalars.data(), 32);
+  std::vector<uint8_t> x_want(32), x_want_pub(32);
+  EVP_PKEY_CTX* x_ctx = EVP_PKEY_CTX_new(x_mine, nullptr);
+  if (!x_ctx || EVP_PKEY_derive_init(x_ctx) != 1 || EVP_PKEY_derive_set_peer(x_ctx, x_peer_key) != 1 ||
+      EVP_PKEY_derive(x_ctx, x_want.data(), &x_len) != 1) {
+    fail("OpenSSL X25519 reference");
+    return 1;
+  }
+  EVP_PKEY* x_keygen_key = EVP_PKEY_new_raw_private_key(EVP_PKEY_X25519, nullptr, x_scalars.data() + 64, 32);
+  x_len = 32;
+  EVP_PKEY_get_raw_public_key(x_keygen_key, x_want_pub.data(), &x_len);
+  EVP_PKEY_CTX_free(x_ctx);
+  EVP_PKEY_free(x_mine);
+  EVP_PKEY_free(x_peer_key);
+  EVP_PKEY_free(x_keygen_key);
+  X25519Batch x_derive;
+  x_derive.scalars = x_scalars.data();
+  x_derive.scalar_index = x_index.data();
+  x_derive.peer = x_peer.data();
+  x_derive.out = x_out.data();
+  x_derive.status = x_status.data();
+  x_derive.count = 2;
+  X25519Batch x_keygen;
+  x_keygen.scalars = x_scalars.data() + 64;
+  x_keygen.out = x_out_keygen.data();
+  x_keygen.status = x_status_keygen.data();
+  x_keygen.count = 1;
+  x_keygen.op = kX25519Keygen;
   std::printf("rsa_ct_check: set-up (keygen, blobs, OpenSSL reference) %.2fs\n", seconds_since(t_setup));
 
   // ---- Mark every secret undefined.
@@ -184,6 +231,7 @@ int run_check() {
   mark_modexp_key_secret(mx_blob.data());
   rsa_batch.mark_inputs_secret();
   mx_batch.mark_inputs_secret();
+  mark_secret(x_scalars.data(), x_scalars.size());
 
   if (g_on_valgrind) {
     // The harness marks what it means to: secrets undefined, public words defined.
@@ -206,6 +254,8 @@ int run_check() {
   const auto t_mx = clock::now();
   rsa_batch_host(mx_batch.b);
   const double mx_s = seconds_since(t_mx);
+  x25519_batch_host(x_derive);
+  x25519_batch_host(x_keygen);
   // ---- End of checked region.
 
   // Taint must have flowed from the secrets into the results: proof that the
@@ -214,8 +264,12 @@ int run_check() {
     if (undefined_bytes(rsa_batch.out.data(), kBytes) <= 0) fail("RSA output is not derived from the secrets");
     if (undefined_bytes(mx_batch.out.data(), kBytes) <= 0) fail("modexp output is not derived from the secrets");
   }
+  if (g_on_valgrind && undefined_bytes(x_out.data(), 32) <= 0) fail("X25519 output is not derived from the secrets");
   rsa_batch.mark_results_public();
   mx_batch.mark_results_public();
+  for (auto* v : {&x_out, &x_out_keygen, &x_scalars}) mark_public(v->data(), v->size());
+  mark_public(x_status.data(), x_status.size());
+  mark_public(x_status_keygen.data(), x_status_keygen.size());
   const unsigned long errors_in_region = errors_so_far() - errors_before;
 
   // Back to defined, so nothing after this (OpenSSL, cleanse, free) reports.
@@ -231,8 +285,15 @@ int run_check() {
   if (rsa_batch.item(rsa_batch.out, 1) != std::vector<uint8_t>(kBytes, 0)) fail("RSA output released for input >= n");
   if (mx_batch.status[0] != kRsaOk) fail("modexp status is not ok");
   if (mx_batch.item(mx_batch.out, 0) != mx_want) fail("modexp result differs from BN_mod_exp");
+  if (x_status[0] != kX25519Ok || std::vector<uint8_t>(x_out.begin(), x_out.begin() + 32) != x_want)
+    fail("X25519 derive differs from OpenSSL");
+  if (x_status[1] != kX25519ZeroSecret || std::vector<uint8_t>(x_out.begin() + 32, x_out.begin() + 64) !=
+                                              std::vector<uint8_t>(32, 0))
+    fail("X25519 low-order peer not refused");
+  if (x_status_keygen[0] != kX25519Ok || x_out_keygen != x_want_pub) fail("X25519 keygen differs from OpenSSL");
 
-  std::printf("rsa_ct_check: RSA-%d CRT x2 %.2fs, modexp-%d x1 %.2fs\n", kBits, rsa_s, kBits, mx_s);
+  std::printf("rsa_ct_check: RSA-%d CRT x2 %.2fs, modexp-%d x1 %.2fs, X25519 derive x2 + keygen x1\n", kBits, rsa_s,
+              kBits, mx_s);
   if (g_on_valgrind)
     std::printf("rsa_ct_check: memcheck errors in the checked region: %lu\n", errors_in_region);
   else
