@@ -133,4 +133,43 @@ CallResult call_engine(ProvCtx* pc, ProvOp which, engine::Engine* eng, engine::O
   return r;
 }
 
+EngineKeyRef::~EngineKeyRef() {
+  // After fork the engine is the parent's: it answers kWrongProcess and the
+  // child's copy of the key dies with the child.
+  if (registered_with_ && handle_.valid()) (void)registered_with_->free_key(handle_);
+}
+
+engine::KeyHandle EngineKeyRef::handle_for(
+    engine::Engine* eng, const std::function<engine::Status(engine::Engine*, engine::KeyHandle*)>& reg) {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (registered_with_ != eng) {
+    registered_with_ = eng;
+    handle_ = {};
+    refused_ = reg(eng, &handle_) != engine::Status::kOk;
+  }
+  return refused_ ? engine::KeyHandle{} : handle_;
+}
+
+bool run_private_op(ProvCtx* pc, ProvOp which, EngineKeyRef& ref,
+                    const std::function<engine::Status(engine::Engine*, engine::KeyHandle*)>& reg, engine::Op op,
+                    const uint8_t* in, size_t in_len, uint8_t* out, size_t out_len,
+                    const std::function<bool()>& software) {
+  ProvOpStats& st = pc->stats[which];
+  if (engine::Engine* eng = pc->engine()) {
+    engine::KeyHandle h = ref.handle_for(eng, reg);
+    if (!h.valid()) {
+      st.key_refused.fetch_add(1);
+    } else {
+      switch (call_engine(pc, which, eng, op, h, in, in_len, out, out_len)) {
+        case CallResult::kOk: return true;
+        case CallResult::kFailed: st.failed.fetch_add(1); return false;
+        case CallResult::kRefused: break;  // software below
+      }
+    }
+  }
+  const bool ok = software();
+  (ok ? st.sw : st.failed).fetch_add(1);
+  return ok;
+}
+
 }  // namespace gputls::host

@@ -6,6 +6,8 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <functional>
+#include <mutex>
 
 #include "gputls/engine/engine.h"
 #include "provider.h"
@@ -20,5 +22,31 @@ enum class CallResult {
 
 CallResult call_engine(ProvCtx* pc, ProvOp which, engine::Engine* eng, engine::Op op, engine::KeyHandle key,
                        const uint8_t* in, size_t in_len, uint8_t* out, size_t out_len);
+
+// A provider key's registration with this process's engine: made on first
+// use, made again after fork (the child has another engine), freed with the key.
+class EngineKeyRef {
+ public:
+  ~EngineKeyRef();
+  // The handle for eng, registering with `reg` the first time; invalid when
+  // the engine refused the key.
+  engine::KeyHandle handle_for(engine::Engine* eng,
+                               const std::function<engine::Status(engine::Engine*, engine::KeyHandle*)>& reg);
+
+ private:
+  std::mutex mu_;
+  engine::Engine* registered_with_ = nullptr;
+  engine::KeyHandle handle_{};
+  bool refused_ = false;
+};
+
+// A private-key operation for a provider key: on the engine when it takes the
+// key and the request, otherwise by `software` in the provider's own OpenSSL
+// context. Every outcome is counted in pc->stats[which]. False when the
+// operation failed (e.g. input >= modulus, all-zero X25519 secret).
+bool run_private_op(ProvCtx* pc, ProvOp which, EngineKeyRef& ref,
+                    const std::function<engine::Status(engine::Engine*, engine::KeyHandle*)>& reg, engine::Op op,
+                    const uint8_t* in, size_t in_len, uint8_t* out, size_t out_len,
+                    const std::function<bool()>& software);
 
 }  // namespace gputls::host

@@ -6,33 +6,10 @@
 #include <openssl/rsa.h>
 
 #include "bn_params.h"
-#include "engine_call.h"
 
 namespace gputls::host {
 
-RsaKey::~RsaKey() {
-  if (registered_with && handle.valid()) {
-    // The engine may belong to our parent (fork): then it answers
-    // kWrongProcess and the child's copy of the key dies with the child.
-    (void)registered_with->free_key(handle);
-  }
-  EVP_PKEY_free(sw_pkey);
-}
-
-namespace {
-
-// The engine handle for this process's engine, registering on first use.
-engine::KeyHandle engine_handle(RsaKey* k, engine::Engine* eng) {
-  std::lock_guard<std::mutex> lock(k->mu);
-  if (k->registered_with != eng) {  // first use, or first use after fork
-    k->registered_with = eng;
-    k->handle = {};
-    k->engine_refused = eng->register_rsa_key(k->mat, &k->handle) != engine::Status::kOk;
-  }
-  return k->engine_refused ? engine::KeyHandle{} : k->handle;
-}
-
-}  // namespace
+RsaKey::~RsaKey() { EVP_PKEY_free(sw_pkey); }
 
 EVP_PKEY* rsa_sw_pkey(RsaKey* k) {
   std::lock_guard<std::mutex> lock(k->mu);
@@ -59,33 +36,23 @@ EVP_PKEY* rsa_sw_pkey(RsaKey* k) {
 }
 
 bool rsa_private_raw(RsaKey* k, ProvOp which, const uint8_t* in, uint8_t* out, size_t len) {
-  ProvOpStats& st = k->pc->stats[which];
   if (!k->has_private || len != rsa_bytes(k)) {
-    st.failed.fetch_add(1);
+    k->pc->stats[which].failed.fetch_add(1);
     return false;
   }
-  if (engine::Engine* eng = k->pc->engine()) {
-    engine::KeyHandle h = engine_handle(k, eng);
-    if (!h.valid()) {
-      st.key_refused.fetch_add(1);
-    } else {
-      switch (call_engine(k->pc, which, eng, engine::Op::kRsaPriv, h, in, len, out, len)) {
-        case CallResult::kOk: return true;
-        case CallResult::kFailed: st.failed.fetch_add(1); return false;
-        case CallResult::kRefused: break;  // software below
-      }
-    }
-  }
+  auto reg = [k](engine::Engine* eng, engine::KeyHandle* h) { return eng->register_rsa_key(k->mat, h); };
   // Software: the same raw operation by the default provider (multi-prime
   // keys, a full queue, no engine).
-  EVP_PKEY* pkey = rsa_sw_pkey(k);
-  EVP_PKEY_CTX* c = pkey ? EVP_PKEY_CTX_new_from_pkey(k->pc->sw, pkey, nullptr) : nullptr;
-  size_t outlen = len;
-  bool ok = c && EVP_PKEY_decrypt_init(c) == 1 && EVP_PKEY_CTX_set_rsa_padding(c, RSA_NO_PADDING) == 1 &&
-            EVP_PKEY_decrypt(c, out, &outlen, in, len) == 1 && outlen == len;
-  EVP_PKEY_CTX_free(c);
-  (ok ? st.sw : st.failed).fetch_add(1);
-  return ok;
+  auto software = [&] {
+    EVP_PKEY* pkey = rsa_sw_pkey(k);
+    EVP_PKEY_CTX* c = pkey ? EVP_PKEY_CTX_new_from_pkey(k->pc->sw, pkey, nullptr) : nullptr;
+    size_t outlen = len;
+    bool ok = c && EVP_PKEY_decrypt_init(c) == 1 && EVP_PKEY_CTX_set_rsa_padding(c, RSA_NO_PADDING) == 1 &&
+              EVP_PKEY_decrypt(c, out, &outlen, in, len) == 1 && outlen == len;
+    EVP_PKEY_CTX_free(c);
+    return ok;
+  };
+  return run_private_op(k->pc, which, k->engine_ref, reg, engine::Op::kRsaPriv, in, len, out, len, software);
 }
 
 }  // namespace gputls::host

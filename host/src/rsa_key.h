@@ -9,6 +9,7 @@
 #include <mutex>
 
 #include "gputls/engine/key.h"
+#include "engine_call.h"
 #include "provider.h"
 
 namespace gputls::host {
@@ -24,10 +25,8 @@ struct RsaKey {
   bool has_public = false, has_private = false;
   int bits = 0;
 
-  std::mutex mu;  // guards the lazily made fields below
-  engine::Engine* registered_with = nullptr;
-  engine::KeyHandle handle{};
-  bool engine_refused = false;
+  EngineKeyRef engine_ref;
+  std::mutex mu;                // guards sw_pkey, made on first use
   EVP_PKEY* sw_pkey = nullptr;  // in pc->sw
 };
 

@@ -4,16 +4,15 @@
 
 #include <array>
 #include <cstdint>
-#include <mutex>
 
 #include "gputls/engine/key.h"
+#include "engine_call.h"
 #include "provider.h"
 
 namespace gputls::host {
 
 struct X25519Key {
   explicit X25519Key(ProvCtx* p) : pc(p) {}
-  ~X25519Key();
   X25519Key(const X25519Key&) = delete;
   X25519Key& operator=(const X25519Key&) = delete;
 
@@ -22,10 +21,7 @@ struct X25519Key {
   engine::SecureBytes priv;  // 32 bytes when has_private
   bool has_public = false, has_private = false;
 
-  std::mutex mu;
-  engine::Engine* registered_with = nullptr;
-  engine::KeyHandle handle{};
-  bool engine_refused = false;
+  EngineKeyRef engine_ref;
 };
 
 // out = X25519(k.priv, u). False on an all-zero result (RFC 7748 6.1) or
