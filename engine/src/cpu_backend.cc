@@ -158,6 +158,12 @@ class CpuBackend final : public Backend {
       case Op::kRsaPriv: return rsa_priv(pkey_of(key), r);
       case Op::kX25519Derive: return x25519(pkey_of(key), r);
       case Op::kModExp: return modexp(*static_cast<CpuDhKey*>(key->state_for(BackendKind::kCpu)), r);
+      case Op::kX25519Keygen: {
+        // OpenSSL computed the public key when the key was registered.
+        size_t len = 32;
+        return EVP_PKEY_get_raw_public_key(pkey_of(key), r.out, &len) == 1 && len == 32 ? Status::kOk
+                                                                                       : Status::kCryptoFailure;
+      }
       case Op::kCount: break;
     }
     return Status::kUnsupported;

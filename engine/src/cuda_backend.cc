@@ -86,7 +86,8 @@ class CudaBackend final : public Backend {
       case Op::kEcho: return true;
       case Op::kRsaPriv: return bits == 2048 || bits == 3072 || bits == 4096;
       case Op::kModExp: return bits == 2048 || bits == 3072;
-      case Op::kX25519Derive: return true;
+      case Op::kX25519Derive:
+      case Op::kX25519Keygen: return true;
       default: return false;
     }
   }
@@ -304,7 +305,9 @@ class CudaBackend final : public Backend {
       --fail_left_;
       e = cudaErrorLaunchFailure;  // injected fault
     } else {
-      e = b->op == Op::kEcho ? start_echo(s, *b) : b->op == Op::kX25519Derive ? start_x25519(s, *b) : start_rsa(s, *b);
+      e = b->op == Op::kEcho                                              ? start_echo(s, *b)
+          : b->op == Op::kX25519Derive || b->op == Op::kX25519Keygen ? start_x25519(s, *b)
+                                                                      : start_rsa(s, *b);
       if (e == cudaSuccess) e = cudaEventRecord(s.done, s.stream);
     }
     s.launch_error = e;
@@ -387,30 +390,31 @@ class CudaBackend final : public Backend {
     return cudaMemsetAsync(s.d_scratch, 0, scratch_len, s.stream);
   }
 
-  // X25519 layout: in = [slot u32 x n | pad to 16 | peer points n x 32],
-  // out = [shared secrets n x 32 | status u32 x n].
+  // X25519 layout: in = [slot u32 x n | pad to 16 | peer points n x 32 (derive only)],
+  // out = [shared secrets or public keys n x 32 | status u32 x n].
   cudaError_t start_x25519(Slot& s, const Batch& b) {
     const uint32_t n = static_cast<uint32_t>(b.size());
     constexpr size_t kB = kernels::kX25519Bytes;
     const size_t idx_len = (size_t{n} * sizeof(uint32_t) + 15) & ~size_t{15};
-    const size_t in_len = idx_len + n * kB;
+    const bool keygen = b.op == Op::kX25519Keygen;
+    const size_t in_len = idx_len + (keygen ? 0 : n * kB);
     const size_t out_len = n * kB + n * sizeof(uint32_t);
     cudaError_t e = reserve(s, in_len > out_len ? in_len : out_len);
     if (e != cudaSuccess) return e;
     auto* idx = reinterpret_cast<uint32_t*>(s.h_in);
     for (uint32_t i = 0; i < n; ++i) {
       idx[i] = static_cast<const CudaX25519Key*>(b.keys[i]->state_for(BackendKind::kCuda))->slot;
-      std::memcpy(s.h_in + idx_len + i * kB, b.requests[i]->in, kB);
+      if (!keygen) std::memcpy(s.h_in + idx_len + i * kB, b.requests[i]->in, kB);
     }
     s.out_len = out_len;
     kernels::X25519Batch xb;
     xb.scalars = x_table_;
     xb.scalar_index = reinterpret_cast<const uint32_t*>(s.d_in);
-    xb.peer = s.d_in + idx_len;
+    xb.peer = keygen ? nullptr : s.d_in + idx_len;
     xb.out = s.d_out;
     xb.status = reinterpret_cast<uint32_t*>(s.d_out + n * kB);
     xb.count = n;
-    xb.op = kernels::kX25519Derive;
+    xb.op = keygen ? kernels::kX25519Keygen : kernels::kX25519Derive;
     if ((e = cudaMemcpyAsync(s.d_in, s.h_in, in_len, cudaMemcpyHostToDevice, s.stream)) != cudaSuccess ||
         (e = kernels::launch_x25519_batch(xb, s.stream)) != cudaSuccess ||
         (e = cudaMemcpyAsync(s.h_out, s.d_out, out_len, cudaMemcpyDeviceToHost, s.stream)) != cudaSuccess)
@@ -432,7 +436,7 @@ class CudaBackend final : public Backend {
         pos += r.in_len;
         b->results[i] = Status::kOk;
       }
-    } else if (b->op == Op::kX25519Derive) {
+    } else if (b->op == Op::kX25519Derive || b->op == Op::kX25519Keygen) {
       const auto* status = reinterpret_cast<const uint32_t*>(s.h_out + b->size() * kernels::kX25519Bytes);
       for (size_t i = 0; i < b->size(); ++i) {
         std::memcpy(b->requests[i]->out, s.h_out + i * kernels::kX25519Bytes, kernels::kX25519Bytes);

@@ -128,6 +128,7 @@ Status Engine::validate(const Request& r, const KeyEntry* key) const {
     if (r.in_len && (!r.in || !r.out || r.out_len < r.in_len)) return Status::kInvalidArgument;
     return Status::kOk;
   }
+  if (r.op == Op::kX25519Keygen) return r.out && r.out_len == 32 ? Status::kOk : Status::kInvalidArgument;
   size_t n = expected_len(r.op, key);
   if (!r.in || !r.out || r.in_len != n || r.out_len != n) return Status::kInvalidArgument;
   return Status::kOk;
@@ -147,21 +148,14 @@ RequestQueue* Engine::queue_for(Op op, uint32_t bits) {
   return queues_[n].get();
 }
 
-Status Engine::submit(Request& r) {
+// Checks r and takes its key reference; on success r is ready to queue or run.
+Status Engine::admit(Request& r, RequestQueue** queue) {
   auto reject = [this](Status s) {
     rejected_[static_cast<size_t>(s)].fetch_add(1, std::memory_order_relaxed);
     return s;
   };
-  if (getpid() != owner_pid_) return Status::kWrongProcess;
   if (r.op >= Op::kCount) return reject(Status::kInvalidArgument);
-  // submitting_ lets shutdown() wait out submitters that passed this check.
-  submitting_.fetch_add(1);
-  struct Leave {
-    std::atomic<uint32_t>& c;
-    ~Leave() { c.fetch_sub(1); }
-  } leave{submitting_};
   if (!accepting_.load()) return reject(Status::kShutdown);
-
   KeyEntry* entry = nullptr;
   const KeyType kt = op_key_type(r.op);
   if (kt != KeyType::kNone) {
@@ -179,18 +173,31 @@ Status Engine::submit(Request& r) {
     if (entry) keys_->release(r.key);
     return reject(s);
   }
-
-  const uint64_t t = now_ns();
   r.state_.store(0, std::memory_order_relaxed);
   r.entry_ = entry;
   r.queue_ = q;
-  r.enqueue_ns_ = t;
+  r.enqueue_ns_ = now_ns();
   r.served_by = BackendKind::kNone;
+  *queue = q;
+  return Status::kOk;
+}
+
+Status Engine::submit(Request& r) {
+  if (getpid() != owner_pid_) return Status::kWrongProcess;
+  // submitting_ lets shutdown() wait out submitters that passed the accepting check.
+  submitting_.fetch_add(1);
+  struct Leave {
+    std::atomic<uint32_t>& c;
+    ~Leave() { c.fetch_sub(1); }
+  } leave{submitting_};
+  RequestQueue* q = nullptr;
+  if (Status s = admit(r, &q); s != Status::kOk) return s;
   size_t depth = 0;
-  if (!q->push(&r, t, &depth)) {
-    if (entry) keys_->release(r.key);
+  if (!q->push(&r, r.enqueue_ns_, &depth)) {
+    if (r.entry_) keys_->release(r.key);
     q->stats().busy.fetch_add(1, std::memory_order_relaxed);
-    return reject(Status::kBusy);
+    rejected_[static_cast<size_t>(Status::kBusy)].fetch_add(1, std::memory_order_relaxed);
+    return Status::kBusy;
   }
   q->stats().submitted.fetch_add(1, std::memory_order_relaxed);
   queued_.fetch_add(1);
@@ -198,6 +205,20 @@ Status Engine::submit(Request& r) {
   // with nothing to time (otherwise it is already timing an earlier deadline).
   if (!flushers_.empty() && (depth >= config_.batch_size || flusher_idle_.load())) wake_flusher();
   return Status::kOk;
+}
+
+Status Engine::run_now(Request& r) {
+  if (getpid() != owner_pid_) return Status::kWrongProcess;
+  submitting_.fetch_add(1);
+  struct Leave {
+    std::atomic<uint32_t>& c;
+    ~Leave() { c.fetch_sub(1); }
+  } leave{submitting_};
+  RequestQueue* q = nullptr;
+  if (Status s = admit(r, &q); s != Status::kOk) return s;
+  q->stats().submitted.fetch_add(1, std::memory_order_relaxed);
+  launch(*q, {&r}, cpu_.get());  // synchronous: done when this returns
+  return r.status();
 }
 
 // ---------------------------------------------------------------- flush
@@ -258,13 +279,13 @@ Backend* Engine::choose_backend(RequestQueue& q, size_t n, bool* fallback, Fallb
   return cpu_.get();
 }
 
-void Engine::launch(RequestQueue& q, std::vector<Request*>&& reqs) {
+void Engine::launch(RequestQueue& q, std::vector<Request*>&& reqs, Backend* forced) {
   const uint64_t t = now_ns();
   for (Request* r : reqs) q.stats().queue_wait.add(t - r->enqueue_ns_);
 
   bool fallback = false;
   Fallback why = Fallback::kNoDevice;
-  Backend* be = choose_backend(q, reqs.size(), &fallback, &why);
+  Backend* be = forced ? forced : choose_backend(q, reqs.size(), &fallback, &why);
   if (fallback) q.stats().count_fallback(why, reqs.size());
 
   // Keys the GPU could not take go to the CPU in a batch of their own.

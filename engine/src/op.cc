@@ -8,6 +8,7 @@ std::string_view op_name(Op op) {
     case Op::kRsaPriv: return "rsa_priv";
     case Op::kX25519Derive: return "x25519_derive";
     case Op::kModExp: return "modexp";
+    case Op::kX25519Keygen: return "x25519_keygen";
     case Op::kCount: break;
   }
   return "unknown";
@@ -16,7 +17,8 @@ std::string_view op_name(Op op) {
 KeyType op_key_type(Op op) {
   switch (op) {
     case Op::kRsaPriv: return KeyType::kRsa;
-    case Op::kX25519Derive: return KeyType::kX25519;
+    case Op::kX25519Derive:
+    case Op::kX25519Keygen: return KeyType::kX25519;
     case Op::kModExp: return KeyType::kDh;
     default: return KeyType::kNone;
   }

@@ -187,6 +187,16 @@ TEST_F(CudaBackendTest, X25519MatchesOpenSSLOnTheDevice) {
       EXPECT_EQ(out[i], want[i]) << i;
     }
   }
+  // Key generation on the device: the public keys OpenSSL computed.
+  for (int k = 0; k < 4; ++k) {
+    Bytes pub(32);
+    Request r;
+    prepare(r, Op::kX25519Keygen, handles[k], nullptr, 0, pub.data(), 32);
+    ASSERT_EQ(eng->submit(r), Status::kOk);
+    ASSERT_EQ(eng->wait(r), Status::kOk);
+    EXPECT_EQ(r.served_by, BackendKind::kCuda);
+    EXPECT_EQ(pub, x25519_public(mine[k]));
+  }
   for (EVP_PKEY* k : mine) EVP_PKEY_free(k);
 }
 

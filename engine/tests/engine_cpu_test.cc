@@ -85,6 +85,22 @@ TEST(EngineCpu, X25519MatchesOpenSSLAndRefusesZeroSecret) {
   EVP_PKEY_free(mine);
 }
 
+TEST(EngineCpu, X25519KeygenGivesOpenSSLsPublicKey) {
+  auto eng = make_engine(cpu_config());
+  EVP_PKEY* k = x25519_key();
+  KeyHandle h;
+  ASSERT_EQ(eng->register_x25519_key(x25519_material(k), &h), Status::kOk);
+  Bytes pub(32);
+  Request r;
+  prepare(r, Op::kX25519Keygen, h, nullptr, 0, pub.data(), 32);
+  ASSERT_EQ(eng->submit(r), Status::kOk);
+  ASSERT_EQ(eng->wait(r), Status::kOk);
+  EXPECT_EQ(pub, x25519_public(k));
+  prepare(r, Op::kX25519Keygen, h, nullptr, 0, pub.data(), 31);
+  EXPECT_EQ(eng->submit(r), Status::kInvalidArgument);
+  EVP_PKEY_free(k);
+}
+
 TEST(EngineCpu, RejectsMalformedRequests) {
   auto eng = make_engine(cpu_config());
   KeyHandle rsa, x;

@@ -6,6 +6,7 @@
 #include <thread>
 
 #include "engine_test_util.h"
+#include "fake_gpu.h"
 #include "test_keys.h"
 
 namespace gputls::engine {
@@ -125,6 +126,45 @@ TEST(EngineFlush, FullQueueAnswersBusyAndRecovers) {
   EXPECT_EQ(eng->wait(reqs[4]), Status::kOk);
   EXPECT_EQ(out[4], in);
   EXPECT_NE(eng->stats_json().find("\"busy\": 1"), std::string::npos) << eng->stats_json();
+}
+
+// run_now: a blocking caller with nothing to batch for runs on its own
+// thread, through the same checks, key references and stats.
+TEST(EngineRunNow, RunsOnTheCallersThreadWithStats) {
+  auto eng = make_engine(cpu_config());
+  EXPECT_TRUE(eng->prefers_run_now());
+  EVP_PKEY* pkey = rsa_key(2048);
+  KeyHandle h;
+  ASSERT_EQ(eng->register_rsa_key(rsa_material(pkey), &h), Status::kOk);
+  Bytes in = random_below_modulus(pkey), out(256);
+  Request r;
+  prepare(r, Op::kRsaPriv, h, in.data(), 256, out.data(), 256);
+  ASSERT_EQ(eng->run_now(r), Status::kOk);
+  EXPECT_TRUE(r.done());
+  EXPECT_EQ(r.served_by, BackendKind::kCpu);
+  EXPECT_EQ(out, openssl_rsa_raw(pkey, in));
+  const OpStats* st = eng->op_stats(Op::kRsaPriv, 2048);
+  EXPECT_EQ(st->completed.load(), 1u);
+  EXPECT_EQ(st->batches.load(), 1u);
+  Bytes high(256, 0xff);  // input >= n
+  prepare(r, Op::kRsaPriv, h, high.data(), 256, out.data(), 256);
+  EXPECT_EQ(eng->run_now(r), Status::kCryptoFailure);
+  EXPECT_EQ(out, Bytes(256, 0));
+  ASSERT_EQ(eng->free_key(h), Status::kOk);
+  EXPECT_EQ(eng->run_now(r), Status::kStaleKey);
+}
+
+TEST(EngineRunNow, PreferredOnlyWhenNothingCanBatch) {
+  Config c;
+  c.policy = Policy::kAuto;
+  c.quiet = true;
+  c.gpu_backend_factory = [] { return std::unique_ptr<Backend>(); };  // no GPU
+  EXPECT_TRUE(make_engine(c)->prefers_run_now());
+  FakeGpu::Counters counters;
+  c.gpu_backend_factory = [&] { return std::make_unique<FakeGpu>(FakeGpu::Options{}, &counters); };
+  EXPECT_FALSE(make_engine(c)->prefers_run_now());  // a GPU batches: queue it
+  c.policy = Policy::kNull;
+  EXPECT_FALSE(make_engine(c)->prefers_run_now());  // measuring the engine: queue it
 }
 
 }  // namespace

@@ -81,6 +81,23 @@ void on_complete(void* user, engine::Status) {
 CallResult call_engine(ProvCtx* pc, ProvOp which, engine::Engine* eng, engine::Op op, engine::KeyHandle key,
                        const uint8_t* in, size_t in_len, uint8_t* out, size_t out_len) {
   ProvOpStats& st = pc->stats[which];
+  ASYNC_JOB* job = ASYNC_get_current_job();
+  if (!job && eng->prefers_run_now()) {
+    // A blocking caller and nothing to batch for: the engine runs it right
+    // here, with no queue and no thread handoff.
+    engine::Request req;
+    req.op = op;
+    req.key = key;
+    req.in = in;
+    req.in_len = in_len;
+    req.out = out;
+    req.out_len = out_len;
+    switch (eng->run_now(req)) {
+      case engine::Status::kOk: st.engine.fetch_add(1, std::memory_order_relaxed); return CallResult::kOk;
+      case engine::Status::kCryptoFailure: return CallResult::kFailed;
+      default: return CallResult::kRefused;
+    }
+  }
   auto* c = new Call;
   c->in.assign(in, in + in_len);
   c->out.assign(out_len, 0);
@@ -93,7 +110,6 @@ CallResult call_engine(ProvCtx* pc, ProvOp which, engine::Engine* eng, engine::O
   c->req.on_complete = on_complete;
   c->req.user = c;
 
-  ASYNC_JOB* job = ASYNC_get_current_job();
   if (job) {
     c->wfd = wait_fd_for(ASYNC_get_wait_ctx(job));
     if (c->wfd) c->wfd->refs.fetch_add(1);

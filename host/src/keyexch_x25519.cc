@@ -37,7 +37,7 @@ int kx_derive(void* ctx, unsigned char* secret, size_t* secretlen, size_t outlen
   *secretlen = 32;
   if (!secret) return 1;
   if (outlen < 32 || !c->key || !c->peer) return 0;
-  return x25519_scalarmult(c->key, ProvOp::kX25519Derive, c->peer->pub.data(), secret) ? 1 : 0;
+  return x25519_derive(c->key, c->peer->pub.data(), secret) ? 1 : 0;
 }
 
 int kx_set_ctx_params(void*, const OSSL_PARAM[]) { return 1; }

@@ -16,7 +16,6 @@ namespace {
 
 constexpr int kPub = OSSL_KEYMGMT_SELECT_PUBLIC_KEY;
 constexpr int kPriv = OSSL_KEYMGMT_SELECT_PRIVATE_KEY;
-const uint8_t kBasePoint[32] = {9};
 
 void* xk_new(void* provctx) { return new X25519Key(static_cast<ProvCtx*>(provctx)); }
 void xk_free(void* key) { delete static_cast<X25519Key*>(key); }
@@ -59,10 +58,7 @@ int xk_import(void* keydata, int selection, const OSSL_PARAM params[]) {
     k->has_private = true;
   }
   if ((p = OSSL_PARAM_locate_const(params, OSSL_PKEY_PARAM_PUB_KEY)) && !set_pub(k, p)) return 0;
-  if (k->has_private && !k->has_public) {
-    if (!x25519_scalarmult(k, ProvOp::kX25519Keygen, kBasePoint, k->pub.data())) return 0;
-    k->has_public = true;
-  }
+  if (k->has_private && !k->has_public && !x25519_make_public(k)) return 0;
   return k->has_public || k->has_private;
 }
 
@@ -166,11 +162,10 @@ void* xk_gen(void* genctx, OSSL_CALLBACK*, void*) {
   if (!(g->selection & OSSL_KEYMGMT_SELECT_KEYPAIR)) return k;
   k->priv.resize(32);
   k->has_private = RAND_priv_bytes_ex(g->pc->sw, k->priv.data(), 32, 0) == 1;
-  if (!k->has_private || !x25519_scalarmult(k, ProvOp::kX25519Keygen, kBasePoint, k->pub.data())) {
+  if (!k->has_private || !x25519_make_public(k)) {
     delete k;
     return nullptr;
   }
-  k->has_public = true;
   return k;
 }
 void xk_gen_cleanup(void* genctx) { delete static_cast<XGen*>(genctx); }

@@ -26,6 +26,10 @@ struct X25519Key {
 
 // out = X25519(k.priv, u). False on an all-zero result (RFC 7748 6.1) or
 // without a private key.
-bool x25519_scalarmult(X25519Key* k, ProvOp which, const uint8_t u[32], uint8_t out[32]);
+bool x25519_derive(X25519Key* k, const uint8_t u[32], uint8_t out[32]);
+
+// k.pub = X25519(k.priv, 9): one engine operation (on the CPU path, OpenSSL
+// already made it when the key was registered, so nothing is computed twice).
+bool x25519_make_public(X25519Key* k);
 
 }  // namespace gputls::host

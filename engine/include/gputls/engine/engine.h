@@ -64,6 +64,16 @@ class Engine {
   // kOk: accepted, completion will be signalled. Anything else: rejected,
   // nothing will be signalled, r.status() stays pending.
   Status submit(Request& r);
+  // Runs r at once on the calling thread with the CPU backend: no queue, no
+  // thread handoff. For blocking callers when batching cannot pay (no GPU,
+  // policy cpu). Same checks, key references and stats as submit(); returns
+  // the final status (r is done, its completion signalled, when it returns).
+  Status run_now(Request& r);
+  // True when run_now is the better choice for a blocking caller: nothing
+  // could batch it onto a GPU.
+  bool prefers_run_now() const {
+    return config_.policy == Policy::kCpu || (!gpu_ && config_.policy != Policy::kNull);
+  }
   // Blocks until r is done and returns its status. Drives poll() itself when
   // the engine has no flusher threads.
   Status wait(Request& r);
@@ -93,7 +103,8 @@ class Engine {
   bool due(RequestQueue& q, uint64_t now_ns, bool force) const;
   Backend* choose_backend(RequestQueue& q, size_t n, bool* fallback, Fallback* why) const;
   size_t flush(RequestQueue& q, bool force);
-  void launch(RequestQueue& q, std::vector<Request*>&& reqs);
+  Status admit(Request& r, RequestQueue** queue);
+  void launch(RequestQueue& q, std::vector<Request*>&& reqs, Backend* forced = nullptr);
   void finish_batch(Batch* b);
   void complete(Request& r, Status s);
   void flusher_loop();

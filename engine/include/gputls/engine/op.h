@@ -12,6 +12,7 @@ enum class Op : uint8_t {
   kRsaPriv,       // m = c^d mod n (raw RSA private-key operation, CRT), in/out = modulus bytes
   kX25519Derive,  // shared = X25519(private key, peer public), in/out = 32 bytes
   kModExp,        // y = x^d mod p (finite-field DH, d secret), in/out = bytes of p
+  kX25519Keygen,  // public = X25519(private key, 9), no input, out = 32 bytes
   kCount
 };
 
