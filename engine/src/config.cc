@@ -74,6 +74,12 @@ bool Config::set(const std::string& name, const std::string& value, std::string*
     cuda_device = static_cast<int>(d);
     return true;
   }
+  if (name == "inline") {
+    uint32_t v;
+    if (!parse_u32(env, value, 0, 1, &v, error)) return false;
+    inline_without_gpu = v != 0;
+    return true;
+  }
   if (name == "quiet") {
     uint32_t q;
     if (!parse_u32(env, value, 0, 1, &q, error)) return false;
@@ -84,16 +90,25 @@ bool Config::set(const std::string& name, const std::string& value, std::string*
   return false;
 }
 
-std::optional<Config> Config::from_env(std::string* error) {
-  Config c;
-  static const char* const kNames[] = {"policy",   "batch",          "deadline_us", "queue_capacity",
-                                       "max_keys", "flushers",       "auto_min_batch", "cuda_device",
-                                       "quiet"};
-  for (const char* name : kNames) {
+const std::vector<std::string>& Config::setting_names() {
+  static const std::vector<std::string> kNames = {"policy",   "batch",          "deadline_us", "queue_capacity",
+                                                  "max_keys", "flushers",       "auto_min_batch", "cuda_device",
+                                                  "quiet",    "inline"};
+  return kNames;
+}
+
+bool Config::apply_env(std::string* error) {
+  for (const std::string& name : setting_names()) {
     if (const char* v = std::getenv(env_name(name).c_str())) {
-      if (!c.set(name, v, error)) return std::nullopt;
+      if (!set(name, v, error)) return false;
     }
   }
+  return true;
+}
+
+std::optional<Config> Config::from_env(std::string* error) {
+  Config c;
+  if (!c.apply_env(error)) return std::nullopt;
   return c;
 }
 

@@ -82,9 +82,10 @@ CallResult call_engine(ProvCtx* pc, ProvOp which, engine::Engine* eng, engine::O
                        const uint8_t* in, size_t in_len, uint8_t* out, size_t out_len) {
   ProvOpStats& st = pc->stats[which];
   ASYNC_JOB* job = ASYNC_get_current_job();
-  if (!job && eng->prefers_run_now()) {
-    // A blocking caller and nothing to batch for: the engine runs it right
-    // here, with no queue and no thread handoff.
+  if (pc->config.inline_without_gpu && eng->prefers_run_now()) {
+    // Nothing to batch for (no GPU, or policy cpu): the engine runs it right
+    // here, with no queue and no thread handoff; pausing an ASYNC_JOB would
+    // only add a round trip through the event loop.
     engine::Request req;
     req.op = op;
     req.key = key;

@@ -13,8 +13,20 @@
 namespace gputls::host::testing {
 namespace {
 
+// Requests go through the engine's queue (GPUTLS_INLINE=0), as they do when
+// a GPU batches them, so sync waits and ASYNC_JOB pauses are exercised on a
+// machine without a GPU too.
 class Handshake : public ProviderFixture {
  protected:
+  void SetUp() override {
+    setenv("GPUTLS_INLINE", "0", 1);  // read when the provider loads
+    ProviderFixture::SetUp();
+  }
+  void TearDown() override {
+    ProviderFixture::TearDown();
+    unsetenv("GPUTLS_INLINE");
+  }
+
   struct Counts {
     uint64_t sign, decrypt, keygen, derive;
   };
@@ -22,7 +34,7 @@ class Handshake : public ProviderFixture {
     return {count("rsa_sign"), count("rsa_decrypt"), count("x25519_keygen"), count("x25519_derive")};
   }
   // One handshake; returns the counter deltas.
-  Counts handshake(int version, const char* cipher12, bool async) {
+  Counts handshake(int version, const char* cipher12, bool async, bool expect_pause = true) {
     static ServerIdentity id(2048);
     SSL_CTX* sctx = make_server_ctx(lib_, id, async);
     SSL_CTX* cctx = make_client_ctx(version, cipher12);
@@ -33,7 +45,7 @@ class Handshake : public ProviderFixture {
       std::string err;
       EXPECT_TRUE(run_handshakes(pairs, 20000, &err)) << err;
       EXPECT_EQ(SSL_version(pair.server), version);
-      if (async) EXPECT_TRUE(pair.server_waited_async) << "the server's job never paused";
+      if (async && expect_pause) EXPECT_TRUE(pair.server_waited_async) << "the server's job never paused";
     }
     Counts after = counts();
     SSL_CTX_free(sctx);
@@ -67,6 +79,25 @@ TEST_F(Handshake, Tls12EcdheRsa) {
     EXPECT_EQ(d.sign, 1u);
     EXPECT_EQ(d.keygen, 1u);
     EXPECT_EQ(d.derive, 1u);
+  }
+}
+
+// Without a GPU to batch for, the default: operations run at once on the
+// calling thread (Engine::run_now), still counted as engine work, and an
+// async server never pauses.
+class InlineHandshake : public Handshake {
+ protected:
+  void SetUp() override { ProviderFixture::SetUp(); }
+};
+
+TEST_F(InlineHandshake, RunsOnTheCallersThreadWithoutPausing) {
+  for (bool async : {false, true}) {
+    const uint64_t paused = count("rsa_sign", "async_paused") + count("x25519_keygen", "async_paused");
+    Counts d = handshake(TLS1_3_VERSION, nullptr, async, /*expect_pause=*/false);
+    EXPECT_EQ(d.sign, 1u);
+    EXPECT_EQ(d.keygen, 1u);
+    EXPECT_EQ(d.derive, 1u);
+    EXPECT_EQ(count("rsa_sign", "async_paused") + count("x25519_keygen", "async_paused"), paused);
   }
 }
 

@@ -7,6 +7,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <vector>
 
 namespace gputls::engine {
 
@@ -29,6 +30,10 @@ struct Config {
   uint32_t auto_min_batch = 16;     // kAuto: smallest batch sent to the GPU
   int cuda_device = 0;
   bool quiet = false;               // suppress the one-line "no GPU" notice
+  // Callers of the engine (the provider) run operations at once on their own
+  // thread when nothing can batch them (Engine::prefers_run_now), instead of
+  // queueing them to the engine's threads and waiting or pausing.
+  bool inline_without_gpu = true;
 
   // Tests and benchmarks only: replaces the CUDA backend (e.g. a backend that
   // injects device errors). Called once by the engine's constructor.
@@ -36,9 +41,15 @@ struct Config {
 
   // Reads GPUTLS_POLICY, GPUTLS_BATCH, GPUTLS_DEADLINE_US, GPUTLS_QUEUE_CAPACITY,
   // GPUTLS_MAX_KEYS, GPUTLS_FLUSHERS, GPUTLS_AUTO_MIN_BATCH, GPUTLS_CUDA_DEVICE,
-  // GPUTLS_QUIET over the defaults. On a malformed value returns nullopt and
+  // GPUTLS_QUIET, GPUTLS_INLINE over the defaults. On a malformed value returns nullopt and
   // says which variable and why in *error.
   static std::optional<Config> from_env(std::string* error);
+  // The same, over this config's current values (the provider applies its
+  // openssl.cnf settings first, then the environment).
+  bool apply_env(std::string* error);
+
+  // Names set() accepts, lower case: "policy", "batch", ...
+  static const std::vector<std::string>& setting_names();
 
   // Applies one setting by its environment name without the GPUTLS_ prefix,
   // lower case ("policy", "batch", ...). Shared by from_env and the provider.
