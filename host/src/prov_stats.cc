@@ -12,6 +12,8 @@ const char* prov_op_name(ProvOp op) {
     case ProvOp::kRsaEncrypt: return "rsa_encrypt";
     case ProvOp::kX25519Keygen: return "x25519_keygen";
     case ProvOp::kX25519Derive: return "x25519_derive";
+    case ProvOp::kDhKeygen: return "dh_keygen";
+    case ProvOp::kDhDerive: return "dh_derive";
     case ProvOp::kCount: break;
   }
   return "unknown";

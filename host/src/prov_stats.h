@@ -11,7 +11,8 @@
 
 namespace gputls::host {
 
-enum class ProvOp : uint8_t { kRsaSign, kRsaDecrypt, kRsaVerify, kRsaEncrypt, kX25519Keygen, kX25519Derive, kCount };
+enum class ProvOp : uint8_t { kRsaSign, kRsaDecrypt, kRsaVerify, kRsaEncrypt, kX25519Keygen, kX25519Derive,
+                             kDhKeygen, kDhDerive, kCount };
 
 struct ProvOpStats {
   std::atomic<uint64_t> engine{0};        // completed through the engine

@@ -9,27 +9,29 @@
 #include <openssl/prov_ssl.h>
 #include <openssl/provider.h>
 
-#include <cctype>
 #include <cstdio>
-#include <iterator>
 #include <cstring>
 #include <mutex>
 #include <string>
+#include <vector>
 
 namespace gputls::host {
 namespace {
 
 constexpr const char* kRsaNames = "RSA:rsaEncryption:1.2.840.113549.1.1.1";
 constexpr const char* kX25519Names = "X25519:1.3.101.110";
+constexpr const char* kDhNames = "DH:dhKeyAgreement:1.2.840.113549.1.3.1";  // as the default provider names it
 
 const OSSL_ALGORITHM kKeymgmt[] = {{kRsaNames, kProps, kRsaKeymgmt, "gputls RSA keys (engine-backed)"},
                                    {kX25519Names, kProps, kX25519Keymgmt, "gputls X25519 keys"},
+                                   {kDhNames, kProps, kDhKeymgmt, "gputls finite-field DH keys (ffdhe, TLS 1.2 DHE)"},
                                    {nullptr, nullptr, nullptr, nullptr}};
 const OSSL_ALGORITHM kSignature[] = {{kRsaNames, kProps, kRsaSignature, "RSA PKCS#1 v1.5 / PSS, signing on the engine"},
                                      {nullptr, nullptr, nullptr, nullptr}};
 const OSSL_ALGORITHM kAsymCipher[] = {{kRsaNames, kProps, kRsaAsymCipher, "RSA decryption (TLS premaster) on the engine"},
                                       {nullptr, nullptr, nullptr, nullptr}};
 const OSSL_ALGORITHM kKeyexch[] = {{kX25519Names, kProps, kX25519Keyexch, "X25519 on the engine"},
+                                   {kDhNames, kProps, kDhKeyexch, "finite-field DH (modexp) on the engine"},
                                    {nullptr, nullptr, nullptr, nullptr}};
 
 const OSSL_ALGORITHM* query(void*, int operation_id, int* no_cache) {
@@ -42,11 +44,6 @@ const OSSL_ALGORITHM* query(void*, int operation_id, int* no_cache) {
     default: return nullptr;
   }
 }
-
-// Names of the settings the provider takes from its openssl.cnf section
-// (same meaning as the GPUTLS_* variables, which override them).
-constexpr const char* kSettings[] = {"policy",   "batch",          "deadline_us", "queue_capacity",
-                                     "max_keys", "flushers",       "auto_min_batch", "cuda_device", "quiet"};
 
 const OSSL_PARAM kGettable[] = {OSSL_PARAM_utf8_ptr(OSSL_PROV_PARAM_NAME, nullptr, 0),
                                 OSSL_PARAM_utf8_ptr(OSSL_PROV_PARAM_VERSION, nullptr, 0),
@@ -118,30 +115,25 @@ const OSSL_DISPATCH kProviderDispatch[] = {
     GT_DISPATCH(OSSL_FUNC_PROVIDER_GET_CAPABILITIES, get_capabilities),
     {0, nullptr}};
 
-// Settings from the provider's openssl.cnf section, then GPUTLS_* on top.
+// Settings from the provider's openssl.cnf section (same names as the
+// GPUTLS_* variables, lower case, without the prefix), then GPUTLS_* on top.
 void read_config(ProvCtx* pc, const OSSL_DISPATCH* in) {
   OSSL_FUNC_core_get_params_fn* core_get_params = nullptr;
   for (; in && in->function_id; ++in)
     if (in->function_id == OSSL_FUNC_CORE_GET_PARAMS) core_get_params = OSSL_FUNC_core_get_params(in);
+  const auto& names = engine::Config::setting_names();
   if (core_get_params) {
-    const char* values[std::size(kSettings)] = {};
-    OSSL_PARAM req[std::size(kSettings) + 1];
-    for (size_t i = 0; i < std::size(kSettings); ++i)
-      req[i] = OSSL_PARAM_construct_utf8_ptr(kSettings[i], const_cast<char**>(&values[i]), 0);
-    req[std::size(kSettings)] = OSSL_PARAM_construct_end();
-    if (core_get_params(pc->handle, req)) {
-      for (size_t i = 0; i < std::size(kSettings) && pc->config_error.empty(); ++i)
-        if (values[i]) pc->config.set(kSettings[i], values[i], &pc->config_error);
+    std::vector<const char*> values(names.size(), nullptr);
+    std::vector<OSSL_PARAM> req;
+    for (size_t i = 0; i < names.size(); ++i)
+      req.push_back(OSSL_PARAM_construct_utf8_ptr(names[i].c_str(), const_cast<char**>(&values[i]), 0));
+    req.push_back(OSSL_PARAM_construct_end());
+    if (core_get_params(pc->handle, req.data())) {
+      for (size_t i = 0; i < names.size() && pc->config_error.empty(); ++i)
+        if (values[i]) pc->config.set(names[i], values[i], &pc->config_error);
     }
   }
-  if (!pc->config_error.empty()) return;
-  for (const char* name : kSettings) {
-    std::string env = "GPUTLS_";
-    for (const char* c = name; *c; ++c) env += static_cast<char>(std::toupper(static_cast<unsigned char>(*c)));
-    if (const char* v = std::getenv(env.c_str())) {
-      if (!pc->config.set(name, v, &pc->config_error)) return;
-    }
-  }
+  if (pc->config_error.empty()) pc->config.apply_env(&pc->config_error);
 }
 
 }  // namespace

@@ -44,6 +44,8 @@ extern const OSSL_DISPATCH kRsaSignature[];
 extern const OSSL_DISPATCH kRsaAsymCipher[];
 extern const OSSL_DISPATCH kX25519Keymgmt[];
 extern const OSSL_DISPATCH kX25519Keyexch[];
+extern const OSSL_DISPATCH kDhKeymgmt[];
+extern const OSSL_DISPATCH kDhKeyexch[];
 
 // TLS-GROUP capability (provider.cc).
 int get_capabilities(void* provctx, const char* capability, OSSL_CALLBACK* cb, void* arg);
