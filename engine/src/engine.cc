@@ -182,14 +182,22 @@ Status Engine::admit(Request& r, RequestQueue** queue) {
   return Status::kOk;
 }
 
+// Marks a caller inside submit()/run_now(): shutdown() waits such callers
+// out after it stops accepting, so no request slips in behind the drain.
+class Engine::Entering {
+ public:
+  explicit Entering(std::atomic<uint32_t>& c) : c_(c) { c_.fetch_add(1); }
+  ~Entering() { c_.fetch_sub(1); }
+  Entering(const Entering&) = delete;
+  Entering& operator=(const Entering&) = delete;
+
+ private:
+  std::atomic<uint32_t>& c_;
+};
+
 Status Engine::submit(Request& r) {
   if (getpid() != owner_pid_) return Status::kWrongProcess;
-  // submitting_ lets shutdown() wait out submitters that passed the accepting check.
-  submitting_.fetch_add(1);
-  struct Leave {
-    std::atomic<uint32_t>& c;
-    ~Leave() { c.fetch_sub(1); }
-  } leave{submitting_};
+  Entering entering(submitting_);
   RequestQueue* q = nullptr;
   if (Status s = admit(r, &q); s != Status::kOk) return s;
   size_t depth = 0;
@@ -209,11 +217,7 @@ Status Engine::submit(Request& r) {
 
 Status Engine::run_now(Request& r) {
   if (getpid() != owner_pid_) return Status::kWrongProcess;
-  submitting_.fetch_add(1);
-  struct Leave {
-    std::atomic<uint32_t>& c;
-    ~Leave() { c.fetch_sub(1); }
-  } leave{submitting_};
+  Entering entering(submitting_);
   RequestQueue* q = nullptr;
   if (Status s = admit(r, &q); s != Status::kOk) return s;
   q->stats().submitted.fetch_add(1, std::memory_order_relaxed);

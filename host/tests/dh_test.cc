@@ -261,17 +261,8 @@ TEST_F(Dh, AdvertisesTheFfdheGroups) {
 // As in handshake_test.cc: requests go through the engine's queue
 // (GPUTLS_INLINE=0), so sync waits and ASYNC_JOB pauses are exercised without
 // a GPU too; InlineDhHandshake covers the default inline path.
-class DhHandshake : public ProviderFixture {
- protected:
-  void SetUp() override {
-    setenv("GPUTLS_INLINE", "0", 1);  // read when the provider loads
-    ProviderFixture::SetUp();
-  }
-  void TearDown() override {
-    ProviderFixture::TearDown();
-    unsetenv("GPUTLS_INLINE");
-  }
-  struct Counts {
+class DhHandshake : public QueuedProviderFixture {
+ protected:  struct Counts {
     uint64_t sign, keygen, derive, x25519;
   };
   Counts counts() const {

@@ -13,20 +13,9 @@
 namespace gputls::host::testing {
 namespace {
 
-// Requests go through the engine's queue (GPUTLS_INLINE=0), as they do when
-// a GPU batches them, so sync waits and ASYNC_JOB pauses are exercised on a
-// machine without a GPU too.
-class Handshake : public ProviderFixture {
+// Through the engine's queue; InlineHandshake covers the default inline path.
+class Handshake : public QueuedProviderFixture {
  protected:
-  void SetUp() override {
-    setenv("GPUTLS_INLINE", "0", 1);  // read when the provider loads
-    ProviderFixture::SetUp();
-  }
-  void TearDown() override {
-    ProviderFixture::TearDown();
-    unsetenv("GPUTLS_INLINE");
-  }
-
   struct Counts {
     uint64_t sign, decrypt, keygen, derive;
   };

@@ -35,6 +35,16 @@ uint64_t ProviderFixture::count(const char* op, const char* field) const {
   return stats()["provider"][op][field].get<uint64_t>();
 }
 
+void QueuedProviderFixture::SetUp() {
+  setenv("GPUTLS_INLINE", "0", 1);
+  ProviderFixture::SetUp();
+}
+
+void QueuedProviderFixture::TearDown() {
+  ProviderFixture::TearDown();
+  unsetenv("GPUTLS_INLINE");
+}
+
 ServerIdentity::ServerIdentity(int bits) {
   key = EVP_RSA_gen(static_cast<unsigned>(bits));
   cert = X509_new();

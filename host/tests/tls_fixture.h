@@ -30,6 +30,15 @@ class ProviderFixture : public ::testing::Test {
   OSSL_PROVIDER* default_ = nullptr;
 };
 
+// Requests go through the engine's queue (GPUTLS_INLINE=0, read when the
+// provider loads), as they do when a GPU batches them, so sync waits and
+// ASYNC_JOB pauses are exercised on a machine without a GPU too.
+class QueuedProviderFixture : public ProviderFixture {
+ protected:
+  void SetUp() override;
+  void TearDown() override;
+};
+
 // A self-signed RSA certificate and its key, made by the default provider.
 struct ServerIdentity {
   explicit ServerIdentity(int bits);

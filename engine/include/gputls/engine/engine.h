@@ -96,6 +96,7 @@ class Engine {
 
  private:
   explicit Engine(const Config& config);
+  class Entering;
   Status init(std::string* error);
   Status register_key(std::unique_ptr<KeyEntry> entry, KeyHandle* out);
   Status validate(const Request& r, const KeyEntry* key) const;
