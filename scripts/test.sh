@@ -40,9 +40,9 @@ if command -v nvcc >/dev/null 2>&1 || [ -x /usr/local/cuda/bin/nvcc ]; then have
 
 if [ "$have_nvcc" = yes ]; then
   if phase "CUDA build" configure_build build/cuda -DGPUTLS_CUDA=ON && [ ${#failed[@]} -eq 0 ]; then
-    # The RSA differential's full 10,000 inputs run in the host build (same
+    # The RSA and EC differentials run in full in the host build (same
     # g++-compiled host twin); here and under ASan a fraction keeps CI short.
-    GPUTLS_RSA_DIFF_SCALE=0.1 phase "CUDA build: unit tests" run_label build/cuda unit
+    GPUTLS_RSA_DIFF_SCALE=0.1 GPUTLS_EC_DIFF_SCALE=0.1 phase "CUDA build: unit tests" run_label build/cuda unit
     phase "CUDA build: gpu tests" run_label build/cuda gpu
   fi
 else
@@ -57,6 +57,7 @@ fi
 if phase "sanitizer build (ASan+UBSan)" configure_build build/asan -DGPUTLS_CUDA=OFF -DGPUTLS_SANITIZE=ON \
     -DGPUTLS_BUILD_BENCH=OFF; then
   ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 GPUTLS_RSA_DIFF_SCALE=0.25 \
+    GPUTLS_EC_DIFF_SCALE=0.25 \
     phase "sanitizer build: unit tests" run_label build/asan unit
 fi
 

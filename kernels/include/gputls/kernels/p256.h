@@ -1,0 +1,501 @@
+// NIST P-256 and P-384 (short Weierstrass, a = -3) in one generic body,
+// written once for host and device (GT_HD): field arithmetic in Montgomery
+// form on 32-bit limbs (mp::mont_mul with a runtime limb count, 8 or 12),
+// complete projective formulas (Renes-Costello-Batina 2016, algorithms 4 and
+// 6), so no input is an exceptional case and nothing branches on a point.
+//
+// Secrets: private scalars d, ECDSA nonces k, ECDH shared outputs, and every
+// intermediate derived from them. Constant time:
+//   - scalar multiplication: fixed 4-bit windows, 4 doublings and one complete
+//     addition per window whatever the digit; the table entry is fetched by a
+//     masked scan of all 16 entries (no secret-dependent index);
+//   - affine conversion and inversion mod n: Fermat (fixed public exponents
+//     p - 2 and n - 2) through mp::mont_exp (masked table scan);
+//   - range checks (0 < d, k < n), point validation, r == 0 / s == 0 and the
+//     release of outputs: masks, reported as a status, never a branch.
+// Only public values steer control flow: the curve, the op, limb counts,
+// window positions, the digest length.
+//
+// Fixed-base multiplication (keygen, ECDSA sign) reuses the variable-base
+// routine on the generator: no precomputed comb table yet.
+//
+// ECDSA verify handles public inputs only; it reuses the same constant-time
+// code (two scalar multiplications and one addition), which is correct but not
+// the fastest a variable-time verifier could be.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+
+#include "gputls/kernels/gt_hd.h"
+#include "gputls/kernels/modexp.h"
+#include "gputls/kernels/mp.h"
+
+// Big bodies are kept out of line in device builds (one copy each: short nvcc
+// compile times, small kernels); plain inline on the host.
+#if defined(__CUDACC__)
+#define GT_EC_FN __host__ __device__ __noinline__
+#define GT_EC_NO_UNROLL _Pragma("unroll 1")
+#else
+#define GT_EC_FN inline
+#define GT_EC_NO_UNROLL
+#endif
+
+namespace gputls::kernels::ec {
+
+constexpr int kMaxLimbs = 12;
+constexpr int kMaxBytes = 4 * kMaxLimbs;  // 48: a P-384 coordinate or scalar
+
+enum EcCurveId : uint32_t { kEcP256 = 0, kEcP384 = 1, kEcCurveCount = 2 };
+
+// Constants of one curve. Field elements and scalars are little-endian 32-bit
+// limbs, `limbs` of them used (the rest zero). Suffix m: Montgomery form
+// (times R = 2^(32 limbs)).
+struct Curve {
+  int limbs;
+  int bits;
+  uint32_t p[kMaxLimbs];
+  uint32_t r2p[kMaxLimbs];   // R^2 mod p
+  uint32_t onep[kMaxLimbs];  // R mod p: Montgomery one
+  uint32_t bm[kMaxLimbs];    // b
+  uint32_t gxm[kMaxLimbs];   // generator x
+  uint32_t gym[kMaxLimbs];   // generator y
+  uint32_t pm2[kMaxLimbs];   // p - 2, Fermat exponent
+  uint32_t p0inv;            // -p^-1 mod 2^32
+  uint32_t n[kMaxLimbs];     // group order
+  uint32_t r2n[kMaxLimbs];   // R^2 mod n
+  uint32_t onen[kMaxLimbs];  // R mod n
+  uint32_t nm2[kMaxLimbs];   // n - 2
+  uint32_t n0inv;            // -n^-1 mod 2^32
+};
+
+// Generated from the SEC 2 / FIPS 186-4 parameters (checked by the tests
+// against OpenSSL's curves).
+#define GT_EC_CURVE_TABLE \
+  /* P256 */ \
+  {8, 256, /* limbs, bits */ \
+   {0xffffffffu, 0xffffffffu, 0xffffffffu, 0x00000000u, 0x00000000u, 0x00000000u, 0x00000001u, 0xffffffffu, 0x00000000u, 0x00000000u, 0x00000000u, 0x00000000u}, /* p */ \
+   {0x00000003u, 0x00000000u, 0xffffffffu, 0xfffffffbu, 0xfffffffeu, 0xffffffffu, 0xfffffffdu, 0x00000004u, 0x00000000u, 0x00000000u, 0x00000000u, 0x00000000u}, /* r2p */ \
+   {0x00000001u, 0x00000000u, 0x00000000u, 0xffffffffu, 0xffffffffu, 0xffffffffu, 0xfffffffeu, 0x00000000u, 0x00000000u, 0x00000000u, 0x00000000u, 0x00000000u}, /* onep */ \
+   {0x29c4bddfu, 0xd89cdf62u, 0x78843090u, 0xacf005cdu, 0xf7212ed6u, 0xe5a220abu, 0x04874834u, 0xdc30061du, 0x00000000u, 0x00000000u, 0x00000000u, 0x00000000u}, /* bm */ \
+   {0x18a9143cu, 0x79e730d4u, 0x5fedb601u, 0x75ba95fcu, 0x77622510u, 0x79fb732bu, 0xa53755c6u, 0x18905f76u, 0x00000000u, 0x00000000u, 0x00000000u, 0x00000000u}, /* gxm */ \
+   {0xce95560au, 0xddf25357u, 0xba19e45cu, 0x8b4ab8e4u, 0xdd21f325u, 0xd2e88688u, 0x25885d85u, 0x8571ff18u, 0x00000000u, 0x00000000u, 0x00000000u, 0x00000000u}, /* gym */ \
+   {0xfffffffdu, 0xffffffffu, 0xffffffffu, 0x00000000u, 0x00000000u, 0x00000000u, 0x00000001u, 0xffffffffu, 0x00000000u, 0x00000000u, 0x00000000u, 0x00000000u}, /* pm2 */ \
+   0x00000001u, /* p0inv */ \
+   {0xfc632551u, 0xf3b9cac2u, 0xa7179e84u, 0xbce6faadu, 0xffffffffu, 0xffffffffu, 0x00000000u, 0xffffffffu, 0x00000000u, 0x00000000u, 0x00000000u, 0x00000000u}, /* n */ \
+   {0xbe79eea2u, 0x83244c95u, 0x49bd6fa6u, 0x4699799cu, 0x2b6bec59u, 0x2845b239u, 0xf3d95620u, 0x66e12d94u, 0x00000000u, 0x00000000u, 0x00000000u, 0x00000000u}, /* r2n */ \
+   {0x039cdaafu, 0x0c46353du, 0x58e8617bu, 0x43190552u, 0x00000000u, 0x00000000u, 0xffffffffu, 0x00000000u, 0x00000000u, 0x00000000u, 0x00000000u, 0x00000000u}, /* onen */ \
+   {0xfc63254fu, 0xf3b9cac2u, 0xa7179e84u, 0xbce6faadu, 0xffffffffu, 0xffffffffu, 0x00000000u, 0xffffffffu, 0x00000000u, 0x00000000u, 0x00000000u, 0x00000000u}, /* nm2 */ \
+   0xee00bc4fu}, /* n0inv */ \
+  /* P384 */ \
+  {12, 384, /* limbs, bits */ \
+   {0xffffffffu, 0x00000000u, 0x00000000u, 0xffffffffu, 0xfffffffeu, 0xffffffffu, 0xffffffffu, 0xffffffffu, 0xffffffffu, 0xffffffffu, 0xffffffffu, 0xffffffffu}, /* p */ \
+   {0x00000001u, 0xfffffffeu, 0x00000000u, 0x00000002u, 0x00000000u, 0xfffffffeu, 0x00000000u, 0x00000002u, 0x00000001u, 0x00000000u, 0x00000000u, 0x00000000u}, /* r2p */ \
+   {0x00000001u, 0xffffffffu, 0xffffffffu, 0x00000000u, 0x00000001u, 0x00000000u, 0x00000000u, 0x00000000u, 0x00000000u, 0x00000000u, 0x00000000u, 0x00000000u}, /* onep */ \
+   {0x9d412dccu, 0x08118871u, 0x7a4c32ecu, 0xf729add8u, 0x1920022eu, 0x77f2209bu, 0x94938ae2u, 0xe3374beeu, 0x1f022094u, 0xb62b21f4u, 0x604fbff9u, 0xcd08114bu}, /* bm */ \
+   {0x49c0b528u, 0x3dd07566u, 0xa0d6ce38u, 0x20e378e2u, 0x541b4d6eu, 0x879c3afcu, 0x59a30effu, 0x64548684u, 0x614ede2bu, 0x812ff723u, 0x299e1513u, 0x4d3aadc2u}, /* gxm */ \
+   {0x4b03a4feu, 0x23043dadu, 0x7bb4a9acu, 0xa1bfa8bfu, 0x2e83b050u, 0x8bade756u, 0x68f4ffd9u, 0xc6c35219u, 0x3969a840u, 0xdd800226u, 0x5a15c5e9u, 0x2b78abc2u}, /* gym */ \
+   {0xfffffffdu, 0x00000000u, 0x00000000u, 0xffffffffu, 0xfffffffeu, 0xffffffffu, 0xffffffffu, 0xffffffffu, 0xffffffffu, 0xffffffffu, 0xffffffffu, 0xffffffffu}, /* pm2 */ \
+   0x00000001u, /* p0inv */ \
+   {0xccc52973u, 0xecec196au, 0x48b0a77au, 0x581a0db2u, 0xf4372ddfu, 0xc7634d81u, 0xffffffffu, 0xffffffffu, 0xffffffffu, 0xffffffffu, 0xffffffffu, 0xffffffffu}, /* n */ \
+   {0x19b409a9u, 0x2d319b24u, 0xdf1aa419u, 0xff3d81e5u, 0xfcb82947u, 0xbc3e483au, 0x4aab1cc5u, 0xd40d4917u, 0x28266895u, 0x3fb05b7au, 0x2b39bf21u, 0x0c84ee01u}, /* r2n */ \
+   {0x333ad68du, 0x1313e695u, 0xb74f5885u, 0xa7e5f24du, 0x0bc8d220u, 0x389cb27eu, 0x00000000u, 0x00000000u, 0x00000000u, 0x00000000u, 0x00000000u, 0x00000000u}, /* onen */ \
+   {0xccc52971u, 0xecec196au, 0x48b0a77au, 0x581a0db2u, 0xf4372ddfu, 0xc7634d81u, 0xffffffffu, 0xffffffffu, 0xffffffffu, 0xffffffffu, 0xffffffffu, 0xffffffffu}, /* nm2 */ \
+   0xe88fdc45u}, /* n0inv */
+
+namespace detail {
+#if defined(__CUDACC__)
+static __constant__ Curve kCurvesDevice[kEcCurveCount] = {GT_EC_CURVE_TABLE};
+#endif
+inline constexpr Curve kCurvesHost[kEcCurveCount] = {GT_EC_CURVE_TABLE};
+}  // namespace detail
+
+// The constants of curve `id` (< kEcCurveCount): constant memory on the device.
+GT_HD const Curve& curve(uint32_t id) {
+#if defined(__CUDA_ARCH__)
+  return detail::kCurvesDevice[id];
+#else
+  return detail::kCurvesHost[id];
+#endif
+}
+
+GT_HD int coord_bytes(const Curve& c) { return 4 * c.limbs; }
+
+// ---- Field arithmetic mod p (Montgomery form) -------------------------------
+
+GT_EC_FN void fmul(uint32_t* r, const uint32_t* a, const uint32_t* b, const Curve& c) {
+  uint32_t t[kMaxLimbs + 2];
+  mp::mont_mul(r, a, b, c.p, c.p0inv, t, c.limbs);
+}
+GT_HD void fadd(uint32_t* r, const uint32_t* a, const uint32_t* b, const Curve& c) {
+  uint32_t t[kMaxLimbs];
+  mp::mod_add(r, a, b, c.p, t, c.limbs);
+}
+GT_HD void fsub(uint32_t* r, const uint32_t* a, const uint32_t* b, const Curve& c) {
+  uint32_t t[kMaxLimbs];
+  mp::mod_sub(r, a, b, c.p, t, c.limbs);
+}
+
+// All-ones when a (n limbs) is zero.
+GT_HD uint32_t is_zero_mask(const uint32_t* a, int n) {
+  uint32_t acc = 0;
+  for (int i = 0; i < n; ++i) acc |= a[i];
+  return mp::ct_eq_mask(acc, 0);
+}
+
+// All-ones when a == b (n limbs).
+GT_HD uint32_t eq_mask(const uint32_t* a, const uint32_t* b, int n) {
+  uint32_t acc = 0;
+  for (int i = 0; i < n; ++i) acc |= a[i] ^ b[i];
+  return mp::ct_eq_mask(acc, 0);
+}
+
+GT_HD uint32_t sel32(uint32_t mask, uint32_t a, uint32_t b) { return (a & mask) | (b & ~mask); }
+
+// r = a^e in Montgomery form (modulus m), e a public fixed exponent; the base
+// may be secret (mont_exp scans its window table with masks).
+GT_EC_FN void mont_pow(uint32_t* r, const uint32_t* a, const uint32_t* e, const uint32_t* m, uint32_t m0inv,
+                       const uint32_t* one_m, int n) {
+  uint32_t scratch[mp::mont_exp_scratch(kMaxLimbs)];
+  mp::mont_exp(r, a, e, n, m, m0inv, one_m, scratch, n);
+}
+
+// ---- Points: projective (X : Y : Z), coordinates in Montgomery form ----------
+
+struct Point {
+  uint32_t x[kMaxLimbs], y[kMaxLimbs], z[kMaxLimbs];
+};
+
+GT_HD void set_infinity(Point& r, const Curve& c) {
+  mp::set_zero(r.x, c.limbs);
+  mp::copy(r.y, c.onep, c.limbs);
+  mp::set_zero(r.z, c.limbs);
+}
+
+// r = p + q for any p, q (complete: doubling, infinity and inverses included).
+// RCB 2016 algorithm 4 (a = -3): 12M + 2 m_b. r may alias p or q.
+GT_EC_FN void point_add(Point& r, const Point& p, const Point& q, const Curve& c) {
+  // Zero-initialised only to keep the host compiler's uninitialised-use
+  // analysis quiet (it cannot see that c.limbs words are always written first).
+  uint32_t t0[kMaxLimbs] = {}, t1[kMaxLimbs] = {}, t2[kMaxLimbs] = {}, t3[kMaxLimbs] = {}, t4[kMaxLimbs] = {};
+  uint32_t X3[kMaxLimbs] = {}, Y3[kMaxLimbs] = {}, Z3[kMaxLimbs] = {};
+  const uint32_t* b = c.bm;
+  fmul(t0, p.x, q.x, c);  // 1
+  fmul(t1, p.y, q.y, c);
+  fmul(t2, p.z, q.z, c);
+  fadd(t3, p.x, p.y, c);
+  fadd(t4, q.x, q.y, c);  // 5
+  fmul(t3, t3, t4, c);
+  fadd(t4, t0, t1, c);
+  fsub(t3, t3, t4, c);
+  fadd(t4, p.y, p.z, c);
+  fadd(X3, q.y, q.z, c);  // 10
+  fmul(t4, t4, X3, c);
+  fadd(X3, t1, t2, c);
+  fsub(t4, t4, X3, c);
+  fadd(X3, p.x, p.z, c);
+  fadd(Y3, q.x, q.z, c);  // 15
+  fmul(X3, X3, Y3, c);
+  fadd(Y3, t0, t2, c);
+  fsub(Y3, X3, Y3, c);
+  fmul(Z3, b, t2, c);
+  fsub(X3, Y3, Z3, c);  // 20
+  fadd(Z3, X3, X3, c);
+  fadd(X3, X3, Z3, c);
+  fsub(Z3, t1, X3, c);
+  fadd(X3, t1, X3, c);
+  fmul(Y3, b, Y3, c);  // 25
+  fadd(t1, t2, t2, c);
+  fadd(t2, t1, t2, c);
+  fsub(Y3, Y3, t2, c);
+  fsub(Y3, Y3, t0, c);
+  fadd(t1, Y3, Y3, c);  // 30
+  fadd(Y3, t1, Y3, c);
+  fadd(t1, t0, t0, c);
+  fadd(t0, t1, t0, c);
+  fsub(t0, t0, t2, c);
+  fmul(t1, t4, Y3, c);  // 35
+  fmul(t2, t0, Y3, c);
+  fmul(Y3, X3, Z3, c);
+  fadd(Y3, Y3, t2, c);
+  fmul(X3, t3, X3, c);
+  fsub(X3, X3, t1, c);  // 40
+  fmul(Z3, t4, Z3, c);
+  fmul(t1, t3, t0, c);
+  fadd(Z3, Z3, t1, c);
+  mp::copy(r.x, X3, c.limbs);
+  mp::copy(r.y, Y3, c.limbs);
+  mp::copy(r.z, Z3, c.limbs);
+}
+
+// r = 2p for any p (complete). RCB 2016 algorithm 6 (a = -3): 8M + 3S + 2 m_b.
+// r may alias p.
+GT_EC_FN void point_dbl(Point& r, const Point& p, const Curve& c) {
+  uint32_t t0[kMaxLimbs] = {}, t1[kMaxLimbs] = {}, t2[kMaxLimbs] = {}, t3[kMaxLimbs] = {};  // see point_add
+  uint32_t X3[kMaxLimbs] = {}, Y3[kMaxLimbs] = {}, Z3[kMaxLimbs] = {};
+  const uint32_t* b = c.bm;
+  fmul(t0, p.x, p.x, c);  // 1
+  fmul(t1, p.y, p.y, c);
+  fmul(t2, p.z, p.z, c);
+  fmul(t3, p.x, p.y, c);
+  fadd(t3, t3, t3, c);  // 5
+  fmul(Z3, p.x, p.z, c);
+  fadd(Z3, Z3, Z3, c);
+  fmul(Y3, b, t2, c);
+  fsub(Y3, Y3, Z3, c);
+  fadd(X3, Y3, Y3, c);  // 10
+  fadd(Y3, X3, Y3, c);
+  fsub(X3, t1, Y3, c);
+  fadd(Y3, t1, Y3, c);
+  fmul(Y3, X3, Y3, c);
+  fmul(X3, X3, t3, c);  // 15
+  fadd(t3, t2, t2, c);
+  fadd(t2, t2, t3, c);
+  fmul(Z3, b, Z3, c);
+  fsub(Z3, Z3, t2, c);
+  fsub(Z3, Z3, t0, c);  // 20
+  fadd(t3, Z3, Z3, c);
+  fadd(Z3, Z3, t3, c);
+  fadd(t3, t0, t0, c);
+  fadd(t0, t3, t0, c);
+  fsub(t0, t0, t2, c);  // 25
+  fmul(t0, t0, Z3, c);
+  fadd(Y3, Y3, t0, c);
+  fmul(t0, p.y, p.z, c);
+  fadd(t0, t0, t0, c);
+  fmul(Z3, t0, Z3, c);  // 30
+  fsub(X3, X3, Z3, c);
+  fmul(Z3, t0, t1, c);
+  fadd(Z3, Z3, Z3, c);
+  fadd(Z3, Z3, Z3, c);
+  mp::copy(r.x, X3, c.limbs);
+  mp::copy(r.y, Y3, c.limbs);
+  mp::copy(r.z, Z3, c.limbs);
+}
+
+constexpr int kWindowBits = 4;
+constexpr int kTableSize = 1 << kWindowBits;
+
+// r = k * p, k an integer of c.limbs limbs (any value; reduced implicitly by
+// the group order). Fixed 4-bit windows from the top: every window costs 4
+// doublings (none before the first) and one complete addition, and reads all
+// 16 table entries with masks. Neither branches nor addresses depend on k or p.
+GT_EC_FN void scalar_mul(Point& r, const Point& p, const uint32_t* k, const Curve& c) {
+  const int L = c.limbs;
+  Point table[kTableSize];
+  set_infinity(table[0], c);
+  table[1] = p;
+  GT_EC_NO_UNROLL
+  for (int i = 2; i < kTableSize; ++i) {
+    if (i & 1)
+      point_add(table[i], table[i - 1], p, c);
+    else
+      point_dbl(table[i], table[i / 2], c);
+  }
+  Point acc, sel;
+  set_infinity(acc, c);
+  const int windows = 32 * L / kWindowBits;
+  GT_EC_NO_UNROLL
+  for (int w = windows - 1; w >= 0; --w) {
+    if (w != windows - 1) {
+      GT_EC_NO_UNROLL
+      for (int d = 0; d < kWindowBits; ++d) point_dbl(acc, acc, c);
+    }
+    const uint32_t v = (k[w / 8] >> (kWindowBits * (w % 8))) & (kTableSize - 1);
+    mp::set_zero(sel.x, L);
+    mp::set_zero(sel.y, L);
+    mp::set_zero(sel.z, L);
+    GT_EC_NO_UNROLL
+    for (int i = 0; i < kTableSize; ++i) {
+      const uint32_t mask = mp::ct_eq_mask(static_cast<uint32_t>(i), v);
+      for (int j = 0; j < L; ++j) {
+        sel.x[j] |= table[i].x[j] & mask;
+        sel.y[j] |= table[i].y[j] & mask;
+        sel.z[j] |= table[i].z[j] & mask;
+      }
+    }
+    point_add(acc, acc, sel, c);
+  }
+  r = acc;
+}
+
+// Affine coordinates of p as plain integers (< p, not Montgomery); returns
+// all-ones when p is the point at infinity (x, y then come out zero).
+GT_EC_FN uint32_t to_affine(uint32_t* x, uint32_t* y, const Point& p, const Curve& c) {
+  const int L = c.limbs;
+  uint32_t zinv[kMaxLimbs], one[kMaxLimbs];
+  mont_pow(zinv, p.z, c.pm2, c.p, c.p0inv, c.onep, L);  // Z^(p-2) = 1/Z (0 for Z = 0)
+  mp::set_zero(one, L);
+  one[0] = 1;
+  fmul(x, p.x, zinv, c);
+  fmul(x, x, one, c);
+  fmul(y, p.y, zinv, c);
+  fmul(y, y, one, c);
+  return is_zero_mask(p.z, L);
+}
+
+// The generator, projectively (Z = 1).
+GT_HD void generator(Point& g, const Curve& c) {
+  mp::copy(g.x, c.gxm, c.limbs);
+  mp::copy(g.y, c.gym, c.limbs);
+  mp::copy(g.z, c.onep, c.limbs);
+}
+
+// Decodes a peer point X || Y (big-endian, coord_bytes(c) each) into g and
+// validates it: both coordinates < p and y^2 = x^3 - 3x + b (which also rules
+// out infinity: (0, 0) is not on these curves, b != 0). Returns all-ones when
+// valid. Masks only (the point is public, but its status joins secret masks).
+GT_EC_FN uint32_t decode_point(Point& g, const uint8_t* xy, const Curve& c) {
+  const int L = c.limbs;
+  uint32_t x[kMaxLimbs] = {}, y[kMaxLimbs] = {}, lhs[kMaxLimbs], rhs[kMaxLimbs], t[kMaxLimbs];
+  mp::from_be(x, xy, L);
+  mp::from_be(y, xy + 4 * L, L);
+  const uint32_t in_range = mp::ct_lt_mask(x, c.p, L) & mp::ct_lt_mask(y, c.p, L);
+  fmul(g.x, x, c.r2p, c);  // to Montgomery form (reduces any input)
+  fmul(g.y, y, c.r2p, c);
+  mp::copy(g.z, c.onep, L);
+  fmul(lhs, g.y, g.y, c);    // y^2
+  fmul(rhs, g.x, g.x, c);    // x^2
+  fmul(rhs, rhs, g.x, c);    // x^3
+  fadd(t, g.x, g.x, c);
+  fadd(t, t, g.x, c);        // 3x
+  fsub(rhs, rhs, t, c);
+  fadd(rhs, rhs, c.bm, c);   // x^3 - 3x + b
+  return in_range & eq_mask(lhs, rhs, L);
+}
+
+// All-ones when 0 < k < n.
+GT_HD uint32_t scalar_ok_mask(const uint32_t* k, const Curve& c) {
+  return ~is_zero_mask(k, c.limbs) & mp::ct_lt_mask(k, c.n, c.limbs);
+}
+
+// r = a mod n for a < 2^bits (< 2n on these curves): one masked subtraction.
+GT_HD void reduce_once_n(uint32_t* r, const uint32_t* a, const Curve& c) {
+  uint32_t t[kMaxLimbs];
+  const uint32_t borrow = mp::sub(t, a, c.n, c.limbs);
+  mp::ct_select(r, a, t, 0u - borrow, c.limbs);
+}
+
+// e = the leftmost `bits` bits of the digest (FIPS 186-4 6.4), reduced mod n.
+// Both curves' bit lengths are whole bytes, so truncation is by bytes; a
+// shorter digest is its integer value. digest_len is public.
+GT_HD void digest_to_scalar(uint32_t* e, const uint8_t* digest, uint32_t digest_len, const Curve& c) {
+  const int nb = coord_bytes(c);
+  uint8_t be[kMaxBytes];
+  const int take = static_cast<int>(digest_len) < nb ? static_cast<int>(digest_len) : nb;
+  for (int i = 0; i < nb; ++i) be[i] = 0;
+  for (int i = 0; i < take; ++i) be[nb - take + i] = digest[i];
+  mp::from_be(e, be, c.limbs);
+  reduce_once_n(e, e, c);
+}
+
+// Montgomery mod n helpers.
+GT_HD void nmul(uint32_t* r, const uint32_t* a, const uint32_t* b, const Curve& c) {
+  uint32_t t[kMaxLimbs + 2];
+  mp::mont_mul(r, a, b, c.n, c.n0inv, t, c.limbs);
+}
+
+// Output bytes released under mask: out = ok ? v : 0.
+GT_HD void put_masked(uint8_t* out, const uint32_t* v, uint32_t ok, const Curve& c) {
+  uint32_t m[kMaxLimbs];
+  for (int i = 0; i < c.limbs; ++i) m[i] = v[i] & ok;
+  mp::to_be(out, m, c.limbs);
+}
+
+// ---- Operations ---------------------------------------------------------------
+
+// Per-request result codes.
+enum EcStatus : uint32_t {
+  kEcOk = 0,
+  kEcBadPoint = 1,         // peer point / public key invalid (off curve, coordinate >= p), or result at infinity
+  kEcBadScalar = 2,        // private key or nonce not in [1, n-1]
+  kEcRetry = 3,            // ECDSA sign: r == 0 or s == 0; sign again with a fresh nonce
+  kEcBadSignature = 4,     // ECDSA verify: the signature does not verify
+  kEcBadRequest = 5,       // unknown curve or op
+};
+
+enum EcOp : uint32_t {
+  kEcKeygen = 0,  // out = X || Y of d * G
+  kEcDerive = 1,  // out = x(d * Q) (coord_bytes), Q the validated peer point
+  kEcSign = 2,    // out = r || s for digest, d, nonce k
+  kEcVerify = 3,  // status kEcOk or kEcBadSignature for digest, public key Q, signature r || s
+};
+
+// One operation (see EcOp). All byte strings are big-endian, coord_bytes(c)
+// per coordinate or scalar. scalar: d (keygen, derive, sign); nonce: k (sign);
+// point: Q as X || Y (derive, verify); digest (sign, verify); sig: r || s
+// (verify). out is written for keygen/sign (2 * coord_bytes) and derive
+// (coord_bytes): zero unless the status is kEcOk. op is public.
+GT_EC_FN uint32_t ec_op(uint32_t op, const Curve& c, const uint8_t* scalar, const uint8_t* nonce, const uint8_t* point,
+                        const uint8_t* digest, uint32_t digest_len, const uint8_t* sig, uint8_t* out) {
+  const int L = c.limbs;
+  // Zero-initialised: only c.limbs of each are used, which the host compiler
+  // cannot see (it would warn of uninitialised reads).
+  uint32_t k[kMaxLimbs] = {}, x[kMaxLimbs] = {}, y[kMaxLimbs] = {};
+  Point base = {}, res = {};
+  uint32_t point_ok = ~0u;
+
+  if (op == kEcVerify) {
+    // Public inputs only.
+    uint32_t r[kMaxLimbs], s[kMaxLimbs], e[kMaxLimbs], w[kMaxLimbs], u1[kMaxLimbs], u2[kMaxLimbs];
+    point_ok = decode_point(base, point, c);
+    mp::from_be(r, sig, L);
+    mp::from_be(s, sig + 4 * L, L);
+    const uint32_t rs_ok = scalar_ok_mask(r, c) & scalar_ok_mask(s, c);
+    digest_to_scalar(e, digest, digest_len, c);
+    nmul(w, s, c.r2n, c);                               // s R
+    mont_pow(w, w, c.nm2, c.n, c.n0inv, c.onen, L);     // s^-1 R
+    nmul(u1, e, w, c);                                  // e / s
+    nmul(u2, r, w, c);                                  // r / s
+    Point p1;
+    generator(p1, c);
+    scalar_mul(p1, p1, u1, c);
+    scalar_mul(res, base, u2, c);
+    point_add(res, p1, res, c);
+    const uint32_t inf = to_affine(x, y, res, c);
+    reduce_once_n(x, x, c);
+    const uint32_t ok = point_ok & rs_ok & ~inf & eq_mask(x, r, L);
+    return sel32(ok, kEcOk, sel32(point_ok, kEcBadSignature, kEcBadPoint));
+  }
+
+  // Keygen, derive, sign: one scalar multiplication, base and scalar by op.
+  mp::from_be(k, op == kEcSign ? nonce : scalar, L);
+  if (op == kEcDerive)
+    point_ok = decode_point(base, point, c);
+  else
+    generator(base, c);
+  uint32_t scalar_ok = scalar_ok_mask(k, c);
+  scalar_mul(res, base, k, c);
+  const uint32_t inf = to_affine(x, y, res, c);
+  point_ok &= ~inf;
+
+  if (op == kEcKeygen || op == kEcDerive) {
+    const uint32_t ok = point_ok & scalar_ok;
+    put_masked(out, x, ok, c);
+    if (op == kEcKeygen) put_masked(out + 4 * L, y, ok, c);
+    return sel32(scalar_ok, sel32(point_ok, kEcOk, kEcBadPoint), kEcBadScalar);
+  }
+
+  // Sign: r = x mod n, s = k^-1 (e + r d) mod n, all in Montgomery form mod n.
+  uint32_t r[kMaxLimbs], d[kMaxLimbs], e[kMaxLimbs], km[kMaxLimbs];
+  reduce_once_n(r, x, c);
+  mp::from_be(d, scalar, L);
+  scalar_ok &= scalar_ok_mask(d, c);
+  digest_to_scalar(e, digest, digest_len, c);
+  nmul(km, k, c.r2n, c);                              // k R
+  mont_pow(km, km, c.nm2, c.n, c.n0inv, c.onen, L);   // k^-1 R
+  nmul(d, d, c.r2n, c);                               // d R
+  nmul(d, r, d, c);                                   // r d (plain, < n)
+  {
+    uint32_t t[kMaxLimbs];
+    mp::mod_add(d, d, e, c.n, t, L);                  // e + r d  (both < n)
+  }
+  nmul(y, km, d, c);                                  // s = k^-1 (e + r d)
+  const uint32_t rs_ok = ~is_zero_mask(r, L) & ~is_zero_mask(y, L);
+  const uint32_t ok = scalar_ok & rs_ok;
+  put_masked(out, r, ok, c);
+  put_masked(out + 4 * L, y, ok, c);
+  return sel32(scalar_ok, sel32(rs_ok, kEcOk, kEcRetry), kEcBadScalar);
+}
+
+}  // namespace gputls::kernels::ec
