@@ -25,6 +25,7 @@ do_pack() {
   rm -rf "$pack"
   mkdir -p "$pack"
   local bins=("$dir/engine/engine_gpu_test" "$dir/kernels/kernels_gpu_test" "$dir/kernels/kernels_x25519_gpu_test"
+              "$dir/kernels/kernels_ec_gpu_test"
               "$dir/engine/engine_test"
               "$dir/kernels/kernels_host_test"
               "$dir/bench/micro_engine" "$dir/bench/micro_rsa")
@@ -70,6 +71,10 @@ do_run() {
     >"$work/x25519_gpu_tests.log" 2>&1
   rc_kgpu=$?
   [ "$rc_gpu" -eq 0 ] && rc_gpu=$rc_kgpu
+  timeout "$(cap 90)" "$pack/kernels_ec_gpu_test" --gtest_output=json:"$work/ec_gpu_tests.json" \
+    >"$work/ec_gpu_tests.log" 2>&1
+  rc_kgpu=$?
+  [ "$rc_gpu" -eq 0 ] && rc_gpu=$rc_kgpu
   timeout "$(cap 120)" "$pack/engine_test" --gtest_output=json:"$work/unit_tests.json" >"$work/unit_tests.log" 2>&1
   local rc_unit=$?
   local rc_san=127
@@ -109,7 +114,8 @@ print(json.dumps({
     "nvidia_smi": tail("nvidia-smi.txt", 5),
     "gpu_tests": {"rc": int(rc_gpu), "report": load("gpu_tests.json"), "log_tail": tail("gpu_tests.log", 40),
                   "kernels_report": load("kernel_gpu_tests.json"), "kernels_log_tail": tail("kernel_gpu_tests.log", 20),
-                  "x25519_report": load("x25519_gpu_tests.json"), "x25519_log_tail": tail("x25519_gpu_tests.log", 20)},
+                  "x25519_report": load("x25519_gpu_tests.json"), "x25519_log_tail": tail("x25519_gpu_tests.log", 20),
+                  "ec_report": load("ec_gpu_tests.json"), "ec_log_tail": tail("ec_gpu_tests.log", 20)},
     "unit_tests": {"rc": int(rc_unit), "log_tail": tail("unit_tests.log", 15)},
     "compute_sanitizer": {"rc": int(rc_san), "log_tail": tail("sanitizer.log", 40)},
     "benchmarks": {"rc": int(rc_bench), "report": load("bench.json")},
