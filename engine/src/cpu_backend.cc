@@ -2,6 +2,7 @@
 // library context.
 #include <openssl/bn.h>
 #include <openssl/core_names.h>
+#include <openssl/ec.h>
 #include <openssl/err.h>
 #include <openssl/evp.h>
 #include <openssl/param_build.h>
@@ -10,6 +11,7 @@
 #include <openssl/rsa.h>
 
 #include <cstring>
+#include <vector>
 
 #include "backends.h"
 
@@ -39,6 +41,16 @@ struct CpuDhKey final : BackendKeyState {
   ~CpuDhKey() override { BN_MONT_CTX_free(mont); }
 };
 
+// A P-256 / P-384 key: the EVP_PKEY (private and public) and the public
+// point 04 || X || Y, computed once at registration (keygen returns it).
+struct CpuEcKey final : BackendKeyState {
+  ~CpuEcKey() override { EVP_PKEY_free(pkey); }
+  EVP_PKEY* pkey = nullptr;
+  std::vector<uint8_t> pub;
+  const char* group = nullptr;  // OpenSSL's group name
+  size_t coord = 0;             // bytes per coordinate / scalar
+};
+
 class CpuBackend final : public Backend {
  public:
   CpuBackend(OSSL_LIB_CTX* ctx, OSSL_PROVIDER* prov) : ctx_(ctx), prov_(prov) {}
@@ -63,6 +75,10 @@ class CpuBackend final : public Backend {
     } else if (key.type == KeyType::kDh) {
       ERR_pop_to_mark();
       return prepare_dh(key);
+    } else if (key.type == KeyType::kEc) {
+      Status s = prepare_ec(key);
+      ERR_pop_to_mark();
+      return s;
     }
     ERR_pop_to_mark();
     if (!pkey) return Status::kBadKey;
@@ -138,6 +154,100 @@ class CpuBackend final : public Backend {
     return Status::kOk;
   }
 
+  // P-256 / P-384 from the private scalar alone: checks 1 <= d < n, computes
+  // the public point d*G (EVP_PKEY_fromdata does not), and imports both.
+  Status prepare_ec(KeyEntry& key) {
+    const uint32_t bits = key.ec.curve_bits;
+    if ((bits != 256 && bits != 384) || key.ec.priv.empty()) return Status::kBadKey;
+    auto k = std::make_unique<CpuEcKey>();
+    k->group = bits == 256 ? "prime256v1" : "secp384r1";
+    k->coord = bits / 8;
+    EC_GROUP* group = EC_GROUP_new_by_curve_name_ex(ctx_, nullptr, bits == 256 ? NID_X9_62_prime256v1 : NID_secp384r1);
+    BN_CTX* bctx = BN_CTX_secure_new_ex(ctx_);
+    Bn d = bn_from(key.ec.priv);
+    EC_POINT* pub = group ? EC_POINT_new(group) : nullptr;
+    OSSL_PARAM_BLD* bld = nullptr;
+    OSSL_PARAM* params = nullptr;
+    EVP_PKEY_CTX* pctx = nullptr;
+    bool in_range = false, ok = false;
+    if (group && bctx && d && pub) {
+      BN_set_flags(d.get(), BN_FLG_CONSTTIME);
+      in_range = !BN_is_zero(d.get()) && !BN_is_negative(d.get()) && BN_cmp(d.get(), EC_GROUP_get0_order(group)) < 0;
+    }
+    if (in_range && EC_POINT_mul(group, pub, d.get(), nullptr, nullptr, bctx) == 1) {
+      k->pub.resize(1 + 2 * k->coord);
+      ok = EC_POINT_point2oct(group, pub, POINT_CONVERSION_UNCOMPRESSED, k->pub.data(), k->pub.size(), bctx) ==
+           k->pub.size();
+    }
+    if (ok) {
+      ok = (bld = OSSL_PARAM_BLD_new()) != nullptr &&
+           OSSL_PARAM_BLD_push_utf8_string(bld, OSSL_PKEY_PARAM_GROUP_NAME, k->group, 0) &&
+           OSSL_PARAM_BLD_push_BN(bld, OSSL_PKEY_PARAM_PRIV_KEY, d.get()) &&
+           OSSL_PARAM_BLD_push_octet_string(bld, OSSL_PKEY_PARAM_PUB_KEY, k->pub.data(), k->pub.size()) &&
+           (params = OSSL_PARAM_BLD_to_param(bld)) != nullptr &&
+           (pctx = EVP_PKEY_CTX_new_from_name(ctx_, "EC", nullptr)) != nullptr && EVP_PKEY_fromdata_init(pctx) == 1 &&
+           EVP_PKEY_fromdata(pctx, &k->pkey, EVP_PKEY_KEYPAIR, params) == 1;
+    }
+    EVP_PKEY_CTX_free(pctx);
+    OSSL_PARAM_free(params);  // clears the secure block holding d
+    OSSL_PARAM_BLD_free(bld);
+    EC_POINT_free(pub);
+    BN_CTX_free(bctx);
+    EC_GROUP_free(group);
+    if (!ok || !k->pkey) return Status::kBadKey;
+    key.bits = bits;
+    key.state[static_cast<size_t>(BackendKind::kCpu)] = std::move(k);
+    return Status::kOk;
+  }
+
+  static const CpuEcKey& ec_of(KeyEntry* key) {
+    return *static_cast<const CpuEcKey*>(key->state_for(BackendKind::kCpu));
+  }
+
+  // x(d*Q) for the peer's 04 || X || Y. OpenSSL's import validates the point
+  // (coordinates < p, on the curve); an invalid one is a crypto failure.
+  Status ecdh(const CpuEcKey& k, Request& r) {
+    OSSL_PARAM params[] = {
+        OSSL_PARAM_construct_utf8_string(OSSL_PKEY_PARAM_GROUP_NAME, const_cast<char*>(k.group), 0),
+        OSSL_PARAM_construct_octet_string(OSSL_PKEY_PARAM_PUB_KEY, const_cast<uint8_t*>(r.in), r.in_len),
+        OSSL_PARAM_construct_end()};
+    EVP_PKEY* peer = nullptr;
+    EVP_PKEY_CTX* pc = EVP_PKEY_CTX_new_from_name(ctx_, "EC", nullptr);
+    if (!pc || EVP_PKEY_fromdata_init(pc) != 1 || EVP_PKEY_fromdata(pc, &peer, EVP_PKEY_PUBLIC_KEY, params) != 1)
+      peer = nullptr;
+    EVP_PKEY_CTX_free(pc);
+    EVP_PKEY_CTX* c = peer ? EVP_PKEY_CTX_new_from_pkey(ctx_, k.pkey, nullptr) : nullptr;
+    size_t outlen = r.out_len;
+    bool ok = c && EVP_PKEY_derive_init(c) == 1 && EVP_PKEY_derive_set_peer(c, peer) == 1 &&
+              EVP_PKEY_derive(c, r.out, &outlen) == 1 && outlen == k.coord;
+    EVP_PKEY_CTX_free(c);
+    EVP_PKEY_free(peer);
+    return ok ? Status::kOk : Status::kCryptoFailure;
+  }
+
+  // ECDSA over the digest as given (OpenSSL truncates it to the order's
+  // length), the DER signature decoded into fixed-width r || s.
+  Status ecdsa(const CpuEcKey& k, Request& r) {
+    uint8_t der[160];  // at most 2 * (2 + 1 + 48) + 3 for P-384
+    size_t der_len = sizeof der;
+    EVP_PKEY_CTX* c = EVP_PKEY_CTX_new_from_pkey(ctx_, k.pkey, nullptr);
+    bool ok = c && EVP_PKEY_sign_init(c) == 1 && EVP_PKEY_sign(c, der, &der_len, r.in, r.in_len) == 1;
+    EVP_PKEY_CTX_free(c);
+    ECDSA_SIG* sig = nullptr;
+    if (ok) {
+      const unsigned char* p = der;
+      sig = d2i_ECDSA_SIG(nullptr, &p, static_cast<long>(der_len));
+      ok = sig != nullptr;
+    }
+    if (ok) {
+      const int w = static_cast<int>(k.coord);
+      ok = BN_bn2binpad(ECDSA_SIG_get0_r(sig), r.out, w) == w && BN_bn2binpad(ECDSA_SIG_get0_s(sig), r.out + w, w) == w;
+    }
+    ECDSA_SIG_free(sig);
+    OPENSSL_cleanse(der, sizeof der);
+    return ok ? Status::kOk : Status::kCryptoFailure;
+  }
+
   // y = x^priv mod p for 0 <= x < p; x >= p is refused like the GPU refuses it.
   Status modexp(const CpuDhKey& k, Request& r) {
     Bn x(BN_bin2bn(r.in, static_cast<int>(r.in_len), nullptr));
@@ -164,6 +274,14 @@ class CpuBackend final : public Backend {
         return EVP_PKEY_get_raw_public_key(pkey_of(key), r.out, &len) == 1 && len == 32 ? Status::kOk
                                                                                        : Status::kCryptoFailure;
       }
+      case Op::kEcKeygen: {
+        const CpuEcKey& k = ec_of(key);  // the point computed at registration
+        if (r.out_len != k.pub.size()) return Status::kCryptoFailure;
+        std::memcpy(r.out, k.pub.data(), k.pub.size());
+        return Status::kOk;
+      }
+      case Op::kEcdhDerive: return ecdh(ec_of(key), r);
+      case Op::kEcdsaSign: return ecdsa(ec_of(key), r);
       case Op::kCount: break;
     }
     return Status::kUnsupported;

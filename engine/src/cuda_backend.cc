@@ -4,6 +4,7 @@
 
 #include <cuda_runtime_api.h>
 #include <openssl/crypto.h>
+#include <openssl/rand.h>
 
 #include <condition_variable>
 #include <cstring>
@@ -13,6 +14,7 @@
 #include <mutex>
 #include <thread>
 
+#include "gputls/kernels/ec_launch.h"
 #include "gputls/kernels/echo_launch.h"
 #include "gputls/kernels/key_blob.h"
 #include "gputls/kernels/rsa_launch.h"
@@ -31,6 +33,7 @@ struct Slot {
   uint32_t* d_scratch = nullptr;  // per-request working memory of the RSA kernel
   size_t scratch_cap = 0;         // bytes
   size_t out_len = 0;  // bytes of h_out the batch uses (wiped after completion)
+  size_t in_wipe_len = 0;  // bytes of h_in holding secrets (ECDSA nonces), wiped after completion
   Batch* batch = nullptr;
   cudaError_t launch_error = cudaSuccess;
 };
@@ -54,6 +57,17 @@ struct CudaX25519Key final : BackendKeyState {
   CudaBackend* backend;
   uint32_t slot;
 };
+
+// A P-256 / P-384 private key: a slot of its curve's device-resident scalar table.
+struct CudaEcKey final : BackendKeyState {
+  CudaEcKey(CudaBackend* b, uint32_t c, uint32_t s) : backend(b), curve(c), slot(s) {}
+  ~CudaEcKey() override;
+  CudaBackend* backend;
+  uint32_t curve;  // kernels::ec::EcCurveId
+  uint32_t slot;
+};
+
+bool is_ec_op(Op op) { return op == Op::kEcKeygen || op == Op::kEcdhDerive || op == Op::kEcdsaSign; }
 
 class CudaBackend final : public Backend {
  public:
@@ -88,6 +102,9 @@ class CudaBackend final : public Backend {
       case Op::kModExp: return bits == 2048 || bits == 3072;
       case Op::kX25519Derive:
       case Op::kX25519Keygen: return true;
+      case Op::kEcKeygen:
+      case Op::kEcdhDerive:
+      case Op::kEcdsaSign: return bits == 256 || bits == 384;
       default: return false;
     }
   }
@@ -95,6 +112,7 @@ class CudaBackend final : public Backend {
   // Precomputes the key's Montgomery constants on the host, uploads them once.
   Status prepare_key(KeyEntry& key) override {
     if (key.type == KeyType::kX25519) return prepare_x25519(key);
+    if (key.type == KeyType::kEc) return prepare_ec(key);
     std::string why;
     kernels::KeyBlob blob;
     if (key.type == KeyType::kRsa && supports(Op::kRsaPriv, key.bits)) {
@@ -147,6 +165,48 @@ class CudaBackend final : public Backend {
     }
     key.state[static_cast<size_t>(BackendKind::kCuda)] = std::make_unique<CudaX25519Key>(this, slot);
     return Status::kOk;
+  }
+
+  // P-256 / P-384 scalars: one device table per curve, a slot per key, d
+  // uploaded once as a fixed-width big-endian scalar. The CPU backend has
+  // already checked 1 <= d < n.
+  Status prepare_ec(KeyEntry& key) {
+    if (key.bits != 256 && key.bits != 384) return Status::kUnsupported;
+    const uint32_t curve = key.bits == 256 ? kernels::ec::kEcP256 : kernels::ec::kEcP384;
+    const size_t w = key.bits / 8;
+    const SecureBytes& priv = key.ec.priv;
+    size_t skip = 0;  // leading zero bytes beyond the width
+    while (priv.size() - skip > w && priv[skip] == 0) ++skip;
+    if (priv.size() - skip > w) return Status::kBadKey;
+    SecureBytes d(w, 0);
+    std::memcpy(d.data() + (w - (priv.size() - skip)), priv.data() + skip, priv.size() - skip);
+    uint32_t slot;
+    {
+      std::lock_guard<std::mutex> lock(ec_mu_);
+      if (ec_free_[curve].empty()) return Status::kUnsupported;  // table full: this key runs on the CPU
+      slot = ec_free_[curve].back();
+      ec_free_[curve].pop_back();
+    }
+    cudaError_t e = run_on_worker([&] {
+      cudaError_t err = cudaSuccess;
+      if (!ec_table_[curve]) err = cudaMalloc(reinterpret_cast<void**>(&ec_table_[curve]), size_t{kEcSlots} * w);
+      if (err == cudaSuccess) err = cudaMemcpy(ec_table_[curve] + size_t{slot} * w, d.data(), w, cudaMemcpyHostToDevice);
+      return err;
+    });
+    if (e != cudaSuccess) {
+      std::lock_guard<std::mutex> lock(ec_mu_);
+      ec_free_[curve].push_back(slot);
+      return Status::kDeviceError;
+    }
+    key.state[static_cast<size_t>(BackendKind::kCuda)] = std::make_unique<CudaEcKey>(this, curve, slot);
+    return Status::kOk;
+  }
+
+  void release_ec(uint32_t curve, uint32_t slot) {
+    const size_t w = curve == kernels::ec::kEcP256 ? 32 : 48;
+    run_on_worker([this, curve, slot, w] { return cudaMemset(ec_table_[curve] + size_t{slot} * w, 0, w); });
+    std::lock_guard<std::mutex> lock(ec_mu_);
+    ec_free_[curve].push_back(slot);
   }
 
   void release_x25519(uint32_t slot) {
@@ -307,6 +367,7 @@ class CudaBackend final : public Backend {
     } else {
       e = b->op == Op::kEcho                                              ? start_echo(s, *b)
           : b->op == Op::kX25519Derive || b->op == Op::kX25519Keygen ? start_x25519(s, *b)
+          : is_ec_op(b->op)                                           ? start_ec(s, *b)
                                                                       : start_rsa(s, *b);
       if (e == cudaSuccess) e = cudaEventRecord(s.done, s.stream);
     }
@@ -422,12 +483,124 @@ class CudaBackend final : public Backend {
     return cudaMemsetAsync(s.d_out, 0, out_len, s.stream);
   }
 
+  // A nonce k for ECDSA, uniform in [1, n-1]: RAND_priv_bytes (OpenSSL's
+  // CSPRNG, private DRBG) by rejection sampling, compared in constant time.
+  // Drawn on the host for every request, never reused, never made on the device.
+  static bool draw_nonce(uint8_t* k, const kernels::ec::Curve& c) {
+    const int w = kernels::ec::coord_bytes(c);
+    uint8_t n_be[kernels::ec::kMaxBytes];
+    for (int i = 0; i < c.limbs; ++i)
+      for (int j = 0; j < 4; ++j) n_be[w - 1 - (4 * i + j)] = static_cast<uint8_t>(c.n[i] >> (8 * j));
+    for (int attempt = 0; attempt < 64; ++attempt) {
+      if (RAND_priv_bytes(k, w) != 1) return false;
+      uint32_t borrow = 0, nonzero = 0;
+      for (int i = w - 1; i >= 0; --i) {  // k - n: borrow out means k < n
+        borrow = (static_cast<uint32_t>(k[i]) - n_be[i] - borrow) >> 31;
+        nonzero |= k[i];
+      }
+      if (borrow & (nonzero != 0)) return true;
+    }
+    OPENSSL_cleanse(k, static_cast<size_t>(w));
+    return false;
+  }
+
+  // EC layout (B = coordinate bytes), in = [slot u32 x n | pad to 16 | data],
+  // data: derive: peer X || Y n x 2B; sign: nonces n x B | digests n x B
+  // (each truncated / left-padded to B bytes on the host: the same integer
+  // FIPS 186-4 takes, so one digest width serves the batch); keygen: none.
+  // out = [results n x 2B | status u32 x n]. Nonces are secret: the device
+  // input is wiped after the kernel, the host staging after completion.
+  cudaError_t start_ec(Slot& s, const Batch& b) {
+    const uint32_t n = static_cast<uint32_t>(b.size());
+    const uint32_t curve = b.bits == 256 ? kernels::ec::kEcP256 : kernels::ec::kEcP384;
+    const kernels::ec::Curve& c = kernels::ec::curve(curve);  // host constants
+    const size_t B = static_cast<size_t>(kernels::ec::coord_bytes(c));
+    const size_t idx_len = (size_t{n} * sizeof(uint32_t) + 15) & ~size_t{15};
+    const bool derive = b.op == Op::kEcdhDerive, sign = b.op == Op::kEcdsaSign;
+    const size_t data_len = derive ? n * 2 * B : sign ? n * 2 * B : 0;
+    const size_t in_len = idx_len + data_len;
+    const size_t out_len = n * 2 * B + n * sizeof(uint32_t);
+    cudaError_t e = reserve(s, in_len > out_len ? in_len : out_len);
+    if (e != cudaSuccess) return e;
+    auto* idx = reinterpret_cast<uint32_t*>(s.h_in);
+    uint8_t* data = s.h_in + idx_len;
+    s.in_wipe_len = in_len;
+    for (uint32_t i = 0; i < n; ++i) {
+      const auto* key = static_cast<const CudaEcKey*>(b.keys[i]->state_for(BackendKind::kCuda));
+      idx[i] = key->slot;
+      const Request& r = *b.requests[i];
+      if (derive) {
+        std::memcpy(data + i * 2 * B, r.in + 1, 2 * B);  // skip the 04 prefix (checked at submit)
+      } else if (sign) {
+        if (!draw_nonce(data + i * B, c)) return cudaErrorUnknown;  // no randomness: the CPU signs instead
+        uint8_t* dg = data + n * B + i * B;
+        if (r.in_len >= B) {
+          std::memcpy(dg, r.in, B);  // leftmost bits
+        } else {
+          std::memset(dg, 0, B - r.in_len);
+          std::memcpy(dg + (B - r.in_len), r.in, r.in_len);
+        }
+      }
+    }
+    s.out_len = out_len;
+    kernels::EcBatch eb;
+    eb.scalars = ec_table_[curve];
+    eb.scalar_index = reinterpret_cast<const uint32_t*>(s.d_in);
+    eb.points = derive ? s.d_in + idx_len : nullptr;
+    eb.nonces = sign ? s.d_in + idx_len : nullptr;
+    eb.digests = sign ? s.d_in + idx_len + n * B : nullptr;
+    eb.digest_bytes = sign ? static_cast<uint32_t>(B) : 0;
+    eb.out = s.d_out;
+    eb.status = reinterpret_cast<uint32_t*>(s.d_out + n * 2 * B);
+    eb.count = n;
+    eb.curve = curve;
+    eb.op = derive ? kernels::ec::kEcDerive : sign ? kernels::ec::kEcSign : kernels::ec::kEcKeygen;
+    if ((e = cudaMemcpyAsync(s.d_in, s.h_in, in_len, cudaMemcpyHostToDevice, s.stream)) != cudaSuccess ||
+        (e = kernels::launch_ec_batch(eb, s.stream)) != cudaSuccess ||
+        (e = cudaMemsetAsync(s.d_in, 0, in_len, s.stream)) != cudaSuccess ||
+        (e = cudaMemcpyAsync(s.h_out, s.d_out, out_len, cudaMemcpyDeviceToHost, s.stream)) != cudaSuccess)
+      return e;
+    return cudaMemsetAsync(s.d_out, 0, out_len, s.stream);
+  }
+
+  void finish_ec(Slot& s, Batch* b) {
+    const size_t B = b->bits / 8;
+    const size_t n = b->size();
+    const auto* status = reinterpret_cast<const uint32_t*>(s.h_out + n * 2 * B);
+    for (size_t i = 0; i < n; ++i) {
+      Request& r = *b->requests[i];
+      const uint8_t* res = s.h_out + i * 2 * B;
+      if (b->op == Op::kEcKeygen) {
+        r.out[0] = 0x04;
+        std::memcpy(r.out + 1, res, 2 * B);
+      } else {
+        std::memcpy(r.out, res, b->op == Op::kEcdhDerive ? B : 2 * B);
+      }
+      // Invalid peer point / scalar: refused, as the CPU refuses it. r or s
+      // zero (kEcRetry) or anything unexpected: the CPU signs afresh.
+      b->results[i] = status[i] == kernels::ec::kEcOk                                                ? Status::kOk
+                      : status[i] == kernels::ec::kEcBadPoint || status[i] == kernels::ec::kEcBadScalar ? Status::kCryptoFailure
+                                                                                                      : Status::kDeviceError;
+    }
+  }
+
   void finish_batch(Slot& s) {
     Batch* b = s.batch;
     cudaError_t e = s.launch_error;
     if (e == cudaSuccess) e = cudaEventSynchronize(s.done);
+    if (s.in_wipe_len) {
+      // Secrets staged for the device: once nothing reads them any more.
+      if (e != cudaSuccess) {
+        cudaStreamSynchronize(s.stream);
+        cudaMemset(s.d_in, 0, s.in_wipe_len);  // best effort: the wipe queued after the kernel may not have run
+      }
+      OPENSSL_cleanse(s.h_in, s.in_wipe_len);
+      s.in_wipe_len = 0;
+    }
     if (e != cudaSuccess) {
       for (auto& res : b->results) res = Status::kDeviceError;
+    } else if (is_ec_op(b->op)) {
+      finish_ec(s, b);
     } else if (b->op == Op::kEcho) {
       size_t pos = 0;
       for (size_t i = 0; i < b->size(); ++i) {
@@ -465,6 +638,12 @@ class CudaBackend final : public Backend {
   }
 
   void teardown() {
+    for (uint32_t c = 0; c < kernels::ec::kEcCurveCount; ++c) {
+      if (!ec_table_[c]) continue;
+      cudaMemset(ec_table_[c], 0, size_t{kEcSlots} * (c == kernels::ec::kEcP256 ? 32 : 48));
+      cudaFree(ec_table_[c]);
+      ec_table_[c] = nullptr;
+    }
     if (x_table_) {
       cudaMemset(x_table_, 0, size_t{kX25519Slots} * kernels::kX25519Bytes);
       cudaFree(x_table_);
@@ -499,10 +678,22 @@ class CudaBackend final : public Backend {
     for (uint32_t i = 0; i < kX25519Slots; ++i) v[i] = kX25519Slots - 1 - i;
     return v;
   }();
+
+  static constexpr uint32_t kEcSlots = 1u << 16;  // per curve: 2 MiB (P-256), 3 MiB (P-384)
+  uint8_t* ec_table_[kernels::ec::kEcCurveCount] = {};  // allocated and used on the worker only
+  std::mutex ec_mu_;
+  std::vector<uint32_t> ec_free_[kernels::ec::kEcCurveCount] = {free_list(kEcSlots), free_list(kEcSlots)};
+
+  static std::vector<uint32_t> free_list(uint32_t slots) {
+    std::vector<uint32_t> v(slots);
+    for (uint32_t i = 0; i < slots; ++i) v[i] = slots - 1 - i;
+    return v;
+  }
 };
 
 CudaKey::~CudaKey() { backend->release_key(words, count); }
 CudaX25519Key::~CudaX25519Key() { backend->release_x25519(slot); }
+CudaEcKey::~CudaEcKey() { backend->release_ec(curve, slot); }
 
 }  // namespace
 

@@ -27,6 +27,8 @@ size_t expected_len(Op op, const KeyEntry* key) {
     case Op::kRsaPriv:
     case Op::kModExp: return (key->bits + 7) / 8;
     case Op::kX25519Derive: return 32;
+    case Op::kEcKeygen: return 1 + 2 * size_t{key->bits / 8};  // 04 || X || Y
+    case Op::kEcdhDerive: return 1 + 2 * size_t{key->bits / 8};  // the peer's 04 || X || Y
     default: return 0;
   }
 }
@@ -116,6 +118,15 @@ Status Engine::register_dh_key(const DhKeyMaterial& key, KeyHandle* out) {
   return register_key(std::move(e), out);
 }
 
+Status Engine::register_ec_key(const EcKeyMaterial& key, KeyHandle* out) {
+  if ((key.curve_bits != 256 && key.curve_bits != 384) || key.priv.empty()) return Status::kBadKey;
+  auto e = std::make_unique<KeyEntry>();
+  e->type = KeyType::kEc;
+  e->ec = key;
+  e->bits = key.curve_bits;  // the CPU backend checks 1 <= d < n
+  return register_key(std::move(e), out);
+}
+
 Status Engine::free_key(KeyHandle h) {
   if (getpid() != owner_pid_) return Status::kWrongProcess;
   return keys_->free_key(h);
@@ -129,6 +140,19 @@ Status Engine::validate(const Request& r, const KeyEntry* key) const {
     return Status::kOk;
   }
   if (r.op == Op::kX25519Keygen) return r.out && r.out_len == 32 ? Status::kOk : Status::kInvalidArgument;
+  if (r.op == Op::kEcKeygen)
+    return r.out && r.out_len == expected_len(r.op, key) ? Status::kOk : Status::kInvalidArgument;
+  if (r.op == Op::kEcdhDerive) {
+    // Uncompressed points only (04 || X || Y); the backend validates the point.
+    if (!r.in || !r.out || r.in_len != expected_len(r.op, key) || r.in[0] != 0x04 || r.out_len != key->bits / 8)
+      return Status::kInvalidArgument;
+    return Status::kOk;
+  }
+  if (r.op == Op::kEcdsaSign) {
+    if (!r.in || !r.out || r.in_len < 1 || r.in_len > 64 || r.out_len != 2 * size_t{key->bits / 8})
+      return Status::kInvalidArgument;
+    return Status::kOk;
+  }
   size_t n = expected_len(r.op, key);
   if (!r.in || !r.out || r.in_len != n || r.out_len != n) return Status::kInvalidArgument;
   return Status::kOk;

@@ -9,6 +9,9 @@ std::string_view op_name(Op op) {
     case Op::kX25519Derive: return "x25519_derive";
     case Op::kModExp: return "modexp";
     case Op::kX25519Keygen: return "x25519_keygen";
+    case Op::kEcKeygen: return "ec_keygen";
+    case Op::kEcdhDerive: return "ecdh_derive";
+    case Op::kEcdsaSign: return "ecdsa_sign";
     case Op::kCount: break;
   }
   return "unknown";
@@ -20,6 +23,9 @@ KeyType op_key_type(Op op) {
     case Op::kX25519Derive:
     case Op::kX25519Keygen: return KeyType::kX25519;
     case Op::kModExp: return KeyType::kDh;
+    case Op::kEcKeygen:
+    case Op::kEcdhDerive:
+    case Op::kEcdsaSign: return KeyType::kEc;
     default: return KeyType::kNone;
   }
 }

@@ -223,5 +223,101 @@ TEST_F(CudaBackendTest, ModExpMatchesBignumOnTheDevice) {
   }
 }
 
+// P-256 / P-384 through the CUDA backend: keygen, ECDH and ECDSA with mixed
+// keys per batch, every result against OpenSSL (signatures verified by it),
+// served by the GPU, nothing re-run on the CPU.
+TEST_F(CudaBackendTest, EcMatchesOpenSSLOnTheDevice) {
+  auto eng = gpu_engine();
+  for (int bits : {256, 384}) {
+    const size_t w = static_cast<size_t>(bits / 8);
+    std::vector<EVP_PKEY*> mine;
+    std::vector<KeyHandle> handles;
+    for (int k = 0; k < 3; ++k) {
+      mine.push_back(ec_key(bits));
+      handles.emplace_back();
+      ASSERT_EQ(eng->register_ec_key(ec_material(mine.back(), bits), &handles.back()), Status::kOk);
+    }
+    // Keygen: the public keys OpenSSL computed.
+    for (int k = 0; k < 3; ++k) {
+      Bytes pub(1 + 2 * w);
+      Request r;
+      prepare(r, Op::kEcKeygen, handles[k], nullptr, 0, pub.data(), pub.size());
+      ASSERT_EQ(eng->submit(r), Status::kOk);
+      ASSERT_EQ(eng->wait(r), Status::kOk);
+      EXPECT_EQ(r.served_by, BackendKind::kCuda);
+      EXPECT_EQ(pub, ec_public(mine[k])) << bits << "/" << k;
+    }
+    // ECDH, one off-curve peer among them.
+    const int n = 200;
+    std::vector<Bytes> peer(n), out(n, Bytes(w)), want(n);
+    std::vector<Request> reqs(n);
+    for (int i = 0; i < n; ++i) {
+      EVP_PKEY* p = ec_key(bits);
+      peer[i] = ec_public(p);
+      EVP_PKEY_free(p);
+      if (i == 11) peer[i].back() ^= 1;
+      else want[i] = openssl_ecdh(mine[i % 3], peer[i]);
+      prepare(reqs[i], Op::kEcdhDerive, handles[i % 3], peer[i].data(), peer[i].size(), out[i].data(), w);
+      ASSERT_EQ(eng->submit(reqs[i]), Status::kOk);
+    }
+    for (int i = 0; i < n; ++i) {
+      Status st = eng->wait(reqs[i]);
+      EXPECT_EQ(reqs[i].served_by, BackendKind::kCuda);
+      if (i == 11) {
+        EXPECT_EQ(st, Status::kCryptoFailure);
+        EXPECT_EQ(out[i], Bytes(w, 0));
+      } else {
+        ASSERT_EQ(st, Status::kOk) << bits << "/" << i;
+        EXPECT_EQ(out[i], want[i]) << bits << "/" << i;
+      }
+    }
+    // ECDSA over SHA-1/256/384/512-length and odd-length digests.
+    const size_t dlens[] = {20, 32, 48, 64, 1, 47};
+    std::vector<Bytes> digest(n), sig(n, Bytes(2 * w));
+    for (int i = 0; i < n; ++i) {
+      digest[i] = random_bytes(dlens[i % 6]);
+      prepare(reqs[i], Op::kEcdsaSign, handles[i % 3], digest[i].data(), digest[i].size(), sig[i].data(), 2 * w);
+      ASSERT_EQ(eng->submit(reqs[i]), Status::kOk);
+    }
+    for (int i = 0; i < n; ++i) {
+      ASSERT_EQ(eng->wait(reqs[i]), Status::kOk) << bits << "/" << i;
+      EXPECT_EQ(reqs[i].served_by, BackendKind::kCuda);
+      EXPECT_TRUE(openssl_ecdsa_verify(mine[i % 3], digest[i], sig[i])) << bits << "/" << i;
+      if (i > 0) {
+        EXPECT_NE(sig[i], sig[i - 1]);
+      }
+    }
+    for (Op op : {Op::kEcKeygen, Op::kEcdhDerive, Op::kEcdsaSign}) {
+      const OpStats* st = eng->op_stats(op, static_cast<uint32_t>(bits));
+      ASSERT_NE(st, nullptr);
+      EXPECT_EQ(st->fallbacks[static_cast<size_t>(Fallback::kDeviceError)].load(), 0u);
+      EXPECT_EQ(st->fallbacks[static_cast<size_t>(Fallback::kKeyNotOnDevice)].load(), 0u);
+    }
+    for (KeyHandle h : handles) EXPECT_EQ(eng->free_key(h), Status::kOk);
+    for (EVP_PKEY* k : mine) EVP_PKEY_free(k);
+  }
+  std::printf("%s\n", eng->stats_json().c_str());
+}
+
+TEST_F(CudaBackendTest, EcdsaDeviceFaultSignsOnCpu) {
+  auto eng = gpu_engine(/*fail_batches=*/1);
+  EVP_PKEY* k = ec_key(256);
+  KeyHandle h;
+  ASSERT_EQ(eng->register_ec_key(ec_material(k, 256), &h), Status::kOk);
+  Bytes digest = random_bytes(32), sig(64);
+  Request r;
+  prepare(r, Op::kEcdsaSign, h, digest.data(), 32, sig.data(), 64);
+  ASSERT_EQ(eng->submit(r), Status::kOk);
+  ASSERT_EQ(eng->wait(r), Status::kOk);
+  EXPECT_EQ(r.served_by, BackendKind::kCpu);
+  EXPECT_TRUE(openssl_ecdsa_verify(k, digest, sig));
+  prepare(r, Op::kEcdsaSign, h, digest.data(), 32, sig.data(), 64);
+  ASSERT_EQ(eng->submit(r), Status::kOk);
+  ASSERT_EQ(eng->wait(r), Status::kOk);
+  EXPECT_EQ(r.served_by, BackendKind::kCuda);
+  EXPECT_TRUE(openssl_ecdsa_verify(k, digest, sig));
+  EVP_PKEY_free(k);
+}
+
 }  // namespace
 }  // namespace gputls::engine

@@ -268,3 +268,182 @@ TEST(EngineCpu, ModExpMatchesBignum) {
 
 }  // namespace
 }  // namespace gputls::engine
+
+namespace gputls::engine {
+namespace {
+
+using namespace testing;
+
+class EcCurves : public ::testing::TestWithParam<int> {};
+
+Status run_one(Engine& eng, Op op, KeyHandle h, const uint8_t* in, size_t in_len, uint8_t* out, size_t out_len) {
+  Request r;
+  prepare(r, op, h, in, in_len, out, out_len);
+  Status s = eng.submit(r);
+  return s == Status::kOk ? eng.wait(r) : s;
+}
+
+TEST_P(EcCurves, KeygenGivesOpenSSLsPublicKey) {
+  const int bits = GetParam();
+  const size_t pub_len = 1 + 2 * static_cast<size_t>(bits / 8);
+  auto eng = make_engine(cpu_config());
+  for (int i = 0; i < 4; ++i) {
+    EVP_PKEY* k = ec_key(bits);
+    KeyHandle h;
+    ASSERT_EQ(eng->register_ec_key(ec_material(k, bits), &h), Status::kOk);
+    Bytes pub(pub_len);
+    ASSERT_EQ(run_one(*eng, Op::kEcKeygen, h, nullptr, 0, pub.data(), pub.size()), Status::kOk);
+    EXPECT_EQ(pub, ec_public(k));
+    EXPECT_EQ(run_one(*eng, Op::kEcKeygen, h, nullptr, 0, pub.data(), pub.size() - 1), Status::kInvalidArgument);
+    EXPECT_EQ(eng->free_key(h), Status::kOk);
+    EVP_PKEY_free(k);
+  }
+  EXPECT_NE(eng->op_stats(Op::kEcKeygen, static_cast<uint32_t>(bits)), nullptr);
+}
+
+TEST_P(EcCurves, EcdhMatchesOpenSSLAndRefusesInvalidPoints) {
+  const int bits = GetParam();
+  const size_t w = static_cast<size_t>(bits / 8);
+  for (uint32_t flushers : {1u, 0u}) {
+    auto eng = make_engine(cpu_config(flushers));
+    EVP_PKEY* mine = ec_key(bits);
+    KeyHandle h;
+    ASSERT_EQ(eng->register_ec_key(ec_material(mine, bits), &h), Status::kOk);
+    const int n = 12;
+    std::vector<Bytes> peer(n), out(n, Bytes(w)), want(n);
+    std::vector<Request> reqs(n);
+    for (int i = 0; i < n; ++i) {
+      EVP_PKEY* p = ec_key(bits);
+      peer[i] = ec_public(p);
+      EVP_PKEY_free(p);
+      want[i] = openssl_ecdh(mine, peer[i]);
+      prepare(reqs[i], Op::kEcdhDerive, h, peer[i].data(), peer[i].size(), out[i].data(), w);
+      ASSERT_EQ(eng->submit(reqs[i]), Status::kOk);
+    }
+    for (int i = 0; i < n; ++i) {
+      ASSERT_EQ(eng->wait(reqs[i]), Status::kOk) << i;
+      EXPECT_EQ(reqs[i].served_by, BackendKind::kCpu);
+      EXPECT_EQ(out[i], want[i]) << bits << "/" << i;
+    }
+    // Off the curve: a valid point with Y changed.
+    Bytes bad = peer[0], o(w, 0x55);
+    bad.back() ^= 1;
+    EXPECT_EQ(run_one(*eng, Op::kEcdhDerive, h, bad.data(), bad.size(), o.data(), w), Status::kCryptoFailure);
+    EXPECT_EQ(o, Bytes(w, 0));
+    // A coordinate >= p.
+    bad = peer[0];
+    std::fill(bad.begin() + 1, bad.begin() + 1 + static_cast<std::ptrdiff_t>(w), 0xff);
+    o.assign(w, 0x55);
+    EXPECT_EQ(run_one(*eng, Op::kEcdhDerive, h, bad.data(), bad.size(), o.data(), w), Status::kCryptoFailure);
+    EXPECT_EQ(o, Bytes(w, 0));
+    // All zero after the prefix ((0, 0) is not on these curves).
+    bad.assign(peer[0].size(), 0);
+    bad[0] = 0x04;
+    EXPECT_EQ(run_one(*eng, Op::kEcdhDerive, h, bad.data(), bad.size(), o.data(), w), Status::kCryptoFailure);
+    // Malformed requests: not uncompressed, wrong lengths.
+    bad = peer[0];
+    bad[0] = 0x06;  // hybrid form: not what the op takes
+    EXPECT_EQ(run_one(*eng, Op::kEcdhDerive, h, bad.data(), bad.size(), o.data(), w), Status::kInvalidArgument);
+    EXPECT_EQ(run_one(*eng, Op::kEcdhDerive, h, peer[0].data(), peer[0].size() - 1, o.data(), w),
+              Status::kInvalidArgument);
+    EXPECT_EQ(run_one(*eng, Op::kEcdhDerive, h, peer[0].data(), peer[0].size(), o.data(), w + 1),
+              Status::kInvalidArgument);
+    EVP_PKEY_free(mine);
+  }
+}
+
+TEST_P(EcCurves, EcdsaSignaturesVerifyWithOpenSSL) {
+  const int bits = GetParam();
+  const size_t w = static_cast<size_t>(bits / 8);
+  auto eng = make_engine(cpu_config());
+  EVP_PKEY* k = ec_key(bits);
+  KeyHandle h;
+  ASSERT_EQ(eng->register_ec_key(ec_material(k, bits), &h), Status::kOk);
+  // SHA-1, SHA-256, SHA-384, SHA-512 lengths, and odd ones.
+  for (size_t dlen : {20u, 32u, 48u, 64u, 1u, 33u}) {
+    Bytes digest = random_bytes(dlen), sig(2 * w), sig2(2 * w);
+    ASSERT_EQ(run_one(*eng, Op::kEcdsaSign, h, digest.data(), dlen, sig.data(), sig.size()), Status::kOk);
+    EXPECT_TRUE(openssl_ecdsa_verify(k, digest, sig)) << bits << "/" << dlen;
+    ASSERT_EQ(run_one(*eng, Op::kEcdsaSign, h, digest.data(), dlen, sig2.data(), sig2.size()), Status::kOk);
+    EXPECT_TRUE(openssl_ecdsa_verify(k, digest, sig2));
+    EXPECT_NE(sig, sig2);  // a fresh nonce each time
+    Bytes other = digest;
+    other[0] ^= 0x80;
+    EXPECT_FALSE(openssl_ecdsa_verify(k, other, sig));
+  }
+  Bytes digest(65, 1), sig(2 * w);
+  EXPECT_EQ(run_one(*eng, Op::kEcdsaSign, h, digest.data(), 65, sig.data(), sig.size()), Status::kInvalidArgument);
+  EXPECT_EQ(run_one(*eng, Op::kEcdsaSign, h, digest.data(), 0, sig.data(), sig.size()), Status::kInvalidArgument);
+  EXPECT_EQ(run_one(*eng, Op::kEcdsaSign, h, digest.data(), 32, sig.data(), sig.size() - 1),
+            Status::kInvalidArgument);
+  // run_now takes the same path.
+  Request r;
+  prepare(r, Op::kEcdsaSign, h, digest.data(), 32, sig.data(), sig.size());
+  ASSERT_EQ(eng->run_now(r), Status::kOk);
+  EXPECT_TRUE(openssl_ecdsa_verify(k, Bytes(digest.begin(), digest.begin() + 32), sig));
+  EVP_PKEY_free(k);
+}
+
+TEST_P(EcCurves, RejectsBadKeys) {
+  const int bits = GetParam();
+  const size_t w = static_cast<size_t>(bits / 8);
+  auto eng = make_engine(cpu_config());
+  KeyHandle h;
+  EcKeyMaterial m;
+  m.curve_bits = static_cast<uint32_t>(bits);
+  m.priv.assign(w, 0);  // d = 0
+  EXPECT_EQ(eng->register_ec_key(m, &h), Status::kBadKey);
+  Bytes n = ec_order(bits);
+  m.priv.assign(n.begin(), n.end());  // d = n
+  EXPECT_EQ(eng->register_ec_key(m, &h), Status::kBadKey);
+  m.priv.assign(w, 0xff);  // d > n
+  EXPECT_EQ(eng->register_ec_key(m, &h), Status::kBadKey);
+  m.priv.clear();
+  EXPECT_EQ(eng->register_ec_key(m, &h), Status::kBadKey);
+  // d = n - 1 and d = 1 (public key -G and G) are fine.
+  m.priv.assign(n.begin(), n.end());
+  m.priv.back() -= 1;
+  EXPECT_EQ(eng->register_ec_key(m, &h), Status::kOk);
+  m.priv.assign(1, 1);  // short big-endian encodings are accepted
+  ASSERT_EQ(eng->register_ec_key(m, &h), Status::kOk);
+  Bytes pub(1 + 2 * w);
+  ASSERT_EQ(run_one(*eng, Op::kEcKeygen, h, nullptr, 0, pub.data(), pub.size()), Status::kOk);
+  EXPECT_EQ(pub[0], 0x04);
+  // Curves other than P-256 / P-384.
+  EVP_PKEY* k = ec_key(bits);
+  EcKeyMaterial good = ec_material(k, bits);
+  for (uint32_t cb : {255u, 0u, 521u, 257u}) {
+    EcKeyMaterial other = good;
+    other.curve_bits = cb;
+    EXPECT_EQ(eng->register_ec_key(other, &h), Status::kBadKey) << cb;
+  }
+  // An EC key is not usable for other ops, nor other keys for EC ops.
+  ASSERT_EQ(eng->register_ec_key(good, &h), Status::kOk);
+  Bytes buf(256);
+  EXPECT_EQ(run_one(*eng, Op::kX25519Derive, h, buf.data(), 32, buf.data(), 32), Status::kInvalidArgument);
+  KeyHandle x;
+  EVP_PKEY* xk = x25519_key();
+  ASSERT_EQ(eng->register_x25519_key(x25519_material(xk), &x), Status::kOk);
+  EXPECT_EQ(run_one(*eng, Op::kEcdsaSign, x, buf.data(), 32, buf.data(), 2 * w), Status::kInvalidArgument);
+  EVP_PKEY_free(xk);
+  EVP_PKEY_free(k);
+}
+
+INSTANTIATE_TEST_SUITE_P(Engine, EcCurves, ::testing::Values(256, 384));
+
+// The null policy computes nothing and zeroes EC outputs like any other op's.
+TEST(EngineNull, EcOpsZeroOutputs) {
+  Config c = cpu_config();
+  c.policy = Policy::kNull;
+  auto eng = make_engine(c);
+  EVP_PKEY* k = ec_key(256);
+  KeyHandle h;
+  ASSERT_EQ(eng->register_ec_key(ec_material(k, 256), &h), Status::kOk);
+  Bytes digest(32, 7), sig(64, 0xaa);
+  ASSERT_EQ(run_one(*eng, Op::kEcdsaSign, h, digest.data(), 32, sig.data(), 64), Status::kOk);
+  EXPECT_EQ(sig, Bytes(64, 0));
+  EVP_PKEY_free(k);
+}
+
+}  // namespace
+}  // namespace gputls::engine

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 #include <openssl/bn.h>
 #include <openssl/core_names.h>
+#include <openssl/ec.h>
 #include <openssl/rand.h>
 #include <openssl/rsa.h>
 
@@ -28,6 +29,85 @@ Bytes random_bytes(size_t n) {
   Bytes b(n);
   if (n && RAND_bytes(b.data(), static_cast<int>(n)) != 1) throw std::runtime_error("RAND_bytes");
   return b;
+}
+
+EVP_PKEY* ec_key(int bits) {
+  return EVP_PKEY_Q_keygen(nullptr, nullptr, "EC", bits == 256 ? "P-256" : "P-384");
+}
+
+EcKeyMaterial ec_material(EVP_PKEY* pkey, int bits) {
+  EcKeyMaterial m;
+  m.curve_bits = static_cast<uint32_t>(bits);
+  BIGNUM* d = nullptr;
+  if (EVP_PKEY_get_bn_param(pkey, OSSL_PKEY_PARAM_PRIV_KEY, &d) != 1) throw std::runtime_error("EC private key");
+  m.priv.resize(static_cast<size_t>(bits / 8));
+  BN_bn2binpad(d, m.priv.data(), static_cast<int>(m.priv.size()));
+  BN_clear_free(d);
+  return m;
+}
+
+Bytes ec_public(EVP_PKEY* pkey) {
+  Bytes pub(97);
+  size_t len = 0;
+  if (EVP_PKEY_get_octet_string_param(pkey, OSSL_PKEY_PARAM_PUB_KEY, pub.data(), pub.size(), &len) != 1)
+    throw std::runtime_error("EC public key");
+  pub.resize(len);
+  if (pub.empty() || pub[0] != 0x04) throw std::runtime_error("EC public key not uncompressed");
+  return pub;
+}
+
+Bytes ec_order(int bits) {
+  EC_GROUP* g = EC_GROUP_new_by_curve_name(bits == 256 ? NID_X9_62_prime256v1 : NID_secp384r1);
+  if (!g) throw std::runtime_error("EC group");
+  Bytes n(static_cast<size_t>(bits / 8));
+  BN_bn2binpad(EC_GROUP_get0_order(g), n.data(), static_cast<int>(n.size()));
+  EC_GROUP_free(g);
+  return n;
+}
+
+Bytes openssl_ecdh(EVP_PKEY* priv, const Bytes& peer_public) {
+  char group[32] = {};
+  size_t glen = 0;
+  if (EVP_PKEY_get_utf8_string_param(priv, OSSL_PKEY_PARAM_GROUP_NAME, group, sizeof group, &glen) != 1)
+    throw std::runtime_error("EC group name");
+  OSSL_PARAM params[] = {OSSL_PARAM_construct_utf8_string(OSSL_PKEY_PARAM_GROUP_NAME, group, 0),
+                         OSSL_PARAM_construct_octet_string(OSSL_PKEY_PARAM_PUB_KEY,
+                                                           const_cast<uint8_t*>(peer_public.data()),
+                                                           peer_public.size()),
+                         OSSL_PARAM_construct_end()};
+  EVP_PKEY* peer = nullptr;
+  EVP_PKEY_CTX* pc = EVP_PKEY_CTX_new_from_name(nullptr, "EC", nullptr);
+  if (!pc || EVP_PKEY_fromdata_init(pc) != 1 || EVP_PKEY_fromdata(pc, &peer, EVP_PKEY_PUBLIC_KEY, params) != 1)
+    peer = nullptr;
+  EVP_PKEY_CTX_free(pc);
+  EVP_PKEY_CTX* c = peer ? EVP_PKEY_CTX_new(priv, nullptr) : nullptr;
+  Bytes out(48);
+  size_t len = out.size();
+  bool ok = c && EVP_PKEY_derive_init(c) == 1 && EVP_PKEY_derive_set_peer(c, peer) == 1 &&
+            EVP_PKEY_derive(c, out.data(), &len) == 1;
+  EVP_PKEY_CTX_free(c);
+  EVP_PKEY_free(peer);
+  if (!ok) throw std::runtime_error("OpenSSL ECDH failed");
+  out.resize(len);
+  return out;
+}
+
+bool openssl_ecdsa_verify(EVP_PKEY* pkey, const Bytes& digest, const Bytes& rs) {
+  const int w = static_cast<int>(rs.size() / 2);
+  ECDSA_SIG* sig = ECDSA_SIG_new();
+  BIGNUM* r = BN_bin2bn(rs.data(), w, nullptr);
+  BIGNUM* s = BN_bin2bn(rs.data() + w, w, nullptr);
+  if (!sig || !r || !s || ECDSA_SIG_set0(sig, r, s) != 1) throw std::runtime_error("ECDSA_SIG");
+  unsigned char* der = nullptr;
+  int der_len = i2d_ECDSA_SIG(sig, &der);
+  ECDSA_SIG_free(sig);
+  if (der_len <= 0) throw std::runtime_error("i2d_ECDSA_SIG");
+  EVP_PKEY_CTX* c = EVP_PKEY_CTX_new(pkey, nullptr);
+  bool ok = c && EVP_PKEY_verify_init(c) == 1 &&
+            EVP_PKEY_verify(c, der, static_cast<size_t>(der_len), digest.data(), digest.size()) == 1;
+  EVP_PKEY_CTX_free(c);
+  OPENSSL_free(der);
+  return ok;
 }
 
 EVP_PKEY* rsa_key(int bits, int index) {

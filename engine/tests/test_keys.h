@@ -30,6 +30,19 @@ Bytes openssl_x25519(EVP_PKEY* priv, const Bytes& peer_public);
 
 Bytes random_bytes(size_t n);
 
+// A fresh P-256 / P-384 key (bits 256 or 384); caller frees.
+EVP_PKEY* ec_key(int bits);
+// The key's private scalar, big-endian, padded to the coordinate width.
+EcKeyMaterial ec_material(EVP_PKEY* pkey, int bits);
+// The key's public point, uncompressed: 04 || X || Y.
+Bytes ec_public(EVP_PKEY* pkey);
+// The group order n, big-endian, coordinate width.
+Bytes ec_order(int bits);
+// x(d*Q) by OpenSSL's default provider; throws if OpenSSL refuses.
+Bytes openssl_ecdh(EVP_PKEY* priv, const Bytes& peer_public);
+// Verifies a fixed-width r || s over the digest with OpenSSL (re-encoded to DER).
+bool openssl_ecdsa_verify(EVP_PKEY* pkey, const Bytes& digest, const Bytes& rs);
+
 // A finite-field DH key on the RFC 3526 prime of `bits` (2048 or 3072) with
 // a random 256-bit exponent; BN_mod_exp is the reference.
 class DhTestKey {

@@ -57,6 +57,8 @@ class Engine {
   Status register_rsa_key(const RsaKeyMaterial& key, KeyHandle* out);
   Status register_x25519_key(const X25519KeyMaterial& key, KeyHandle* out);
   Status register_dh_key(const DhKeyMaterial& key, KeyHandle* out);
+  // kBadKey for a curve other than P-256/P-384 or d outside [1, n-1].
+  Status register_ec_key(const EcKeyMaterial& key, KeyHandle* out);
   // Later submits with h get kStaleKey; requests already in flight finish
   // with the key, whose material is wiped when the last of them completes.
   Status free_key(KeyHandle h);

@@ -27,6 +27,12 @@ struct RsaKeyMaterial {
   uint32_t prime_count = 2;  // as the key says (OpenSSL: number of factors)
 };
 
+// P-256 / P-384 private key. The queue key's bits are the curve's (256 / 384).
+struct EcKeyMaterial {
+  uint32_t curve_bits = 256;  // 256 (P-256, prime256v1) or 384 (P-384, secp384r1)
+  SecureBytes priv;           // big-endian scalar d, 1 <= d < n
+};
+
 // Finite-field DH private key: prime p (public) and private exponent.
 struct DhKeyMaterial {
   SecureBytes p, priv;
@@ -50,6 +56,7 @@ struct KeyEntry {
   RsaKeyMaterial rsa;
   X25519KeyMaterial x25519;
   DhKeyMaterial dh;
+  EcKeyMaterial ec;
   std::array<std::unique_ptr<BackendKeyState>, static_cast<size_t>(BackendKind::kCount)> state;
 
   BackendKeyState* state_for(BackendKind k) const { return state[static_cast<size_t>(k)].get(); }

@@ -13,10 +13,14 @@ enum class Op : uint8_t {
   kX25519Derive,  // shared = X25519(private key, peer public), in/out = 32 bytes
   kModExp,        // y = x^d mod p (finite-field DH, d secret), in/out = bytes of p
   kX25519Keygen,  // public = X25519(private key, 9), no input, out = 32 bytes
+  kEcKeygen,      // P-256/P-384 public = d*G, no input, out = uncompressed point (04 || X || Y: 65 / 97 bytes)
+  kEcdhDerive,    // shared = x(d*Q), in = peer's uncompressed point (65 / 97 bytes), out = 32 / 48 bytes;
+                  // the peer point is validated (on the curve, coordinates < p) before use
+  kEcdsaSign,     // in = message digest (1..64 bytes, truncated per FIPS 186-4), out = r || s (64 / 96 bytes)
   kCount
 };
 
-enum class KeyType : uint8_t { kNone = 0, kRsa, kX25519, kDh };
+enum class KeyType : uint8_t { kNone = 0, kRsa, kX25519, kDh, kEc };
 
 std::string_view op_name(Op op);
 KeyType op_key_type(Op op);
