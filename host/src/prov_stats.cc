@@ -14,6 +14,10 @@ const char* prov_op_name(ProvOp op) {
     case ProvOp::kX25519Derive: return "x25519_derive";
     case ProvOp::kDhKeygen: return "dh_keygen";
     case ProvOp::kDhDerive: return "dh_derive";
+    case ProvOp::kEcKeygen: return "ec_keygen";
+    case ProvOp::kEcdhDerive: return "ecdh_derive";
+    case ProvOp::kEcdsaSign: return "ecdsa_sign";
+    case ProvOp::kEcdsaVerify: return "ecdsa_verify";
     case ProvOp::kCount: break;
   }
   return "unknown";

@@ -12,7 +12,8 @@
 namespace gputls::host {
 
 enum class ProvOp : uint8_t { kRsaSign, kRsaDecrypt, kRsaVerify, kRsaEncrypt, kX25519Keygen, kX25519Derive,
-                             kDhKeygen, kDhDerive, kCount };
+                             kDhKeygen, kDhDerive, kEcKeygen, kEcdhDerive, kEcdsaSign, kEcdsaVerify,
+                             kCount };
 
 struct ProvOpStats {
   std::atomic<uint64_t> engine{0};        // completed through the engine

@@ -21,17 +21,21 @@ namespace {
 constexpr const char* kRsaNames = "RSA:rsaEncryption:1.2.840.113549.1.1.1";
 constexpr const char* kX25519Names = "X25519:1.3.101.110";
 constexpr const char* kDhNames = "DH:dhKeyAgreement:1.2.840.113549.1.3.1";  // as the default provider names it
+constexpr const char* kEcNames = "EC:id-ecPublicKey:1.2.840.10045.2.1";    // as the default provider names it
 
 const OSSL_ALGORITHM kKeymgmt[] = {{kRsaNames, kProps, kRsaKeymgmt, "gputls RSA keys (engine-backed)"},
                                    {kX25519Names, kProps, kX25519Keymgmt, "gputls X25519 keys"},
                                    {kDhNames, kProps, kDhKeymgmt, "gputls finite-field DH keys (ffdhe, TLS 1.2 DHE)"},
+                                   {kEcNames, kProps, kEcKeymgmt, "gputls P-256 / P-384 keys"},
                                    {nullptr, nullptr, nullptr, nullptr}};
 const OSSL_ALGORITHM kSignature[] = {{kRsaNames, kProps, kRsaSignature, "RSA PKCS#1 v1.5 / PSS, signing on the engine"},
+                                     {"ECDSA", kProps, kEcdsaSignature, "ECDSA P-256 / P-384, signing on the engine"},
                                      {nullptr, nullptr, nullptr, nullptr}};
 const OSSL_ALGORITHM kAsymCipher[] = {{kRsaNames, kProps, kRsaAsymCipher, "RSA decryption (TLS premaster) on the engine"},
                                       {nullptr, nullptr, nullptr, nullptr}};
 const OSSL_ALGORITHM kKeyexch[] = {{kX25519Names, kProps, kX25519Keyexch, "X25519 on the engine"},
                                    {kDhNames, kProps, kDhKeyexch, "finite-field DH (modexp) on the engine"},
+                                   {"ECDH", kProps, kEcdhKeyexch, "ECDH P-256 / P-384 on the engine"},
                                    {nullptr, nullptr, nullptr, nullptr}};
 
 const OSSL_ALGORITHM* query(void*, int operation_id, int* no_cache) {

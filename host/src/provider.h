@@ -46,6 +46,9 @@ extern const OSSL_DISPATCH kX25519Keymgmt[];
 extern const OSSL_DISPATCH kX25519Keyexch[];
 extern const OSSL_DISPATCH kDhKeymgmt[];
 extern const OSSL_DISPATCH kDhKeyexch[];
+extern const OSSL_DISPATCH kEcKeymgmt[];
+extern const OSSL_DISPATCH kEcdhKeyexch[];
+extern const OSSL_DISPATCH kEcdsaSignature[];
 
 // TLS-GROUP capability (provider.cc).
 int get_capabilities(void* provctx, const char* capability, OSSL_CALLBACK* cb, void* arg);

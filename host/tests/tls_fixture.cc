@@ -1,5 +1,6 @@
 #include "tls_fixture.h"
 
+#include <openssl/ec.h>
 #include <openssl/err.h>
 #include <openssl/rsa.h>
 #include <poll.h>
@@ -45,9 +46,10 @@ void QueuedProviderFixture::TearDown() {
   unsetenv("GPUTLS_INLINE");
 }
 
-ServerIdentity::ServerIdentity(int bits) {
-  key = EVP_RSA_gen(static_cast<unsigned>(bits));
-  cert = X509_new();
+namespace {
+
+X509* self_signed(EVP_PKEY* key) {
+  X509* cert = X509_new();
   X509_set_version(cert, 2);
   ASN1_INTEGER_set(X509_get_serialNumber(cert), 1);
   X509_gmtime_adj(X509_getm_notBefore(cert), -60);
@@ -58,7 +60,14 @@ ServerIdentity::ServerIdentity(int bits) {
                              -1, 0);
   X509_set_issuer_name(cert, name);
   X509_sign(cert, key, EVP_sha256());
+  return cert;
 }
+
+}  // namespace
+
+ServerIdentity::ServerIdentity(int bits) : key(EVP_RSA_gen(static_cast<unsigned>(bits))), cert(self_signed(key)) {}
+
+ServerIdentity::ServerIdentity(const char* ec_curve) : key(EVP_EC_gen(ec_curve)), cert(self_signed(key)) {}
 
 ServerIdentity::~ServerIdentity() {
   X509_free(cert);

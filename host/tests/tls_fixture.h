@@ -39,9 +39,11 @@ class QueuedProviderFixture : public ProviderFixture {
   void TearDown() override;
 };
 
-// A self-signed RSA certificate and its key, made by the default provider.
+// A self-signed RSA (bits) or EC (curve, e.g. "P-256") certificate and its
+// key, made by the default provider.
 struct ServerIdentity {
   explicit ServerIdentity(int bits);
+  explicit ServerIdentity(const char* ec_curve);
   ~ServerIdentity();
   EVP_PKEY* key = nullptr;
   X509* cert = nullptr;

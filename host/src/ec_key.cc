@@ -1,0 +1,232 @@
+#include "ec_key.h"
+
+#include <openssl/bn.h>
+#include <openssl/core_names.h>
+#include <openssl/crypto.h>
+#include <openssl/ec.h>
+#include <openssl/evp.h>
+#include <openssl/obj_mac.h>
+#include <openssl/param_build.h>
+#include <openssl/rand.h>
+
+#include <cstring>
+#include <initializer_list>
+#include <vector>
+
+namespace gputls::host {
+namespace {
+
+const uint8_t kP256Order[32] = {0xff, 0xff, 0xff, 0xff, 0x00, 0x00, 0x00, 0x00, 0xff, 0xff, 0xff,
+                                0xff, 0xff, 0xff, 0xff, 0xff, 0xbc, 0xe6, 0xfa, 0xad, 0xa7, 0x17,
+                                0x9e, 0x84, 0xf3, 0xb9, 0xca, 0xc2, 0xfc, 0x63, 0x25, 0x51};
+const uint8_t kP384Order[48] = {0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+                                0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+                                0xc7, 0x63, 0x4d, 0x81, 0xf4, 0x37, 0x2d, 0xdf, 0x58, 0x1a, 0x0d, 0xb2,
+                                0x48, 0xb0, 0xa7, 0x7a, 0xec, 0xec, 0x19, 0x6a, 0xcc, 0xc5, 0x29, 0x73};
+
+const EcCurve kP256{NID_X9_62_prime256v1, "prime256v1", 256, 32, 128, 72, kP256Order};
+const EcCurve kP384{NID_secp384r1, "secp384r1", 384, 48, 192, 104, kP384Order};
+
+// 1 <= d < n for a big-endian d of n's length, in constant time.
+bool scalar_in_range(const EcCurve& c, const uint8_t* d) {
+  unsigned borrow = 0, nonzero = 0;
+  for (size_t i = c.bytes; i-- > 0;) {
+    // d - n, byte by byte from the least significant end: d < n iff it borrows out.
+    unsigned diff = static_cast<unsigned>(d[i]) - c.order[i] - borrow;
+    borrow = (diff >> 8) & 1;
+    nonzero |= d[i];
+  }
+  return borrow == 1 && nonzero != 0;
+}
+
+// An EC_GROUP of the curve in pc->sw (OpenSSL's own tables and arithmetic).
+struct SwGroup {
+  SwGroup(ProvCtx* pc, const EcCurve& c)
+      : group(EC_GROUP_new_by_curve_name_ex(pc->sw, nullptr, c.nid)), bn(BN_CTX_secure_new_ex(pc->sw)) {}
+  ~SwGroup() {
+    BN_CTX_free(bn);
+    EC_GROUP_free(group);
+  }
+  bool ok() const { return group && bn; }
+  EC_GROUP* group;
+  BN_CTX* bn;
+};
+
+bool point_to_bytes(const SwGroup& g, const EC_POINT* pt, size_t len, uint8_t* out) {
+  return EC_POINT_point2oct(g.group, pt, POINT_CONVERSION_UNCOMPRESSED, out, len, g.bn) == len;
+}
+
+bool sw_make_public(EcKey* k) {
+  SwGroup g(k->pc, *k->curve);
+  BIGNUM* d = g.ok() ? BN_secure_new() : nullptr;
+  EC_POINT* q = d ? EC_POINT_new(g.group) : nullptr;
+  bool ok = q && BN_bin2bn(k->priv.data(), static_cast<int>(k->priv.size()), d) &&
+            EC_POINT_mul(g.group, q, d, nullptr, nullptr, g.bn) == 1 &&
+            point_to_bytes(g, q, k->curve->point_bytes(), k->pub.data());
+  EC_POINT_free(q);
+  BN_clear_free(d);
+  return ok;
+}
+
+bool sw_derive(EcKey* k, const uint8_t* peer, size_t peer_len, uint8_t* out) {
+  SwGroup g(k->pc, *k->curve);
+  BIGNUM* d = g.ok() ? BN_secure_new() : nullptr;
+  BIGNUM* x = d ? BN_secure_new() : nullptr;
+  EC_POINT* q = x ? EC_POINT_new(g.group) : nullptr;
+  EC_POINT* s = q ? EC_POINT_new(g.group) : nullptr;
+  bool ok = s && BN_bin2bn(k->priv.data(), static_cast<int>(k->priv.size()), d) &&
+            EC_POINT_oct2point(g.group, q, peer, peer_len, g.bn) == 1 && EC_POINT_is_at_infinity(g.group, q) == 0 &&
+            EC_POINT_mul(g.group, s, nullptr, q, d, g.bn) == 1 && EC_POINT_is_at_infinity(g.group, s) == 0 &&
+            EC_POINT_get_affine_coordinates(g.group, s, x, nullptr, g.bn) == 1 &&
+            BN_bn2binpad(x, out, static_cast<int>(k->curve->bytes)) == static_cast<int>(k->curve->bytes);
+  EC_POINT_free(s);
+  EC_POINT_free(q);
+  BN_clear_free(x);
+  BN_clear_free(d);
+  return ok;
+}
+
+bool sw_sign(EcKey* k, const uint8_t* digest, size_t digest_len, uint8_t* rs) {
+  EVP_PKEY* pkey = ec_sw_pkey(k, true);
+  EVP_PKEY_CTX* c = pkey ? EVP_PKEY_CTX_new_from_pkey(k->pc->sw, pkey, nullptr) : nullptr;
+  std::vector<uint8_t> der(static_cast<size_t>(k->curve->max_sig_size));
+  size_t der_len = der.size();
+  bool ok = c && EVP_PKEY_sign_init(c) == 1 && EVP_PKEY_sign(c, der.data(), &der_len, digest, digest_len) == 1;
+  ECDSA_SIG* sig = nullptr;
+  if (ok) {
+    const unsigned char* p = der.data();
+    sig = d2i_ECDSA_SIG(nullptr, &p, static_cast<long>(der_len));
+    const int n = static_cast<int>(k->curve->bytes);
+    ok = sig && BN_bn2binpad(ECDSA_SIG_get0_r(sig), rs, n) == n && BN_bn2binpad(ECDSA_SIG_get0_s(sig), rs + n, n) == n;
+  }
+  ECDSA_SIG_free(sig);
+  EVP_PKEY_CTX_free(c);
+  EVP_PKEY_free(pkey);
+  return ok;
+}
+
+engine::Status register_key(EcKey* k, engine::Engine* eng, engine::KeyHandle* h) {
+  engine::EcKeyMaterial m;
+  m.curve_bits = k->curve->bits;
+  m.priv = k->priv;
+  return eng->register_ec_key(m, h);
+}
+
+bool has_private(EcKey* k, ProvOp which) {
+  if (k->curve && k->has_private && k->priv.size() == k->curve->bytes) return true;
+  k->pc->stats[which].failed.fetch_add(1);
+  return false;
+}
+
+}  // namespace
+
+const EcCurve* ec_curve_by_name(const char* name) {
+  if (!name) return nullptr;
+  for (const char* n : {"prime256v1", "P-256", "secp256r1"})
+    if (OPENSSL_strcasecmp(name, n) == 0) return &kP256;
+  for (const char* n : {"secp384r1", "P-384"})
+    if (OPENSSL_strcasecmp(name, n) == 0) return &kP384;
+  return nullptr;
+}
+
+const EcCurve* ec_curve_by_bits(uint32_t bits) {
+  return bits == 256 ? &kP256 : bits == 384 ? &kP384 : nullptr;
+}
+
+bool ec_decode_point(ProvCtx* pc, const EcCurve& curve, const uint8_t* data, size_t len, std::vector<uint8_t>* out) {
+  if (!data || len == 0) return false;
+  SwGroup g(pc, curve);
+  EC_POINT* q = g.ok() ? EC_POINT_new(g.group) : nullptr;
+  std::vector<uint8_t> enc(curve.point_bytes());
+  // oct2point checks the point is on the curve (and coordinates < p).
+  bool ok = q && EC_POINT_oct2point(g.group, q, data, len, g.bn) == 1 && EC_POINT_is_at_infinity(g.group, q) == 0 &&
+            point_to_bytes(g, q, enc.size(), enc.data());
+  EC_POINT_free(q);
+  if (ok) *out = std::move(enc);
+  return ok;
+}
+
+bool ec_set_private(const EcCurve& curve, const uint8_t* data, size_t len, engine::SecureBytes* out) {
+  size_t skip = 0;
+  while (skip < len && data[skip] == 0) ++skip;
+  if (len - skip > curve.bytes) return false;
+  engine::SecureBytes d(curve.bytes, 0);
+  std::memcpy(d.data() + (curve.bytes - (len - skip)), data + skip, len - skip);
+  if (!scalar_in_range(curve, d.data())) return false;
+  *out = std::move(d);
+  return true;
+}
+
+bool ec_random_private(ProvCtx* pc, const EcCurve& curve, engine::SecureBytes* out) {
+  engine::SecureBytes d(curve.bytes, 0);
+  // n is close to 2^bits for both curves: a try fails with probability < 2^-32.
+  for (int attempt = 0; attempt < 64; ++attempt) {
+    if (RAND_priv_bytes_ex(pc->sw, d.data(), d.size(), 0) != 1) return false;
+    if (scalar_in_range(curve, d.data())) {
+      *out = std::move(d);
+      return true;
+    }
+  }
+  return false;
+}
+
+bool ec_make_public(EcKey* k) {
+  if (!has_private(k, ProvOp::kEcKeygen)) return false;
+  k->pub.assign(k->curve->point_bytes(), 0);
+  auto reg = [k](engine::Engine* eng, engine::KeyHandle* h) { return register_key(k, eng, h); };
+  auto software = [&] { return sw_make_public(k); };
+  bool ok = run_private_op(k->pc, ProvOp::kEcKeygen, k->engine_ref, reg, engine::Op::kEcKeygen, nullptr, 0,
+                           k->pub.data(), k->pub.size(), software);
+  k->has_public = ok && k->pub[0] == 0x04;
+  return k->has_public;
+}
+
+bool ec_derive(EcKey* k, const uint8_t* peer, size_t peer_len, uint8_t* out) {
+  if (!has_private(k, ProvOp::kEcdhDerive)) return false;
+  if (peer_len != k->curve->point_bytes() || peer[0] != 0x04) {
+    k->pc->stats[ProvOp::kEcdhDerive].failed.fetch_add(1);
+    return false;
+  }
+  auto reg = [k](engine::Engine* eng, engine::KeyHandle* h) { return register_key(k, eng, h); };
+  auto software = [&] { return sw_derive(k, peer, peer_len, out); };
+  return run_private_op(k->pc, ProvOp::kEcdhDerive, k->engine_ref, reg, engine::Op::kEcdhDerive, peer, peer_len, out,
+                        k->curve->bytes, software);
+}
+
+bool ec_sign(EcKey* k, const uint8_t* digest, size_t digest_len, uint8_t* rs) {
+  if (!has_private(k, ProvOp::kEcdsaSign)) return false;
+  if (digest_len == 0 || digest_len > 64) {
+    k->pc->stats[ProvOp::kEcdsaSign].failed.fetch_add(1);
+    return false;
+  }
+  auto reg = [k](engine::Engine* eng, engine::KeyHandle* h) { return register_key(k, eng, h); };
+  auto software = [&] { return sw_sign(k, digest, digest_len, rs); };
+  return run_private_op(k->pc, ProvOp::kEcdsaSign, k->engine_ref, reg, engine::Op::kEcdsaSign, digest, digest_len,
+                        rs, 2 * k->curve->bytes, software);
+}
+
+EVP_PKEY* ec_sw_pkey(const EcKey* k, bool with_private) {
+  if (!k->curve || !k->has_public || (with_private && !k->has_private)) return nullptr;
+  OSSL_PARAM_BLD* bld = OSSL_PARAM_BLD_new();
+  BIGNUM* d = nullptr;
+  bool ok = bld &&
+            OSSL_PARAM_BLD_push_utf8_string(bld, OSSL_PKEY_PARAM_GROUP_NAME, k->curve->group, 0) &&
+            OSSL_PARAM_BLD_push_octet_string(bld, OSSL_PKEY_PARAM_PUB_KEY, k->pub.data(), k->pub.size());
+  if (ok && with_private) {
+    d = BN_bin2bn(k->priv.data(), static_cast<int>(k->priv.size()), BN_secure_new());
+    ok = d && OSSL_PARAM_BLD_push_BN(bld, OSSL_PKEY_PARAM_PRIV_KEY, d);
+  }
+  OSSL_PARAM* params = ok ? OSSL_PARAM_BLD_to_param(bld) : nullptr;
+  EVP_PKEY_CTX* c = params ? EVP_PKEY_CTX_new_from_name(k->pc->sw, "EC", nullptr) : nullptr;
+  EVP_PKEY* pkey = nullptr;
+  if (!c || EVP_PKEY_fromdata_init(c) != 1 ||
+      EVP_PKEY_fromdata(c, &pkey, with_private ? EVP_PKEY_KEYPAIR : EVP_PKEY_PUBLIC_KEY, params) != 1)
+    pkey = nullptr;
+  EVP_PKEY_CTX_free(c);
+  OSSL_PARAM_free(params);
+  BN_clear_free(d);
+  OSSL_PARAM_BLD_free(bld);
+  return pkey;
+}
+
+}  // namespace gputls::host
