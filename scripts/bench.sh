@@ -2,8 +2,8 @@
 # The main job: builds gputls (with CUDA when nvcc exists), then
 #   1. the handshake benchmark: full TLS handshakes/s and latency, server
 #      through OpenSSL's default provider vs gputls (GPU if usable, else CPU),
-#      for RSA-2048 TLS 1.2 (RSA key exchange) and TLS 1.3 (X25519 + RSA-2048
-#      signature), sync and SSL_MODE_ASYNC;
+#      for RSA-2048 TLS 1.2 (RSA key exchange), TLS 1.3 (X25519 + RSA-2048
+#      signature), sync and SSL_MODE_ASYNC, and TLS 1.3 X25519 + ECDSA P-256;
 #   2. the engine and RSA micro-benchmarks;
 # prints tables and writes JSON under bench/results/<device>/ (see
 # scripts/device-name.sh).
@@ -37,6 +37,7 @@ hs tls12_rsa2048 --tls 1.2 --cipher AES128-GCM-SHA256 --concurrency 1,32
 hs tls12_rsa2048_async --tls 1.2 --cipher AES128-GCM-SHA256 --concurrency 32,256 --async
 hs tls13_x25519_rsa2048 --tls 1.3 --concurrency 1,32
 hs tls13_x25519_rsa2048_async --tls 1.3 --concurrency 32,256 --async
+hs tls13_x25519_ecdsa_p256 --tls 1.3 --cert ecdsa-p256 --concurrency 1,32
 
 # One core for the micro-benchmarks (the engine runs in poll mode there):
 # ratios against OpenSSL are per core.

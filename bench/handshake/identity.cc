@@ -44,15 +44,18 @@ Identity::~Identity() {
 
 bool make_identity(const std::string& cert, Identity* id, std::string* error) {
   unsigned bits = 0;
+  const char* curve = nullptr;
   if (cert == "rsa2048") bits = 2048;
   else if (cert == "rsa3072") bits = 3072;
   else if (cert == "rsa4096") bits = 4096;
-  if (!bits) {
-    *error = "unknown --cert \"" + cert + "\" (use rsa2048, rsa3072 or rsa4096)";
+  else if (cert == "ecdsa-p256") curve = "P-256";
+  else if (cert == "ecdsa-p384") curve = "P-384";
+  if (!bits && !curve) {
+    *error = "unknown --cert \"" + cert + "\" (use rsa2048, rsa3072, rsa4096, ecdsa-p256 or ecdsa-p384)";
     return false;
   }
   id->ca_key = EVP_RSA_gen(2048);
-  id->key = EVP_RSA_gen(bits);
+  id->key = curve ? EVP_EC_gen(curve) : EVP_RSA_gen(bits);
   id->ca = id->ca_key ? make_cert(id->ca_key, id->ca_key, nullptr, "gputls bench CA", true, 1) : nullptr;
   id->cert = id->key && id->ca ? make_cert(id->key, id->ca_key, id->ca, "gputls.test", false, 2) : nullptr;
   if (!id->cert) {

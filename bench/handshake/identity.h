@@ -18,7 +18,8 @@ struct Identity {
   ~Identity();
 };
 
-// cert: "rsa2048", "rsa3072", "rsa4096". False (and *error) for anything else.
+// cert: "rsa2048", "rsa3072", "rsa4096", "ecdsa-p256", "ecdsa-p384". False
+// (and *error) for anything else.
 bool make_identity(const std::string& cert, Identity* id, std::string* error);
 
 }  // namespace gputls::bench

@@ -41,7 +41,10 @@ nlohmann::json to_json(const RunConfig& c, const RunResult& r) {
       {"tls_version", c.tls == 13 ? "1.3" : "1.2"},
       {"group", c.tls == 13 || c.cipher.empty() || c.cipher.find("ECDHE") != std::string::npos ? c.group : "none"},
       {"cert", c.cert},
-      {"cipher", c.tls == 12 ? (c.cipher.empty() ? "ECDHE-RSA-AES128-GCM-SHA256" : c.cipher) : "TLS_AES_256_GCM_SHA384"},
+      {"cipher", c.tls == 13 ? "TLS_AES_256_GCM_SHA384"
+                 : !c.cipher.empty() ? c.cipher
+                 : c.cert.rfind("ecdsa", 0) == 0 ? "ECDHE-ECDSA-AES128-GCM-SHA256"
+                                                 : "ECDHE-RSA-AES128-GCM-SHA256"},
       {"concurrency", c.concurrency},
       {"threads", c.threads},
       {"async", c.async},
@@ -88,11 +91,13 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   hs->add_option("--modules", cfg.modules, "directory holding gputls.so");
   hs->add_option("--tls", tls, "1.2 or 1.3")->capture_default_str();
-  hs->add_option("--group", cfg.group, "key exchange group (x25519; others as gputls grows)")->capture_default_str();
-  hs->add_option("--cert", cfg.cert, "server certificate: rsa2048, rsa3072, rsa4096")->capture_default_str();
+  hs->add_option("--group", cfg.group, "key exchange group: x25519, P-256, P-384, ffdhe2048, ffdhe3072")
+      ->capture_default_str();
+  hs->add_option("--cert", cfg.cert, "server certificate: rsa2048, rsa3072, rsa4096, ecdsa-p256, ecdsa-p384")
+      ->capture_default_str();
   hs->add_option("--cipher", cfg.cipher,
                  "TLS 1.2 cipher list, e.g. AES128-GCM-SHA256 for RSA key exchange "
-                 "(default ECDHE-RSA-AES128-GCM-SHA256)");
+                 "(default ECDHE-RSA-AES128-GCM-SHA256, or ECDHE-ECDSA-AES128-GCM-SHA256 with an ECDSA cert)");
   hs->add_option("--concurrency", concurrency, "comma-separated connections in flight, one run each")
       ->capture_default_str();
   hs->add_option("--threads", cfg.threads, "threads running client/server pairs")->capture_default_str();

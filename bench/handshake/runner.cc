@@ -278,7 +278,9 @@ bool run_handshakes(const RunConfig& cfg, RunResult* out, std::string* error) {
     if (!ok) *error = "group \"" + cfg.group + "\" is not available (" + ssl_error("groups") + ")";
   }
   if (ok && cfg.tls == 12) {
-    const std::string list = cfg.cipher.empty() ? "ECDHE-RSA-AES128-GCM-SHA256" : cfg.cipher;
+    const bool ecdsa = cfg.cert.rfind("ecdsa", 0) == 0;
+    const std::string list =
+        !cfg.cipher.empty() ? cfg.cipher : ecdsa ? "ECDHE-ECDSA-AES128-GCM-SHA256" : "ECDHE-RSA-AES128-GCM-SHA256";
     ok = SSL_CTX_set_cipher_list(cctx, list.c_str()) == 1;
     if (!ok) *error = "cipher list \"" + list + "\" matches nothing";
   }

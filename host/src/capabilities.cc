@@ -24,6 +24,9 @@ const Group kGroups[] = {
     {"x25519", "X25519", "X25519", 29, 128, TLS1_VERSION, 0, DTLS1_VERSION, 0},
     {"secp256r1", "prime256v1", "EC", 23, 128, TLS1_VERSION, 0, DTLS1_VERSION, 0},
     {"secp384r1", "secp384r1", "EC", 24, 192, TLS1_VERSION, 0, DTLS1_VERSION, 0},
+    // The NIST names, as the default provider also lists them (SSL_CTX_set1_groups_list("P-256")).
+    {"P-256", "prime256v1", "EC", 23, 128, TLS1_VERSION, 0, DTLS1_VERSION, 0},
+    {"P-384", "secp384r1", "EC", 24, 192, TLS1_VERSION, 0, DTLS1_VERSION, 0},
     // As OpenSSL 3.0's default provider reports them: TLS 1.3 only, no DTLS.
     {"ffdhe2048", "ffdhe2048", "DH", 256, 112, TLS1_3_VERSION, 0, -1, -1},
     {"ffdhe3072", "ffdhe3072", "DH", 257, 128, TLS1_3_VERSION, 0, -1, -1},

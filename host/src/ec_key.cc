@@ -39,16 +39,21 @@ bool scalar_in_range(const EcCurve& c, const uint8_t* d) {
   return borrow == 1 && nonzero != 0;
 }
 
-// An EC_GROUP of the curve in pc->sw (OpenSSL's own tables and arithmetic).
+// The curve's EC_GROUP in pc->sw, made once per provider (building one per
+// call cost more than the ECDH it served).
+const EC_GROUP* shared_group(ProvCtx* pc, const EcCurve& c) {
+  const size_t i = c.bits == 256 ? 0 : 1;
+  std::lock_guard<std::mutex> lock(pc->ec_groups_mu);
+  if (!pc->ec_groups[i]) pc->ec_groups[i] = EC_GROUP_new_by_curve_name_ex(pc->sw, nullptr, c.nid);
+  return pc->ec_groups[i];
+}
+
+// The curve's group (OpenSSL's own tables and arithmetic) and a BN_CTX for one call.
 struct SwGroup {
-  SwGroup(ProvCtx* pc, const EcCurve& c)
-      : group(EC_GROUP_new_by_curve_name_ex(pc->sw, nullptr, c.nid)), bn(BN_CTX_secure_new_ex(pc->sw)) {}
-  ~SwGroup() {
-    BN_CTX_free(bn);
-    EC_GROUP_free(group);
-  }
+  SwGroup(ProvCtx* pc, const EcCurve& c) : group(shared_group(pc, c)), bn(BN_CTX_secure_new_ex(pc->sw)) {}
+  ~SwGroup() { BN_CTX_free(bn); }
   bool ok() const { return group && bn; }
-  EC_GROUP* group;
+  const EC_GROUP* group;
   BN_CTX* bn;
 };
 

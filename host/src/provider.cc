@@ -5,6 +5,7 @@
 #include "gputls/engine/cuda_backend.h"
 
 #include <openssl/core_names.h>
+#include <openssl/ec.h>
 #include <openssl/params.h>
 #include <openssl/prov_ssl.h>
 #include <openssl/provider.h>
@@ -106,6 +107,7 @@ void write_stats_file(ProvCtx* pc) {
 void teardown(void* provctx) {
   auto* pc = static_cast<ProvCtx*>(provctx);
   write_stats_file(pc);
+  for (EC_GROUP* g : pc->ec_groups) EC_GROUP_free(g);
   OSSL_PROVIDER_unload(pc->sw_default);
   OSSL_LIB_CTX_free(pc->sw);
   delete pc;

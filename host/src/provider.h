@@ -3,6 +3,7 @@
 
 #include <openssl/core.h>
 #include <openssl/core_dispatch.h>
+#include <openssl/ec.h>
 #include <openssl/types.h>
 
 #include <atomic>
@@ -23,6 +24,10 @@ struct ProvCtx {
   // into itself whatever the application's default properties say.
   OSSL_LIB_CTX* sw = nullptr;
   OSSL_PROVIDER* sw_default = nullptr;
+  // EC_GROUPs of P-256 and P-384 in `sw`, made once (read-only afterwards:
+  // OpenSSL's point arithmetic takes them const, so threads share them).
+  std::mutex ec_groups_mu;
+  EC_GROUP* ec_groups[2] = {nullptr, nullptr};
   engine::Config config;
   std::string config_error;  // a malformed provider/env setting: reported, engine refused
   ProvStats stats;
