@@ -19,7 +19,7 @@ else
   dir=build/host cuda=OFF
 fi
 cmake -S . -B "$dir" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DGPUTLS_CUDA=$cuda >/dev/null
-cmake --build "$dir" -j "$(nproc)" --target gputls gputls-bench micro_engine micro_rsa
+cmake --build "$dir" -j "$(nproc)" --target gputls gputls-bench micro_engine micro_rsa micro_ec
 
 device=$(scripts/device-name.sh)
 out=bench/results/$device
@@ -49,4 +49,8 @@ python3 scripts/bench_table.py "$out/micro_engine.json"
 "$dir/bench/micro_rsa" --benchmark_min_time="$min_time" \
   --benchmark_out="$out/micro_rsa.json" --benchmark_out_format=json >/dev/null
 python3 scripts/bench_table.py "$out/micro_rsa.json"
+# EC (X25519, P-256, P-384): as RSA, not pinned.
+"$dir/bench/micro_ec" --benchmark_min_time="$min_time" \
+  --benchmark_out="$out/micro_ec.json" --benchmark_out_format=json >/dev/null
+python3 scripts/bench_table.py "$out/micro_ec.json"
 echo "results: $out/"

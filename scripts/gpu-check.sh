@@ -28,7 +28,7 @@ do_pack() {
               "$dir/kernels/kernels_ec_gpu_test"
               "$dir/engine/engine_test"
               "$dir/kernels/kernels_host_test"
-              "$dir/bench/micro_engine" "$dir/bench/micro_rsa")
+              "$dir/bench/micro_engine" "$dir/bench/micro_rsa" "$dir/bench/micro_ec")
   cp "${bins[@]}" "$pack/"
   # Every shared library but glibc's own: the GPU machine may lack OpenSSL 3,
   # Google Benchmark or this libstdc++.
@@ -91,12 +91,15 @@ do_run() {
   timeout "$(cap 150)" "$pack/micro_rsa" --benchmark_filter='gpu|openssl' --benchmark_min_time=0.2 \
     --benchmark_out="$work/bench_rsa.json" --benchmark_out_format=json >"$work/bench_rsa.log" 2>&1
   local rc_bench_rsa=$?
+  timeout "$(cap 150)" "$pack/micro_ec" --benchmark_filter='gpu|openssl' --benchmark_min_time=0.2 \
+    --benchmark_out="$work/bench_ec.json" --benchmark_out_format=json >"$work/bench_ec.log" 2>&1
+  local rc_bench_ec=$?
   set -e
 
   local result="$out/gpu-check-$device.json"
-  python3 - "$work" "$device" "$rc_gpu" "$rc_unit" "$rc_san" "$rc_bench" "$rc_bench_rsa" >"$result" <<'PY'
+  python3 - "$work" "$device" "$rc_gpu" "$rc_unit" "$rc_san" "$rc_bench" "$rc_bench_rsa" "$rc_bench_ec" >"$result" <<'PY'
 import json, os, sys
-work, device, rc_gpu, rc_unit, rc_san, rc_bench, rc_bench_rsa = sys.argv[1:]
+work, device, rc_gpu, rc_unit, rc_san, rc_bench, rc_bench_rsa, rc_bench_ec = sys.argv[1:]
 def load(name):
     try:
         with open(os.path.join(work, name)) as f:
@@ -120,15 +123,17 @@ print(json.dumps({
     "compute_sanitizer": {"rc": int(rc_san), "log_tail": tail("sanitizer.log", 40)},
     "benchmarks": {"rc": int(rc_bench), "report": load("bench.json")},
     "benchmarks_rsa": {"rc": int(rc_bench_rsa), "report": load("bench_rsa.json"), "log_tail": tail("bench_rsa.log", 20)},
+    "benchmarks_ec": {"rc": int(rc_bench_ec), "report": load("bench_ec.json"), "log_tail": tail("bench_ec.log", 20)},
 }, indent=1))
 PY
-  echo "gpu tests rc=$rc_gpu, unit tests rc=$rc_unit, compute-sanitizer rc=$rc_san, benchmarks rc=$rc_bench, rsa benchmarks rc=$rc_bench_rsa"
+  echo "gpu tests rc=$rc_gpu, unit tests rc=$rc_unit, compute-sanitizer rc=$rc_san, benchmarks rc=$rc_bench, rsa benchmarks rc=$rc_bench_rsa, ec benchmarks rc=$rc_bench_ec"
   echo "wrote $result"
   [ -f "$work/bench.json" ] && python3 scripts/bench_table.py "$work/bench.json" || true
   [ -f "$work/bench_rsa.json" ] && python3 scripts/bench_table.py "$work/bench_rsa.json" || true
+  [ -f "$work/bench_ec.json" ] && python3 scripts/bench_table.py "$work/bench_ec.json" || true
   rm -rf "$work"
   [ "$rc_gpu" -eq 0 ] && [ "$rc_unit" -eq 0 ] && [ "$rc_san" -eq 0 ] && [ "$rc_bench" -eq 0 ] &&
-    [ "$rc_bench_rsa" -eq 0 ]
+    [ "$rc_bench_rsa" -eq 0 ] && [ "$rc_bench_ec" -eq 0 ]
 }
 
 case "${1:-}" in

@@ -248,6 +248,33 @@ class CpuBackend final : public Backend {
     return ok ? Status::kOk : Status::kCryptoFailure;
   }
 
+  // ECDSA verify against the key's public point: r || s re-encoded as DER,
+  // the digest as given (L bytes, OpenSSL truncates it). A signature that does
+  // not verify (r or s out of range included) is out = 0 with status kOk.
+  Status ecdsa_verify(const CpuEcKey& k, Request& r) {
+    const size_t w = k.coord;
+    const size_t dlen = r.in[0];
+    const uint8_t* rs = r.in + 1 + 64;
+    ECDSA_SIG* sig = ECDSA_SIG_new();
+    BIGNUM* br = BN_bin2bn(rs, static_cast<int>(w), nullptr);
+    BIGNUM* bs = BN_bin2bn(rs + w, static_cast<int>(w), nullptr);
+    bool ok = sig && br && bs && ECDSA_SIG_set0(sig, br, bs) == 1;
+    if (!ok) {
+      BN_free(br);
+      BN_free(bs);
+    }
+    uint8_t der[160];
+    unsigned char* p = der;
+    const int der_len = ok ? i2d_ECDSA_SIG(sig, nullptr) : -1;
+    ok = ok && der_len > 0 && static_cast<size_t>(der_len) <= sizeof der && i2d_ECDSA_SIG(sig, &p) == der_len;
+    ECDSA_SIG_free(sig);
+    EVP_PKEY_CTX* c = ok ? EVP_PKEY_CTX_new_from_pkey(ctx_, k.pkey, nullptr) : nullptr;
+    ok = c && EVP_PKEY_verify_init(c) == 1;
+    if (ok) r.out[0] = EVP_PKEY_verify(c, der, static_cast<size_t>(der_len), r.in + 1, dlen) == 1 ? 1 : 0;
+    EVP_PKEY_CTX_free(c);
+    return ok ? Status::kOk : Status::kCryptoFailure;
+  }
+
   // y = x^priv mod p for 0 <= x < p; x >= p is refused like the GPU refuses it.
   Status modexp(const CpuDhKey& k, Request& r) {
     Bn x(BN_bin2bn(r.in, static_cast<int>(r.in_len), nullptr));
@@ -282,6 +309,7 @@ class CpuBackend final : public Backend {
       }
       case Op::kEcdhDerive: return ecdh(ec_of(key), r);
       case Op::kEcdsaSign: return ecdsa(ec_of(key), r);
+      case Op::kEcdsaVerify: return ecdsa_verify(ec_of(key), r);
       case Op::kCount: break;
     }
     return Status::kUnsupported;

@@ -13,6 +13,7 @@
 #include <future>
 #include <mutex>
 #include <thread>
+#include <vector>
 
 #include "gputls/kernels/ec_launch.h"
 #include "gputls/kernels/echo_launch.h"
@@ -65,9 +66,12 @@ struct CudaEcKey final : BackendKeyState {
   CudaBackend* backend;
   uint32_t curve;  // kernels::ec::EcCurveId
   uint32_t slot;
+  std::vector<uint8_t> pub;  // X || Y of d*G (public), for verify: the device table holds only scalars
 };
 
-bool is_ec_op(Op op) { return op == Op::kEcKeygen || op == Op::kEcdhDerive || op == Op::kEcdsaSign; }
+bool is_ec_op(Op op) {
+  return op == Op::kEcKeygen || op == Op::kEcdhDerive || op == Op::kEcdsaSign || op == Op::kEcdsaVerify;
+}
 
 class CudaBackend final : public Backend {
  public:
@@ -104,7 +108,8 @@ class CudaBackend final : public Backend {
       case Op::kX25519Keygen: return true;
       case Op::kEcKeygen:
       case Op::kEcdhDerive:
-      case Op::kEcdsaSign: return bits == 256 || bits == 384;
+      case Op::kEcdsaSign:
+      case Op::kEcdsaVerify: return bits == 256 || bits == 384;
       default: return false;
     }
   }
@@ -180,6 +185,12 @@ class CudaBackend final : public Backend {
     if (priv.size() - skip > w) return Status::kBadKey;
     SecureBytes d(w, 0);
     std::memcpy(d.data() + (w - (priv.size() - skip)), priv.data() + skip, priv.size() - skip);
+    // The public point d*G, computed once on the host (the kernels' host twin)
+    // and kept with the key: ECDSA verify sends it per request.
+    std::vector<uint8_t> pub(2 * w);
+    if (kernels::ec::ec_op(kernels::ec::kEcKeygen, kernels::ec::curve(curve), d.data(), nullptr, nullptr, nullptr, 0,
+                           nullptr, pub.data()) != kernels::ec::kEcOk)
+      return Status::kBadKey;
     uint32_t slot;
     {
       std::lock_guard<std::mutex> lock(ec_mu_);
@@ -198,7 +209,9 @@ class CudaBackend final : public Backend {
       ec_free_[curve].push_back(slot);
       return Status::kDeviceError;
     }
-    key.state[static_cast<size_t>(BackendKind::kCuda)] = std::make_unique<CudaEcKey>(this, curve, slot);
+    auto st = std::make_unique<CudaEcKey>(this, curve, slot);
+    st->pub = std::move(pub);
+    key.state[static_cast<size_t>(BackendKind::kCuda)] = std::move(st);
     return Status::kOk;
   }
 
@@ -507,17 +520,29 @@ class CudaBackend final : public Backend {
   // EC layout (B = coordinate bytes), in = [slot u32 x n | pad to 16 | data],
   // data: derive: peer X || Y n x 2B; sign: nonces n x B | digests n x B
   // (each truncated / left-padded to B bytes on the host: the same integer
-  // FIPS 186-4 takes, so one digest width serves the batch); keygen: none.
+  // FIPS 186-4 takes, so one digest width serves the batch); verify: public
+  // points X || Y n x 2B | digests n x B (as for sign) | r || s n x 2B; keygen: none.
   // out = [results n x 2B | status u32 x n]. Nonces are secret: the device
   // input is wiped after the kernel, the host staging after completion.
+  // A digest as the integer FIPS 186-4 takes: its leftmost B bytes, or
+  // left-padded with zeros to B bytes.
+  static void put_digest(uint8_t* dg, const uint8_t* in, size_t len, size_t B) {
+    if (len >= B) {
+      std::memcpy(dg, in, B);  // leftmost bits
+    } else {
+      std::memset(dg, 0, B - len);
+      std::memcpy(dg + (B - len), in, len);
+    }
+  }
+
   cudaError_t start_ec(Slot& s, const Batch& b) {
     const uint32_t n = static_cast<uint32_t>(b.size());
     const uint32_t curve = b.bits == 256 ? kernels::ec::kEcP256 : kernels::ec::kEcP384;
     const kernels::ec::Curve& c = kernels::ec::curve(curve);  // host constants
     const size_t B = static_cast<size_t>(kernels::ec::coord_bytes(c));
     const size_t idx_len = (size_t{n} * sizeof(uint32_t) + 15) & ~size_t{15};
-    const bool derive = b.op == Op::kEcdhDerive, sign = b.op == Op::kEcdsaSign;
-    const size_t data_len = derive ? n * 2 * B : sign ? n * 2 * B : 0;
+    const bool derive = b.op == Op::kEcdhDerive, sign = b.op == Op::kEcdsaSign, verify = b.op == Op::kEcdsaVerify;
+    const size_t data_len = derive ? n * 2 * B : sign ? n * 2 * B : verify ? n * 5 * B : 0;
     const size_t in_len = idx_len + data_len;
     const size_t out_len = n * 2 * B + n * sizeof(uint32_t);
     cudaError_t e = reserve(s, in_len > out_len ? in_len : out_len);
@@ -533,28 +558,30 @@ class CudaBackend final : public Backend {
         std::memcpy(data + i * 2 * B, r.in + 1, 2 * B);  // skip the 04 prefix (checked at submit)
       } else if (sign) {
         if (!draw_nonce(data + i * B, c)) return cudaErrorUnknown;  // no randomness: the CPU signs instead
-        uint8_t* dg = data + n * B + i * B;
-        if (r.in_len >= B) {
-          std::memcpy(dg, r.in, B);  // leftmost bits
-        } else {
-          std::memset(dg, 0, B - r.in_len);
-          std::memcpy(dg + (B - r.in_len), r.in, r.in_len);
-        }
+        put_digest(data + n * B + i * B, r.in, r.in_len, B);
+      } else if (verify) {
+        std::memcpy(data + i * 2 * B, key->pub.data(), 2 * B);
+        put_digest(data + n * 2 * B + i * B, r.in + 1, r.in[0], B);  // L checked at submit
+        std::memcpy(data + n * 3 * B + i * 2 * B, r.in + 1 + 64, 2 * B);
       }
     }
     s.out_len = out_len;
     kernels::EcBatch eb;
     eb.scalars = ec_table_[curve];
     eb.scalar_index = reinterpret_cast<const uint32_t*>(s.d_in);
-    eb.points = derive ? s.d_in + idx_len : nullptr;
+    eb.points = derive || verify ? s.d_in + idx_len : nullptr;
     eb.nonces = sign ? s.d_in + idx_len : nullptr;
-    eb.digests = sign ? s.d_in + idx_len + n * B : nullptr;
-    eb.digest_bytes = sign ? static_cast<uint32_t>(B) : 0;
+    eb.digests = sign ? s.d_in + idx_len + n * B : verify ? s.d_in + idx_len + n * 2 * B : nullptr;
+    eb.sigs = verify ? s.d_in + idx_len + n * 3 * B : nullptr;
+    eb.digest_bytes = sign || verify ? static_cast<uint32_t>(B) : 0;
     eb.out = s.d_out;
     eb.status = reinterpret_cast<uint32_t*>(s.d_out + n * 2 * B);
     eb.count = n;
     eb.curve = curve;
-    eb.op = derive ? kernels::ec::kEcDerive : sign ? kernels::ec::kEcSign : kernels::ec::kEcKeygen;
+    eb.op = derive   ? kernels::ec::kEcDerive
+            : sign   ? kernels::ec::kEcSign
+            : verify ? kernels::ec::kEcVerify
+                     : kernels::ec::kEcKeygen;
     if ((e = cudaMemcpyAsync(s.d_in, s.h_in, in_len, cudaMemcpyHostToDevice, s.stream)) != cudaSuccess ||
         (e = kernels::launch_ec_batch(eb, s.stream)) != cudaSuccess ||
         (e = cudaMemsetAsync(s.d_in, 0, in_len, s.stream)) != cudaSuccess ||
@@ -570,6 +597,15 @@ class CudaBackend final : public Backend {
     for (size_t i = 0; i < n; ++i) {
       Request& r = *b->requests[i];
       const uint8_t* res = s.h_out + i * 2 * B;
+      if (b->op == Op::kEcdsaVerify) {
+        // Valid or not, the request succeeded; a bad public point cannot
+        // happen (it is d*G) and is refused like any crypto failure.
+        r.out[0] = status[i] == kernels::ec::kEcOk ? 1 : 0;
+        b->results[i] = status[i] == kernels::ec::kEcOk || status[i] == kernels::ec::kEcBadSignature ? Status::kOk
+                        : status[i] == kernels::ec::kEcBadPoint                                      ? Status::kCryptoFailure
+                                                                                                     : Status::kDeviceError;
+        continue;
+      }
       if (b->op == Op::kEcKeygen) {
         r.out[0] = 0x04;
         std::memcpy(r.out + 1, res, 2 * B);

@@ -29,6 +29,7 @@ size_t expected_len(Op op, const KeyEntry* key) {
     case Op::kX25519Derive: return 32;
     case Op::kEcKeygen: return 1 + 2 * size_t{key->bits / 8};  // 04 || X || Y
     case Op::kEcdhDerive: return 1 + 2 * size_t{key->bits / 8};  // the peer's 04 || X || Y
+    case Op::kEcdsaVerify: return 1 + 64 + 2 * size_t{key->bits / 8};  // L || digest (padded to 64) || r || s
     default: return 0;
   }
 }
@@ -150,6 +151,11 @@ Status Engine::validate(const Request& r, const KeyEntry* key) const {
   }
   if (r.op == Op::kEcdsaSign) {
     if (!r.in || !r.out || r.in_len < 1 || r.in_len > 64 || r.out_len != 2 * size_t{key->bits / 8})
+      return Status::kInvalidArgument;
+    return Status::kOk;
+  }
+  if (r.op == Op::kEcdsaVerify) {
+    if (!r.in || !r.out || r.in_len != expected_len(r.op, key) || r.in[0] < 1 || r.in[0] > 64 || r.out_len != 1)
       return Status::kInvalidArgument;
     return Status::kOk;
   }

@@ -12,6 +12,7 @@ std::string_view op_name(Op op) {
     case Op::kEcKeygen: return "ec_keygen";
     case Op::kEcdhDerive: return "ecdh_derive";
     case Op::kEcdsaSign: return "ecdsa_sign";
+    case Op::kEcdsaVerify: return "ecdsa_verify";
     case Op::kCount: break;
   }
   return "unknown";
@@ -25,7 +26,8 @@ KeyType op_key_type(Op op) {
     case Op::kModExp: return KeyType::kDh;
     case Op::kEcKeygen:
     case Op::kEcdhDerive:
-    case Op::kEcdsaSign: return KeyType::kEc;
+    case Op::kEcdsaSign:
+    case Op::kEcdsaVerify: return KeyType::kEc;
     default: return KeyType::kNone;
   }
 }

@@ -17,6 +17,11 @@ enum class Op : uint8_t {
   kEcdhDerive,    // shared = x(d*Q), in = peer's uncompressed point (65 / 97 bytes), out = 32 / 48 bytes;
                   // the peer point is validated (on the curve, coordinates < p) before use
   kEcdsaSign,     // in = message digest (1..64 bytes, truncated per FIPS 186-4), out = r || s (64 / 96 bytes)
+  kEcdsaVerify,   // checks r || s against the key's PUBLIC point (d*G of the registered key), fixed layout
+                  // in = L (1 byte, 1..64) || digest (L bytes, then zero padding to 64) || r || s
+                  //      (B = 32 / 48 bytes each, big-endian): 1 + 64 + 2B = 129 / 161 bytes;
+                  // out = 1 byte: 1 valid, 0 invalid (r or s out of [1, n-1] included), status kOk for both;
+                  // kInvalidArgument for other sizes or L outside 1..64
   kCount
 };
 

@@ -1,0 +1,494 @@
+// Elliptic-curve micro-benchmarks (names: op/impl/batch, see DESIGN.md); items are operations.
+// Ops: x25519_keygen, x25519_derive, and for c in p256, p384: c_keygen, c_ecdh_derive,
+// c_ecdsa_sign (digest of the coordinate width), c_ecdsa_verify (OpenSSL's signatures).
+//   <op>/openssl/1      OpenSSL's default provider called directly, one core. keygen is
+//                       EVP_PKEY_keygen (a fresh key pair: d and d*G); derive uses a preloaded
+//                       peer key; verify re-encodes nothing (DER made once)
+//   <op>/engine_cpu/B   the engine with policy cpu in poll mode (no threads, one core). Engine
+//                       keygen returns the registered key's public point, which the CPU backend
+//                       computed at registration: the row measures the engine's overhead only
+//   <op>/engine_gpu/B   the engine with policy gpu and a flusher thread; skipped without a usable
+//                       GPU, or when any request was served elsewhere than the GPU
+//   <op>/kernel_gpu/B   the batch kernel alone on device-resident inputs (64 keys / peers /
+//                       signatures cycled over the batch), timed with CUDA events (CUDA builds
+//                       only; skipped without a device); every status is checked after the run
+#include <benchmark/benchmark.h>
+#include <openssl/ec.h>
+#include <openssl/evp.h>
+
+#include <algorithm>
+#include <cstring>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "gputls/engine/cuda_backend.h"
+#include "gputls/engine/engine.h"
+#include "gputls/kernels/ec_batch.h"
+#include "gputls/kernels/x25519.h"
+#include "../engine/tests/test_keys.h"
+
+#if GPUTLS_HAVE_CUDA
+#include <cuda_runtime_api.h>
+
+#include "gputls/kernels/ec_launch.h"
+#include "gputls/kernels/x25519_launch.h"
+#endif
+
+namespace gputls::engine {
+namespace {
+
+using testing::Bytes;
+
+constexpr size_t kDistinct = 64;  // distinct keys / peers / signatures, cycled over a batch
+
+enum class Kind { kKeygen, kDerive, kSign, kVerify };
+
+struct Spec {
+  std::string name;  // e.g. p256_ecdsa_sign
+  int bits;          // 255 (X25519), 256, 384
+  Kind kind;
+};
+
+bool is_x25519(const Spec& s) { return s.bits == 255; }
+size_t coord(const Spec& s) { return is_x25519(s) ? 32 : static_cast<size_t>(s.bits / 8); }
+
+Op op_of(const Spec& s) {
+  if (is_x25519(s)) return s.kind == Kind::kKeygen ? Op::kX25519Keygen : Op::kX25519Derive;
+  switch (s.kind) {
+    case Kind::kKeygen: return Op::kEcKeygen;
+    case Kind::kDerive: return Op::kEcdhDerive;
+    case Kind::kSign: return Op::kEcdsaSign;
+    case Kind::kVerify: return Op::kEcdsaVerify;
+  }
+  return Op::kEcho;
+}
+
+size_t out_len(const Spec& s) {
+  const size_t B = coord(s);
+  if (is_x25519(s)) return 32;
+  switch (s.kind) {
+    case Kind::kKeygen: return 1 + 2 * B;
+    case Kind::kDerive: return B;
+    case Kind::kSign: return 2 * B;
+    case Kind::kVerify: return 1;
+  }
+  return 0;
+}
+
+EVP_PKEY* new_key(const Spec& s) { return is_x25519(s) ? testing::x25519_key() : testing::ec_key(s.bits); }
+
+// OpenSSL's signature over the digest as DER and as fixed-width r || s.
+bool openssl_sign(EVP_PKEY* k, const Bytes& digest, size_t w, Bytes* der, Bytes* rs) {
+  der->assign(160, 0);
+  size_t len = der->size();
+  EVP_PKEY_CTX* c = EVP_PKEY_CTX_new(k, nullptr);
+  const bool ok = c && EVP_PKEY_sign_init(c) == 1 && EVP_PKEY_sign(c, der->data(), &len, digest.data(), digest.size()) == 1;
+  EVP_PKEY_CTX_free(c);
+  if (!ok) return false;
+  der->resize(len);
+  const unsigned char* p = der->data();
+  ECDSA_SIG* sig = d2i_ECDSA_SIG(nullptr, &p, static_cast<long>(len));
+  if (!sig) return false;
+  rs->assign(2 * w, 0);
+  BN_bn2binpad(ECDSA_SIG_get0_r(sig), rs->data(), static_cast<int>(w));
+  BN_bn2binpad(ECDSA_SIG_get0_s(sig), rs->data() + w, static_cast<int>(w));
+  ECDSA_SIG_free(sig);
+  return true;
+}
+
+// Inputs for kDistinct requests on one key: peers' public values (derive),
+// digests (sign), verify inputs L || digest || pad || r || s (verify).
+struct Inputs {
+  EVP_PKEY* key = nullptr;
+  std::vector<EVP_PKEY*> peers;
+  std::vector<Bytes> in;   // engine request input, per distinct item
+  std::vector<Bytes> der;  // verify: DER signatures
+  std::vector<Bytes> digest;
+  ~Inputs() {
+    EVP_PKEY_free(key);
+    for (auto* p : peers) EVP_PKEY_free(p);
+  }
+};
+
+bool make_inputs(const Spec& s, Inputs* x) {
+  x->key = new_key(s);
+  if (!x->key) return false;
+  const size_t B = coord(s);
+  for (size_t i = 0; i < kDistinct; ++i) {
+    switch (s.kind) {
+      case Kind::kKeygen: x->in.emplace_back(); break;
+      case Kind::kDerive: {
+        EVP_PKEY* peer = new_key(s);
+        if (!peer) return false;
+        x->peers.push_back(peer);
+        x->in.push_back(is_x25519(s) ? testing::x25519_public(peer) : testing::ec_public(peer));
+        break;
+      }
+      case Kind::kSign:
+        x->in.push_back(testing::random_bytes(B));
+        x->digest.push_back(x->in.back());
+        break;
+      case Kind::kVerify: {
+        Bytes digest = testing::random_bytes(B), der, rs;
+        if (!openssl_sign(x->key, digest, B, &der, &rs)) return false;
+        Bytes in(1 + 64 + 2 * B, 0);
+        in[0] = static_cast<uint8_t>(B);
+        std::copy(digest.begin(), digest.end(), in.begin() + 1);
+        std::copy(rs.begin(), rs.end(), in.begin() + 65);
+        x->in.push_back(std::move(in));
+        x->der.push_back(std::move(der));
+        x->digest.push_back(std::move(digest));
+        break;
+      }
+    }
+  }
+  return true;
+}
+
+void BM_openssl(benchmark::State& state, Spec s) {
+  Inputs x;
+  if (!make_inputs(s, &x)) {
+    state.SkipWithError("input setup failed");
+    return;
+  }
+  Bytes out(160);
+  size_t i = 0;
+  for (auto _ : state) {
+    bool ok = false;
+    const size_t j = i++ % kDistinct;
+    if (s.kind == Kind::kKeygen) {
+      EVP_PKEY* k = new_key(s);
+      ok = k != nullptr;
+      EVP_PKEY_free(k);
+    } else {
+      EVP_PKEY_CTX* c = EVP_PKEY_CTX_new_from_pkey(nullptr, x.key, nullptr);
+      size_t len = out.size();
+      if (s.kind == Kind::kDerive)
+        ok = c && EVP_PKEY_derive_init(c) == 1 && EVP_PKEY_derive_set_peer(c, x.peers[j]) == 1 &&
+             EVP_PKEY_derive(c, out.data(), &len) == 1;
+      else if (s.kind == Kind::kSign)
+        ok = c && EVP_PKEY_sign_init(c) == 1 &&
+             EVP_PKEY_sign(c, out.data(), &len, x.digest[j].data(), x.digest[j].size()) == 1;
+      else
+        ok = c && EVP_PKEY_verify_init(c) == 1 &&
+             EVP_PKEY_verify(c, x.der[j].data(), x.der[j].size(), x.digest[j].data(), x.digest[j].size()) == 1;
+      EVP_PKEY_CTX_free(c);
+    }
+    if (!ok) {
+      state.SkipWithError("OpenSSL failed");
+      break;
+    }
+  }
+  state.SetItemsProcessed(state.iterations());
+}
+
+std::unique_ptr<Engine> engine_for(Policy p, uint32_t batch, uint32_t flushers) {
+  Config c;
+  c.policy = p;
+  c.batch_size = batch;
+  c.flusher_threads = flushers;
+  c.deadline_us = 100000;  // as micro_rsa: the deadline must not split batches while submitting
+  c.auto_min_batch = 1;
+  c.queue_capacity = batch * 2;
+  c.quiet = true;
+  std::string err;
+  return Engine::create(c, &err);
+}
+
+Status register_key(Engine& eng, const Spec& s, EVP_PKEY* k, KeyHandle* h) {
+  return is_x25519(s) ? eng.register_x25519_key(testing::x25519_material(k), h)
+                      : eng.register_ec_key(testing::ec_material(k, s.bits), h);
+}
+
+// One iteration = one batch of B requests, submitted then completed.
+void run_batches(benchmark::State& state, Engine& eng, const Spec& s, KeyHandle key, const Inputs& x, bool polled) {
+  const size_t batch = static_cast<size_t>(state.range(0));
+  const size_t olen = out_len(s);
+  std::vector<Request> reqs(batch);
+  std::vector<uint8_t> out(batch * olen);
+  for (size_t i = 0; i < batch; ++i) {
+    const Bytes& in = x.in[i % kDistinct];
+    reqs[i].op = op_of(s);
+    reqs[i].key = key;
+    reqs[i].in = in.empty() ? nullptr : in.data();
+    reqs[i].in_len = in.size();
+    reqs[i].out = out.data() + i * olen;
+    reqs[i].out_len = olen;
+  }
+  bool failed = false;
+  for (auto _ : state) {
+    size_t submitted = 0;
+    for (auto& r : reqs) {
+      if (eng.submit(r) != Status::kOk) {
+        state.SkipWithError("submit refused");
+        failed = true;
+        break;
+      }
+      ++submitted;
+    }
+    if (polled) eng.poll(true);
+    for (size_t i = 0; i < submitted; ++i)
+      if (eng.wait(reqs[i]) != Status::kOk && !failed) {
+        state.SkipWithError("request failed");
+        failed = true;
+      }
+    if (failed) break;
+  }
+  state.SetItemsProcessed(static_cast<int64_t>(state.iterations() * batch));
+  if (!failed && s.kind == Kind::kVerify)
+    for (size_t i = 0; i < batch; ++i)
+      if (out[i] != 1) {
+        state.SkipWithError("a valid signature did not verify");
+        break;
+      }
+}
+
+void BM_engine(benchmark::State& state, Spec s, bool gpu) {
+  const auto batch = static_cast<uint32_t>(state.range(0));
+  auto eng = engine_for(gpu ? Policy::kGpu : Policy::kCpu, batch, gpu ? 1 : 0);
+  if (!eng || (gpu && !eng->gpu_available())) {
+    state.SkipWithError(eng ? "no usable GPU" : "engine creation failed");
+    return;
+  }
+  Inputs x;
+  KeyHandle h;
+  if (!make_inputs(s, &x) || register_key(*eng, s, x.key, &h) != Status::kOk) {
+    state.SkipWithError("key registration failed");
+    return;
+  }
+  run_batches(state, *eng, s, h, x, !gpu);
+  if (!gpu || state.error_occurred()) return;
+  eng->shutdown();
+  // A GPU row must measure the GPU (see micro_rsa).
+  const OpStats* st = eng->op_stats(op_of(s), is_x25519(s) ? 255u : static_cast<uint32_t>(s.bits));
+  if (st) {
+    const uint64_t total = st->submitted.load();
+    const uint64_t on_gpu = st->served[static_cast<size_t>(BackendKind::kCuda)].load();
+    if (on_gpu != total) {
+      const std::string msg = std::to_string(total - on_gpu) + " of " + std::to_string(total) +
+                              " requests were not served by the GPU (engine fell back to the CPU)";
+      state.SkipWithError(msg.c_str());
+      return;
+    }
+    const uint64_t batches = st->batches.load();
+    if (batches) state.counters["avg_batch"] = static_cast<double>(total) / static_cast<double>(batches);
+  }
+}
+
+#if GPUTLS_HAVE_CUDA
+struct DeviceBuffer {
+  void* p = nullptr;
+  DeviceBuffer() = default;
+  DeviceBuffer(const DeviceBuffer&) = delete;
+  DeviceBuffer& operator=(const DeviceBuffer&) = delete;
+  ~DeviceBuffer() {
+    if (p) cudaFree(p);
+  }
+  cudaError_t alloc(size_t bytes) { return cudaMalloc(&p, bytes ? bytes : 16); }
+  cudaError_t put(const std::vector<uint8_t>& v) { return cudaMemcpy(p, v.data(), v.size(), cudaMemcpyHostToDevice); }
+  template <class T>
+  T* as() const {
+    return static_cast<T*>(p);
+  }
+};
+
+struct CudaStreamEvents {
+  cudaStream_t stream = nullptr;
+  cudaEvent_t start = nullptr, stop = nullptr;
+  ~CudaStreamEvents() {
+    if (start) cudaEventDestroy(start);
+    if (stop) cudaEventDestroy(stop);
+    if (stream) cudaStreamDestroy(stream);
+  }
+};
+
+bool cuda_check(benchmark::State& state, cudaError_t e, const char* what) {
+  if (e == cudaSuccess) return true;
+  const std::string msg = std::string(what) + ": " + cudaGetErrorString(e);
+  state.SkipWithError(msg.c_str());
+  return false;
+}
+
+// Appends n copies of the kDistinct byte strings, cycled.
+std::vector<uint8_t> cycled(const std::vector<Bytes>& v, size_t n, size_t skip = 0) {
+  std::vector<uint8_t> r;
+  for (size_t i = 0; i < n; ++i) r.insert(r.end(), v[i % v.size()].begin() + static_cast<std::ptrdiff_t>(skip), v[i % v.size()].end());
+  return r;
+}
+
+void BM_kernel(benchmark::State& state, Spec s) {
+  int devices = 0;
+  const cudaError_t probe = cudaGetDeviceCount(&devices);
+  if (probe != cudaSuccess || devices == 0) {
+    const std::string msg =
+        std::string("no usable GPU: ") + (probe != cudaSuccess ? cudaGetErrorString(probe) : "no CUDA device");
+    state.SkipWithError(msg.c_str());
+    return;
+  }
+  const auto count = static_cast<uint32_t>(state.range(0));
+  const size_t B = coord(s);
+  // kDistinct keys (scalars, by slot), and per-op inputs cycled over the batch.
+  std::vector<Bytes> scalars, pubs, peers, digests, sigs, nonces;
+  for (size_t i = 0; i < kDistinct; ++i) {
+    EVP_PKEY* k = new_key(s);
+    if (!k) {
+      state.SkipWithError("key generation failed");
+      return;
+    }
+    if (is_x25519(s)) {
+      scalars.push_back(Bytes(testing::x25519_material(k).priv.begin(), testing::x25519_material(k).priv.end()));
+    } else {
+      const EcKeyMaterial m = testing::ec_material(k, s.bits);
+      scalars.emplace_back(m.priv.begin(), m.priv.end());
+      Bytes pub = testing::ec_public(k);
+      pubs.emplace_back(pub.begin() + 1, pub.end());
+      Bytes nonce = testing::random_bytes(B);
+      nonce[0] &= 0x7f;  // below n
+      nonce[B - 1] |= 1;  // not zero
+      nonces.push_back(std::move(nonce));
+      Bytes digest = testing::random_bytes(B), der, rs;
+      if (!openssl_sign(k, digest, B, &der, &rs)) {
+        EVP_PKEY_free(k);
+        state.SkipWithError("OpenSSL sign failed");
+        return;
+      }
+      digests.push_back(std::move(digest));
+      sigs.push_back(std::move(rs));
+    }
+    EVP_PKEY* peer = new_key(s);
+    peers.push_back(is_x25519(s) ? testing::x25519_public(peer) : testing::ec_public(peer));
+    EVP_PKEY_free(peer);
+    EVP_PKEY_free(k);
+  }
+  std::vector<uint8_t> h_scalars = cycled(scalars, kDistinct);
+  std::vector<uint32_t> idx(count);
+  for (uint32_t i = 0; i < count; ++i) idx[i] = i % kDistinct;
+  const std::vector<uint8_t> h_idx(reinterpret_cast<const uint8_t*>(idx.data()),
+                                   reinterpret_cast<const uint8_t*>(idx.data()) + idx.size() * sizeof(uint32_t));
+  std::vector<uint8_t> h_points, h_digests, h_sigs, h_nonces;
+  if (s.kind == Kind::kDerive) h_points = cycled(peers, count, is_x25519(s) ? 0 : 1);  // EC: skip the 04
+  if (s.kind == Kind::kVerify) {
+    h_points = cycled(pubs, count);
+    h_sigs = cycled(sigs, count);
+  }
+  if (s.kind == Kind::kSign || s.kind == Kind::kVerify) h_digests = cycled(digests, count);
+  if (s.kind == Kind::kSign) h_nonces = cycled(nonces, count);
+
+  DeviceBuffer d_scalars, d_idx, d_points, d_digests, d_sigs, d_nonces, d_out, d_status;
+  CudaStreamEvents se;
+  if (!cuda_check(state, d_scalars.alloc(h_scalars.size()), "cudaMalloc") ||
+      !cuda_check(state, d_idx.alloc(h_idx.size()), "cudaMalloc") ||
+      !cuda_check(state, d_points.alloc(h_points.size()), "cudaMalloc") ||
+      !cuda_check(state, d_digests.alloc(h_digests.size()), "cudaMalloc") ||
+      !cuda_check(state, d_sigs.alloc(h_sigs.size()), "cudaMalloc") ||
+      !cuda_check(state, d_nonces.alloc(h_nonces.size()), "cudaMalloc") ||
+      !cuda_check(state, d_out.alloc(size_t{count} * 2 * B), "cudaMalloc") ||
+      !cuda_check(state, d_status.alloc(size_t{count} * sizeof(uint32_t)), "cudaMalloc") ||
+      !cuda_check(state, d_scalars.put(h_scalars), "cudaMemcpy") || !cuda_check(state, d_idx.put(h_idx), "cudaMemcpy") ||
+      !cuda_check(state, d_points.put(h_points), "cudaMemcpy") ||
+      !cuda_check(state, d_digests.put(h_digests), "cudaMemcpy") || !cuda_check(state, d_sigs.put(h_sigs), "cudaMemcpy") ||
+      !cuda_check(state, d_nonces.put(h_nonces), "cudaMemcpy") ||
+      !cuda_check(state, cudaMemset(d_status.p, 0xff, size_t{count} * sizeof(uint32_t)), "cudaMemset") ||
+      !cuda_check(state, cudaStreamCreateWithFlags(&se.stream, cudaStreamNonBlocking), "cudaStreamCreate") ||
+      !cuda_check(state, cudaEventCreate(&se.start), "cudaEventCreate") ||
+      !cuda_check(state, cudaEventCreate(&se.stop), "cudaEventCreate"))
+    return;
+
+  kernels::X25519Batch xb;
+  kernels::EcBatch eb;
+  if (is_x25519(s)) {
+    xb.scalars = d_scalars.as<const uint8_t>();
+    xb.scalar_index = d_idx.as<const uint32_t>();
+    xb.peer = s.kind == Kind::kDerive ? d_points.as<const uint8_t>() : nullptr;
+    xb.out = d_out.as<uint8_t>();
+    xb.status = d_status.as<uint32_t>();
+    xb.count = count;
+    xb.op = s.kind == Kind::kKeygen ? kernels::kX25519Keygen : kernels::kX25519Derive;
+  } else {
+    eb.scalars = d_scalars.as<const uint8_t>();
+    eb.scalar_index = d_idx.as<const uint32_t>();
+    eb.nonces = s.kind == Kind::kSign ? d_nonces.as<const uint8_t>() : nullptr;
+    eb.points = h_points.empty() ? nullptr : d_points.as<const uint8_t>();
+    eb.digests = h_digests.empty() ? nullptr : d_digests.as<const uint8_t>();
+    eb.sigs = s.kind == Kind::kVerify ? d_sigs.as<const uint8_t>() : nullptr;
+    eb.digest_bytes = h_digests.empty() ? 0 : static_cast<uint32_t>(B);
+    eb.out = d_out.as<uint8_t>();
+    eb.status = d_status.as<uint32_t>();
+    eb.count = count;
+    eb.curve = s.bits == 256 ? kernels::ec::kEcP256 : kernels::ec::kEcP384;
+    eb.op = s.kind == Kind::kKeygen   ? kernels::ec::kEcKeygen
+            : s.kind == Kind::kDerive ? kernels::ec::kEcDerive
+            : s.kind == Kind::kSign   ? kernels::ec::kEcSign
+                                      : kernels::ec::kEcVerify;
+  }
+  for (auto _ : state) {
+    if (!cuda_check(state, cudaEventRecord(se.start, se.stream), "cudaEventRecord") ||
+        !cuda_check(state,
+                    is_x25519(s) ? kernels::launch_x25519_batch(xb, se.stream) : kernels::launch_ec_batch(eb, se.stream),
+                    "launch") ||
+        !cuda_check(state, cudaEventRecord(se.stop, se.stream), "cudaEventRecord") ||
+        !cuda_check(state, cudaStreamSynchronize(se.stream), "cudaStreamSynchronize"))
+      break;
+    float ms = 0;
+    if (!cuda_check(state, cudaEventElapsedTime(&ms, se.start, se.stop), "cudaEventElapsedTime")) break;
+    state.SetIterationTime(static_cast<double>(ms) / 1e3);
+  }
+  state.SetItemsProcessed(static_cast<int64_t>(state.iterations() * count));
+  if (state.error_occurred()) return;
+  std::vector<uint32_t> status(count);
+  if (!cuda_check(state, cudaMemcpy(status.data(), d_status.p, count * sizeof(uint32_t), cudaMemcpyDeviceToHost),
+                  "cudaMemcpy status"))
+    return;
+  const uint32_t ok = is_x25519(s) ? uint32_t{kernels::kX25519Ok} : uint32_t{kernels::ec::kEcOk};
+  const auto bad = std::count_if(status.begin(), status.end(), [ok](uint32_t st) { return st != ok; });
+  if (bad) {
+    const std::string msg = std::to_string(bad) + " of " + std::to_string(count) + " items did not return ok";
+    state.SkipWithError(msg.c_str());
+  }
+}
+#endif
+
+void register_all() {
+  std::vector<Spec> specs = {{"x25519_keygen", 255, Kind::kKeygen}, {"x25519_derive", 255, Kind::kDerive}};
+  for (int bits : {256, 384}) {
+    const std::string c = "p" + std::to_string(bits);
+    specs.push_back({c + "_keygen", bits, Kind::kKeygen});
+    specs.push_back({c + "_ecdh_derive", bits, Kind::kDerive});
+    specs.push_back({c + "_ecdsa_sign", bits, Kind::kSign});
+    specs.push_back({c + "_ecdsa_verify", bits, Kind::kVerify});
+  }
+  for (const Spec& s : specs) {
+    // CPU rows: default min time (0.5 s, or --benchmark_min_time); 54 CPU rows.
+    benchmark::RegisterBenchmark((s.name + "/openssl/1").c_str(), BM_openssl, s);
+    benchmark::RegisterBenchmark((s.name + "/engine_cpu").c_str(), BM_engine, s, false)->Arg(1)->Arg(64);
+    benchmark::RegisterBenchmark((s.name + "/engine_gpu").c_str(), BM_engine, s, true)
+        ->Arg(64)
+        ->Arg(1024)
+        ->Arg(16384)
+        ->Arg(65536)
+        ->UseRealTime();
+#if GPUTLS_HAVE_CUDA
+    benchmark::RegisterBenchmark((s.name + "/kernel_gpu").c_str(), BM_kernel, s)
+        ->Arg(64)
+        ->Arg(1024)
+        ->Arg(16384)
+        ->Arg(65536)
+        ->UseManualTime();
+#endif
+  }
+}
+
+}  // namespace
+}  // namespace gputls::engine
+
+int main(int argc, char** argv) {
+  benchmark::Initialize(&argc, argv);
+  std::string why;
+  auto gpu = gputls::engine::make_cuda_backend({}, &why);
+  benchmark::AddCustomContext("gputls_gpu", gpu ? gpu->description() : "none (" + why + ")");
+  gpu.reset();
+  gputls::engine::register_all();
+  benchmark::RunSpecifiedBenchmarks();
+  benchmark::Shutdown();
+}
