@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "digest_signature.h"
 #include "provider.h"
 #include "rsa_key.h"
 #include "rsa_padding.h"
@@ -184,38 +185,9 @@ int sig_verify(void* ctx, const unsigned char* sig, size_t siglen, const unsigne
   return ok ? 1 : 0;
 }
 
-int digest_init(void* ctx, const char* mdname, void* key, const OSSL_PARAM params[], bool signing) {
-  auto* c = static_cast<SigCtx*>(ctx);
-  if (!init(ctx, key, params, signing)) return 0;
-  if (mdname && *mdname && !set_md(c, &c->md, mdname)) return 0;
-  if (!c->md && !set_md(c, &c->md, "SHA256")) return 0;
-  if (!c->mdctx && !(c->mdctx = EVP_MD_CTX_new())) return 0;
-  return EVP_DigestInit_ex(c->mdctx, c->md, nullptr);
-}
-int sig_digest_sign_init(void* ctx, const char* mdname, void* key, const OSSL_PARAM params[]) {
-  return digest_init(ctx, mdname, key, params, true);
-}
-int sig_digest_verify_init(void* ctx, const char* mdname, void* key, const OSSL_PARAM params[]) {
-  return digest_init(ctx, mdname, key, params, false);
-}
-int sig_digest_update(void* ctx, const unsigned char* data, size_t len) {
-  return EVP_DigestUpdate(static_cast<SigCtx*>(ctx)->mdctx, data, len);
-}
-int sig_digest_sign_final(void* ctx, unsigned char* sig, size_t* siglen, size_t sigsize) {
-  auto* c = static_cast<SigCtx*>(ctx);
-  if (!sig) return sig_sign(ctx, nullptr, siglen, sigsize, nullptr, 0);
-  uint8_t digest[EVP_MAX_MD_SIZE];
-  unsigned dlen = 0;
-  if (EVP_DigestFinal_ex(c->mdctx, digest, &dlen) != 1) return 0;
-  return sig_sign(ctx, sig, siglen, sigsize, digest, dlen);
-}
-int sig_digest_verify_final(void* ctx, const unsigned char* sig, size_t siglen) {
-  auto* c = static_cast<SigCtx*>(ctx);
-  uint8_t digest[EVP_MAX_MD_SIZE];
-  unsigned dlen = 0;
-  if (EVP_DigestFinal_ex(c->mdctx, digest, &dlen) != 1) return 0;
-  return sig_verify(ctx, sig, siglen, digest, dlen);
-}
+// The digest_sign/verify functions, shared with the other signature schemes.
+bool set_digest(SigCtx* c, const char* name) { return set_md(c, &c->md, name); }
+using Digest = DigestSignature<SigCtx, init, set_digest, sig_sign, sig_verify>;
 
 }  // namespace
 
@@ -227,12 +199,12 @@ const OSSL_DISPATCH kRsaSignature[] = {
     GT_DISPATCH(OSSL_FUNC_SIGNATURE_SIGN, sig_sign),
     GT_DISPATCH(OSSL_FUNC_SIGNATURE_VERIFY_INIT, sig_verify_init),
     GT_DISPATCH(OSSL_FUNC_SIGNATURE_VERIFY, sig_verify),
-    GT_DISPATCH(OSSL_FUNC_SIGNATURE_DIGEST_SIGN_INIT, sig_digest_sign_init),
-    GT_DISPATCH(OSSL_FUNC_SIGNATURE_DIGEST_SIGN_UPDATE, sig_digest_update),
-    GT_DISPATCH(OSSL_FUNC_SIGNATURE_DIGEST_SIGN_FINAL, sig_digest_sign_final),
-    GT_DISPATCH(OSSL_FUNC_SIGNATURE_DIGEST_VERIFY_INIT, sig_digest_verify_init),
-    GT_DISPATCH(OSSL_FUNC_SIGNATURE_DIGEST_VERIFY_UPDATE, sig_digest_update),
-    GT_DISPATCH(OSSL_FUNC_SIGNATURE_DIGEST_VERIFY_FINAL, sig_digest_verify_final),
+    GT_DISPATCH(OSSL_FUNC_SIGNATURE_DIGEST_SIGN_INIT, Digest::sign_init),
+    GT_DISPATCH(OSSL_FUNC_SIGNATURE_DIGEST_SIGN_UPDATE, Digest::update),
+    GT_DISPATCH(OSSL_FUNC_SIGNATURE_DIGEST_SIGN_FINAL, Digest::sign_final),
+    GT_DISPATCH(OSSL_FUNC_SIGNATURE_DIGEST_VERIFY_INIT, Digest::verify_init),
+    GT_DISPATCH(OSSL_FUNC_SIGNATURE_DIGEST_VERIFY_UPDATE, Digest::update),
+    GT_DISPATCH(OSSL_FUNC_SIGNATURE_DIGEST_VERIFY_FINAL, Digest::verify_final),
     GT_DISPATCH(OSSL_FUNC_SIGNATURE_GET_CTX_PARAMS, sig_get_ctx_params),
     GT_DISPATCH(OSSL_FUNC_SIGNATURE_GETTABLE_CTX_PARAMS, sig_gettable_ctx_params),
     GT_DISPATCH(OSSL_FUNC_SIGNATURE_SET_CTX_PARAMS, sig_set_ctx_params),
