@@ -358,19 +358,7 @@ class EcHandshake : public QueuedProviderFixture {
       EXPECT_EQ(SSL_CTX_set1_groups_list(cctx, groups), 1);
     }
     Counts before = counts();
-    {
-      TlsPair pair(sctx, cctx);
-      std::vector<TlsPair*> pairs{&pair};
-      std::string err;
-      EXPECT_TRUE(run_handshakes(pairs, 20000, &err)) << err;
-      EXPECT_EQ(SSL_version(pair.server), version);
-      if (cipher12) {
-        EXPECT_STREQ(SSL_CIPHER_get_name(SSL_get_current_cipher(pair.server)), cipher12);
-      }
-      if (async && expect_pause) {
-        EXPECT_TRUE(pair.server_waited_async) << "the server's job never paused";
-      }
-    }
+    run_one_handshake(sctx, cctx, version, cipher12, async, expect_pause);
     Counts after = counts();
     SSL_CTX_free(sctx);
     SSL_CTX_free(cctx);

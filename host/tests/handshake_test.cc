@@ -28,14 +28,7 @@ class Handshake : public QueuedProviderFixture {
     SSL_CTX* sctx = make_server_ctx(lib_, id, async);
     SSL_CTX* cctx = make_client_ctx(version, cipher12);
     Counts before = counts();
-    {
-      TlsPair pair(sctx, cctx);
-      std::vector<TlsPair*> pairs{&pair};
-      std::string err;
-      EXPECT_TRUE(run_handshakes(pairs, 20000, &err)) << err;
-      EXPECT_EQ(SSL_version(pair.server), version);
-      if (async && expect_pause) EXPECT_TRUE(pair.server_waited_async) << "the server's job never paused";
-    }
+    run_one_handshake(sctx, cctx, version, cipher12, async, expect_pause);
     Counts after = counts();
     SSL_CTX_free(sctx);
     SSL_CTX_free(cctx);

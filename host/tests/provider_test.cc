@@ -72,7 +72,9 @@ TEST_F(Provider, RsaSignaturesInteroperateWithDefault) {
       EXPECT_TRUE(verify(lib_, "provider=gputls", key, pad, msg, theirs));
       theirs[10] ^= 1;
       EXPECT_FALSE(verify(lib_, "provider=gputls", key, pad, msg, theirs));
-      if (pad == RSA_PKCS1_PADDING) EXPECT_EQ(ours, sign(nullptr, nullptr, key, pad, msg));  // deterministic
+      if (pad == RSA_PKCS1_PADDING) {
+        EXPECT_EQ(ours, sign(nullptr, nullptr, key, pad, msg));  // deterministic
+      }
     }
     EVP_PKEY_free(key);
   }

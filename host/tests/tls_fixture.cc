@@ -141,6 +141,21 @@ bool TlsPair::step() {
          advance(server, &server_done, &server_waited_async, &error);
 }
 
+void run_one_handshake(SSL_CTX* server_ctx, SSL_CTX* client_ctx, int version, const char* cipher12, bool async,
+                       bool expect_pause) {
+  TlsPair pair(server_ctx, client_ctx);
+  std::vector<TlsPair*> pairs{&pair};
+  std::string err;
+  EXPECT_TRUE(run_handshakes(pairs, 20000, &err)) << err;
+  EXPECT_EQ(SSL_version(pair.server), version);
+  if (cipher12) {
+    EXPECT_STREQ(SSL_CIPHER_get_name(SSL_get_current_cipher(pair.server)), cipher12);
+  }
+  if (async && expect_pause) {
+    EXPECT_TRUE(pair.server_waited_async) << "the server's job never paused";
+  }
+}
+
 bool run_handshakes(std::vector<TlsPair*>& pairs, int limit_ms, std::string* error) {
   auto end = std::chrono::steady_clock::now() + std::chrono::milliseconds(limit_ms);
   for (;;) {

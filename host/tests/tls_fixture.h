@@ -67,6 +67,12 @@ struct TlsPair {
 SSL_CTX* make_server_ctx(OSSL_LIB_CTX* lib, const ServerIdentity& id, bool async);
 SSL_CTX* make_client_ctx(int version, const char* cipher12);
 
+// One full handshake between a fresh server and client of these contexts,
+// checked with gtest: it completes, negotiates `version` (and `cipher12`
+// when given), and with `expect_pause` an async server's job really paused.
+void run_one_handshake(SSL_CTX* server_ctx, SSL_CTX* client_ctx, int version, const char* cipher12, bool async,
+                       bool expect_pause);
+
 // Drives pairs to completion; waits on the servers' async fds with poll().
 // Returns false (with the first error) when any pair fails or it takes longer than limit_ms.
 bool run_handshakes(std::vector<TlsPair*>& pairs, int limit_ms, std::string* error);
