@@ -28,6 +28,7 @@
 #include <vector>
 
 #include "ec_test_util.h"
+#include "memcheck_marks.h"
 
 namespace {
 
@@ -42,24 +43,7 @@ void fail(const std::string& what) {
   ++g_failures;
 }
 
-template <class T>
-void mark_secret(const T* p, size_t count) {
-  VALGRIND_MAKE_MEM_UNDEFINED(p, count * sizeof(T));
-}
-template <class T>
-void mark_public(const T* p, size_t count) {
-  VALGRIND_MAKE_MEM_DEFINED(p, count * sizeof(T));
-}
-
-long undefined_bytes(const void* p, size_t n) {
-  std::vector<uint8_t> vbits(n);
-  if (VALGRIND_GET_VBITS(p, vbits.data(), n) != 1) return -1;
-  long u = 0;
-  for (uint8_t v : vbits) u += v != 0;
-  return u;
-}
-
-unsigned long errors_so_far() { return static_cast<unsigned long>(VALGRIND_COUNT_ERRORS); }
+using namespace gputls::kernels::ct;
 
 // One curve's batch: items 0 keygen, 1 derive, 2 derive with an invalid peer, 3
 // sign, 4 keygen with a zero key (refused).

@@ -41,6 +41,7 @@
 #include "gputls/kernels/rsa_key_layout.h"
 #include "gputls/kernels/x25519.h"
 #include "rsa_test_keys.h"
+#include "memcheck_marks.h"
 
 namespace {
 
@@ -55,26 +56,7 @@ void fail(const char* what) {
   ++g_failures;
 }
 
-template <class T>
-void mark_secret(const T* p, size_t count) {
-  VALGRIND_MAKE_MEM_UNDEFINED(p, count * sizeof(T));
-}
-template <class T>
-void mark_public(const T* p, size_t count) {
-  VALGRIND_MAKE_MEM_DEFINED(p, count * sizeof(T));
-}
-
-// How many bytes of [p, p + n) memcheck holds as (partly) undefined; -1 when
-// not under valgrind. Reads shadow memory only: reports nothing.
-long undefined_bytes(const void* p, size_t n) {
-  std::vector<uint8_t> vbits(n);
-  if (VALGRIND_GET_VBITS(p, vbits.data(), n) != 1) return -1;
-  long u = 0;
-  for (uint8_t v : vbits) u += v != 0;
-  return u;
-}
-
-unsigned long errors_so_far() { return static_cast<unsigned long>(VALGRIND_COUNT_ERRORS); }
+using namespace gputls::kernels::ct;
 
 // The secret words of an RSA-CRT key blob: header p0inv, q0inv, then
 // p q dp dq qinv r2p r3p r2q r3q. Public and left defined: h, n0inv, e, kind,
