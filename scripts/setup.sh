@@ -11,6 +11,14 @@ packages=(
   googletest libgtest-dev libgmock-dev libbenchmark-dev
   nlohmann-json3-dev libcli11-dev
   valgrind python3
+  # real TLS peers for the integration tests (loopback only)
+  curl haproxy nghttp2-client
+  # the appliance: DPDK, network namespaces and veth pairs for its netns tests, scapy for bad traffic
+  dpdk libdpdk-dev iproute2 ethtool nftables python3-scapy
+  # libFuzzer targets (clang's runtime)
+  clang libclang-rt-14-dev
+  # the benchmark's plots
+  python3-matplotlib
 )
 
 missing=()

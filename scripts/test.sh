@@ -3,7 +3,7 @@
 # phase so each change can see what it adds to CI.
 #   1. CUDA build (when nvcc exists): unit tests, then gpu tests (skip without a GPU)
 #   2. host build (-DGPUTLS_CUDA=OFF): unit tests, integration tests (real
-#      openssl peers on loopback)
+#      openssl peers on loopback), netns tests (the appliance in namespaces)
 #   3. sanitizer build (ASan+UBSan, -DGPUTLS_CUDA=OFF): unit tests
 # Exits non-zero if any build or test failed; every phase runs regardless.
 set -uo pipefail
@@ -52,6 +52,9 @@ fi
 if phase "host build" configure_build build/host -DGPUTLS_CUDA=OFF; then
   phase "host build: unit tests" run_label build/host unit
   phase "host build: integration tests" run_label build/host integration
+  # Network-namespace tests (the appliance on a veth pair): they need root and
+  # skip visibly without it; each creates and removes its own namespace.
+  phase "host build: netns tests" run_label build/host netns
 fi
 
 if phase "sanitizer build (ASan+UBSan)" configure_build build/asan -DGPUTLS_CUDA=OFF -DGPUTLS_SANITIZE=ON \
