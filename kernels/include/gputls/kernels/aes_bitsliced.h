@@ -1,0 +1,215 @@
+// AES-128 / AES-256 encryption, bitsliced and table-free, written once for
+// host and device (GT_HD). Two blocks are encrypted at a time in eight 32-bit
+// bit planes; the S-box is a boolean circuit (GF(2^8) inversion as x^254 by
+// bitsliced multiplications and squarings, then the affine map), so no memory
+// index and no branch ever depends on the key or the data: there is no table
+// to leak through caches or shared-memory bank conflicts.
+//
+// Plane layout: plane b holds bit b (LSB = 0) of every byte of both blocks;
+// byte j of block `blk` (row j % 4, column j / 4 of the AES state) sits at bit
+// 8 * row + 2 * column + blk. Rows are byte lanes, so MixColumns' row rotation
+// is a 32-bit rotation by 8, and ShiftRows rotates each byte lane by a fixed
+// amount.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+
+#include "gputls/kernels/gt_hd.h"
+
+namespace gputls::kernels::aes {
+
+constexpr int kMaxRounds = 14;
+
+// Round keys in plane form (each round key in both block lanes).
+struct RoundKeys {
+  uint32_t rounds = 0;  // 10 (AES-128) or 14 (AES-256); public
+  uint32_t rk[kMaxRounds + 1][8];
+};
+
+namespace detail {
+
+// Transposes an 8x8 bit matrix held as 8 bytes (byte i = row i, bit j = column j).
+GT_HD uint64_t transpose8(uint64_t x) {
+  uint64_t t;
+  t = (x ^ (x >> 7)) & 0x00AA00AA00AA00AAull;
+  x ^= t ^ (t << 7);
+  t = (x ^ (x >> 14)) & 0x0000CCCC0000CCCCull;
+  x ^= t ^ (t << 14);
+  t = (x ^ (x >> 28)) & 0x00000000F0F0F0F0ull;
+  x ^= t ^ (t << 28);
+  return x;
+}
+
+GT_HD uint32_t rotr(uint32_t x, int n) { return (x >> n) | (x << (32 - n)); }
+
+// GF(2^8) = GF(2)[x]/(x^8 + x^4 + x^3 + x + 1), bitsliced: p holds the 15
+// coefficients of an unreduced product; x^k = x^(k-4) + x^(k-5) + x^(k-7) + x^(k-8).
+GT_HD void reduce(uint32_t p[15], uint32_t r[8]) {
+  for (int k = 14; k >= 8; --k) {
+    p[k - 4] ^= p[k];
+    p[k - 5] ^= p[k];
+    p[k - 7] ^= p[k];
+    p[k - 8] ^= p[k];
+  }
+  for (int i = 0; i < 8; ++i) r[i] = p[i];
+}
+
+GT_HD void gf_mul(uint32_t r[8], const uint32_t a[8], const uint32_t b[8]) {
+  uint32_t p[15];
+  for (int k = 0; k < 15; ++k) p[k] = 0;
+  for (int i = 0; i < 8; ++i)
+    for (int j = 0; j < 8; ++j) p[i + j] ^= a[i] & b[j];
+  reduce(p, r);
+}
+
+// Squaring is linear over GF(2): coefficient i moves to 2i, then reduce.
+GT_HD void gf_sq(uint32_t r[8], const uint32_t a[8]) {
+  uint32_t p[15];
+  for (int k = 0; k < 15; ++k) p[k] = 0;
+  for (int i = 0; i < 8; ++i) p[2 * i] = a[i];
+  reduce(p, r);
+}
+
+// The AES S-box on 32 bytes at once: s = A(x^254) + 0x63, where x^254 is the
+// inverse (0 for 0) and A the affine map s_i = b_i + b_(i+4) + b_(i+5) + b_(i+6) + b_(i+7).
+GT_HD void sub_bytes(uint32_t s[8]) {
+  uint32_t x2[8], x3[8], x12[8], x15[8], t[8], inv[8];
+  gf_sq(x2, s);
+  gf_mul(x3, x2, s);
+  gf_sq(t, x3);    // x^6
+  gf_sq(x12, t);   // x^12
+  gf_mul(x15, x12, x3);
+  gf_sq(t, x15);   // x^30
+  gf_sq(t, t);     // x^60
+  gf_sq(t, t);     // x^120
+  gf_sq(t, t);     // x^240
+  gf_mul(inv, t, x12);  // x^252
+  gf_mul(inv, inv, x2);  // x^254
+  constexpr uint32_t kC = 0x63;
+  for (int i = 0; i < 8; ++i) {
+    uint32_t v = inv[i] ^ inv[(i + 4) & 7] ^ inv[(i + 5) & 7] ^ inv[(i + 6) & 7] ^ inv[(i + 7) & 7];
+    s[i] = v ^ (0u - ((kC >> i) & 1u));
+  }
+}
+
+// Row r (byte lane r) rotates left by r columns: within the lane, bit
+// 2c + blk takes bit 2((c + r) mod 4) + blk, a right rotation by 2r.
+GT_HD uint32_t shift_rows_plane(uint32_t x) {
+  return (x & 0x000000ffu) | ((x >> 2) & 0x00003f00u) | ((x << 6) & 0x0000c000u) | ((x >> 4) & 0x000f0000u) |
+         ((x << 4) & 0x00f00000u) | ((x >> 6) & 0x03000000u) | ((x << 2) & 0xfc000000u);
+}
+
+// out_r = 2 (a_r + a_(r+1)) + a_(r+1) + a_(r+2) + a_(r+3); a_(r+k) is rotr(x, 8k).
+GT_HD void mix_columns(uint32_t s[8]) {
+  uint32_t t[8], r1[8];
+  for (int b = 0; b < 8; ++b) {
+    r1[b] = rotr(s[b], 8);
+    t[b] = s[b] ^ r1[b];
+  }
+  // xtime(t): multiply by x, reduce with 0x1b (bits 0, 1, 3, 4).
+  const uint32_t hi = t[7];
+  uint32_t xt[8] = {hi, t[0] ^ hi, t[1], t[2] ^ hi, t[3] ^ hi, t[4], t[5], t[6]};
+  for (int b = 0; b < 8; ++b) s[b] = xt[b] ^ r1[b] ^ rotr(t[b], 16);  // rotr16(t) = a_(r+2) + a_(r+3)
+}
+
+}  // namespace detail
+
+// Two 16-byte blocks into plane form, and back.
+GT_HD void pack(uint32_t s[8], const uint8_t b0[16], const uint8_t b1[16]) {
+  for (int b = 0; b < 8; ++b) s[b] = 0;
+  for (int r = 0; r < 4; ++r) {
+    uint64_t x = 0;
+    for (int c = 0; c < 4; ++c) {
+      x |= uint64_t{b0[4 * c + r]} << (8 * (2 * c));
+      x |= uint64_t{b1[4 * c + r]} << (8 * (2 * c + 1));
+    }
+    x = detail::transpose8(x);
+    for (int b = 0; b < 8; ++b) s[b] |= static_cast<uint32_t>((x >> (8 * b)) & 0xff) << (8 * r);
+  }
+}
+
+GT_HD void unpack(uint8_t b0[16], uint8_t b1[16], const uint32_t s[8]) {
+  for (int r = 0; r < 4; ++r) {
+    uint64_t x = 0;
+    for (int b = 0; b < 8; ++b) x |= uint64_t{(s[b] >> (8 * r)) & 0xff} << (8 * b);
+    x = detail::transpose8(x);
+    for (int c = 0; c < 4; ++c) {
+      b0[4 * c + r] = static_cast<uint8_t>(x >> (8 * (2 * c)));
+      b1[4 * c + r] = static_cast<uint8_t>(x >> (8 * (2 * c + 1)));
+    }
+  }
+}
+
+// Encrypts the two blocks held in s (plane form) in place.
+GT_HD void encrypt_planes(uint32_t s[8], const RoundKeys& k) {
+  for (int b = 0; b < 8; ++b) s[b] ^= k.rk[0][b];
+  const int nr = static_cast<int>(k.rounds);
+  for (int round = 1; round <= nr; ++round) {
+    detail::sub_bytes(s);
+    for (int b = 0; b < 8; ++b) s[b] = detail::shift_rows_plane(s[b]);
+    if (round != nr) detail::mix_columns(s);
+    for (int b = 0; b < 8; ++b) s[b] ^= k.rk[round][b];
+  }
+}
+
+// out0 = AES_K(in0), out1 = AES_K(in1). Outputs may alias inputs.
+GT_HD void encrypt2(const RoundKeys& k, const uint8_t in0[16], const uint8_t in1[16], uint8_t out0[16],
+                    uint8_t out1[16]) {
+  uint32_t s[8];
+  pack(s, in0, in1);
+  encrypt_planes(s, k);
+  unpack(out0, out1, s);
+}
+
+// Key expansion (FIPS 197 section 5.2) for 16- or 32-byte keys; false for any
+// other length (AES-192 is not served). SubWord runs through the same
+// bitsliced S-box, so the schedule has no secret-indexed load either.
+GT_HD bool expand_key(RoundKeys& out, const uint8_t* key, size_t key_len) {
+  if (key_len != 16 && key_len != 32) return false;
+  const int nk = static_cast<int>(key_len / 4);
+  const int nr = nk + 6;
+  const int total = 4 * (nr + 1);
+  uint8_t w[4 * 4 * (kMaxRounds + 1)];
+  for (size_t i = 0; i < key_len; ++i) w[i] = key[i];
+  uint8_t rcon = 1;
+  for (int i = nk; i < total; ++i) {
+    uint8_t t[4] = {w[4 * (i - 1)], w[4 * (i - 1) + 1], w[4 * (i - 1) + 2], w[4 * (i - 1) + 3]};
+    const bool rot = i % nk == 0;            // public: depends on the position only
+    const bool sub = rot || (nk == 8 && i % nk == 4);
+    if (rot) {
+      const uint8_t t0 = t[0];
+      t[0] = t[1];
+      t[1] = t[2];
+      t[2] = t[3];
+      t[3] = t0;
+    }
+    if (sub) {
+      uint32_t s[8];
+      for (int b = 0; b < 8; ++b) {
+        s[b] = 0;
+        for (int j = 0; j < 4; ++j) s[b] |= static_cast<uint32_t>((t[j] >> b) & 1) << j;
+      }
+      detail::sub_bytes(s);
+      for (int j = 0; j < 4; ++j) {
+        uint8_t v = 0;
+        for (int b = 0; b < 8; ++b) v |= static_cast<uint8_t>(((s[b] >> j) & 1) << b);
+        t[j] = v;
+      }
+    }
+    if (rot) {
+      t[0] ^= rcon;
+      rcon = static_cast<uint8_t>((rcon << 1) ^ ((rcon >> 7) * 0x1b));  // rcon is public
+    }
+    for (int j = 0; j < 4; ++j) w[4 * i + j] = w[4 * (i - nk) + j] ^ t[j];
+  }
+  out.rounds = static_cast<uint32_t>(nr);
+  for (int r = 0; r <= nr; ++r) pack(out.rk[r], w + 16 * r, w + 16 * r);
+  for (int r = nr + 1; r <= kMaxRounds; ++r)
+    for (int b = 0; b < 8; ++b) out.rk[r][b] = 0;
+  volatile uint8_t* vw = w;  // the expanded key bytes are secret: a wipe the compiler keeps
+  for (int i = 0; i < total * 4; ++i) vw[i] = 0;
+  return true;
+}
+
+}  // namespace gputls::kernels::aes

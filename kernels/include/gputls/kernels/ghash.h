@@ -1,0 +1,92 @@
+// GHASH's field GF(2^128) (NIST SP 800-38D), constant time, written once for
+// host and device (GT_HD). Carry-less products come from ordinary integer
+// multiplications of operands with holes: each 32-bit operand is split into
+// four parts holding every fourth bit, so a column of any 32x32 -> 64 product
+// sums at most 8 one-bits and its carries never reach the next bit the mask
+// keeps. No table, no branch, no data-dependent index.
+//
+// An element is the 16-byte block loaded big-endian into (hi, lo): GCM's
+// coefficient of x^0 is the most significant bit of hi ("reflected" order).
+#pragma once
+
+#include <cstdint>
+
+#include "gputls/kernels/gt_hd.h"
+
+namespace gputls::kernels::gf128 {
+
+struct Elem {
+  uint64_t hi = 0, lo = 0;
+};
+
+GT_HD Elem load(const uint8_t b[16]) {
+  Elem e;
+  for (int i = 0; i < 8; ++i) {
+    e.hi = (e.hi << 8) | b[i];
+    e.lo = (e.lo << 8) | b[8 + i];
+  }
+  return e;
+}
+
+GT_HD void store(uint8_t b[16], const Elem& e) {
+  for (int i = 0; i < 8; ++i) {
+    b[i] = static_cast<uint8_t>(e.hi >> (56 - 8 * i));
+    b[8 + i] = static_cast<uint8_t>(e.lo >> (56 - 8 * i));
+  }
+}
+
+GT_HD Elem add(const Elem& a, const Elem& b) { return Elem{a.hi ^ b.hi, a.lo ^ b.lo}; }
+
+namespace detail {
+
+// Carry-less 32 x 32 -> 64-bit product.
+GT_HD uint64_t clmul32(uint32_t a, uint32_t b) {
+  const uint64_t a0 = a & 0x11111111u, a1 = a & 0x22222222u, a2 = a & 0x44444444u, a3 = a & 0x88888888u;
+  const uint64_t b0 = b & 0x11111111u, b1 = b & 0x22222222u, b2 = b & 0x44444444u, b3 = b & 0x88888888u;
+  // z_k gathers the products whose bits land at positions = k (mod 4).
+  const uint64_t z0 = (a0 * b0) ^ (a1 * b3) ^ (a2 * b2) ^ (a3 * b1);
+  const uint64_t z1 = (a0 * b1) ^ (a1 * b0) ^ (a2 * b3) ^ (a3 * b2);
+  const uint64_t z2 = (a0 * b2) ^ (a1 * b1) ^ (a2 * b0) ^ (a3 * b3);
+  const uint64_t z3 = (a0 * b3) ^ (a1 * b2) ^ (a2 * b1) ^ (a3 * b0);
+  return (z0 & 0x1111111111111111ull) | (z1 & 0x2222222222222222ull) | (z2 & 0x4444444444444444ull) |
+         (z3 & 0x8888888888888888ull);
+}
+
+// Carry-less 64 x 64 -> 128-bit product (Karatsuba over 32-bit halves).
+GT_HD void clmul64(uint64_t a, uint64_t b, uint64_t& hi, uint64_t& lo) {
+  const uint32_t a1 = static_cast<uint32_t>(a >> 32), a0 = static_cast<uint32_t>(a);
+  const uint32_t b1 = static_cast<uint32_t>(b >> 32), b0 = static_cast<uint32_t>(b);
+  const uint64_t z2 = clmul32(a1, b1), z0 = clmul32(a0, b0);
+  const uint64_t z1 = clmul32(a1 ^ a0, b1 ^ b0) ^ z2 ^ z0;
+  hi = z2 ^ (z1 >> 32);
+  lo = z0 ^ (z1 << 32);
+}
+
+}  // namespace detail
+
+// x * y in GCM's field: a 256-bit carry-less product (Karatsuba over 64-bit
+// halves), shifted left by one for the reflected order, then reduced by
+// x^128 = x^7 + x^2 + x + 1 in two folds.
+GT_HD Elem mul(const Elem& x, const Elem& y) {
+  uint64_t p2h, p2l, p0h, p0l, p1h, p1l;
+  detail::clmul64(x.hi, y.hi, p2h, p2l);
+  detail::clmul64(x.lo, y.lo, p0h, p0l);
+  detail::clmul64(x.hi ^ x.lo, y.hi ^ y.lo, p1h, p1l);
+  p1h ^= p2h ^ p0h;
+  p1l ^= p2l ^ p0l;
+  uint64_t w3 = p2h, w2 = p2l ^ p1h, w1 = p0h ^ p1l, w0 = p0l;
+  w3 = (w3 << 1) | (w2 >> 63);
+  w2 = (w2 << 1) | (w1 >> 63);
+  w1 = (w1 << 1) | (w0 >> 63);
+  w0 <<= 1;
+  // Low half V = (w1, w0) holds x^128..x^255. The bits V >> {1, 2, 7} push
+  // out (degrees >= 128 again) come back as the top 7 bits of a second fold.
+  const uint64_t vh = w1, vl = w0;
+  const uint64_t spill = (vl << 63) ^ (vl << 62) ^ (vl << 57);
+  const uint64_t uh = vh ^ spill, ul = vl;
+  const uint64_t fh = uh ^ (uh >> 1) ^ (uh >> 2) ^ (uh >> 7);
+  const uint64_t fl = ul ^ (ul >> 1) ^ (ul >> 2) ^ (ul >> 7) ^ (uh << 63) ^ (uh << 62) ^ (uh << 57);
+  return Elem{w3 ^ fh, w2 ^ fl};
+}
+
+}  // namespace gputls::kernels::gf128
