@@ -6,6 +6,8 @@
 #include <openssl/rand.h>
 
 #include <cstdint>
+#include <fstream>
+#include <nlohmann/json.hpp>
 #include <stdexcept>
 #include <string>
 #include <string_view>
@@ -106,6 +108,45 @@ inline uint32_t test_length(uint32_t i) {
   static const uint32_t kFixed[] = {0, 1, 15, 16, 17, 31, 32, 33, 255, 256, 257, 4095, 4096, 16383, 16384, 16640};
   constexpr uint32_t kN = sizeof kFixed / sizeof kFixed[0];
   return i < kN ? kFixed[i] : random_u32() % 16641;
+}
+
+// One Wycheproof AEAD vector (aes_gcm_test.json).
+struct GcmVector {
+  int id = 0;
+  std::string result, comment;
+  Bytes key, iv, aad, msg, ct, tag;
+};
+
+// Every vector of the file; throws when it cannot be read or its count is off.
+inline std::vector<GcmVector> load_gcm_vectors(const std::string& path, size_t* declared = nullptr) {
+  std::ifstream f(path);
+  if (!f) throw std::runtime_error("cannot open " + path);
+  const nlohmann::json j = nlohmann::json::parse(f);
+  std::vector<GcmVector> v;
+  for (const auto& g : j.at("testGroups")) {
+    if (g.at("tagSize").get<int>() != 128) throw std::runtime_error("unexpected tag size in " + path);
+    for (const auto& t : g.at("tests")) {
+      GcmVector x;
+      x.id = t.at("tcId");
+      x.result = t.at("result");
+      x.comment = t.at("comment");
+      x.key = unhex(t.at("key").get<std::string>());
+      x.iv = unhex(t.at("iv").get<std::string>());
+      x.aad = unhex(t.at("aad").get<std::string>());
+      x.msg = unhex(t.at("msg").get<std::string>());
+      x.ct = unhex(t.at("ct").get<std::string>());
+      x.tag = unhex(t.at("tag").get<std::string>());
+      v.push_back(std::move(x));
+    }
+  }
+  if (v.size() != j.at("numberOfTests").get<size_t>()) throw std::runtime_error("test count mismatch in " + path);
+  if (declared) *declared = v.size();
+  return v;
+}
+
+// What the kernels serve: a 96-bit IV and a 128- or 256-bit key.
+inline bool gcm_vector_served(const GcmVector& v) {
+  return v.iv.size() == 12 && (v.key.size() == 16 || v.key.size() == 32);
 }
 
 }  // namespace gputls::kernels::testing
