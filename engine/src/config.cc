@@ -68,6 +68,7 @@ bool Config::set(const std::string& name, const std::string& value, std::string*
   if (name == "max_keys") return parse_u32(env, value, 1, 1u << 24, &max_keys, error);
   if (name == "flushers") return parse_u32(env, value, 0, 64, &flusher_threads, error);
   if (name == "auto_min_batch") return parse_u32(env, value, 1, 1u << 16, &auto_min_batch, error);
+  if (name == "aes_gpu_min_bytes") return parse_u32(env, value, 0, 1u << 20, &aes_gpu_min_bytes, error);
   if (name == "cuda_device") {
     uint32_t d;
     if (!parse_u32(env, value, 0, kMax, &d, error)) return false;
@@ -93,7 +94,7 @@ bool Config::set(const std::string& name, const std::string& value, std::string*
 const std::vector<std::string>& Config::setting_names() {
   static const std::vector<std::string> kNames = {"policy",   "batch",          "deadline_us", "queue_capacity",
                                                   "max_keys", "flushers",       "auto_min_batch", "cuda_device",
-                                                  "quiet",    "inline"};
+                                                  "quiet",    "inline",         "aes_gpu_min_bytes"};
   return kNames;
 }
 

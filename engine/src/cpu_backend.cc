@@ -11,6 +11,7 @@
 #include <openssl/rsa.h>
 
 #include <cstring>
+#include <mutex>
 #include <vector>
 
 #include "backends.h"
@@ -51,6 +52,37 @@ struct CpuEcKey final : BackendKeyState {
   size_t coord = 0;             // bytes per coordinate / scalar
 };
 
+// An AES-GCM key: a context with the key schedule set (OpenSSL picks AES-NI /
+// VAES), never used directly, and a working copy of it for the records. A
+// connection's records come one at a time, so the working copy is nearly
+// always free; a thread that finds it busy copies the template instead.
+// EVP_CIPHER_CTX_free cleanses the schedules.
+struct CpuAesKey final : BackendKeyState {
+  ~CpuAesKey() override {
+    EVP_CIPHER_CTX_free(hot);
+    EVP_CIPHER_CTX_free(tmpl);
+  }
+  EVP_CIPHER_CTX* tmpl = nullptr;
+  EVP_CIPHER_CTX* hot = nullptr;
+  std::mutex hot_mu;
+};
+
+// One record through an EVP context that already holds the key: re-initialised
+// with the IV only (the key schedule stays). Open checks the tag in
+// EVP_CipherFinal_ex; on a mismatch the engine wipes the output.
+Status gcm_record(EVP_CIPHER_CTX* c, bool seal, Request& r) {
+  const AeadParams& a = *r.aead;
+  int n = 0;
+  uint8_t fin[16];
+  bool ok = EVP_CipherInit_ex2(c, nullptr, nullptr, a.nonce, seal ? 1 : 0, nullptr) == 1 &&
+            (a.aad_len == 0 || EVP_CipherUpdate(c, nullptr, &n, a.aad, static_cast<int>(a.aad_len)) == 1) &&
+            (r.in_len == 0 || EVP_CipherUpdate(c, r.out, &n, r.in, static_cast<int>(r.in_len)) == 1);
+  if (ok && !seal) ok = EVP_CIPHER_CTX_ctrl(c, EVP_CTRL_GCM_SET_TAG, 16, a.tag) == 1;
+  ok = ok && EVP_CipherFinal_ex(c, fin, &n) == 1;
+  if (ok && seal) ok = EVP_CIPHER_CTX_ctrl(c, EVP_CTRL_GCM_GET_TAG, 16, a.tag) == 1;
+  return ok ? Status::kOk : Status::kCryptoFailure;
+}
+
 class CpuBackend final : public Backend {
  public:
   CpuBackend(OSSL_LIB_CTX* ctx, OSSL_PROVIDER* prov) : ctx_(ctx), prov_(prov) {}
@@ -77,6 +109,10 @@ class CpuBackend final : public Backend {
       return prepare_dh(key);
     } else if (key.type == KeyType::kEc) {
       Status s = prepare_ec(key);
+      ERR_pop_to_mark();
+      return s;
+    } else if (key.type == KeyType::kAes) {
+      Status s = prepare_aes(key);
       ERR_pop_to_mark();
       return s;
     }
@@ -200,6 +236,31 @@ class CpuBackend final : public Backend {
     return Status::kOk;
   }
 
+  Status prepare_aes(KeyEntry& key) {
+    const size_t len = key.aes.key.size();
+    if (len != 16 && len != 32) return Status::kBadKey;
+    EVP_CIPHER* cipher = EVP_CIPHER_fetch(ctx_, len == 16 ? "AES-128-GCM" : "AES-256-GCM", nullptr);
+    auto k = std::make_unique<CpuAesKey>();
+    bool ok = cipher && (k->tmpl = EVP_CIPHER_CTX_new()) != nullptr &&
+              EVP_EncryptInit_ex2(k->tmpl, cipher, key.aes.key.data(), nullptr, nullptr) == 1 &&
+              (k->hot = EVP_CIPHER_CTX_new()) != nullptr && EVP_CIPHER_CTX_copy(k->hot, k->tmpl) == 1;
+    EVP_CIPHER_free(cipher);  // the contexts hold their own references
+    if (!ok) return Status::kBadKey;
+    key.bits = static_cast<uint32_t>(len * 8);
+    key.state[static_cast<size_t>(BackendKind::kCpu)] = std::move(k);
+    return Status::kOk;
+  }
+
+  static Status aes_gcm(KeyEntry* key, bool seal, Request& r) {
+    auto& k = *static_cast<CpuAesKey*>(key->state_for(BackendKind::kCpu));
+    std::unique_lock<std::mutex> lock(k.hot_mu, std::try_to_lock);
+    if (lock.owns_lock()) return gcm_record(k.hot, seal, r);
+    EVP_CIPHER_CTX* c = EVP_CIPHER_CTX_new();  // another thread has the working copy
+    Status s = c && EVP_CIPHER_CTX_copy(c, k.tmpl) == 1 ? gcm_record(c, seal, r) : Status::kCryptoFailure;
+    EVP_CIPHER_CTX_free(c);
+    return s;
+  }
+
   static const CpuEcKey& ec_of(KeyEntry* key) {
     return *static_cast<const CpuEcKey*>(key->state_for(BackendKind::kCpu));
   }
@@ -310,6 +371,8 @@ class CpuBackend final : public Backend {
       case Op::kEcdhDerive: return ecdh(ec_of(key), r);
       case Op::kEcdsaSign: return ecdsa(ec_of(key), r);
       case Op::kEcdsaVerify: return ecdsa_verify(ec_of(key), r);
+      case Op::kAesGcmSeal: return aes_gcm(key, true, r);
+      case Op::kAesGcmOpen: return aes_gcm(key, false, r);
       case Op::kCount: break;
     }
     return Status::kUnsupported;

@@ -22,6 +22,19 @@ uint64_t now_ns() {
           .count());
 }
 
+// An AES-GCM record: a 96-bit IV, a 16-byte tag, buffers where lengths say
+// so, out as long as in; lengths below 2^30 (EVP takes int lengths).
+Status validate_aead(const Request& r) {
+  const AeadParams* a = r.aead;
+  if (!a) return Status::kInvalidArgument;
+  if (a->nonce_len != 12) return Status::kBadIvLength;
+  constexpr size_t kMax = size_t{1} << 30;
+  if (!a->nonce || !a->tag || a->tag_len != 16 || (a->aad_len && !a->aad) || a->aad_len >= kMax ||
+      r.in_len >= kMax || r.out_len != r.in_len || (r.in_len && (!r.in || !r.out)))
+    return Status::kInvalidArgument;
+  return Status::kOk;
+}
+
 size_t expected_len(Op op, const KeyEntry* key) {
   switch (op) {
     case Op::kRsaPriv:
@@ -128,6 +141,15 @@ Status Engine::register_ec_key(const EcKeyMaterial& key, KeyHandle* out) {
   return register_key(std::move(e), out);
 }
 
+Status Engine::register_aes_key(const AesKeyMaterial& key, KeyHandle* out) {
+  if (key.key.size() != 16 && key.key.size() != 32) return Status::kBadKey;
+  auto e = std::make_unique<KeyEntry>();
+  e->type = KeyType::kAes;
+  e->aes = key;
+  e->bits = static_cast<uint32_t>(key.key.size() * 8);
+  return register_key(std::move(e), out);
+}
+
 Status Engine::free_key(KeyHandle h) {
   if (getpid() != owner_pid_) return Status::kWrongProcess;
   return keys_->free_key(h);
@@ -141,6 +163,7 @@ Status Engine::validate(const Request& r, const KeyEntry* key) const {
     return Status::kOk;
   }
   if (r.op == Op::kX25519Keygen) return r.out && r.out_len == 32 ? Status::kOk : Status::kInvalidArgument;
+  if (r.op == Op::kAesGcmSeal || r.op == Op::kAesGcmOpen) return validate_aead(r);
   if (r.op == Op::kEcKeygen)
     return r.out && r.out_len == expected_len(r.op, key) ? Status::kOk : Status::kInvalidArgument;
   if (r.op == Op::kEcdhDerive) {
@@ -322,18 +345,26 @@ void Engine::launch(RequestQueue& q, std::vector<Request*>&& reqs, Backend* forc
   Backend* be = forced ? forced : choose_backend(q, reqs.size(), &fallback, &why);
   if (fallback) q.stats().count_fallback(why, reqs.size());
 
-  // Keys the GPU could not take go to the CPU in a batch of their own.
+  // Keys the GPU could not take, and AES-GCM records too small to pay for
+  // the copies (or too large for the kernels), go to the CPU in a batch of their own.
   std::vector<Request*> cpu_reqs;
   if (be == gpu_.get() && q.op() != Op::kEcho) {
-    size_t kept = 0;
+    const bool aead = q.op() == Op::kAesGcmSeal || q.op() == Op::kAesGcmOpen;
+    size_t kept = 0, no_key = 0, sized = 0;
     for (Request* r : reqs) {
-      if (r->entry_->state_for(gpu_->kind()))
-        reqs[kept++] = r;
-      else
+      if (!r->entry_->state_for(gpu_->kind())) {
+        ++no_key;
         cpu_reqs.push_back(r);
+      } else if (aead && (r->in_len < config_.aes_gpu_min_bytes || !gpu_->accepts(*r))) {
+        ++sized;
+        cpu_reqs.push_back(r);
+      } else {
+        reqs[kept++] = r;
+      }
     }
     reqs.resize(kept);
-    if (!cpu_reqs.empty()) q.stats().count_fallback(Fallback::kKeyNotOnDevice, cpu_reqs.size());
+    if (no_key) q.stats().count_fallback(Fallback::kKeyNotOnDevice, no_key);
+    if (sized) q.stats().count_fallback(Fallback::kRecordSize, sized);
   }
 
   auto start = [&](Backend* backend, std::vector<Request*>&& rs) {

@@ -13,6 +13,8 @@ std::string_view op_name(Op op) {
     case Op::kEcdhDerive: return "ecdh_derive";
     case Op::kEcdsaSign: return "ecdsa_sign";
     case Op::kEcdsaVerify: return "ecdsa_verify";
+    case Op::kAesGcmSeal: return "aes_gcm_seal";
+    case Op::kAesGcmOpen: return "aes_gcm_open";
     case Op::kCount: break;
   }
   return "unknown";
@@ -28,6 +30,8 @@ KeyType op_key_type(Op op) {
     case Op::kEcdhDerive:
     case Op::kEcdsaSign:
     case Op::kEcdsaVerify: return KeyType::kEc;
+    case Op::kAesGcmSeal:
+    case Op::kAesGcmOpen: return KeyType::kAes;
     default: return KeyType::kNone;
   }
 }

@@ -12,6 +12,7 @@ std::string_view fallback_name(Fallback f) {
     case Fallback::kUnsupported: return "unsupported";
     case Fallback::kKeyNotOnDevice: return "key_not_on_device";
     case Fallback::kDeviceError: return "device_error";
+    case Fallback::kRecordSize: return "record_size";
     case Fallback::kCount: break;
   }
   return "unknown";

@@ -16,6 +16,7 @@ std::string_view status_name(Status s) {
     case Status::kDeviceError: return "device_error";
     case Status::kShutdown: return "shutdown";
     case Status::kWrongProcess: return "wrong_process";
+    case Status::kBadIvLength: return "bad_iv_length";
   }
   return "unknown";
 }
@@ -34,6 +35,8 @@ std::string_view status_message(Status s) {
     case Status::kDeviceError: return "GPU reported an error; the request could not be completed";
     case Status::kShutdown: return "engine is shut down; create a new engine";
     case Status::kWrongProcess: return "engine belongs to the parent process (fork); use Engine::for_this_process()";
+    case Status::kBadIvLength:
+      return "AES-GCM needs a 96-bit (12-byte) IV; other IV lengths are not served: run such records on OpenSSL";
   }
   return "unknown status";
 }

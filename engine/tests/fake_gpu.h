@@ -1,9 +1,13 @@
 // A stand-in for the CUDA backend in tests without a GPU: asynchronous (its
 // own thread, like the real one), optionally slow, and able to fail batches
-// as a device would. Echo is computed; key ops are never computed here, so a
-// key-op batch that "succeeds" would be a bug: they always report device
-// errors, which the engine must re-run on the CPU.
+// as a device would. Echo is computed; other key ops are never computed here,
+// so a key-op batch that "succeeds" would be a bug: they always report device
+// errors, which the engine must re-run on the CPU. AES-GCM (aes_host_twin) is
+// the exception: it runs the kernels' host twin on per-key state built as the
+// CUDA backend builds it, and can fail part of a batch (fail_from).
 #pragma once
+
+#include <openssl/crypto.h>
 
 #include <atomic>
 #include <chrono>
@@ -12,8 +16,10 @@
 #include <deque>
 #include <mutex>
 #include <thread>
+#include <vector>
 
 #include "gputls/engine/backend.h"
+#include "gputls/kernels/aes_gcm.h"
 
 namespace gputls::engine::testing {
 
@@ -23,9 +29,28 @@ class FakeGpu final : public Backend {
     std::chrono::microseconds delay{0};  // per batch
     uint32_t fail_batches = 0;           // the first N batches fail with kDeviceError
     bool take_keys = true;               // prepare_key succeeds
+    bool aes_host_twin = false;          // compute AES-GCM batches with the kernels' host twin
+    uint32_t fail_from = UINT32_MAX;     // AES-GCM: requests from this index of a batch on fail (device died mid-batch)
+    uint32_t max_record = UINT32_MAX;    // AES-GCM: accepts() refuses longer records
   };
   struct Counters {
     std::atomic<uint64_t> batches{0}, requests{0}, failed_batches{0};
+    std::atomic<uint64_t> aes_computed{0}, aes_keys_wiped{0}, aes_keys_not_wiped{0};
+  };
+
+  // Per-key AES-GCM state as the CUDA backend keeps it (round keys, powers of
+  // H); checks on destruction that the wipe left nothing behind.
+  struct AesState final : BackendKeyState {
+    explicit AesState(Counters* c) : c_(c) {}
+    ~AesState() override {
+      OPENSSL_cleanse(&key, sizeof key);
+      const auto* p = reinterpret_cast<const volatile uint8_t*>(&key);
+      uint8_t any = 0;
+      for (size_t i = 0; i < sizeof key; ++i) any |= p[i];
+      (any ? c_->aes_keys_not_wiped : c_->aes_keys_wiped)++;
+    }
+    kernels::AesGcmKey key;
+    Counters* c_;
   };
 
   FakeGpu(Options o, Counters* c) : o_(o), c_(c), fail_left_(o.fail_batches), worker_([this] { run(); }) {}
@@ -41,8 +66,15 @@ class FakeGpu final : public Backend {
   BackendKind kind() const override { return BackendKind::kCuda; }
   std::string description() const override { return "fake GPU (tests)"; }
   bool supports(Op, uint32_t) const override { return true; }
+  bool accepts(const Request& r) const override { return r.in_len <= o_.max_record; }
   Status prepare_key(KeyEntry& k) override {
     if (!o_.take_keys) return Status::kUnsupported;
+    if (k.type == KeyType::kAes && o_.aes_host_twin) {
+      auto st = std::make_unique<AesState>(c_);
+      if (!kernels::aes_gcm_key_init(st->key, k.aes.key.data(), k.aes.key.size())) return Status::kBadKey;
+      k.state[static_cast<size_t>(BackendKind::kCuda)] = std::move(st);
+      return Status::kOk;
+    }
     k.state[static_cast<size_t>(BackendKind::kCuda)] = std::make_unique<BackendKeyState>();
     return Status::kOk;
   }
@@ -66,8 +98,18 @@ class FakeGpu final : public Backend {
       q_.pop_front();
       lock.unlock();
       if (o_.delay.count()) std::this_thread::sleep_for(o_.delay);
-      bool fail = fail_left_ > 0 || b->op != Op::kEcho;
+      const bool aes = o_.aes_host_twin && (b->op == Op::kAesGcmSeal || b->op == Op::kAesGcmOpen);
+      bool fail = fail_left_ > 0 || (b->op != Op::kEcho && !aes);
       if (fail_left_ > 0) --fail_left_;
+      if (aes && !fail) {
+        run_aes(b);
+        c_->batches++;
+        c_->requests += b->size();
+        b->finish();
+        busy_.fetch_sub(1);
+        lock.lock();
+        continue;
+      }
       for (size_t i = 0; i < b->size(); ++i) {
         Request& r = *b->requests[i];
         if (!fail && r.in_len) std::memcpy(r.out, r.in, r.in_len);
@@ -79,6 +121,48 @@ class FakeGpu final : public Backend {
       b->finish();
       busy_.fetch_sub(1);
       lock.lock();
+    }
+  }
+
+  // The batch through the kernels' host twin, records pointing at the
+  // requests' own buffers; requests from fail_from on report device errors.
+  void run_aes(Batch* b) {
+    const uint32_t n = static_cast<uint32_t>(b->size() < o_.fail_from ? b->size() : o_.fail_from);
+    std::vector<kernels::AesGcmRecord> recs(n);
+    std::vector<kernels::AesGcmKey> keys(n);  // one slot per record: the test's "device table"
+    for (uint32_t i = 0; i < n; ++i) {
+      const Request& r = *b->requests[i];
+      keys[i] = static_cast<const AesState*>(b->keys[i]->state_for(BackendKind::kCuda))->key;
+      recs[i].in = r.in;
+      recs[i].out = r.out;
+      recs[i].aad = r.aead->aad;
+      recs[i].tag = r.aead->tag;
+      recs[i].len = static_cast<uint32_t>(r.in_len);
+      recs[i].aad_len = static_cast<uint32_t>(r.aead->aad_len);
+      recs[i].key_slot = i;
+      recs[i].op = b->op == Op::kAesGcmSeal ? kernels::kAesGcmSeal : kernels::kAesGcmOpen;
+      std::memcpy(recs[i].nonce, r.aead->nonce, kernels::kGcmNonceBytes);
+    }
+    std::vector<uint32_t> start(n + 1), acc(4 * size_t{n}), status(n);
+    kernels::AesGcmBatch kb;
+    kb.records = recs.data();
+    kb.chunk_start = start.data();
+    kb.keys = keys.data();
+    kb.acc = acc.data();
+    kb.status = status.data();
+    kb.count = n;
+    kb.items = kernels::aes_gcm_plan(recs.data(), n, start.data());
+    kernels::aes_gcm_batch_host(kb);
+    OPENSSL_cleanse(keys.data(), keys.size() * sizeof(kernels::AesGcmKey));
+    for (size_t i = 0; i < b->size(); ++i) {
+      if (i >= n) {
+        b->results[i] = Status::kDeviceError;
+        continue;
+      }
+      b->results[i] = status[i] == kernels::kAesGcmOk           ? Status::kOk
+                      : status[i] == kernels::kAesGcmAuthFailed ? Status::kCryptoFailure
+                                                                : Status::kDeviceError;
+      c_->aes_computed++;
     }
   }
 

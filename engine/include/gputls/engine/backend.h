@@ -42,6 +42,9 @@ class Backend {
   // Device or library the backend runs on, for notices and stats.
   virtual std::string description() const = 0;
   virtual bool supports(Op op, uint32_t bits) const = 0;
+  // Per request, for ops whose requests differ in size (AES-GCM records): the
+  // engine sends a request the backend does not accept to the CPU.
+  virtual bool accepts(const Request&) const { return true; }
   // Builds the backend's own form of a key at registration. An error here
   // means the backend cannot serve this key; the engine routes it elsewhere.
   virtual Status prepare_key(KeyEntry& key) = 0;

@@ -29,6 +29,11 @@ struct Config {
   uint32_t flusher_threads = 1;     // 0: no threads, the caller drives poll()
   uint32_t auto_min_batch = 16;     // kAuto: smallest batch sent to the GPU
   int cuda_device = 0;
+  // AES-GCM records shorter than this (payload bytes) run on the CPU (AES-NI)
+  // even when a batch goes to the GPU: copying a small record over PCIe and
+  // back costs more than encrypting it. Unmeasured default: set it from
+  // bench/micro_aes_gcm on the target GPU (engine_gpu vs openssl per size).
+  uint32_t aes_gpu_min_bytes = 1024;
   bool quiet = false;               // suppress the one-line "no GPU" notice
   // Callers of the engine (the provider) run operations at once on their own
   // thread when nothing can batch them (Engine::prefers_run_now), instead of
@@ -41,7 +46,7 @@ struct Config {
 
   // Reads GPUTLS_POLICY, GPUTLS_BATCH, GPUTLS_DEADLINE_US, GPUTLS_QUEUE_CAPACITY,
   // GPUTLS_MAX_KEYS, GPUTLS_FLUSHERS, GPUTLS_AUTO_MIN_BATCH, GPUTLS_CUDA_DEVICE,
-  // GPUTLS_QUIET, GPUTLS_INLINE over the defaults. On a malformed value returns nullopt and
+  // GPUTLS_QUIET, GPUTLS_INLINE, GPUTLS_AES_GPU_MIN_BYTES over the defaults. On a malformed value returns nullopt and
   // says which variable and why in *error.
   static std::optional<Config> from_env(std::string* error);
   // The same, over this config's current values (the provider applies its

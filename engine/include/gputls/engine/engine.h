@@ -59,6 +59,8 @@ class Engine {
   Status register_dh_key(const DhKeyMaterial& key, KeyHandle* out);
   // kBadKey for a curve other than P-256/P-384 or d outside [1, n-1].
   Status register_ec_key(const EcKeyMaterial& key, KeyHandle* out);
+  // AES-128 / AES-256 for AES-GCM records; kBadKey for any other key length.
+  Status register_aes_key(const AesKeyMaterial& key, KeyHandle* out);
   // Later submits with h get kStaleKey; requests already in flight finish
   // with the key, whose material is wiped when the last of them completes.
   Status free_key(KeyHandle h);

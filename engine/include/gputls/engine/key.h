@@ -38,6 +38,13 @@ struct DhKeyMaterial {
   SecureBytes p, priv;
 };
 
+// AES key for AES-GCM records: 16 or 32 bytes (AES-192 is refused with kBadKey).
+// Backends derive their per-key state from it (an EVP context; round keys and
+// powers of H in the device's slot table), wiped when the key is freed.
+struct AesKeyMaterial {
+  SecureBytes key;
+};
+
 struct X25519KeyMaterial {
   SecureBytes priv;  // 32 bytes, RFC 7748 little-endian scalar (clamped on use)
 };
@@ -57,6 +64,7 @@ struct KeyEntry {
   X25519KeyMaterial x25519;
   DhKeyMaterial dh;
   EcKeyMaterial ec;
+  AesKeyMaterial aes;
   std::array<std::unique_ptr<BackendKeyState>, static_cast<size_t>(BackendKind::kCount)> state;
 
   BackendKeyState* state_for(BackendKind k) const { return state[static_cast<size_t>(k)].get(); }

@@ -22,10 +22,15 @@ enum class Op : uint8_t {
                   //      (B = 32 / 48 bytes each, big-endian): 1 + 64 + 2B = 129 / 161 bytes;
                   // out = 1 byte: 1 valid, 0 invalid (r or s out of [1, n-1] included), status kOk for both;
                   // kInvalidArgument for other sizes or L outside 1..64
+  kAesGcmSeal,    // AES-128/256-GCM record: in = plaintext, out = ciphertext (out_len == in_len, may be in),
+                  // nonce, AAD and tag (written, 16 bytes) in Request::aead; the queue key's bits are the key's
+  kAesGcmOpen,    // in = ciphertext, out = plaintext, Request::aead's tag (16 bytes) is the expected tag;
+                  // a mismatch is kCryptoFailure with out zeroed (no plaintext released). For both:
+                  // IV not 12 bytes -> kBadIvLength; tag not 16 bytes, missing buffers -> kInvalidArgument
   kCount
 };
 
-enum class KeyType : uint8_t { kNone = 0, kRsa, kX25519, kDh, kEc };
+enum class KeyType : uint8_t { kNone = 0, kRsa, kX25519, kDh, kEc, kAes };
 
 std::string_view op_name(Op op);
 KeyType op_key_type(Op op);

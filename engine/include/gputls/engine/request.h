@@ -22,6 +22,17 @@ namespace gputls::engine {
 class Waiter;
 class RequestQueue;
 
+// The per-record fields of an AEAD request (Op::kAesGcmSeal / kAesGcmOpen),
+// caller-owned like the request. Other ops leave Request::aead null.
+struct AeadParams {
+  const uint8_t* nonce = nullptr;  // the record's IV: 12 bytes (96 bits) only
+  size_t nonce_len = 12;
+  const uint8_t* aad = nullptr;    // additional authenticated data (TLS: the record header)
+  size_t aad_len = 0;
+  uint8_t* tag = nullptr;          // 16 bytes: written by seal, read (the expected tag) by open
+  size_t tag_len = 16;
+};
+
 struct Request {
   // --- set by the caller ---
   Op op = Op::kEcho;
@@ -30,6 +41,7 @@ struct Request {
   size_t in_len = 0;
   uint8_t* out = nullptr;
   size_t out_len = 0;
+  const AeadParams* aead = nullptr;  // AES-GCM ops only
   int notify_fd = -1;
   void (*on_complete)(void* user, Status status) = nullptr;
   void* user = nullptr;

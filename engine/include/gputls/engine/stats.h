@@ -18,6 +18,7 @@ enum class Fallback : uint8_t {
   kUnsupported,      // the GPU backend has no kernel for this op / key size
   kKeyNotOnDevice,   // the GPU backend could not take this key at registration
   kDeviceError,      // the GPU failed the batch; the request was re-run on the CPU
+  kRecordSize,       // AES-GCM record below GPUTLS_AES_GPU_MIN_BYTES or above the kernels' maximum
   kCount
 };
 std::string_view fallback_name(Fallback f);
@@ -34,7 +35,7 @@ struct DurationStat {
   }
 };
 
-constexpr size_t kStatusCount = static_cast<size_t>(Status::kWrongProcess) + 1;
+constexpr size_t kStatusCount = static_cast<size_t>(Status::kBadIvLength) + 1;
 
 // Counters of one queue: one op at one key size.
 struct OpStats {

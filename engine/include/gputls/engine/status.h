@@ -21,6 +21,7 @@ enum class Status : uint32_t {
   kDeviceError,      // GPU error; requests were re-run on the CPU when possible
   kShutdown,         // engine is shutting down / shut down
   kWrongProcess,     // engine was created by another process (used after fork)
+  kBadIvLength,      // AES-GCM: the IV is not 96 bits (12 bytes), the only length served
 };
 
 // Human-readable name, stable: used in stats JSON and error messages.

@@ -1,0 +1,292 @@
+// AES-GCM records through the engine: the CPU backend (OpenSSL EVP) and the
+// GPU path with the fake GPU running the kernels' host twin (the GPU's own
+// code), every result against OpenSSL's EVP AES-GCM called directly. Also:
+// refused requests (IV not 96 bits, bad tag length, wrong key), opens that
+// fail with their output zeroed, the size threshold sending small records to
+// the CPU, a device failing mid-batch (the rest re-run on the CPU), and key
+// state wiped when a key is freed.
+#include <gtest/gtest.h>
+
+#include <cstring>
+#include <vector>
+
+#include "../../kernels/tests/aes_gcm_test_util.h"
+#include "engine_test_util.h"
+#include "fake_gpu.h"
+#include "test_keys.h"
+
+namespace gputls::engine {
+namespace {
+
+using testing::Bytes;
+using testing::cpu_config;
+using testing::FakeGpu;
+using testing::make_engine;
+using testing::random_bytes;
+
+// One record and its buffers, owned by the test.
+struct Record {
+  Bytes key, nonce, aad, in, out, want_out;
+  uint8_t tag[16] = {}, want_tag[16] = {};
+  AeadParams aead;
+  Request req;
+  bool seal = true;
+};
+
+// A seal (expected results from OpenSSL) or an open of OpenSSL's ciphertext.
+void make_record(Record& r, const Bytes& key, KeyHandle h, bool seal, size_t len, size_t aad_len) {
+  r.key = key;
+  r.seal = seal;
+  r.nonce = random_bytes(12);
+  r.aad = random_bytes(aad_len);
+  const Bytes pt = random_bytes(len);
+  Bytes ct;
+  ASSERT_TRUE(kernels::testing::openssl_gcm(true, key, r.nonce, r.aad, pt, &ct, r.want_tag));
+  r.in = seal ? pt : ct;
+  r.want_out = seal ? ct : pt;
+  if (!seal) std::memcpy(r.tag, r.want_tag, 16);
+  r.out.assign(len, 0xa5);
+  r.aead.nonce = r.nonce.data();
+  r.aead.aad = r.aad.data();
+  r.aead.aad_len = r.aad.size();
+  r.aead.tag = r.tag;
+  testing::prepare(r.req, seal ? Op::kAesGcmSeal : Op::kAesGcmOpen, h, r.in.data(), len, r.out.data(), len);
+  r.req.aead = &r.aead;
+}
+
+void expect_result(const Record& r, size_t i) {
+  EXPECT_EQ(r.out, r.want_out) << "record " << i << " length " << r.in.size();
+  if (r.seal) {
+    EXPECT_EQ(0, std::memcmp(r.tag, r.want_tag, 16)) << "record " << i;
+  }
+}
+
+uint64_t fallbacks(const OpStats* s, Fallback f) { return s ? s->fallbacks[static_cast<size_t>(f)].load() : 0; }
+uint64_t served(const OpStats* s, BackendKind k) { return s ? s->served[static_cast<size_t>(k)].load() : 0; }
+
+Config fake_gpu_config(FakeGpu::Options o, FakeGpu::Counters* c) {
+  Config cfg;
+  cfg.policy = Policy::kGpu;
+  cfg.quiet = true;
+  cfg.aes_gpu_min_bytes = 256;
+  o.aes_host_twin = true;
+  cfg.gpu_backend_factory = [o, c] { return std::make_unique<FakeGpu>(o, c); };
+  return cfg;
+}
+
+// Registers a 128- and a 256-bit key; fills `records` with seals and opens of
+// the lengths (and AAD 0..64) over both keys, submits and waits.
+struct MixedRun {
+  std::vector<Bytes> keys;
+  std::vector<KeyHandle> handles;
+  std::vector<Record> records;
+};
+
+void run_mixed(Engine& eng, MixedRun& run, size_t count) {
+  for (size_t key_len : {16u, 32u}) {
+    run.keys.push_back(random_bytes(key_len));
+    AesKeyMaterial m;
+    m.key.assign(run.keys.back().begin(), run.keys.back().end());
+    KeyHandle h;
+    ASSERT_EQ(eng.register_aes_key(m, &h), Status::kOk);
+    run.handles.push_back(h);
+  }
+  run.records = std::vector<Record>(count);
+  for (size_t i = 0; i < count; ++i) {
+    const size_t k = i % 2;
+    make_record(run.records[i], run.keys[k], run.handles[k], i % 3 != 2, kernels::testing::test_length(i % 24),
+                kernels::testing::random_u32() % 65);
+    ASSERT_EQ(eng.submit(run.records[i].req), Status::kOk) << i;
+  }
+  for (size_t i = 0; i < count; ++i) {
+    ASSERT_EQ(eng.wait(run.records[i].req), Status::kOk) << "record " << i;
+    expect_result(run.records[i], i);
+  }
+}
+
+TEST(EngineAesGcm, CpuMatchesOpenSsl) {
+  for (uint32_t flushers : {1u, 0u}) {
+    auto eng = make_engine(cpu_config(flushers));
+    MixedRun run;
+    run_mixed(*eng, run, 48);
+    for (const Record& r : run.records) EXPECT_EQ(r.req.served_by, BackendKind::kCpu);
+    EXPECT_EQ(served(eng->op_stats(Op::kAesGcmSeal, 128), BackendKind::kCpu) +
+                  served(eng->op_stats(Op::kAesGcmSeal, 256), BackendKind::kCpu) +
+                  served(eng->op_stats(Op::kAesGcmOpen, 128), BackendKind::kCpu) +
+                  served(eng->op_stats(Op::kAesGcmOpen, 256), BackendKind::kCpu),
+              48u);
+  }
+}
+
+TEST(EngineAesGcm, RunNowInPlace) {
+  auto eng = make_engine(cpu_config());
+  const Bytes key = random_bytes(16);
+  AesKeyMaterial m;
+  m.key.assign(key.begin(), key.end());
+  KeyHandle h;
+  ASSERT_EQ(eng->register_aes_key(m, &h), Status::kOk);
+  Record r;
+  make_record(r, key, h, true, 1000, 13);
+  Bytes buf = r.in;
+  r.req.in = buf.data();
+  r.req.out = buf.data();
+  ASSERT_EQ(eng->run_now(r.req), Status::kOk);
+  EXPECT_EQ(buf, r.want_out);
+  EXPECT_EQ(0, std::memcmp(r.tag, r.want_tag, 16));
+}
+
+// Corrupted tag, ciphertext or AAD: kCryptoFailure and the output zeroed, on
+// the CPU and on the (fake) GPU; nothing re-run as a device error.
+TEST(EngineAesGcm, CorruptedOpenFailsWithOutputZeroed) {
+  FakeGpu::Counters counters;
+  for (bool gpu : {false, true}) {
+    auto eng = make_engine(gpu ? fake_gpu_config({}, &counters) : cpu_config());
+    const Bytes key = random_bytes(32);
+    AesKeyMaterial m;
+    m.key.assign(key.begin(), key.end());
+    KeyHandle h;
+    ASSERT_EQ(eng->register_aes_key(m, &h), Status::kOk);
+    std::vector<Record> recs(9);
+    for (size_t i = 0; i < recs.size(); ++i) {
+      make_record(recs[i], key, h, false, 300 + 100 * i, 13);
+      if (i % 3 == 0) recs[i].tag[i] ^= 1;
+      if (i % 3 == 1) recs[i].in[i * 7] ^= 0x80;
+      if (i % 3 == 2) recs[i].aad[12] ^= 2;
+      ASSERT_EQ(eng->submit(recs[i].req), Status::kOk);
+    }
+    for (size_t i = 0; i < recs.size(); ++i) {
+      EXPECT_EQ(eng->wait(recs[i].req), Status::kCryptoFailure) << i;
+      EXPECT_EQ(recs[i].out, Bytes(recs[i].in.size(), 0)) << "plaintext released by record " << i;
+      EXPECT_EQ(recs[i].req.served_by, gpu ? BackendKind::kCuda : BackendKind::kCpu);
+    }
+    EXPECT_EQ(fallbacks(eng->op_stats(Op::kAesGcmOpen, 256), Fallback::kDeviceError), 0u);
+  }
+}
+
+TEST(EngineAesGcm, RefusesBadRequestsAndKeys) {
+  auto eng = make_engine(cpu_config());
+  AesKeyMaterial m;
+  KeyHandle h;
+  for (size_t len : {0u, 8u, 24u, 31u, 64u}) {
+    m.key.assign(len, 7);
+    EXPECT_EQ(eng->register_aes_key(m, &h), Status::kBadKey) << len;
+  }
+  const Bytes key = random_bytes(16);
+  m.key.assign(key.begin(), key.end());
+  ASSERT_EQ(eng->register_aes_key(m, &h), Status::kOk);
+  Record r;
+  make_record(r, key, h, true, 64, 13);
+  for (size_t iv_len : {0u, 8u, 11u, 13u, 16u}) {
+    r.aead.nonce_len = iv_len;
+    EXPECT_EQ(eng->submit(r.req), Status::kBadIvLength) << iv_len;
+  }
+  EXPECT_NE(status_message(Status::kBadIvLength).find("96-bit"), std::string_view::npos);
+  r.aead.nonce_len = 12;
+  r.aead.tag_len = 12;
+  EXPECT_EQ(eng->submit(r.req), Status::kInvalidArgument);
+  r.aead.tag_len = 16;
+  r.req.out_len = 63;
+  EXPECT_EQ(eng->submit(r.req), Status::kInvalidArgument);
+  r.req.out_len = 64;
+  r.req.aead = nullptr;
+  EXPECT_EQ(eng->submit(r.req), Status::kInvalidArgument);
+  r.req.aead = &r.aead;
+  EVP_PKEY* x = testing::x25519_key();
+  KeyHandle xh;
+  ASSERT_EQ(eng->register_x25519_key(testing::x25519_material(x), &xh), Status::kOk);
+  r.req.key = xh;  // not an AES key
+  EXPECT_EQ(eng->submit(r.req), Status::kInvalidArgument);
+  EVP_PKEY_free(x);
+  // The engine still serves a good request afterwards.
+  r.req.key = h;
+  ASSERT_EQ(eng->submit(r.req), Status::kOk);
+  ASSERT_EQ(eng->wait(r.req), Status::kOk);
+  expect_result(r, 0);
+}
+
+// Records of at least aes_gpu_min_bytes go to the device, smaller ones to the
+// CPU (counted as record_size fallbacks), longer than the device accepts too.
+TEST(EngineAesGcm, SizeThresholdSplitsBetweenGpuAndCpu) {
+  FakeGpu::Counters counters;
+  FakeGpu::Options o;
+  o.max_record = 16384;
+  auto eng = make_engine(fake_gpu_config(o, &counters));
+  ASSERT_TRUE(eng->gpu_available());
+  MixedRun run;
+  run_mixed(*eng, run, 48);
+  size_t small = 0, large = 0;
+  for (const Record& r : run.records) {
+    const bool gpu = r.in.size() >= 256 && r.in.size() <= 16384;
+    EXPECT_EQ(r.req.served_by, gpu ? BackendKind::kCuda : BackendKind::kCpu) << r.in.size();
+    small += r.in.size() < 256;
+    large += r.in.size() > 16384;
+  }
+  uint64_t sized = 0;
+  for (Op op : {Op::kAesGcmSeal, Op::kAesGcmOpen})
+    for (uint32_t bits : {128u, 256u}) sized += fallbacks(eng->op_stats(op, bits), Fallback::kRecordSize);
+  EXPECT_EQ(sized, small + large);
+  EXPECT_GT(small, 0u);
+  EXPECT_GT(large, 0u);
+  EXPECT_EQ(counters.aes_computed.load(), 48u - small - large);
+}
+
+// The device fails the rest of every batch from its third record on: those
+// requests are re-run on the CPU, counted, and every result is still right.
+TEST(EngineAesGcm, DeviceFailingMidBatchReRunsTheRestOnTheCpu) {
+  FakeGpu::Counters counters;
+  FakeGpu::Options o;
+  o.fail_from = 2;
+  Config cfg = fake_gpu_config(o, &counters);
+  cfg.aes_gpu_min_bytes = 0;
+  cfg.batch_size = 8;
+  cfg.flusher_threads = 0;  // poll mode: batches are exactly what the queue holds
+  auto eng = make_engine(cfg);
+  MixedRun run;
+  run_mixed(*eng, run, 40);
+  uint64_t rerun = 0, on_gpu = 0;
+  for (Op op : {Op::kAesGcmSeal, Op::kAesGcmOpen})
+    for (uint32_t bits : {128u, 256u}) {
+      rerun += fallbacks(eng->op_stats(op, bits), Fallback::kDeviceError);
+      on_gpu += served(eng->op_stats(op, bits), BackendKind::kCuda);
+    }
+  EXPECT_GT(rerun, 0u);
+  EXPECT_GT(on_gpu, 0u);
+  EXPECT_EQ(rerun + on_gpu, 40u);
+  EXPECT_EQ(counters.aes_computed.load(), on_gpu);
+}
+
+// A freed key stays usable by its in-flight requests; its backend state
+// (round keys, powers of H) is wiped when the last of them completes, and
+// the handle is refused afterwards.
+TEST(EngineAesGcm, FreedKeyIsWipedAfterItsLastRequest) {
+  FakeGpu::Counters counters;
+  FakeGpu::Options o;
+  o.delay = std::chrono::milliseconds(20);
+  Config cfg = fake_gpu_config(o, &counters);
+  cfg.aes_gpu_min_bytes = 0;
+  auto eng = make_engine(cfg);
+  const Bytes key = random_bytes(16);
+  AesKeyMaterial m;
+  m.key.assign(key.begin(), key.end());
+  KeyHandle h;
+  ASSERT_EQ(eng->register_aes_key(m, &h), Status::kOk);
+  std::vector<Record> recs(6);
+  for (size_t i = 0; i < recs.size(); ++i) {
+    make_record(recs[i], key, h, i % 2 == 0, 500, 13);
+    ASSERT_EQ(eng->submit(recs[i].req), Status::kOk);
+  }
+  ASSERT_EQ(eng->free_key(h), Status::kOk);
+  for (size_t i = 0; i < recs.size(); ++i) {
+    ASSERT_EQ(eng->wait(recs[i].req), Status::kOk);
+    EXPECT_EQ(recs[i].req.served_by, BackendKind::kCuda);
+    expect_result(recs[i], i);
+  }
+  EXPECT_EQ(counters.aes_keys_wiped.load(), 1u);
+  EXPECT_EQ(counters.aes_keys_not_wiped.load(), 0u);
+  Record late;
+  make_record(late, key, h, true, 64, 0);
+  EXPECT_EQ(eng->submit(late.req), Status::kStaleKey);
+}
+
+}  // namespace
+}  // namespace gputls::engine
