@@ -3,8 +3,10 @@
 // as a device would. Echo is computed; other key ops are never computed here,
 // so a key-op batch that "succeeds" would be a bug: they always report device
 // errors, which the engine must re-run on the CPU. AES-GCM (aes_host_twin) is
-// the exception: it runs the kernels' host twin on per-key state built as the
-// CUDA backend builds it, and can fail part of a batch (fail_from).
+// the exception: it stages the batch as the CUDA backend does (AesGcmStaging)
+// and runs the kernels' host twin on per-key state built as the CUDA backend
+// builds it, so GPU-less tests cover that path; it can fail part of a batch
+// (fail_from).
 #pragma once
 
 #include <openssl/crypto.h>
@@ -20,6 +22,7 @@
 
 #include "gputls/engine/backend.h"
 #include "gputls/kernels/aes_gcm.h"
+#include "../src/aes_gcm_staging.h"
 
 namespace gputls::engine::testing {
 
@@ -124,45 +127,32 @@ class FakeGpu final : public Backend {
     }
   }
 
-  // The batch through the kernels' host twin, records pointing at the
-  // requests' own buffers; requests from fail_from on report device errors.
+  // The batch staged exactly as the CUDA backend stages it (AesGcmStaging),
+  // with host buffers standing in for device memory and the kernels' host
+  // twin for the kernels; requests from fail_from on report device errors.
   void run_aes(Batch* b) {
-    const uint32_t n = static_cast<uint32_t>(b->size() < o_.fail_from ? b->size() : o_.fail_from);
-    std::vector<kernels::AesGcmRecord> recs(n);
-    std::vector<kernels::AesGcmKey> keys(n);  // one slot per record: the test's "device table"
-    for (uint32_t i = 0; i < n; ++i) {
-      const Request& r = *b->requests[i];
+    const size_t n = b->size();
+    std::vector<kernels::AesGcmKey> keys(n);  // the "device" key table: one slot per record
+    std::vector<uint32_t> slots(n);
+    for (size_t i = 0; i < n; ++i) {
       keys[i] = static_cast<const AesState*>(b->keys[i]->state_for(BackendKind::kCuda))->key;
-      recs[i].in = r.in;
-      recs[i].out = r.out;
-      recs[i].aad = r.aead->aad;
-      recs[i].tag = r.aead->tag;
-      recs[i].len = static_cast<uint32_t>(r.in_len);
-      recs[i].aad_len = static_cast<uint32_t>(r.aead->aad_len);
-      recs[i].key_slot = i;
-      recs[i].op = b->op == Op::kAesGcmSeal ? kernels::kAesGcmSeal : kernels::kAesGcmOpen;
-      std::memcpy(recs[i].nonce, r.aead->nonce, kernels::kGcmNonceBytes);
+      slots[i] = static_cast<uint32_t>(i);
     }
-    std::vector<uint32_t> start(n + 1), acc(4 * size_t{n}), status(n);
-    kernels::AesGcmBatch kb;
-    kb.records = recs.data();
-    kb.chunk_start = start.data();
-    kb.keys = keys.data();
-    kb.acc = acc.data();
-    kb.status = status.data();
-    kb.count = n;
-    kb.items = kernels::aes_gcm_plan(recs.data(), n, start.data());
+    AesGcmStaging staging;
+    staging.plan(*b);
+    std::vector<uint8_t> h_in(staging.in_len()), d_in(staging.in_len()), d_out(staging.out_len(), 0xee),
+        h_out(staging.copy_back_len());
+    const kernels::AesGcmBatch kb = staging.fill(*b, slots, h_in.data(), d_in.data(), d_out.data(), keys.data());
+    std::memcpy(d_in.data(), h_in.data(), h_in.size());  // "host to device"
     kernels::aes_gcm_batch_host(kb);
+    std::memcpy(h_out.data(), d_out.data(), h_out.size());  // "device to host"
+    staging.collect(*b, h_out.data());
     OPENSSL_cleanse(keys.data(), keys.size() * sizeof(kernels::AesGcmKey));
-    for (size_t i = 0; i < b->size(); ++i) {
-      if (i >= n) {
+    for (size_t i = 0; i < n; ++i) {
+      if (i >= o_.fail_from)
         b->results[i] = Status::kDeviceError;
-        continue;
-      }
-      b->results[i] = status[i] == kernels::kAesGcmOk           ? Status::kOk
-                      : status[i] == kernels::kAesGcmAuthFailed ? Status::kCryptoFailure
-                                                                : Status::kDeviceError;
-      c_->aes_computed++;
+      else
+        c_->aes_computed++;
     }
   }
 
