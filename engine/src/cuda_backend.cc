@@ -15,6 +15,8 @@
 #include <thread>
 #include <vector>
 
+#include "aes_gcm_staging.h"
+#include "gputls/kernels/aes_gcm_launch.h"
 #include "gputls/kernels/ec_launch.h"
 #include "gputls/kernels/echo_launch.h"
 #include "gputls/kernels/key_blob.h"
@@ -37,6 +39,7 @@ struct Slot {
   size_t in_wipe_len = 0;  // bytes of h_in holding secrets (ECDSA nonces), wiped after completion
   Batch* batch = nullptr;
   cudaError_t launch_error = cudaSuccess;
+  AesGcmStaging aes;  // the layout of an AES-GCM batch, kept until it completes
 };
 
 class CudaBackend;
@@ -68,6 +71,17 @@ struct CudaEcKey final : BackendKeyState {
   uint32_t slot;
   std::vector<uint8_t> pub;  // X || Y of d*G (public), for verify: the device table holds only scalars
 };
+
+// An AES key: a slot of the device-resident AesGcmKey table (round keys and
+// powers of H, computed on the host at registration).
+struct CudaAesKey final : BackendKeyState {
+  CudaAesKey(CudaBackend* b, uint32_t s) : backend(b), slot(s) {}
+  ~CudaAesKey() override;
+  CudaBackend* backend;
+  uint32_t slot;
+};
+
+bool is_aes_op(Op op) { return op == Op::kAesGcmSeal || op == Op::kAesGcmOpen; }
 
 bool is_ec_op(Op op) {
   return op == Op::kEcKeygen || op == Op::kEcdhDerive || op == Op::kEcdsaSign || op == Op::kEcdsaVerify;
@@ -110,14 +124,24 @@ class CudaBackend final : public Backend {
       case Op::kEcdhDerive:
       case Op::kEcdsaSign:
       case Op::kEcdsaVerify: return bits == 256 || bits == 384;
+      case Op::kAesGcmSeal:
+      case Op::kAesGcmOpen: return bits == 128 || bits == 256;
       default: return false;
     }
+  }
+
+  // AES-GCM records the kernels serve: at most kGcmMaxBlocks GHASH blocks.
+  bool accepts(const Request& r) const override {
+    if (!is_aes_op(r.op)) return true;
+    return r.in_len <= UINT32_MAX && r.aead->aad_len <= UINT32_MAX &&
+           kernels::gcm_servable(static_cast<uint32_t>(r.in_len), static_cast<uint32_t>(r.aead->aad_len));
   }
 
   // Precomputes the key's Montgomery constants on the host, uploads them once.
   Status prepare_key(KeyEntry& key) override {
     if (key.type == KeyType::kX25519) return prepare_x25519(key);
     if (key.type == KeyType::kEc) return prepare_ec(key);
+    if (key.type == KeyType::kAes) return prepare_aes(key);
     std::string why;
     kernels::KeyBlob blob;
     if (key.type == KeyType::kRsa && supports(Op::kRsaPriv, key.bits)) {
@@ -213,6 +237,47 @@ class CudaBackend final : public Backend {
     st->pub = std::move(pub);
     key.state[static_cast<size_t>(BackendKind::kCuda)] = std::move(st);
     return Status::kOk;
+  }
+
+  // AES keys: round keys and powers of H computed once on the host (the
+  // kernels' own key set-up), uploaded into a slot of the device table, the
+  // host copy wiped.
+  Status prepare_aes(KeyEntry& key) {
+    auto st = std::make_unique<kernels::AesGcmKey>();
+    const bool ok = kernels::aes_gcm_key_init(*st, key.aes.key.data(), key.aes.key.size());
+    if (!ok) return Status::kBadKey;
+    uint32_t slot;
+    {
+      std::lock_guard<std::mutex> lock(aes_mu_);
+      if (aes_free_.empty()) {
+        OPENSSL_cleanse(st.get(), sizeof *st);
+        return Status::kUnsupported;  // table full: this key runs on the CPU
+      }
+      slot = aes_free_.back();
+      aes_free_.pop_back();
+    }
+    const kernels::AesGcmKey* src = st.get();
+    cudaError_t e = run_on_worker([&] {
+      cudaError_t err = cudaSuccess;
+      if (!aes_table_)
+        err = cudaMalloc(reinterpret_cast<void**>(&aes_table_), size_t{kAesSlots} * sizeof(kernels::AesGcmKey));
+      if (err == cudaSuccess) err = cudaMemcpy(aes_table_ + slot, src, sizeof *src, cudaMemcpyHostToDevice);
+      return err;
+    });
+    OPENSSL_cleanse(st.get(), sizeof *st);
+    if (e != cudaSuccess) {
+      std::lock_guard<std::mutex> lock(aes_mu_);
+      aes_free_.push_back(slot);
+      return Status::kDeviceError;
+    }
+    key.state[static_cast<size_t>(BackendKind::kCuda)] = std::make_unique<CudaAesKey>(this, slot);
+    return Status::kOk;
+  }
+
+  void release_aes(uint32_t slot) {
+    run_on_worker([this, slot] { return cudaMemset(aes_table_ + slot, 0, sizeof(kernels::AesGcmKey)); });
+    std::lock_guard<std::mutex> lock(aes_mu_);
+    aes_free_.push_back(slot);
   }
 
   void release_ec(uint32_t curve, uint32_t slot) {
@@ -381,6 +446,7 @@ class CudaBackend final : public Backend {
       e = b->op == Op::kEcho                                              ? start_echo(s, *b)
           : b->op == Op::kX25519Derive || b->op == Op::kX25519Keygen ? start_x25519(s, *b)
           : is_ec_op(b->op)                                           ? start_ec(s, *b)
+          : is_aes_op(b->op)                                          ? start_aes(s, *b)
                                                                       : start_rsa(s, *b);
       if (e == cudaSuccess) e = cudaEventRecord(s.done, s.stream);
     }
@@ -590,6 +656,28 @@ class CudaBackend final : public Backend {
     return cudaMemsetAsync(s.d_out, 0, out_len, s.stream);
   }
 
+  // AES-GCM: the batch as AesGcmStaging lays it out; inputs (plaintexts for
+  // seal) wiped on the device after the kernels, outputs after the copy back,
+  // the host staging after completion.
+  cudaError_t start_aes(Slot& s, const Batch& b) {
+    s.aes.plan(b);
+    const size_t in_len = s.aes.in_len(), out_len = s.aes.out_len();
+    cudaError_t e = reserve(s, in_len > out_len ? in_len : out_len);
+    if (e != cudaSuccess) return e;
+    std::vector<uint32_t> slots(b.size());
+    for (size_t i = 0; i < b.size(); ++i)
+      slots[i] = static_cast<const CudaAesKey*>(b.keys[i]->state_for(BackendKind::kCuda))->slot;
+    const kernels::AesGcmBatch kb = s.aes.fill(b, slots, s.h_in, s.d_in, s.d_out, aes_table_);
+    s.in_wipe_len = in_len;
+    s.out_len = s.aes.copy_back_len();
+    if ((e = cudaMemcpyAsync(s.d_in, s.h_in, in_len, cudaMemcpyHostToDevice, s.stream)) != cudaSuccess ||
+        (e = kernels::launch_aes_gcm_batch(kb, s.stream)) != cudaSuccess ||
+        (e = cudaMemsetAsync(s.d_in, 0, in_len, s.stream)) != cudaSuccess ||
+        (e = cudaMemcpyAsync(s.h_out, s.d_out, s.out_len, cudaMemcpyDeviceToHost, s.stream)) != cudaSuccess)
+      return e;
+    return cudaMemsetAsync(s.d_out, 0, out_len, s.stream);
+  }
+
   void finish_ec(Slot& s, Batch* b) {
     const size_t B = b->bits / 8;
     const size_t n = b->size();
@@ -637,6 +725,8 @@ class CudaBackend final : public Backend {
       for (auto& res : b->results) res = Status::kDeviceError;
     } else if (is_ec_op(b->op)) {
       finish_ec(s, b);
+    } else if (is_aes_op(b->op)) {
+      s.aes.collect(*b, s.h_out);
     } else if (b->op == Op::kEcho) {
       size_t pos = 0;
       for (size_t i = 0; i < b->size(); ++i) {
@@ -674,6 +764,11 @@ class CudaBackend final : public Backend {
   }
 
   void teardown() {
+    if (aes_table_) {
+      cudaMemset(aes_table_, 0, size_t{kAesSlots} * sizeof(kernels::AesGcmKey));
+      cudaFree(aes_table_);
+      aes_table_ = nullptr;
+    }
     for (uint32_t c = 0; c < kernels::ec::kEcCurveCount; ++c) {
       if (!ec_table_[c]) continue;
       cudaMemset(ec_table_[c], 0, size_t{kEcSlots} * (c == kernels::ec::kEcP256 ? 32 : 48));
@@ -715,6 +810,11 @@ class CudaBackend final : public Backend {
     return v;
   }();
 
+  static constexpr uint32_t kAesSlots = 1u << 14;  // about 2 KiB each: 32 MiB of device memory
+  kernels::AesGcmKey* aes_table_ = nullptr;          // allocated and used on the worker only
+  std::mutex aes_mu_;
+  std::vector<uint32_t> aes_free_ = free_list(kAesSlots);
+
   static constexpr uint32_t kEcSlots = 1u << 16;  // per curve: 2 MiB (P-256), 3 MiB (P-384)
   uint8_t* ec_table_[kernels::ec::kEcCurveCount] = {};  // allocated and used on the worker only
   std::mutex ec_mu_;
@@ -730,6 +830,7 @@ class CudaBackend final : public Backend {
 CudaKey::~CudaKey() { backend->release_key(words, count); }
 CudaX25519Key::~CudaX25519Key() { backend->release_x25519(slot); }
 CudaEcKey::~CudaEcKey() { backend->release_ec(curve, slot); }
+CudaAesKey::~CudaAesKey() { backend->release_aes(slot); }
 
 }  // namespace
 

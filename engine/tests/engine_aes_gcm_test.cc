@@ -10,7 +10,7 @@
 #include <cstring>
 #include <vector>
 
-#include "../../kernels/tests/aes_gcm_test_util.h"
+#include "aes_gcm_records.h"
 #include "engine_test_util.h"
 #include "fake_gpu.h"
 #include "test_keys.h"
@@ -20,46 +20,12 @@ namespace {
 
 using testing::Bytes;
 using testing::cpu_config;
+using testing::expect_result;
+using testing::make_record;
+using testing::Record;
 using testing::FakeGpu;
 using testing::make_engine;
 using testing::random_bytes;
-
-// One record and its buffers, owned by the test.
-struct Record {
-  Bytes key, nonce, aad, in, out, want_out;
-  uint8_t tag[16] = {}, want_tag[16] = {};
-  AeadParams aead;
-  Request req;
-  bool seal = true;
-};
-
-// A seal (expected results from OpenSSL) or an open of OpenSSL's ciphertext.
-void make_record(Record& r, const Bytes& key, KeyHandle h, bool seal, size_t len, size_t aad_len) {
-  r.key = key;
-  r.seal = seal;
-  r.nonce = random_bytes(12);
-  r.aad = random_bytes(aad_len);
-  const Bytes pt = random_bytes(len);
-  Bytes ct;
-  ASSERT_TRUE(kernels::testing::openssl_gcm(true, key, r.nonce, r.aad, pt, &ct, r.want_tag));
-  r.in = seal ? pt : ct;
-  r.want_out = seal ? ct : pt;
-  if (!seal) std::memcpy(r.tag, r.want_tag, 16);
-  r.out.assign(len, 0xa5);
-  r.aead.nonce = r.nonce.data();
-  r.aead.aad = r.aad.data();
-  r.aead.aad_len = r.aad.size();
-  r.aead.tag = r.tag;
-  testing::prepare(r.req, seal ? Op::kAesGcmSeal : Op::kAesGcmOpen, h, r.in.data(), len, r.out.data(), len);
-  r.req.aead = &r.aead;
-}
-
-void expect_result(const Record& r, size_t i) {
-  EXPECT_EQ(r.out, r.want_out) << "record " << i << " length " << r.in.size();
-  if (r.seal) {
-    EXPECT_EQ(0, std::memcmp(r.tag, r.want_tag, 16)) << "record " << i;
-  }
-}
 
 uint64_t fallbacks(const OpStats* s, Fallback f) { return s ? s->fallbacks[static_cast<size_t>(f)].load() : 0; }
 uint64_t served(const OpStats* s, BackendKind k) { return s ? s->served[static_cast<size_t>(k)].load() : 0; }
@@ -85,11 +51,7 @@ struct MixedRun {
 void run_mixed(Engine& eng, MixedRun& run, size_t count) {
   for (size_t key_len : {16u, 32u}) {
     run.keys.push_back(random_bytes(key_len));
-    AesKeyMaterial m;
-    m.key.assign(run.keys.back().begin(), run.keys.back().end());
-    KeyHandle h;
-    ASSERT_EQ(eng.register_aes_key(m, &h), Status::kOk);
-    run.handles.push_back(h);
+    run.handles.push_back(testing::register_aes(eng, run.keys.back()));
   }
   run.records = std::vector<Record>(count);
   for (size_t i = 0; i < count; ++i) {
@@ -121,10 +83,7 @@ TEST(EngineAesGcm, CpuMatchesOpenSsl) {
 TEST(EngineAesGcm, RunNowInPlace) {
   auto eng = make_engine(cpu_config());
   const Bytes key = random_bytes(16);
-  AesKeyMaterial m;
-  m.key.assign(key.begin(), key.end());
-  KeyHandle h;
-  ASSERT_EQ(eng->register_aes_key(m, &h), Status::kOk);
+  const KeyHandle h = testing::register_aes(*eng, key);
   Record r;
   make_record(r, key, h, true, 1000, 13);
   Bytes buf = r.in;
@@ -142,10 +101,7 @@ TEST(EngineAesGcm, CorruptedOpenFailsWithOutputZeroed) {
   for (bool gpu : {false, true}) {
     auto eng = make_engine(gpu ? fake_gpu_config({}, &counters) : cpu_config());
     const Bytes key = random_bytes(32);
-    AesKeyMaterial m;
-    m.key.assign(key.begin(), key.end());
-    KeyHandle h;
-    ASSERT_EQ(eng->register_aes_key(m, &h), Status::kOk);
+    const KeyHandle h = testing::register_aes(*eng, key);
     std::vector<Record> recs(9);
     for (size_t i = 0; i < recs.size(); ++i) {
       make_record(recs[i], key, h, false, 300 + 100 * i, 13);
@@ -266,10 +222,7 @@ TEST(EngineAesGcm, FreedKeyIsWipedAfterItsLastRequest) {
   cfg.aes_gpu_min_bytes = 0;
   auto eng = make_engine(cfg);
   const Bytes key = random_bytes(16);
-  AesKeyMaterial m;
-  m.key.assign(key.begin(), key.end());
-  KeyHandle h;
-  ASSERT_EQ(eng->register_aes_key(m, &h), Status::kOk);
+  const KeyHandle h = testing::register_aes(*eng, key);
   std::vector<Record> recs(6);
   for (size_t i = 0; i < recs.size(); ++i) {
     make_record(recs[i], key, h, i % 2 == 0, 500, 13);

@@ -150,7 +150,9 @@ TEST_F(AesGcmDevice, DeviceEqualsHostTwin) {
       ASSERT_EQ(host[i].out, dev[i].out) << "record " << i << " in_place " << in_place;
       ASSERT_EQ(0, std::memcmp(host[i].tag, dev[i].tag, 16)) << "record " << i;
       failed += hs[i] != kAesGcmOk;
-      if (hs[i] != kAesGcmOk) EXPECT_EQ(dev[i].out, Bytes(dev[i].in.size(), 0)) << "record " << i;
+      if (hs[i] != kAesGcmOk) {
+        EXPECT_EQ(dev[i].out, Bytes(dev[i].in.size(), 0)) << "record " << i;
+      }
     }
     EXPECT_GT(failed, 50u);  // the corrupted opens
     EXPECT_LT(failed, 200u);
