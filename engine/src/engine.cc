@@ -16,6 +16,21 @@
 namespace gputls::engine {
 namespace {
 
+// getpid() is a system call (glibc no longer caches it) and submit(), wait()
+// and poll() check the process on every call: the pid is cached, and a
+// pthread_atfork child handler refreshes it in a forked child.
+std::atomic<pid_t> g_pid{0};
+void refresh_pid() { g_pid.store(getpid(), std::memory_order_relaxed); }
+pid_t current_pid() {
+  static const bool registered = [] {
+    refresh_pid();
+    pthread_atfork(nullptr, nullptr, refresh_pid);
+    return true;
+  }();
+  (void)registered;
+  return g_pid.load(std::memory_order_relaxed);
+}
+
 uint64_t now_ns() {
   return static_cast<uint64_t>(
       std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now().time_since_epoch())
@@ -49,7 +64,7 @@ size_t expected_len(Op op, const KeyEntry* key) {
 
 }  // namespace
 
-Engine::Engine(const Config& config) : config_(config), owner_pid_(getpid()) {}
+Engine::Engine(const Config& config) : config_(config), owner_pid_(current_pid()) {}
 
 std::unique_ptr<Engine> Engine::create(const Config& config, std::string* error) {
   std::unique_ptr<Engine> e(new Engine(config));
@@ -78,7 +93,7 @@ Status Engine::init(std::string* error) {
 }
 
 Engine::~Engine() {
-  if (getpid() != owner_pid_) {
+  if (current_pid() != owner_pid_) {
     // A forked child: the threads, and any CUDA context, belong to the parent.
     // Joining or freeing them here would hang or crash, so abandon them.
     new std::vector<std::thread>(std::move(flushers_));
@@ -94,7 +109,7 @@ Engine::~Engine() {
 // ---------------------------------------------------------------- keys
 
 Status Engine::register_key(std::unique_ptr<KeyEntry> entry, KeyHandle* out) {
-  if (getpid() != owner_pid_) return Status::kWrongProcess;
+  if (current_pid() != owner_pid_) return Status::kWrongProcess;
   if (!accepting_.load()) return Status::kShutdown;
   Status s = cpu_->prepare_key(*entry);  // validates the key and sets bits
   if (s != Status::kOk) return s;
@@ -151,7 +166,7 @@ Status Engine::register_aes_key(const AesKeyMaterial& key, KeyHandle* out) {
 }
 
 Status Engine::free_key(KeyHandle h) {
-  if (getpid() != owner_pid_) return Status::kWrongProcess;
+  if (current_pid() != owner_pid_) return Status::kWrongProcess;
   return keys_->free_key(h);
 }
 
@@ -249,7 +264,7 @@ class Engine::Entering {
 };
 
 Status Engine::submit(Request& r) {
-  if (getpid() != owner_pid_) return Status::kWrongProcess;
+  if (current_pid() != owner_pid_) return Status::kWrongProcess;
   Entering entering(submitting_);
   RequestQueue* q = nullptr;
   if (Status s = admit(r, &q); s != Status::kOk) return s;
@@ -269,7 +284,7 @@ Status Engine::submit(Request& r) {
 }
 
 Status Engine::run_now(Request& r) {
-  if (getpid() != owner_pid_) return Status::kWrongProcess;
+  if (current_pid() != owner_pid_) return Status::kWrongProcess;
   Entering entering(submitting_);
   RequestQueue* q = nullptr;
   if (Status s = admit(r, &q); s != Status::kOk) return s;
@@ -291,7 +306,7 @@ bool Engine::due(RequestQueue& q, uint64_t now, bool force) const {
 }
 
 size_t Engine::poll(bool force) {
-  if (getpid() != owner_pid_) return 0;
+  if (current_pid() != owner_pid_) return 0;
   size_t launched = 0;
   const size_t n = queue_count_.load(std::memory_order_acquire);
   for (size_t i = 0; i < n; ++i) launched += flush(*queues_[i], force);
@@ -461,7 +476,7 @@ void Engine::complete(Request& r, Status s) {
 // ---------------------------------------------------------------- wait
 
 Status Engine::wait(Request& r) {
-  if (getpid() != owner_pid_) return Status::kWrongProcess;
+  if (current_pid() != owner_pid_) return Status::kWrongProcess;
   blocked_.fetch_add(1);
   if (flushers_.empty()) {
     while (!r.done()) {
@@ -524,7 +539,7 @@ void Engine::flusher_loop() {
 // ---------------------------------------------------------------- shutdown
 
 void Engine::shutdown() {
-  if (getpid() != owner_pid_) return;
+  if (current_pid() != owner_pid_) return;
   std::lock_guard<std::mutex> once(shutdown_mu_);
   accepting_.store(false);
   while (submitting_.load() != 0) std::this_thread::yield();
@@ -554,13 +569,13 @@ Engine* Engine::for_this_process(std::string* error, const Config* given) {
   static const int registered = pthread_atfork(lock_process_engine, unlock_process_engine, unlock_process_engine);
   (void)registered;
   std::lock_guard<std::mutex> lock(g_process_mu);
-  if (g_process_engine && g_process_pid == getpid()) return g_process_engine;
+  if (g_process_engine && g_process_pid == current_pid()) return g_process_engine;
   // First use, or first use in a forked child: the parent's engine (if any)
   // is abandoned here on purpose, see ~Engine.
   std::optional<Config> config = given ? std::optional<Config>(*given) : Config::from_env(error);
   if (!config) return nullptr;
   g_process_engine = create(*config, error).release();
-  g_process_pid = getpid();
+  g_process_pid = current_pid();
   return g_process_engine;
 }
 
