@@ -19,7 +19,7 @@ else
   dir=build/host cuda=OFF
 fi
 cmake -S . -B "$dir" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DGPUTLS_CUDA=$cuda >/dev/null
-cmake --build "$dir" -j "$(nproc)" --target gputls gputls-bench micro_engine micro_rsa micro_ec
+cmake --build "$dir" -j "$(nproc)" --target gputls gputls-bench micro_engine micro_rsa micro_ec micro_aes_gcm
 
 device=$(scripts/device-name.sh)
 out=bench/results/$device
@@ -53,4 +53,8 @@ python3 scripts/bench_table.py "$out/micro_rsa.json"
 "$dir/bench/micro_ec" --benchmark_min_time="$min_time" \
   --benchmark_out="$out/micro_ec.json" --benchmark_out_format=json >/dev/null
 python3 scripts/bench_table.py "$out/micro_ec.json"
+# AES-GCM records: openssl rows one core and all cores (threads:N), engine and kernel rows.
+"$dir/bench/micro_aes_gcm" --benchmark_min_time="$min_time" \
+  --benchmark_out="$out/micro_aes_gcm.json" --benchmark_out_format=json >/dev/null
+python3 scripts/bench_table.py "$out/micro_aes_gcm.json"
 echo "results: $out/"

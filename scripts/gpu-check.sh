@@ -25,7 +25,7 @@ do_pack() {
   rm -rf "$pack"
   mkdir -p "$pack"
   local bins=("$dir/engine/engine_gpu_test" "$dir/kernels/kernels_gpu_test" "$dir/kernels/kernels_x25519_gpu_test"
-              "$dir/kernels/kernels_ec_gpu_test"
+              "$dir/kernels/kernels_ec_gpu_test" "$dir/kernels/kernels_aes_gcm_gpu_test" "$dir/bench/micro_aes_gcm"
               "$dir/engine/engine_test"
               "$dir/kernels/kernels_host_test"
               "$dir/bench/micro_engine" "$dir/bench/micro_rsa" "$dir/bench/micro_ec")
@@ -75,6 +75,10 @@ do_run() {
     >"$work/ec_gpu_tests.log" 2>&1
   rc_kgpu=$?
   [ "$rc_gpu" -eq 0 ] && rc_gpu=$rc_kgpu
+  GPUTLS_VECTORS_DIR="$PWD/tests/vectors" timeout "$(cap 60)" "$pack/kernels_aes_gcm_gpu_test" \
+    --gtest_output=json:"$work/aes_gpu_tests.json" >"$work/aes_gpu_tests.log" 2>&1
+  rc_kgpu=$?
+  [ "$rc_gpu" -eq 0 ] && rc_gpu=$rc_kgpu
   timeout "$(cap 120)" "$pack/engine_test" --gtest_output=json:"$work/unit_tests.json" >"$work/unit_tests.log" 2>&1
   local rc_unit=$?
   local rc_san=127
@@ -94,12 +98,16 @@ do_run() {
   timeout "$(cap 150)" "$pack/micro_ec" --benchmark_filter='gpu|openssl' --benchmark_min_time=0.2 \
     --benchmark_out="$work/bench_ec.json" --benchmark_out_format=json >"$work/bench_ec.log" 2>&1
   local rc_bench_ec=$?
+  timeout "$(cap 120)" "$pack/micro_aes_gcm" --benchmark_filter='seal_(64|16384)/(kernel_gpu|engine_gpu|openssl/64$)|pcie' \
+    --benchmark_min_time=0.1 --benchmark_out="$work/bench_aes.json" --benchmark_out_format=json >"$work/bench_aes.log" 2>&1
+  local rc_bench_aes=$?
   set -e
 
   local result="$out/gpu-check-$device.json"
-  python3 - "$work" "$device" "$rc_gpu" "$rc_unit" "$rc_san" "$rc_bench" "$rc_bench_rsa" "$rc_bench_ec" >"$result" <<'PY'
+  python3 - "$work" "$device" "$rc_gpu" "$rc_unit" "$rc_san" "$rc_bench" "$rc_bench_rsa" "$rc_bench_ec" "$rc_bench_aes" \
+    >"$result" <<'PY'
 import json, os, sys
-work, device, rc_gpu, rc_unit, rc_san, rc_bench, rc_bench_rsa, rc_bench_ec = sys.argv[1:]
+work, device, rc_gpu, rc_unit, rc_san, rc_bench, rc_bench_rsa, rc_bench_ec, rc_bench_aes = sys.argv[1:]
 def load(name):
     try:
         with open(os.path.join(work, name)) as f:
@@ -118,22 +126,25 @@ print(json.dumps({
     "gpu_tests": {"rc": int(rc_gpu), "report": load("gpu_tests.json"), "log_tail": tail("gpu_tests.log", 40),
                   "kernels_report": load("kernel_gpu_tests.json"), "kernels_log_tail": tail("kernel_gpu_tests.log", 20),
                   "x25519_report": load("x25519_gpu_tests.json"), "x25519_log_tail": tail("x25519_gpu_tests.log", 20),
-                  "ec_report": load("ec_gpu_tests.json"), "ec_log_tail": tail("ec_gpu_tests.log", 20)},
+                  "ec_report": load("ec_gpu_tests.json"), "ec_log_tail": tail("ec_gpu_tests.log", 20),
+                  "aes_gcm_report": load("aes_gpu_tests.json"), "aes_gcm_log_tail": tail("aes_gpu_tests.log", 20)},
     "unit_tests": {"rc": int(rc_unit), "log_tail": tail("unit_tests.log", 15)},
     "compute_sanitizer": {"rc": int(rc_san), "log_tail": tail("sanitizer.log", 40)},
     "benchmarks": {"rc": int(rc_bench), "report": load("bench.json")},
     "benchmarks_rsa": {"rc": int(rc_bench_rsa), "report": load("bench_rsa.json"), "log_tail": tail("bench_rsa.log", 20)},
     "benchmarks_ec": {"rc": int(rc_bench_ec), "report": load("bench_ec.json"), "log_tail": tail("bench_ec.log", 20)},
+    "benchmarks_aes_gcm": {"rc": int(rc_bench_aes), "report": load("bench_aes.json"), "log_tail": tail("bench_aes.log", 20)},
 }, indent=1))
 PY
-  echo "gpu tests rc=$rc_gpu, unit tests rc=$rc_unit, compute-sanitizer rc=$rc_san, benchmarks rc=$rc_bench, rsa benchmarks rc=$rc_bench_rsa, ec benchmarks rc=$rc_bench_ec"
+  echo "gpu tests rc=$rc_gpu, unit tests rc=$rc_unit, compute-sanitizer rc=$rc_san, benchmarks rc=$rc_bench, rsa benchmarks rc=$rc_bench_rsa, ec benchmarks rc=$rc_bench_ec, aes-gcm benchmarks rc=$rc_bench_aes"
   echo "wrote $result"
   [ -f "$work/bench.json" ] && python3 scripts/bench_table.py "$work/bench.json" || true
   [ -f "$work/bench_rsa.json" ] && python3 scripts/bench_table.py "$work/bench_rsa.json" || true
   [ -f "$work/bench_ec.json" ] && python3 scripts/bench_table.py "$work/bench_ec.json" || true
+  [ -f "$work/bench_aes.json" ] && python3 scripts/bench_table.py "$work/bench_aes.json" || true
   rm -rf "$work"
   [ "$rc_gpu" -eq 0 ] && [ "$rc_unit" -eq 0 ] && [ "$rc_san" -eq 0 ] && [ "$rc_bench" -eq 0 ] &&
-    [ "$rc_bench_rsa" -eq 0 ] && [ "$rc_bench_ec" -eq 0 ]
+    [ "$rc_bench_rsa" -eq 0 ] && [ "$rc_bench_ec" -eq 0 ] && [ "$rc_bench_aes" -eq 0 ]
 }
 
 case "${1:-}" in
