@@ -1,9 +1,10 @@
 // AES-128 / AES-256 encryption, bitsliced and table-free, written once for
 // host and device (GT_HD). Two blocks are encrypted at a time in eight 32-bit
-// bit planes; the S-box is a boolean circuit (GF(2^8) inversion as x^254 by
-// bitsliced multiplications and squarings, then the affine map), so no memory
+// bit planes; the S-box is a boolean circuit (GF(2^8) inversion through the
+// tower field GF((2^4)^2), then the affine map), so no memory
 // index and no branch ever depends on the key or the data: there is no table
-// to leak through caches or shared-memory bank conflicts.
+// to leak through caches or shared-memory bank conflicts. (About 220 gates per
+// 32 S-boxes: the inversion runs in a tower field, see sub_bytes.)
 //
 // Plane layout: plane b holds bit b (LSB = 0) of every byte of both blocks;
 // byte j of block `blk` (row j % 4, column j / 4 of the AES state) sits at bit
@@ -43,54 +44,79 @@ GT_HD uint64_t transpose8(uint64_t x) {
 
 GT_HD uint32_t rotr(uint32_t x, int n) { return (x >> n) | (x << (32 - n)); }
 
-// GF(2^8) = GF(2)[x]/(x^8 + x^4 + x^3 + x + 1), bitsliced: p holds the 15
-// coefficients of an unreduced product; x^k = x^(k-4) + x^(k-5) + x^(k-7) + x^(k-8).
-GT_HD void reduce(uint32_t p[15], uint32_t r[8]) {
-  for (int k = 14; k >= 8; --k) {
-    p[k - 4] ^= p[k];
-    p[k - 5] ^= p[k];
-    p[k - 7] ^= p[k];
-    p[k - 8] ^= p[k];
-  }
-  for (int i = 0; i < 8; ++i) r[i] = p[i];
+// The S-box inverts in a tower field instead of AES's own: GF(2^8) as
+// GF(16)[y]/(y^2 + y + lambda) over GF(16) = GF(2)[x]/(x^4 + x + 1), with
+// lambda = x^3. There, (h y + l)^-1 = (h y + (h + l)) / d with
+// d = lambda h^2 + h l + l^2 in GF(16): five GF(16) multiplications instead of
+// GF(2^8) ones. The basis changes are linear maps derived once (the root
+// X = 0x5c of x^4 + x + 1 and Y = 0xa2 of y^2 + y + lambda in AES's field give
+// the isomorphism); the map back is merged with the S-box's affine matrix.
+// AesBitsliced.SboxCircuitMatchesTheDefinition checks all 256 inputs against
+// the definition (inverse in AES's field, then the affine map).
+
+// GF(16) on four bit planes: a * b reduced by x^4 = x + 1.
+GT_HD void gf16_mul(uint32_t r[4], const uint32_t a[4], const uint32_t b[4]) {
+  uint32_t p[7];
+  for (int k = 0; k < 7; ++k) p[k] = 0;
+  for (int i = 0; i < 4; ++i)
+    for (int j = 0; j < 4; ++j) p[i + j] ^= a[i] & b[j];
+  r[0] = p[0] ^ p[4];
+  r[1] = p[1] ^ p[4] ^ p[5];
+  r[2] = p[2] ^ p[5] ^ p[6];
+  r[3] = p[3] ^ p[6];
 }
 
-GT_HD void gf_mul(uint32_t r[8], const uint32_t a[8], const uint32_t b[8]) {
-  uint32_t p[15];
-  for (int k = 0; k < 15; ++k) p[k] = 0;
-  for (int i = 0; i < 8; ++i)
-    for (int j = 0; j < 8; ++j) p[i + j] ^= a[i] & b[j];
-  reduce(p, r);
+// Squaring is linear: a0 + a1 x^2 + a2 (x + 1) + a3 (x^3 + x^2).
+GT_HD void gf16_sq(uint32_t r[4], const uint32_t a[4]) {
+  const uint32_t a0 = a[0], a1 = a[1], a2 = a[2], a3 = a[3];
+  r[0] = a0 ^ a2;
+  r[1] = a2;
+  r[2] = a1 ^ a3;
+  r[3] = a3;
 }
 
-// Squaring is linear over GF(2): coefficient i moves to 2i, then reduce.
-GT_HD void gf_sq(uint32_t r[8], const uint32_t a[8]) {
-  uint32_t p[15];
-  for (int k = 0; k < 15; ++k) p[k] = 0;
-  for (int i = 0; i < 8; ++i) p[2 * i] = a[i];
-  reduce(p, r);
-}
-
-// The AES S-box on 32 bytes at once: s = A(x^254) + 0x63, where x^254 is the
-// inverse (0 for 0) and A the affine map s_i = b_i + b_(i+4) + b_(i+5) + b_(i+6) + b_(i+7).
+// The AES S-box on 32 bytes at once.
 GT_HD void sub_bytes(uint32_t s[8]) {
-  uint32_t x2[8], x3[8], x12[8], x15[8], t[8], inv[8];
-  gf_sq(x2, s);
-  gf_mul(x3, x2, s);
-  gf_sq(t, x3);    // x^6
-  gf_sq(x12, t);   // x^12
-  gf_mul(x15, x12, x3);
-  gf_sq(t, x15);   // x^30
-  gf_sq(t, t);     // x^60
-  gf_sq(t, t);     // x^120
-  gf_sq(t, t);     // x^240
-  gf_mul(inv, t, x12);  // x^252
-  gf_mul(inv, inv, x2);  // x^254
-  constexpr uint32_t kC = 0x63;
-  for (int i = 0; i < 8; ++i) {
-    uint32_t v = inv[i] ^ inv[(i + 4) & 7] ^ inv[(i + 5) & 7] ^ inv[(i + 6) & 7] ^ inv[(i + 7) & 7];
-    s[i] = v ^ (0u - ((kC >> i) & 1u));
-  }
+  const uint32_t* x = s;
+  // AES basis -> tower basis: l = t[0..3], h = t[4..7].
+  uint32_t l[4], h[4];
+  l[0] = x[0] ^ x[5] ^ x[7];
+  l[1] = x[2];
+  l[2] = x[2] ^ x[3] ^ x[4] ^ x[5] ^ x[6] ^ x[7];
+  l[3] = x[3] ^ x[4];
+  h[0] = x[4] ^ x[5] ^ x[6];
+  h[1] = x[1] ^ x[4] ^ x[6] ^ x[7];
+  h[2] = x[2] ^ x[3] ^ x[5] ^ x[7];
+  h[3] = x[5] ^ x[7];
+  // d = lambda h^2 + h l + l^2; lambda h^2 = x^3 (h0 + h2, h2, h1 + h3, h3).
+  uint32_t hl[4], l2[4], d[4];
+  gf16_mul(hl, h, l);
+  gf16_sq(l2, l);
+  d[0] = h[2] ^ hl[0] ^ l2[0];
+  d[1] = h[1] ^ h[2] ^ h[3] ^ hl[1] ^ l2[1];
+  d[2] = h[1] ^ hl[2] ^ l2[2];
+  d[3] = h[0] ^ h[2] ^ h[3] ^ hl[3] ^ l2[3];
+  // d^-1 = d^14 = d^2 d^4 d^8 (0 for 0, as the S-box wants).
+  uint32_t d2[4], d4[4], d8[4], d6[4], di[4];
+  gf16_sq(d2, d);
+  gf16_sq(d4, d2);
+  gf16_sq(d8, d4);
+  gf16_mul(d6, d2, d4);
+  gf16_mul(di, d6, d8);
+  // Inverse: high half h d^-1, low half (h + l) d^-1.
+  uint32_t hpl[4] = {h[0] ^ l[0], h[1] ^ l[1], h[2] ^ l[2], h[3] ^ l[3]};
+  uint32_t u[8];
+  gf16_mul(u, hpl, di);
+  gf16_mul(u + 4, h, di);
+  // Tower basis -> AES basis, merged with the affine matrix; then + 0x63 (bits 0, 1, 5, 6).
+  s[0] = ~(u[0] ^ u[2] ^ u[6]);
+  s[1] = ~(u[0] ^ u[1] ^ u[2] ^ u[3] ^ u[4] ^ u[5]);
+  s[2] = u[0] ^ u[3] ^ u[5] ^ u[6];
+  s[3] = u[0] ^ u[2] ^ u[5];
+  s[4] = u[0] ^ u[1] ^ u[3] ^ u[4] ^ u[5];
+  s[5] = ~(u[1] ^ u[2] ^ u[3] ^ u[5] ^ u[6] ^ u[7]);
+  s[6] = ~(u[4] ^ u[6] ^ u[7]);
+  s[7] = u[1] ^ u[2];
 }
 
 // Row r (byte lane r) rotates left by r columns: within the lane, bit
