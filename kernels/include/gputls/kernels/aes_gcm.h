@@ -125,6 +125,30 @@ GT_HD void counter_block(uint8_t blk[16], const uint8_t nonce[12], uint32_t ctr)
   blk[15] = static_cast<uint8_t>(ctr);
 }
 
+// m <= 16 bytes from src into dst (16-byte aligned), zero-padded; one 16-byte
+// load on the device when src is aligned and the block is whole. Addresses
+// and lengths are public.
+GT_HD void load16(uint8_t* dst, const uint8_t* src, uint32_t m) {
+#if defined(__CUDA_ARCH__)
+  if (m == 16 && (reinterpret_cast<uintptr_t>(src) & 15) == 0) {
+    *reinterpret_cast<uint4*>(dst) = *reinterpret_cast<const uint4*>(src);
+    return;
+  }
+#endif
+  for (uint32_t t = 0; t < 16; ++t) dst[t] = t < m ? src[t] : 0;
+}
+
+// m <= 16 bytes from src (16-byte aligned) to dst.
+GT_HD void store16(uint8_t* dst, const uint8_t* src, uint32_t m) {
+#if defined(__CUDA_ARCH__)
+  if (m == 16 && (reinterpret_cast<uintptr_t>(dst) & 15) == 0) {
+    *reinterpret_cast<uint4*>(dst) = *reinterpret_cast<const uint4*>(src);
+    return;
+  }
+#endif
+  for (uint32_t t = 0; t < m; ++t) dst[t] = src[t];
+}
+
 // A (possibly partial, zero-padded) 16-byte block of `data` starting at off.
 GT_HD gf128::Elem load_block(const uint8_t* data, uint32_t len, uint32_t off) {
   uint8_t blk[16];
@@ -170,15 +194,13 @@ GT_HD void aes_gcm_pass1(const AesGcmBatch& b, uint32_t item) {
     for (uint32_t j = 0; j < pair; ++j) {
       const uint32_t off = 16 * (i + j);
       const uint32_t m = R.len - off < 16 ? R.len - off : 16;
-      uint8_t x[16];
-      for (uint32_t t = 0; t < 16; ++t) x[t] = 0;
-      for (uint32_t t = 0; t < m; ++t) {
-        const uint8_t v = R.in[off + t];  // read before the write: in and out may alias
-        const uint8_t o = static_cast<uint8_t>(v ^ ks[j][t]);
-        R.out[off + t] = o;
-        x[t] = seal ? o : v;  // GHASH runs over the ciphertext
-      }
-      sum = gf128::add(sum, gf128::mul(gf128::load(x), key.hpow[n - (g + j) - k * kGcmChunkBlocks - 1]));
+      alignas(16) uint8_t v[16], o[16];
+      load16(v, R.in + off, m);  // read before the write: in and out may alias
+      for (uint32_t t = 0; t < 16; ++t) o[t] = static_cast<uint8_t>(v[t] ^ ks[j][t]);
+      store16(R.out + off, o, m);
+      for (uint32_t t = m; t < 16; ++t) o[t] = 0;  // GHASH pads the last block with zeros
+      const gf128::Elem x = gf128::load(seal ? o : v);  // GHASH runs over the ciphertext
+      sum = gf128::add(sum, gf128::mul(x, key.hpow[n - (g + j) - k * kGcmChunkBlocks - 1]));
     }
     g += pair;
   }
