@@ -283,6 +283,16 @@ TEST(AesGcmBatch, TooLongAndBadOpAreRefusedWithOutputZeroed) {
   EXPECT_EQ(0, std::memcmp(recs[2].tag, tag, 16));
 }
 
+TEST(AesGcmBatch, LengthLimitsWithoutOverflow) {
+  EXPECT_FALSE(gcm_servable(0xffffffffu, 0xffffffffu));
+  EXPECT_FALSE(gcm_servable(0xfffffff8u, 0));
+  EXPECT_EQ(gcm_chunks(0xffffffffu, 0xffffffffu), 1u);
+  EXPECT_TRUE(gcm_servable((kGcmMaxBlocks - 2) * 16, 16));
+  EXPECT_FALSE(gcm_servable((kGcmMaxBlocks - 2) * 16, 17));
+  EXPECT_EQ(gcm_chunks(16384, 13), (1024u + 1 + 1 + kGcmChunkBlocks - 1) / kGcmChunkBlocks);
+  EXPECT_EQ(gcm_chunks(0, 0), 1u);
+}
+
 TEST(AesGcmBatch, KeyInitRefusesOtherLengths) {
   AesGcmKey k;
   const Bytes key = random_bytes(32);

@@ -80,19 +80,20 @@ struct AesGcmBatch {
   uint32_t items = 0;  // chunk_start[count]
 };
 
-GT_HD uint32_t gcm_blocks(uint32_t len, uint32_t aad_len) { return (aad_len + 15) / 16 + (len + 15) / 16 + 1; }
+// GHASH blocks of a record: AAD, payload, lengths (64-bit: no overflow for any lengths).
+GT_HD uint64_t gcm_blocks(uint32_t len, uint32_t aad_len) {
+  return (uint64_t{aad_len} + 15) / 16 + (uint64_t{len} + 15) / 16 + 1;
+}
 
 // Work items of one record: ceil(N / P), and 1 for a record too long to serve
 // (its single item only reports the status).
 GT_HD uint32_t gcm_chunks(uint32_t len, uint32_t aad_len) {
-  const uint64_t n = uint64_t{aad_len + 15u} / 16 + uint64_t{len + 15u} / 16 + 1;  // no 32-bit overflow
+  const uint64_t n = gcm_blocks(len, aad_len);
   if (n > kGcmMaxBlocks) return 1;
   return static_cast<uint32_t>((n + kGcmChunkBlocks - 1) / kGcmChunkBlocks);
 }
 
-GT_HD bool gcm_servable(uint32_t len, uint32_t aad_len) {
-  return uint64_t{aad_len + 15u} / 16 + uint64_t{len + 15u} / 16 + 1 <= kGcmMaxBlocks;
-}
+GT_HD bool gcm_servable(uint32_t len, uint32_t aad_len) { return gcm_blocks(len, aad_len) <= kGcmMaxBlocks; }
 
 namespace gcm_detail {
 
