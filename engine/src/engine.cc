@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <cstdint>
 #include <cstdio>
 
 #include "backends.h"
@@ -38,7 +39,9 @@ uint64_t now_ns() {
 }
 
 // An AES-GCM record: a 96-bit IV, a 16-byte tag, buffers where lengths say
-// so, out as long as in; lengths below 2^30 (EVP takes int lengths).
+// so, out as long as in and either the same buffer or not overlapping it
+// (in-place is served, a shifted overlap is not); lengths below 2^30 (EVP
+// takes int lengths).
 Status validate_aead(const Request& r) {
   const AeadParams* a = r.aead;
   if (!a) return Status::kInvalidArgument;
@@ -47,6 +50,8 @@ Status validate_aead(const Request& r) {
   if (!a->nonce || !a->tag || a->tag_len != 16 || (a->aad_len && !a->aad) || a->aad_len >= kMax ||
       r.in_len >= kMax || r.out_len != r.in_len || (r.in_len && (!r.in || !r.out)))
     return Status::kInvalidArgument;
+  const auto in = reinterpret_cast<uintptr_t>(r.in), out = reinterpret_cast<uintptr_t>(r.out);
+  if (r.in_len && in != out && in < out + r.in_len && out < in + r.in_len) return Status::kInvalidArgument;
   return Status::kOk;
 }
 

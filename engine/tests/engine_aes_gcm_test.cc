@@ -119,6 +119,15 @@ TEST(EngineAesGcm, CorruptedOpenFailsWithOutputZeroed) {
   }
 }
 
+TEST(EngineAesGcm, GpuMinBytesSetting) {
+  Config c;
+  std::string err;
+  EXPECT_TRUE(c.set("aes_gpu_min_bytes", "4096", &err)) << err;
+  EXPECT_EQ(c.aes_gpu_min_bytes, 4096u);
+  EXPECT_FALSE(c.set("aes_gpu_min_bytes", "4k", &err));
+  EXPECT_NE(err.find("GPUTLS_AES_GPU_MIN_BYTES"), std::string::npos) << err;
+}
+
 TEST(EngineAesGcm, RefusesBadRequestsAndKeys) {
   auto eng = make_engine(cpu_config());
   AesKeyMaterial m;
@@ -144,6 +153,12 @@ TEST(EngineAesGcm, RefusesBadRequestsAndKeys) {
   r.req.out_len = 63;
   EXPECT_EQ(eng->submit(r.req), Status::kInvalidArgument);
   r.req.out_len = 64;
+  Bytes shifted(80);
+  r.req.in = shifted.data();
+  r.req.out = shifted.data() + 8;  // overlapping but not in place
+  EXPECT_EQ(eng->submit(r.req), Status::kInvalidArgument);
+  r.req.in = r.in.data();
+  r.req.out = r.out.data();
   r.req.aead = nullptr;
   EXPECT_EQ(eng->submit(r.req), Status::kInvalidArgument);
   r.req.aead = &r.aead;
