@@ -810,7 +810,7 @@ class CudaBackend final : public Backend {
     return v;
   }();
 
-  static constexpr uint32_t kAesSlots = 1u << 14;  // about 2 KiB each: 32 MiB of device memory
+  static constexpr uint32_t kAesSlots = 1u << 14;  // about 3.2 KiB each: 52 MiB of device memory
   kernels::AesGcmKey* aes_table_ = nullptr;          // allocated and used on the worker only
   std::mutex aes_mu_;
   std::vector<uint32_t> aes_free_ = free_list(kAesSlots);
