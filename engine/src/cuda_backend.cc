@@ -189,7 +189,7 @@ class CudaBackend final : public Backend {
     // and kept with the key: ECDSA verify sends it per request.
     std::vector<uint8_t> pub(2 * w);
     if (kernels::ec::ec_op(kernels::ec::kEcKeygen, kernels::ec::curve(curve), d.data(), nullptr, nullptr, nullptr, 0,
-                           nullptr, pub.data()) != kernels::ec::kEcOk)
+                           nullptr, pub.data(), kernels::ec::base_table_host(curve)) != kernels::ec::kEcOk)
       return Status::kBadKey;
     uint32_t slot;
     {
