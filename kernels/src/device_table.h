@@ -1,7 +1,9 @@
 // Public precomputed tables (fixed-base multiples of a generator) copied to
 // device global memory once per device and kept for the life of the process:
 // the launchers pass their device address in the batch, so the kernel reads
-// the very table the host twin reads.
+// the very table the host twin reads. The copies are never freed (public
+// data, under 250 KB per device); a cudaDeviceReset would invalidate them, and
+// nothing in gputls resets a device.
 #pragma once
 
 #include <cuda_runtime_api.h>
