@@ -9,6 +9,10 @@
 //                       computed at registration: the row measures the engine's overhead only
 //   <op>/engine_gpu/B   the engine with policy gpu and a flusher thread; skipped without a usable
 //                       GPU, or when any request was served elsewhere than the GPU
+//   <op>/kernel_host/B  the batch kernel's host twin (the GPU's own per-item code, compiled for
+//                       the CPU, looped over the items on one core) on the same inputs as
+//                       kernel_gpu: compares the kernels' algorithms (e.g. fixed-base keygen
+//                       against variable-base derive) without a GPU; every status is checked
 //   <op>/kernel_gpu/B   the batch kernel alone on device-resident inputs (64 keys / peers /
 //                       signatures cycled over the batch), timed with CUDA events (CUDA builds
 //                       only; skipped without a device); every status is checked after the run
@@ -276,6 +280,144 @@ void BM_engine(benchmark::State& state, Spec s, bool gpu) {
   }
 }
 
+// Appends n copies of the kDistinct byte strings, cycled.
+std::vector<uint8_t> cycled(const std::vector<Bytes>& v, size_t n, size_t skip = 0) {
+  std::vector<uint8_t> r;
+  for (size_t i = 0; i < n; ++i) r.insert(r.end(), v[i % v.size()].begin() + static_cast<std::ptrdiff_t>(skip), v[i % v.size()].end());
+  return r;
+}
+
+// Host inputs of a batch of `count` items for the kernels (kernel_gpu,
+// kernel_host): kDistinct keys by slot, per-op inputs cycled over the batch.
+struct BatchInputs {
+  std::vector<uint8_t> scalars, idx_bytes, points, digests, sigs, nonces;
+  std::vector<uint32_t> idx;
+};
+
+bool make_batch_inputs(benchmark::State& state, const Spec& s, uint32_t count, BatchInputs* in) {
+  const size_t B = coord(s);
+  std::vector<Bytes> scalars, pubs, peers, digests, sigs, nonces;
+  for (size_t i = 0; i < kDistinct; ++i) {
+    EVP_PKEY* k = new_key(s);
+    if (!k) {
+      state.SkipWithError("key generation failed");
+      return false;
+    }
+    if (is_x25519(s)) {
+      const auto m = testing::x25519_material(k);  // one object: begin and end of the same key
+      scalars.emplace_back(m.priv.begin(), m.priv.end());
+    } else {
+      const EcKeyMaterial m = testing::ec_material(k, s.bits);
+      scalars.emplace_back(m.priv.begin(), m.priv.end());
+      Bytes pub = testing::ec_public(k);
+      pubs.emplace_back(pub.begin() + 1, pub.end());
+      Bytes nonce = testing::random_bytes(B);
+      nonce[0] &= 0x7f;  // below n
+      nonce[B - 1] |= 1;  // not zero
+      nonces.push_back(std::move(nonce));
+      Bytes digest = testing::random_bytes(B), der, rs;
+      if (!openssl_sign(k, digest, B, &der, &rs)) {
+        EVP_PKEY_free(k);
+        state.SkipWithError("OpenSSL sign failed");
+        return false;
+      }
+      digests.push_back(std::move(digest));
+      sigs.push_back(std::move(rs));
+    }
+    EVP_PKEY* peer = new_key(s);
+    peers.push_back(is_x25519(s) ? testing::x25519_public(peer) : testing::ec_public(peer));
+    EVP_PKEY_free(peer);
+    EVP_PKEY_free(k);
+  }
+  in->scalars = cycled(scalars, kDistinct);
+  in->idx.resize(count);
+  for (uint32_t i = 0; i < count; ++i) in->idx[i] = i % kDistinct;
+  in->idx_bytes.assign(reinterpret_cast<const uint8_t*>(in->idx.data()),
+                       reinterpret_cast<const uint8_t*>(in->idx.data()) + in->idx.size() * sizeof(uint32_t));
+  if (s.kind == Kind::kDerive) in->points = cycled(peers, count, is_x25519(s) ? 0 : 1);  // EC: skip the 04
+  if (s.kind == Kind::kVerify) {
+    in->points = cycled(pubs, count);
+    in->sigs = cycled(sigs, count);
+  }
+  if (s.kind == Kind::kSign || s.kind == Kind::kVerify) in->digests = cycled(digests, count);
+  if (s.kind == Kind::kSign) in->nonces = cycled(nonces, count);
+  return true;
+}
+
+// The kernels' batch descriptors over the given buffers (host or device memory).
+kernels::X25519Batch x25519_batch(const Spec& s, uint32_t count, const uint8_t* scalars, const uint32_t* idx,
+                                  const uint8_t* points, uint8_t* out, uint32_t* status) {
+  kernels::X25519Batch xb;
+  xb.scalars = scalars;
+  xb.scalar_index = idx;
+  xb.peer = s.kind == Kind::kDerive ? points : nullptr;
+  xb.out = out;
+  xb.status = status;
+  xb.count = count;
+  xb.op = s.kind == Kind::kKeygen ? kernels::kX25519Keygen : kernels::kX25519Derive;
+  return xb;
+}
+
+kernels::EcBatch ec_batch(const Spec& s, uint32_t count, const BatchInputs& in, const uint8_t* scalars,
+                          const uint32_t* idx, const uint8_t* nonces, const uint8_t* points, const uint8_t* digests,
+                          const uint8_t* sigs, uint8_t* out, uint32_t* status) {
+  kernels::EcBatch eb;
+  eb.scalars = scalars;
+  eb.scalar_index = idx;
+  eb.nonces = s.kind == Kind::kSign ? nonces : nullptr;
+  eb.points = in.points.empty() ? nullptr : points;
+  eb.digests = in.digests.empty() ? nullptr : digests;
+  eb.sigs = s.kind == Kind::kVerify ? sigs : nullptr;
+  eb.digest_bytes = in.digests.empty() ? 0 : static_cast<uint32_t>(coord(s));
+  eb.out = out;
+  eb.status = status;
+  eb.count = count;
+  eb.curve = s.bits == 256 ? kernels::ec::kEcP256 : kernels::ec::kEcP384;
+  eb.op = s.kind == Kind::kKeygen   ? kernels::ec::kEcKeygen
+          : s.kind == Kind::kDerive ? kernels::ec::kEcDerive
+          : s.kind == Kind::kSign   ? kernels::ec::kEcSign
+                                    : kernels::ec::kEcVerify;
+  return eb;
+}
+
+// Skips the row unless every item's status is ok.
+void check_statuses(benchmark::State& state, const Spec& s, const std::vector<uint32_t>& status) {
+  const uint32_t ok = is_x25519(s) ? uint32_t{kernels::kX25519Ok} : uint32_t{kernels::ec::kEcOk};
+  const auto bad = std::count_if(status.begin(), status.end(), [ok](uint32_t st) { return st != ok; });
+  if (bad) {
+    const std::string msg = std::to_string(bad) + " of " + std::to_string(status.size()) + " items did not return ok";
+    state.SkipWithError(msg.c_str());
+  }
+}
+
+// The host twin of the batch kernel (the GPU's own code compiled for the CPU,
+// one core): what the GPU path computes per item, without a GPU.
+void BM_kernel_host(benchmark::State& state, Spec s) {
+  const auto count = static_cast<uint32_t>(state.range(0));
+  BatchInputs in;
+  if (!make_batch_inputs(state, s, count, &in)) return;
+  std::vector<uint8_t> out(size_t{count} * 2 * coord(s));
+  std::vector<uint32_t> status(count, 0xffffffffu);
+  const kernels::X25519Batch xb =
+      x25519_batch(s, count, in.scalars.data(), in.idx.data(), in.points.data(), out.data(), status.data());
+  const kernels::EcBatch eb = ec_batch(s, count, in, in.scalars.data(), in.idx.data(), in.nonces.data(),
+                                       in.points.data(), in.digests.data(), in.sigs.data(), out.data(), status.data());
+  // The fixed-base tables are built once per process, before timing.
+  if (is_x25519(s))
+    kernels::ed25519::base_table_host();
+  else
+    kernels::ec::base_table_host(eb.curve);
+  for (auto _ : state) {
+    if (is_x25519(s))
+      kernels::x25519_batch_host(xb);
+    else
+      kernels::ec_batch_host(eb);
+    benchmark::DoNotOptimize(out.data());
+  }
+  state.SetItemsProcessed(static_cast<int64_t>(state.iterations() * count));
+  check_statuses(state, s, status);
+}
+
 #if GPUTLS_HAVE_CUDA
 struct DeviceBuffer {
   void* p = nullptr;
@@ -310,13 +452,6 @@ bool cuda_check(benchmark::State& state, cudaError_t e, const char* what) {
   return false;
 }
 
-// Appends n copies of the kDistinct byte strings, cycled.
-std::vector<uint8_t> cycled(const std::vector<Bytes>& v, size_t n, size_t skip = 0) {
-  std::vector<uint8_t> r;
-  for (size_t i = 0; i < n; ++i) r.insert(r.end(), v[i % v.size()].begin() + static_cast<std::ptrdiff_t>(skip), v[i % v.size()].end());
-  return r;
-}
-
 void BM_kernel(benchmark::State& state, Spec s) {
   int devices = 0;
   const cudaError_t probe = cudaGetDeviceCount(&devices);
@@ -328,52 +463,10 @@ void BM_kernel(benchmark::State& state, Spec s) {
   }
   const auto count = static_cast<uint32_t>(state.range(0));
   const size_t B = coord(s);
-  // kDistinct keys (scalars, by slot), and per-op inputs cycled over the batch.
-  std::vector<Bytes> scalars, pubs, peers, digests, sigs, nonces;
-  for (size_t i = 0; i < kDistinct; ++i) {
-    EVP_PKEY* k = new_key(s);
-    if (!k) {
-      state.SkipWithError("key generation failed");
-      return;
-    }
-    if (is_x25519(s)) {
-      scalars.push_back(Bytes(testing::x25519_material(k).priv.begin(), testing::x25519_material(k).priv.end()));
-    } else {
-      const EcKeyMaterial m = testing::ec_material(k, s.bits);
-      scalars.emplace_back(m.priv.begin(), m.priv.end());
-      Bytes pub = testing::ec_public(k);
-      pubs.emplace_back(pub.begin() + 1, pub.end());
-      Bytes nonce = testing::random_bytes(B);
-      nonce[0] &= 0x7f;  // below n
-      nonce[B - 1] |= 1;  // not zero
-      nonces.push_back(std::move(nonce));
-      Bytes digest = testing::random_bytes(B), der, rs;
-      if (!openssl_sign(k, digest, B, &der, &rs)) {
-        EVP_PKEY_free(k);
-        state.SkipWithError("OpenSSL sign failed");
-        return;
-      }
-      digests.push_back(std::move(digest));
-      sigs.push_back(std::move(rs));
-    }
-    EVP_PKEY* peer = new_key(s);
-    peers.push_back(is_x25519(s) ? testing::x25519_public(peer) : testing::ec_public(peer));
-    EVP_PKEY_free(peer);
-    EVP_PKEY_free(k);
-  }
-  std::vector<uint8_t> h_scalars = cycled(scalars, kDistinct);
-  std::vector<uint32_t> idx(count);
-  for (uint32_t i = 0; i < count; ++i) idx[i] = i % kDistinct;
-  const std::vector<uint8_t> h_idx(reinterpret_cast<const uint8_t*>(idx.data()),
-                                   reinterpret_cast<const uint8_t*>(idx.data()) + idx.size() * sizeof(uint32_t));
-  std::vector<uint8_t> h_points, h_digests, h_sigs, h_nonces;
-  if (s.kind == Kind::kDerive) h_points = cycled(peers, count, is_x25519(s) ? 0 : 1);  // EC: skip the 04
-  if (s.kind == Kind::kVerify) {
-    h_points = cycled(pubs, count);
-    h_sigs = cycled(sigs, count);
-  }
-  if (s.kind == Kind::kSign || s.kind == Kind::kVerify) h_digests = cycled(digests, count);
-  if (s.kind == Kind::kSign) h_nonces = cycled(nonces, count);
+  BatchInputs in;
+  if (!make_batch_inputs(state, s, count, &in)) return;
+  const std::vector<uint8_t>&h_scalars = in.scalars, &h_idx = in.idx_bytes, &h_points = in.points,
+                             &h_digests = in.digests, &h_sigs = in.sigs, &h_nonces = in.nonces;
 
   DeviceBuffer d_scalars, d_idx, d_points, d_digests, d_sigs, d_nonces, d_out, d_status;
   CudaStreamEvents se;
@@ -395,33 +488,13 @@ void BM_kernel(benchmark::State& state, Spec s) {
       !cuda_check(state, cudaEventCreate(&se.stop), "cudaEventCreate"))
     return;
 
-  kernels::X25519Batch xb;
-  kernels::EcBatch eb;
-  if (is_x25519(s)) {
-    xb.scalars = d_scalars.as<const uint8_t>();
-    xb.scalar_index = d_idx.as<const uint32_t>();
-    xb.peer = s.kind == Kind::kDerive ? d_points.as<const uint8_t>() : nullptr;
-    xb.out = d_out.as<uint8_t>();
-    xb.status = d_status.as<uint32_t>();
-    xb.count = count;
-    xb.op = s.kind == Kind::kKeygen ? kernels::kX25519Keygen : kernels::kX25519Derive;
-  } else {
-    eb.scalars = d_scalars.as<const uint8_t>();
-    eb.scalar_index = d_idx.as<const uint32_t>();
-    eb.nonces = s.kind == Kind::kSign ? d_nonces.as<const uint8_t>() : nullptr;
-    eb.points = h_points.empty() ? nullptr : d_points.as<const uint8_t>();
-    eb.digests = h_digests.empty() ? nullptr : d_digests.as<const uint8_t>();
-    eb.sigs = s.kind == Kind::kVerify ? d_sigs.as<const uint8_t>() : nullptr;
-    eb.digest_bytes = h_digests.empty() ? 0 : static_cast<uint32_t>(B);
-    eb.out = d_out.as<uint8_t>();
-    eb.status = d_status.as<uint32_t>();
-    eb.count = count;
-    eb.curve = s.bits == 256 ? kernels::ec::kEcP256 : kernels::ec::kEcP384;
-    eb.op = s.kind == Kind::kKeygen   ? kernels::ec::kEcKeygen
-            : s.kind == Kind::kDerive ? kernels::ec::kEcDerive
-            : s.kind == Kind::kSign   ? kernels::ec::kEcSign
-                                      : kernels::ec::kEcVerify;
-  }
+  const kernels::X25519Batch xb =
+      x25519_batch(s, count, d_scalars.as<const uint8_t>(), d_idx.as<const uint32_t>(), d_points.as<const uint8_t>(),
+                   d_out.as<uint8_t>(), d_status.as<uint32_t>());
+  const kernels::EcBatch eb = ec_batch(s, count, in, d_scalars.as<const uint8_t>(), d_idx.as<const uint32_t>(),
+                                       d_nonces.as<const uint8_t>(), d_points.as<const uint8_t>(),
+                                       d_digests.as<const uint8_t>(), d_sigs.as<const uint8_t>(), d_out.as<uint8_t>(),
+                                       d_status.as<uint32_t>());
   for (auto _ : state) {
     if (!cuda_check(state, cudaEventRecord(se.start, se.stream), "cudaEventRecord") ||
         !cuda_check(state,
@@ -440,12 +513,7 @@ void BM_kernel(benchmark::State& state, Spec s) {
   if (!cuda_check(state, cudaMemcpy(status.data(), d_status.p, count * sizeof(uint32_t), cudaMemcpyDeviceToHost),
                   "cudaMemcpy status"))
     return;
-  const uint32_t ok = is_x25519(s) ? uint32_t{kernels::kX25519Ok} : uint32_t{kernels::ec::kEcOk};
-  const auto bad = std::count_if(status.begin(), status.end(), [ok](uint32_t st) { return st != ok; });
-  if (bad) {
-    const std::string msg = std::to_string(bad) + " of " + std::to_string(count) + " items did not return ok";
-    state.SkipWithError(msg.c_str());
-  }
+  check_statuses(state, s, status);
 }
 #endif
 
@@ -462,6 +530,7 @@ void register_all() {
     // CPU rows: default min time (0.5 s, or --benchmark_min_time); 54 CPU rows.
     benchmark::RegisterBenchmark((s.name + "/openssl/1").c_str(), BM_openssl, s);
     benchmark::RegisterBenchmark((s.name + "/engine_cpu").c_str(), BM_engine, s, false)->Arg(1)->Arg(64);
+    benchmark::RegisterBenchmark((s.name + "/kernel_host").c_str(), BM_kernel_host, s)->Arg(64);
     benchmark::RegisterBenchmark((s.name + "/engine_gpu").c_str(), BM_engine, s, true)
         ->Arg(64)
         ->Arg(1024)

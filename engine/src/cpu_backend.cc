@@ -279,7 +279,13 @@ class CpuBackend final : public Backend {
     EVP_PKEY_CTX_free(pc);
     EVP_PKEY_CTX* c = peer ? EVP_PKEY_CTX_new_from_pkey(ctx_, k.pkey, nullptr) : nullptr;
     size_t outlen = r.out_len;
-    bool ok = c && EVP_PKEY_derive_init(c) == 1 && EVP_PKEY_derive_set_peer(c, peer) == 1 &&
+    // The peer point is validated once, here, by the import above: 04 || X || Y
+    // (length and prefix checked at submit, so never the point at infinity),
+    // both coordinates below p and the point on the curve (EC_POINT_oct2point
+    // refuses anything else); cofactor 1, so no subgroup check is due. The
+    // public-key check EVP_PKEY_derive_set_peer would repeat is skipped
+    // (validate_peer = 0); the GPU path validates in the kernel (decode_point).
+    bool ok = c && EVP_PKEY_derive_init(c) == 1 && EVP_PKEY_derive_set_peer_ex(c, peer, 0) == 1 &&
               EVP_PKEY_derive(c, r.out, &outlen) == 1 && outlen == k.coord;
     EVP_PKEY_CTX_free(c);
     EVP_PKEY_free(peer);

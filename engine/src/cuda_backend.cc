@@ -17,6 +17,7 @@
 
 #include "aes_gcm_staging.h"
 #include "gputls/kernels/aes_gcm_launch.h"
+#include "ecdsa_inputs.h"
 #include "gputls/kernels/ec_launch.h"
 #include "gputls/kernels/echo_launch.h"
 #include "gputls/kernels/key_blob.h"
@@ -213,7 +214,7 @@ class CudaBackend final : public Backend {
     // and kept with the key: ECDSA verify sends it per request.
     std::vector<uint8_t> pub(2 * w);
     if (kernels::ec::ec_op(kernels::ec::kEcKeygen, kernels::ec::curve(curve), d.data(), nullptr, nullptr, nullptr, 0,
-                           nullptr, pub.data()) != kernels::ec::kEcOk)
+                           nullptr, pub.data(), kernels::ec::base_table_host(curve)) != kernels::ec::kEcOk)
       return Status::kBadKey;
     uint32_t slot;
     {
@@ -562,27 +563,6 @@ class CudaBackend final : public Backend {
     return cudaMemsetAsync(s.d_out, 0, out_len, s.stream);
   }
 
-  // A nonce k for ECDSA, uniform in [1, n-1]: RAND_priv_bytes (OpenSSL's
-  // CSPRNG, private DRBG) by rejection sampling, compared in constant time.
-  // Drawn on the host for every request, never reused, never made on the device.
-  static bool draw_nonce(uint8_t* k, const kernels::ec::Curve& c) {
-    const int w = kernels::ec::coord_bytes(c);
-    uint8_t n_be[kernels::ec::kMaxBytes];
-    for (int i = 0; i < c.limbs; ++i)
-      for (int j = 0; j < 4; ++j) n_be[w - 1 - (4 * i + j)] = static_cast<uint8_t>(c.n[i] >> (8 * j));
-    for (int attempt = 0; attempt < 64; ++attempt) {
-      if (RAND_priv_bytes(k, w) != 1) return false;
-      uint32_t borrow = 0, nonzero = 0;
-      for (int i = w - 1; i >= 0; --i) {  // k - n: borrow out means k < n
-        borrow = (static_cast<uint32_t>(k[i]) - n_be[i] - borrow) >> 31;
-        nonzero |= k[i];
-      }
-      if (borrow & (nonzero != 0)) return true;
-    }
-    OPENSSL_cleanse(k, static_cast<size_t>(w));
-    return false;
-  }
-
   // EC layout (B = coordinate bytes), in = [slot u32 x n | pad to 16 | data],
   // data: derive: peer X || Y n x 2B; sign: nonces n x B | digests n x B
   // (each truncated / left-padded to B bytes on the host: the same integer
@@ -590,16 +570,6 @@ class CudaBackend final : public Backend {
   // points X || Y n x 2B | digests n x B (as for sign) | r || s n x 2B; keygen: none.
   // out = [results n x 2B | status u32 x n]. Nonces are secret: the device
   // input is wiped after the kernel, the host staging after completion.
-  // A digest as the integer FIPS 186-4 takes: its leftmost B bytes, or
-  // left-padded with zeros to B bytes.
-  static void put_digest(uint8_t* dg, const uint8_t* in, size_t len, size_t B) {
-    if (len >= B) {
-      std::memcpy(dg, in, B);  // leftmost bits
-    } else {
-      std::memset(dg, 0, B - len);
-      std::memcpy(dg + (B - len), in, len);
-    }
-  }
 
   cudaError_t start_ec(Slot& s, const Batch& b) {
     const uint32_t n = static_cast<uint32_t>(b.size());
@@ -623,11 +593,11 @@ class CudaBackend final : public Backend {
       if (derive) {
         std::memcpy(data + i * 2 * B, r.in + 1, 2 * B);  // skip the 04 prefix (checked at submit)
       } else if (sign) {
-        if (!draw_nonce(data + i * B, c)) return cudaErrorUnknown;  // no randomness: the CPU signs instead
-        put_digest(data + n * B + i * B, r.in, r.in_len, B);
+        if (!draw_ecdsa_nonce(data + i * B, curve)) return cudaErrorUnknown;  // no randomness: the CPU signs instead
+        put_ecdsa_digest(data + n * B + i * B, r.in, r.in_len, B);
       } else if (verify) {
         std::memcpy(data + i * 2 * B, key->pub.data(), 2 * B);
-        put_digest(data + n * 2 * B + i * B, r.in + 1, r.in[0], B);  // L checked at submit
+        put_ecdsa_digest(data + n * 2 * B + i * B, r.in + 1, r.in[0], B);  // L checked at submit
         std::memcpy(data + n * 3 * B + i * 2 * B, r.in + 1 + 64, 2 * B);
       }
     }

@@ -2,6 +2,7 @@
 // default provider called directly.
 #include <gtest/gtest.h>
 #include <openssl/ec.h>
+#include <openssl/err.h>
 #include <sys/eventfd.h>
 #include <unistd.h>
 
@@ -302,6 +303,35 @@ TEST_P(EcCurves, KeygenGivesOpenSSLsPublicKey) {
   EXPECT_NE(eng->op_stats(Op::kEcKeygen, static_cast<uint32_t>(bits)), nullptr);
 }
 
+// A point on the curve with a small x, uncompressed, as given (canonical) and
+// with X replaced by x + p: the same point mod p, but a coordinate >= p, which
+// must be refused rather than reduced.
+void small_x_point(int bits, Bytes* canonical, Bytes* x_plus_p) {
+  const size_t w = static_cast<size_t>(bits / 8);
+  EC_GROUP* g = EC_GROUP_new_by_curve_name(bits == 256 ? NID_X9_62_prime256v1 : NID_secp384r1);
+  EC_POINT* pt = EC_POINT_new(g);
+  BIGNUM *p = BN_new(), *x = BN_new(), *y = BN_new();
+  ASSERT_EQ(EC_GROUP_get_curve(g, p, nullptr, nullptr, nullptr), 1);
+  for (unsigned v = 1;; ++v) {  // about every other x has a point
+    BN_set_word(x, v);
+    if (EC_POINT_set_compressed_coordinates(g, pt, x, 0, nullptr) == 1) break;
+    ERR_clear_error();
+  }
+  ASSERT_EQ(EC_POINT_get_affine_coordinates(g, pt, x, y, nullptr), 1);
+  canonical->assign(1 + 2 * w, 0);
+  (*canonical)[0] = 0x04;
+  BN_bn2binpad(x, canonical->data() + 1, static_cast<int>(w));
+  BN_bn2binpad(y, canonical->data() + 1 + w, static_cast<int>(w));
+  *x_plus_p = *canonical;
+  BN_add(x, x, p);  // < 2^bits: p is far below 2^bits - small x
+  ASSERT_EQ(BN_bn2binpad(x, x_plus_p->data() + 1, static_cast<int>(w)), static_cast<int>(w));
+  BN_free(p);
+  BN_free(x);
+  BN_free(y);
+  EC_POINT_free(pt);
+  EC_GROUP_free(g);
+}
+
 TEST_P(EcCurves, EcdhMatchesOpenSSLAndRefusesInvalidPoints) {
   const int bits = GetParam();
   const size_t w = static_cast<size_t>(bits / 8);
@@ -336,6 +366,17 @@ TEST_P(EcCurves, EcdhMatchesOpenSSLAndRefusesInvalidPoints) {
     std::fill(bad.begin() + 1, bad.begin() + 1 + static_cast<std::ptrdiff_t>(w), 0xff);
     o.assign(w, 0x55);
     EXPECT_EQ(run_one(*eng, Op::kEcdhDerive, h, bad.data(), bad.size(), o.data(), w), Status::kCryptoFailure);
+    EXPECT_EQ(o, Bytes(w, 0));
+    // An on-curve point with X + p: refused (the range check is not lost to
+    // the single validation); the canonical encoding is the control.
+    Bytes canonical, x_plus_p;
+    small_x_point(bits, &canonical, &x_plus_p);
+    o.assign(w, 0x55);
+    EXPECT_EQ(run_one(*eng, Op::kEcdhDerive, h, canonical.data(), canonical.size(), o.data(), w), Status::kOk);
+    EXPECT_EQ(o, openssl_ecdh(mine, canonical));
+    o.assign(w, 0x55);
+    EXPECT_EQ(run_one(*eng, Op::kEcdhDerive, h, x_plus_p.data(), x_plus_p.size(), o.data(), w),
+              Status::kCryptoFailure);
     EXPECT_EQ(o, Bytes(w, 0));
     // All zero after the prefix ((0, 0) is not on these curves).
     bad.assign(peer[0].size(), 0);

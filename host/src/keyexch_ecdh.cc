@@ -1,6 +1,7 @@
 // ECDH on P-256 / P-384: the shared value x(d*Q) is one engine operation with
-// our private key and the peer's point (checked on the curve when it arrived,
-// kept uncompressed, and validated again by the engine). The output is the x
+// our private key and the peer's point (validated once by keymgmt when it
+// arrived, kept uncompressed; the engine checks the bytes it is given in its
+// own right: the import on the CPU, decode_point in the kernel). The output is the x
 // coordinate padded to the field's length (RFC 8446 7.4.2, RFC 4492 5.10).
 // Cofactor mode changes nothing (cofactor 1); no X9.63 KDF.
 #include <openssl/core_dispatch.h>

@@ -221,15 +221,19 @@ void* ek_dup(const void* keydata, int selection) {
 }
 
 // EVP_PKEY_public_check and friends (EVP_PKEY_derive_set_peer runs the public
-// check on the peer): the point was checked on the curve when it arrived;
-// check it again, and the scalar's range.
+// check on the peer). A public point is validated once, where it enters the
+// provider: set_pub decodes it with ec_decode_point (coordinates < p, on the
+// curve, not infinity; cofactor 1, so that is the full check), and the only
+// other ways pub is set are dup (a copy) and keygen (d G computed here). So a
+// key with has_public holds a valid point; decoding it again on every derive
+// would repeat the same check. The engine validates the raw bytes it is given
+// in its own right (CPU backend: the import; GPU: the kernel's decode_point).
+// The scalar's range is checked.
 int ek_validate(const void* keydata, int selection, int) {
   auto* k = static_cast<const EcKey*>(keydata);
   if (!k || !k->curve) return 0;
-  if (selection & kPub) {
-    std::vector<uint8_t> again;
-    if (!k->has_public || !ec_decode_point(k->pc, *k->curve, k->pub.data(), k->pub.size(), &again)) return 0;
-  }
+  if ((selection & kPub) && (!k->has_public || k->pub.size() != k->curve->point_bytes() || k->pub[0] != 0x04))
+    return 0;
   if (selection & kPriv) {
     engine::SecureBytes again;
     if (!k->has_private || !ec_set_private(*k->curve, k->priv.data(), k->priv.size(), &again)) return 0;

@@ -1,3 +1,4 @@
+#include "device_table.h"
 #include "gputls/kernels/ec_launch.h"
 
 namespace gputls::kernels {
@@ -14,8 +15,17 @@ __global__ void __launch_bounds__(kThreadsPerBlock) ec_batch_kernel(EcBatch b) {
 
 cudaError_t launch_ec_batch(const EcBatch& batch, cudaStream_t stream) {
   if (batch.count == 0) return cudaSuccess;
-  const uint32_t blocks = (batch.count + kThreadsPerBlock - 1) / kThreadsPerBlock;
-  ec_batch_kernel<<<blocks, kThreadsPerBlock, 0, stream>>>(batch);
+  EcBatch b = batch;
+  if (!b.g_table && b.curve < ec::kEcCurveCount) {
+    // k G reads the curve's fixed-base table from device global memory (uploaded once).
+    const void* dev = nullptr;
+    const cudaError_t e = device_table(ec::base_table_host(b.curve),
+                                       ec::base_table_words(ec::curve(b.curve).limbs) * sizeof(uint32_t), &dev);
+    if (e != cudaSuccess) return e;
+    b.g_table = static_cast<const uint32_t*>(dev);
+  }
+  const uint32_t blocks = (b.count + kThreadsPerBlock - 1) / kThreadsPerBlock;
+  ec_batch_kernel<<<blocks, kThreadsPerBlock, 0, stream>>>(b);
   return cudaGetLastError();
 }
 

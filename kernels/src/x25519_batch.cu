@@ -1,3 +1,4 @@
+#include "device_table.h"
 #include "gputls/kernels/x25519_launch.h"
 
 namespace gputls::kernels {
@@ -14,8 +15,17 @@ __global__ void __launch_bounds__(kThreadsPerBlock) x25519_batch_kernel(X25519Ba
 
 cudaError_t launch_x25519_batch(const X25519Batch& batch, cudaStream_t stream) {
   if (batch.count == 0) return cudaSuccess;
-  const uint32_t blocks = (batch.count + kThreadsPerBlock - 1) / kThreadsPerBlock;
-  x25519_batch_kernel<<<blocks, kThreadsPerBlock, 0, stream>>>(batch);
+  X25519Batch b = batch;
+  if (b.op == kX25519Keygen && !b.base_table) {
+    // Keygen reads the fixed-base table from device global memory (uploaded once).
+    const ed25519::BaseTable& host = ed25519::base_table_host();
+    const void* dev = nullptr;
+    const cudaError_t e = device_table(&host, sizeof host, &dev);
+    if (e != cudaSuccess) return e;
+    b.base_table = static_cast<const ed25519::BaseTable*>(dev);
+  }
+  const uint32_t blocks = (b.count + kThreadsPerBlock - 1) / kThreadsPerBlock;
+  x25519_batch_kernel<<<blocks, kThreadsPerBlock, 0, stream>>>(b);
   return cudaGetLastError();
 }
 

@@ -3,7 +3,7 @@
 //
 // GPUTLS_EC_DIFF_SCALE (a positive float, default 1) scales the random
 // differential counts, e.g. 0.25 for sanitizer builds or 10 for a soak run.
-// Only the default meets the per-curve requirements (ECDH 1,000, ECDSA 4,000).
+// Only the default meets the per-curve requirements (ECDH 1,000, ECDSA verify 1,000).
 #include <gtest/gtest.h>
 #include <openssl/bn.h>
 
@@ -21,20 +21,7 @@ namespace {
 
 using namespace testing;
 
-std::optional<double> diff_scale() {
-  const char* s = std::getenv("GPUTLS_EC_DIFF_SCALE");
-  if (!s || !*s) return 1.0;
-  char* end = nullptr;
-  const double v = std::strtod(s, &end);
-  if (end == s || *end || !std::isfinite(v) || v <= 0) return std::nullopt;
-  return v;
-}
-
-int scaled(int n) {
-  const std::optional<double> s = diff_scale();
-  if (!s) throw std::runtime_error("GPUTLS_EC_DIFF_SCALE must be a positive number");
-  return std::max(1, static_cast<int>(std::lround(n * *s)));
-}
+int scaled(int n) { return ec_diff_scaled(n); }
 
 class Ec : public ::testing::TestWithParam<uint32_t> {};
 
@@ -129,33 +116,22 @@ TEST_P(Ec, EcdhMatchesOpenssl) {
   std::printf("[ info ] %s ECDH: %d random pairs equal OpenSSL (%.2fs)\n", group_name(id), n, since(t0));
 }
 
-// Our signatures verify with OpenSSL; OpenSSL's verify with ours; tampered ones
-// are refused by both.
-TEST_P(Ec, EcdsaSignAndVerifyAgainstOpenssl) {
+// OpenSSL's signatures verify with ours; tampered ones are refused. Our
+// signatures against OpenSSL's verifier: engine/tests/ecdsa_gpu_path_test.cc
+// (10,000 per curve through the GPU path's staging and this batch body).
+TEST_P(Ec, EcdsaVerifyAgainstOpenssl) {
   const uint32_t id = GetParam();
   const size_t B = coord_bytes(id);
-  // 4,000 per curve (the issue asks 10,000: ~2.5 min of host time in
-  // RelWithDebInfo on 2 cores, P-384 ~9 ms a round; 4,000 keeps the binary under ~60 s).
-  const int n = scaled(4000);
+  const int n = scaled(1000);
   const auto t0 = std::chrono::steady_clock::now();
   EcKey key = openssl_keygen(id);
   for (int i = 0; i < n; ++i) {
     if (i % 50 == 49) key = openssl_keygen(id);
     const Bytes digest = random_bytes(B);
-    // Ours -> OpenSSL.
-    // A random k >= n is refused (kEcBadScalar: 2^-32 for P-256, negligible for P-384): draw again.
-    OneResult s;
-    do {
-      s = run_one(id, ec::kEcSign, key.priv, random_bytes(B), {}, digest, {});
-    } while (s.status == ec::kEcBadScalar);
-    ASSERT_EQ(s.status, ec::kEcOk);
-    ASSERT_TRUE(openssl_verify_digest(key.pkey.get(), digest, rs_to_der(s.out))) << "our signature " << i;
-    // OpenSSL -> ours.
     bool ok = false;
     const Bytes rs = der_to_rs(openssl_sign_digest(key.pkey.get(), digest), B, &ok);
     ASSERT_TRUE(ok);
     ASSERT_EQ(run_one(id, ec::kEcVerify, {}, {}, key.pub, digest, rs).status, ec::kEcOk) << "OpenSSL signature " << i;
-    ASSERT_EQ(run_one(id, ec::kEcVerify, {}, {}, key.pub, digest, s.out).status, ec::kEcOk);
     if (i % 10 == 0) {
       Bytes bad = rs;
       bad[static_cast<size_t>(i) % bad.size()] ^= 0x10;
@@ -165,7 +141,7 @@ TEST_P(Ec, EcdsaSignAndVerifyAgainstOpenssl) {
       EXPECT_EQ(run_one(id, ec::kEcVerify, {}, {}, key.pub, bad_digest, rs).status, ec::kEcBadSignature);
     }
   }
-  std::printf("[ info ] %s ECDSA: %d signatures each way agree with OpenSSL (%.2fs)\n", group_name(id), n, since(t0));
+  std::printf("[ info ] %s ECDSA: %d OpenSSL signatures verified (%.2fs)\n", group_name(id), n, since(t0));
 }
 
 // A fixed nonce gives a deterministic signature; the same signature as

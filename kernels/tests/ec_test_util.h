@@ -8,7 +8,10 @@
 #include <openssl/param_build.h>
 #include <openssl/rand.h>
 
+#include <algorithm>
+#include <cmath>
 #include <cstdint>
+#include <cstdlib>
 #include <memory>
 #include <stdexcept>
 #include <string>
@@ -28,6 +31,21 @@ struct PkeyCtxFree {
   void operator()(EVP_PKEY_CTX* c) const { EVP_PKEY_CTX_free(c); }
 };
 using PkeyCtx = std::unique_ptr<EVP_PKEY_CTX, PkeyCtxFree>;
+
+// n scaled by GPUTLS_EC_DIFF_SCALE (a positive float, default 1; CI uses
+// 0.1 and 0.25 in its CUDA and sanitizer phases), at least 1. Throws on a
+// malformed value, so a typo cannot silently shrink a differential run.
+inline int ec_diff_scaled(int n) {
+  const char* s = std::getenv("GPUTLS_EC_DIFF_SCALE");
+  double v = 1.0;
+  if (s && *s) {
+    char* end = nullptr;
+    v = std::strtod(s, &end);
+    if (end == s || *end || !std::isfinite(v) || v <= 0)
+      throw std::runtime_error("GPUTLS_EC_DIFF_SCALE must be a positive number");
+  }
+  return std::max(1, static_cast<int>(std::lround(n * v)));
+}
 
 inline const char* group_name(uint32_t curve) { return curve == ec::kEcP256 ? "P-256" : "P-384"; }
 inline int nid_of(uint32_t curve) { return curve == ec::kEcP256 ? NID_X9_62_prime256v1 : NID_secp384r1; }

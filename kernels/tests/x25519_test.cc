@@ -286,8 +286,8 @@ TEST(X25519, Rfc7748DiffieHellman) {
   const Bytes32 a = hex32("77076d0a7318a57d3c16c17251b26645df4c2f87ebc0992ab177fba51db92c2a");
   const Bytes32 b = hex32("5dab087e624a8a4b79e17f8b83800ee66f3bb1292618b6fd1c2f8b27ff88e0eb");
   Bytes32 pa{}, pb{};
-  EXPECT_EQ(x25519_base(pa.data(), a.data()), kX25519Ok);
-  EXPECT_EQ(x25519_base(pb.data(), b.data()), kX25519Ok);
+  EXPECT_EQ(x25519_base(pa.data(), a.data(), ed25519::base_table_host()), kX25519Ok);
+  EXPECT_EQ(x25519_base(pb.data(), b.data(), ed25519::base_table_host()), kX25519Ok);
   EXPECT_EQ(hex(pa), "8520f0098930a754748b7ddcb43ef75a0dbf3a0d26381af4eba4a98eaa9b4e6a");
   EXPECT_EQ(hex(pb), "de9edb7d7b7dc1b4d35b61c2ece435373f8343c85b78674dadfc7e146f882b4f");
   const std::string shared = "4a5d9d5ba4ce2de1728e3bf480350f25e07e21c947d19e3376f09b3c1e161742";

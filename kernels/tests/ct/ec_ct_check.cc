@@ -1,6 +1,6 @@
 // Constant-time check of the host build of the P-256 / P-384 kernels (scalar
-// multiplication, keygen, ECDH, ECDSA sign), ctgrind style; see rsa_ct_check.cc
-// for the method.
+// multiplication, fixed-base keygen, ECDH, ECDSA sign) and of the fixed-base
+// X25519 keygen, ctgrind style; see rsa_ct_check.cc for the method.
 //
 // Run under valgrind memcheck:
 //   valgrind -q --error-exitcode=1 --track-origins=yes ec_ct_check
@@ -15,10 +15,13 @@
 // ECDH equals EVP_PKEY_derive, signatures verify with OpenSSL, an invalid peer
 // and a zero key are refused (by masks, inside the same straight-line code).
 //
-//   --leaky  negative control: a textbook double-and-add scalar multiplication
-//            built from the same point functions, branching on the secret
-//            scalar's bits; valgrind must report it (the ctest expects the run
-//            to fail). The program itself exits 0.
+//   --leaky        negative control: a textbook double-and-add scalar
+//                  multiplication built from the same point functions,
+//                  branching on the secret scalar's bits; valgrind must report
+//                  it (the ctest expects the run to fail). Exits 0 itself.
+//   --leaky=table  negative control for the fixed-base tables: k G read from
+//                  the same table by indexing it with the secret digits (what
+//                  the masked scan avoids); valgrind must report it.
 #include <openssl/evp.h>
 #include <valgrind/memcheck.h>
 
@@ -28,6 +31,7 @@
 #include <vector>
 
 #include "ec_test_util.h"
+#include "gputls/kernels/x25519.h"
 #include "memcheck_marks.h"
 
 namespace {
@@ -115,12 +119,62 @@ struct CurveRun {
   }
 };
 
+// OpenSSL's X25519 public key for a raw private key (empty on failure).
+Bytes openssl_x25519_public(const uint8_t* priv) {
+  Pkey k(EVP_PKEY_new_raw_private_key(EVP_PKEY_X25519, nullptr, priv, 32));
+  Bytes pub(32);
+  size_t len = pub.size();
+  if (!k || EVP_PKEY_get_raw_public_key(k.get(), pub.data(), &len) != 1 || len != 32) return {};
+  return pub;
+}
+
+// X25519 fixed-base keygen: a random scalar and one whose signed digits all
+// carry (0x88 bytes).
+struct X25519Run {
+  std::vector<uint8_t> scalars, out;
+  std::vector<uint32_t> status;
+  X25519Batch b;
+
+  X25519Run() : scalars(64), out(64, 0xcc), status(2, 0xffffffffu) {
+    const Bytes r = random_bytes(32);
+    std::copy(r.begin(), r.end(), scalars.begin());
+    std::fill(scalars.begin() + 32, scalars.end(), 0x88);
+    b.scalars = scalars.data();
+    b.out = out.data();
+    b.status = status.data();
+    b.count = 2;
+    b.op = kX25519Keygen;
+  }
+  void check_tainted() {
+    if (g_on_valgrind && undefined_bytes(out.data(), out.size()) <= 0) fail("X25519 keygen output not tainted");
+  }
+  void mark_all_public() {
+    mark_public(scalars.data(), scalars.size());
+    mark_public(out.data(), out.size());
+    mark_public(status.data(), status.size());
+  }
+  void verify_results() {
+    for (size_t i = 0; i < 2; ++i) {
+      const Bytes want = openssl_x25519_public(scalars.data() + 32 * i);
+      const Bytes got(out.begin() + static_cast<long>(32 * i), out.begin() + static_cast<long>(32 * i + 32));
+      if (status[i] != kX25519Ok || want.empty() || got != want) fail("X25519 keygen differs from OpenSSL");
+    }
+  }
+};
+
 int run_check() {
   CurveRun p256(ec::kEcP256), p384(ec::kEcP384);
+  X25519Run x25519;
+  // The public fixed-base tables, built before the checked region (their
+  // construction involves no secret).
+  ec::base_table_host(ec::kEcP256);
+  ec::base_table_host(ec::kEcP384);
+  ed25519::base_table_host();
 
   const unsigned long errors_before = errors_so_far();
   p256.mark_secrets();
   p384.mark_secrets();
+  mark_secret(x25519.scalars.data(), x25519.scalars.size());
   if (g_on_valgrind &&
       (undefined_bytes(p256.scalars.data(), p256.scalars.size()) != static_cast<long>(p256.scalars.size()) ||
        undefined_bytes(p384.nonces.data(), p384.nonces.size()) != static_cast<long>(p384.nonces.size())))
@@ -129,19 +183,23 @@ int run_check() {
   // ---- Checked region: only the kernels' own code.
   ec_batch_host(p256.b);
   ec_batch_host(p384.b);
+  x25519_batch_host(x25519.b);
   // ---- End of checked region.
 
   p256.check_tainted();
   p384.check_tainted();
+  x25519.check_tainted();
   p256.mark_all_public();
   p384.mark_all_public();
+  x25519.mark_all_public();
   const unsigned long errors_in_region = errors_so_far() - errors_before;
 
   p256.verify_results();
   p384.verify_results();
+  x25519.verify_results();
   std::printf(
-      "ec_ct_check: P-256 and P-384: keygen, ECDH (valid and invalid "
-      "peer), ECDSA sign, zero key\n");
+      "ec_ct_check: P-256 and P-384: fixed-base keygen, ECDH (valid and invalid "
+      "peer), ECDSA sign, zero key; X25519 fixed-base keygen x2\n");
   if (g_on_valgrind)
     std::printf("ec_ct_check: memcheck errors in the checked region: %lu\n", errors_in_region);
   else
@@ -166,6 +224,40 @@ int run_check() {
   }
 }
 
+// The fixed-base multiplication with the table indexed by the secret digit
+// (no scan): memcheck must report the secret-dependent addresses.
+[[gnu::noinline]] void leaky_fixed_base(ec::Point& r, const uint32_t* k, const ec::Curve& c, const uint32_t* table) {
+  const int L = c.limbs;
+  ec::set_infinity(r, c);
+  for (int w = 0; w < ec::base_table_windows(L); ++w) {
+    const uint32_t v = (k[w / 8] >> (4 * (w % 8))) & 15u;
+    const uint32_t* e = table + (static_cast<size_t>(w) * ec::kCombEntries + ((v + 14) % 15)) * 2 * L;
+    ec::Point q;
+    mp::copy(q.x, e, L);
+    mp::copy(q.y, e + L, L);
+    mp::copy(q.z, c.onep, L);
+    ec::point_add(r, r, q, c);  // wrong for digit 0, which does not matter here
+  }
+}
+
+int run_leaky_table() {
+  const ec::Curve& c = ec::curve(ec::kEcP256);
+  const uint32_t* table = ec::base_table_host(ec::kEcP256);
+  Bytes d = random_bytes(32);
+  uint32_t k[ec::kMaxLimbs] = {};
+  mark_secret(d.data(), d.size());
+  mp::from_be(k, d.data(), c.limbs);
+  ec::Point r;
+  const unsigned long e0 = errors_so_far();
+  leaky_fixed_base(r, k, c, table);
+  std::printf("ec_ct_check --leaky=table: table indexed by secret digits %s\n",
+              !g_on_valgrind         ? "ran (not under valgrind: nothing can report it)"
+              : errors_so_far() > e0 ? "reported"
+                                     : "NOT reported");
+  mark_public(d.data(), d.size());
+  return 0;
+}
+
 int run_leaky() {
   const ec::Curve& c = ec::curve(ec::kEcP256);
   Bytes d = random_bytes(32);
@@ -188,18 +280,20 @@ int run_leaky() {
 
 int main(int argc, char** argv) {
   g_on_valgrind = RUNNING_ON_VALGRIND != 0;
-  bool leaky = false;
+  bool leaky = false, leaky_table = false;
   for (int i = 1; i < argc; ++i) {
     const std::string a = argv[i];
     if (a == "--leaky") {
       leaky = true;
+    } else if (a == "--leaky=table") {
+      leaky_table = true;
     } else {
-      std::fprintf(stderr, "usage: %s [--leaky]\n", argv[0]);
+      std::fprintf(stderr, "usage: %s [--leaky | --leaky=table]\n", argv[0]);
       return 2;
     }
   }
   try {
-    return leaky ? run_leaky() : run_check();
+    return leaky_table ? run_leaky_table() : leaky ? run_leaky() : run_check();
   } catch (const std::exception& e) {
     std::fprintf(stderr, "ec_ct_check: set-up failed: %s\n", e.what());
     return 1;

@@ -11,7 +11,7 @@
 #include <cstddef>
 #include <cstdint>
 
-#include "gputls/kernels/p256.h"
+#include "gputls/kernels/ec_ops.h"
 
 namespace gputls::kernels {
 
@@ -30,6 +30,8 @@ using ec::EcStatus;
 //   sig      sigs + 2B * i: r || s (verify)
 //   out      out + 2B * i: X || Y (keygen), x (derive, first B bytes), r || s (sign)
 //   status   status[i]: an EcStatus
+// g_table is the curve's fixed-base table (k G for keygen, sign, verify) in
+// the runner's memory: ec_batch_host and the CUDA launcher fill it when null.
 // Big-endian, fixed-width byte strings throughout. Unused inputs may be null.
 // All pointers are in the memory space of whoever runs the batch (device for
 // the kernel). Slots, ops and the curve are public.
@@ -47,6 +49,7 @@ struct EcBatch {
   uint32_t curve = ec::kEcP256;
   uint32_t op = ec::kEcDerive;
   uint32_t digest_bytes = 0;
+  const uint32_t* g_table = nullptr;  // null on the device: variable-base k G (same results, slower)
 };
 
 GT_HD void ec_batch_item(const EcBatch& b, uint32_t i) {
@@ -64,12 +67,15 @@ GT_HD void ec_batch_item(const EcBatch& b, uint32_t i) {
   b.status[i] = ec::ec_op(op, c, uses_scalar ? b.scalars + B * slot : nullptr,
                           op == ec::kEcSign ? b.nonces + B * i : nullptr, uses_point ? b.points + 2 * B * i : nullptr,
                           uses_digest ? b.digests + static_cast<size_t>(b.digest_bytes) * i : nullptr, b.digest_bytes,
-                          op == ec::kEcVerify ? b.sigs + 2 * B * i : nullptr, b.out + 2 * B * i);
+                          op == ec::kEcVerify ? b.sigs + 2 * B * i : nullptr, b.out + 2 * B * i, b.g_table);
 }
 
-// Host twin of the kernel: the same body, looped over the thread indices.
+// Host twin of the kernel: the same body, looped over the thread indices,
+// with the host's copy of the fixed-base table unless one is given.
 inline void ec_batch_host(const EcBatch& b) {
-  for (uint32_t i = 0; i < b.count; ++i) ec_batch_item(b, i);
+  EcBatch h = b;
+  if (!h.g_table && h.curve < ec::kEcCurveCount) h.g_table = ec::base_table_host(h.curve);
+  for (uint32_t i = 0; i < h.count; ++i) ec_batch_item(h, i);
 }
 
 }  // namespace gputls::kernels

@@ -99,6 +99,15 @@ GT_HD void carry_wide(Fe& h, uint64_t t[10]) {
   for (int i = 0; i < 10; ++i) h.v[i] = static_cast<uint32_t>(t[i]);
 }
 
+// h = f with its limbs carried: input loose, output reduced (h may alias f).
+// Needed before add or sub, which accept reduced inputs only.
+GT_HD void reduce(Fe& h, const Fe& f) {
+  uint64_t t[10];
+  GT_FE_UNROLL
+  for (int i = 0; i < 10; ++i) t[i] = f.v[i];
+  carry_wide(h, t);
+}
+
 // h = f * g. Inputs loose, output reduced; h may alias f or g.
 // Term f[i] g[j] has weight 2^(o_i + o_j) with o_k = ceil(25.5 k): twice
 // 2^o_(i+j) when i and j are both odd, and 2^255 = 19 once i + j >= 10.

@@ -1,17 +1,21 @@
 // X25519 (RFC 7748 section 5) by the Montgomery ladder, written once for host
 // and device (GT_HD), and its batch: one thread per request on the GPU, the
-// same per-item body looped on the host (x25519_batch_host).
+// same per-item body looped on the host (x25519_batch_host). Key generation
+// (the fixed base u = 9) uses the precomputed Edwards table of
+// x25519_fixed_base.h instead of the ladder.
 //
 // Secrets: the scalars (private keys) and the derived outputs (shared
 // secrets). The ladder runs a fixed 255 steps whatever the scalar, swaps by
-// mask, and reads the scalar only at public positions; the all-zero check on
-// the result (RFC 7748 section 6.1) is a masked OR, reported as a status.
+// mask, and reads the scalar only at public positions; the fixed-base path
+// scans its table with masks; the all-zero check on the result (RFC 7748
+// section 6.1) is a masked OR, reported as a status.
 #pragma once
 
 #include <cstddef>
 #include <cstdint>
 
 #include "gputls/kernels/fe25519.h"
+#include "gputls/kernels/x25519_fixed_base.h"
 
 namespace gputls::kernels {
 
@@ -116,12 +120,13 @@ GT_HD uint32_t x25519(uint8_t out[32], const uint8_t scalar[32], const uint8_t u
   return x25519_detail::scalarmult(out, scalar, x1);
 }
 
-// Key generation: out = X25519(scalar, 9), the public key. Never all zero for
+// Key generation: out = X25519(scalar, 9), the public key, by the fixed-base
+// table (the same value as x25519(out, scalar, 9), faster). Never all zero for
 // a clamped scalar, but the status is computed the same way.
-GT_HD uint32_t x25519_base(uint8_t out[32], const uint8_t scalar[32]) {
-  fe25519::Fe x1;
-  fe25519::set_small(x1, 9);
-  return x25519_detail::scalarmult(out, scalar, x1);
+GT_HD uint32_t x25519_base(uint8_t out[32], const uint8_t scalar[32], const ed25519::BaseTable& table) {
+  fe25519::Fe num, den;
+  ed25519::base_mul(num, den, scalar, table);
+  return x25519_detail::finish(out, num, den);
 }
 
 // A batch: item i uses the scalar at scalars + 32 * slot, where slot is
@@ -137,24 +142,37 @@ struct X25519Batch {
   uint32_t* status = nullptr;              // count
   uint32_t count = 0;
   uint32_t op = kX25519Derive;
+  // Keygen: the fixed-base table in the runner's memory. x25519_batch_host and
+  // the CUDA launcher fill it when null; a null table on the device falls back
+  // to the ladder on u = 9 (same result, slower).
+  const ed25519::BaseTable* base_table = nullptr;
 };
 
 GT_HD void x25519_batch_item(const X25519Batch& b, uint32_t i) {
   const uint32_t slot = b.scalar_index ? b.scalar_index[i] : i;
   const uint8_t* k = b.scalars + static_cast<size_t>(slot) * kX25519Bytes;
   uint8_t* out = b.out + static_cast<size_t>(i) * kX25519Bytes;
-  // One ladder for both ops (one inlined copy in the kernel): only the point differs.
-  fe25519::Fe x1;
-  if (b.op == kX25519Keygen)
-    fe25519::set_small(x1, 9);
-  else
-    fe25519::from_bytes(x1, b.peer + static_cast<size_t>(i) * kX25519Bytes);
-  b.status[i] = x25519_detail::scalarmult(out, k, x1);
+  fe25519::Fe num, den;
+  if (b.op == kX25519Keygen && b.base_table) {
+    ed25519::base_mul(num, den, k, *b.base_table);
+  } else {
+    // One ladder for derive (and keygen without a table): only the point differs.
+    fe25519::Fe x1;
+    if (b.op == kX25519Keygen)
+      fe25519::set_small(x1, 9);
+    else
+      fe25519::from_bytes(x1, b.peer + static_cast<size_t>(i) * kX25519Bytes);
+    x25519_detail::ladder(num, den, k, x1);
+  }
+  b.status[i] = x25519_detail::finish(out, num, den);
 }
 
 // Host twin of the kernel: the same body, looped over the thread indices.
+// Keygen reads the host's copy of the fixed-base table unless one is given.
 inline void x25519_batch_host(const X25519Batch& b) {
-  for (uint32_t i = 0; i < b.count; ++i) x25519_batch_item(b, i);
+  X25519Batch h = b;
+  if (h.op == kX25519Keygen && !h.base_table) h.base_table = &ed25519::base_table_host();
+  for (uint32_t i = 0; i < h.count; ++i) x25519_batch_item(h, i);
 }
 
 }  // namespace gputls::kernels
