@@ -2,6 +2,7 @@
 // handshake, in-process (server through OpenSSL's default provider or
 // gputls) or against a server over the network.
 #include <CLI/CLI.hpp>
+#include <algorithm>
 #include <cstdio>
 #include <fstream>
 #include <map>
@@ -77,7 +78,7 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   hs->add_option("--concurrency", concurrency, "comma-separated connections in flight, one run each")
       ->capture_default_str();
-  hs->add_option("--threads", cfg.threads, "threads running the connections")->capture_default_str();
+  hs->add_option("--threads", cfg.threads, "threads running the connections (at most one per connection)")->capture_default_str();
   hs->add_option("--duration", cfg.duration_s, "seconds per run")->capture_default_str();
   hs->add_option("--count", cfg.count, "stop each run after this many handshakes instead");
   hs->add_flag("--async", cfg.async, "in-process server in SSL_MODE_ASYNC (operations pause on gputls's engine)");
@@ -130,6 +131,7 @@ int main(int argc, char** argv) {
       RunConfig c = cfg;
       c.provider = server;
       c.concurrency = level;
+      c.threads = std::min(cfg.threads, level);  // at most one thread per connection
       RunResult r;
       const bool ok = c.network() ? gputls::bench::run_network(c, &r, &err) : gputls::bench::run_handshakes(c, &r, &err);
       if (!ok) {

@@ -215,7 +215,7 @@ struct NetWorker {
         if (advance(c)) {
           finish(c);
           close_conn(c);
-          open(c);
+          if (!st->stopping()) open(c);  // none after the count: a server with -naccept sees exactly it
         }
       }
       // A server that never answers fails the run instead of hanging it.

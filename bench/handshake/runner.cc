@@ -189,13 +189,15 @@ struct Worker {
         if (step(*c)) {
           finish(*c);
           close(*c);
+          if (st->stopping()) break;
           open(*c);
         }
         all_async = all_async && c->waiting_async;
       }
-      if (all_async && !conns.empty()) wait_async(conns);
+      if (all_async && !conns.empty() && !st->stopping()) wait_async(conns);
     }
-    for (auto& c : conns) close(*c);
+    for (auto& c : conns)
+      if (c->client) close(*c);
     thread_cpu = thread_cpu_s() - t0;
   }
 
