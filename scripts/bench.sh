@@ -106,7 +106,8 @@ start_server() {  # provider cert tls-flag stats-file s_server-args...; sets por
   echo "s_server did not start:"; cat "$work/server-$port.log"; exit 1
 }
 reference() {  # config provider cert tls-version [tls1.2-cipher]
-  local config=$1 provider=$2 cert=$3 version=$4 cipher=${5:-}
+  local config=$1 provider=$2 cert=$3 version=$4 cipher=${5:-} bench_cert=rsa2048
+  [ "$cert" = ec ] && bench_cert=ecdsa-p256
   local tls=-tls${version/./_} cipher_flags=() bench_cipher=() stats="$work/stats-$config-$provider.json"
   [ -n "$cipher" ] && cipher_flags=(-cipher "$cipher") bench_cipher=(--cipher "$cipher")
   # (a) s_time, one connection at a time, for the time given; s_server's CPU from /proc.
@@ -121,7 +122,7 @@ reference() {  # config provider cert tls-version [tls1.2-cipher]
   # against an s_server that exits after one more connection, so gputls writes its counters.
   start_server "$provider" "$cert" "$tls" "$stats" -naccept $((count + 3))
   "$bench" handshake --connect "127.0.0.1:$port" --ca "$work/$cert.pem" --servername localhost --app http \
-    --tls "$version" "${bench_cipher[@]}" --group x25519 --concurrency 1 --count "$count" \
+    --tls "$version" "${bench_cipher[@]}" --group x25519 --cert "$bench_cert" --concurrency 1 --count "$count" \
     --server-pid "$server_pid" --label "s_server:$provider" --json "$work/net-$config-$provider.json" | sed -n '2p'
   openssl s_client -connect "127.0.0.1:$port" "$tls" </dev/null >/dev/null 2>&1 || true  # the last accept
   wait "$server_pid" 2>/dev/null || true; server_pid=""

@@ -40,7 +40,7 @@ def micro_table(path):
 
 def config_name(r):
     kex = r["group"] if r["tls_version"] == "1.3" or "ECDHE" in r["cipher"] else "RSA kex"
-    return f"TLS {r['tls_version']} {kex} {r['cert'] if r['mode'] == 'inproc' else r['cipher']}"
+    return f"TLS {r['tls_version']} {kex} {r['cert']}"
 
 
 def load_sweeps(d):

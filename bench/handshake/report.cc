@@ -118,7 +118,7 @@ nlohmann::json run_json(const RunConfig& c, const RunResult& r, const ReportCont
       {"target", c.network() ? nlohmann::json(c.connect) : nlohmann::json(nullptr)},
       {"tls_version", c.tls == 13 ? "1.3" : "1.2"},
       {"group", c.group},
-      {"cert", c.network() ? "server's" : c.cert},
+      {"cert", c.cert},  // network: the server's key type as given (for the public-key estimate)
       {"cipher", r.cipher},
       {"concurrency", c.concurrency},
       {"threads", c.threads},
