@@ -18,6 +18,7 @@
 #include <memory>
 
 #include "cpu_clock.h"
+#include "lib_ctx.h"
 #include "load_loop.h"
 #include "runner.h"
 #include "tls_client.h"
@@ -305,9 +306,9 @@ bool run_network(const RunConfig& cfg, RunResult* out, std::string* error) {
   Target target;
   if (!resolve(cfg.connect, &target, error)) return false;
 
-  OSSL_LIB_CTX* lib = OSSL_LIB_CTX_new();
-  OSSL_PROVIDER_load(lib, "default");
-  SSL_CTX* ctx = make_client_ctx(cfg, lib, error);
+  LibCtx lib;
+  lib.load("default");
+  SSL_CTX* ctx = make_client_ctx(cfg, lib.get(), error);
   bool ok = ctx != nullptr;
   if (ok && SSL_CTX_load_verify_locations(ctx, cfg.ca_file.c_str(), nullptr) != 1) {
     *error = "cannot load --ca " + cfg.ca_file + " (" + ssl_error("CA") + ")";
@@ -325,7 +326,6 @@ bool run_network(const RunConfig& cfg, RunResult* out, std::string* error) {
     ok = measure(warmup_config(cfg), ctx, target, &warm, error) && measure(cfg, ctx, target, out, error);
   }
   SSL_CTX_free(ctx);
-  OSSL_LIB_CTX_free(lib);
   return ok;
 }
 

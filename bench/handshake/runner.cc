@@ -9,6 +9,7 @@
 
 #include "cpu_clock.h"
 #include "identity.h"
+#include "lib_ctx.h"
 #include "load_loop.h"
 #include "runner.h"
 #include "tls_client.h"
@@ -217,10 +218,9 @@ struct Worker {
 
 // The server's library context: only the default provider, or gputls (with
 // the requested policy) preferred over the default provider.
-bool server_libctx(const RunConfig& cfg, OSSL_LIB_CTX** lib, const char** propq, std::string* error) {
-  *lib = OSSL_LIB_CTX_new();
+bool server_libctx(const RunConfig& cfg, LibCtx* lib, const char** propq, std::string* error) {
   *propq = nullptr;
-  if (cfg.provider == "default") return OSSL_PROVIDER_load(*lib, "default") != nullptr;
+  if (cfg.provider == "default") return lib->load("default");
   const std::string prefix = "gputls:";
   if (cfg.provider.rfind(prefix, 0) != 0) {
     *error = "unknown --provider \"" + cfg.provider + "\" (use default, gputls:cpu, gputls:gpu or gputls:auto)";
@@ -232,13 +232,13 @@ bool server_libctx(const RunConfig& cfg, OSSL_LIB_CTX** lib, const char** propq,
     return false;
   }
   setenv("GPUTLS_POLICY", policy.c_str(), 1);  // read when the provider loads
-  if (!cfg.modules.empty()) OSSL_PROVIDER_set_default_search_path(*lib, cfg.modules.c_str());
-  if (!OSSL_PROVIDER_load(*lib, "gputls")) {
+  if (!cfg.modules.empty()) OSSL_PROVIDER_set_default_search_path(lib->get(), cfg.modules.c_str());
+  if (!lib->load("gputls")) {
     *error = "gputls.so did not load (" + ssl_error("provider") + "); pass --modules DIR";
     return false;
   }
   *propq = "?provider=gputls";
-  return OSSL_PROVIDER_load(*lib, "default") != nullptr;
+  return lib->load("default");
 }
 
 nlohmann::json gputls_stats(OSSL_LIB_CTX* lib, std::string* device) {
@@ -329,7 +329,7 @@ bool measure(const RunConfig& cfg, SSL_CTX* sctx, SSL_CTX* cctx, RunResult* out,
       *error = st.error();
       ok = false;
     } else if (out->handshakes == 0) {
-      *error = "no handshake completed";
+      *error = "no handshake completed in " + std::to_string(t.wall_s).substr(0, 4) + " s";
       ok = false;
     }
   }
@@ -344,17 +344,15 @@ bool run_handshakes(const RunConfig& cfg, RunResult* out, std::string* error) {
     return *error = "need 1 <= --threads <= --concurrency", false;
   Identity id;
   if (!make_identity(cfg.cert, cfg.mtls, &id, error)) return false;
-  OSSL_LIB_CTX* lib = nullptr;
+  LibCtx lib, client_lib;
   const char* propq = nullptr;
   if (!server_libctx(cfg, &lib, &propq, error)) {
     if (error->empty()) *error = ssl_error("loading providers");
-    OSSL_LIB_CTX_free(lib);
     return false;
   }
-  OSSL_LIB_CTX* client_lib = OSSL_LIB_CTX_new();
-  OSSL_PROVIDER_load(client_lib, "default");
-  SSL_CTX* sctx = make_server_ctx(cfg, lib, propq, id, error);
-  SSL_CTX* cctx = sctx ? make_client_ctx(cfg, client_lib, error) : nullptr;
+  client_lib.load("default");
+  SSL_CTX* sctx = make_server_ctx(cfg, lib.get(), propq, id, error);
+  SSL_CTX* cctx = sctx ? make_client_ctx(cfg, client_lib.get(), error) : nullptr;
   bool ok = cctx != nullptr;
   if (ok) {
     X509_STORE_add_cert(SSL_CTX_get_cert_store(cctx), id.ca);
@@ -369,12 +367,10 @@ bool run_handshakes(const RunConfig& cfg, RunResult* out, std::string* error) {
     // import and threads start there, not in the figures.
     RunResult warm;
     ok = measure(warmup_config(cfg), sctx, cctx, &warm, error) && measure(cfg, sctx, cctx, out, error);
-    if (cfg.provider != "default") out->gputls_stats = gputls_stats(lib, &out->device);
+    if (cfg.provider != "default") out->gputls_stats = gputls_stats(lib.get(), &out->device);
   }
   SSL_CTX_free(sctx);
   SSL_CTX_free(cctx);
-  OSSL_LIB_CTX_free(client_lib);
-  OSSL_LIB_CTX_free(lib);
   return ok;
 }
 
