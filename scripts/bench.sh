@@ -155,6 +155,8 @@ net = [r for p in sys.argv[3:] for r in json.load(open(p))]
 json.dump({"s_time": records, "gputls_bench_network": net}, open(sys.argv[2], "w"), indent=2)
 PY
 
+python3 bench/handshake/validate_json.py bench/handshake/schema.json "$out"/handshake_*.json "$work"/net-*.json
+
 echo "== summary (ratios measured in this run)"
 # The plot needs matplotlib: Debian's python3-matplotlib, for /usr/bin/python3.
 py=python3

@@ -1,5 +1,7 @@
 #include "report.h"
 
+#include "load_loop.h"
+
 #include <openssl/crypto.h>
 #include <sys/utsname.h>
 
@@ -129,6 +131,8 @@ nlohmann::json run_json(const RunConfig& c, const RunResult& r, const ReportCont
       {"bytes", c.app_bytes},
       {"handshakes", r.handshakes},
       {"handshakes_resumed", r.resumed},
+      // Before the measured run, same contexts (gputls's counters include them).
+      {"warmup_handshakes", warmup_config(c).count},
       {"bytes_sent", r.bytes_sent},
       {"bytes_received", r.bytes_received},
       {"duration_s", r.wall_s},
