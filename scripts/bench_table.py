@@ -1,11 +1,18 @@
 #!/usr/bin/env python3
-"""Prints a Google Benchmark JSON (names op/impl/batch) as a table, with each
-engine row's throughput as a ratio of OpenSSL's on the same op in the same run."""
+"""Benchmark tables.
+  bench_table.py FILE.json         a Google Benchmark JSON (names op/impl/batch) as a table, each
+                                   engine row's throughput as a ratio of OpenSSL's on the same op
+  bench_table.py --handshake DIR   gputls-bench sweeps (DIR/handshake_*.json) as a table of ratios,
+                                   gputls vs the default provider at each concurrency, plus the
+                                   loopback references (DIR/s_time.json); writes DIR/handshakes.png
+"""
+import glob
 import json
+import os
 import sys
 
 
-def main(path):
+def micro_table(path):
     with open(path) as f:
         doc = json.load(f)
     ctx = doc.get("context", {})
@@ -31,5 +38,110 @@ def main(path):
         print(f"{name:<34} {ns:>12.1f} {ips:>14.0f} {ratio:>11}")
 
 
+def config_name(r):
+    kex = r["group"] if r["tls_version"] == "1.3" or "ECDHE" in r["cipher"] else "RSA kex"
+    return f"TLS {r['tls_version']} {kex} {r['cert']}"
+
+
+def load_sweeps(d):
+    sweeps = {}
+    for path in sorted(glob.glob(os.path.join(d, "handshake_*.json"))):
+        runs = json.load(open(path))
+        if runs and runs[0].get("mode") == "inproc" and "cpu" in runs[0]:
+            sweeps[os.path.basename(path)[len("handshake_"):-len(".json")]] = runs
+    return sweeps
+
+
+def handshake_table(d):
+    sweeps = load_sweeps(d)
+    if not sweeps:
+        sys.exit(f"no gputls-bench sweeps (handshake_*.json) in {d}")
+    first = next(iter(sweeps.values()))[0]
+    print(f"machine: {first['machine']['cpu']}, {first['machine']['cores']} cores; GPU: "
+          f"{next((r['device'] for s in sweeps.values() for r in s if r['provider'] != 'default'), 'none')}; "
+          f"{first['openssl']}")
+    print("hs/s: handshakes per second; server us: server CPU per handshake (process minus clients and harness); "
+          "pk: the public-key ops' CPU with OpenSSL; rest: server minus the pk ops run on the host "
+          "(default's rest = libssl's floor); per core: handshakes per server CPU second")
+    hdr = (f"{'configuration':<28} {'conc':>5} {'default hs/s':>12} {'gputls hs/s':>12} {'ratio':>6} "
+           f"{'server us d/g':>15} {'pk us':>7} {'rest us d/g':>13} {'per core ratio':>14} {'harness':>8}")
+    print(hdr)
+    for name, runs in sweeps.items():
+        by = {}
+        for r in runs:
+            by.setdefault(r["concurrency"], {})["default" if r["provider"] == "default" else "gputls"] = r
+        for conc in sorted(by):
+            d_, g = by[conc].get("default"), by[conc].get("gputls")
+            if not d_ or not g:
+                continue
+            dc, gc = d_["cpu"], g["cpu"]
+            harness = max(dc["harness_share"], gc["harness_share"])
+            print(f"{config_name(g):<28} {conc:>5} {d_['handshakes_per_sec']:>12.0f} {g['handshakes_per_sec']:>12.0f} "
+                  f"{g['handshakes_per_sec'] / d_['handshakes_per_sec']:>6.3f} "
+                  f"{dc['server_us_per_handshake']:>7.0f}/{gc['server_us_per_handshake']:<7.0f} "
+                  f"{dc['pk_us_per_handshake']:>7.0f} "
+                  f"{dc['rest_us_per_handshake']:>6.0f}/{gc['rest_us_per_handshake']:<6.0f} "
+                  f"{gc['handshakes_per_server_core_sec'] / dc['handshakes_per_server_core_sec']:>14.3f} "
+                  f"{100 * harness:>7.1f}%")
+    ref = os.path.join(d, "s_time.json")
+    if os.path.exists(ref):
+        doc = json.load(open(ref))
+        print("loopback reference: openssl s_time -new against openssl s_server (one connection at a time), "
+              "server CPU from /proc")
+        for r in doc.get("s_time", []):
+            us = r.get("server_cpu_us_per_connection")
+            print(f"  {r['config']:<26} {r['server']:<28} {r['connections_per_sec']:>8.0f} conn/s   "
+                  f"server {us if us is None else round(us):>5} us/conn")
+        for r in doc.get("gputls_bench_network", []):
+            us = r["server_cpu_us_per_handshake"]
+            print(f"  gputls-bench --connect {config_name(r):<40} {r['provider']:<17} "
+                  f"{r['handshakes_per_sec']:>8.0f} hs/s     server {us if us is None else round(us):>5} us/hs  "
+                  f"p99 {r['p99_ms']:.2f} ms")
+    plot(sweeps, os.path.join(d, "handshakes.png"))
+
+
+def plot(sweeps, path):
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    import matplotlib.ticker  # noqa: F401
+    n = len(sweeps)
+    fig, axes = plt.subplots(2, n, figsize=(5 * n, 8), squeeze=False)
+    for i, (name, runs) in enumerate(sweeps.items()):
+        top, bottom = axes[0][i], axes[1][i]
+        for prov in sorted({r["provider"] for r in runs}, key=lambda p: p != "default"):
+            rs = sorted((r for r in runs if r["provider"] == prov), key=lambda r: r["concurrency"])
+            label = prov + (" (async)" if rs[0]["async"] else "")
+            x = [r["concurrency"] for r in rs]
+            top.plot(x, [r["handshakes_per_sec"] for r in rs], marker="o", label=label)
+            bottom.plot(x, [r["cpu"]["server_us_per_handshake"] for r in rs], marker="o", label=label)
+            if prov == "default":
+                bottom.plot(x, [r["cpu"]["rest_us_per_handshake"] for r in rs], linestyle="--", color="gray",
+                            label="floor (default minus its pk ops)")
+        top.set_title(config_name(runs[0]))
+        for ax in (top, bottom):
+            ax.set_xscale("log", base=2)
+            ax.set_xticks(sorted({r["concurrency"] for r in runs}))
+            ax.get_xaxis().set_major_formatter(matplotlib.ticker.ScalarFormatter())
+            ax.set_xlabel("concurrent connections")
+            ax.grid(True, alpha=0.3)
+            ax.set_ylim(bottom=0)
+        top.set_ylabel("handshakes / s")
+        bottom.set_ylabel("server CPU us / handshake")
+        top.legend()
+        bottom.legend()
+    machine = next(iter(sweeps.values()))[0]["machine"]
+    device = next((r["device"] for s in sweeps.values() for r in s if r["provider"] != "default"), "none")
+    fig.suptitle(f"gputls-bench in-process: {machine['cpu']}, {machine['cores']} cores, GPU: {device}")
+    fig.tight_layout()
+    fig.savefig(path, dpi=80)
+    print(f"plot: {path}")
+
+
 if __name__ == "__main__":
-    main(sys.argv[1])
+    if len(sys.argv) == 3 and sys.argv[1] == "--handshake":
+        handshake_table(sys.argv[2])
+    elif len(sys.argv) == 2:
+        micro_table(sys.argv[1])
+    else:
+        sys.exit(__doc__)

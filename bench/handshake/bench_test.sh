@@ -1,57 +1,59 @@
 #!/usr/bin/env bash
-# ctest (label unit): short gputls-bench runs. Every run must complete
-# handshakes through the provider it names (gputls's counters prove it), the
-# JSON must match schema.json, and a bad configuration must fail loudly.
-# Usage: bench_test.sh GPUTLS_BENCH MODULE_DIR SCHEMA
+# ctest (label unit): short in-process gputls-bench runs. Every run must
+# complete handshakes through the provider it names (gputls's counters match
+# the benchmark's public-key model), mTLS, --bytes and resumption must do
+# what they say, the JSON must match schema.json (and a broken one must not),
+# and bad configurations must fail loudly.
+# Usage: bench_test.sh GPUTLS_BENCH MODULE_DIR SCHEMA_DIR
 set -euo pipefail
-bench=$1 modules=$2 schema=$3
+bench=$1 modules=$2 here=$3
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 export GPUTLS_QUIET=1
+run() {  # json-name args...
+  local name=$1; shift
+  "$bench" handshake --modules "$modules" --json "$work/$name.json" "$@"
+}
 
-"$bench" handshake --provider default,gputls:cpu --modules "$modules" --tls 1.3 --count 40 --concurrency 4 \
-  --json "$work/tls13.json"
-"$bench" handshake --provider default,gputls:cpu --modules "$modules" --tls 1.2 --cipher AES128-GCM-SHA256 \
-  --count 40 --concurrency 4 --async --json "$work/tls12.json"
+run tls13 --provider default,gputls:cpu --tls 1.3 --count 40 --concurrency 4
+run tls12 --provider default,gputls:cpu --tls 1.2 --cipher AES128-GCM-SHA256 --count 40 --concurrency 4 --async
+# mTLS, 3000 bytes each way (one record), half the sessions resumed (TLS 1.3 tickets), two threads.
+run tls13_mtls_resume --provider default,gputls:cpu --tls 1.3 --mtls --bytes 3000 --resume-ratio 0.5 --count 60 \
+  --concurrency 4 --threads 2
+# TLS 1.2 resumption (session IDs and tickets) with an ECDSA certificate, 40000 bytes (several records).
+run tls12_ecdsa_resume --provider gputls:cpu --tls 1.2 --cert ecdsa-p256 --group P-256 --mtls --bytes 40000 \
+  --resume-ratio 0.25 --count 60 --concurrency 4
 
-if "$bench" handshake --cert rsa1234 --count 1 >"$work/bad.out" 2>&1; then
-  echo "FAIL: --cert rsa1234 did not fail"; exit 1
-fi
-grep -q 'unknown --cert "rsa1234"' "$work/bad.out" || { echo "FAIL: unclear error:"; cat "$work/bad.out"; exit 1; }
+python3 "$here/validate_json.py" "$here/schema.json" "$work"/*.json
+python3 "$here/check_runs.py" 40 "$work"/*.json
 
-python3 - "$schema" "$work/tls13.json" "$work/tls12.json" <<'PY'
+# The checks can fail: a run without its p99, a run whose counters do not match.
+python3 - "$work/tls13.json" "$work/broken.json" "$work/wrong.json" <<'PY'
 import json, sys
-schema = json.load(open(sys.argv[1]))
-types = {"string": str, "integer": int, "number": (int, float), "boolean": bool, "object": dict, "null": type(None),
-         "array": list}
-def check(value, s, where):
-    t = s.get("type")
-    if t:
-        allowed = t if isinstance(t, list) else [t]
-        ok = any(isinstance(value, types[a]) and not (a in ("integer", "number") and isinstance(value, bool))
-                 for a in allowed)
-        assert ok, f"{where}: {value!r} is not {t}"
-    if "enum" in s: assert value in s["enum"], f"{where}: {value!r} not in {s['enum']}"
-    if "minimum" in s: assert value >= s["minimum"], f"{where}: {value} < {s['minimum']}"
-    if "maximum" in s: assert value <= s["maximum"], f"{where}: {value} > {s['maximum']}"
-    if "exclusiveMinimum" in s: assert value > s["exclusiveMinimum"], f"{where}: {value} <= {s['exclusiveMinimum']}"
-    for r in s.get("required", []): assert r in value, f"{where}: missing {r}"
-    for k, sub in s.get("properties", {}).items():
-        if k in value: check(value[k], sub, f"{where}.{k}")
-    if "items" in s:
-        for i, v in enumerate(value): check(v, s["items"], f"{where}[{i}]")
-for path in sys.argv[2:]:
-    runs = json.load(open(path))
-    check(runs, schema, path)
-    for r in runs:
-        assert r["handshakes"] >= 40, r
-        if r["provider"].startswith("gputls"):
-            p = r["gputls"]["provider"]
-            # The server's private-key operations ran in gputls, not the default provider.
-            key_op = "rsa_sign" if r["tls_version"] == "1.3" else "rsa_decrypt"
-            assert p[key_op]["engine"] >= r["handshakes"], (key_op, p[key_op], r["handshakes"])
-            if r["tls_version"] == "1.3":
-                assert p["x25519_keygen"]["engine"] >= r["handshakes"], p["x25519_keygen"]
-print("bench JSON valid; gputls counters match the handshakes")
+runs = json.load(open(sys.argv[1]))
+broken = [dict(r) for r in runs]; del broken[0]["p99_ms"]
+json.dump(broken, open(sys.argv[2], "w"))
+wrong = [dict(r) for r in runs]; wrong[1]["handshakes"] *= 2
+json.dump(wrong, open(sys.argv[3], "w"))
 PY
+if python3 "$here/validate_json.py" "$here/schema.json" "$work/broken.json" >/dev/null 2>&1; then
+  echo "FAIL: a run without p99_ms passed the schema"; exit 1
+fi
+if python3 "$here/check_runs.py" 40 "$work/wrong.json" >/dev/null 2>&1; then
+  echo "FAIL: gputls counters for half the handshakes passed"; exit 1
+fi
+
+fails() {  # expected-message args...
+  local want=$1; shift
+  if "$bench" handshake --modules "$modules" "$@" >"$work/bad.out" 2>&1; then
+    echo "FAIL: $* did not fail"; exit 1
+  fi
+  grep -q -- "$want" "$work/bad.out" || { echo "FAIL: unclear error for $*:"; cat "$work/bad.out"; exit 1; }
+  echo "ok: $* fails: $(grep -- "$want" "$work/bad.out" | head -1)"
+}
+fails 'unknown --cert "rsa1234"' --cert rsa1234 --count 1
+fails 'unknown gputls policy "fpga"' --provider gputls:fpga --count 1
+fails '--resume-ratio must be between 0 and 1' --resume-ratio 1.5 --count 1
+fails '--bytes must be at least 1' --bytes 0 --count 1
+fails 'cipher list "NO-SUCH-CIPHER" matches nothing' --tls 1.2 --cipher NO-SUCH-CIPHER --count 1
 echo PASS

@@ -5,7 +5,8 @@
 namespace gputls::bench {
 namespace {
 
-X509* make_cert(EVP_PKEY* key, EVP_PKEY* signer, X509* issuer, const char* cn, bool ca, long serial) {
+X509* make_cert(EVP_PKEY* key, EVP_PKEY* signer, X509* issuer, const char* cn, bool ca, long serial,
+                const char* san = "DNS:gputls.test") {
   X509* c = X509_new();
   X509_set_version(c, 2);
   ASN1_INTEGER_set(X509_get_serialNumber(c), serial);
@@ -22,9 +23,9 @@ X509* make_cert(EVP_PKEY* key, EVP_PKEY* signer, X509* issuer, const char* cn, b
   X509_add_ext(c, bc, -1);
   X509_EXTENSION_free(bc);
   if (!ca) {
-    X509_EXTENSION* san = X509V3_EXT_conf_nid(nullptr, &ctx, NID_subject_alt_name, "DNS:gputls.test");
-    X509_add_ext(c, san, -1);
-    X509_EXTENSION_free(san);
+    X509_EXTENSION* alt = X509V3_EXT_conf_nid(nullptr, &ctx, NID_subject_alt_name, san);
+    X509_add_ext(c, alt, -1);
+    X509_EXTENSION_free(alt);
   }
   if (X509_sign(c, signer, EVP_sha256()) <= 0) {
     X509_free(c);
@@ -36,13 +37,21 @@ X509* make_cert(EVP_PKEY* key, EVP_PKEY* signer, X509* issuer, const char* cn, b
 }  // namespace
 
 Identity::~Identity() {
+  X509_free(client_cert);
+  EVP_PKEY_free(client_key);
   X509_free(cert);
   EVP_PKEY_free(key);
   X509_free(ca);
   EVP_PKEY_free(ca_key);
 }
 
-bool make_identity(const std::string& cert, Identity* id, std::string* error) {
+bool known_cert(const std::string& cert) {
+  for (const char* k : {"rsa2048", "rsa3072", "rsa4096", "ecdsa-p256", "ecdsa-p384"})
+    if (cert == k) return true;
+  return false;
+}
+
+bool make_identity(const std::string& cert, bool with_client, Identity* id, std::string* error) {
   unsigned bits = 0;
   const char* curve = nullptr;
   if (cert == "rsa2048") bits = 2048;
@@ -55,10 +64,17 @@ bool make_identity(const std::string& cert, Identity* id, std::string* error) {
     return false;
   }
   id->ca_key = EVP_RSA_gen(2048);
-  id->key = curve ? EVP_EC_gen(curve) : EVP_RSA_gen(bits);
+  auto gen = [&] { return curve ? EVP_EC_gen(curve) : EVP_RSA_gen(bits); };
+  id->key = gen();
   id->ca = id->ca_key ? make_cert(id->ca_key, id->ca_key, nullptr, "gputls bench CA", true, 1) : nullptr;
   id->cert = id->key && id->ca ? make_cert(id->key, id->ca_key, id->ca, "gputls.test", false, 2) : nullptr;
-  if (!id->cert) {
+  if (id->cert && with_client) {
+    id->client_key = gen();
+    id->client_cert =
+        id->client_key ? make_cert(id->client_key, id->ca_key, id->ca, "gputls client", false, 3, "DNS:client.gputls.test")
+                       : nullptr;
+  }
+  if (!id->cert || (with_client && !id->client_cert)) {
     *error = "could not create the benchmark's certificates";
     return false;
   }

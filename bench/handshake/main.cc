@@ -1,70 +1,22 @@
-// gputls-bench: full TLS handshakes per second and latency, server side
-// through OpenSSL's default provider or gputls, in-process over memory BIOs.
-#include <openssl/crypto.h>
-#include <unistd.h>
-
+// gputls-bench: full TLS handshakes per second, latency and CPU per
+// handshake, in-process (server through OpenSSL's default provider or
+// gputls) or against a server over the network.
 #include <CLI/CLI.hpp>
 #include <algorithm>
 #include <cstdio>
 #include <fstream>
+#include <map>
 #include <sstream>
-#include <thread>
 
+#include "identity.h"
+#include "pk_cost.h"
+#include "report.h"
 #include "runner.h"
 
 namespace {
 
 using gputls::bench::RunConfig;
 using gputls::bench::RunResult;
-
-double percentile(std::vector<double> v, double q) {
-  if (v.empty()) return 0;
-  std::sort(v.begin(), v.end());
-  size_t i = static_cast<size_t>(q * static_cast<double>(v.size() - 1) + 0.5);
-  return v[std::min(i, v.size() - 1)];
-}
-
-std::string cpu_model() {
-  std::ifstream f("/proc/cpuinfo");
-  std::string line;
-  while (std::getline(f, line))
-    if (line.rfind("model name", 0) == 0) return line.substr(line.find(':') + 2);
-  return "unknown";
-}
-
-nlohmann::json to_json(const RunConfig& c, const RunResult& r) {
-  const double n = static_cast<double>(r.handshakes);
-  const double server_cpu = r.process_cpu_s - r.client_cpu_s;
-  return {
-      {"provider", c.provider},
-      {"mode", "inproc"},
-      {"tls_version", c.tls == 13 ? "1.3" : "1.2"},
-      {"group", c.tls == 13 || c.cipher.empty() || c.cipher.find("ECDHE") != std::string::npos ? c.group : "none"},
-      {"cert", c.cert},
-      {"cipher", c.tls == 13 ? "TLS_AES_256_GCM_SHA384"
-                 : !c.cipher.empty() ? c.cipher
-                 : c.cert.rfind("ecdsa", 0) == 0 ? "ECDHE-ECDSA-AES128-GCM-SHA256"
-                                                 : "ECDHE-RSA-AES128-GCM-SHA256"},
-      {"concurrency", c.concurrency},
-      {"threads", c.threads},
-      {"async", c.async},
-      {"handshakes", r.handshakes},
-      {"duration_s", r.wall_s},
-      {"handshakes_per_sec", n / r.wall_s},
-      {"p50_ms", percentile(r.latency_ms, 0.50)},
-      {"p90_ms", percentile(r.latency_ms, 0.90)},
-      {"p99_ms", percentile(r.latency_ms, 0.99)},
-      {"p999_ms", percentile(r.latency_ms, 0.999)},
-      {"server_cpu_us_per_handshake", server_cpu / n * 1e6},
-      {"client_cpu_us_per_handshake", r.client_cpu_s / n * 1e6},
-      {"harness_cpu_share", r.process_cpu_s > 0 ? r.harness_cpu_s / r.process_cpu_s : 0.0},
-      {"async_waits", r.async_waits},
-      {"device", r.device},
-      {"machine", {{"cpu", cpu_model()}, {"cores", std::thread::hardware_concurrency()}}},
-      {"openssl", OpenSSL_version(OPENSSL_VERSION)},
-      {"gputls", r.gputls_stats},
-  };
-}
 
 std::vector<std::string> split(const std::string& s) {
   std::vector<std::string> out;
@@ -74,77 +26,124 @@ std::vector<std::string> split(const std::string& s) {
   return out;
 }
 
+int usage_error(const std::string& msg) {
+  std::fprintf(stderr, "gputls-bench: %s\n", msg.c_str());
+  return 2;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
   CLI::App app{
-      "gputls-bench: full TLS handshakes per second and latency.\n"
-      "The `handshake` command runs client/server pairs in this process over memory BIOs (no network);\n"
-      "the server side goes through the chosen provider; every counted handshake verified the server's\n"
-      "certificate chain and exchanged one record each way. Sessions are never resumed."};
+      "gputls-bench: full TLS handshakes per second, latency percentiles and CPU per handshake.\n"
+      "`handshake` without --connect runs client/server pairs in this process over memory BIOs, the\n"
+      "server side through the chosen provider; with --connect it runs clients only, on non-blocking\n"
+      "sockets driven by epoll, against a server elsewhere. Every counted handshake verified the peer's\n"
+      "certificate chain against the CA and then exchanged --bytes of application data each way."};
   app.require_subcommand(1);
-  auto* hs = app.add_subcommand("handshake", "in-process handshake load (memory BIOs)");
+  auto* hs = app.add_subcommand("handshake", "handshake load, in-process (memory BIOs) or over the network");
   RunConfig cfg;
-  std::string providers = "default", concurrency = "32", tls = "1.3", json_path;
+  std::string providers = "default", concurrency = "32", tls = "1.3", json_path, pids, label = "remote";
   hs->add_option("--provider", providers,
-                 "comma-separated: default, gputls:cpu, gputls:gpu, gputls:auto (each run in turn)")
+                 "in-process server: comma-separated default, gputls:cpu, gputls:gpu, gputls:auto (each run in turn)")
       ->capture_default_str();
   hs->add_option("--modules", cfg.modules, "directory holding gputls.so");
+  hs->add_option("--connect", cfg.connect, "network mode: load the server at host:port (clients only)");
+  hs->add_option("--ca", cfg.ca_file, "network mode: CA certificate (PEM) the server's chain must verify against");
+  hs->add_option("--servername", cfg.servername, "network mode: SNI and the name checked in the certificate "
+                                                 "(default: the host of --connect; an IP is checked as an IP)");
+  hs->add_option("--app", cfg.app, "network mode: echo (send --bytes, expect them back, e.g. openssl s_server -rev) "
+                                   "or http (GET padded to --bytes, read the 2xx response)")
+      ->capture_default_str();
+  hs->add_option("--http-path", cfg.http_path, "network mode, --app http: the path requested")->capture_default_str();
+  hs->add_option("--server-pid", pids, "network mode: comma-separated pids of the server's processes; their CPU "
+                                       "(from /proc) gives server CPU per handshake");
+  hs->add_option("--label", label, "network mode: the name of the server in the table and JSON")->capture_default_str();
   hs->add_option("--tls", tls, "1.2 or 1.3")->capture_default_str();
   hs->add_option("--group", cfg.group, "key exchange group: x25519, P-256, P-384, ffdhe2048, ffdhe3072")
       ->capture_default_str();
-  hs->add_option("--cert", cfg.cert, "server certificate: rsa2048, rsa3072, rsa4096, ecdsa-p256, ecdsa-p384")
+  hs->add_option("--cert", cfg.cert,
+                 "in-process: the server's certificate (and with --mtls the client's); network: the server's key "
+                 "type, for the public-key CPU estimate: rsa2048, rsa3072, rsa4096, ecdsa-p256, ecdsa-p384")
       ->capture_default_str();
   hs->add_option("--cipher", cfg.cipher,
-                 "TLS 1.2 cipher list, e.g. AES128-GCM-SHA256 for RSA key exchange "
-                 "(default ECDHE-RSA-AES128-GCM-SHA256, or ECDHE-ECDSA-AES128-GCM-SHA256 with an ECDSA cert)");
+                 "TLS 1.2 cipher list, e.g. AES128-GCM-SHA256 for RSA key exchange (default "
+                 "ECDHE-RSA-AES128-GCM-SHA256, or ECDHE-ECDSA-AES128-GCM-SHA256 with an ECDSA cert); "
+                 "TLS 1.3: cipher suites (e.g. TLS_AES_128_GCM_SHA256)");
+  hs->add_flag("--mtls", cfg.mtls, "mutual TLS: the client presents a certificate the server verifies");
+  hs->add_option("--client-cert", cfg.client_cert, "network mode with --mtls: the client's certificate chain (PEM)");
+  hs->add_option("--client-key", cfg.client_key, "network mode with --mtls: the client's private key (PEM)");
+  hs->add_option("--resume-ratio", cfg.resume_ratio,
+                 "share of handshakes (0..1) that resume a session (TLS 1.3 tickets; TLS 1.2 tickets or IDs)")
+      ->capture_default_str();
   hs->add_option("--concurrency", concurrency, "comma-separated connections in flight, one run each")
       ->capture_default_str();
-  hs->add_option("--threads", cfg.threads, "threads running client/server pairs")->capture_default_str();
+  hs->add_option("--threads", cfg.threads, "threads running the connections (at most one per connection)")->capture_default_str();
   hs->add_option("--duration", cfg.duration_s, "seconds per run")->capture_default_str();
   hs->add_option("--count", cfg.count, "stop each run after this many handshakes instead");
-  hs->add_flag("--async", cfg.async, "server in SSL_MODE_ASYNC (operations pause on gputls's engine)");
-  hs->add_option("--bytes", cfg.app_bytes, "application bytes exchanged each way per connection")
+  hs->add_flag("--async", cfg.async, "in-process server in SSL_MODE_ASYNC (operations pause on gputls's engine)");
+  hs->add_option("--bytes", cfg.app_bytes, "application bytes sent each way per connection (at least 1)")
       ->capture_default_str();
-  hs->add_option("--json", json_path, "write the runs as a JSON array to this file");
+  hs->add_option("--json", json_path, "write the runs as a JSON array to this file (bench/handshake/schema.json)");
   CLI11_PARSE(app, argc, argv);
 
   if (tls == "1.2") cfg.tls = 12;
   else if (tls == "1.3") cfg.tls = 13;
-  else {
-    std::fprintf(stderr, "gputls-bench: --tls must be 1.2 or 1.3\n");
-    return 2;
+  else return usage_error("--tls must be 1.2 or 1.3");
+  if (cfg.resume_ratio < 0 || cfg.resume_ratio > 1) return usage_error("--resume-ratio must be between 0 and 1");
+  if (cfg.app_bytes < 1) return usage_error("--bytes must be at least 1 (one record is exchanged each way)");
+  if (cfg.duration_s <= 0 && cfg.count == 0) return usage_error("--duration must be positive (or give --count)");
+  if (!gputls::bench::known_cert(cfg.cert))
+    return usage_error("unknown --cert \"" + cfg.cert + "\" (use rsa2048, rsa3072, rsa4096, ecdsa-p256 or ecdsa-p384)");
+  for (const std::string& p : split(pids)) {
+    try {
+      cfg.server_pids.push_back(static_cast<pid_t>(std::stoi(p)));
+    } catch (...) {
+      return usage_error("bad --server-pid \"" + p + "\"");
+    }
   }
+  std::vector<int> levels;
+  for (const std::string& c : split(concurrency)) {
+    try {
+      levels.push_back(std::stoi(c));
+    } catch (...) {
+      return usage_error("bad --concurrency \"" + c + "\"");
+    }
+  }
+  std::vector<std::string> servers = cfg.network() ? std::vector<std::string>{label} : split(providers);
+
+  gputls::bench::ReportContext ctx;
+  for (int i = 0; i < argc; ++i) ctx.command += (i ? " " : "") + std::string(argv[i]);
+  std::string err;
+  // Public-key costs with OpenSSL on this machine, once for every run
+  // (network mode: valid for a server on this machine).
+  if (!gputls::bench::calibrate_pk_ops(gputls::bench::server_pk_ops(cfg), &ctx.pk_us, &err)) {
+    std::fprintf(stderr, "gputls-bench: %s\n", err.c_str());
+    return 1;
+  }
+
   cfg.progress = true;
   nlohmann::json runs = nlohmann::json::array();
-  std::printf("%-12s %5s %6s %12s %9s %9s %14s %10s\n", "provider", "conc", "async", "handshakes/s", "p50 ms",
-              "p99 ms", "server us/hs", "vs default");
+  bool header = false;
   std::map<int, double> default_rate;
-  for (const std::string& conc : split(concurrency)) {
-    for (const std::string& prov : split(providers)) {
+  for (int level : levels) {
+    for (const std::string& server : servers) {
       RunConfig c = cfg;
-      c.provider = prov;
-      try {
-        c.concurrency = std::stoi(conc);
-      } catch (...) {
-        std::fprintf(stderr, "gputls-bench: bad --concurrency \"%s\"\n", conc.c_str());
-        return 2;
-      }
+      c.provider = server;
+      c.concurrency = level;
+      c.threads = std::min(cfg.threads, level);  // at most one thread per connection
       RunResult r;
-      std::string err;
-      if (!gputls::bench::run_handshakes(c, &r, &err)) {
-        std::fprintf(stderr, "gputls-bench: %s (concurrency %d): %s\n", prov.c_str(), c.concurrency, err.c_str());
+      const bool ok = c.network() ? gputls::bench::run_network(c, &r, &err) : gputls::bench::run_handshakes(c, &r, &err);
+      if (!ok) {
+        std::fprintf(stderr, "gputls-bench: %s, concurrency %d: %s\n", c.network() ? c.connect.c_str() : server.c_str(),
+                     level, err.c_str());
         return 1;
       }
-      nlohmann::json j = to_json(c, r);
+      nlohmann::json j = gputls::bench::run_json(c, r, ctx);
+      if (!header) gputls::bench::print_header(), header = true;
       const double rate = j["handshakes_per_sec"].get<double>();
-      if (prov == "default") default_rate[c.concurrency] = rate;
-      std::string ratio = default_rate.count(c.concurrency) && prov != "default"
-                              ? std::to_string(rate / default_rate[c.concurrency]).substr(0, 5)
-                              : "";
-      std::printf("%-12s %5d %6s %12.0f %9.2f %9.2f %14.1f %10s\n", prov.c_str(), c.concurrency, c.async ? "yes" : "no",
-                  rate, j["p50_ms"].get<double>(), j["p99_ms"].get<double>(),
-                  j["server_cpu_us_per_handshake"].get<double>(), ratio.c_str());
+      if (server == "default") default_rate[level] = rate;
+      gputls::bench::print_row(j, server != "default" && default_rate.count(level) ? rate / default_rate[level] : 0);
       runs.push_back(j);
     }
   }

@@ -1,84 +1,51 @@
-#include "runner.h"
-
-#include <openssl/err.h>
+// The in-process load: client/server pairs over memory BIO pairs.
 #include <openssl/provider.h>
 #include <openssl/ssl.h>
 #include <poll.h>
-#include <sys/resource.h>
-#include <unistd.h>
 
-#include <atomic>
 #include <chrono>
-#include <cstdio>
 #include <cstdlib>
-#include <cstring>
 #include <memory>
-#include <thread>
 
+#include "cpu_clock.h"
 #include "identity.h"
+#include "lib_ctx.h"
+#include "load_loop.h"
+#include "runner.h"
+#include "tls_client.h"
 
 namespace gputls::bench {
 namespace {
 
 using Clock = std::chrono::steady_clock;
 
-double thread_cpu_s() {
-  timespec ts;
-  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
-  return static_cast<double>(ts.tv_sec) + static_cast<double>(ts.tv_nsec) * 1e-9;
-}
-
-double process_cpu_s() {
-  rusage ru;
-  getrusage(RUSAGE_SELF, &ru);
-  return static_cast<double>(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) +
-         static_cast<double>(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) * 1e-6;
-}
-
-std::string ssl_error(const char* who) {
-  char buf[256] = "no OpenSSL error";
-  if (unsigned long e = ERR_get_error()) ERR_error_string_n(e, buf, sizeof buf);
-  ERR_clear_error();
-  return std::string(who) + ": " + buf;
-}
-
-// One connection in flight.
+// One connection in flight: both ends.
 struct Conn {
+  Conn(const RunConfig& cfg) : exchange(cfg, "gputls.test") {}
   SSL* client = nullptr;
   SSL* server = nullptr;
   Clock::time_point started;
-  int stage = 0;  // 0 handshake, 1 client wrote, 2 server echoed, 3 done
+  bool client_ready = false, server_ready = false;  // handshake done (and verified) on each side
+  std::string echo;                                  // server: read, not yet written back
   bool waiting_async = false;
-  ~Conn() {
-    SSL_free(client);
-    SSL_free(server);
-  }
-};
-
-struct Shared {
-  const RunConfig* cfg = nullptr;
-  SSL_CTX* server_ctx = nullptr;
-  SSL_CTX* client_ctx = nullptr;
-  std::atomic<uint64_t> done{0};
-  std::atomic<bool> stop{false};
-  std::atomic<bool> failed{false};
-  std::string error;  // first failure, set once
-  std::atomic<uint64_t> async_waits{0};
-  void fail(const std::string& e) {
-    bool expected = false;
-    if (failed.compare_exchange_strong(expected, true)) error = e;
-    stop = true;
-  }
+  ClientExchange exchange;
 };
 
 struct Worker {
-  Shared* sh;
-  int slots;
+  LoadState* st;
+  SSL_CTX* server_ctx;
+  SSL_CTX* client_ctx;
+  int slots = 0;
   std::vector<double> latency_ms;
-  double client_cpu = 0;
-  double harness_cpu = 0;
+  std::string cipher;  // negotiated, from the first completed handshake
+  uint64_t resumed = 0, bytes_sent = 0, bytes_received = 0, async_waits = 0;
+  double client_cpu = 0, server_cpu = 0, thread_cpu = 0;
+  std::unique_ptr<SessionReuse> sessions;
+  char buf[16384];
 
-  // Client-side calls are timed so their CPU can be taken out of the server's.
+  // Client and server calls are timed on this thread's CPU clock: the
+  // clients' share comes out of the process's CPU, the rest of this
+  // thread's time is the harness's own.
   template <class F>
   auto as_client(F f) {
     const double t0 = thread_cpu_s();
@@ -86,105 +53,153 @@ struct Worker {
     client_cpu += thread_cpu_s() - t0;
     return r;
   }
-
-  std::unique_ptr<Conn> open() {
+  template <class F>
+  auto as_server(F f) {
     const double t0 = thread_cpu_s();
-    auto c = std::make_unique<Conn>();
-    c->server = SSL_new(sh->server_ctx);
-    c->client = SSL_new(sh->client_ctx);
-    BIO *cb = nullptr, *sb = nullptr;
-    BIO_new_bio_pair(&cb, 0, &sb, 0);
-    SSL_set_bio(c->client, cb, cb);
-    SSL_set_bio(c->server, sb, sb);
-    SSL_set_connect_state(c->client);
-    SSL_set_accept_state(c->server);
-    SSL_set_tlsext_host_name(c->client, "gputls.test");
-    SSL_set1_host(c->client, "gputls.test");
-    c->started = Clock::now();
-    harness_cpu += thread_cpu_s() - t0;
-    return c;
+    auto r = f();
+    server_cpu += thread_cpu_s() - t0;
+    return r;
   }
 
-  // true: progress possible; false: failed (sh->fail called).
-  bool ok_or_retry(SSL* ssl, int r, bool server, bool* waiting_async) {
-    int e = SSL_get_error(ssl, r);
+  void open(Conn& c) {
+    c.server = as_server([&] { return SSL_new(server_ctx); });
+    c.client = as_client([&] {
+      SSL* s = SSL_new(client_ctx);
+      SSL_set_tlsext_host_name(s, "gputls.test");
+      SSL_set1_host(s, "gputls.test");
+      sessions->prepare(s);
+      return s;
+    });
+    BIO *cb = nullptr, *sb = nullptr;
+    BIO_new_bio_pair(&cb, 0, &sb, 0);
+    SSL_set_bio(c.client, cb, cb);
+    SSL_set_bio(c.server, sb, sb);
+    SSL_set_connect_state(c.client);
+    SSL_set_accept_state(c.server);
+    c.client_ready = c.server_ready = false;
+    c.echo.clear();
+    c.exchange.reset();
+    c.started = Clock::now();
+  }
+
+  // close_notify both ways, as real peers do: an SSL freed without it has
+  // its session marked not resumable.
+  void close(Conn& c) {
+    as_client([&] { return SSL_shutdown(c.client); });
+    as_server([&] {
+      SSL_shutdown(c.server);
+      SSL_free(c.server);
+      return 0;
+    });
+    as_client([&] {
+      SSL_free(c.client);
+      return 0;
+    });
+    c.server = c.client = nullptr;
+  }
+
+  // false (and the run fails) unless `r` is a retry the caller may wait for.
+  bool retry(SSL* ssl, int r, bool server, Conn& c) {
+    const int e = SSL_get_error(ssl, r);
     if (e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE) return true;
     if (e == SSL_ERROR_WANT_ASYNC && server) {
-      *waiting_async = true;
-      sh->async_waits.fetch_add(1, std::memory_order_relaxed);
+      c.waiting_async = true;
+      ++async_waits;
       return true;
     }
-    sh->fail(ssl_error(server ? "server" : "client"));
+    st->fail(ssl_error(server ? "server" : "client"));
     return false;
   }
 
-  // Advances one connection; true when it completed (verified, record each way).
+  // The server echoes what it reads.
+  bool server_echo(Conn& c) {
+    for (;;) {
+      if (!c.echo.empty()) {
+        const int w = SSL_write(c.server, c.echo.data(), static_cast<int>(c.echo.size()));
+        if (w <= 0) return retry(c.server, w, true, c);
+        c.echo.erase(0, static_cast<size_t>(w));
+        continue;
+      }
+      const int r = SSL_read(c.server, buf, sizeof buf);
+      if (r <= 0) return retry(c.server, r, true, c);
+      c.echo.assign(buf, static_cast<size_t>(r));
+    }
+  }
+
+  // Advances one connection; true when it completed: both handshakes done,
+  // the client verified the server (and with mTLS the server the client),
+  // the data went there and back.
   bool step(Conn& c) {
     c.waiting_async = false;
-    const int n = sh->cfg->app_bytes;
-    std::vector<char> buf(static_cast<size_t>(n > 0 ? n : 1));
-    if (c.stage == 0) {
-      int rc = as_client([&] { return SSL_do_handshake(c.client); });
-      if (rc != 1 && !ok_or_retry(c.client, rc, false, &c.waiting_async)) return false;
-      int rs = SSL_do_handshake(c.server);
-      if (rs != 1 && !ok_or_retry(c.server, rs, true, &c.waiting_async)) return false;
-      if (rc == 1 && rs == 1) {
-        if (SSL_get_verify_result(c.client) != X509_V_OK || !SSL_get0_peer_certificate(c.client)) {
-          sh->fail("client could not verify the server's certificate");
-          return false;
-        }
-        c.stage = 1;
-        std::memset(buf.data(), 'q', buf.size());
-        if (as_client([&] { return SSL_write(c.client, buf.data(), n); }) != n) {
-          sh->fail(ssl_error("client write"));
-          return false;
-        }
-      }
-      return false;
-    }
-    if (c.stage == 1) {
-      int r = SSL_read(c.server, buf.data(), n);
-      if (r <= 0) {
-        ok_or_retry(c.server, r, true, &c.waiting_async);
+    if (!c.client_ready) {
+      const int r = as_client([&] { return SSL_do_handshake(c.client); });
+      if (r == 1) {
+        const std::string bad = check_peer_verified(c.client);
+        if (!bad.empty()) return st->fail(bad), false;
+        c.client_ready = true;
+      } else if (!retry(c.client, r, false, c)) {
         return false;
       }
-      if (SSL_write(c.server, buf.data(), r) != r) {
-        sh->fail(ssl_error("server write"));
+    }
+    if (!c.server_ready) {
+      const int r = as_server([&] { return SSL_do_handshake(c.server); });
+      if (r == 1) {
+        if (st->cfg.mtls && (!SSL_get0_peer_certificate(c.server) || SSL_get_verify_result(c.server) != X509_V_OK))
+          return st->fail("mTLS: the server did not verify the client's certificate"), false;
+        c.server_ready = true;
+      } else if (!retry(c.server, r, true, c)) {
         return false;
       }
-      c.stage = 2;
-      return false;
     }
-    int r = as_client([&] { return SSL_read(c.client, buf.data(), n); });
-    if (r <= 0) {
-      ok_or_retry(c.client, r, false, &c.waiting_async);
-      return false;
+    if (!c.client_ready) return false;
+    std::string err;
+    for (int round = 0; round < 2; ++round) {  // write, then read what the server echoed
+      const auto s = as_client([&] { return c.exchange.step(c.client, &err); });
+      if (s == ClientExchange::Step::kError) return st->fail(err), false;
+      if (s == ClientExchange::Step::kDone) return c.server_ready;
+      if (c.server_ready && !as_server([&] { return server_echo(c); })) return false;
     }
-    if (r != n) sh->fail("echoed record has the wrong length");
-    return r == n;
+    return false;
+  }
+
+  void finish(Conn& c) {
+    latency_ms.push_back(std::chrono::duration<double, std::milli>(Clock::now() - c.started).count());
+    st->completed(latency_ms.back());
+    resumed += SSL_session_reused(c.client) ? 1 : 0;
+    if (cipher.empty()) cipher = SSL_get_cipher_name(c.client);
+    bytes_sent += c.exchange.sent();
+    bytes_received += c.exchange.received();
+    as_client([&] {
+      sessions->completed(c.client);
+      return 0;
+    });
   }
 
   void run() {
+    const double t0 = thread_cpu_s();
+    sessions = std::make_unique<SessionReuse>(st->cfg.resume_ratio);
     std::vector<std::unique_ptr<Conn>> conns;
-    for (int i = 0; i < slots; ++i) conns.push_back(open());
-    const RunConfig& cfg = *sh->cfg;
-    while (!sh->stop.load(std::memory_order_relaxed)) {
+    for (int i = 0; i < slots; ++i) {
+      conns.push_back(std::make_unique<Conn>(st->cfg));
+      open(*conns.back());
+    }
+    while (!st->stopping()) {
       bool all_async = true;
       for (auto& c : conns) {
-        if (sh->stop.load(std::memory_order_relaxed)) break;
+        if (st->stopping()) break;
         if (step(*c)) {
-          latency_ms.push_back(std::chrono::duration<double, std::milli>(Clock::now() - c->started).count());
-          const uint64_t total = sh->done.fetch_add(1) + 1;
-          if (cfg.count && total >= cfg.count) sh->stop = true;
-          const double t0 = thread_cpu_s();
-          c.reset();
-          harness_cpu += thread_cpu_s() - t0;
-          c = open();
+          finish(*c);
+          close(*c);
+          if (st->stopping()) break;
+          open(*c);
         }
         all_async = all_async && c->waiting_async;
       }
-      if (all_async && !conns.empty()) wait_async(conns);
+      if (all_async && !conns.empty() && !st->stopping()) wait_async(conns);
     }
+    for (auto& c : conns)
+      if (c->client) close(*c);
+    thread_cpu = thread_cpu_s() - t0;
   }
 
   // Every connection waits on the engine: sleep on their wait fds.
@@ -203,10 +218,9 @@ struct Worker {
 
 // The server's library context: only the default provider, or gputls (with
 // the requested policy) preferred over the default provider.
-bool server_libctx(const RunConfig& cfg, OSSL_LIB_CTX** lib, const char** propq, std::string* error) {
-  *lib = OSSL_LIB_CTX_new();
+bool server_libctx(const RunConfig& cfg, LibCtx* lib, const char** propq, std::string* error) {
   *propq = nullptr;
-  if (cfg.provider == "default") return OSSL_PROVIDER_load(*lib, "default") != nullptr;
+  if (cfg.provider == "default") return lib->load("default");
   const std::string prefix = "gputls:";
   if (cfg.provider.rfind(prefix, 0) != 0) {
     *error = "unknown --provider \"" + cfg.provider + "\" (use default, gputls:cpu, gputls:gpu or gputls:auto)";
@@ -218,13 +232,13 @@ bool server_libctx(const RunConfig& cfg, OSSL_LIB_CTX** lib, const char** propq,
     return false;
   }
   setenv("GPUTLS_POLICY", policy.c_str(), 1);  // read when the provider loads
-  if (!cfg.modules.empty()) OSSL_PROVIDER_set_default_search_path(*lib, cfg.modules.c_str());
-  if (!OSSL_PROVIDER_load(*lib, "gputls")) {
+  if (!cfg.modules.empty()) OSSL_PROVIDER_set_default_search_path(lib->get(), cfg.modules.c_str());
+  if (!lib->load("gputls")) {
     *error = "gputls.so did not load (" + ssl_error("provider") + "); pass --modules DIR";
     return false;
   }
   *propq = "?provider=gputls";
-  return OSSL_PROVIDER_load(*lib, "default") != nullptr;
+  return lib->load("default");
 }
 
 nlohmann::json gputls_stats(OSSL_LIB_CTX* lib, std::string* device) {
@@ -242,103 +256,121 @@ nlohmann::json gputls_stats(OSSL_LIB_CTX* lib, std::string* device) {
   return j;
 }
 
-}  // namespace
-
-bool run_handshakes(const RunConfig& cfg, RunResult* out, std::string* error) {
-  if (cfg.tls != 12 && cfg.tls != 13) {
-    *error = "--tls must be 1.2 or 1.3";
-    return false;
+// The in-process server: certificate and key, version, group, ciphers;
+// with mTLS it requires and verifies the client's certificate; with
+// resumption it keeps a session cache and issues tickets.
+SSL_CTX* make_server_ctx(const RunConfig& cfg, OSSL_LIB_CTX* lib, const char* propq, const Identity& id,
+                         std::string* error) {
+  SSL_CTX* s = SSL_CTX_new_ex(lib, propq, TLS_server_method());
+  if (!s || SSL_CTX_use_certificate(s, id.cert) != 1 || SSL_CTX_use_PrivateKey(s, id.key) != 1) {
+    *error = ssl_error("server certificate");
+    SSL_CTX_free(s);
+    return nullptr;
   }
-  if (cfg.concurrency < 1 || cfg.threads < 1 || cfg.threads > cfg.concurrency) {
-    *error = "need 1 <= --threads <= --concurrency";
-    return false;
-  }
-  Identity id;
-  if (!make_identity(cfg.cert, &id, error)) return false;
-  OSSL_LIB_CTX* lib = nullptr;
-  const char* propq = nullptr;
-  if (!server_libctx(cfg, &lib, &propq, error)) {
-    if (error->empty()) *error = ssl_error("loading providers");
-    OSSL_LIB_CTX_free(lib);
-    return false;
-  }
-  OSSL_LIB_CTX* client_lib = OSSL_LIB_CTX_new();
-  OSSL_PROVIDER_load(client_lib, "default");
   const int version = cfg.tls == 13 ? TLS1_3_VERSION : TLS1_2_VERSION;
-  SSL_CTX* sctx = SSL_CTX_new_ex(lib, propq, TLS_server_method());
-  SSL_CTX* cctx = SSL_CTX_new_ex(client_lib, nullptr, TLS_client_method());
-  bool ok = sctx && cctx && SSL_CTX_use_certificate(sctx, id.cert) == 1 && SSL_CTX_use_PrivateKey(sctx, id.key) == 1;
-  for (SSL_CTX* c : {sctx, cctx}) {
-    if (!ok) break;
-    SSL_CTX_set_min_proto_version(c, version);
-    SSL_CTX_set_max_proto_version(c, version);
-    SSL_CTX_set_session_cache_mode(c, SSL_SESS_CACHE_OFF);  // every handshake is a full one
-    SSL_CTX_set_options(c, SSL_OP_NO_TICKET);
-    ok = SSL_CTX_set1_groups_list(c, cfg.group.c_str()) == 1;
-    if (!ok) *error = "group \"" + cfg.group + "\" is not available (" + ssl_error("groups") + ")";
+  SSL_CTX_set_min_proto_version(s, version);
+  SSL_CTX_set_max_proto_version(s, version);
+  SSL_CTX_set_mode(s, SSL_MODE_ENABLE_PARTIAL_WRITE);
+  SSL_CTX_set_dh_auto(s, 1);  // TLS 1.2 DHE ciphers
+  if (cfg.resumption()) {
+    SSL_CTX_set_session_cache_mode(s, SSL_SESS_CACHE_SERVER);
+    static const unsigned char kSidCtx[] = "gputls-bench";
+    SSL_CTX_set_session_id_context(s, kSidCtx, sizeof kSidCtx - 1);
+  } else {
+    SSL_CTX_set_session_cache_mode(s, SSL_SESS_CACHE_OFF);  // every handshake is a full one
+    SSL_CTX_set_options(s, SSL_OP_NO_TICKET);
   }
-  if (ok && cfg.tls == 12) {
-    const bool ecdsa = cfg.cert.rfind("ecdsa", 0) == 0;
-    const std::string list =
-        !cfg.cipher.empty() ? cfg.cipher : ecdsa ? "ECDHE-ECDSA-AES128-GCM-SHA256" : "ECDHE-RSA-AES128-GCM-SHA256";
-    ok = SSL_CTX_set_cipher_list(cctx, list.c_str()) == 1;
-    if (!ok) *error = "cipher list \"" + list + "\" matches nothing";
+  if (SSL_CTX_set1_groups_list(s, cfg.group.c_str()) != 1) {
+    *error = "group \"" + cfg.group + "\" is not available on the server (" + ssl_error("groups") + ")";
+    SSL_CTX_free(s);
+    return nullptr;
   }
-  if (ok) {
-    X509_STORE_add_cert(SSL_CTX_get_cert_store(cctx), id.ca);
-    SSL_CTX_set_verify(cctx, SSL_VERIFY_PEER, nullptr);
-    if (cfg.async) SSL_CTX_set_mode(sctx, SSL_MODE_ASYNC);
-  } else if (error->empty()) {
-    *error = ssl_error("TLS set-up");
+  if (cfg.mtls) {
+    X509_STORE_add_cert(SSL_CTX_get_cert_store(s), id.ca);
+    SSL_CTX_set_verify(s, SSL_VERIFY_PEER | SSL_VERIFY_FAIL_IF_NO_PEER_CERT, nullptr);
   }
+  if (cfg.async) SSL_CTX_set_mode(s, SSL_MODE_ASYNC);
+  return s;
+}
 
-  if (ok) {
-    Shared sh;
-    sh.cfg = &cfg;
-    sh.server_ctx = sctx;
-    sh.client_ctx = cctx;
+// One measured load on ready contexts.
+bool measure(const RunConfig& cfg, SSL_CTX* sctx, SSL_CTX* cctx, RunResult* out, std::string* error) {
+  bool ok = true;
+  {
+    LoadState st(cfg);
     std::vector<Worker> workers(static_cast<size_t>(cfg.threads));
     for (size_t i = 0; i < workers.size(); ++i) {
-      workers[i].sh = &sh;
+      workers[i].st = &st;
+      workers[i].server_ctx = sctx;
+      workers[i].client_ctx = cctx;
       workers[i].slots = cfg.concurrency / cfg.threads + (static_cast<int>(i) < cfg.concurrency % cfg.threads);
     }
-    const double cpu0 = process_cpu_s();
-    const auto t0 = Clock::now();
-    std::vector<std::thread> threads;
-    for (auto& w : workers) threads.emplace_back([&w] { w.run(); });
-    const bool tty = cfg.progress && isatty(STDERR_FILENO);
-    while (!sh.stop.load()) {
-      std::this_thread::sleep_for(std::chrono::milliseconds(100));
-      const double el = std::chrono::duration<double>(Clock::now() - t0).count();
-      if (!cfg.count && el >= cfg.duration_s) sh.stop = true;
-      if (tty)
-        std::fprintf(stderr, "\r%8.1fs  %10llu handshakes  %10.0f/s ", el,
-                     static_cast<unsigned long long>(sh.done.load()), sh.done.load() / (el > 0 ? el : 1));
-    }
-    for (auto& t : threads) t.join();
-    if (tty) std::fprintf(stderr, "\n");
-    out->wall_s = std::chrono::duration<double>(Clock::now() - t0).count();
-    out->process_cpu_s = process_cpu_s() - cpu0;
-    out->handshakes = sh.done.load();
-    out->async_waits = sh.async_waits.load();
+    const LoadTimes t = drive_load(st, [&workers](int i) { workers[static_cast<size_t>(i)].run(); });
+    out->wall_s = t.wall_s;
+    out->process_cpu_s = t.process_cpu_s;
+    out->harness_cpu_s = t.driver_cpu_s;
+    out->handshakes = st.done.load();
     for (auto& w : workers) {
       out->latency_ms.insert(out->latency_ms.end(), w.latency_ms.begin(), w.latency_ms.end());
       out->client_cpu_s += w.client_cpu;
-      out->harness_cpu_s += w.harness_cpu;
+      out->server_calls_cpu_s += w.server_cpu;
+      out->harness_cpu_s += w.thread_cpu - w.client_cpu - w.server_cpu;
+      out->resumed += w.resumed;
+      if (out->cipher.empty()) out->cipher = w.cipher;
+      out->bytes_sent += w.bytes_sent;
+      out->bytes_received += w.bytes_received;
+      out->async_waits += w.async_waits;
     }
-    if (sh.failed) {
-      *error = sh.error;
+    // The server: everything that is neither the clients nor the harness
+    // (its SSL calls, and gputls's flusher and GPU threads).
+    out->server_cpu_known = true;
+    out->server_cpu_s = out->process_cpu_s - out->client_cpu_s - out->harness_cpu_s;
+    if (!st.error().empty()) {
+      *error = st.error();
       ok = false;
     } else if (out->handshakes == 0) {
-      *error = "no handshake completed";
+      *error = "no handshake completed in " + std::to_string(t.wall_s).substr(0, 4) + " s";
       ok = false;
     }
-    if (cfg.provider != "default") out->gputls_stats = gputls_stats(lib, &out->device);
+  }
+  return ok;
+}
+
+}  // namespace
+
+bool run_handshakes(const RunConfig& cfg, RunResult* out, std::string* error) {
+  if (cfg.tls != 12 && cfg.tls != 13) return *error = "--tls must be 1.2 or 1.3", false;
+  if (cfg.concurrency < 1 || cfg.threads < 1 || cfg.threads > cfg.concurrency)
+    return *error = "need 1 <= --threads <= --concurrency", false;
+  Identity id;
+  if (!make_identity(cfg.cert, cfg.mtls, &id, error)) return false;
+  LibCtx lib, client_lib;
+  const char* propq = nullptr;
+  if (!server_libctx(cfg, &lib, &propq, error)) {
+    if (error->empty()) *error = ssl_error("loading providers");
+    return false;
+  }
+  client_lib.load("default");
+  SSL_CTX* sctx = make_server_ctx(cfg, lib.get(), propq, id, error);
+  SSL_CTX* cctx = sctx ? make_client_ctx(cfg, client_lib.get(), error) : nullptr;
+  bool ok = cctx != nullptr;
+  if (ok) {
+    X509_STORE_add_cert(SSL_CTX_get_cert_store(cctx), id.ca);
+    if (cfg.mtls && (SSL_CTX_use_certificate(cctx, id.client_cert) != 1 ||
+                     SSL_CTX_use_PrivateKey(cctx, id.client_key) != 1)) {
+      *error = ssl_error("client certificate");
+      ok = false;
+    }
+  }
+  if (ok) {
+    // A few handshakes first, not measured: the provider's engine, key
+    // import and threads start there, not in the figures.
+    RunResult warm;
+    ok = measure(warmup_config(cfg), sctx, cctx, &warm, error) && measure(cfg, sctx, cctx, out, error);
+    if (cfg.provider != "default") out->gputls_stats = gputls_stats(lib.get(), &out->device);
   }
   SSL_CTX_free(sctx);
   SSL_CTX_free(cctx);
-  OSSL_LIB_CTX_free(client_lib);
-  OSSL_LIB_CTX_free(lib);
   return ok;
 }
 

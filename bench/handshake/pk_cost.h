@@ -1,0 +1,32 @@
+// The server's public-key operations per handshake (the part an offload can
+// take away) and their CPU cost with OpenSSL's default provider, measured
+// here at start-up: so a run's server CPU splits into public-key work and the
+// rest (libssl's floor: hashing, record layer, state machine, allocation).
+#pragma once
+
+#include <map>
+#include <string>
+#include <vector>
+
+#include "runner.h"
+
+namespace gputls::bench {
+
+struct PkOp {
+  std::string name;     // e.g. rsa2048_sign, x25519_keygen, p256_ecdh_derive
+  std::string counter;  // gputls's provider counter for it (rsa_sign, x25519_keygen, ...)
+  double full = 0;      // per full handshake
+  double resumed = 0;   // per resumed handshake
+};
+
+// What the server computes per handshake for this configuration (TLS
+// version, key exchange, certificate, mTLS). Tests hold it against gputls's
+// counters, so the model is checked where the counters exist.
+std::vector<PkOp> server_pk_ops(const RunConfig& cfg);
+
+// CPU microseconds per operation, each op run alone on this thread with
+// OpenSSL's default provider (about 50 ms each). False and *error if an
+// operation cannot be set up.
+bool calibrate_pk_ops(const std::vector<PkOp>& ops, std::map<std::string, double>* us_per_op, std::string* error);
+
+}  // namespace gputls::bench
