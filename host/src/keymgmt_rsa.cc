@@ -56,7 +56,9 @@ int rsa_import(void* keydata, int selection, const OSSL_PARAM params[]) {
   auto& m = k->mat;
   if (!get_bn(params, OSSL_PKEY_PARAM_RSA_N, &m.n) || !get_bn(params, OSSL_PKEY_PARAM_RSA_E, &m.e)) return 0;
   k->has_public = true;
-  if (selection & kPriv) {
+  // OpenSSL exports with SELECT_ALL whatever the key holds: a public key
+  // (a certificate's, a peer's) comes without d and stays public here.
+  if ((selection & kPriv) && OSSL_PARAM_locate_const(params, OSSL_PKEY_PARAM_RSA_D)) {
     if (!get_bn(params, OSSL_PKEY_PARAM_RSA_D, &m.d)) return 0;
     get_bn(params, OSSL_PKEY_PARAM_RSA_FACTOR1, &m.p);
     get_bn(params, OSSL_PKEY_PARAM_RSA_FACTOR2, &m.q);
