@@ -90,6 +90,13 @@ TEST_F(Handshake, DefaultPropertiesPreferGputls) {
   Counts d = handshake(TLS1_3_VERSION, nullptr, false);
   EXPECT_EQ(d.sign, 1u);
   EXPECT_EQ(d.derive, 1u);
+  d = handshake(TLS1_2_VERSION, "AES128-GCM-SHA256", true);
+  EXPECT_EQ(d.decrypt, 1u);
+  // Keys made in the context come from gputls too, and its operations work.
+  EVP_PKEY* key = EVP_PKEY_Q_keygen(lib_, nullptr, "X25519");
+  ASSERT_NE(key, nullptr);
+  EXPECT_STREQ(OSSL_PROVIDER_get0_name(EVP_PKEY_get0_provider(key)), "gputls");
+  EVP_PKEY_free(key);
 }
 
 // HAProxy and nginx fork workers after loading providers: a child's
