@@ -3,6 +3,7 @@
 #include "provider.h"
 
 #include "gputls/engine/cuda_backend.h"
+#include "engine_call.h"
 
 #include <openssl/core_names.h>
 #include <openssl/ec.h>
@@ -77,7 +78,8 @@ int get_params(void* provctx, OSSL_PARAM params[]) {
   };
   if ((p = OSSL_PARAM_locate(params, "gputls-stats"))) {
     std::string js = "{\"provider\": " + pc->stats.json() +
-                     ", \"engine\": " + (need_engine() ? eng->stats_json() : std::string("null")) + "}";
+                     ", \"engine\": " + (need_engine() ? eng->stats_json() : std::string("null")) +
+                     ", \"calls_alive\": " + std::to_string(engine_calls_alive()) + "}";
     if (!OSSL_PARAM_set_utf8_string(p, js.c_str())) return 0;
   }
   if ((p = OSSL_PARAM_locate(params, "gputls-device")) &&

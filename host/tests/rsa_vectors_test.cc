@@ -9,7 +9,6 @@
 #include <openssl/rand.h>
 #include <openssl/rsa.h>
 
-#include <fstream>
 #include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
@@ -22,12 +21,6 @@ namespace {
 using Bytes = std::vector<uint8_t>;
 using nlohmann::json;
 
-json load_vectors(const char* name) {
-  std::ifstream f(std::string(GPUTLS_VECTORS_DIR) + "/wycheproof/" + name);
-  EXPECT_TRUE(f.good()) << name;
-  return f.good() ? json::parse(f) : json::object();
-}
-
 Bytes unhex(const std::string& h) {
   if (h.empty()) return {};
   long len = 0;
@@ -36,13 +29,6 @@ Bytes unhex(const std::string& h) {
   Bytes b(buf, buf + (buf ? len : 0));
   OPENSSL_free(buf);
   return b;
-}
-
-EVP_PKEY* pem_key(const std::string& pem, bool priv) {
-  BIO* b = BIO_new_mem_buf(pem.data(), static_cast<int>(pem.size()));
-  EVP_PKEY* k = priv ? PEM_read_bio_PrivateKey(b, nullptr, nullptr, nullptr) : PEM_read_bio_PUBKEY(b, nullptr, nullptr, nullptr);
-  BIO_free(b);
-  return k;
 }
 
 // OpenSSL's name for a Wycheproof hash name ("SHA-256" -> "SHA2-256").
@@ -74,7 +60,7 @@ class RsaVectors : public ProviderFixture {
 // message, every invalid one (bad padding, wrong length, >= n) is an error.
 TEST_F(RsaVectors, WycheproofPkcs1Decryption) {
   for (const char* file : {"rsa_pkcs1_2048_test.json", "rsa_pkcs1_3072_test.json", "rsa_pkcs1_4096_test.json"}) {
-    json v = load_vectors(file);
+    json v = wycheproof_vectors(file);
     size_t valid = 0, invalid = 0;
     const uint64_t engine_before = count("rsa_decrypt");
     for (const auto& g : v["testGroups"]) {
@@ -103,12 +89,6 @@ TEST_F(RsaVectors, WycheproofPkcs1Decryption) {
   }
 }
 
-// The first key of the PKCS#1 2048 file: a real private key for the OAEP tests.
-EVP_PKEY* wycheproof_2048_key() {
-  json v = load_vectors("rsa_pkcs1_2048_test.json");
-  return pem_key(v["testGroups"][0]["privateKeyPem"].get<std::string>(), true);
-}
-
 Bytes default_encrypt(EVP_PKEY* key, const Bytes& pt, const char* md, const char* mgf1, const Bytes& label) {
   EVP_PKEY_CTX* c = EVP_PKEY_CTX_new_from_pkey(nullptr, key, nullptr);
   Bytes ct(static_cast<size_t>(EVP_PKEY_get_size(key)));
@@ -128,7 +108,7 @@ Bytes default_encrypt(EVP_PKEY* key, const Bytes& pt, const char* md, const char
 // length from 0 to the maximum) against the default provider's encryption;
 // any flipped bit, a wrong label or a wrong digest is an error.
 TEST_F(RsaVectors, OaepAgainstDefaultProvider) {
-  EVP_PKEY* key = wycheproof_2048_key();
+  EVP_PKEY* key = wycheproof_private_key("rsa_pkcs1_2048_test.json");
   ASSERT_NE(key, nullptr);
   struct Case {
     const char* md;
@@ -166,7 +146,7 @@ TEST_F(RsaVectors, OaepAgainstDefaultProvider) {
 
 // gputls's OAEP encryption (public, in software) decrypts with the default provider.
 TEST_F(RsaVectors, OaepEncryptionInteroperates) {
-  EVP_PKEY* key = wycheproof_2048_key();
+  EVP_PKEY* key = wycheproof_private_key("rsa_pkcs1_2048_test.json");
   ASSERT_NE(key, nullptr);
   const Bytes pt{'h', 'e', 'l', 'l', 'o'}, label{'l', 'b'};
   EVP_PKEY_CTX* c = EVP_PKEY_CTX_new_from_pkey(lib_, key, "provider=gputls");
@@ -196,7 +176,7 @@ TEST_F(RsaVectors, OaepEncryptionInteroperates) {
 
 // A buffer too small for the message is an error, not a truncation.
 TEST_F(RsaVectors, Pkcs1OutputTooSmallIsAnError) {
-  EVP_PKEY* key = wycheproof_2048_key();
+  EVP_PKEY* key = wycheproof_private_key("rsa_pkcs1_2048_test.json");
   ASSERT_NE(key, nullptr);
   Bytes pt(40, 0x42), ct(256);
   size_t len = ct.size();
@@ -241,7 +221,7 @@ TEST_F(RsaVectors, WycheproofSignatureVerification) {
   };
   for (const File& f : {File{"rsa_signature_2048_sha256_test.json", RSA_PKCS1_PADDING},
                         File{"rsa_pss_2048_sha256_mgf1_32_test.json", RSA_PKCS1_PSS_PADDING}}) {
-    json v = load_vectors(f.name);
+    json v = wycheproof_vectors(f.name);
     size_t checked = 0;
     const uint64_t before = count("rsa_verify", "sw");
     for (const auto& g : v["testGroups"]) {

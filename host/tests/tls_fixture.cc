@@ -1,11 +1,13 @@
 #include "tls_fixture.h"
 
 #include <openssl/ec.h>
+#include <openssl/pem.h>
 #include <openssl/err.h>
 #include <openssl/rsa.h>
 #include <poll.h>
 
 #include <chrono>
+#include <fstream>
 
 namespace gputls::host::testing {
 
@@ -68,6 +70,28 @@ X509* self_signed(EVP_PKEY* key) {
 ServerIdentity::ServerIdentity(int bits) : key(EVP_RSA_gen(static_cast<unsigned>(bits))), cert(self_signed(key)) {}
 
 ServerIdentity::ServerIdentity(const char* ec_curve) : key(EVP_EC_gen(ec_curve)), cert(self_signed(key)) {}
+
+ServerIdentity::ServerIdentity(EVP_PKEY* owned_key) : key(owned_key), cert(key ? self_signed(key) : nullptr) {}
+
+nlohmann::json wycheproof_vectors(const char* file) {
+  std::ifstream f(std::string(GPUTLS_VECTORS_DIR) + "/wycheproof/" + file);
+  EXPECT_TRUE(f.good()) << file;
+  return f.good() ? nlohmann::json::parse(f) : nlohmann::json::object();
+}
+
+EVP_PKEY* pem_key(const std::string& pem, bool is_private) {
+  BIO* b = BIO_new_mem_buf(pem.data(), static_cast<int>(pem.size()));
+  EVP_PKEY* k = is_private ? PEM_read_bio_PrivateKey(b, nullptr, nullptr, nullptr)
+                           : PEM_read_bio_PUBKEY(b, nullptr, nullptr, nullptr);
+  BIO_free(b);
+  return k;
+}
+
+EVP_PKEY* wycheproof_private_key(const char* file) {
+  const nlohmann::json v = wycheproof_vectors(file);
+  if (!v.contains("testGroups") || v["testGroups"].empty()) return nullptr;
+  return pem_key(v["testGroups"][0]["privateKeyPem"].get<std::string>(), true);
+}
 
 ServerIdentity::~ServerIdentity() {
   X509_free(cert);
