@@ -13,6 +13,7 @@
 
 #include <cstdio>
 #include <cstring>
+#include <unistd.h>
 #include <mutex>
 #include <string>
 #include <vector>
@@ -93,16 +94,21 @@ int get_params(void* provctx, OSSL_PARAM params[]) {
 
 // GPUTLS_STATS_FILE: the stats JSON is written there when the provider is
 // unloaded (at process exit for openssl s_server, HAProxy, ...), so a test or
-// an operator sees what a process offloaded without attaching to it.
+// an operator sees what a process offloaded without attaching to it. "%p" in
+// the path becomes the process id: a forking server's master and workers
+// (HAProxy, nginx) each write their own file instead of the last one to exit
+// overwriting the others.
 void write_stats_file(ProvCtx* pc) {
-  const char* path = std::getenv("GPUTLS_STATS_FILE");
-  if (!path || !*path) return;
-  std::string js = "{\"provider\": " + pc->stats.json() + "}\n";
-  if (FILE* f = std::fopen(path, "w")) {
+  const char* env = std::getenv("GPUTLS_STATS_FILE");
+  if (!env || !*env) return;
+  std::string path = env;
+  if (size_t at = path.find("%p"); at != std::string::npos) path.replace(at, 2, std::to_string(getpid()));
+  std::string js = "{\"provider\": " + pc->stats.json() + ", \"pid\": " + std::to_string(getpid()) + "}\n";
+  if (FILE* f = std::fopen(path.c_str(), "w")) {
     std::fputs(js.c_str(), f);
     std::fclose(f);
   } else {
-    std::fprintf(stderr, "gputls: cannot write GPUTLS_STATS_FILE=%s\n", path);
+    std::fprintf(stderr, "gputls: cannot write GPUTLS_STATS_FILE=%s\n", path.c_str());
   }
 }
 
