@@ -26,7 +26,10 @@ constexpr const char* kX25519Names = "X25519:1.3.101.110";
 constexpr const char* kDhNames = "DH:dhKeyAgreement:1.2.840.113549.1.3.1";  // as the default provider names it
 constexpr const char* kEcNames = "EC:id-ecPublicKey:1.2.840.10045.2.1";    // as the default provider names it
 
+constexpr const char* kRsaPssNames = "RSA-PSS:RSASSA-PSS:1.2.840.113549.1.1.10";
+
 const OSSL_ALGORITHM kKeymgmt[] = {{kRsaNames, kProps, kRsaKeymgmt, "gputls RSA keys (engine-backed)"},
+                                   {kRsaPssNames, kProps, kRsaPssKeymgmt, "gputls RSA-PSS keys without PSS restrictions"},
                                    {kX25519Names, kProps, kX25519Keymgmt, "gputls X25519 keys"},
                                    {kDhNames, kProps, kDhKeymgmt, "gputls finite-field DH keys (ffdhe, TLS 1.2 DHE)"},
                                    {kEcNames, kProps, kEcKeymgmt, "gputls P-256 / P-384 keys"},

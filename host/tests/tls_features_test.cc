@@ -283,5 +283,40 @@ TEST_F(TlsFeatures, Tls12SecureRenegotiation) {
   SSL_CTX_free(cctx);
 }
 
+
+// An RSA-PSS (id-RSASSA-PSS) certificate: TLS 1.3 signs with rsa_pss_pss_*
+// in gputls. A key restricting its PSS parameters stays in the default
+// provider (gputls does not enforce restrictions) and still works.
+TEST_F(TlsFeatures, Tls13RsaPssCertificate) {
+  for (bool restricted : {false, true}) {
+    SCOPED_TRACE(restricted ? "restricted" : "unrestricted");
+    EVP_PKEY* k = nullptr;
+    EVP_PKEY_CTX* g = EVP_PKEY_CTX_new_from_name(nullptr, "RSA-PSS", nullptr);
+    ASSERT_EQ(EVP_PKEY_keygen_init(g), 1);
+    ASSERT_EQ(EVP_PKEY_CTX_set_rsa_keygen_bits(g, 2048), 1);
+    if (restricted) {
+      ASSERT_EQ(EVP_PKEY_CTX_set_rsa_pss_keygen_md_name(g, "SHA256", nullptr), 1);
+    }
+    ASSERT_EQ(EVP_PKEY_generate(g, &k), 1);
+    EVP_PKEY_CTX_free(g);
+    ServerIdentity id(k);
+    SSL_CTX* sctx = make_server_ctx(lib_, id, false);
+    SSL_CTX* cctx = make_client_ctx(TLS1_3_VERSION, nullptr);
+    const Counts before = snapshot();
+    {
+      TlsPair pair(sctx, cctx);
+      ASSERT_TRUE(drive(pair));
+      int nid = 0;
+      ASSERT_EQ(SSL_get_peer_signature_type_nid(pair.client, &nid), 1);
+      EXPECT_EQ(nid, EVP_PKEY_RSA_PSS);
+    }
+    const Counts d = delta(before, snapshot());
+    EXPECT_EQ(d.count("rsa_sign") ? d.at("rsa_sign") : 0, restricted ? 0u : 1u) << str(d);
+    EXPECT_EQ(d.count("x25519_keygen") ? d.at("x25519_keygen") : 0, 1u) << str(d);
+    SSL_CTX_free(sctx);
+    SSL_CTX_free(cctx);
+  }
+}
+
 }  // namespace
 }  // namespace gputls::host::testing
