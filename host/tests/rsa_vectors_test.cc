@@ -58,36 +58,43 @@ class RsaVectors : public ProviderFixture {
 
 // Wycheproof RSAES-PKCS1-v1_5 decryption: every valid vector decrypts to its
 // message, every invalid one (bad padding, wrong length, >= n) is an error.
-TEST_F(RsaVectors, WycheproofPkcs1Decryption) {
-  for (const char* file : {"rsa_pkcs1_2048_test.json", "rsa_pkcs1_3072_test.json", "rsa_pkcs1_4096_test.json"}) {
-    json v = wycheproof_vectors(file);
-    size_t valid = 0, invalid = 0;
-    const uint64_t engine_before = count("rsa_decrypt");
-    for (const auto& g : v["testGroups"]) {
-      EVP_PKEY* key = pem_key(g["privateKeyPem"].get<std::string>(), true);
-      ASSERT_NE(key, nullptr) << file;
-      for (const auto& t : g["tests"]) {
-        Bytes out;
-        const bool ok = decrypt(key, RSA_PKCS1_PADDING, unhex(t["ct"]), &out);
-        const std::string id = std::string(file) + " tcId " + std::to_string(t["tcId"].get<int>());
-        if (t["result"] == "valid") {
-          ++valid;
-          EXPECT_TRUE(ok) << id;
-          EXPECT_EQ(out, unhex(t["msg"])) << id;
-        } else {
-          ++invalid;
-          EXPECT_FALSE(ok) << id << " " << t["comment"];
-        }
+// One test per file (each has 33 keys, registered with the engine one by one)
+// so ctest runs them side by side.
+class RsaPkcs1Vectors : public RsaVectors, public ::testing::WithParamInterface<const char*> {};
+
+TEST_P(RsaPkcs1Vectors, WycheproofDecryption) {
+  const char* file = GetParam();
+  json v = wycheproof_vectors(file);
+  size_t valid = 0, invalid = 0;
+  const uint64_t engine_before = count("rsa_decrypt");
+  for (const auto& g : v["testGroups"]) {
+    EVP_PKEY* key = pem_key(g["privateKeyPem"].get<std::string>(), true);
+    ASSERT_NE(key, nullptr) << file;
+    for (const auto& t : g["tests"]) {
+      Bytes out;
+      const bool ok = decrypt(key, RSA_PKCS1_PADDING, unhex(t["ct"]), &out);
+      const std::string id = std::string(file) + " tcId " + std::to_string(t["tcId"].get<int>());
+      if (t["result"] == "valid") {
+        ++valid;
+        EXPECT_TRUE(ok) << id;
+        EXPECT_EQ(out, unhex(t["msg"])) << id;
+      } else {
+        ++invalid;
+        EXPECT_FALSE(ok) << id << " " << t["comment"];
       }
-      EVP_PKEY_free(key);
     }
-    EXPECT_GT(valid, 10u) << file;
-    EXPECT_GT(invalid, 10u) << file;
-    // Every ciphertext of the key's length below n went through the engine.
-    EXPECT_GE(count("rsa_decrypt") - engine_before, valid) << stats().dump();
-    EXPECT_EQ(count("rsa_decrypt", "sw"), 0u) << stats().dump();
+    EVP_PKEY_free(key);
   }
+  EXPECT_GT(valid, 10u) << file;
+  EXPECT_GT(invalid, 10u) << file;
+  // Every ciphertext of the key's length below n went through the engine.
+  EXPECT_GE(count("rsa_decrypt") - engine_before, valid) << stats().dump();
+  EXPECT_EQ(count("rsa_decrypt", "sw"), 0u) << stats().dump();
 }
+
+INSTANTIATE_TEST_SUITE_P(Files, RsaPkcs1Vectors,
+                         ::testing::Values("rsa_pkcs1_2048_test.json", "rsa_pkcs1_3072_test.json",
+                                           "rsa_pkcs1_4096_test.json"));
 
 Bytes default_encrypt(EVP_PKEY* key, const Bytes& pt, const char* md, const char* mgf1, const Bytes& label) {
   EVP_PKEY_CTX* c = EVP_PKEY_CTX_new_from_pkey(nullptr, key, nullptr);
