@@ -40,12 +40,19 @@ uint64_t ProviderFixture::count(const char* op, const char* field) const {
 
 void QueuedProviderFixture::SetUp() {
   setenv("GPUTLS_INLINE", "0", 1);
+  // A lone request waits 20 ms for company before the engine flushes it, so
+  // an async job has certainly looked at it (and paused) before it is done,
+  // even on a loaded CI machine; at the default 200 us a descheduled caller
+  // sometimes finds it finished and never pauses. (Read when this process's
+  // engine is made: ctest runs each test in a process of its own.)
+  setenv("GPUTLS_DEADLINE_US", "20000", 1);
   ProviderFixture::SetUp();
 }
 
 void QueuedProviderFixture::TearDown() {
   ProviderFixture::TearDown();
   unsetenv("GPUTLS_INLINE");
+  unsetenv("GPUTLS_DEADLINE_US");
 }
 
 namespace {
