@@ -137,6 +137,22 @@ class BadInput : public ProviderFixture {
     static ServerIdentity id(2048);
     return id;
   }
+  // The alert OpenSSL's default provider answers the same tampering with:
+  // the reference for what gputls must answer.
+  static int reference_alert(SSL_CTX* cctx, const std::function<void(Bytes&)>& tamper) {
+    SSL_CTX* reference = SSL_CTX_new(TLS_server_method());
+    SSL_CTX_use_certificate(reference, rsa_id().cert);
+    SSL_CTX_use_PrivateKey(reference, rsa_id().key);
+    SSL_CTX_set_dh_auto(reference, 1);  // DHE suites
+    g_client_alert = -1;
+    {
+      Relay r(reference, cctx, tamper);
+      EXPECT_FALSE(r.run());
+    }
+    SSL_CTX_free(reference);
+    EXPECT_NE(g_client_alert, -1) << "the reference server sent no alert";
+    return g_client_alert;
+  }
   // One tampered connection that must fail with `alert` at the client, then
   // a clean one to the same server context that must succeed.
   void expect_rejected(SSL_CTX* sctx, SSL_CTX* cctx, std::function<void(Bytes&)> tamper, int alert) {
@@ -240,9 +256,6 @@ TEST_F(BadInput, RsaPremasterWrongLengthAndBadPadding) {
 // reference), and the refusal must happen in gputls (its counters).
 TEST_F(BadInput, InvalidKeyShares) {
   SSL_CTX* sctx = make_server_ctx(lib_, rsa_id(), false);
-  SSL_CTX* reference = SSL_CTX_new(TLS_server_method());  // OpenSSL's default provider
-  SSL_CTX_use_certificate(reference, rsa_id().cert);
-  SSL_CTX_use_PrivateKey(reference, rsa_id().key);
   struct Case {
     const char* group;
     uint16_t id;
@@ -264,21 +277,43 @@ TEST_F(BadInput, InvalidKeyShares) {
     SSL_CTX* cctx = make_client_ctx(TLS1_3_VERSION, nullptr);
     ASSERT_EQ(SSL_CTX_set1_groups_list(cctx, c.group), 1);
     auto tamper = [&](Bytes& rec) { edit_key_share(rec, c.id, c.edit); };
-    g_client_alert = -1;
-    {
-      Relay r(reference, cctx, tamper);
-      EXPECT_FALSE(r.run());
-    }
-    const int reference_alert = g_client_alert;
-    EXPECT_NE(reference_alert, -1);
+    const int alert = reference_alert(cctx, tamper);
     const uint64_t failed_before = c.refused_in ? count(c.refused_in, "failed") : 0;
-    expect_rejected(sctx, cctx, tamper, reference_alert);
+    expect_rejected(sctx, cctx, tamper, alert);
     if (c.refused_in) {
       EXPECT_EQ(count(c.refused_in, "failed"), failed_before + 1) << stats().dump();
     }
     SSL_CTX_free(cctx);
   }
-  SSL_CTX_free(reference);
+  SSL_CTX_free(sctx);
+}
+
+// The same for TLS 1.2 ClientKeyExchange values: an ECDHE P-256 point off
+// the curve and a DHE value of 1.
+TEST_F(BadInput, InvalidTls12KeyExchangeValues) {
+  SSL_CTX* sctx = make_server_ctx(lib_, rsa_id(), false);
+  SSL_CTX_set_dh_auto(sctx, 1);
+  struct Case {
+    const char* cipher;
+    std::function<void(Bytes&)> edit;  // on the ClientKeyExchange body
+  };
+  const Case cases[] = {
+      {"ECDHE-RSA-AES128-GCM-SHA256", [](Bytes& body) { body.back() ^= 0x01; }},  // opaque point<1..255>
+      {"DHE-RSA-AES128-GCM-SHA256", [](Bytes& body) { body = {0x00, 0x01, 0x01}; }},  // Yc = 1
+  };
+  for (const Case& c : cases) {
+    SCOPED_TRACE(c.cipher);
+    SSL_CTX* cctx = make_client_ctx(TLS1_2_VERSION, c.cipher);
+    ASSERT_EQ(SSL_CTX_set1_groups_list(cctx, "P-256"), 1);
+    auto tamper = [&](Bytes& rec) {
+      HandshakeRecord hs;
+      if (!HandshakeRecord::parse(rec, &hs) || hs.type != kClientKeyExchange) return;
+      c.edit(hs.body);
+      rec = hs.record(rec);
+    };
+    expect_rejected(sctx, cctx, tamper, reference_alert(cctx, tamper));
+    SSL_CTX_free(cctx);
+  }
   SSL_CTX_free(sctx);
 }
 
