@@ -38,21 +38,24 @@ uint64_t ProviderFixture::count(const char* op, const char* field) const {
   return stats()["provider"][op][field].get<uint64_t>();
 }
 
+// For the whole test binary (the engine is made once per process, by
+// whichever test uses it first): a lone queued request waits 20 ms for
+// company before the engine flushes it, so an async job has certainly looked
+// at it (and paused) before it is done, even on a loaded CI machine; at the
+// default 200 us a descheduled caller sometimes finds it finished and never
+// pauses. Inline execution (the default without a GPU) never queues, so only
+// the queued fixtures see it. An explicit GPUTLS_DEADLINE_US wins.
+const bool kQueuedDeadlineSet = setenv("GPUTLS_DEADLINE_US", "20000", /*overwrite=*/0) == 0;
+
 void QueuedProviderFixture::SetUp() {
+  ASSERT_TRUE(kQueuedDeadlineSet);
   setenv("GPUTLS_INLINE", "0", 1);
-  // A lone request waits 20 ms for company before the engine flushes it, so
-  // an async job has certainly looked at it (and paused) before it is done,
-  // even on a loaded CI machine; at the default 200 us a descheduled caller
-  // sometimes finds it finished and never pauses. (Read when this process's
-  // engine is made: ctest runs each test in a process of its own.)
-  setenv("GPUTLS_DEADLINE_US", "20000", 1);
   ProviderFixture::SetUp();
 }
 
 void QueuedProviderFixture::TearDown() {
   ProviderFixture::TearDown();
   unsetenv("GPUTLS_INLINE");
-  unsetenv("GPUTLS_DEADLINE_US");
 }
 
 namespace {
