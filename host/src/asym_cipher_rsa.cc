@@ -63,7 +63,13 @@ bool set_md(CipherCtx* c, EVP_MD** slot, const OSSL_PARAM* p) {
   return true;
 }
 
-const char* md_name(const EVP_MD* md) { return md ? EVP_MD_get0_name(md) : ""; }
+const char* md_name(const EVP_MD* md) { return md ? EVP_MD_get0_name(md) : "SHA1"; }
+
+// OAEP's digest: RFC 8017's default, SHA-1, unless one was set.
+bool ensure_oaep_md(CipherCtx* c) {
+  if (!c->oaep_md) c->oaep_md = EVP_MD_fetch(c->pc->sw, "SHA1", nullptr);
+  return c->oaep_md != nullptr;
+}
 
 int rc_set_ctx_params(void* ctx, const OSSL_PARAM params[]) {
   auto* c = static_cast<CipherCtx*>(ctx);
@@ -161,8 +167,8 @@ int rc_init(void* ctx, void* key, const OSSL_PARAM params[]) {
   OPENSSL_cleanse(c->label.data(), c->label.size());
   c->label.clear();
   EVP_MD_free(c->oaep_md);
-  c->oaep_md = EVP_MD_fetch(c->pc->sw, "SHA1", nullptr);  // RFC 8017's default
-  return c->key && c->oaep_md ? rc_set_ctx_params(ctx, params) : 0;
+  c->oaep_md = nullptr;  // SHA-1 when OAEP is used without one (fetched then, not per TLS handshake)
+  return c->key ? rc_set_ctx_params(ctx, params) : 0;
 }
 
 // PKCS#1 v1.5 type 2 or OAEP: raw decryption on the engine, constant-time
@@ -170,6 +176,7 @@ int rc_init(void* ctx, void* key, const OSSL_PARAM params[]) {
 // branch on the unpadder's final result.
 int decrypt_padded(CipherCtx* c, unsigned char* out, size_t* outlen, size_t outsize, const unsigned char* in) {
   const size_t k = rsa_bytes(c->key);
+  if (c->pad == RSA_PKCS1_OAEP_PADDING && !ensure_oaep_md(c)) return 0;
   std::vector<uint8_t> em(k);
   if (!rsa_private_raw(c->key, ProvOp::kRsaDecrypt, in, em.data(), k)) return 0;
   const long mlen = c->pad == RSA_PKCS1_OAEP_PADDING
