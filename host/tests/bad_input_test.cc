@@ -96,9 +96,7 @@ struct Relay {
     bool c_done = false, s_done = false;
     for (int i = 0; i < 200 && !(c_done && s_done); ++i) {
       if (!c_done) {
-        const int r = SSL_do_handshake(client);
-        c_done = r == 1;
-        if (r <= 0 && SSL_get_error(client, r) == SSL_ERROR_SSL) client_failed = true;
+        c_done = SSL_do_handshake(client) == 1;
       }
       pump();
       if (!s_done) {
@@ -127,7 +125,7 @@ struct Relay {
   BIO* s_net = nullptr;
   std::function<void(Bytes&)> tamper;
   Bytes from_client;
-  bool client_failed = false, server_failed = false;
+  bool server_failed = false;
   std::string server_error;
 };
 
