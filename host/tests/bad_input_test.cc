@@ -137,7 +137,7 @@ class BadInput : public ProviderFixture {
   }
   // The alert OpenSSL's default provider answers the same tampering with:
   // the reference for what gputls must answer.
-  static int reference_alert(SSL_CTX* cctx, const std::function<void(Bytes&)>& tamper) {
+  int reference_alert(SSL_CTX* cctx, const std::function<void(Bytes&)>& tamper) {
     SSL_CTX* reference = SSL_CTX_new(TLS_server_method());
     SSL_CTX_use_certificate(reference, rsa_id().cert);
     SSL_CTX_use_PrivateKey(reference, rsa_id().key);
@@ -167,8 +167,10 @@ class BadInput : public ProviderFixture {
       EXPECT_TRUE(bad.server_failed) << "the server must report an error";
       EXPECT_EQ(g_client_alert, alert) << "server error: " << bad.server_error;
     }
+    const uint64_t engine_before = engine_total();
     Relay good(sctx, cctx, nullptr);
     EXPECT_TRUE(good.run()) << "the next connection failed: " << good.server_error;
+    EXPECT_GE(engine_total(), engine_before + 1) << "the next connection's work ran in gputls";
   }
 };
 

@@ -247,7 +247,9 @@ TEST_F(Handshake, FreeingAnSslWithAPausedJobIsSafe) {
     return stats()["calls_alive"].get<long>();
   };
   EXPECT_EQ(calls_alive_settled(), 0) << "requests of freed SSLs leaked";
+  const uint64_t signs_before = count("rsa_sign");
   run_one_handshake(sctx, cctx, TLS1_3_VERSION, nullptr, true, true);
+  EXPECT_EQ(count("rsa_sign"), signs_before + 1);
   EXPECT_EQ(calls_alive_settled(), 0);
   SSL_CTX_free(sctx);
   SSL_CTX_free(cctx);

@@ -142,6 +142,7 @@ TEST_F(TlsFeatures, MutualTlsRejectsUntrustedClient) {
     SSL_CTX_set_info_callback(cctx, [](const SSL*, int where, int ret) {
       if (where & SSL_CB_READ_ALERT) alert_received = ret & 0xff;
     });
+    const uint64_t signs_before = count("rsa_sign");
     {
       TlsPair pair(sctx, cctx);
       int server_result = 0;
@@ -161,16 +162,20 @@ TEST_F(TlsFeatures, MutualTlsRejectsUntrustedClient) {
       EXPECT_EQ(alert_received, SSL_AD_UNKNOWN_CA);
       ERR_clear_error();
     }
+    EXPECT_EQ(count("rsa_sign"), signs_before + 1) << "the server's signature ran in gputls before the rejection";
     SSL_CTX_free(cctx);
   }
   // The same server context then accepts a trusted client.
   SSL_CTX* cctx = make_client_ctx(TLS1_3_VERSION, nullptr);
   SSL_CTX_use_certificate(cctx, trusted.cert);
   SSL_CTX_use_PrivateKey(cctx, trusted.key);
+  const uint64_t signs_before = count("rsa_sign"), verifies_before = count("rsa_verify", "sw");
   {
     TlsPair pair(sctx, cctx);
     EXPECT_TRUE(drive(pair));
   }
+  EXPECT_EQ(count("rsa_sign"), signs_before + 1);
+  EXPECT_GE(count("rsa_verify", "sw"), verifies_before + 1);
   SSL_CTX_free(cctx);
   SSL_CTX_free(sctx);
 }

@@ -47,6 +47,13 @@ uint64_t ProviderFixture::count(const char* op, const char* field) const {
 // the queued fixtures see it. An explicit GPUTLS_DEADLINE_US wins.
 const bool kQueuedDeadlineSet = setenv("GPUTLS_DEADLINE_US", "20000", /*overwrite=*/0) == 0;
 
+uint64_t ProviderFixture::engine_total() const {
+  uint64_t n = 0;
+  const nlohmann::json s = stats();
+  for (const auto& [op, v] : s["provider"].items()) n += v["engine"].get<uint64_t>();
+  return n;
+}
+
 void QueuedProviderFixture::SetUp() {
   ASSERT_TRUE(kQueuedDeadlineSet);
   setenv("GPUTLS_INLINE", "0", 1);

@@ -24,6 +24,8 @@ class ProviderFixture : public ::testing::Test {
   nlohmann::json stats() const;
   // provider.<op>.<field>
   uint64_t count(const char* op, const char* field = "engine") const;
+  // Operations of every kind completed on gputls's engine so far.
+  uint64_t engine_total() const;
 
   OSSL_LIB_CTX* lib_ = nullptr;  // gputls + default
   OSSL_PROVIDER* gputls_ = nullptr;
