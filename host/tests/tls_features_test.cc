@@ -94,33 +94,38 @@ TEST_F(TlsFeatures, Tls13GroupAndCertificateMatrix) {
 }
 
 // Mutual TLS: the server trusts the client's (self-signed) certificate. The
-// client's CertificateVerify is checked by gputls (rsa_verify, in gputls's own
-// software context); the client's RSA signature is the default provider's.
+// client's CertificateVerify is checked by gputls (rsa_verify or
+// ecdsa_verify, in gputls's own software context); the client's signature
+// itself is the default provider's.
 TEST_F(TlsFeatures, MutualTlsAccepted) {
-  ServerIdentity client_id(2048);
-  for (int version : {TLS1_2_VERSION, TLS1_3_VERSION}) {
-    SCOPED_TRACE(version == TLS1_3_VERSION ? "TLS 1.3" : "TLS 1.2");
-    SSL_CTX* sctx = make_server_ctx(lib_, rsa_id(), false);
-    SSL_CTX_set_verify(sctx, SSL_VERIFY_PEER | SSL_VERIFY_FAIL_IF_NO_PEER_CERT, nullptr);
-    ASSERT_EQ(X509_STORE_add_cert(SSL_CTX_get_cert_store(sctx), client_id.cert), 1);
-    SSL_CTX* cctx = make_client_ctx(version, version == TLS1_2_VERSION ? "ECDHE-RSA-AES128-GCM-SHA256" : nullptr);
-    ASSERT_EQ(SSL_CTX_use_certificate(cctx, client_id.cert), 1);
-    ASSERT_EQ(SSL_CTX_use_PrivateKey(cctx, client_id.key), 1);
-    const Counts before = snapshot();
-    {
-      TlsPair pair(sctx, cctx);
-      ASSERT_TRUE(drive(pair));
-      X509* peer = SSL_get1_peer_certificate(pair.server);
-      ASSERT_NE(peer, nullptr);
-      EXPECT_EQ(X509_cmp(peer, client_id.cert), 0);
-      X509_free(peer);
-      EXPECT_EQ(SSL_get_verify_result(pair.server), X509_V_OK);
-      const Counts d = delta(before, snapshot());
-      EXPECT_EQ(d.count("rsa_sign") ? d.at("rsa_sign") : 0, 1u) << str(d);
-      EXPECT_GE(d.count("rsa_verify") ? d.at("rsa_verify") : 0, 1u) << "CertificateVerify checked in gputls: " << str(d);
+  ServerIdentity rsa_client(2048), ec_client("P-256");
+  for (const ServerIdentity* client_id : {&rsa_client, &ec_client}) {
+    const bool ec = client_id == &ec_client;
+    const char* verify_op = ec ? "ecdsa_verify" : "rsa_verify";
+    for (int version : {TLS1_2_VERSION, TLS1_3_VERSION}) {
+      SCOPED_TRACE(std::string(version == TLS1_3_VERSION ? "TLS 1.3" : "TLS 1.2") + (ec ? " ECDSA client" : " RSA client"));
+      SSL_CTX* sctx = make_server_ctx(lib_, rsa_id(), false);
+      SSL_CTX_set_verify(sctx, SSL_VERIFY_PEER | SSL_VERIFY_FAIL_IF_NO_PEER_CERT, nullptr);
+      ASSERT_EQ(X509_STORE_add_cert(SSL_CTX_get_cert_store(sctx), client_id->cert), 1);
+      SSL_CTX* cctx = make_client_ctx(version, version == TLS1_2_VERSION ? "ECDHE-RSA-AES128-GCM-SHA256" : nullptr);
+      ASSERT_EQ(SSL_CTX_use_certificate(cctx, client_id->cert), 1);
+      ASSERT_EQ(SSL_CTX_use_PrivateKey(cctx, client_id->key), 1);
+      const Counts before = snapshot();
+      {
+        TlsPair pair(sctx, cctx);
+        ASSERT_TRUE(drive(pair));
+        X509* peer = SSL_get1_peer_certificate(pair.server);
+        ASSERT_NE(peer, nullptr);
+        EXPECT_EQ(X509_cmp(peer, client_id->cert), 0);
+        X509_free(peer);
+        EXPECT_EQ(SSL_get_verify_result(pair.server), X509_V_OK);
+        const Counts d = delta(before, snapshot());
+        EXPECT_EQ(d.count("rsa_sign") ? d.at("rsa_sign") : 0, 1u) << str(d);
+        EXPECT_GE(d.count(verify_op) ? d.at(verify_op) : 0, 1u) << "CertificateVerify checked in gputls: " << str(d);
+      }
+      SSL_CTX_free(sctx);
+      SSL_CTX_free(cctx);
     }
-    SSL_CTX_free(sctx);
-    SSL_CTX_free(cctx);
   }
 }
 
