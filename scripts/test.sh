@@ -60,7 +60,7 @@ fi
 if phase "sanitizer build (ASan+UBSan)" configure_build build/asan -DGPUTLS_CUDA=OFF -DGPUTLS_SANITIZE=ON \
     -DGPUTLS_BUILD_BENCH=OFF; then
   ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 GPUTLS_RSA_DIFF_SCALE=0.25 \
-    GPUTLS_EC_DIFF_SCALE=0.25 \
+    GPUTLS_EC_DIFF_SCALE=0.25 GPUTLS_HANDSHAKE_SCALE=0.2 \
     phase "sanitizer build: unit tests" run_label build/asan unit
 fi
 

@@ -16,9 +16,16 @@ namespace {
 // The wait ctx and every request in flight hold a reference; the fd closes
 // with the last one, so an SSL freed while its job is paused never leaves the
 // engine writing into a closed (or reused) descriptor.
+struct Call;
+void release_call(Call* c);
+
 struct WaitFd {
   int fd;
   std::atomic<int> refs{1};
+  // The request the paused job waits for, holding the job's reference to it.
+  // Set and cleared on the application's thread only (by the job around its
+  // pause, and by the wait ctx's cleanup), never by the engine.
+  Call* paused_call = nullptr;
   void release() {
     if (refs.fetch_sub(1) == 1) {
       close(fd);
@@ -27,9 +34,17 @@ struct WaitFd {
   }
 };
 
-// Set as the wait ctx's cleanup: the wait ctx drops its reference.
+// Set as the wait ctx's cleanup: the wait ctx drops its reference. When the
+// SSL is freed while its job is paused, the job never resumes to drop its
+// reference to the request: it is dropped here instead, so the request is
+// freed once the engine is done with it too.
 void wait_fd_cleanup(ASYNC_WAIT_CTX*, const void*, OSSL_ASYNC_FD, void* custom) {
-  static_cast<WaitFd*>(custom)->release();
+  auto* w = static_cast<WaitFd*>(custom);
+  if (Call* c = w->paused_call) {
+    w->paused_call = nullptr;
+    release_call(c);
+  }
+  w->release();
 }
 
 const char kWaitKey = 0;  // its address names gputls's fd in a wait ctx
@@ -52,7 +67,11 @@ WaitFd* wait_fd_for(ASYNC_WAIT_CTX* wctx) {
 // One request on the heap: the engine's completion and the waiting caller
 // each hold a reference, so a job that is never resumed leaks nothing and
 // its memory is never written after it is gone.
+std::atomic<long> g_calls_alive{0};
+
 struct Call {
+  Call() { g_calls_alive.fetch_add(1, std::memory_order_relaxed); }
+  ~Call() { g_calls_alive.fetch_sub(1, std::memory_order_relaxed); }
   engine::Request req;
   std::vector<uint8_t> in, out;
   WaitFd* wfd = nullptr;
@@ -64,6 +83,8 @@ struct Call {
     }
   }
 };
+
+void release_call(Call* c) { c->release(); }
 
 void on_complete(void* user, engine::Status) {
   auto* c = static_cast<Call*>(user);
@@ -77,6 +98,8 @@ void on_complete(void* user, engine::Status) {
 }
 
 }  // namespace
+
+long engine_calls_alive() { return g_calls_alive.load(std::memory_order_relaxed); }
 
 CallResult call_engine(ProvCtx* pc, ProvOp which, engine::Engine* eng, engine::Op op, engine::KeyHandle key,
                        const uint8_t* in, size_t in_len, uint8_t* out, size_t out_len) {
@@ -126,7 +149,9 @@ CallResult call_engine(ProvCtx* pc, ProvOp which, engine::Engine* eng, engine::O
     bool paused = false;
     while (!c->req.done()) {
       paused = true;
+      c->wfd->paused_call = c;
       ASYNC_pause_job();  // libssl returns SSL_ERROR_WANT_ASYNC; we resume when the fd is readable
+      c->wfd->paused_call = nullptr;
     }
     uint64_t drained;
     ssize_t n = read(c->wfd->fd, &drained, sizeof drained);  // reset readiness for the next request

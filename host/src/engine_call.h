@@ -23,6 +23,11 @@ enum class CallResult {
 CallResult call_engine(ProvCtx* pc, ProvOp which, engine::Engine* eng, engine::Op op, engine::KeyHandle key,
                        const uint8_t* in, size_t in_len, uint8_t* out, size_t out_len);
 
+// Queued engine requests whose memory is not yet freed (in flight, or
+// waited for by a paused job). Back to 0 once the engine is idle, also after
+// SSLs were freed with their jobs paused: reported in the stats.
+long engine_calls_alive();
+
 // A provider key's registration with this process's engine: made on first
 // use, made again after fork (the child has another engine), freed with the key.
 class EngineKeyRef {

@@ -218,17 +218,19 @@ const OSSL_PARAM* dk_gettable_params(void*) {
 }
 
 // encoded-pub-key: big-endian, at most the prime's length (TLS 1.3 pads it,
-// TLS 1.2 does not), stored padded.
+// TLS 1.2 does not), stored padded. A peer value outside 1 < y < p-1 is
+// refused here, as the default provider refuses it, so libssl answers
+// illegal_parameter (not internal_error from a later failed derive).
 int dk_set_params(void* keydata, const OSSL_PARAM params[]) {
   auto* k = static_cast<DhKey*>(keydata);
   const OSSL_PARAM* p = OSSL_PARAM_locate_const(params, OSSL_PKEY_PARAM_ENCODED_PUBLIC_KEY);
   if (!p) return 1;
   const void* data = nullptr;
   size_t len = 0;
-  if (!OSSL_PARAM_get_octet_string_ptr(p, &data, &len) ||
-      !set_pub_bytes(k, static_cast<const uint8_t*>(data), len))
-    return 0;
-  return 1;
+  if (!OSSL_PARAM_get_octet_string_ptr(p, &data, &len)) return 0;
+  const auto* y = static_cast<const uint8_t*>(data);
+  if (!k->params.empty() && !dh_public_in_range(k->params, y, len)) return 0;
+  return set_pub_bytes(k, y, len) ? 1 : 0;
 }
 
 const OSSL_PARAM* dk_settable_params(void*) {

@@ -56,7 +56,9 @@ int rsa_import(void* keydata, int selection, const OSSL_PARAM params[]) {
   auto& m = k->mat;
   if (!get_bn(params, OSSL_PKEY_PARAM_RSA_N, &m.n) || !get_bn(params, OSSL_PKEY_PARAM_RSA_E, &m.e)) return 0;
   k->has_public = true;
-  if (selection & kPriv) {
+  // OpenSSL exports with SELECT_ALL whatever the key holds: a public key
+  // (a certificate's, a peer's) comes without d and stays public here.
+  if ((selection & kPriv) && OSSL_PARAM_locate_const(params, OSSL_PKEY_PARAM_RSA_D)) {
     if (!get_bn(params, OSSL_PKEY_PARAM_RSA_D, &m.d)) return 0;
     get_bn(params, OSSL_PKEY_PARAM_RSA_FACTOR1, &m.p);
     get_bn(params, OSSL_PKEY_PARAM_RSA_FACTOR2, &m.q);
@@ -213,7 +215,35 @@ void rsa_gen_cleanup(void* genctx) {
   delete g;
 }
 
+// RSA-PSS (id-RSASSA-PSS) keys: the same key material, used only for PSS
+// signatures (libssl picks the rsa_pss_pss_* algorithms for them). A key that
+// restricts its PSS parameters (digest, MGF1 digest, salt length) is refused
+// here, so OpenSSL keeps it in the default provider, which enforces them;
+// gputls does not track restrictions. No generation: an RSA-PSS key made
+// with gputls preferred comes from the default provider.
+int rsa_pss_import(void* keydata, int selection, const OSSL_PARAM params[]) {
+  for (const char* restriction :
+       {OSSL_PKEY_PARAM_RSA_DIGEST, OSSL_PKEY_PARAM_RSA_MGF1_DIGEST, OSSL_PKEY_PARAM_RSA_PSS_SALTLEN})
+    if (OSSL_PARAM_locate_const(params, restriction)) return 0;
+  return rsa_import(keydata, selection, params);
+}
+
 }  // namespace
+
+const OSSL_DISPATCH kRsaPssKeymgmt[] = {
+    GT_DISPATCH(OSSL_FUNC_KEYMGMT_NEW, rsa_new),
+    GT_DISPATCH(OSSL_FUNC_KEYMGMT_FREE, rsa_free),
+    GT_DISPATCH(OSSL_FUNC_KEYMGMT_HAS, rsa_has),
+    GT_DISPATCH(OSSL_FUNC_KEYMGMT_MATCH, rsa_match),
+    GT_DISPATCH(OSSL_FUNC_KEYMGMT_IMPORT, rsa_pss_import),
+    GT_DISPATCH(OSSL_FUNC_KEYMGMT_IMPORT_TYPES, rsa_key_types),
+    GT_DISPATCH(OSSL_FUNC_KEYMGMT_EXPORT, rsa_export),
+    GT_DISPATCH(OSSL_FUNC_KEYMGMT_EXPORT_TYPES, rsa_key_types),
+    GT_DISPATCH(OSSL_FUNC_KEYMGMT_GET_PARAMS, rsa_get_params),
+    GT_DISPATCH(OSSL_FUNC_KEYMGMT_GETTABLE_PARAMS, rsa_gettable_params),
+    GT_DISPATCH(OSSL_FUNC_KEYMGMT_DUP, rsa_dup),
+    GT_DISPATCH(OSSL_FUNC_KEYMGMT_QUERY_OPERATION_NAME, rsa_query_operation_name),
+    {0, nullptr}};
 
 const OSSL_DISPATCH kRsaKeymgmt[] = {
     GT_DISPATCH(OSSL_FUNC_KEYMGMT_NEW, rsa_new),

@@ -3,6 +3,7 @@
 #include "provider.h"
 
 #include "gputls/engine/cuda_backend.h"
+#include "engine_call.h"
 
 #include <openssl/core_names.h>
 #include <openssl/ec.h>
@@ -12,6 +13,7 @@
 
 #include <cstdio>
 #include <cstring>
+#include <unistd.h>
 #include <mutex>
 #include <string>
 #include <vector>
@@ -24,7 +26,10 @@ constexpr const char* kX25519Names = "X25519:1.3.101.110";
 constexpr const char* kDhNames = "DH:dhKeyAgreement:1.2.840.113549.1.3.1";  // as the default provider names it
 constexpr const char* kEcNames = "EC:id-ecPublicKey:1.2.840.10045.2.1";    // as the default provider names it
 
+constexpr const char* kRsaPssNames = "RSA-PSS:RSASSA-PSS:1.2.840.113549.1.1.10";
+
 const OSSL_ALGORITHM kKeymgmt[] = {{kRsaNames, kProps, kRsaKeymgmt, "gputls RSA keys (engine-backed)"},
+                                   {kRsaPssNames, kProps, kRsaPssKeymgmt, "gputls RSA-PSS keys without PSS restrictions"},
                                    {kX25519Names, kProps, kX25519Keymgmt, "gputls X25519 keys"},
                                    {kDhNames, kProps, kDhKeymgmt, "gputls finite-field DH keys (ffdhe, TLS 1.2 DHE)"},
                                    {kEcNames, kProps, kEcKeymgmt, "gputls P-256 / P-384 keys"},
@@ -77,7 +82,8 @@ int get_params(void* provctx, OSSL_PARAM params[]) {
   };
   if ((p = OSSL_PARAM_locate(params, "gputls-stats"))) {
     std::string js = "{\"provider\": " + pc->stats.json() +
-                     ", \"engine\": " + (need_engine() ? eng->stats_json() : std::string("null")) + "}";
+                     ", \"engine\": " + (need_engine() ? eng->stats_json() : std::string("null")) +
+                     ", \"calls_alive\": " + std::to_string(engine_calls_alive()) + "}";
     if (!OSSL_PARAM_set_utf8_string(p, js.c_str())) return 0;
   }
   if ((p = OSSL_PARAM_locate(params, "gputls-device")) &&
@@ -91,16 +97,21 @@ int get_params(void* provctx, OSSL_PARAM params[]) {
 
 // GPUTLS_STATS_FILE: the stats JSON is written there when the provider is
 // unloaded (at process exit for openssl s_server, HAProxy, ...), so a test or
-// an operator sees what a process offloaded without attaching to it.
+// an operator sees what a process offloaded without attaching to it. "%p" in
+// the path becomes the process id: a forking server's master and workers
+// (HAProxy, nginx) each write their own file instead of the last one to exit
+// overwriting the others.
 void write_stats_file(ProvCtx* pc) {
-  const char* path = std::getenv("GPUTLS_STATS_FILE");
-  if (!path || !*path) return;
-  std::string js = "{\"provider\": " + pc->stats.json() + "}\n";
-  if (FILE* f = std::fopen(path, "w")) {
+  const char* env = std::getenv("GPUTLS_STATS_FILE");
+  if (!env || !*env) return;
+  std::string path = env;
+  if (size_t at = path.find("%p"); at != std::string::npos) path.replace(at, 2, std::to_string(getpid()));
+  std::string js = "{\"provider\": " + pc->stats.json() + ", \"pid\": " + std::to_string(getpid()) + "}\n";
+  if (FILE* f = std::fopen(path.c_str(), "w")) {
     std::fputs(js.c_str(), f);
     std::fclose(f);
   } else {
-    std::fprintf(stderr, "gputls: cannot write GPUTLS_STATS_FILE=%s\n", path);
+    std::fprintf(stderr, "gputls: cannot write GPUTLS_STATS_FILE=%s\n", path.c_str());
   }
 }
 

@@ -45,6 +45,7 @@ inline constexpr const char* kProps = "provider=gputls";
 
 // Dispatch tables, one per file.
 extern const OSSL_DISPATCH kRsaKeymgmt[];
+extern const OSSL_DISPATCH kRsaPssKeymgmt[];
 extern const OSSL_DISPATCH kRsaSignature[];
 extern const OSSL_DISPATCH kRsaAsymCipher[];
 extern const OSSL_DISPATCH kX25519Keymgmt[];

@@ -37,7 +37,13 @@ const DigestInfoPrefix kPrefixes[] = {
     {"SHA2-512/256", bytes(kSha512_256)},
 };
 
-// out ^= MGF1(seed) over len bytes.
+uint8_t ct_eq8(unsigned a, unsigned b) {
+  unsigned d = (a ^ b) & 0xff;
+  return static_cast<uint8_t>(((d | (0u - d)) >> 31) - 1u);
+}
+
+}  // namespace
+
 bool mgf1_xor(const EVP_MD* md, const uint8_t* seed, size_t seed_len, uint8_t* out, size_t len) {
   const int hlen = EVP_MD_get_size(md);
   EVP_MD_CTX* c = EVP_MD_CTX_new();
@@ -54,13 +60,6 @@ bool mgf1_xor(const EVP_MD* md, const uint8_t* seed, size_t seed_len, uint8_t* o
   OPENSSL_cleanse(block, sizeof block);
   return ok;
 }
-
-uint8_t ct_eq8(unsigned a, unsigned b) {
-  unsigned d = (a ^ b) & 0xff;
-  return static_cast<uint8_t>(((d | (0u - d)) >> 31) - 1u);
-}
-
-}  // namespace
 
 bool emsa_pkcs1_v15_encode(const EVP_MD* md, const uint8_t* digest, size_t dlen, uint8_t* em, size_t em_len) {
   for (const auto& p : kPrefixes) {

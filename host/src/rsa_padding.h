@@ -20,6 +20,9 @@ bool emsa_pkcs1_v15_encode(const EVP_MD* md, const uint8_t* digest, size_t dlen,
 bool emsa_pss_encode(OSSL_LIB_CTX* libctx, const EVP_MD* md, const EVP_MD* mgf1, const uint8_t* mhash, int salt_len,
                      int mod_bits, uint8_t* em_out, size_t k);
 
+// out ^= MGF1(seed) over len bytes (RFC 8017 B.2.1), digest md.
+bool mgf1_xor(const EVP_MD* md, const uint8_t* seed, size_t seed_len, uint8_t* out, size_t len);
+
 // Largest salt for PSS with this digest and modulus.
 int pss_max_salt(const EVP_MD* md, int mod_bits);
 

@@ -2,15 +2,18 @@
 # Integration (ctest label "integration"): a real `openssl s_server` loads
 # gputls (-provider gputls -provider default -propquery '?provider=gputls')
 # and real `openssl s_client` peers handshake with it on loopback: TLS 1.3
-# (X25519 + RSA-PSS), TLS 1.2 RSA key exchange, TLS 1.2 ECDHE-RSA. The
-# server's GPUTLS_STATS_FILE then proves the work ran in gputls.
+# (X25519 + RSA-PSS), TLS 1.2 RSA key exchange, TLS 1.2 ECDHE-RSA. Then curl
+# fetches pages from a second `s_server -www` (TLS 1.3 and TLS 1.2 RSA key
+# exchange). Each server's GPUTLS_STATS_FILE proves the work ran in gputls.
 # Usage: s_server_test.sh MODULE_DIR
 set -euo pipefail
 modules=$1
 work=$(mktemp -d)
 server_pid=""
+www_pid=""
 cleanup() {
   [ -n "$server_pid" ] && kill "$server_pid" 2>/dev/null || true
+  [ -n "$www_pid" ] && kill "$www_pid" 2>/dev/null || true
   rm -rf "$work"
 }
 trap cleanup EXIT
@@ -53,6 +56,41 @@ s = json.load(open(sys.argv[1]))["provider"]
 want = {"rsa_sign": 2, "rsa_decrypt": 1, "x25519_keygen": 2, "x25519_derive": 2}
 bad = {op: s[op]["engine"] for op, n in want.items() if s[op]["engine"] < n}
 print("gputls counters in s_server:", {op: s[op]["engine"] for op in want})
+if bad:
+    sys.exit(f"FAIL: too few operations ran in gputls: {bad}")
+PY
+
+# curl against `s_server -www` (it answers GET with a status page).
+if ! command -v curl >/dev/null; then
+  echo "SKIPPED curl part: curl not installed"; echo "PASS"; exit 0
+fi
+www_port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()')
+GPUTLS_QUIET=1 GPUTLS_STATS_FILE="$work/www_stats.json" timeout 60 openssl s_server -provider-path "$modules" \
+  -provider gputls -provider default -propquery '?provider=gputls' -cert "$work/cert.pem" -key "$work/key.pem" \
+  -accept "127.0.0.1:$www_port" -naccept 2 -www >"$work/www.log" 2>&1 < <(sleep 90) &
+www_pid=$!
+for _ in $(seq 100); do
+  grep -q ACCEPT "$work/www.log" && break
+  sleep 0.1
+done
+fetch() {  # description curl-args...
+  local what=$1; shift
+  local page
+  page=$(timeout 10 curl -sk "$@" "https://127.0.0.1:$www_port/") || { echo "FAIL: curl $what"; cat "$work/www.log"; exit 1; }
+  grep -q "s_server" <<<"$page" || { echo "FAIL: curl $what: not s_server's page"; echo "$page" | head; exit 1; }
+  echo "ok: curl $what"
+}
+fetch "TLS 1.3" --tlsv1.3
+fetch "TLS 1.2 RSA key exchange" --tls-max 1.2 --ciphers AES128-GCM-SHA256
+wait "$www_pid" || true
+www_pid=""
+[ -s "$work/www_stats.json" ] || { echo "FAIL: s_server -www wrote no GPUTLS_STATS_FILE"; cat "$work/www.log"; exit 1; }
+python3 - "$work/www_stats.json" <<'PY'
+import json, sys
+s = json.load(open(sys.argv[1]))["provider"]
+want = {"rsa_sign": 1, "rsa_decrypt": 1, "x25519_keygen": 1, "x25519_derive": 1}
+print("gputls counters in s_server -www (curl):", {op: s[op]["engine"] for op in want})
+bad = {op: s[op]["engine"] for op, n in want.items() if s[op]["engine"] < n}
 if bad:
     sys.exit(f"FAIL: too few operations ran in gputls: {bad}")
 PY

@@ -1,11 +1,13 @@
 #include "tls_fixture.h"
 
 #include <openssl/ec.h>
+#include <openssl/pem.h>
 #include <openssl/err.h>
 #include <openssl/rsa.h>
 #include <poll.h>
 
 #include <chrono>
+#include <fstream>
 
 namespace gputls::host::testing {
 
@@ -36,7 +38,24 @@ uint64_t ProviderFixture::count(const char* op, const char* field) const {
   return stats()["provider"][op][field].get<uint64_t>();
 }
 
+// For the whole test binary (the engine is made once per process, by
+// whichever test uses it first): a lone queued request waits 20 ms for
+// company before the engine flushes it, so an async job has certainly looked
+// at it (and paused) before it is done, even on a loaded CI machine; at the
+// default 200 us a descheduled caller sometimes finds it finished and never
+// pauses. Inline execution (the default without a GPU) never queues, so only
+// the queued fixtures see it. An explicit GPUTLS_DEADLINE_US wins.
+const bool kQueuedDeadlineSet = setenv("GPUTLS_DEADLINE_US", "20000", /*overwrite=*/0) == 0;
+
+uint64_t ProviderFixture::engine_total() const {
+  uint64_t n = 0;
+  const nlohmann::json s = stats();
+  for (const auto& [op, v] : s["provider"].items()) n += v["engine"].get<uint64_t>();
+  return n;
+}
+
 void QueuedProviderFixture::SetUp() {
+  ASSERT_TRUE(kQueuedDeadlineSet);
   setenv("GPUTLS_INLINE", "0", 1);
   ProviderFixture::SetUp();
 }
@@ -68,6 +87,28 @@ X509* self_signed(EVP_PKEY* key) {
 ServerIdentity::ServerIdentity(int bits) : key(EVP_RSA_gen(static_cast<unsigned>(bits))), cert(self_signed(key)) {}
 
 ServerIdentity::ServerIdentity(const char* ec_curve) : key(EVP_EC_gen(ec_curve)), cert(self_signed(key)) {}
+
+ServerIdentity::ServerIdentity(EVP_PKEY* owned_key) : key(owned_key), cert(key ? self_signed(key) : nullptr) {}
+
+nlohmann::json wycheproof_vectors(const char* file) {
+  std::ifstream f(std::string(GPUTLS_VECTORS_DIR) + "/wycheproof/" + file);
+  EXPECT_TRUE(f.good()) << file;
+  return f.good() ? nlohmann::json::parse(f) : nlohmann::json::object();
+}
+
+EVP_PKEY* pem_key(const std::string& pem, bool is_private) {
+  BIO* b = BIO_new_mem_buf(pem.data(), static_cast<int>(pem.size()));
+  EVP_PKEY* k = is_private ? PEM_read_bio_PrivateKey(b, nullptr, nullptr, nullptr)
+                           : PEM_read_bio_PUBKEY(b, nullptr, nullptr, nullptr);
+  BIO_free(b);
+  return k;
+}
+
+EVP_PKEY* wycheproof_private_key(const char* file) {
+  const nlohmann::json v = wycheproof_vectors(file);
+  if (!v.contains("testGroups") || v["testGroups"].empty()) return nullptr;
+  return pem_key(v["testGroups"][0]["privateKeyPem"].get<std::string>(), true);
+}
 
 ServerIdentity::~ServerIdentity() {
   X509_free(cert);

@@ -24,6 +24,8 @@ class ProviderFixture : public ::testing::Test {
   nlohmann::json stats() const;
   // provider.<op>.<field>
   uint64_t count(const char* op, const char* field = "engine") const;
+  // Operations of every kind completed on gputls's engine so far.
+  uint64_t engine_total() const;
 
   OSSL_LIB_CTX* lib_ = nullptr;  // gputls + default
   OSSL_PROVIDER* gputls_ = nullptr;
@@ -44,6 +46,7 @@ class QueuedProviderFixture : public ProviderFixture {
 struct ServerIdentity {
   explicit ServerIdentity(int bits);
   explicit ServerIdentity(const char* ec_curve);
+  explicit ServerIdentity(EVP_PKEY* owned_key);  // a self-signed certificate for this key
   ~ServerIdentity();
   EVP_PKEY* key = nullptr;
   X509* cert = nullptr;
@@ -72,6 +75,14 @@ SSL_CTX* make_client_ctx(int version, const char* cipher12);
 // when given), and with `expect_pause` an async server's job really paused.
 void run_one_handshake(SSL_CTX* server_ctx, SSL_CTX* client_ctx, int version, const char* cipher12, bool async,
                        bool expect_pause);
+
+// A Wycheproof file from tests/vectors/wycheproof.
+nlohmann::json wycheproof_vectors(const char* file);
+// A PEM private or public key, in OpenSSL's default context; nullptr if unreadable.
+EVP_PKEY* pem_key(const std::string& pem, bool is_private);
+// The first test group's private key of a Wycheproof decryption file (a
+// fixed RSA key of the file's size, not generated at run time).
+EVP_PKEY* wycheproof_private_key(const char* file);
 
 // Drives pairs to completion; waits on the servers' async fds with poll().
 // Returns false (with the first error) when any pair fails or it takes longer than limit_ms.
