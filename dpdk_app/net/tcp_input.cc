@@ -109,7 +109,7 @@ void TcpStack::input_no_tcb(const MacAddr& src_mac, const Ipv4View& ip, const Tc
       t->snd_wnd = uint32_t(seg.window) << t->snd_wscale;
       t->snd_wl1 = seg.seq;
       t->snd_wl2 = seg.ack;
-      t->state = TcpState::kSynRcvd;  // not counted as half-open: it never waited
+      set_state(*t, TcpState::kSynRcvd);  // for a moment: establish() moves it on
       establish(*t, now_us);
       if (t->state == TcpState::kFree) return;
       stats_.tcp_syn_cookies_accepted.add();
