@@ -68,9 +68,11 @@ struct alignas(64) CoreStats {
   // Gauges.
   Counter tcp_conns_active, tcp_half_open, tcp_time_wait;
   Counter mem_bytes_in_use, mem_bytes_limit, mem_bytes_peak;
-  // Fast-path cost: TSC cycles spent in protocol processing and the packets
-  // they covered (rx + tx), for cycles per packet.
-  Counter proc_cycles, proc_packets;
+  // Fast-path cost per loop iteration with traffic, for cycles per packet
+  // (rx + tx packets): proc_cycles from after the rx burst to after the tx
+  // burst; stack_cycles the protocol work alone (input, timers, services,
+  // building frames), without the driver's tx burst.
+  Counter proc_cycles, stack_cycles, proc_packets;
   std::array<Counter, size_t(Drop::kCount)> drops;
 
   void drop(Drop d) { drops[size_t(d)].add(); }

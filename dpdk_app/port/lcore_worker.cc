@@ -162,8 +162,10 @@ int run_worker(void* arg) {
       for (uint16_t i = 0; i < n; ++i) process(pkts[i]);
     }
     stack->poll(now);
+    uint64_t t1 = rte_rdtsc();
     uint16_t sent = tx.flush(now);
     if (n || sent) {
+      stats.stack_cycles.add(t1 - t0);
       stats.proc_cycles.add(rte_rdtsc() - t0);
       stats.proc_packets.add(uint64_t(n) + sent);
     }

@@ -19,10 +19,11 @@ nlohmann::json core_json(const net::CoreStats& s, double tsc_hz) {
   GT_FIELD(tcp_conns_closed); GT_FIELD(tcp_conns_reset); GT_FIELD(tcp_conns_idle_timeout);
   GT_FIELD(tcp_rst_sent); GT_FIELD(tcp_challenge_acks); GT_FIELD(tcp_conns_active); GT_FIELD(tcp_half_open);
   GT_FIELD(tcp_time_wait); GT_FIELD(mem_bytes_in_use); GT_FIELD(mem_bytes_limit); GT_FIELD(mem_bytes_peak);
-  GT_FIELD(proc_cycles); GT_FIELD(proc_packets);
+  GT_FIELD(proc_cycles); GT_FIELD(stack_cycles); GT_FIELD(proc_packets);
 #undef GT_FIELD
   uint64_t pk = s.proc_packets.get();
   j["cycles_per_packet"] = pk ? double(s.proc_cycles.get()) / double(pk) : 0.0;
+  j["stack_cycles_per_packet"] = pk ? double(s.stack_cycles.get()) / double(pk) : 0.0;
   j["ns_per_packet"] = pk && tsc_hz > 0 ? double(s.proc_cycles.get()) / double(pk) / tsc_hz * 1e9 : 0.0;
   nlohmann::json d = nlohmann::json::object();
   for (size_t i = 0; i < size_t(net::Drop::kCount); ++i) d[std::string(net::drop_name(net::Drop(i)))] = s.drops[i].get();
@@ -34,7 +35,7 @@ nlohmann::json core_json(const net::CoreStats& s, double tsc_hz) {
 void add_into(nlohmann::json& total, const nlohmann::json& core) {
   if (!total.is_object()) total = nlohmann::json::object();
   for (auto& [k, v] : core.items()) {
-    if (k == "cycles_per_packet" || k == "ns_per_packet") continue;
+    if (k == "cycles_per_packet" || k == "stack_cycles_per_packet" || k == "ns_per_packet") continue;
     if (v.is_object()) {
       add_into(total[k], v);
     } else {  // counters add up; mem_bytes_peak becomes the sum of per-core peaks (an upper bound)
@@ -61,6 +62,7 @@ std::string stats_json(const std::vector<CoreRef>& cores, double tsc_hz, double 
   total.erase("lcore");
   uint64_t pk = total.value("proc_packets", uint64_t(0));
   total["cycles_per_packet"] = pk ? double(total.value("proc_cycles", uint64_t(0))) / double(pk) : 0.0;
+  total["stack_cycles_per_packet"] = pk ? double(total.value("stack_cycles", uint64_t(0))) / double(pk) : 0.0;
   root["cores"] = per;
   root["total"] = total;
   return root.dump(1);
