@@ -63,11 +63,14 @@ netns_setup() {
   ip netns exec "$NS" ethtool -K "$VETH_NS" tx off >/dev/null 2>&1 || true
 }
 
-# start_appliance [appliance options...]: starts it on lcores 0-1 and waits
-# until it answers ARP/ping (at most 20 s).
+# start_appliance [appliance options...]: starts it (lcores from APP_LCORES,
+# default 0-1: main + one worker; QPAIRS queue pairs) and waits until it
+# answers ARP/ping (at most 20 s).
+APP_LCORES=${APP_LCORES:-0-1}
+QPAIRS=${QPAIRS:-1}
 start_appliance() {
-  "$APPLIANCE" -l 0-1 --no-huge -m 512 --no-pci --file-prefix "$PREFIX" --log-level=user1,info \
-    "--vdev=net_af_packet0,iface=$VETH_DPDK" -- \
+  "$APPLIANCE" "--lcores=$APP_LCORES" --no-huge -m 512 --no-pci --file-prefix "$PREFIX" --log-level=user1,info \
+    "--vdev=net_af_packet0,iface=$VETH_DPDK,qpairs=$QPAIRS" -- \
     --ip "$SERVER_IP" --stats-file "$STATS" --stats-interval-ms 200 "$@" >"$APP_LOG" 2>&1 &
   APP_PID=$!
   for _ in $(seq 100); do
