@@ -114,7 +114,12 @@ void TcpStack::output(Tcb& t, uint64_t now_us) {
     if (len == 0 && !fin_now) break;
     uint8_t flags = kTcpAck | (len ? kTcpPsh : 0) | (fin_now ? kTcpFin : 0);
     bool retrans = seq_lt(t.snd_nxt, t.snd_max);
-    if (!send_segment(t, t.snd_nxt, flags, len, false)) break;
+    if (!send_segment(t, t.snd_nxt, flags, len, false)) {
+      // No tx buffer: retry from the retransmission timer rather than wait
+      // for traffic that may never come.
+      if (!t.rto_at) t.rto_at = now_us + t.rto_us;
+      break;
+    }
     t.ack_pending = false;
     if (retrans) stats_.tcp_retransmits.add();
     if (!t.rtt_timing && !retrans && (len || fin_now)) {

@@ -181,3 +181,20 @@ TEST(TcpData, SendBackpressureAndWritableEvent) {
   EXPECT_EQ(p.recorder.writable_events, 1);
   EXPECT_EQ(p.stack.tcp().send_space(id), 2000u);
 }
+
+TEST(TcpData, NoTxBufferIsCountedAndRetriedByTheTimer) {
+  SimPeer p;
+  Conn c = open(p);
+  ConnId id = p.recorder.last;
+  p.sink.fail = true;
+  p.stack.tcp().send(id, reinterpret_cast<const uint8_t*>("later"), 5);
+  p.stack.poll(p.now_us);
+  EXPECT_TRUE(p.take_segments().empty());
+  EXPECT_GE(drops(p.stats, Drop::kTxNoBuffer), 1u);
+  p.sink.fail = false;
+  p.advance_us(1'100'000);
+  auto s = p.take_segments();
+  ASSERT_FALSE(s.empty());
+  EXPECT_EQ(s[0].data, "later");
+  EXPECT_EQ(s[0].seq, c.sseq);
+}
