@@ -139,8 +139,7 @@ void TcpStack::close(ConnId c) {
 void TcpStack::abort(ConnId c) {
   Tcb* t = get(c);
   if (!t) return;
-  send_raw(t->rmac, t->rip, t->lport, t->rport, t->snd_nxt, 0, kTcpRst, 0, nullptr);
-  stats_.tcp_rst_sent.add();
+  send_rst(*t);
   release(*t, CloseReason::kAborted);
 }
 
@@ -193,8 +192,7 @@ void TcpStack::establish(Tcb& t, uint64_t now_us) {
   if (!block) {
     // Out of connection memory: refuse the connection rather than exceed the bound.
     stats_.drop(Drop::kTcpConnTableFull);
-    send_raw(t.rmac, t.rip, t.lport, t.rport, t.snd_nxt, 0, kTcpRst, 0, nullptr);
-    stats_.tcp_rst_sent.add();
+    send_rst(t);
     release(t, CloseReason::kAborted);
     return;
   }
@@ -213,11 +211,7 @@ void TcpStack::release(Tcb& t, CloseReason why) {
   if (t.state == TcpState::kFree) return;
   bool was_open = t.app_open;
   t.app_open = false;
-  if (t.rcvq.memory()) {
-    pool_.give(t.rcvq.memory());
-    t.rcvq.detach();
-    t.sndq.detach();
-  }
+  free_buffers(t);
   if (was_open) {
     stats_.tcp_conns_active.sub();
     stats_.tcp_conns_closed.add();
@@ -231,16 +225,24 @@ void TcpStack::release(Tcb& t, CloseReason why) {
   if (was_open) app_.on_closed(*this, ConnId{slot, t.gen}, why);
 }
 
+void TcpStack::free_buffers(Tcb& t) {
+  if (!t.rcvq.memory()) return;
+  pool_.give(t.rcvq.memory());  // one block holds both rings
+  t.rcvq.detach();
+  t.sndq.detach();
+}
+
+void TcpStack::send_rst(Tcb& t) {
+  send_raw(t.rmac, t.rip, t.lport, t.rport, t.snd_nxt, 0, kTcpRst, 0, nullptr);
+  stats_.tcp_rst_sent.add();
+}
+
 void TcpStack::enter_time_wait(Tcb& t, uint64_t now_us) {
   // TIME_WAIT keeps only the TCB: buffers go back to the pool at once, and
   // the application hears the connection is closed.
   bool was_open = t.app_open;
   t.app_open = false;
-  if (t.rcvq.memory()) {
-    pool_.give(t.rcvq.memory());
-    t.rcvq.detach();
-    t.sndq.detach();
-  }
+  free_buffers(t);
   set_state(t, TcpState::kTimeWait);
   t.rto_at = 0;
   t.persist_at = 0;
@@ -270,8 +272,7 @@ void TcpStack::run_timers(Tcb& t, uint64_t now_us) {
   }
   if (now_us >= t.last_rx_us + cfg_.idle_timeout_us) {
     if (t.state != TcpState::kSynRcvd) {
-      send_raw(t.rmac, t.rip, t.lport, t.rport, t.snd_nxt, 0, kTcpRst, 0, nullptr);
-      stats_.tcp_rst_sent.add();
+      send_rst(t);
     }
     release(t, CloseReason::kIdle);
     return;
@@ -298,8 +299,7 @@ void TcpStack::on_rto(Tcb& t, uint64_t now_us) {
   uint32_t limit = t.state == TcpState::kSynRcvd ? cfg_.max_synack_retransmits : cfg_.max_retransmits;
   if (t.retransmits >= limit) {
     if (t.state != TcpState::kSynRcvd) {
-      send_raw(t.rmac, t.rip, t.lport, t.rport, t.snd_nxt, 0, kTcpRst, 0, nullptr);
-      stats_.tcp_rst_sent.add();
+      send_rst(t);
     }
     release(t, CloseReason::kTimeout);
     return;

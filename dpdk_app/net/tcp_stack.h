@@ -94,6 +94,8 @@ class TcpStack {
   void on_rto(Tcb& t, uint64_t now_us);
   void enter_time_wait(Tcb& t, uint64_t now_us);
   void release(Tcb& t, CloseReason why);
+  void free_buffers(Tcb& t);
+  void send_rst(Tcb& t);  // RST at snd_nxt for an existing connection
   Tcb* alloc_tcb(uint64_t key, uint64_t now_us);
   uint32_t new_iss(Ipv4Addr rip, uint16_t rport, uint16_t lport, uint64_t now_us) const;
   ConnId id_of(const Tcb& t) const { return ConnId{uint32_t(&t - tcbs_.data()), t.gen}; }
