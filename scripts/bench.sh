@@ -5,6 +5,7 @@
 #      for RSA-2048 TLS 1.2 (RSA key exchange), TLS 1.3 (X25519 + RSA-2048
 #      signature), sync and SSL_MODE_ASYNC, and TLS 1.3 X25519 + ECDSA P-256;
 #   2. the engine and RSA micro-benchmarks;
+#   3. as root: the appliance vs kernel TCP (scripts/bench_appliance.sh);
 # prints tables and writes JSON under bench/results/<device>/ (see
 # scripts/device-name.sh).
 #   scripts/bench.sh [--quick]     --quick: shorter runs, noisier figures
@@ -53,4 +54,10 @@ python3 scripts/bench_table.py "$out/micro_rsa.json"
 "$dir/bench/micro_ec" --benchmark_min_time="$min_time" \
   --benchmark_out="$out/micro_ec.json" --benchmark_out_format=json >/dev/null
 python3 scripts/bench_table.py "$out/micro_ec.json"
+# The appliance's network path vs kernel TCP on the same cores (root: network
+# namespaces; only when DPDK was found and the appliance is configured).
+if [ "$(id -u)" -eq 0 ] && [ -d "$dir/dpdk_app" ]; then
+  cmake --build "$dir" -j "$(nproc)" --target gputls-appliance appliance_tcp_load appliance_kernel_server
+  SECONDS_PER_RUN=$((duration * 2)) scripts/bench_appliance.sh "$dir" || echo "appliance benchmark failed (see above)"
+fi
 echo "results: $out/"
