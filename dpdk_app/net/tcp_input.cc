@@ -168,7 +168,7 @@ bool TcpStack::process_ack(Tcb& t, const TcpView& seg, uint64_t now_us) {
       uint32_t len = std::min<uint32_t>(t.mss, t.data_end() - t.snd_una);
       bool fin = t.fin_queued && !t.fin_acked && t.snd_una + len == t.data_end() && seq_gt(t.snd_max, t.data_end());
       if (len || fin) {
-        send_segment(t, t.snd_una, kTcpAck | (fin ? kTcpFin : 0), len, false);
+        send_segment(t, t.snd_una, kTcpAck | (fin ? kTcpFin : 0), len);
         stats_.tcp_retransmits.add();
         stats_.tcp_fast_retransmits.add();
       }
@@ -202,7 +202,7 @@ bool TcpStack::process_ack(Tcb& t, const TcpView& seg, uint64_t now_us) {
       // NewReno partial ACK (RFC 6582): the next hole is lost too; resend it.
       uint32_t len = std::min<uint32_t>(t.mss, t.data_end() - t.snd_una);
       if (len) {
-        send_segment(t, t.snd_una, kTcpAck, len, false);
+        send_segment(t, t.snd_una, kTcpAck, len);
         stats_.tcp_retransmits.add();
       }
       t.cwnd = t.cwnd > acked ? t.cwnd - acked + t.mss : t.mss;
@@ -221,7 +221,7 @@ bool TcpStack::process_ack(Tcb& t, const TcpView& seg, uint64_t now_us) {
   return true;
 }
 
-void TcpStack::process_data(Tcb& t, const TcpView&, uint32_t seq, const uint8_t* data, size_t len, uint64_t) {
+void TcpStack::process_data(Tcb& t, uint32_t seq, const uint8_t* data, size_t len) {
   if (seq_lt(seq, t.rcv_nxt)) {  // trim what we already have
     uint32_t skip = t.rcv_nxt - seq;
     if (skip >= len) {
@@ -393,7 +393,7 @@ void TcpStack::input_tcb(Tcb& t, const TcpView& seg, uint64_t now_us) {
   }
   bool takes_data = t.state == TcpState::kEstablished || t.state == TcpState::kFinWait1 ||
                     t.state == TcpState::kFinWait2;
-  if (seg.payload_len && takes_data) process_data(t, seg, seg.seq, seg.payload, seg.payload_len, now_us);
+  if (seg.payload_len && takes_data) process_data(t, seg.seq, seg.payload, seg.payload_len);
   if (t.state == TcpState::kFree) return;
   if ((seg.flags & kTcpFin) && !t.fin_received && seg.seq + uint32_t(seg.payload_len) == t.rcv_nxt) {
     process_fin(t, now_us);

@@ -77,7 +77,7 @@ void TcpStack::send_rst_for(const MacAddr& dst_mac, Ipv4Addr dst, const TcpView&
 
 // One segment from the send queue at `seq` with data_len bytes (plus FIN when
 // it ends at the FIN's sequence number and flags ask for it).
-bool TcpStack::send_segment(Tcb& t, uint32_t seq, uint8_t flags, size_t data_len, bool) {
+bool TcpStack::send_segment(Tcb& t, uint32_t seq, uint8_t flags, size_t data_len) {
   size_t l4 = kTcpMinHeaderLen + data_len;
   uint8_t* p = out_.begin_ipv4(t.rmac, t.rip, kIpProtoTcp, l4);
   if (!p) return false;
@@ -114,7 +114,7 @@ void TcpStack::output(Tcb& t, uint64_t now_us) {
     if (len == 0 && !fin_now) break;
     uint8_t flags = kTcpAck | (len ? kTcpPsh : 0) | (fin_now ? kTcpFin : 0);
     bool retrans = seq_lt(t.snd_nxt, t.snd_max);
-    if (!send_segment(t, t.snd_nxt, flags, len, false)) {
+    if (!send_segment(t, t.snd_nxt, flags, len)) {
       // No tx buffer: retry from the retransmission timer rather than wait
       // for traffic that may never come.
       if (!t.rto_at) t.rto_at = now_us + t.rto_us;

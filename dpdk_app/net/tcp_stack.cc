@@ -286,7 +286,7 @@ void TcpStack::run_timers(Tcb& t, uint64_t now_us) {
     // ACK that carries its current window (RFC 9293 3.8.6.1).
     t.persist_at = 0;
     if (t.snd_wnd == 0 && t.data_end() != t.snd_nxt) {
-      send_segment(t, t.snd_una - 1, kTcpAck, 0, false);
+      send_segment(t, t.snd_una - 1, kTcpAck, 0);
       stats_.tcp_zero_window_probes_sent.add();
       t.persist_backoff = std::min<uint32_t>(t.persist_backoff + 1, 16);
       t.persist_at = now_us + std::min(t.rto_us << t.persist_backoff, cfg_.rto_max_us);

@@ -72,15 +72,15 @@ class TcpStack {
   void input_synrcvd_syn(Tcb& t, const TcpView& seg);
   void input_tcb(Tcb& t, const TcpView& seg, uint64_t now_us);
   bool process_ack(Tcb& t, const TcpView& seg, uint64_t now_us);
-  void process_data(Tcb& t, const TcpView& seg, uint32_t seq, const uint8_t* data, size_t len, uint64_t now_us);
+  void process_data(Tcb& t, uint32_t seq, const uint8_t* data, size_t len);
   void process_fin(Tcb& t, uint64_t now_us);
   void update_rtt(Tcb& t, uint64_t sample_us);
   void establish(Tcb& t, uint64_t now_us);
 
   // output
   void output(Tcb& t, uint64_t now_us);
-  bool send_segment(Tcb& t, uint32_t seq, uint8_t flags, size_t data_len, bool with_options);
-  void send_ack(Tcb& t) { send_segment(t, t.snd_nxt, kTcpAck, 0, false); t.ack_pending = false; }
+  bool send_segment(Tcb& t, uint32_t seq, uint8_t flags, size_t data_len);
+  void send_ack(Tcb& t) { send_segment(t, t.snd_nxt, kTcpAck, 0); t.ack_pending = false; }
   void send_synack(Tcb& t);
   void send_rst_for(const MacAddr& dst_mac, Ipv4Addr dst, const TcpView& seg);
   void send_raw(const MacAddr& dst_mac, Ipv4Addr dst, uint16_t sport, uint16_t dport, uint32_t seq, uint32_t ack,

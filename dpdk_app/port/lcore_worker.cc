@@ -65,17 +65,7 @@ class MbufTx : public net::FrameSink {
   // Sends what is queued (and impaired packets whose delay is over).
   uint16_t flush(uint64_t now_us, bool all = false) {
     if (impairing_) impair_.release(now_us, [&](rte_mbuf* m) { enqueue(m); }, all);
-    uint16_t total = 0;
-    while (n_) {
-      uint16_t sent = rte_eth_tx_burst(port_, queue_, out_, n_);
-      total += sent;
-      if (sent < n_) {  // ring full: drop the rest rather than stall the loop
-        for (uint16_t i = sent; i < n_; ++i) rte_pktmbuf_free(out_[i]);
-        stats_.drops[size_t(net::Drop::kTxNoBuffer)].add(n_ - sent);
-      }
-      n_ = 0;
-    }
-    return total;
+    return flush_queued();
   }
 
  private:
@@ -83,11 +73,14 @@ class MbufTx : public net::FrameSink {
     if (n_ == kBurst) flush_queued();
     out_[n_++] = m;
   }
-  void flush_queued() {
+  uint16_t flush_queued() {
+    if (n_ == 0) return 0;
     uint16_t sent = rte_eth_tx_burst(port_, queue_, out_, n_);
+    // Ring full: drop the rest (TCP retransmits) rather than stall the loop.
     for (uint16_t i = sent; i < n_; ++i) rte_pktmbuf_free(out_[i]);
     if (sent < n_) stats_.drops[size_t(net::Drop::kTxNoBuffer)].add(n_ - sent);
     n_ = 0;
+    return sent;
   }
   uint16_t port_, queue_;
   rte_mempool* pool_;
