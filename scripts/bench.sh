@@ -13,19 +13,22 @@
 #      (default provider, and -provider gputls on the server), and
 #      gputls-bench's network mode against the same s_server with its CPU
 #      measured from /proc;
-#   3. with --micro, the engine/RSA/EC micro-benchmarks as well.
+#   3. with --micro, the engine/RSA/EC/AES-GCM micro-benchmarks as well;
+#   4. with --appliance (as root), the DPDK appliance's network path vs kernel
+#      TCP on the same cores (scripts/bench_appliance.sh).
 # Prints a table of ratios; writes JSON and handshakes.png under
 # bench/results/<device>/ (scripts/device-name.sh).
-#   scripts/bench.sh [--quick] [--micro]     --quick: 1 s runs, noisier figures
+#   scripts/bench.sh [--quick] [--micro] [--appliance]     --quick: 1 s runs, noisier figures
 # GPUTLS_BUILD_DIR=dir uses an existing build instead of build/host (build/cuda).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-duration=4 stime=4 min_time=1 micro=0 sweep=1,8,32,128
+duration=4 stime=4 min_time=1 micro=0 appliance=0 sweep=1,8,32,128
 for arg in "$@"; do
   case $arg in
     --quick) duration=1 stime=2 min_time=0.2 ;;
     --micro) micro=1 ;;
-    *) echo "usage: scripts/bench.sh [--quick] [--micro]" >&2; exit 2 ;;
+    --appliance) appliance=1 ;;
+    *) echo "usage: scripts/bench.sh [--quick] [--micro] [--appliance]" >&2; exit 2 ;;
   esac
 done
 t0=$SECONDS
@@ -174,5 +177,15 @@ if [ $micro = 1 ]; then
     "$dir/bench/$m" --benchmark_min_time="$min_time" --benchmark_out="$out/$m.json" --benchmark_out_format=json >/dev/null
     python3 scripts/bench_table.py "$out/$m.json"
   done
+fi
+# The appliance's network path vs kernel TCP on the same cores (root: network
+# namespaces; only when DPDK was found and the appliance is configured).
+if [ $appliance = 1 ]; then
+  if [ "$(id -u)" -ne 0 ] || [ ! -d "$dir/dpdk_app" ]; then
+    echo "--appliance needs root and a build with DPDK ($dir/dpdk_app missing?)" >&2; exit 1
+  fi
+  echo "== 4. appliance vs kernel TCP"
+  cmake --build "$dir" -j "$(nproc)" --target gputls-appliance appliance_tcp_load appliance_kernel_server >/dev/null
+  SECONDS_PER_RUN=$((duration * 2)) scripts/bench_appliance.sh "$dir"
 fi
 echo "results: $out/ ($((SECONDS - t0)) s)"

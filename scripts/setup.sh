@@ -14,7 +14,7 @@ packages=(
   # real TLS peers for the integration tests (loopback only)
   curl haproxy nghttp2-client
   # the appliance: DPDK, network namespaces and veth pairs for its netns tests, scapy for bad traffic
-  dpdk libdpdk-dev iproute2 ethtool nftables python3-scapy
+  dpdk libdpdk-dev iproute2 iputils-ping ethtool nftables python3-scapy
   # libFuzzer targets (clang's runtime)
   clang libclang-rt-14-dev
   # the benchmark's plots

@@ -1,0 +1,126 @@
+// Server-side TCP for one core: connection table, segment input, output,
+// timers, and the per-connection calls the application uses. Nothing here is
+// shared with other cores (RSS keeps a flow on one core), so nothing locks.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <queue>
+#include <unordered_map>
+#include <vector>
+
+#include "net/frame_writer.h"
+#include "net/stats.h"
+#include "net/syn_cookie.h"
+#include "net/tcp_app.h"
+#include "net/tcp_config.h"
+#include "net/tcp_conn.h"
+
+namespace gputls::net {
+
+// Receive+send buffer blocks for established connections; the total is capped
+// (the memory bound in the stats) and freed blocks are reused.
+class BufferPool {
+ public:
+  BufferPool(size_t block_size, uint64_t limit_bytes, CoreStats& stats);
+  uint8_t* take();            // nullptr when the limit is reached
+  void give(uint8_t* block);
+  size_t block_size() const { return block_; }
+
+ private:
+  size_t block_;
+  uint64_t limit_, in_use_ = 0;
+  CoreStats& stats_;
+  std::vector<std::unique_ptr<uint8_t[]>> all_;
+  std::vector<uint8_t*> free_;
+};
+
+class TcpStack {
+ public:
+  TcpStack(const TcpConfig& cfg, FrameWriter& out, CoreStats& stats, TcpApp& app, const SipKey& secret);
+
+  void listen(uint16_t port) { listeners_.push_back(port); }
+  bool listening(uint16_t port) const;
+
+  // A TCP segment addressed to us (IPv4 already validated, checksum not yet).
+  void input(const MacAddr& src_mac, const Ipv4View& ip, uint64_t now_us);
+  // Runs due timers, then sends what input and the app made pending (data,
+  // ACKs). Call once per loop iteration, after the rx burst.
+  void poll(uint64_t now_us);
+
+  // Application calls (see TcpApp). All take stale ids gracefully.
+  bool valid(ConnId c) const;
+  size_t readable(ConnId c) const;
+  size_t recv(ConnId c, uint8_t* dst, size_t len);
+  size_t send_space(ConnId c) const;
+  size_t send(ConnId c, const uint8_t* src, size_t len);
+  // Asks for on_writable once send buffer space frees (send() does this by
+  // itself when it could not take everything).
+  void notify_when_writable(ConnId c);
+  void close(ConnId c);  // FIN after the queued data
+  void abort(ConnId c);  // RST now
+  uint16_t local_port(ConnId c) const;
+
+  const TcpConfig& config() const { return cfg_; }
+  size_t connections() const { return by_key_.size(); }
+  const Tcb* tcb(ConnId c) const { return valid(c) ? &tcbs_[c.slot] : nullptr; }
+
+ private:
+  // input
+  void input_no_tcb(const MacAddr& src_mac, const Ipv4View& ip, const TcpView& seg, uint64_t now_us);
+  void input_synrcvd_syn(Tcb& t, const TcpView& seg);
+  void input_tcb(Tcb& t, const TcpView& seg, uint64_t now_us);
+  bool process_ack(Tcb& t, const TcpView& seg, uint64_t now_us);
+  void process_data(Tcb& t, uint32_t seq, const uint8_t* data, size_t len);
+  void process_fin(Tcb& t, uint64_t now_us);
+  void update_rtt(Tcb& t, uint64_t sample_us);
+  void establish(Tcb& t, uint64_t now_us);
+
+  // output
+  void output(Tcb& t, uint64_t now_us);
+  bool send_segment(Tcb& t, uint32_t seq, uint8_t flags, size_t data_len);
+  void send_ack(Tcb& t) { send_segment(t, t.snd_nxt, kTcpAck, 0); t.ack_pending = false; }
+  void send_synack(Tcb& t);
+  void send_rst_for(const MacAddr& dst_mac, Ipv4Addr dst, const TcpView& seg);
+  void send_raw(const MacAddr& dst_mac, Ipv4Addr dst, uint16_t sport, uint16_t dport, uint32_t seq, uint32_t ack,
+                uint8_t flags, uint16_t window, const CookieParams* synack_opts);
+  uint16_t advertised_window(Tcb& t);
+  void mark_pending(Tcb& t);
+
+  // timers and lifetime
+  void arm(Tcb& t);
+  void run_timers(Tcb& t, uint64_t now_us);
+  void on_rto(Tcb& t, uint64_t now_us);
+  void enter_time_wait(Tcb& t, uint64_t now_us);
+  void release(Tcb& t, CloseReason why);
+  void free_buffers(Tcb& t);
+  void send_rst(Tcb& t);  // RST at snd_nxt for an existing connection
+  Tcb* alloc_tcb(uint64_t key, uint64_t now_us);
+  uint32_t new_iss(Ipv4Addr rip, uint16_t rport, uint16_t lport, uint64_t now_us) const;
+  ConnId id_of(const Tcb& t) const { return ConnId{uint32_t(&t - tcbs_.data()), t.gen}; }
+  Tcb* get(ConnId c);
+  void set_state(Tcb& t, TcpState s);
+
+  TcpConfig cfg_;
+  FrameWriter& out_;
+  CoreStats& stats_;
+  TcpApp& app_;
+  SipKey secret_;
+  SynCookies cookies_;
+  BufferPool pool_;
+  std::vector<uint16_t> listeners_;
+  std::vector<Tcb> tcbs_;
+  std::vector<uint32_t> free_slots_;
+  std::unordered_map<uint64_t, uint32_t> by_key_;
+  std::vector<uint32_t> pending_;
+  struct TimerEntry {
+    uint64_t at;
+    uint32_t slot, gen;
+    bool operator>(const TimerEntry& o) const { return at > o.at; }
+  };
+  std::priority_queue<TimerEntry, std::vector<TimerEntry>, std::greater<TimerEntry>> timers_;
+  uint64_t now_us_ = 0;
+};
+
+}  // namespace gputls::net

@@ -1,0 +1,180 @@
+#include "port/lcore_worker.h"
+
+#include <rte_cycles.h>
+#include <rte_ethdev.h>
+#include <rte_log.h>
+#include <rte_mbuf.h>
+#include <sys/random.h>
+
+#include <cstdio>
+#include <memory>
+
+#include "net/impairment.h"
+#include "net/net_stack.h"
+#include "services/service_mux.h"
+
+namespace gputls::appliance {
+
+namespace {
+
+constexpr uint16_t kBurst = 32;
+
+// Converts the TSC to microseconds without overflow for years of uptime.
+struct Clock {
+  uint64_t hz = rte_get_tsc_hz();
+  uint64_t now_us() const { return uint64_t((unsigned __int128)rte_rdtsc() * 1'000'000 / hz); }
+};
+
+// FrameSink over mbufs: frames are built in place and sent in bursts, through
+// the tx impairment when it is on.
+class MbufTx : public net::FrameSink {
+ public:
+  MbufTx(uint16_t port, uint16_t queue, rte_mempool* pool, net::CoreStats& stats, const net::ImpairConfig& impair)
+      : port_(port), queue_(queue), pool_(pool), stats_(stats), impair_(impair), impairing_(impair.active()) {}
+
+  uint8_t* begin_frame(size_t max_len) override {
+    if (n_ == kBurst) {  // a full burst mid-processing: send it, and keep its cost out of the stack's
+      uint64_t t = rte_rdtsc();
+      flush(now_);
+      driver_cycles_ += rte_rdtsc() - t;
+    }
+    cur_ = rte_pktmbuf_alloc(pool_);
+    if (!cur_) return nullptr;
+    if (max_len > rte_pktmbuf_tailroom(cur_)) {
+      rte_pktmbuf_free(cur_);
+      cur_ = nullptr;
+      return nullptr;
+    }
+    return rte_pktmbuf_mtod(cur_, uint8_t*);
+  }
+  void commit_frame(size_t len) override {
+    cur_->data_len = uint16_t(len);
+    cur_->pkt_len = uint32_t(len);
+    if (!impairing_) {
+      out_[n_++] = cur_;
+    } else {
+      impair_.push(cur_, now_, [&](rte_mbuf* m) { enqueue(m); },
+                   [&](rte_mbuf* m) { rte_pktmbuf_free(m); stats_.drop(net::Drop::kImpairDrop); },
+                   [&](rte_mbuf* m) { rte_mbuf_refcnt_update(m, 1); return m; });
+    }
+    cur_ = nullptr;
+  }
+  void set_now(uint64_t now_us) { now_ = now_us; }
+  // TSC cycles spent in tx bursts sent from inside begin_frame since the last call.
+  uint64_t take_driver_cycles() { uint64_t c = driver_cycles_; driver_cycles_ = 0; return c; }
+  // Sends what is queued (and impaired packets whose delay is over).
+  uint16_t flush(uint64_t now_us, bool all = false) {
+    if (impairing_) impair_.release(now_us, [&](rte_mbuf* m) { enqueue(m); }, all);
+    return flush_queued();
+  }
+
+ private:
+  void enqueue(rte_mbuf* m) {
+    if (n_ == kBurst) flush_queued();
+    out_[n_++] = m;
+  }
+  uint16_t flush_queued() {
+    if (n_ == 0) return 0;
+    uint16_t sent = rte_eth_tx_burst(port_, queue_, out_, n_);
+    // Ring full: drop the rest (TCP retransmits) rather than stall the loop.
+    for (uint16_t i = sent; i < n_; ++i) rte_pktmbuf_free(out_[i]);
+    if (sent < n_) stats_.drops[size_t(net::Drop::kTxNoBuffer)].add(n_ - sent);
+    n_ = 0;
+    return sent;
+  }
+  uint16_t port_, queue_;
+  rte_mempool* pool_;
+  net::CoreStats& stats_;
+  net::Impairer<rte_mbuf*> impair_;
+  bool impairing_;
+  rte_mbuf* cur_ = nullptr;
+  rte_mbuf* out_[kBurst];
+  uint16_t n_ = 0;
+  uint64_t now_ = 0;
+  uint64_t driver_cycles_ = 0;
+};
+
+net::SipKey random_key() {
+  net::SipKey k;
+  if (getrandom(&k, sizeof k, 0) != sizeof k) {
+    // getrandom cannot fail for 16 bytes after boot; fall back to the TSC
+    // rather than refusing to start.
+    k.k0 = rte_rdtsc();
+    k.k1 = rte_rdtsc() * 0x9e3779b97f4a7c15ULL;
+  }
+  return k;
+}
+
+void input_mbuf(net::NetStack& stack, rte_mbuf* m, uint64_t now_us) {
+  if (m->nb_segs == 1) {
+    stack.input(rte_pktmbuf_mtod(m, const uint8_t*), rte_pktmbuf_data_len(m), now_us);
+    return;
+  }
+  uint8_t buf[9216];  // chained mbufs (jumbo frames): linearize
+  uint32_t len = std::min<uint32_t>(rte_pktmbuf_pkt_len(m), sizeof buf);
+  const void* p = rte_pktmbuf_read(m, 0, len, buf);
+  if (p) stack.input(static_cast<const uint8_t*>(p), len, now_us);
+}
+
+}  // namespace
+
+int run_worker(void* arg) {
+  auto& a = *static_cast<WorkerArgs*>(arg);
+  const ApplianceConfig& cfg = *a.cfg;
+  net::CoreStats& stats = *a.stats;
+  Clock clock;
+
+  net::StackConfig sc;
+  sc.mac = a.mac;
+  sc.ip = cfg.ip_host;
+  sc.tcp = cfg.tcp;
+  sc.secret = random_key();
+  net::ImpairConfig irx = cfg.impair_rx, itx = cfg.impair_tx;
+  irx.seed += 2 * a.queue;
+  itx.seed += 2 * a.queue;
+  MbufTx tx(a.port_id, a.queue, a.pool, stats, itx);
+  services::ServiceMux mux(cfg.services, *a.pattern, cfg.tcp.max_connections);
+  auto stack = std::make_unique<net::NetStack>(sc, tx, stats, mux);
+  stack->tcp().listen(cfg.services.echo);
+  stack->tcp().listen(cfg.services.download);
+  net::Impairer<rte_mbuf*> rx_impair(irx);
+  bool rx_impairing = irx.active();
+
+  RTE_LOG(INFO, USER1, "lcore %u: queue %u serving tcp/%u (echo) tcp/%u (download)\n", a.lcore, a.queue,
+          cfg.services.echo, cfg.services.download);
+  rte_mbuf* pkts[kBurst];
+  while (!a.quit->load(std::memory_order_relaxed)) {
+    uint64_t now = clock.now_us();
+    tx.set_now(now);
+    uint16_t n = rte_eth_rx_burst(a.port_id, a.queue, pkts, kBurst);
+    uint64_t t0 = rte_rdtsc();
+    tx.take_driver_cycles();
+    auto process = [&](rte_mbuf* m) {
+      input_mbuf(*stack, m, now);
+      rte_pktmbuf_free(m);
+    };
+    if (rx_impairing) {
+      rx_impair.release(now, process);
+      for (uint16_t i = 0; i < n; ++i)
+        rx_impair.push(pkts[i], now, process,
+                       [&](rte_mbuf* m) { rte_pktmbuf_free(m); stats.drop(net::Drop::kImpairDrop); },
+                       [&](rte_mbuf* m) { rte_mbuf_refcnt_update(m, 1); return m; });
+    } else {
+      for (uint16_t i = 0; i < n; ++i) process(pkts[i]);
+    }
+    stack->poll(now);
+    uint64_t t1 = rte_rdtsc();
+    uint16_t sent = tx.flush(now);
+    if (n || sent) {
+      stats.stack_cycles.add(t1 - t0 - tx.take_driver_cycles());
+      stats.proc_cycles.add(rte_rdtsc() - t0);
+      stats.proc_packets.add(uint64_t(n) + sent);
+    }
+  }
+  rx_impair.release(0, [&](rte_mbuf* m) { rte_pktmbuf_free(m); }, true);
+  tx.flush(clock.now_us(), true);
+  RTE_LOG(INFO, USER1, "lcore %u: stopped (%zu connections open)\n", a.lcore, stack->tcp().connections());
+  return 0;
+}
+
+}  // namespace gputls::appliance

@@ -1,0 +1,166 @@
+#!/usr/bin/env python3
+"""Kernel-TCP clients for the appliance's netns tests (run inside the namespace).
+
+  echo HOST PORT --conns N --bytes B     N concurrent connections each send B
+                                         random bytes and must get them back
+  download HOST PORT --size S [--conns N] each connection asks for S bytes and
+                                         checks their SHA-256 against the
+                                         pattern rebuilt here (hashlib)
+  stats FILE CHECK...                    asserts on the appliance's stats JSON,
+                                         CHECK like total.drops.ip_fragment>=1
+Exit status 0 only when every transfer was complete and correct.
+"""
+import argparse
+import hashlib
+import json
+import os
+import selectors
+import socket
+import sys
+import time
+
+PERIOD = 1048573  # services/download_pattern.h
+
+
+def pattern_table():
+    out = bytearray()
+    k = 0
+    while len(out) < PERIOD:
+        out += hashlib.sha256(k.to_bytes(8, "big")).digest()
+        k += 1
+    return bytes(out[:PERIOD])
+
+
+def expected_digest(size):
+    table = pattern_table()
+    h = hashlib.sha256()
+    left = size
+    while left:
+        n = min(left, PERIOD)
+        h.update(table[:n])
+        left -= n
+    return h.hexdigest()
+
+
+def run_echo(host, port, conns, nbytes, timeout):
+    sel = selectors.DefaultSelector()
+    state = {}
+    for i in range(conns):
+        s = socket.create_connection((host, port), timeout=timeout)
+        s.setblocking(False)
+        data = os.urandom(nbytes)
+        state[s] = {"out": memoryview(data), "want": data, "got": bytearray(), "shut": False, "id": i}
+        sel.register(s, selectors.EVENT_READ | selectors.EVENT_WRITE)
+    deadline = time.time() + timeout
+    done = 0
+    while done < conns:
+        if time.time() > deadline:
+            short = [st["id"] for st in state.values() if len(st["got"]) < nbytes]
+            raise SystemExit(f"echo: timeout; {len(short)} connections incomplete (e.g. {short[:5]})")
+        for key, ev in sel.select(timeout=1):
+            s, st = key.fileobj, state[key.fileobj]
+            if ev & selectors.EVENT_WRITE and len(st["out"]):
+                n = s.send(st["out"][:65536])
+                st["out"] = st["out"][n:]
+            if not len(st["out"]) and not st["shut"]:
+                s.shutdown(socket.SHUT_WR)  # our FIN: the server closes after echoing
+                st["shut"] = True
+                sel.modify(s, selectors.EVENT_READ)
+            if ev & selectors.EVENT_READ:
+                chunk = s.recv(65536)
+                if chunk:
+                    st["got"] += chunk
+                else:  # server's FIN
+                    if bytes(st["got"]) != st["want"]:
+                        raise SystemExit(f"echo: connection {st['id']} got {len(st['got'])} bytes, wrong data")
+                    sel.unregister(s)
+                    s.close()
+                    done += 1
+    print(f"echo: {conns} connections x {nbytes} bytes echoed correctly")
+
+
+def run_download(host, port, size, conns, timeout):
+    want = expected_digest(size)
+    sel = selectors.DefaultSelector()
+    state = {}
+    for i in range(conns):
+        s = socket.create_connection((host, port), timeout=timeout)
+        s.sendall(f"{size}\n".encode())
+        s.setblocking(False)
+        state[s] = {"h": hashlib.sha256(), "n": 0, "id": i}
+        sel.register(s, selectors.EVENT_READ)
+    deadline = time.time() + timeout
+    t0 = time.time()
+    done = 0
+    while done < conns:
+        if time.time() > deadline:
+            got = [st["n"] for st in state.values()]
+            raise SystemExit(f"download: timeout; bytes so far {got[:8]}")
+        for key, _ in sel.select(timeout=1):
+            s, st = key.fileobj, state[key.fileobj]
+            chunk = s.recv(1 << 20)
+            if chunk:
+                st["h"].update(chunk)
+                st["n"] += len(chunk)
+                continue
+            sel.unregister(s)
+            s.close()
+            done += 1
+            if st["n"] != size or st["h"].hexdigest() != want:
+                raise SystemExit(f"download {st['id']}: {st['n']} of {size} bytes, sha256 "
+                                 f"{st['h'].hexdigest()} want {want}")
+    dt = time.time() - t0
+    print(f"download: {conns} x {size} bytes, sha256 {want} ok, {conns * size / dt / 1e6:.1f} MB/s")
+
+
+def lookup(doc, path):
+    for part in path.split("."):
+        doc = doc[int(part)] if isinstance(doc, list) else doc[part]
+    return doc
+
+
+def run_stats(path, checks):
+    with open(path) as f:
+        doc = json.load(f)
+    bad = []
+    for c in checks:
+        for op in (">=", "<=", "==", ">", "<"):
+            if op in c:
+                lhs, rhs = c.split(op, 1)
+                break
+        else:
+            raise SystemExit(f"stats: cannot parse check {c!r}")
+        val = lookup(doc, lhs)
+        ref = lookup(doc, rhs) if not rhs.lstrip("-").replace(".", "").isdigit() else float(rhs)
+        ok = {">=": val >= ref, "<=": val <= ref, "==": val == ref, ">": val > ref, "<": val < ref}[op]
+        print(f"stats: {lhs} = {val} {op} {rhs} ({ref}): {'ok' if ok else 'FAILED'}")
+        if not ok:
+            bad.append(c)
+    if bad:
+        raise SystemExit(f"stats checks failed: {bad}")
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    sub = ap.add_subparsers(dest="cmd", required=True)
+    e = sub.add_parser("echo")
+    e.add_argument("host"); e.add_argument("port", type=int)
+    e.add_argument("--conns", type=int, default=100); e.add_argument("--bytes", type=int, default=10000)
+    e.add_argument("--timeout", type=float, default=60)
+    d = sub.add_parser("download")
+    d.add_argument("host"); d.add_argument("port", type=int)
+    d.add_argument("--size", type=int, required=True); d.add_argument("--conns", type=int, default=1)
+    d.add_argument("--timeout", type=float, default=120)
+    s = sub.add_parser("stats")
+    s.add_argument("file"); s.add_argument("checks", nargs="+")
+    a = ap.parse_args()
+    if a.cmd == "echo":
+        run_echo(a.host, a.port, a.conns, a.bytes, a.timeout)
+    elif a.cmd == "download":
+        run_download(a.host, a.port, a.size, a.conns, a.timeout)
+    else:
+        run_stats(a.file, a.checks)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,125 @@
+// FIN sequences, TIME_WAIT and idle timeouts.
+#include <gtest/gtest.h>
+
+#include "sim_peer.h"
+
+using namespace gputls::net;
+using namespace gputls::test;
+
+namespace {
+uint32_t open(SimPeer& p) {
+  auto sa = p.handshake(40000, 1000);
+  p.take_segments();
+  return sa.seq + 1;
+}
+}  // namespace
+
+TEST(TcpClose, PassiveClose) {
+  SimPeer p;
+  uint32_t s0 = open(p);
+  p.send(40000, 1001, s0, kTcpAck | kTcpFin, "bye");
+  EXPECT_EQ(p.recorder.received, "bye");
+  EXPECT_EQ(p.recorder.peer_fins, 1);
+  auto s = p.take_segments();
+  ASSERT_EQ(s.size(), 1u);
+  EXPECT_EQ(s[0].ack, 1005u);  // data + FIN
+  p.stack.tcp().close(p.recorder.last);
+  p.stack.poll(p.now_us);
+  s = p.take_segments();
+  ASSERT_EQ(s.size(), 1u);
+  EXPECT_TRUE(s[0].has(kTcpFin | kTcpAck));
+  EXPECT_EQ(s[0].seq, s0);
+  EXPECT_TRUE(p.recorder.closed.empty());  // LAST_ACK
+  p.send(40000, 1005, s0 + 1, kTcpAck);
+  ASSERT_EQ(p.recorder.closed.size(), 1u);
+  EXPECT_EQ(p.recorder.close_reasons[0], CloseReason::kNormal);
+  EXPECT_EQ(p.stack.tcp().connections(), 0u);
+  EXPECT_EQ(p.stats.tcp_conns_active.get(), 0u);
+}
+
+TEST(TcpClose, ActiveCloseWithDataThenTimeWait) {
+  TcpConfig cfg;
+  cfg.time_wait_us = 1'000'000;
+  SimPeer p(cfg);
+  uint32_t s0 = open(p);
+  ConnId id = p.recorder.last;
+  p.stack.tcp().send(id, reinterpret_cast<const uint8_t*>("abc"), 3);
+  p.stack.tcp().close(id);
+  EXPECT_EQ(p.stack.tcp().send(id, reinterpret_cast<const uint8_t*>("x"), 1), 0u);  // closed for sending
+  p.stack.poll(p.now_us);
+  auto s = p.take_segments();
+  ASSERT_EQ(s.size(), 1u);
+  EXPECT_EQ(s[0].data, "abc");
+  EXPECT_TRUE(s[0].has(kTcpFin));
+  p.send(40000, 1001, s0 + 4, kTcpAck);  // FIN_WAIT_2
+  EXPECT_EQ(p.stack.tcp().tcb(id)->state, TcpState::kFinWait2);
+  p.send(40000, 1001, s0 + 4, kTcpAck | kTcpFin);
+  s = p.take_segments();
+  ASSERT_EQ(s.size(), 1u);
+  EXPECT_EQ(s[0].ack, 1002u);
+  EXPECT_EQ(p.stats.tcp_time_wait.get(), 1u);
+  EXPECT_EQ(p.recorder.closed.size(), 1u);  // app is done at TIME_WAIT
+  EXPECT_EQ(p.stats.mem_bytes_in_use.get(), 0u);  // TIME_WAIT holds no buffers
+  p.send(40000, 1001, s0 + 4, kTcpAck | kTcpFin);  // our ACK was lost
+  s = p.take_segments();
+  ASSERT_EQ(s.size(), 1u);
+  EXPECT_EQ(s[0].ack, 1002u);
+  p.advance_us(1'100'000);
+  EXPECT_EQ(p.stats.tcp_time_wait.get(), 0u);
+  EXPECT_EQ(p.stack.tcp().connections(), 0u);
+}
+
+TEST(TcpClose, SimultaneousClose) {
+  TcpConfig cfg;
+  cfg.time_wait_us = 1'000'000;
+  SimPeer p(cfg);
+  uint32_t s0 = open(p);
+  ConnId id = p.recorder.last;
+  p.stack.tcp().close(id);
+  p.stack.poll(p.now_us);
+  p.take_segments();
+  p.send(40000, 1001, s0, kTcpAck | kTcpFin);  // peer FIN crosses ours
+  EXPECT_EQ(p.stack.tcp().tcb(id)->state, TcpState::kClosing);
+  p.send(40000, 1002, s0 + 1, kTcpAck);
+  EXPECT_EQ(p.stats.tcp_time_wait.get(), 1u);
+}
+
+TEST(TcpClose, LostFinIsRetransmitted) {
+  SimPeer p;
+  uint32_t s0 = open(p);
+  p.stack.tcp().close(p.recorder.last);
+  p.stack.poll(p.now_us);
+  ASSERT_EQ(p.take_segments().size(), 1u);
+  p.advance_us(210'000);  // handshake RTT ~0: RTO at its 200 ms floor
+  auto s = p.take_segments();
+  ASSERT_EQ(s.size(), 1u);
+  EXPECT_TRUE(s[0].has(kTcpFin));
+  EXPECT_EQ(s[0].seq, s0);
+}
+
+TEST(TcpClose, IdleConnectionIsResetAndCounted) {
+  TcpConfig cfg;
+  cfg.idle_timeout_us = 5'000'000;
+  SimPeer p(cfg);
+  open(p);
+  p.advance_us(4'000'000);
+  EXPECT_TRUE(p.recorder.closed.empty());
+  p.advance_us(1'100'000);
+  ASSERT_EQ(p.recorder.closed.size(), 1u);
+  EXPECT_EQ(p.recorder.close_reasons[0], CloseReason::kIdle);
+  EXPECT_EQ(p.stats.tcp_conns_idle_timeout.get(), 1u);
+  auto s = p.take_segments();
+  ASSERT_EQ(s.size(), 1u);
+  EXPECT_TRUE(s[0].has(kTcpRst));
+}
+
+TEST(TcpClose, HalfOpenConnectionsExpire) {
+  TcpConfig cfg;
+  cfg.max_synack_retransmits = 1;
+  SimPeer p(cfg);
+  for (uint16_t i = 0; i < 10; ++i) p.send(50000 + i, 1000, 0, kTcpSyn);
+  EXPECT_EQ(p.stats.tcp_half_open.get(), 10u);
+  p.advance_us(10'000'000);
+  EXPECT_EQ(p.stats.tcp_half_open.get(), 0u);
+  EXPECT_EQ(p.stack.tcp().connections(), 0u);
+}

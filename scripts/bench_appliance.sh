@@ -1,0 +1,110 @@
+#!/usr/bin/env bash
+# Appliance vs kernel TCP, same client, same cores, same run (root; network
+# namespace + veth pairs, removed afterwards):
+#   - the appliance (DPDK, net_af_packet on a veth) and a kernel TCP server
+#     (bench/appliance/kernel_server.cc, same download protocol and bytes)
+#     each get CPU 1; the client (bench/appliance/tcp_load.cc) runs on CPU 0
+#     in the namespace and talks to one, then the other;
+#   - connections/s (64-byte downloads, 32 in flight) and bytes/s (4 x 64 MiB);
+#   - per-packet cycles of the appliance's fast path from its stats.
+# Writes bench/results/<device>/appliance_tcp.json.
+# Usage: scripts/bench_appliance.sh [BUILD_DIR] (default build/host)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+root=$PWD
+build=${1:-build/host}
+export APPLIANCE="$root/$build/dpdk_app/port/gputls-appliance"
+LOAD="$root/$build/dpdk_app/bench_appliance/appliance_tcp_load"
+KSERVER="$root/$build/dpdk_app/bench_appliance/appliance_kernel_server"
+for b in "$APPLIANCE" "$LOAD" "$KSERVER"; do
+  [ -x "$b" ] || { echo "missing $b: build $build first (cmake --build $build)"; exit 1; }
+done
+device=$(scripts/device-name.sh)
+out="$root/bench/results/$device/appliance_tcp.json"
+mkdir -p "$(dirname "$out")"
+SECONDS_PER_RUN=${SECONDS_PER_RUN:-8}
+
+source dpdk_app/tests/netns/lib.sh
+netns_setup
+# A second veth pair for the kernel server: host side addressed, other end in
+# the namespace.
+KVETH_HOST="gtk$ID"; KVETH_NS="gtm$ID"
+ip link add "$KVETH_HOST" type veth peer name "$KVETH_NS"
+ip link set "$KVETH_NS" netns "$NS"
+ip addr add 10.214.0.1/24 dev "$KVETH_HOST"
+ip link set "$KVETH_HOST" up
+in_ns ip addr add 10.214.0.2/24 dev "$KVETH_NS"
+in_ns ip link set "$KVETH_NS" up
+ethtool -K "$KVETH_HOST" tx off >/dev/null 2>&1 || true
+in_ns ethtool -K "$KVETH_NS" tx off >/dev/null 2>&1 || true
+
+load() {  # HOST MODE CONNS SIZE
+  in_ns taskset -c 0 "$LOAD" --host "$1" --port 9000 --mode "$2" --conns "$3" --size "$4" \
+    --seconds "$SECONDS_PER_RUN"
+}
+
+REPEAT=${REPEAT:-3}
+: >"$WORK/runs.jsonl"
+for round in $(seq "$REPEAT"); do
+  # Alternate within the run so background load on the machine hits both alike.
+  echo "=== round $round: appliance (DPDK worker on CPU 1)"
+  start_appliance --max-connections 65536 --max-half-open 4096 --time-wait-ms 1000
+  for spec in "conn 32 64" "bulk 4 $((64 << 20))"; do
+    r=$(load "$SERVER_IP" $spec); echo "$r"
+    echo "{\"server\": \"appliance\", \"round\": $round, \"result\": $r}" >>"$WORK/runs.jsonl"
+  done
+  stop_appliance
+  cp "$STATS" "$WORK/appliance_stats_$round.json"
+  rm -f "$STATS"
+  echo "=== round $round: kernel TCP server (CPU 1)"
+  taskset -c 1 "$KSERVER" --ip 10.214.0.1 --port 9000 2>"$WORK/kserver.log" &
+  KPID=$!
+  sleep 0.5
+  for spec in "conn 32 64" "bulk 4 $((64 << 20))"; do
+    r=$(load 10.214.0.1 $spec); echo "$r"
+    echo "{\"server\": \"kernel\", \"round\": $round, \"result\": $r}" >>"$WORK/runs.jsonl"
+  done
+  kill -TERM $KPID; wait $KPID || true
+done
+
+$PY - "$out" "$device" "$WORK" "$REPEAT" <<'PYEOF'
+import json, os, statistics, sys
+out, device, work, repeat = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4])
+runs = [json.loads(l) for l in open(os.path.join(work, "runs.jsonl"))]
+def med(server, mode, key):
+    return statistics.median(r["result"][key] for r in runs if r["server"] == server and r["result"]["mode"] == mode)
+stats = [json.load(open(os.path.join(work, f"appliance_stats_{i}.json"))) for i in range(1, repeat + 1)]
+cyc = [s["total"]["cycles_per_packet"] for s in stats]
+stack_cyc = [s["total"]["stack_cycles_per_packet"] for s in stats]
+cpu = next((l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo") if l.startswith("model name")), "?")
+summary = {
+  "appliance": {"conns_per_sec": med("appliance", "conn", "conns_per_sec"),
+                "bytes_per_sec": med("appliance", "bulk", "bytes_per_sec")},
+  "kernel": {"conns_per_sec": med("kernel", "conn", "conns_per_sec"),
+             "bytes_per_sec": med("kernel", "bulk", "bytes_per_sec")},
+}
+doc = {
+  "benchmark": "appliance_tcp", "device": device, "cpu": cpu, "nproc": os.cpu_count(),
+  "transport": "veth pair; appliance via DPDK net_af_packet, kernel server on a kernel socket",
+  "server_cpu": 1, "client_cpu": 0, "rounds": repeat,
+  "workload": {"conn": "32 in flight, each a 64-byte download then server close", "bulk": "4 x 64 MiB downloads"},
+  "median": summary,
+  "ratios_appliance_over_kernel": {
+    "conns_per_sec": summary["appliance"]["conns_per_sec"] / summary["kernel"]["conns_per_sec"],
+    "bytes_per_sec": summary["appliance"]["bytes_per_sec"] / summary["kernel"]["bytes_per_sec"],
+  },
+  "appliance_fast_path": {
+    "stack_cycles_per_packet_median": statistics.median(stack_cyc), "stack_cycles_per_packet_rounds": stack_cyc,
+    "cycles_per_packet_median": statistics.median(cyc), "cycles_per_packet_rounds": cyc,
+    "tsc_hz": stats[0]["tsc_hz"],
+    "note": "per rx+tx packet, TSC cycles; stack_: protocol work only (input, timers, services, frame "
+            "building); cycles_per_packet adds the driver's tx burst, whose af_packet sendto also runs the "
+            "kernel peer's receive path, so it overstates a NIC",
+  },
+  "runs": runs,
+}
+json.dump(doc, open(out, "w"), indent=1)
+print(json.dumps(doc["median"]), json.dumps(doc["ratios_appliance_over_kernel"]),
+      "cycles/packet", round(statistics.median(cyc), 1), "stack cycles/packet", round(statistics.median(stack_cyc), 1))
+print("wrote", out)
+PYEOF
