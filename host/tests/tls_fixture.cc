@@ -5,6 +5,11 @@
 #include <openssl/err.h>
 #include <openssl/rsa.h>
 #include <poll.h>
+#include <sys/resource.h>
+
+#include <algorithm>
+#include <cstdlib>
+#include <cstring>
 
 #include <chrono>
 #include <fstream>
@@ -224,6 +229,39 @@ bool run_handshakes(std::vector<TlsPair*>& pairs, int limit_ms, std::string* err
     }
     if (!fds.empty()) poll(fds.data(), fds.size(), 5);
   }
+}
+
+int async_pairs(int full) {
+  double scale = 1.0;
+  if (const char* s = std::getenv("GPUTLS_HANDSHAKE_SCALE")) scale = std::atof(s);
+  int n = std::max(10, static_cast<int>(full * scale));
+  rlimit rl{};
+  if (getrlimit(RLIMIT_NOFILE, &rl) == 0) {
+    if (rl.rlim_cur < rl.rlim_max) {
+      rl.rlim_cur = rl.rlim_max;
+      setrlimit(RLIMIT_NOFILE, &rl);
+    }
+    if (rl.rlim_cur != RLIM_INFINITY && rl.rlim_cur < static_cast<rlim_t>(n) + 100) n = static_cast<int>(rl.rlim_cur) - 100;
+  }
+  return n;
+}
+
+AsyncTally tally(const nlohmann::json& s) {
+  AsyncTally t;
+  for (const auto& [op, v] : s["provider"].items()) {
+    t.engine += v["engine"].get<uint64_t>();
+    t.paused += v["async_paused"].get<uint64_t>();
+  }
+  return t;
+}
+
+bool some_batch_above_one(const nlohmann::json& s, const char* op) {
+  for (const auto& q : s["engine"]["ops"]) {
+    if (op && q["op"].get<std::string>() != op) continue;
+    for (const auto& bucket : q["batch_size_histogram"].items())
+      if (bucket.key() != "1" && bucket.value().get<uint64_t>() > 0) return true;
+  }
+  return false;
 }
 
 }  // namespace gputls::host::testing
