@@ -86,14 +86,7 @@ bool run_transfers(std::vector<Transfer*>& ts, std::vector<SSL*> servers, int li
       return false;
     }
     std::vector<pollfd> fds;
-    for (SSL* s : servers) {
-      if (!SSL_waiting_for_async(s)) continue;
-      size_t n = 0;
-      SSL_get_all_async_fds(s, nullptr, &n);
-      std::vector<OSSL_ASYNC_FD> afds(n);
-      SSL_get_all_async_fds(s, afds.data(), &n);
-      for (OSSL_ASYNC_FD fd : afds) fds.push_back({fd, POLLIN, 0});
-    }
+    for (SSL* s : servers) add_async_fds(s, &fds);
     if (!fds.empty()) poll(fds.data(), fds.size(), 5);
   }
 }

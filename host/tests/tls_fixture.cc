@@ -202,6 +202,15 @@ void run_one_handshake(SSL_CTX* server_ctx, SSL_CTX* client_ctx, int version, co
   }
 }
 
+void add_async_fds(SSL* ssl, std::vector<pollfd>* fds) {
+  if (!SSL_waiting_for_async(ssl)) return;
+  size_t n = 0;
+  SSL_get_all_async_fds(ssl, nullptr, &n);
+  std::vector<OSSL_ASYNC_FD> afds(n);
+  SSL_get_all_async_fds(ssl, afds.data(), &n);
+  for (OSSL_ASYNC_FD fd : afds) fds->push_back({fd, POLLIN, 0});
+}
+
 bool run_handshakes(std::vector<TlsPair*>& pairs, int limit_ms, std::string* error) {
   auto end = std::chrono::steady_clock::now() + std::chrono::milliseconds(limit_ms);
   for (;;) {
@@ -214,13 +223,7 @@ bool run_handshakes(std::vector<TlsPair*>& pairs, int limit_ms, std::string* err
       }
       if (p->done()) continue;
       all_done = false;
-      if (SSL_waiting_for_async(p->server)) {
-        size_t n = 0;
-        SSL_get_all_async_fds(p->server, nullptr, &n);
-        std::vector<OSSL_ASYNC_FD> afds(n);
-        SSL_get_all_async_fds(p->server, afds.data(), &n);
-        for (OSSL_ASYNC_FD fd : afds) fds.push_back({fd, POLLIN, 0});
-      }
+      add_async_fds(p->server, &fds);
     }
     if (all_done) return true;
     if (std::chrono::steady_clock::now() > end) {

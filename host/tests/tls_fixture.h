@@ -8,6 +8,7 @@
 #include <openssl/provider.h>
 #include <openssl/ssl.h>
 #include <openssl/x509.h>
+#include <poll.h>
 
 #include <nlohmann/json.hpp>
 #include <string>
@@ -83,6 +84,9 @@ EVP_PKEY* pem_key(const std::string& pem, bool is_private);
 // The first test group's private key of a Wycheproof decryption file (a
 // fixed RSA key of the file's size, not generated at run time).
 EVP_PKEY* wycheproof_private_key(const char* file);
+
+// Appends the wait fds of ssl's paused job (if any) for poll().
+void add_async_fds(SSL* ssl, std::vector<pollfd>* fds);
 
 // Drives pairs to completion; waits on the servers' async fds with poll().
 // Returns false (with the first error) when any pair fails or it takes longer than limit_ms.
