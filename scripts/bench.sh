@@ -34,7 +34,7 @@ done
 t0=$SECONDS
 
 targets="gputls gputls-bench"
-[ $micro = 1 ] && targets="$targets micro_engine micro_rsa micro_ec micro_aes_gcm"
+[ $micro = 1 ] && targets="$targets micro_engine micro_rsa micro_ec micro_aes_gcm micro_tls_records"
 if [ -n "${GPUTLS_BUILD_DIR:-}" ]; then
   dir=$GPUTLS_BUILD_DIR
 else
@@ -173,7 +173,7 @@ if [ $micro = 1 ]; then
     --benchmark_out="$out/micro_engine.json" --benchmark_out_format=json >/dev/null
   python3 scripts/bench_table.py "$out/micro_engine.json"
   # RSA, EC and AES-GCM (its openssl rows also on all cores): not pinned, so the GPU rows' flusher and CUDA worker threads do not share one core with the submitter.
-  for m in micro_rsa micro_ec micro_aes_gcm; do
+  for m in micro_rsa micro_ec micro_aes_gcm micro_tls_records; do
     "$dir/bench/$m" --benchmark_min_time="$min_time" --benchmark_out="$out/$m.json" --benchmark_out_format=json >/dev/null
     python3 scripts/bench_table.py "$out/$m.json"
   done

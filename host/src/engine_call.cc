@@ -74,11 +74,16 @@ struct Call {
   ~Call() { g_calls_alive.fetch_sub(1, std::memory_order_relaxed); }
   engine::Request req;
   std::vector<uint8_t> in, out;
+  // AES-GCM: copies of the caller's nonce, AAD and tag.
+  engine::AeadParams aead;
+  uint8_t nonce[12] = {}, tag[16] = {};
+  std::vector<uint8_t> aad;
   WaitFd* wfd = nullptr;
   std::atomic<int> refs{2};
   void release() {
     if (refs.fetch_sub(1) == 1) {
-      OPENSSL_cleanse(out.data(), out.size());  // results are secrets (premaster, shared values)
+      OPENSSL_cleanse(out.data(), out.size());  // results are secrets (premaster, shared values, plaintext)
+      OPENSSL_cleanse(in.data(), in.size());    // so is a sealed record's plaintext
       delete this;
     }
   }
@@ -102,7 +107,8 @@ void on_complete(void* user, engine::Status) {
 long engine_calls_alive() { return g_calls_alive.load(std::memory_order_relaxed); }
 
 CallResult call_engine(ProvCtx* pc, ProvOp which, engine::Engine* eng, engine::Op op, engine::KeyHandle key,
-                       const uint8_t* in, size_t in_len, uint8_t* out, size_t out_len) {
+                       const uint8_t* in, size_t in_len, uint8_t* out, size_t out_len,
+                       const engine::AeadParams* aead) {
   ProvOpStats& st = pc->stats[which];
   ASYNC_JOB* job = ASYNC_get_current_job();
   if (pc->config.inline_without_gpu && eng->prefers_run_now()) {
@@ -116,6 +122,7 @@ CallResult call_engine(ProvCtx* pc, ProvOp which, engine::Engine* eng, engine::O
     req.in_len = in_len;
     req.out = out;
     req.out_len = out_len;
+    req.aead = aead;
     switch (eng->run_now(req)) {
       case engine::Status::kOk: st.engine.fetch_add(1, std::memory_order_relaxed); return CallResult::kOk;
       case engine::Status::kCryptoFailure: return CallResult::kFailed;
@@ -133,6 +140,24 @@ CallResult call_engine(ProvCtx* pc, ProvOp which, engine::Engine* eng, engine::O
   c->req.out_len = out_len;
   c->req.on_complete = on_complete;
   c->req.user = c;
+  if (aead) {
+    // Sizes the engine would refuse are passed on as they are (it answers
+    // kBadIvLength / kInvalidArgument); only well-formed ones are copied.
+    c->aead = *aead;
+    if (aead->nonce && aead->nonce_len == sizeof c->nonce) {
+      std::memcpy(c->nonce, aead->nonce, sizeof c->nonce);
+      c->aead.nonce = c->nonce;
+    }
+    if (aead->tag && aead->tag_len == sizeof c->tag) {
+      std::memcpy(c->tag, aead->tag, sizeof c->tag);
+      c->aead.tag = c->tag;
+    }
+    if (aead->aad_len) {
+      c->aad.assign(aead->aad, aead->aad + aead->aad_len);
+      c->aead.aad = c->aad.data();
+    }
+    c->req.aead = &c->aead;
+  }
 
   if (job) {
     c->wfd = wait_fd_for(ASYNC_get_wait_ctx(job));
@@ -164,6 +189,7 @@ CallResult call_engine(ProvCtx* pc, ProvOp which, engine::Engine* eng, engine::O
   CallResult r = CallResult::kFailed;
   if (result == engine::Status::kOk) {
     std::memcpy(out, c->out.data(), out_len);
+    if (aead && op == engine::Op::kAesGcmSeal) std::memcpy(aead->tag, c->tag, sizeof c->tag);
     r = CallResult::kOk;
   } else if (result == engine::Status::kCryptoFailure) {
     std::memset(out, 0, out_len);
@@ -195,14 +221,14 @@ engine::KeyHandle EngineKeyRef::handle_for(
 bool run_private_op(ProvCtx* pc, ProvOp which, EngineKeyRef& ref,
                     const std::function<engine::Status(engine::Engine*, engine::KeyHandle*)>& reg, engine::Op op,
                     const uint8_t* in, size_t in_len, uint8_t* out, size_t out_len,
-                    const std::function<bool()>& software) {
+                    const std::function<bool()>& software, const engine::AeadParams* aead) {
   ProvOpStats& st = pc->stats[which];
   if (engine::Engine* eng = pc->engine()) {
     engine::KeyHandle h = ref.handle_for(eng, reg);
     if (!h.valid()) {
       st.key_refused.fetch_add(1);
     } else {
-      switch (call_engine(pc, which, eng, op, h, in, in_len, out, out_len)) {
+      switch (call_engine(pc, which, eng, op, h, in, in_len, out, out_len, aead)) {
         case CallResult::kOk: return true;
         case CallResult::kFailed: st.failed.fetch_add(1); return false;
         case CallResult::kRefused: break;  // software below

@@ -20,8 +20,13 @@ enum class CallResult {
   kFailed,   // the operation itself failed (e.g. input >= modulus); out is zeroed
 };
 
+// `aead` (AES-GCM ops only): the record's nonce, AAD and tag; a seal's tag is
+// written back to aead->tag. A queued request works on its own copies of all
+// of them, so a job freed while paused never leaves the engine writing into
+// the caller's memory.
 CallResult call_engine(ProvCtx* pc, ProvOp which, engine::Engine* eng, engine::Op op, engine::KeyHandle key,
-                       const uint8_t* in, size_t in_len, uint8_t* out, size_t out_len);
+                       const uint8_t* in, size_t in_len, uint8_t* out, size_t out_len,
+                       const engine::AeadParams* aead = nullptr);
 
 // Queued engine requests whose memory is not yet freed (in flight, or
 // waited for by a paused job). Back to 0 once the engine is idle, also after
@@ -52,6 +57,6 @@ class EngineKeyRef {
 bool run_private_op(ProvCtx* pc, ProvOp which, EngineKeyRef& ref,
                     const std::function<engine::Status(engine::Engine*, engine::KeyHandle*)>& reg, engine::Op op,
                     const uint8_t* in, size_t in_len, uint8_t* out, size_t out_len,
-                    const std::function<bool()>& software);
+                    const std::function<bool()>& software, const engine::AeadParams* aead = nullptr);
 
 }  // namespace gputls::host

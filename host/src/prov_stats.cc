@@ -18,6 +18,8 @@ const char* prov_op_name(ProvOp op) {
     case ProvOp::kEcdhDerive: return "ecdh_derive";
     case ProvOp::kEcdsaSign: return "ecdsa_sign";
     case ProvOp::kEcdsaVerify: return "ecdsa_verify";
+    case ProvOp::kAesGcmSeal: return "aes_gcm_seal";
+    case ProvOp::kAesGcmOpen: return "aes_gcm_open";
     case ProvOp::kCount: break;
   }
   return "unknown";

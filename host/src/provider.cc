@@ -44,6 +44,11 @@ const OSSL_ALGORITHM kKeyexch[] = {{kX25519Names, kProps, kX25519Keyexch, "X2551
                                    {"ECDH", kProps, kEcdhKeyexch, "ECDH P-256 / P-384 on the engine"},
                                    {nullptr, nullptr, nullptr, nullptr}};
 
+const OSSL_ALGORITHM kCipher[] = {
+    {"AES-128-GCM:id-aes128-GCM:2.16.840.1.101.3.4.1.6", kProps, kAes128GcmCipher, "AES-128-GCM records on the engine"},
+    {"AES-256-GCM:id-aes256-GCM:2.16.840.1.101.3.4.1.46", kProps, kAes256GcmCipher, "AES-256-GCM records on the engine"},
+    {nullptr, nullptr, nullptr, nullptr}};
+
 const OSSL_ALGORITHM* query(void*, int operation_id, int* no_cache) {
   *no_cache = 0;
   switch (operation_id) {
@@ -51,6 +56,7 @@ const OSSL_ALGORITHM* query(void*, int operation_id, int* no_cache) {
     case OSSL_OP_SIGNATURE: return kSignature;
     case OSSL_OP_ASYM_CIPHER: return kAsymCipher;
     case OSSL_OP_KEYEXCH: return kKeyexch;
+    case OSSL_OP_CIPHER: return kCipher;
     default: return nullptr;
   }
 }

@@ -55,6 +55,8 @@ extern const OSSL_DISPATCH kDhKeyexch[];
 extern const OSSL_DISPATCH kEcKeymgmt[];
 extern const OSSL_DISPATCH kEcdhKeyexch[];
 extern const OSSL_DISPATCH kEcdsaSignature[];
+extern const OSSL_DISPATCH kAes128GcmCipher[];
+extern const OSSL_DISPATCH kAes256GcmCipher[];
 
 // TLS-GROUP capability (provider.cc).
 int get_capabilities(void* provctx, const char* capability, OSSL_CALLBACK* cb, void* arg);

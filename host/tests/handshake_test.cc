@@ -134,44 +134,6 @@ TEST_F(Handshake, ForkedChildHandshakesOnItsOwnEngine) {
   EXPECT_EQ(again.sign, 1u);
 }
 
-// How many concurrent handshakes the async tests run: 1,000 unless
-// GPUTLS_HANDSHAKE_SCALE (a factor, 0.2 in the sanitizer build) says fewer,
-// and no more than the descriptor limit allows (one eventfd per server).
-int async_pairs(int full) {
-  double scale = 1.0;
-  if (const char* s = std::getenv("GPUTLS_HANDSHAKE_SCALE")) scale = std::atof(s);
-  int n = std::max(10, static_cast<int>(full * scale));
-  rlimit rl{};
-  if (getrlimit(RLIMIT_NOFILE, &rl) == 0) {
-    if (rl.rlim_cur < rl.rlim_max) {
-      rl.rlim_cur = rl.rlim_max;
-      setrlimit(RLIMIT_NOFILE, &rl);
-    }
-    if (rl.rlim_cur != RLIM_INFINITY && rl.rlim_cur < static_cast<rlim_t>(n) + 100) n = static_cast<int>(rl.rlim_cur) - 100;
-  }
-  return n;
-}
-
-// Deltas of what the async tests assert: engine work, pauses, and whether
-// some engine batch held more than one request.
-struct AsyncTally {
-  uint64_t engine = 0, paused = 0;
-};
-AsyncTally tally(const nlohmann::json& s) {
-  AsyncTally t;
-  for (const auto& [op, v] : s["provider"].items()) {
-    t.engine += v["engine"].get<uint64_t>();
-    t.paused += v["async_paused"].get<uint64_t>();
-  }
-  return t;
-}
-bool some_batch_above_one(const nlohmann::json& s) {
-  for (const auto& op : s["engine"]["ops"])
-    for (const auto& bucket : op["batch_size_histogram"].items())
-      if (bucket.key() != "1" && bucket.value().get<uint64_t>() > 0) return true;
-  return false;
-}
-
 // Many handshakes in one thread, SSL_MODE_ASYNC, driven by the wait fds: jobs
 // really pause (most operations return SSL_ERROR_WANT_ASYNC first), and the
 // engine batches requests of different connections.

@@ -5,6 +5,11 @@
 #include <openssl/err.h>
 #include <openssl/rsa.h>
 #include <poll.h>
+#include <sys/resource.h>
+
+#include <algorithm>
+#include <cstdlib>
+#include <cstring>
 
 #include <chrono>
 #include <fstream>
@@ -197,6 +202,15 @@ void run_one_handshake(SSL_CTX* server_ctx, SSL_CTX* client_ctx, int version, co
   }
 }
 
+void add_async_fds(SSL* ssl, std::vector<pollfd>* fds) {
+  if (!SSL_waiting_for_async(ssl)) return;
+  size_t n = 0;
+  SSL_get_all_async_fds(ssl, nullptr, &n);
+  std::vector<OSSL_ASYNC_FD> afds(n);
+  SSL_get_all_async_fds(ssl, afds.data(), &n);
+  for (OSSL_ASYNC_FD fd : afds) fds->push_back({fd, POLLIN, 0});
+}
+
 bool run_handshakes(std::vector<TlsPair*>& pairs, int limit_ms, std::string* error) {
   auto end = std::chrono::steady_clock::now() + std::chrono::milliseconds(limit_ms);
   for (;;) {
@@ -209,13 +223,7 @@ bool run_handshakes(std::vector<TlsPair*>& pairs, int limit_ms, std::string* err
       }
       if (p->done()) continue;
       all_done = false;
-      if (SSL_waiting_for_async(p->server)) {
-        size_t n = 0;
-        SSL_get_all_async_fds(p->server, nullptr, &n);
-        std::vector<OSSL_ASYNC_FD> afds(n);
-        SSL_get_all_async_fds(p->server, afds.data(), &n);
-        for (OSSL_ASYNC_FD fd : afds) fds.push_back({fd, POLLIN, 0});
-      }
+      add_async_fds(p->server, &fds);
     }
     if (all_done) return true;
     if (std::chrono::steady_clock::now() > end) {
@@ -224,6 +232,39 @@ bool run_handshakes(std::vector<TlsPair*>& pairs, int limit_ms, std::string* err
     }
     if (!fds.empty()) poll(fds.data(), fds.size(), 5);
   }
+}
+
+int async_pairs(int full) {
+  double scale = 1.0;
+  if (const char* s = std::getenv("GPUTLS_HANDSHAKE_SCALE")) scale = std::atof(s);
+  int n = std::max(10, static_cast<int>(full * scale));
+  rlimit rl{};
+  if (getrlimit(RLIMIT_NOFILE, &rl) == 0) {
+    if (rl.rlim_cur < rl.rlim_max) {
+      rl.rlim_cur = rl.rlim_max;
+      setrlimit(RLIMIT_NOFILE, &rl);
+    }
+    if (rl.rlim_cur != RLIM_INFINITY && rl.rlim_cur < static_cast<rlim_t>(n) + 100) n = static_cast<int>(rl.rlim_cur) - 100;
+  }
+  return n;
+}
+
+AsyncTally tally(const nlohmann::json& s) {
+  AsyncTally t;
+  for (const auto& [op, v] : s["provider"].items()) {
+    t.engine += v["engine"].get<uint64_t>();
+    t.paused += v["async_paused"].get<uint64_t>();
+  }
+  return t;
+}
+
+bool some_batch_above_one(const nlohmann::json& s, const char* op) {
+  for (const auto& q : s["engine"]["ops"]) {
+    if (op && q["op"].get<std::string>() != op) continue;
+    for (const auto& bucket : q["batch_size_histogram"].items())
+      if (bucket.key() != "1" && bucket.value().get<uint64_t>() > 0) return true;
+  }
+  return false;
 }
 
 }  // namespace gputls::host::testing

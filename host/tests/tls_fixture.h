@@ -8,6 +8,7 @@
 #include <openssl/provider.h>
 #include <openssl/ssl.h>
 #include <openssl/x509.h>
+#include <poll.h>
 
 #include <nlohmann/json.hpp>
 #include <string>
@@ -84,8 +85,24 @@ EVP_PKEY* pem_key(const std::string& pem, bool is_private);
 // fixed RSA key of the file's size, not generated at run time).
 EVP_PKEY* wycheproof_private_key(const char* file);
 
+// Appends the wait fds of ssl's paused job (if any) for poll().
+void add_async_fds(SSL* ssl, std::vector<pollfd>* fds);
+
 // Drives pairs to completion; waits on the servers' async fds with poll().
 // Returns false (with the first error) when any pair fails or it takes longer than limit_ms.
 bool run_handshakes(std::vector<TlsPair*>& pairs, int limit_ms, std::string* error);
+
+// How many concurrent connections the async tests run: `full` unless
+// GPUTLS_HANDSHAKE_SCALE (a factor, 0.2 in the sanitizer build) says fewer,
+// and no more than the descriptor limit allows (one eventfd per server).
+int async_pairs(int full);
+
+// Deltas of what the async tests assert: engine work, pauses, and whether
+// some engine batch (of operation `op`, any when null) held more than one request.
+struct AsyncTally {
+  uint64_t engine = 0, paused = 0;
+};
+AsyncTally tally(const nlohmann::json& s);
+bool some_batch_above_one(const nlohmann::json& s, const char* op = nullptr);
 
 }  // namespace gputls::host::testing

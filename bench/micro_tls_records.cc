@@ -1,0 +1,140 @@
+// Application data through libssl (memory BIOs, one process, one thread):
+// AES-GCM records of 16 KiB, both ends in one library context, with the
+// default provider (`openssl`) or gputls preferred (`engine_cpu` without a
+// GPU: every record is one engine request, run inline on the CPU backend,
+// `engine_gpu` when the engine has a GPU). bytes_per_second counts
+// application bytes, items_per_second records; each iteration sends 1 MiB
+// each way. gputls's counters are checked after the run: a run whose records
+// did not go through gputls is reported as an error, not as a figure.
+#include <benchmark/benchmark.h>
+#include <openssl/evp.h>
+#include <openssl/provider.h>
+#include <openssl/rand.h>
+#include <openssl/ssl.h>
+
+#include <cstring>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
+
+#include "handshake/identity.h"
+#include "handshake/lib_ctx.h"
+
+namespace {
+
+using gputls::bench::Identity;
+using gputls::bench::LibCtx;
+
+constexpr size_t kRecord = 16384, kPerIteration = 1 << 20;
+
+bool pump(SSL* from, SSL* to, const std::vector<uint8_t>& data, std::vector<uint8_t>& buf) {
+  size_t sent = 0, got = 0;
+  while (got < data.size()) {
+    if (sent < data.size()) {
+      const int n = SSL_write(from, data.data() + sent, static_cast<int>(std::min(kRecord, data.size() - sent)));
+      if (n > 0) sent += static_cast<size_t>(n);
+      else if (SSL_get_error(from, n) != SSL_ERROR_WANT_WRITE) return false;
+    }
+    for (;;) {
+      const int r = SSL_read(to, buf.data(), static_cast<int>(buf.size()));
+      if (r > 0) {
+        got += static_cast<size_t>(r);
+        continue;
+      }
+      if (SSL_get_error(to, r) != SSL_ERROR_WANT_READ) return false;
+      break;
+    }
+  }
+  return true;
+}
+
+uint64_t gputls_records(OSSL_LIB_CTX* lib) {
+  OSSL_PROVIDER* p = OSSL_PROVIDER_load(lib, "gputls");  // one more reference to the loaded one
+  if (!p) return 0;
+  std::vector<char> buf(1 << 20);
+  OSSL_PARAM q[] = {OSSL_PARAM_utf8_string("gputls-stats", buf.data(), buf.size()), OSSL_PARAM_END};
+  uint64_t n = 0;
+  if (OSSL_PROVIDER_get_params(p, q) == 1) {
+    auto j = nlohmann::json::parse(buf.data());
+    n = j["provider"]["aes_gcm_seal"]["engine"].get<uint64_t>() + j["provider"]["aes_gcm_open"]["engine"].get<uint64_t>();
+  }
+  OSSL_PROVIDER_unload(p);
+  return n;
+}
+
+// which: 0 = TLS 1.3 TLS_AES_128_GCM_SHA256, 1 = TLS 1.3 TLS_AES_256_GCM_SHA384,
+// 2 = TLS 1.2 ECDHE-ECDSA-AES128-GCM-SHA256.
+void tls_records(benchmark::State& state, int which, bool gputls) {
+  LibCtx lib;
+  if (gputls) {
+    const char* dir = std::getenv("GPUTLS_MODULE_DIR");
+    OSSL_PROVIDER_set_default_search_path(lib.get(), dir ? dir : GPUTLS_MODULE_DIR);
+    if (!lib.load("gputls")) return state.SkipWithError("gputls.so did not load (GPUTLS_MODULE_DIR)");
+  }
+  if (!lib.load("default")) return state.SkipWithError("default provider did not load");
+  Identity id;
+  std::string err;
+  if (!gputls::bench::make_identity("ecdsa-p256", false, &id, &err)) return state.SkipWithError(err.c_str());
+  const char* props = gputls ? "?provider=gputls" : nullptr;
+  SSL_CTX* sctx = SSL_CTX_new_ex(lib.get(), props, TLS_server_method());
+  SSL_CTX* cctx = SSL_CTX_new_ex(lib.get(), props, TLS_client_method());
+  SSL_CTX_use_certificate(sctx, id.cert);
+  SSL_CTX_use_PrivateKey(sctx, id.key);
+  const int version = which == 2 ? TLS1_2_VERSION : TLS1_3_VERSION;
+  for (SSL_CTX* c : {sctx, cctx}) {
+    SSL_CTX_set_min_proto_version(c, version);
+    SSL_CTX_set_max_proto_version(c, version);
+    if (which == 2) SSL_CTX_set_cipher_list(c, "ECDHE-ECDSA-AES128-GCM-SHA256");
+    else SSL_CTX_set_ciphersuites(c, which == 0 ? "TLS_AES_128_GCM_SHA256" : "TLS_AES_256_GCM_SHA384");
+  }
+  SSL* s = SSL_new(sctx);
+  SSL* c = SSL_new(cctx);
+  BIO *cb = nullptr, *sb = nullptr;
+  BIO_new_bio_pair(&cb, 64 * 1024, &sb, 64 * 1024);
+  SSL_set_bio(c, cb, cb);
+  SSL_set_bio(s, sb, sb);
+  SSL_set_connect_state(c);
+  SSL_set_accept_state(s);
+  bool ok = false;
+  for (int i = 0; i < 1000 && !ok; ++i) {
+    SSL_do_handshake(c);
+    ok = SSL_do_handshake(s) == 1 && SSL_is_init_finished(c);
+  }
+  std::vector<uint8_t> data(kPerIteration), buf(kRecord + 1024);
+  RAND_bytes(data.data(), static_cast<int>(data.size()));
+  const uint64_t records_before = gputls ? gputls_records(lib.get()) : 0;
+  if (!ok) {
+    state.SkipWithError("handshake failed");
+  } else {
+    for (auto _ : state) {
+      if (!pump(s, c, data, buf) || !pump(c, s, data, buf)) {
+        state.SkipWithError("transfer failed");
+        break;
+      }
+    }
+    const uint64_t records = 2 * state.iterations() * (kPerIteration / kRecord);
+    state.SetBytesProcessed(static_cast<int64_t>(2 * state.iterations() * kPerIteration));
+    state.SetItemsProcessed(static_cast<int64_t>(records));
+    if (gputls && gputls_records(lib.get()) - records_before < 2 * records)  // each record sealed and opened
+      state.SkipWithError("records did not go through gputls (counters)");
+  }
+  SSL_free(c);
+  SSL_free(s);
+  SSL_CTX_free(cctx);
+  SSL_CTX_free(sctx);
+}
+
+}  // namespace
+
+// Names as op/impl/batch (one connection: batch 1).
+int main(int argc, char** argv) {
+  const char* ops[] = {"tls13_aes128gcm_records_16384", "tls13_aes256gcm_records_16384", "tls12_aes128gcm_records_16384"};
+  for (int which = 0; which < 3; ++which)
+    for (bool gputls : {false, true})
+      benchmark::RegisterBenchmark((std::string(ops[which]) + (gputls ? "/engine_cpu/1" : "/openssl/1")).c_str(),
+                                   [which, gputls](benchmark::State& st) { tls_records(st, which, gputls); })
+          ->UseRealTime();
+  benchmark::Initialize(&argc, argv);
+  benchmark::RunSpecifiedBenchmarks();
+  benchmark::Shutdown();
+}
