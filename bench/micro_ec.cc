@@ -31,6 +31,7 @@
 #include "gputls/kernels/ec_batch.h"
 #include "gputls/kernels/x25519.h"
 #include "../engine/tests/test_keys.h"
+#include "micro_common.h"
 
 #if GPUTLS_HAVE_CUDA
 #include <cuda_runtime_api.h>
@@ -43,6 +44,7 @@ namespace gputls::engine {
 namespace {
 
 using testing::Bytes;
+using bench::engine_for;
 
 constexpr size_t kDistinct = 64;  // distinct keys / peers / signatures, cycled over a batch
 
@@ -185,19 +187,6 @@ void BM_openssl(benchmark::State& state, Spec s) {
     }
   }
   state.SetItemsProcessed(state.iterations());
-}
-
-std::unique_ptr<Engine> engine_for(Policy p, uint32_t batch, uint32_t flushers) {
-  Config c;
-  c.policy = p;
-  c.batch_size = batch;
-  c.flusher_threads = flushers;
-  c.deadline_us = 100000;  // as micro_rsa: the deadline must not split batches while submitting
-  c.auto_min_batch = 1;
-  c.queue_capacity = batch * 2;
-  c.quiet = true;
-  std::string err;
-  return Engine::create(c, &err);
 }
 
 Status register_key(Engine& eng, const Spec& s, EVP_PKEY* k, KeyHandle* h) {
@@ -551,13 +540,4 @@ void register_all() {
 }  // namespace
 }  // namespace gputls::engine
 
-int main(int argc, char** argv) {
-  benchmark::Initialize(&argc, argv);
-  std::string why;
-  auto gpu = gputls::engine::make_cuda_backend({}, &why);
-  benchmark::AddCustomContext("gputls_gpu", gpu ? gpu->description() : "none (" + why + ")");
-  gpu.reset();
-  gputls::engine::register_all();
-  benchmark::RunSpecifiedBenchmarks();
-  benchmark::Shutdown();
-}
+int main(int argc, char** argv) { return gputls::engine::bench::run_micro_benchmarks(argc, argv, gputls::engine::register_all); }

@@ -14,23 +14,13 @@
 #include "gputls/engine/cuda_backend.h"
 #include "gputls/engine/engine.h"
 #include "../engine/tests/test_keys.h"
+#include "micro_common.h"
 
 namespace gputls::engine {
 namespace {
 
 using testing::Bytes;
-
-std::unique_ptr<Engine> engine_for(Policy p, uint32_t batch, uint32_t flushers = 0) {
-  Config c;
-  c.policy = p;
-  c.batch_size = batch;
-  c.flusher_threads = flushers;
-  c.auto_min_batch = 1;
-  c.queue_capacity = batch * 2;
-  c.quiet = true;
-  std::string err;
-  return Engine::create(c, &err);
-}
+using bench::engine_for;
 
 // One iteration = one batch of B requests, submitted then completed.
 void run_batches(benchmark::State& state, Engine& eng, Op op, KeyHandle key, const std::vector<Bytes>& in,
@@ -57,13 +47,13 @@ void run_batches(benchmark::State& state, Engine& eng, Op op, KeyHandle key, con
 }
 
 void BM_echo_engine_null(benchmark::State& state) {
-  auto eng = engine_for(Policy::kNull, static_cast<uint32_t>(state.range(0)));
+  auto eng = engine_for(Policy::kNull, static_cast<uint32_t>(state.range(0)), 0, false);
   std::vector<Bytes> in{Bytes(64, 1)};
   run_batches(state, *eng, Op::kEcho, {}, in, 64, true);
 }
 
 void BM_rsa2048_engine_null(benchmark::State& state) {
-  auto eng = engine_for(Policy::kNull, static_cast<uint32_t>(state.range(0)));
+  auto eng = engine_for(Policy::kNull, static_cast<uint32_t>(state.range(0)), 0, false);
   EVP_PKEY* pkey = testing::rsa_key(2048);
   KeyHandle h;
   eng->register_rsa_key(testing::rsa_material(pkey), &h);
@@ -86,7 +76,7 @@ void BM_rsa2048_openssl(benchmark::State& state) {
 }
 
 void BM_rsa2048_engine_cpu(benchmark::State& state) {
-  auto eng = engine_for(Policy::kCpu, static_cast<uint32_t>(state.range(0)));
+  auto eng = engine_for(Policy::kCpu, static_cast<uint32_t>(state.range(0)), 0, false);
   EVP_PKEY* pkey = testing::rsa_key(2048);
   KeyHandle h;
   eng->register_rsa_key(testing::rsa_material(pkey), &h);
@@ -114,7 +104,7 @@ void BM_x25519_openssl(benchmark::State& state) {
 }
 
 void BM_x25519_engine_cpu(benchmark::State& state) {
-  auto eng = engine_for(Policy::kCpu, static_cast<uint32_t>(state.range(0)));
+  auto eng = engine_for(Policy::kCpu, static_cast<uint32_t>(state.range(0)), 0, false);
   EVP_PKEY* mine = testing::x25519_key();
   EVP_PKEY* peer = testing::x25519_key();
   KeyHandle h;
@@ -126,7 +116,7 @@ void BM_x25519_engine_cpu(benchmark::State& state) {
 }
 
 void BM_echo_engine_gpu(benchmark::State& state) {
-  auto eng = engine_for(Policy::kGpu, static_cast<uint32_t>(state.range(0)), 1);
+  auto eng = engine_for(Policy::kGpu, static_cast<uint32_t>(state.range(0)), 1, false);
   if (!eng || !eng->gpu_available()) {
     state.SkipWithError("no usable GPU");
     return;
@@ -147,12 +137,4 @@ BENCHMARK(BM_echo_engine_gpu)->Name("echo/engine_gpu")->Arg(64)->Arg(1024)->UseR
 
 }  // namespace gputls::engine
 
-int main(int argc, char** argv) {
-  benchmark::Initialize(&argc, argv);
-  std::string why;
-  auto gpu = gputls::engine::make_cuda_backend({}, &why);
-  benchmark::AddCustomContext("gputls_gpu", gpu ? gpu->description() : "none (" + why + ")");
-  gpu.reset();
-  benchmark::RunSpecifiedBenchmarks();
-  benchmark::Shutdown();
-}
+int main(int argc, char** argv) { return gputls::engine::bench::run_micro_benchmarks(argc, argv, nullptr); }

@@ -22,6 +22,7 @@
 #include "gputls/kernels/key_blob.h"
 #include "gputls/kernels/rsa_batch.h"
 #include "../engine/tests/test_keys.h"
+#include "micro_common.h"
 
 #if GPUTLS_HAVE_CUDA
 #include <cuda_runtime_api.h>
@@ -33,24 +34,9 @@ namespace gputls::engine {
 namespace {
 
 using testing::Bytes;
+using bench::engine_for;
 
 constexpr int kInputs = 64;  // distinct inputs, cycled over a batch
-
-std::unique_ptr<Engine> engine_for(Policy p, uint32_t batch, uint32_t flushers) {
-  Config c;
-  c.policy = p;
-  c.batch_size = batch;
-  c.flusher_threads = flushers;
-  // A batch of B launches when its B-th request arrives, or at once when the
-  // caller blocks on an idle device: the deadline must not split batches
-  // while the benchmark is still submitting them.
-  c.deadline_us = 100000;
-  c.auto_min_batch = 1;
-  c.queue_capacity = batch * 2;
-  c.quiet = true;
-  std::string err;
-  return Engine::create(c, &err);
-}
 
 std::vector<Bytes> inputs_for(EVP_PKEY* pkey, size_t n) {
   std::vector<Bytes> in;
@@ -373,13 +359,4 @@ void register_all() {
 }  // namespace
 }  // namespace gputls::engine
 
-int main(int argc, char** argv) {
-  benchmark::Initialize(&argc, argv);
-  std::string why;
-  auto gpu = gputls::engine::make_cuda_backend({}, &why);
-  benchmark::AddCustomContext("gputls_gpu", gpu ? gpu->description() : "none (" + why + ")");
-  gpu.reset();
-  gputls::engine::register_all();
-  benchmark::RunSpecifiedBenchmarks();
-  benchmark::Shutdown();
-}
+int main(int argc, char** argv) { return gputls::engine::bench::run_micro_benchmarks(argc, argv, gputls::engine::register_all); }
