@@ -17,6 +17,7 @@
 #include <cstring>
 #include <memory>
 
+#include "client_tally.h"
 #include "cpu_clock.h"
 #include "lib_ctx.h"
 #include "load_loop.h"
@@ -69,26 +70,12 @@ struct NetConn {
   ClientExchange exchange;
 };
 
-struct NetWorker {
-  LoadState* st;
+struct NetWorker : ClientTally {
   SSL_CTX* ctx;
   const Target* target;
   int slots = 0;
   int ep = -1;
-  std::vector<double> latency_ms;
-  std::string cipher;  // negotiated, from the first completed handshake
-  uint64_t resumed = 0, bytes_sent = 0, bytes_received = 0;
-  double client_cpu = 0, thread_cpu = 0;
   int stuck[3] = {0, 0, 0};  // connections in flight at the end, by state
-  std::unique_ptr<SessionReuse> sessions;
-
-  template <class F>
-  auto as_client(F f) {
-    const double t0 = thread_cpu_s();
-    auto r = f();
-    client_cpu += thread_cpu_s() - t0;
-    return r;
-  }
 
   std::string where() const { return st->cfg.connect; }
 
@@ -184,18 +171,7 @@ struct NetWorker {
     return s == ClientExchange::Step::kDone;
   }
 
-  void finish(NetConn& c) {
-    latency_ms.push_back(std::chrono::duration<double, std::milli>(Clock::now() - c.started).count());
-    st->completed(latency_ms.back());
-    resumed += SSL_session_reused(c.ssl) ? 1 : 0;
-    if (cipher.empty()) cipher = SSL_get_cipher_name(c.ssl);
-    bytes_sent += c.exchange.sent();
-    bytes_received += c.exchange.received();
-    as_client([&] {
-      sessions->completed(c.ssl);
-      return 0;
-    });
-  }
+  void finish(NetConn& c) { completed(c.ssl, c.exchange, c.started); }
 
   void run() {
     const double t0 = thread_cpu_s();
@@ -261,13 +237,7 @@ bool measure(const RunConfig& cfg, SSL_CTX* ctx, const Target& target, RunResult
     out->harness_cpu_s = t.driver_cpu_s;
     out->handshakes = st.done.load();
     for (auto& w : workers) {
-      out->latency_ms.insert(out->latency_ms.end(), w.latency_ms.begin(), w.latency_ms.end());
-      out->client_cpu_s += w.client_cpu;
-      out->harness_cpu_s += w.thread_cpu - w.client_cpu;
-      out->resumed += w.resumed;
-      if (out->cipher.empty()) out->cipher = w.cipher;
-      out->bytes_sent += w.bytes_sent;
-      out->bytes_received += w.bytes_received;
+      w.add_to(out);
     }
     int stuck[3] = {0, 0, 0};
     for (auto& w : workers)

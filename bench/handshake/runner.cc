@@ -7,6 +7,7 @@
 #include <cstdlib>
 #include <memory>
 
+#include "client_tally.h"
 #include "cpu_clock.h"
 #include "identity.h"
 #include "lib_ctx.h"
@@ -31,28 +32,16 @@ struct Conn {
   ClientExchange exchange;
 };
 
-struct Worker {
-  LoadState* st;
+struct Worker : ClientTally {
   SSL_CTX* server_ctx;
   SSL_CTX* client_ctx;
   int slots = 0;
-  std::vector<double> latency_ms;
-  std::string cipher;  // negotiated, from the first completed handshake
-  uint64_t resumed = 0, bytes_sent = 0, bytes_received = 0, async_waits = 0;
-  double client_cpu = 0, server_cpu = 0, thread_cpu = 0;
-  std::unique_ptr<SessionReuse> sessions;
+  uint64_t async_waits = 0;
+  double server_cpu = 0;
   char buf[16384];
 
-  // Client and server calls are timed on this thread's CPU clock: the
-  // clients' share comes out of the process's CPU, the rest of this
-  // thread's time is the harness's own.
-  template <class F>
-  auto as_client(F f) {
-    const double t0 = thread_cpu_s();
-    auto r = f();
-    client_cpu += thread_cpu_s() - t0;
-    return r;
-  }
+  // Server calls are timed on this thread's CPU clock like the clients'
+  // (ClientTally): the rest of this thread's time is the harness's own.
   template <class F>
   auto as_server(F f) {
     const double t0 = thread_cpu_s();
@@ -162,18 +151,7 @@ struct Worker {
     return false;
   }
 
-  void finish(Conn& c) {
-    latency_ms.push_back(std::chrono::duration<double, std::milli>(Clock::now() - c.started).count());
-    st->completed(latency_ms.back());
-    resumed += SSL_session_reused(c.client) ? 1 : 0;
-    if (cipher.empty()) cipher = SSL_get_cipher_name(c.client);
-    bytes_sent += c.exchange.sent();
-    bytes_received += c.exchange.received();
-    as_client([&] {
-      sessions->completed(c.client);
-      return 0;
-    });
-  }
+  void finish(Conn& c) { completed(c.client, c.exchange, c.started); }
 
   void run() {
     const double t0 = thread_cpu_s();
@@ -311,14 +289,8 @@ bool measure(const RunConfig& cfg, SSL_CTX* sctx, SSL_CTX* cctx, RunResult* out,
     out->harness_cpu_s = t.driver_cpu_s;
     out->handshakes = st.done.load();
     for (auto& w : workers) {
-      out->latency_ms.insert(out->latency_ms.end(), w.latency_ms.begin(), w.latency_ms.end());
-      out->client_cpu_s += w.client_cpu;
+      w.add_to(out, w.server_cpu);
       out->server_calls_cpu_s += w.server_cpu;
-      out->harness_cpu_s += w.thread_cpu - w.client_cpu - w.server_cpu;
-      out->resumed += w.resumed;
-      if (out->cipher.empty()) out->cipher = w.cipher;
-      out->bytes_sent += w.bytes_sent;
-      out->bytes_received += w.bytes_received;
       out->async_waits += w.async_waits;
     }
     // The server: everything that is neither the clients nor the harness
