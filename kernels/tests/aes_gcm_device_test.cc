@@ -6,10 +6,13 @@
 #include <cuda_runtime_api.h>
 #include <gtest/gtest.h>
 
+#include <string>
+
 #include <cstdlib>
 #include <cstring>
 #include <vector>
 
+#include "device_test_util.h"
 #include "aes_gcm_test_util.h"
 #include "gputls/kernels/aes_gcm_launch.h"
 
@@ -21,10 +24,7 @@ using namespace testing;
 class AesGcmDevice : public ::testing::Test {
  protected:
   void SetUp() override {
-    int count = 0;
-    cudaError_t e = cudaGetDeviceCount(&count);
-    if (e != cudaSuccess) GTEST_SKIP() << "no usable GPU: " << cudaGetErrorString(e);
-    if (count == 0) GTEST_SKIP() << "no usable GPU: no CUDA device";
+    if (const std::string why = testing::no_device_reason(); !why.empty()) GTEST_SKIP() << why;
   }
 };
 

@@ -6,10 +6,13 @@
 #include <cuda_runtime_api.h>
 #include <gtest/gtest.h>
 
+#include <string>
+
 #include <chrono>
 #include <cstdio>
 #include <vector>
 
+#include "device_test_util.h"
 #include "ec_test_util.h"
 #include "gputls/kernels/ec_launch.h"
 
@@ -18,22 +21,10 @@ namespace {
 
 using namespace testing;
 
-template <class T>
-struct DeviceBuffer {
-  explicit DeviceBuffer(size_t n) {
-    EXPECT_EQ(cudaMalloc(reinterpret_cast<void**>(&p), n * sizeof(T) + 1), cudaSuccess);
-  }
-  ~DeviceBuffer() { cudaFree(p); }
-  T* p = nullptr;
-};
-
 class EcDevice : public ::testing::TestWithParam<uint32_t> {
  protected:
   void SetUp() override {
-    int count = 0;
-    cudaError_t e = cudaGetDeviceCount(&count);
-    if (e != cudaSuccess) GTEST_SKIP() << "no usable GPU: " << cudaGetErrorString(e);
-    if (count == 0) GTEST_SKIP() << "no usable GPU: no CUDA device";
+    if (const std::string why = testing::no_device_reason(); !why.empty()) GTEST_SKIP() << why;
   }
 };
 
