@@ -17,21 +17,11 @@ using namespace testing;
 class CudaAesGcmTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    std::string why;
-    if (!make_cuda_backend({}, &why)) GTEST_SKIP() << "no usable GPU: " << why;
+    if (const std::string why = no_gpu_reason(); !why.empty()) GTEST_SKIP() << why;
   }
   std::unique_ptr<Engine> gpu_engine(uint32_t fail_batches = 0) {
-    Config c;
-    c.policy = Policy::kGpu;
-    c.quiet = true;
-    c.batch_size = 128;
-    c.aes_gpu_min_bytes = 0;
-    c.gpu_backend_factory = [fail_batches] {
-      CudaBackendOptions o;
-      o.fail_batches = fail_batches;
-      std::string why;
-      return make_cuda_backend(o, &why);
-    };
+    Config c = gpu_config(128, fail_batches);
+    c.aes_gpu_min_bytes = 0;  // every record to the GPU
     return make_engine(c);
   }
 };

@@ -18,22 +18,9 @@ using namespace testing;
 class CudaBackendTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    std::string why;
-    if (!make_cuda_backend({}, &why)) GTEST_SKIP() << "no usable GPU: " << why;
+    if (const std::string why = no_gpu_reason(); !why.empty()) GTEST_SKIP() << why;
   }
-  std::unique_ptr<Engine> gpu_engine(uint32_t fail_batches = 0) {
-    Config c;
-    c.policy = Policy::kGpu;
-    c.quiet = true;
-    c.batch_size = 256;
-    c.gpu_backend_factory = [fail_batches] {
-      CudaBackendOptions o;
-      o.fail_batches = fail_batches;
-      std::string why;
-      return make_cuda_backend(o, &why);
-    };
-    return make_engine(c);
-  }
+  std::unique_ptr<Engine> gpu_engine(uint32_t fail_batches = 0) { return make_engine(gpu_config(256, fail_batches)); }
 };
 
 // Device results against the host twin over the same packed batch.
