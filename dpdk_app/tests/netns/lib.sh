@@ -19,6 +19,8 @@ WORK=$(mktemp -d /tmp/gputls-netns.XXXXXX)
 STATS="$WORK/stats.json"
 APP_LOG="$WORK/appliance.log"
 APP_PID=""
+# Other processes a test starts (servers, capture): stopped by the trap.
+EXTRA_PIDS=()
 
 skip() { echo "SKIP: $*"; exit 77; }
 
@@ -31,8 +33,10 @@ cleanup() {
     kill -0 "$APP_PID" 2>/dev/null && { echo "appliance did not stop on SIGTERM; killing it"; kill -KILL "$APP_PID"; }
     wait "$APP_PID" 2>/dev/null
   fi
+  for p in "${EXTRA_PIDS[@]}"; do kill -TERM "$p" 2>/dev/null && wait "$p" 2>/dev/null; done
   ip link del "$VETH_DPDK" 2>/dev/null
   ip netns del "$NS" 2>/dev/null
+  rm -rf "/etc/netns/$NS"  # per-namespace /etc files (hosts), if a test made them
   rm -rf "/var/run/dpdk/$PREFIX"
   if [ $rc -ne 0 ] && [ $rc -ne 77 ]; then
     echo "--- appliance log (last 40 lines)"; tail -n 40 "$APP_LOG" 2>/dev/null

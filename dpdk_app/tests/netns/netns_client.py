@@ -7,7 +7,10 @@
                                          checks their SHA-256 against the
                                          pattern rebuilt here (hashlib)
   stats FILE CHECK...                    asserts on the appliance's stats JSON,
-                                         CHECK like total.drops.ip_fragment>=1
+                                         CHECK like total.drops.ip_fragment>=1;
+                                         a side may add paths (a.b+c.d>=1) and
+                                         a path ending in .* sums an object's
+                                         values (total.tls.failures.*>=3)
 Exit status 0 only when every transfer was complete and correct.
 """
 import argparse
@@ -114,9 +117,21 @@ def run_download(host, port, size, conns, timeout):
 
 
 def lookup(doc, path):
-    for part in path.split("."):
-        doc = doc[int(part)] if isinstance(doc, list) else doc[part]
-    return doc
+    node = doc
+    for i, part in enumerate(path.split(".")):
+        if part == "*" and isinstance(node, dict):
+            return sum(v for v in node.values() if isinstance(v, (int, float)))
+        try:
+            node = node[int(part)] if isinstance(node, list) else node[part]
+        except (KeyError, IndexError, ValueError, TypeError):
+            here = ".".join(path.split(".")[:i]) or "the top level"
+            keys = list(node) if isinstance(node, dict) else type(node).__name__
+            raise SystemExit(f"stats: no {part!r} in {here} of {path!r} (there: {keys})")
+    return node
+
+
+def value(doc, expr):
+    return sum(lookup(doc, term) for term in expr.split("+"))
 
 
 def run_stats(path, checks):
@@ -130,8 +145,8 @@ def run_stats(path, checks):
                 break
         else:
             raise SystemExit(f"stats: cannot parse check {c!r}")
-        val = lookup(doc, lhs)
-        ref = lookup(doc, rhs) if not rhs.lstrip("-").replace(".", "").isdigit() else float(rhs)
+        val = value(doc, lhs)
+        ref = value(doc, rhs) if not rhs.lstrip("-").replace(".", "").isdigit() else float(rhs)
         ok = {">=": val >= ref, "<=": val <= ref, "==": val == ref, ">": val > ref, "<": val < ref}[op]
         print(f"stats: {lhs} = {val} {op} {rhs} ({ref}): {'ok' if ok else 'FAILED'}")
         if not ok:

@@ -1,0 +1,40 @@
+#!/usr/bin/env bash
+# TLS termination with real clients in the namespace (TLS_SERVER=haproxy runs
+# the same clients against HAProxy, see tls_lib.sh):
+#   1. openssl s_client TLS 1.2 and 1.3, RSA and ECDSA server certificates
+#      (chosen by -sigalgs, checked in the output), each request proxied to the
+#      backend; curl downloads the backend's 10 MiB file (TLS 1.3 and 1.2,
+#      sha256 compared); session tickets (from a shared ticket key file)
+#      resume TLS 1.3 and 1.2 sessions; gputls's counters show the signatures
+#      and key exchanges ran on its engine.
+#   2. mTLS (--client-ca): a client certificate from the CA is accepted; no
+#      certificate, or one from another CA, is refused, and counted.
+source "$(dirname "$0")/tls_lib.sh"
+tls_setup
+
+start_tls_server --ticket-key-file "$PKI/tickets.key"
+for v in 1.2 1.3; do
+  for c in rsa ec; do check_handshake "$v" "$c"; done
+done
+check_download --tlsv1.3
+check_download --tlsv1.2 --tls-max 1.2
+check_resumption 1.3
+check_resumption 1.2
+stop_tls_server
+# shellcheck disable=SC2046
+check_stats 'total.tls.handshakes_full>=8' 'total.tls.handshakes_resumed>=2' 'total.tls.handshake_failures==0' \
+  'total.tls.active==0' 'total.proxy.backend_connects>=10' 'total.proxy.bytes_from_backend>=20971520' \
+  'total.proxy.active==0' $(gputls_offload_checks 8) 'gputls.provider.rsa_sign.engine>=1' \
+  'gputls.provider.ecdsa_sign.engine>=1'
+
+start_tls_server --client-ca "$PKI/ca.pem"
+check_get mtls-ok-1.3 --tlsv1.3 --cert "$PKI/client.pem" --key "$PKI/client.key"
+check_get mtls-ok-1.2 --tlsv1.2 --tls-max 1.2 --cert "$PKI/client.pem" --key "$PKI/client.key"
+check_refused "mTLS 1.3 without a client certificate" --tlsv1.3
+check_refused "mTLS 1.2 without a client certificate" --tlsv1.2 --tls-max 1.2
+check_refused "mTLS 1.3 with a certificate from another CA" --tlsv1.3 --cert "$PKI/rogue.pem" --key "$PKI/rogue.key"
+check_get mtls-still-serving --cert "$PKI/client.pem" --key "$PKI/client.key"
+stop_tls_server
+check_stats 'total.tls.client_certs_verified>=3' 'total.tls.handshake_failures>=3' 'total.tls.failures.*>=3' \
+  'total.tls.alerts_sent.*>=3' 'total.tls.active==0'
+echo PASS

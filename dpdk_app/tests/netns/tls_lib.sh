@@ -1,0 +1,281 @@
+# Shared set-up for the appliance's TLS netns tests (sourced by tls_*_test.sh,
+# on top of lib.sh): test PKI and ticket keys made in the test's temp dir, a
+# plaintext HTTP backend on 127.0.0.1, the TLS server, and client checks that
+# the tests share.
+#
+# TLS_SERVER=appliance (default): gputls-appliance terminates TLS on the veth
+#   (DPDK), with the gputls provider ($GPUTLS_PROVIDER = path of gputls.so).
+# TLS_SERVER=haproxy: HAProxy 2.6 (kernel TCP) on the root side of the same veth,
+#   with the same certificates, backend and gputls provider (ssl-provider,
+#   ssl-mode-async): the same clients run unchanged, so the client side of each
+#   test is known to work before the appliance has TLS. The appliance's own
+#   stats are not there; only the gputls.* checks run (from the provider's
+#   counters, written by HAProxy's worker at exit), the rest are listed as
+#   skipped. Impairment flags are ignored (no netem on these machines).
+if [ "${TLS_SERVER:=appliance}" = haproxy ]; then
+  APPLIANCE=${APPLIANCE:-unused}
+fi
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+
+TLS_PORT=443
+SNI=gputls.test            # in the certificates, resolved in the namespace by /etc/netns/$NS/hosts
+URL="https://$SNI:$TLS_PORT"
+PKI="$WORK/pki"
+WWW="$WORK/www"
+BIG_SHA=""                 # sha256 of $WWW/big.bin (10 MiB of random bytes)
+BACKEND_PORT=""
+BACKEND_PID=""
+
+tls_setup() {
+  for tool in openssl curl; do command -v "$tool" >/dev/null || skip "$tool is not installed; run scripts/setup.sh"; done
+  if [ "$TLS_SERVER" = haproxy ]; then
+    command -v haproxy >/dev/null || skip "haproxy is not installed; run scripts/setup.sh"
+  else
+    [ -x "$APPLIANCE" ] || skip "no appliance binary at $APPLIANCE"
+  fi
+  [ -f "${GPUTLS_PROVIDER:-}" ] || skip "set GPUTLS_PROVIDER to gputls.so (ctest does)"
+  netns_setup
+  mkdir -p "/etc/netns/$NS"
+  echo "$SERVER_IP $SNI" >"/etc/netns/$NS/hosts"
+  make_tls_material
+  start_backend
+}
+
+# make_tls_material: into $PKI, a CA; server certificates RSA-2048 and ECDSA
+# P-256 for $SNI and $SERVER_IP signed by it; a client certificate from the
+# CA and one from another CA (to be refused); three 80-byte ticket keys (16 name,
+# 32 HMAC, 32 AES each; raw for the appliance, base64 lines for HAProxy). Into
+# $WWW the backend's 10 MiB random file. Nothing here is ever committed.
+make_tls_material() {
+  mkdir -p "$PKI" "$WWW"
+  local q=(-days 2 -sha256)
+  sign() {  # name issuer ext...: signs $PKI/name.csr with issuer's key
+    local name=$1 issuer=$2; shift 2
+    printf '%s\n' "$@" >"$PKI/$name.ext"
+    openssl x509 -req -in "$PKI/$name.csr" -CA "$PKI/$issuer.pem" -CAkey "$PKI/$issuer.key" -CAcreateserial \
+      -out "$PKI/$name.pem" "${q[@]}" -extfile "$PKI/$name.ext" 2>/dev/null
+  }
+  for ca in ca otherca; do
+    openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$PKI/$ca.key" -out "$PKI/$ca.pem" \
+      -subj "/CN=gputls test $ca" "${q[@]}" -addext basicConstraints=critical,CA:TRUE 2>/dev/null
+  done
+  openssl req -new -newkey rsa:2048 -nodes -keyout "$PKI/rsa.key" -out "$PKI/rsa.csr" -subj "/CN=$SNI" 2>/dev/null
+  openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$PKI/ec.key" -out "$PKI/ec.csr" \
+    -subj "/CN=$SNI" 2>/dev/null
+  for s in rsa ec; do
+    sign "$s" ca "subjectAltName=DNS:$SNI,IP:$SERVER_IP" "extendedKeyUsage=serverAuth"
+    cat "$PKI/$s.pem" "$PKI/$s.key" >"$PKI/haproxy-$s.pem"
+  done
+  for c in client:ca rogue:otherca; do
+    openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$PKI/${c%:*}.key" \
+      -out "$PKI/${c%:*}.csr" -subj "/CN=gputls test ${c%:*} client" 2>/dev/null
+    sign "${c%:*}" "${c#*:}" "extendedKeyUsage=clientAuth"
+  done
+  # Three: HAProxy wants at least 3 (previous, current, next).
+  openssl rand 240 >"$PKI/tickets.key"
+  for k in 0 1 2; do dd if="$PKI/tickets.key" bs=80 skip=$k count=1 status=none | base64 -w0; echo; done >"$PKI/tickets.b64"
+  head -c $((10 << 20)) /dev/urandom >"$WWW/big.bin"
+  BIG_SHA=$(sha256sum "$WWW/big.bin" | cut -d' ' -f1)
+}
+
+# start_backend: tls_backend.py on 127.0.0.1 (a free port the first time, the
+# same port after stop_backend, so the TLS server's --backend stays right).
+start_backend() {
+  [ -n "$BACKEND_PORT" ] || BACKEND_PORT=$($PY -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+  $PY "$HERE/tls_backend.py" --port "$BACKEND_PORT" --dir "$WWW" >"$WORK/backend.log" 2>&1 &
+  BACKEND_PID=$!
+  EXTRA_PIDS+=("$BACKEND_PID")
+  for _ in $(seq 50); do
+    grep -q listening "$WORK/backend.log" && return 0
+    kill -0 "$BACKEND_PID" 2>/dev/null || break
+    sleep 0.1
+  done
+  echo "backend did not start:"; cat "$WORK/backend.log"; return 1
+}
+
+# stop_backend: the backend goes away; connections to its port are refused.
+stop_backend() {
+  kill -TERM "$BACKEND_PID"; wait "$BACKEND_PID" 2>/dev/null || true
+  BACKEND_PID=""
+}
+
+# start_tls_server [appliance TLS flags...]: the server under test on
+# $SERVER_IP:$TLS_PORT, both server certificates, the backend, the gputls
+# provider. Flags are the appliance's (--client-ca, --ticket-key-file,
+# --no-tickets, --tls-min, --tls-max, --handshake-timeout-ms, --keylog-file,
+# --impair-*); in HAProxy mode they are translated to its configuration.
+start_tls_server() {
+  if [ "$TLS_SERVER" = haproxy ]; then start_haproxy "$@"; return; fi
+  start_appliance --tls-port "$TLS_PORT" --cert "$PKI/rsa.pem" --key "$PKI/rsa.key" \
+    --cert "$PKI/ec.pem" --key "$PKI/ec.key" --backend "127.0.0.1:$BACKEND_PORT" \
+    --provider gputls --provider-module "$GPUTLS_PROVIDER" "$@"
+}
+
+# stop_tls_server: stops it cleanly; then $STATS holds its final stats (in
+# HAProxy mode: {"gputls": the provider's counters summed over its processes}).
+stop_tls_server() {
+  if [ "$TLS_SERVER" != haproxy ]; then stop_appliance; return; fi
+  kill -USR1 "$APP_PID"  # soft stop: the worker unloads gputls, which writes its counters
+  for _ in $(seq 100); do kill -0 "$APP_PID" 2>/dev/null || break; sleep 0.1; done
+  if kill -0 "$APP_PID" 2>/dev/null; then echo "haproxy did not stop on SIGUSR1 in 10 s"; return 1; fi
+  wait "$APP_PID" || true
+  APP_PID=""
+  $PY - "$STATS" "$WORK"/gputls.*.json <<'PY'
+import json, sys
+total = {}
+for path in sys.argv[2:]:
+    for op, counters in json.load(open(path)).get("provider", {}).items():
+        for k, v in counters.items():
+            if isinstance(v, (int, float)):
+                total.setdefault(op, {}).setdefault(k, 0)
+                total[op][k] += v
+json.dump({"running": False, "gputls": {"provider": total}}, open(sys.argv[1], "w"), indent=1)
+PY
+  rm -f "$WORK"/gputls.*.json
+}
+
+start_haproxy() {
+  local bind_opts="" timeout_client="20s" keylog=""
+  while [ $# -gt 0 ]; do
+    case $1 in
+      --client-ca) bind_opts+=" ca-file $2 verify required"; shift ;;
+      --ticket-key-file) bind_opts+=" tls-ticket-keys $PKI/tickets.b64"; shift ;;
+      --no-tickets) bind_opts+=" no-tls-tickets" ;;
+      --tls-min) bind_opts+=" ssl-min-ver TLSv$2"; shift ;;
+      --tls-max) bind_opts+=" ssl-max-ver TLSv$2"; shift ;;
+      --handshake-timeout-ms) timeout_client="$2"; shift ;;  # HAProxy 2.6 times handshakes with "timeout client"
+      --keylog-file) keylog=$2; shift ;;
+      --impair-*) echo "note: $1 $2 ignored in haproxy mode (no impairment on kernel TCP here)"; shift ;;
+      *) echo "start_haproxy: no translation for $1"; return 1 ;;
+    esac
+    shift
+  done
+  # HAProxy cannot write a key log file itself; the keylog test then uses the client's.
+  [ -n "$keylog" ] && echo "note: haproxy mode: the key log comes from the client (SSLKEYLOGFILE)"
+  ip addr replace "$SERVER_IP/24" dev "$VETH_DPDK"
+  cat >"$WORK/haproxy.cfg" <<EOF
+global
+  master-worker
+  pidfile $WORK/haproxy.pid
+  nbthread 1
+  maxconn 4096
+  ssl-provider-path $(dirname "$GPUTLS_PROVIDER")
+  ssl-provider gputls
+  ssl-provider default
+  ssl-propquery ?provider=gputls
+  ssl-mode-async
+defaults
+  mode http
+  timeout connect 2s
+  timeout client $timeout_client
+  timeout server 20s
+frontend tls_in
+  bind $SERVER_IP:$TLS_PORT ssl crt $PKI/haproxy-rsa.pem crt $PKI/haproxy-ec.pem alpn http/1.1$bind_opts
+  default_backend plain
+backend plain
+  server backend 127.0.0.1:$BACKEND_PORT
+EOF
+  haproxy -c -f "$WORK/haproxy.cfg" >"$APP_LOG" 2>&1 || { cat "$APP_LOG"; return 1; }
+  GPUTLS_QUIET=1 GPUTLS_STATS_FILE="$WORK/gputls.%p.json" haproxy -W -f "$WORK/haproxy.cfg" >"$APP_LOG" 2>&1 &
+  APP_PID=$!
+  for _ in $(seq 100); do
+    # Listening is seen without connecting (a probe connection would be a failed handshake).
+    ss -Hltn "sport = :$TLS_PORT" | grep -q "$SERVER_IP" && return 0
+    kill -0 "$APP_PID" 2>/dev/null || break
+    sleep 0.1
+  done
+  echo "haproxy did not start:"; cat "$APP_LOG"; return 1
+}
+
+# check_stats CHECK...: netns_client.py stats on $STATS (after stop_tls_server).
+# Every assertion on the appliance's stats keys goes through here; in HAProxy
+# mode only the gputls.* checks apply.
+check_stats() {
+  local run=() c
+  for c in "$@"; do
+    if [ "$TLS_SERVER" = haproxy ] && [ "${c#gputls.}" = "$c" ]; then
+      echo "stats: $c: skipped (haproxy mode)"
+    else
+      run+=("$c")
+    fi
+  done
+  [ ${#run[@]} -eq 0 ] || $PY "$HERE/netns_client.py" stats "$STATS" "${run[@]}"
+}
+
+# Offload proven from gputls's own counters: signatures (RSA or ECDSA) and
+# key exchange went through the provider's engine, at least N of each.
+gputls_offload_checks() {  # N
+  echo "gputls.provider.rsa_sign.engine+gputls.provider.ecdsa_sign.engine>=$1" \
+    "gputls.provider.x25519_derive.engine+gputls.provider.ecdh_derive.engine>=$1"
+}
+
+fail() { echo "FAIL: $*"; exit 1; }
+
+# s_client_get NAME OUT s_client-args...: openssl s_client in the namespace,
+# verifying the server against the CA, sends GET /NAME (Connection: close) and
+# reads until the server closes; everything it prints goes to OUT. Fails
+# unless the backend's answer for /NAME came back.
+s_client_get() {
+  local name=$1 out=$2; shift 2
+  printf 'GET /%s HTTP/1.1\r\nHost: %s\r\nConnection: close\r\n\r\n' "$name" "$SNI" |
+    in_ns timeout 20 openssl s_client -connect "$SNI:$TLS_PORT" -servername "$SNI" -CAfile "$PKI/ca.pem" \
+      -verify_return_error -ign_eof "$@" >"$out" 2>&1 || true
+  grep -q "backend saw /$name" "$out" || { cat "$out"; fail "s_client $name: no answer from the backend"; }
+}
+
+# check_handshake VERSION CERT: TLS 1.2 or 1.3 with the RSA or ECDSA server
+# certificate, chosen by the client's signature algorithms; the certificate
+# the server sent and the protocol are read back from s_client's output.
+check_handshake() {
+  local version=$1 cert=$2 sigalgs bits sigtype out="$WORK/s_client-$1-$2.txt"
+  case $cert in
+    rsa) sigalgs=rsa_pss_rsae_sha256:rsa_pkcs1_sha256 bits=2048 sigtype='RSA(-PSS)?' ;;
+    ec) sigalgs=ecdsa_secp256r1_sha256 bits=256 sigtype=ECDSA ;;
+  esac
+  s_client_get "s_client-$version-$cert" "$out" "-tls${version/./_}" -sigalgs "$sigalgs"
+  grep -q "Server public key is $bits bit" "$out" || fail "TLS $version $cert: wrong server certificate"
+  grep -Eq "^Peer signature type: $sigtype\$" "$out" || fail "TLS $version $cert: wrong signature type"
+  grep -q "^New, TLSv$version, Cipher" "$out" || fail "TLS $version $cert: not a new TLS $version session"
+  grep -q "Verify return code: 0 (ok)" "$out" || fail "TLS $version $cert: certificate not verified"
+  echo "ok: s_client TLS $version, $cert certificate, request proxied"
+}
+
+# check_download [curl args...]: the backend's 10 MiB file through the TLS
+# server, compared by sha256.
+check_download() {
+  local got
+  got=$(in_ns timeout 90 curl -sS --fail --max-time 80 --cacert "$PKI/ca.pem" "$@" "$URL/big.bin" | sha256sum | cut -d' ' -f1)
+  [ "$got" = "$BIG_SHA" ] || fail "download $*: sha256 $got, want $BIG_SHA"
+  echo "ok: curl $* 10 MiB, sha256 matches"
+}
+
+# check_resumption VERSION: a session ticket from one connection resumes the
+# next ("Reused" in s_client's output).
+check_resumption() {
+  local version=$1 sess="$WORK/session-$1.pem"
+  rm -f "$sess"
+  s_client_get "ticket-$version" "$WORK/resume1-$version.txt" "-tls${version/./_}" -sess_out "$sess"
+  [ -s "$sess" ] || fail "TLS $version: no session ticket received"
+  s_client_get "resumed-$version" "$WORK/resume2-$version.txt" "-tls${version/./_}" -sess_in "$sess"
+  grep -q "^Reused, TLSv$version" "$WORK/resume2-$version.txt" ||
+    { cat "$WORK/resume2-$version.txt"; fail "TLS $version: the ticket did not resume the session"; }
+  echo "ok: TLS $version resumption by ticket"
+}
+
+# check_get PATH [curl args...]: a small request through the TLS server works.
+check_get() {
+  local path=$1 body; shift
+  body=$(in_ns timeout 20 curl -sS --fail --max-time 15 --cacert "$PKI/ca.pem" "$@" "$URL/$path") ||
+    fail "curl /$path $* failed"
+  [ "$body" = "backend saw /$path" ] || fail "curl /$path: unexpected body '$body'"
+  echo "ok: curl /$path $*"
+}
+
+# check_refused WHAT [curl args...]: the request must fail (no body from the backend).
+check_refused() {
+  local what=$1 body rc=0; shift
+  body=$(in_ns timeout 20 curl -sS --fail --max-time 15 --cacert "$PKI/ca.pem" "$@" "$URL/refused" 2>"$WORK/curl.err") || rc=$?
+  [ $rc -ne 0 ] || fail "$what: the request succeeded ('$body')"
+  [ -z "$body" ] || fail "$what: the backend's answer came through: '$body'"
+  echo "ok: $what refused (curl exit $rc: $(head -c 160 "$WORK/curl.err" | tr '\n' ' '))"
+}
