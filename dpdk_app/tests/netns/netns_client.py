@@ -6,6 +6,12 @@
   download HOST PORT --size S [--conns N] each connection asks for S bytes and
                                          checks their SHA-256 against the
                                          pattern rebuilt here (hashlib)
+  tls-bad HOST PORT --mode M [--conns N]  misbehaving TLS clients, N at once:
+                                         garbage (random bytes, no ClientHello),
+                                         truncated (half a ClientHello record,
+                                         then our FIN), stall (a whole
+                                         ClientHello, then silence); each must
+                                         see the server close within --timeout
   stats FILE CHECK...                    asserts on the appliance's stats JSON,
                                          CHECK like total.drops.ip_fragment>=1;
                                          a side may add paths (a.b+c.d>=1) and
@@ -116,6 +122,57 @@ def run_download(host, port, size, conns, timeout):
     print(f"download: {conns} x {size} bytes, sha256 {want} ok, {conns * size / dt / 1e6:.1f} MB/s")
 
 
+def client_hello(server_name):
+    """The bytes of a real ClientHello (Python's ssl on memory BIOs)."""
+    import ssl
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    ctx.check_hostname = False
+    ctx.verify_mode = ssl.CERT_NONE
+    inc, out = ssl.MemoryBIO(), ssl.MemoryBIO()
+    tls = ctx.wrap_bio(inc, out, server_hostname=server_name)
+    try:
+        tls.do_handshake()
+    except ssl.SSLWantReadError:
+        pass
+    return out.read()
+
+
+def run_tls_bad(host, port, mode, conns, server_name, timeout):
+    hello = client_hello(server_name)
+    socks = []
+    for _ in range(conns):
+        s = socket.create_connection((host, port), timeout=timeout)
+        if mode == "garbage":
+            s.sendall(b"\x47" + os.urandom(1023))  # not a TLS record type
+        elif mode == "truncated":
+            s.sendall(hello[: len(hello) // 2])      # the record header promises more
+            s.shutdown(socket.SHUT_WR)
+        else:
+            s.sendall(hello)                          # then never answer the server's flight
+        socks.append(s)
+    t0 = time.time()
+    for i, s in enumerate(socks):
+        got = bytearray()
+        try:
+            while True:
+                left = timeout - (time.time() - t0)
+                if left <= 0:
+                    raise SystemExit(f"tls-bad {mode}: connection {i} still open after {timeout} s")
+                s.settimeout(left)
+                chunk = s.recv(65536)
+                if not chunk:
+                    break
+                got += chunk
+        except ConnectionResetError:
+            pass
+        except socket.timeout:
+            raise SystemExit(f"tls-bad {mode}: connection {i} still open after {timeout} s")
+        s.close()
+        alert = len(got) > 0 and got[0] == 21  # TLS record type 21: alert
+        print(f"tls-bad {mode}: connection {i} closed by the server after {time.time() - t0:.2f} s, "
+              f"{len(got)} bytes received{', an alert record first' if alert else ''}")
+
+
 def lookup(doc, path):
     node = doc
     for i, part in enumerate(path.split(".")):
@@ -166,6 +223,11 @@ def main():
     d.add_argument("host"); d.add_argument("port", type=int)
     d.add_argument("--size", type=int, required=True); d.add_argument("--conns", type=int, default=1)
     d.add_argument("--timeout", type=float, default=120)
+    b = sub.add_parser("tls-bad")
+    b.add_argument("host"); b.add_argument("port", type=int)
+    b.add_argument("--mode", choices=["garbage", "truncated", "stall"], required=True)
+    b.add_argument("--conns", type=int, default=1); b.add_argument("--server-name", default="localhost")
+    b.add_argument("--timeout", type=float, default=10)
     s = sub.add_parser("stats")
     s.add_argument("file"); s.add_argument("checks", nargs="+")
     a = ap.parse_args()
@@ -173,6 +235,8 @@ def main():
         run_echo(a.host, a.port, a.conns, a.bytes, a.timeout)
     elif a.cmd == "download":
         run_download(a.host, a.port, a.size, a.conns, a.timeout)
+    elif a.cmd == "tls-bad":
+        run_tls_bad(a.host, a.port, a.mode, a.conns, a.server_name, a.timeout)
     else:
         run_stats(a.file, a.checks)
 
