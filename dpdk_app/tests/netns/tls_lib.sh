@@ -32,6 +32,9 @@ tls_setup() {
     command -v haproxy >/dev/null || skip "haproxy is not installed; run scripts/setup.sh"
   else
     [ -x "$APPLIANCE" ] || skip "no appliance binary at $APPLIANCE"
+    # A build from before TLS termination (its --help needs no EAL set-up).
+    timeout 20 "$APPLIANCE" -- --help 2>/dev/null | grep -q -- --tls-port ||
+      skip "this gputls-appliance has no --tls-port (no TLS termination built); TLS_SERVER=haproxy runs the clients against HAProxy"
   fi
   [ -f "${GPUTLS_PROVIDER:-}" ] || skip "set GPUTLS_PROVIDER to gputls.so (ctest does)"
   netns_setup
