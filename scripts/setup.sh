@@ -19,6 +19,8 @@ packages=(
   clang libclang-rt-14-dev
   # the benchmark's plots
   python3-matplotlib
+  # the appliance's key-log test decrypts a capture
+  tshark
 )
 
 missing=()
@@ -35,6 +37,8 @@ SUDO=""
 [ "$(id -u)" -eq 0 ] || SUDO="sudo"
 echo "setup: installing ${missing[*]}"
 export DEBIAN_FRONTEND=noninteractive
+# wireshark-common asks whether non-root users may capture: no (tests capture as root).
+echo 'wireshark-common wireshark-common/install-setuid boolean false' | $SUDO debconf-set-selections
 $SUDO apt-get update -q
 $SUDO apt-get install -y -q --no-install-recommends "${missing[@]}"
 echo "setup: done"
