@@ -12,6 +12,12 @@
 #   stats are not there; only the gputls.* checks run (from the provider's
 #   counters, written by HAProxy's worker at exit), the rest are listed as
 #   skipped. Impairment flags are ignored (no netem on these machines).
+# Also: TLS_PROVIDER=gputls (default) or default (OpenSSL's, for both servers);
+# TLS_CERTS="rsa ec" (default; the server certificates loaded); HAPROXY_CPUS
+# (taskset list for HAProxy, for the benchmark).
+TLS_PROVIDER=${TLS_PROVIDER:-gputls}
+TLS_CERTS=${TLS_CERTS:-rsa ec}
+HAPROXY_CPUS=${HAPROXY_CPUS:-}
 if [ "${TLS_SERVER:=appliance}" = haproxy ]; then
   APPLIANCE=${APPLIANCE:-unused}
 fi
@@ -109,9 +115,11 @@ stop_backend() {
 # --impair-*); in HAProxy mode they are translated to its configuration.
 start_tls_server() {
   if [ "$TLS_SERVER" = haproxy ]; then start_haproxy "$@"; return; fi
-  start_appliance --tls-port "$TLS_PORT" --cert "$PKI/rsa.pem" --key "$PKI/rsa.key" \
-    --cert "$PKI/ec.pem" --key "$PKI/ec.key" --backend "127.0.0.1:$BACKEND_PORT" \
-    --provider gputls --provider-module "$GPUTLS_PROVIDER" "$@"
+  local certs=() c
+  for c in $TLS_CERTS; do certs+=(--cert "$PKI/$c.pem" --key "$PKI/$c.key"); done
+  [ "$TLS_PROVIDER" = gputls ] && certs+=(--provider-module "$GPUTLS_PROVIDER")
+  start_appliance --tls-port "$TLS_PORT" "${certs[@]}" --backend "127.0.0.1:$BACKEND_PORT" \
+    --provider "$TLS_PROVIDER" "$@"
 }
 
 # stop_tls_server: stops it cleanly; then $STATS holds its final stats (in
@@ -123,6 +131,7 @@ stop_tls_server() {
   if kill -0 "$APP_PID" 2>/dev/null; then echo "haproxy did not stop on SIGUSR1 in 10 s"; return 1; fi
   wait "$APP_PID" || true
   APP_PID=""
+  ip addr del "$SERVER_IP/24" dev "$VETH_DPDK"  # the veth is the appliance's again
   $PY - "$STATS" "$WORK"/gputls.*.json <<'PY'
 import json, sys
 total = {}
@@ -138,7 +147,7 @@ PY
 }
 
 start_haproxy() {
-  local bind_opts="" timeout_client="20s" keylog=""
+  local bind_opts="" timeout_client="20s" keylog="" c crts="" providers=""
   while [ $# -gt 0 ]; do
     case $1 in
       --client-ca) bind_opts+=" ca-file $2 verify required"; shift ;;
@@ -155,17 +164,20 @@ start_haproxy() {
   done
   # HAProxy cannot write a key log file itself; the keylog test then uses the client's.
   [ -n "$keylog" ] && echo "note: haproxy mode: the key log comes from the client (SSLKEYLOGFILE)"
+  for c in $TLS_CERTS; do crts+=" crt $PKI/haproxy-$c.pem"; done
+  [ "$TLS_PROVIDER" = gputls ] && providers="
+  ssl-provider-path $(dirname "$GPUTLS_PROVIDER")
+  ssl-provider gputls
+  ssl-provider default
+  ssl-propquery ?provider=gputls"
+  # The same veth and address as the appliance's (its address only while HAProxy runs).
   ip addr replace "$SERVER_IP/24" dev "$VETH_DPDK"
   cat >"$WORK/haproxy.cfg" <<EOF
 global
   master-worker
   pidfile $WORK/haproxy.pid
   nbthread 1
-  maxconn 4096
-  ssl-provider-path $(dirname "$GPUTLS_PROVIDER")
-  ssl-provider gputls
-  ssl-provider default
-  ssl-propquery ?provider=gputls
+  maxconn 4096$providers
   ssl-mode-async
 defaults
   mode http
@@ -173,13 +185,13 @@ defaults
   timeout client $timeout_client
   timeout server 20s
 frontend tls_in
-  bind $SERVER_IP:$TLS_PORT ssl crt $PKI/haproxy-rsa.pem crt $PKI/haproxy-ec.pem alpn http/1.1$bind_opts
+  bind $SERVER_IP:$TLS_PORT ssl$crts alpn http/1.1$bind_opts
   default_backend plain
 backend plain
   server backend 127.0.0.1:$BACKEND_PORT
 EOF
   haproxy -c -f "$WORK/haproxy.cfg" >"$APP_LOG" 2>&1 || { cat "$APP_LOG"; return 1; }
-  GPUTLS_QUIET=1 GPUTLS_STATS_FILE="$WORK/gputls.%p.json" haproxy -W -f "$WORK/haproxy.cfg" >"$APP_LOG" 2>&1 &
+  GPUTLS_QUIET=1 GPUTLS_STATS_FILE="$WORK/gputls.%p.json" ${HAPROXY_CPUS:+taskset -c "$HAPROXY_CPUS"} haproxy -W -f "$WORK/haproxy.cfg" >"$APP_LOG" 2>&1 &
   APP_PID=$!
   for _ in $(seq 100); do
     # Listening is seen without connecting (a probe connection would be a failed handshake).
