@@ -24,8 +24,11 @@ stop_tls_server
 # shellcheck disable=SC2046
 check_stats 'total.tls.handshakes_full>=8' 'total.tls.handshakes_resumed>=2' 'total.tls.handshake_failures==0' \
   'total.tls.active==0' 'total.proxy.backend_connects>=10' 'total.proxy.bytes_from_backend>=20971520' \
-  'total.proxy.active==0' $(gputls_offload_checks 8) 'gputls.provider.rsa_sign.engine>=1' \
-  'gputls.provider.ecdsa_sign.engine>=1'
+  'total.proxy.active==0' 'total.tls.async_pauses>=8' $(gputls_offload_checks 8) \
+  'gputls.provider.rsa_sign.engine>=1' 'gputls.provider.ecdsa_sign.engine>=1' \
+  'gputls.provider.rsa_sign.async_paused+gputls.provider.ecdsa_sign.async_paused>=8' \
+  'gputls.provider.aes_gcm_seal.engine>=10' 'gputls.provider.aes_gcm_open.engine>=10' \
+  'gputls.provider.rsa_sign.sw+gputls.provider.ecdsa_sign.sw+gputls.provider.rsa_sign.failed==0'
 
 start_tls_server --client-ca "$PKI/ca.pem"
 check_get mtls-ok-1.3 --tlsv1.3 --cert "$PKI/client.pem" --key "$PKI/client.key"

@@ -1,0 +1,141 @@
+#!/usr/bin/env bash
+# TLS termination: the appliance (DPDK, net_af_packet on a veth) vs HAProxy 2.6
+# (kernel TCP on the same veth and address), same certificate, same provider,
+# same backend, same client, same cores, same run (root; a network namespace
+# made and removed here, dpdk_app/tests/netns/tls_lib.sh):
+#   - the server gets CPU 1 (the appliance's worker lcore; HAProxy with one
+#     thread under taskset), the clients and the backend (tls_backend.py on
+#     127.0.0.1) CPU 0;
+#   - full handshakes/s: gputls-bench --connect, TLS 1.3 X25519 + RSA-2048
+#     (only the RSA certificate loaded), a new connection per handshake, one
+#     HTTP request each, CONCURRENCY in flight; its --server-pid CPU figure
+#     (the appliance busy-polls, so its CPU per handshake is its core's time);
+#   - 10 MiB download throughput: h2load --h1, 4 connections, 48 downloads of
+#     the backend's 10 MiB file (each byte through TLS and the proxy);
+#   - both pairings of crypto: gputls provider in both servers, and OpenSSL's
+#     default provider in both (PROVIDERS="gputls default");
+#   - servers alternate within each round, so background load hits both alike.
+# Writes bench/results/<device>/appliance_tls.json (OUT=file to write elsewhere):
+# medians per server and pairing, ratios appliance / HAProxy, every run, and the
+# appliance's final tls/proxy/gputls stats of each round.
+# Usage: scripts/bench_tls_appliance.sh [BUILD_DIR] (default build/host)
+#   SERVERS="appliance haproxy" (haproxy alone checks the HAProxy half),
+#   REPEAT=3 rounds, SECONDS_PER_RUN=6, CONCURRENCY=32.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+root=$PWD
+build=${1:-build/host}
+export APPLIANCE="$root/$build/dpdk_app/port/gputls-appliance"
+export GPUTLS_PROVIDER="$root/$build/modules/gputls.so"
+BENCH="$root/$build/bench/gputls-bench"
+SERVERS=${SERVERS:-appliance haproxy}
+PROVIDERS=${PROVIDERS:-gputls default}
+REPEAT=${REPEAT:-3}
+SECONDS_PER_RUN=${SECONDS_PER_RUN:-6}
+CONCURRENCY=${CONCURRENCY:-32}
+for b in "$GPUTLS_PROVIDER" "$BENCH" $([[ $SERVERS == *appliance* ]] && echo "$APPLIANCE"); do
+  [ -e "$b" ] || { echo "missing $b: build $build first (targets gputls gputls-bench gputls-appliance)"; exit 1; }
+done
+for tool in haproxy h2load; do command -v $tool >/dev/null || { echo "$tool missing: run scripts/setup.sh"; exit 1; }; done
+device=$(scripts/device-name.sh)
+out=${OUT:-$root/bench/results/$device/appliance_tls.json}
+mkdir -p "$(dirname "$out")"
+
+TLS_SERVER=${SERVERS%% *}
+export GPUTLS_INLINE=${GPUTLS_INLINE:-1}  # the provider's default: batch when a GPU is there, else inline
+HAPROXY_CPUS=1
+TLS_CERTS=rsa
+source dpdk_app/tests/netns/tls_lib.sh
+tls_setup
+taskset -a -pc 0 "$BACKEND_PID" >/dev/null
+[[ $SERVERS != *appliance* ]] || timeout 20 "$APPLIANCE" -- --help | grep -q -- --tls-port ||
+  { echo "this gputls-appliance has no TLS termination (--tls-port); SERVERS=haproxy runs the HAProxy half"; exit 1; }
+
+server_pids() {  # the processes whose CPU is the server's
+  if [ "$TLS_SERVER" = haproxy ]; then echo "$APP_PID$(pgrep -P "$APP_PID" | sed 's/^/,/' | tr -d '\n')"; else echo "$APP_PID"; fi
+}
+
+handshakes() {  # label -> one JSON object (gputls-bench's run)
+  in_ns taskset -c 0 "$BENCH" handshake --connect "$SERVER_IP:$TLS_PORT" --ca "$PKI/ca.pem" --servername "$SNI" \
+    --app http --http-path /handshake --tls 1.3 --group x25519 --cert rsa2048 --concurrency "$CONCURRENCY" \
+    --duration "$SECONDS_PER_RUN" --server-pid "$(server_pids)" --label "$1" --json "$WORK/hs.json" | sed -n 2p >&2
+  $PY -c 'import json,sys; print(json.dumps(json.load(open(sys.argv[1]))[0]))' "$WORK/hs.json"
+}
+
+download() {  # -> {"bytes_per_sec": ..., ...}
+  local n=48 c=4 o="$WORK/h2load.txt"
+  in_ns taskset -c 0 timeout 300 h2load --h1 -n $n -c $c "$URL/big.bin" >"$o" 2>&1 || { cat "$o" >&2; return 1; }
+  grep -q "requests: $n total, $n started, $n done, $n succeeded" "$o" || { cat "$o" >&2; return 1; }
+  $PY - "$n" "$c" "$o" <<'PY'
+import re, sys
+n, c = int(sys.argv[1]), int(sys.argv[2])
+text = open(sys.argv[3]).read()
+m = re.search(r"finished in ([0-9.]+)(us|ms|s),", text)  # h2load picks the unit
+if not m:
+    sys.exit("h2load printed no 'finished in' line:\n" + text)
+secs = float(m.group(1)) * {"us": 1e-6, "ms": 1e-3, "s": 1}[m.group(2)]
+print('{"downloads": %d, "connections": %d, "bytes": %d, "seconds": %.3f, "bytes_per_sec": %.1f}'
+      % (n, c, n * (10 << 20), secs, n * (10 << 20) / secs))
+PY
+}
+
+: >"$WORK/runs.jsonl"
+for round in $(seq "$REPEAT"); do
+  for TLS_PROVIDER in $PROVIDERS; do
+    for TLS_SERVER in $SERVERS; do
+      echo "=== round $round: $TLS_SERVER, provider $TLS_PROVIDER (server on CPU 1, clients on CPU 0)"
+      rm -f "$STATS"
+      start_tls_server
+      hs=$(handshakes "$TLS_SERVER:$TLS_PROVIDER")
+      dl=$(download); echo "download: $dl"
+      stop_tls_server
+      echo "{\"server\": \"$TLS_SERVER\", \"provider\": \"$TLS_PROVIDER\", \"round\": $round, \"handshake\": $hs," \
+        "\"download\": $dl, \"server_stats\": $($PY -c 'import json,sys; print(json.dumps(json.load(open(sys.argv[1]))))' "$STATS")}" >>"$WORK/runs.jsonl"
+    done
+  done
+done
+
+$PY - "$out" "$device" "$WORK/runs.jsonl" "$CONCURRENCY" "$SECONDS_PER_RUN" <<'PYEOF'
+import json, os, statistics, sys
+out, device, runs_file, conc, secs = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4]), float(sys.argv[5])
+runs = [json.loads(l) for l in open(runs_file)]
+def med(server, provider, f):
+    v = [f(r) for r in runs if r["server"] == server and r["provider"] == provider]
+    return statistics.median(v) if v else None
+pairings = {}
+for provider in sorted({r["provider"] for r in runs}):
+    p = {}
+    for server in sorted({r["server"] for r in runs}):
+        p[server] = {
+            "handshakes_per_sec": med(server, provider, lambda r: r["handshake"]["handshakes_per_sec"]),
+            "p50_ms": med(server, provider, lambda r: r["handshake"]["p50_ms"]),
+            "p99_ms": med(server, provider, lambda r: r["handshake"]["p99_ms"]),
+            "server_cpu_us_per_handshake": med(server, provider, lambda r: r["handshake"].get("server_cpu_us_per_handshake") or 0),
+            "download_bytes_per_sec": med(server, provider, lambda r: r["download"]["bytes_per_sec"]),
+        }
+    if "appliance" in p and "haproxy" in p:
+        a, h = p["appliance"], p["haproxy"]
+        p["ratios_appliance_over_haproxy"] = {
+            k: a[k] / h[k] if h[k] else None for k in ("handshakes_per_sec", "download_bytes_per_sec")}
+    pairings[provider] = p
+cpu = next((l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo") if l.startswith("model name")), "?")
+doc = {
+    "benchmark": "appliance_tls", "device": device, "cpu": cpu, "nproc": os.cpu_count(),
+    "transport": "one veth pair: the appliance via DPDK net_af_packet, HAProxy 2.6 on the same veth with the "
+                 "same address (kernel TCP); clients in a network namespace; backend python HTTP on 127.0.0.1",
+    "server_cpu": 1, "client_cpu": 0, "backend_cpu": 0,
+    "workload": {"handshake": f"gputls-bench --connect, TLS 1.3 X25519 + RSA-2048, new connection per handshake, "
+                              f"one HTTP/1.1 request each, {conc} in flight, {secs} s",
+                 "download": "h2load --h1 -n 48 -c 4 of a 10 MiB file"},
+    "pairings": pairings, "rounds": max(r["round"] for r in runs), "runs": runs,
+}
+json.dump(doc, open(out, "w"), indent=1)
+for provider, p in pairings.items():
+    for server in ("appliance", "haproxy"):
+        if server in p:
+            print(f"{provider:8s} {server:9s} {p[server]['handshakes_per_sec']:9.0f} handshakes/s  "
+                  f"{p[server]['download_bytes_per_sec'] / 1e6:8.1f} MB/s download")
+    if "ratios_appliance_over_haproxy" in p:
+        print(f"{provider:8s} appliance / haproxy: {json.dumps(p['ratios_appliance_over_haproxy'])}")
+print("wrote", out)
+PYEOF
