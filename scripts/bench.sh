@@ -15,7 +15,8 @@
 #      measured from /proc;
 #   3. with --micro, the engine/RSA/EC/AES-GCM micro-benchmarks as well;
 #   4. with --appliance (as root), the DPDK appliance's network path vs kernel
-#      TCP on the same cores (scripts/bench_appliance.sh).
+#      TCP on the same cores (scripts/bench_appliance.sh), and its TLS
+#      termination vs HAProxy (scripts/bench_tls_appliance.sh).
 # Prints a table of ratios; writes JSON and handshakes.png under
 # bench/results/<device>/ (scripts/device-name.sh).
 #   scripts/bench.sh [--quick] [--micro] [--appliance]     --quick: 1 s runs, noisier figures
@@ -187,5 +188,8 @@ if [ $appliance = 1 ]; then
   echo "== 4. appliance vs kernel TCP"
   cmake --build "$dir" -j "$(nproc)" --target gputls-appliance appliance_tcp_load appliance_kernel_server >/dev/null
   SECONDS_PER_RUN=$((duration * 2)) scripts/bench_appliance.sh "$dir"
+  echo "== 5. appliance TLS termination vs HAProxy"
+  cmake --build "$dir" -j "$(nproc)" --target gputls-appliance gputls gputls-bench >/dev/null
+  SECONDS_PER_RUN=$((duration + 2)) scripts/bench_tls_appliance.sh "$dir"
 fi
 echo "results: $out/ ($((SECONDS - t0)) s)"
