@@ -12,8 +12,12 @@
 #     (the appliance busy-polls, so its CPU per handshake is its core's time);
 #   - 10 MiB download throughput: h2load --h1, 4 connections, 48 downloads of
 #     the backend's 10 MiB file (each byte through TLS and the proxy);
-#   - both pairings of crypto: gputls provider in both servers, and OpenSSL's
-#     default provider in both (PROVIDERS="gputls default");
+#   - pairings of crypto, each the same in both servers (PROVIDERS): gputls
+#     (engine policy from the environment, default auto: the GPU when there is
+#     one), gputls-cpu (GPUTLS_POLICY=cpu), default (OpenSSL's default
+#     provider); default PROVIDERS="gputls default", plus gputls-cpu when
+#     nvidia-smi sees a GPU (GPU offload vs CPU; the appliance's stats keep the
+#     engine's batch sizes);
 #   - servers alternate within each round, so background load hits both alike.
 # Writes bench/results/<device>/appliance_tls.json (OUT=file to write elsewhere):
 # medians per server and pairing, ratios appliance / HAProxy, every run, and the
@@ -29,7 +33,10 @@ export APPLIANCE="$root/$build/dpdk_app/port/gputls-appliance"
 export GPUTLS_PROVIDER="$root/$build/modules/gputls.so"
 BENCH="$root/$build/bench/gputls-bench"
 SERVERS=${SERVERS:-appliance haproxy}
-PROVIDERS=${PROVIDERS:-gputls default}
+if [ -z "${PROVIDERS:-}" ]; then
+  PROVIDERS="gputls default"
+  nvidia-smi -L >/dev/null 2>&1 && PROVIDERS="gputls gputls-cpu default"
+fi
 REPEAT=${REPEAT:-3}
 SECONDS_PER_RUN=${SECONDS_PER_RUN:-6}
 CONCURRENCY=${CONCURRENCY:-32}
@@ -80,16 +87,20 @@ PY
 }
 
 : >"$WORK/runs.jsonl"
+policy0=${GPUTLS_POLICY:-auto}
 for round in $(seq "$REPEAT"); do
-  for TLS_PROVIDER in $PROVIDERS; do
+  for pairing in $PROVIDERS; do
+    TLS_PROVIDER=${pairing%-cpu}
+    export GPUTLS_POLICY=$policy0
+    [ "$pairing" = gputls-cpu ] && GPUTLS_POLICY=cpu
     for TLS_SERVER in $SERVERS; do
-      echo "=== round $round: $TLS_SERVER, provider $TLS_PROVIDER (server on CPU 1, clients on CPU 0)"
+      echo "=== round $round: $TLS_SERVER, provider $pairing (server on CPU 1, clients on CPU 0)"
       rm -f "$STATS"
       start_tls_server
-      hs=$(handshakes "$TLS_SERVER:$TLS_PROVIDER")
+      hs=$(handshakes "$TLS_SERVER:$pairing")
       dl=$(download); echo "download: $dl"
       stop_tls_server
-      echo "{\"server\": \"$TLS_SERVER\", \"provider\": \"$TLS_PROVIDER\", \"round\": $round, \"handshake\": $hs," \
+      echo "{\"server\": \"$TLS_SERVER\", \"provider\": \"$pairing\", \"round\": $round, \"handshake\": $hs," \
         "\"download\": $dl, \"server_stats\": $($PY -c 'import json,sys; print(json.dumps(json.load(open(sys.argv[1]))))' "$STATS")}" >>"$WORK/runs.jsonl"
     done
   done
