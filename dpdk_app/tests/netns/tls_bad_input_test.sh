@@ -27,8 +27,7 @@ start_backend
 check_get after-backend-restart
 
 rc=0
-in_ns timeout 30 curl -sS --fail --max-time 20 --cacert "$PKI/ca.pem" -o "$WORK/partial.bin" "$URL/reset/1048576" \
-  2>"$WORK/curl.err" || rc=$?
+tls_curl 20 -o "$WORK/partial.bin" "$URL/reset/1048576" 2>"$WORK/curl.err" || rc=$?
 size=$(stat -c %s "$WORK/partial.bin" 2>/dev/null || echo 0)
 [ $rc -ne 0 ] || fail "backend reset mid-response: curl reported success ($size bytes)"
 [ "$size" -lt $((10 << 20)) ] || fail "backend reset mid-response: got the whole body"

@@ -20,6 +20,7 @@ check_download --tlsv1.3
 check_download --tlsv1.2 --tls-max 1.2
 check_resumption 1.3
 check_resumption 1.2
+check_ticket_key "$WORK/session-1.3.pem" "$PKI/tickets.key" "$TICKET_ENC_INDEX"
 stop_tls_server
 # shellcheck disable=SC2046
 check_stats 'total.tls.handshakes_full>=8' 'total.tls.handshakes_resumed>=2' 'total.tls.handshake_failures==0' \
@@ -29,6 +30,32 @@ check_stats 'total.tls.handshakes_full>=8' 'total.tls.handshakes_resumed>=2' 'to
   'gputls.provider.rsa_sign.async_paused+gputls.provider.ecdsa_sign.async_paused>=8' \
   'gputls.provider.aes_gcm_seal.engine>=10' 'gputls.provider.aes_gcm_open.engine>=10' \
   'gputls.provider.rsa_sign.sw+gputls.provider.ecdsa_sign.sw+gputls.provider.rsa_sign.failed==0'
+
+# Another server with the same ticket key file resumes the first one's
+# sessions (what several appliances sharing the file rely on). The appliance
+# re-reads the file when it changes: a new first key then makes the tickets,
+# the old keys still open the old ones.
+start_tls_server --ticket-key-file "$PKI/tickets.key"
+check_resumed 1.3 "$WORK/session-1.3.pem"
+check_resumed 1.2 "$WORK/session-1.2.pem"
+echo "ok: sessions resumed across a restart (shared ticket keys)"
+if [ "$TLS_SERVER" = appliance ]; then
+  { openssl rand 80; cat "$PKI/tickets.key"; } >"$PKI/tickets.new"
+  mv "$PKI/tickets.new" "$PKI/tickets.key"
+  for _ in $(seq 20); do
+    new_session 1.3 "$WORK/session-rotated.pem"
+    [ "$(ticket_key_name "$WORK/session-rotated.pem")" = "$(key_file_name "$PKI/tickets.key" 0)" ] && break
+    sleep 0.5
+  done
+  check_ticket_key "$WORK/session-rotated.pem" "$PKI/tickets.key" 0
+  check_resumed 1.3 "$WORK/session-1.3.pem"
+  check_resumed 1.3 "$WORK/session-rotated.pem"
+  echo "ok: rotated ticket key used for new tickets, old tickets still resume"
+else
+  echo "skipped: ticket key file rotation (HAProxy rotates through its runtime API, not the file)"
+fi
+stop_tls_server
+check_stats 'total.tls.handshakes_resumed>=2' 'total.tls.handshake_failures==0'
 
 start_tls_server --client-ca "$PKI/ca.pem"
 check_get mtls-ok-1.3 --tlsv1.3 --cert "$PKI/client.pem" --key "$PKI/client.key"

@@ -9,8 +9,7 @@ command -v tshark >/dev/null || skip "tshark is not installed; run scripts/setup
 tls_setup
 KEYLOG="$WORK/keylog.txt"
 CAPTURE="$WORK/capture.pcapng"
-client_env=()
-[ "$TLS_SERVER" = haproxy ] && client_env=(env "SSLKEYLOGFILE=$KEYLOG")
+[ "$TLS_SERVER" = haproxy ] && CLIENT_ENV=("SSLKEYLOGFILE=$KEYLOG")
 start_tls_server --keylog-file "$KEYLOG"
 
 # ip netns exec execs tshark, so $! is tshark itself (SIGINT makes it finish the file).
@@ -22,9 +21,7 @@ grep -q "Capturing on" "$WORK/tshark.log" || { cat "$WORK/tshark.log"; fail "tsh
 
 probe="keylog-probe-$ID"
 for v in 1.3 1.2; do
-  body=$(in_ns "${client_env[@]}" timeout 20 curl -sS --fail --max-time 15 --cacert "$PKI/ca.pem" --http1.1 \
-    "--tlsv$v" --tls-max "$v" "$URL/$probe-$v") || fail "curl TLS $v"
-  [ "$body" = "backend saw /$probe-$v" ] || fail "curl TLS $v: unexpected body '$body'"
+  check_get "$probe-$v" --http1.1 "--tlsv$v" --tls-max "$v"
 done
 sleep 0.5  # let the last packets reach the capture
 kill -INT "$TSHARK_PID"; wait "$TSHARK_PID" || true

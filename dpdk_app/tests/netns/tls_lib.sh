@@ -260,32 +260,73 @@ check_handshake() {
   echo "ok: s_client TLS $version, $cert certificate, request proxied"
 }
 
+# tls_curl SECONDS [curl args...]: curl in the namespace (environment from
+# CLIENT_ENV, e.g. SSLKEYLOGFILE=...), trusting the test CA, failing on HTTP
+# errors, bounded to SECONDS.
+CLIENT_ENV=()
+tls_curl() {
+  local secs=$1; shift
+  in_ns env "${CLIENT_ENV[@]}" timeout $((secs + 5)) curl -sS --fail --max-time "$secs" --cacert "$PKI/ca.pem" "$@"
+}
+
 # check_download [curl args...]: the backend's 10 MiB file through the TLS
 # server, compared by sha256.
 check_download() {
   local got
-  got=$(in_ns timeout 90 curl -sS --fail --max-time 80 --cacert "$PKI/ca.pem" "$@" "$URL/big.bin" | sha256sum | cut -d' ' -f1)
+  got=$(tls_curl 80 "$@" "$URL/big.bin" | sha256sum | cut -d' ' -f1)
   [ "$got" = "$BIG_SHA" ] || fail "download $*: sha256 $got, want $BIG_SHA"
   echo "ok: curl $* 10 MiB, sha256 matches"
 }
 
+# new_session VERSION FILE: a full handshake whose session (with its ticket)
+# s_client saves in FILE.
+new_session() {
+  rm -f "$2"
+  s_client_get "ticket-$1" "$WORK/new-session-$1.txt" "-tls${1/./_}" -sess_out "$2"
+  [ -s "$2" ] || fail "TLS $1: no session ticket received"
+}
+
+# check_resumed VERSION FILE: the session in FILE resumes ("Reused").
+check_resumed() {
+  local out="$WORK/resumed-$1.txt"
+  s_client_get "resumed-$1" "$out" "-tls${1/./_}" -sess_in "$2"
+  grep -q "^Reused, TLSv$1" "$out" || { cat "$out"; fail "TLS $1: the ticket in $2 did not resume the session"; }
+}
+
 # check_resumption VERSION: a session ticket from one connection resumes the
-# next ("Reused" in s_client's output).
+# next; the session stays in $WORK/session-VERSION.pem.
 check_resumption() {
-  local version=$1 sess="$WORK/session-$1.pem"
-  rm -f "$sess"
-  s_client_get "ticket-$version" "$WORK/resume1-$version.txt" "-tls${version/./_}" -sess_out "$sess"
-  [ -s "$sess" ] || fail "TLS $version: no session ticket received"
-  s_client_get "resumed-$version" "$WORK/resume2-$version.txt" "-tls${version/./_}" -sess_in "$sess"
-  grep -q "^Reused, TLSv$version" "$WORK/resume2-$version.txt" ||
-    { cat "$WORK/resume2-$version.txt"; fail "TLS $version: the ticket did not resume the session"; }
-  echo "ok: TLS $version resumption by ticket"
+  new_session "$1" "$WORK/session-$1.pem"
+  check_resumed "$1" "$WORK/session-$1.pem"
+  echo "ok: TLS $1 resumption by ticket"
+}
+
+# Which key of a ticket key file encrypts new tickets: the appliance the first;
+# HAProxy (3 keys) the middle one.
+TICKET_ENC_INDEX=0
+[ "$TLS_SERVER" != haproxy ] || TICKET_ENC_INDEX=1
+
+# ticket_key_name SESSION_FILE: the ticket's first 16 bytes (the key name), hex.
+ticket_key_name() {
+  openssl sess_id -in "$1" -noout -text |
+    awk '/TLS session ticket:/ { getline; sub(/^ *0000 - /, ""); s = substr($0, 1, 47); gsub(/[ -]/, "", s); print s; exit }'
+}
+
+# key_file_name FILE INDEX: the name (first 16 bytes) of the INDEX-th 80-byte key.
+key_file_name() { dd if="$1" bs=80 skip="$2" count=1 status=none | head -c 16 | od -An -tx1 | tr -d ' \n'; }
+
+# check_ticket_key SESSION_FILE KEY_FILE INDEX: the ticket was made with that key.
+check_ticket_key() {
+  local got want
+  got=$(ticket_key_name "$1"); want=$(key_file_name "$2" "$3")
+  [ -n "$got" ] && [ "$got" = "$want" ] || fail "ticket in $1 has key name '$got', want key $3 of $2 ($want)"
+  echo "ok: ticket made with key $3 of the ticket key file ($want)"
 }
 
 # check_get PATH [curl args...]: a small request through the TLS server works.
 check_get() {
   local path=$1 body; shift
-  body=$(in_ns timeout 20 curl -sS --fail --max-time 15 --cacert "$PKI/ca.pem" "$@" "$URL/$path") ||
+  body=$(tls_curl 15 "$@" "$URL/$path") ||
     fail "curl /$path $* failed"
   [ "$body" = "backend saw /$path" ] || fail "curl /$path: unexpected body '$body'"
   echo "ok: curl /$path $*"
@@ -294,7 +335,7 @@ check_get() {
 # check_refused WHAT [curl args...]: the request must fail (no body from the backend).
 check_refused() {
   local what=$1 body rc=0; shift
-  body=$(in_ns timeout 20 curl -sS --fail --max-time 15 --cacert "$PKI/ca.pem" "$@" "$URL/refused" 2>"$WORK/curl.err") || rc=$?
+  body=$(tls_curl 15 "$@" "$URL/refused" 2>"$WORK/curl.err") || rc=$?
   [ $rc -ne 0 ] || fail "$what: the request succeeded ('$body')"
   [ -z "$body" ] || fail "$what: the backend's answer came through: '$body'"
   echo "ok: $what refused (curl exit $rc: $(head -c 160 "$WORK/curl.err" | tr '\n' ' '))"
