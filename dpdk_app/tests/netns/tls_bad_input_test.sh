@@ -3,14 +3,29 @@
 # still works: garbage instead of a ClientHello, a truncated record then our
 # FIN, clients that stall mid-handshake (closed at --handshake-timeout-ms while
 # another client is served), a backend that refuses connections (stopped), a
-# backend that dies (reset) mid-response. Each is counted in the stats.
+# backend that dies (reset) mid-response, a client below the server's minimum
+# TLS version, a client that refuses the server's certificate (its alert is
+# received). Each is counted in the stats. The server also runs with a minimum
+# version and one TLS 1.3 suite, which clients see.
 source "$(dirname "$0")/tls_lib.sh"
 tls_setup
-start_tls_server --handshake-timeout-ms 1500
+start_tls_server --handshake-timeout-ms 1500 --tls-min 1.3 --ciphersuites TLS_AES_128_GCM_SHA256
 bad() { in_ns timeout 30 $PY "$HERE/netns_client.py" tls-bad "$SERVER_IP" "$TLS_PORT" --server-name "$SNI" "$@"; }
 
 bad --mode garbage --conns 2 --timeout 10
 check_get after-garbage
+s_client_get suite "$WORK/suite.txt"
+grep -q "^New, TLSv1.3, Cipher is TLS_AES_128_GCM_SHA256" "$WORK/suite.txt" || { cat "$WORK/suite.txt"; fail "not the configured suite"; }
+echo "ok: the configured TLS 1.3 suite negotiated"
+check_refused "TLS 1.2 client, server minimum TLS 1.3" --tlsv1.2 --tls-max 1.2
+# The client trusts another CA: it refuses the certificate and sends an alert.
+if in_ns timeout 20 openssl s_client -connect "$SNI:$TLS_PORT" -servername "$SNI" -CAfile "$PKI/otherca.pem" \
+    -verify_return_error </dev/null >"$WORK/untrusted.txt" 2>&1; then
+  cat "$WORK/untrusted.txt"; fail "s_client accepted a certificate from a CA it does not trust"
+fi
+grep -q "unable to get local issuer certificate" "$WORK/untrusted.txt" || { cat "$WORK/untrusted.txt"; fail "no verify error"; }
+echo "ok: client refused the server certificate (unknown CA)"
+check_get after-client-alert
 bad --mode truncated --conns 2 --timeout 10
 check_get after-truncated
 bad --mode stall --conns 4 --timeout 10 >"$WORK/stall.log" 2>&1 &
@@ -35,7 +50,8 @@ echo "ok: backend reset after 1 MiB: curl exit $rc after $size bytes ($(head -c 
 check_get after-backend-reset
 check_download
 stop_tls_server
-check_stats 'total.tls.handshake_failures>=8' 'total.tls.failures.*>=8' 'total.tls.failures.handshake_timeout>=4' \
+check_stats 'total.tls.handshake_failures>=10' 'total.tls.failures.*>=10' 'total.tls.failures.handshake_timeout>=4' \
+  'total.tls.alerts_received.*>=1' 'total.tls.alerts_sent.*>=1' \
   'total.proxy.backend_connect_failed>=1' 'total.proxy.backend_resets>=1' 'total.tls.handshakes_full>=8' \
   'total.tls.active==0' 'total.proxy.active==0' 'total.tcp_conns_active==0'
 echo PASS

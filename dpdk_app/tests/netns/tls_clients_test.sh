@@ -3,7 +3,7 @@
 # the same clients against HAProxy, see tls_lib.sh):
 #   1. openssl s_client TLS 1.2 and 1.3, RSA and ECDSA server certificates
 #      (chosen by -sigalgs, checked in the output), each request proxied to the
-#      backend; curl downloads the backend's 10 MiB file (TLS 1.3 and 1.2,
+#      backend; TLS 1.2 RSA key exchange; curl downloads the backend's 10 MiB file (TLS 1.3 and 1.2,
 #      sha256 compared); session tickets (from a shared ticket key file)
 #      resume TLS 1.3 and 1.2 sessions; gputls's counters show the signatures
 #      and key exchanges ran on its engine.
@@ -16,6 +16,7 @@ start_tls_server --ticket-key-file "$PKI/tickets.key"
 for v in 1.2 1.3; do
   for c in rsa ec; do check_handshake "$v" "$c"; done
 done
+check_get tls12-rsa-key-exchange --tlsv1.2 --tls-max 1.2 --ciphers AES128-GCM-SHA256
 check_download --tlsv1.3
 check_download --tlsv1.2 --tls-max 1.2
 check_resumption 1.3
@@ -23,10 +24,10 @@ check_resumption 1.2
 check_ticket_key "$WORK/session-1.3.pem" "$PKI/tickets.key" "$TICKET_ENC_INDEX"
 stop_tls_server
 # shellcheck disable=SC2046
-check_stats 'total.tls.handshakes_full>=8' 'total.tls.handshakes_resumed>=2' 'total.tls.handshake_failures==0' \
+check_stats 'total.tls.handshakes_full>=9' 'total.tls.handshakes_resumed>=2' 'total.tls.handshake_failures==0' \
   'total.tls.active==0' 'total.proxy.backend_connects>=10' 'total.proxy.bytes_from_backend>=20971520' \
   'total.proxy.active==0' 'total.tls.async_pauses>=8' $(gputls_offload_checks 8) \
-  'gputls.provider.rsa_sign.engine>=1' 'gputls.provider.ecdsa_sign.engine>=1' \
+  'gputls.provider.rsa_sign.engine>=1' 'gputls.provider.ecdsa_sign.engine>=1' 'gputls.provider.rsa_decrypt.engine>=1' \
   'gputls.provider.rsa_sign.async_paused+gputls.provider.ecdsa_sign.async_paused>=8' \
   'gputls.provider.aes_gcm_seal.engine>=10' 'gputls.provider.aes_gcm_open.engine>=10' \
   'gputls.provider.rsa_sign.sw+gputls.provider.ecdsa_sign.sw+gputls.provider.rsa_sign.failed==0'

@@ -116,7 +116,8 @@ stop_backend() {
 # start_tls_server [appliance TLS flags...]: the server under test on
 # $SERVER_IP:$TLS_PORT, both server certificates, the backend, the gputls
 # provider. Flags are the appliance's (--client-ca, --ticket-key-file,
-# --no-tickets, --tls-min, --tls-max, --handshake-timeout-ms, --keylog-file,
+# --no-tickets, --tls-min, --tls-max, --ciphers, --ciphersuites,
+# --handshake-timeout-ms, --keylog-file,
 # --impair-*); in HAProxy mode they are translated to its configuration.
 start_tls_server() {
   if [ "$TLS_SERVER" = haproxy ]; then start_haproxy "$@"; return; fi
@@ -160,6 +161,8 @@ start_haproxy() {
       --no-tickets) bind_opts+=" no-tls-tickets" ;;
       --tls-min) bind_opts+=" ssl-min-ver TLSv$2"; shift ;;
       --tls-max) bind_opts+=" ssl-max-ver TLSv$2"; shift ;;
+      --ciphers) bind_opts+=" ciphers $2"; shift ;;
+      --ciphersuites) bind_opts+=" ciphersuites $2"; shift ;;
       --handshake-timeout-ms) timeout_client="$2"; shift ;;  # HAProxy 2.6 times handshakes with "timeout client"
       --keylog-file) keylog=$2; shift ;;
       --impair-*) echo "note: $1 $2 ignored in haproxy mode (no impairment on kernel TCP here)"; shift ;;
