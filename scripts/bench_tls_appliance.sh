@@ -96,7 +96,12 @@ for round in $(seq "$REPEAT"); do
     for TLS_SERVER in $SERVERS; do
       echo "=== round $round: $TLS_SERVER, provider $pairing (server on CPU 1, clients on CPU 0)"
       rm -f "$STATS"
-      start_tls_server
+      # TIME_WAITs and handshakes in flight: room as in bench_appliance.sh (appliance only).
+      if [ "$TLS_SERVER" = appliance ]; then
+        start_tls_server --max-connections 65536 --max-half-open 4096 --time-wait-ms 1000
+      else
+        start_tls_server
+      fi
       hs=$(handshakes "$TLS_SERVER:$pairing")
       dl=$(download); echo "download: $dl"
       stop_tls_server
