@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # Shared set-up for the appliance's TLS netns tests (sourced by tls_*_test.sh,
 # on top of lib.sh): test PKI and ticket keys made in the test's temp dir, a
 # plaintext HTTP backend on 127.0.0.1, the TLS server, and client checks that
