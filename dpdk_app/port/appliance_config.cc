@@ -5,11 +5,15 @@
 #include <CLI/CLI.hpp>
 #include <iostream>
 
+#include "proxy/proxy_app.h"
+
 namespace gputls::appliance {
 
 namespace {
 const char* kDescription =
-    "gputls-appliance: DPDK TCP server appliance (echo and download services; TLS termination comes next).\n"
+    "gputls-appliance: DPDK TLS offload appliance. It terminates TLS 1.2/1.3 on --tls-port with libssl and\n"
+    "the gputls provider (SSL_MODE_ASYNC: handshakes of many connections batch on the engine) and proxies\n"
+    "the plaintext to --backend over kernel TCP; plain echo and download services run beside it.\n"
     "Usage: gputls-appliance [EAL arguments] -- --ip ADDR [options]\n"
     "EAL arguments select lcores and ports, e.g. -l 0-1 --no-huge -m 512 --no-pci\n"
     "  --vdev=net_af_packet0,iface=veth0,qpairs=1 for a veth, or PCI devices on a real NIC.\n"
@@ -57,6 +61,37 @@ ParseResult parse_app_args(const std::vector<std::string>& args, ApplianceConfig
       ->check(CLI::Range(0.0, 0.5));
   app.add_option("--impair-seed", seed, "Test impairment seed (rx uses seed, tx seed+1; per core +lcore)")
       ->capture_default_str();
+  std::vector<std::string> certs, keys;
+  auto& s = cfg.tls;
+  app.add_option("--tls-port", cfg.tls_port, "TCP port of TLS termination (on when --cert is given)")
+      ->capture_default_str();
+  app.add_option("--cert", certs, "Server certificate chain (PEM); repeat with --key for RSA and ECDSA at once");
+  app.add_option("--key", keys, "Private key (PEM) of the --cert in the same position");
+  app.add_option("--client-ca", s.client_ca, "Require client certificates verified against this CA file (mTLS)");
+  app.add_option("--tls-min", s.min_version, "Lowest TLS version: 1.2 or 1.3")->capture_default_str();
+  app.add_option("--tls-max", s.max_version, "Highest TLS version: 1.2 or 1.3")->capture_default_str();
+  app.add_option("--ciphers", s.ciphers, "TLS 1.2 cipher list (OpenSSL syntax; default OpenSSL's)");
+  app.add_option("--ciphersuites", s.ciphersuites, "TLS 1.3 cipher suites (OpenSSL syntax; default OpenSSL's)");
+  app.add_option("--ticket-key-file", s.ticket_key_file,
+                 "Session ticket keys: 80-byte keys (16 name, 32 HMAC, 32 AES), first encrypts; re-read when "
+                 "the file changes, so appliances sharing it rotate together (default: random per process)");
+  bool no_tickets = false;
+  app.add_flag("--no-tickets", no_tickets, "No session tickets (resumption by session ID only)");
+  app.add_option("--keylog-file", s.keylog_file,
+                 "Append TLS secrets in SSLKEYLOGFILE format (for Wireshark); off by default, contains secrets");
+  app.add_option("--provider", s.provider, "Crypto provider: gputls or default (OpenSSL's, for comparison)")
+      ->capture_default_str();
+  app.add_option("--provider-module", s.provider_module,
+                 "Path of gputls.so (default: OpenSSL's module directory, OPENSSL_MODULES)");
+  app.add_option("--handshake-timeout-ms", cfg.handshake_timeout_ms,
+                 "Reset connections whose TLS handshake takes longer")->capture_default_str()
+      ->check(CLI::Range(10u, 600000u));
+  app.add_option("--backend", cfg.backend, "Plaintext backend HOST:PORT (IPv4 or localhost), kernel TCP");
+  app.add_option("--proxy-buffer", cfg.proxy_buffer_bytes, "Proxy buffer per connection and direction, bytes")
+      ->capture_default_str()->check(CLI::Range(1024u, 16u << 20));
+  app.add_option("--backend-connect-timeout-ms", cfg.backend_connect_timeout_ms,
+                 "Give up connecting to the backend after this long")->capture_default_str()
+      ->check(CLI::Range(10u, 600000u));
   std::vector<std::string> rev(args.rbegin(), args.rend() - 1);  // CLI11 wants reversed, without argv[0]
   try {
     app.parse(rev);
@@ -73,6 +108,32 @@ ParseResult parse_app_args(const std::vector<std::string>& args, ApplianceConfig
     return ParseResult::kExitError;
   }
   cfg.ip_host = ntohl(a.s_addr);
+  if (certs.size() != keys.size()) {
+    std::cerr << "gputls-appliance: " << certs.size() << " --cert but " << keys.size()
+              << " --key; give them in pairs (--cert A.pem --key A.key)\n";
+    return ParseResult::kExitError;
+  }
+  for (size_t i = 0; i < certs.size(); ++i) s.certs.push_back({certs[i], keys[i]});
+  s.tickets = !no_tickets;
+  cfg.tls_enabled = !s.certs.empty();
+  if (cfg.tls_enabled) {
+    std::string err;
+    if (cfg.backend.empty()) {
+      std::cerr << "gputls-appliance: TLS termination (--cert) needs --backend HOST:PORT for the plaintext\n";
+      return ParseResult::kExitError;
+    }
+    if (!proxy::parse_backend(cfg.backend, &cfg.backend_addr, &err)) {
+      std::cerr << "gputls-appliance: " << err << "\n";
+      return ParseResult::kExitError;
+    }
+    if (cfg.tls_port == cfg.services.echo || cfg.tls_port == cfg.services.download) {
+      std::cerr << "gputls-appliance: --tls-port " << cfg.tls_port << " is taken by the echo or download service\n";
+      return ParseResult::kExitError;
+    }
+  } else if (!cfg.backend.empty()) {
+    std::cerr << "gputls-appliance: --backend without --cert: give the certificate(s) to terminate TLS with\n";
+    return ParseResult::kExitError;
+  }
   t.idle_timeout_us = uint64_t(idle_s * 1e6);
   t.time_wait_us = uint64_t(time_wait_ms * 1e3);
   if (t.max_half_open > t.max_connections) t.max_half_open = t.max_connections;

@@ -9,7 +9,10 @@
 
 #include "net/impairment.h"
 #include "net/tcp_config.h"
+#include <netinet/in.h>
+
 #include "services/service_mux.h"
+#include "tls/tls_context.h"
 
 namespace gputls::appliance {
 
@@ -25,6 +28,15 @@ struct ApplianceConfig {
   uint32_t rx_ring = 1024, tx_ring = 1024;
   uint32_t mbufs_per_queue = 8191;
   double run_seconds = 0;          // 0: until SIGINT/SIGTERM
+  // TLS termination (on when at least one --cert is given).
+  bool tls_enabled = false;
+  uint16_t tls_port = 443;
+  tls::TlsSettings tls;
+  uint32_t handshake_timeout_ms = 10000;
+  std::string backend;             // HOST:PORT, plaintext goes there
+  sockaddr_in backend_addr{};      // parsed
+  uint32_t proxy_buffer_bytes = 64 << 10;
+  uint32_t backend_connect_timeout_ms = 3000;
 };
 
 enum class ParseResult { kRun, kExitOk, kExitError };

@@ -10,7 +10,11 @@
 #include <memory>
 
 #include "net/impairment.h"
+#include "loop/fd_poller.h"
 #include "net/net_stack.h"
+#include "net/port_mux.h"
+#include "proxy/proxy_app.h"
+#include "tls/tls_terminator.h"
 #include "services/service_mux.h"
 
 namespace gputls::appliance {
@@ -134,9 +138,29 @@ int run_worker(void* arg) {
   itx.seed += 2 * a.queue;
   MbufTx tx(a.port_id, a.queue, a.pool, stats, itx);
   services::ServiceMux mux(cfg.services, *a.pattern, cfg.tcp.max_connections);
-  auto stack = std::make_unique<net::NetStack>(sc, tx, stats, mux);
+  // TLS termination: terminator (TcpApp) -> proxy (PlainApp) -> backend
+  // sockets; async job fds and backend sockets share the lcore's poller.
+  net::PortMux ports(mux);
+  std::unique_ptr<loop::FdPoller> poller;
+  std::unique_ptr<proxy::ProxyApp> proxy;
+  std::unique_ptr<tls::TlsTerminator> terminator;
+  if (a.tls) {
+    poller = std::make_unique<loop::FdPoller>();
+    proxy::ProxyConfig pc;
+    pc.backend = cfg.backend_addr;
+    pc.buffer_bytes = cfg.proxy_buffer_bytes;
+    pc.connect_timeout_ms = cfg.backend_connect_timeout_ms;
+    pc.max_connections = cfg.tcp.max_connections;
+    proxy = std::make_unique<proxy::ProxyApp>(pc, *poller, *a.proxy_stats);
+    tls::TerminatorConfig tc;
+    tc.handshake_timeout_us = uint64_t(cfg.handshake_timeout_ms) * 1000;
+    terminator = std::make_unique<tls::TlsTerminator>(*a.tls, *proxy, *poller, *a.tls_stats, tc);
+    ports.route(cfg.tls_port, *terminator);
+  }
+  auto stack = std::make_unique<net::NetStack>(sc, tx, stats, ports);
   stack->tcp().listen(cfg.services.echo);
   stack->tcp().listen(cfg.services.download);
+  if (a.tls) stack->tcp().listen(cfg.tls_port);
   net::Impairer<rte_mbuf*> rx_impair(irx);
   bool rx_impairing = irx.active();
 
@@ -162,6 +186,13 @@ int run_worker(void* arg) {
     } else {
       for (uint16_t i = 0; i < n; ++i) process(pkts[i]);
     }
+    if (terminator) {
+      // Engine completions and backend sockets first, so what they produce
+      // leaves in this iteration's tx burst.
+      terminator->poll(now);
+      poller->poll();
+      proxy->poll(now);
+    }
     stack->poll(now);
     uint64_t t1 = rte_rdtsc();
     uint16_t sent = tx.flush(now);
@@ -171,9 +202,16 @@ int run_worker(void* arg) {
       stats.proc_packets.add(uint64_t(n) + sent);
     }
   }
+  // Connections still open are dropped with the stack; the terminator and
+  // proxy free their SSLs and sockets first (order of destruction: the stack
+  // holds references to them).
+  RTE_LOG(INFO, USER1, "lcore %u: stopped (%zu connections open)\n", a.lcore, stack->tcp().connections());
+  stack.reset();
+  terminator.reset();
+  proxy.reset();
   rx_impair.release(0, [&](rte_mbuf* m) { rte_pktmbuf_free(m); }, true);
   tx.flush(clock.now_us(), true);
-  RTE_LOG(INFO, USER1, "lcore %u: stopped (%zu connections open)\n", a.lcore, stack->tcp().connections());
+
   return 0;
 }
 

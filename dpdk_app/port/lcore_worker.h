@@ -9,7 +9,10 @@
 
 #include "net/stats.h"
 #include "port/appliance_config.h"
+#include "proxy/proxy_stats.h"
 #include "services/download_pattern.h"
+#include "tls/tls_context.h"
+#include "tls/tls_stats.h"
 
 struct rte_mempool;
 
@@ -24,6 +27,9 @@ struct WorkerArgs {
   rte_mempool* pool = nullptr;
   net::MacAddr mac{};
   net::CoreStats* stats = nullptr;
+  const tls::TlsContext* tls = nullptr;  // TLS termination when set
+  tls::TlsStats* tls_stats = nullptr;
+  proxy::ProxyStats* proxy_stats = nullptr;
   const std::atomic<bool>* quit = nullptr;
   int result = 0;  // nonzero: the worker failed (message logged)
 };

@@ -16,6 +16,7 @@
 #include <cstring>
 #include <string>
 #include <thread>
+#include <memory>
 #include <vector>
 
 #include "port/appliance_config.h"
@@ -99,6 +100,17 @@ int main(int argc, char** argv) {
     case ParseResult::kRun: break;
   }
 
+  // TLS material is loaded and checked before EAL touches the NIC, so a bad
+  // certificate or key file is reported at once.
+  std::unique_ptr<tls::TlsContext> tls_ctx;
+  if (cfg.tls_enabled) {
+    std::string err;
+    tls_ctx = tls::TlsContext::create(cfg.tls, &err);
+    if (!tls_ctx) {
+      std::fprintf(stderr, "gputls-appliance: %s\n", err.c_str());
+      return 2;
+    }
+  }
   int eal_argc = split;
   int rc = rte_eal_init(eal_argc, argv);
   if (rc < 0) {
@@ -147,6 +159,8 @@ int main(int argc, char** argv) {
 
     services::DownloadPattern pattern;
     std::vector<net::CoreStats> stats(workers.size());
+    std::vector<tls::TlsStats> tls_stats(workers.size());
+    std::vector<proxy::ProxyStats> proxy_stats(workers.size());
     std::vector<WorkerArgs> args(workers.size());
     std::vector<CoreRef> refs;
     for (size_t i = 0; i < workers.size(); ++i) {
@@ -159,17 +173,22 @@ int main(int argc, char** argv) {
       a.pool = pool;
       std::memcpy(a.mac.data(), mac.addr_bytes, 6);
       a.stats = &stats[i];
+      a.tls = tls_ctx.get();
+      a.tls_stats = &tls_stats[i];
+      a.proxy_stats = &proxy_stats[i];
       a.quit = &g_quit;
-      refs.push_back(CoreRef{workers[i], &stats[i]});
+      refs.push_back(CoreRef{workers[i], &stats[i], tls_ctx ? &tls_stats[i] : nullptr,
+                             tls_ctx ? &proxy_stats[i] : nullptr});
       rte_eal_remote_launch(run_worker, &a, workers[i]);
     }
     double hz = double(rte_get_tsc_hz());
     auto start = std::chrono::steady_clock::now();
     auto elapsed = [&] { return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count(); };
     bool warned = false;
+    auto provider_json = [&] { return tls_ctx ? tls_ctx->provider_stats_json() : std::string(); };
     while (!g_quit.load()) {
       std::this_thread::sleep_for(std::chrono::milliseconds(cfg.stats_interval_ms));
-      if (!cfg.stats_file.empty() && !write_stats_file(cfg.stats_file, stats_json(refs, hz, elapsed(), true)) &&
+      if (!cfg.stats_file.empty() && !write_stats_file(cfg.stats_file, stats_json(refs, hz, elapsed(), true, provider_json())) &&
           !warned) {
         std::fprintf(stderr, "gputls-appliance: cannot write stats file %s: %s\n", cfg.stats_file.c_str(),
                      std::strerror(errno));
@@ -179,7 +198,7 @@ int main(int argc, char** argv) {
     }
     RTE_LOG(NOTICE, USER1, "stopping\n");
     rte_eal_mp_wait_lcore();
-    std::string final_json = stats_json(refs, hz, elapsed(), false);
+    std::string final_json = stats_json(refs, hz, elapsed(), false, provider_json());
     if (!cfg.stats_file.empty()) write_stats_file(cfg.stats_file, final_json);
     uint64_t rx = 0, tx = 0, drops = 0, opened = 0;
     for (auto& s : stats) {

@@ -46,7 +46,8 @@ void add_into(nlohmann::json& total, const nlohmann::json& core) {
 
 }  // namespace
 
-std::string stats_json(const std::vector<CoreRef>& cores, double tsc_hz, double uptime_s, bool running) {
+std::string stats_json(const std::vector<CoreRef>& cores, double tsc_hz, double uptime_s, bool running,
+                       const std::string& provider_json) {
   nlohmann::json root;
   root["running"] = running;
   root["uptime_s"] = uptime_s;
@@ -56,6 +57,8 @@ std::string stats_json(const std::vector<CoreRef>& cores, double tsc_hz, double 
   for (const auto& c : cores) {
     nlohmann::json j = core_json(*c.stats, tsc_hz);
     j["lcore"] = c.lcore;
+    if (c.tls) j["tls"] = tls::tls_stats_json(*c.tls);
+    if (c.proxy) j["proxy"] = proxy::proxy_stats_json(*c.proxy);
     add_into(total, j);
     per.push_back(std::move(j));
   }
@@ -63,6 +66,7 @@ std::string stats_json(const std::vector<CoreRef>& cores, double tsc_hz, double 
   uint64_t pk = total.value("proc_packets", uint64_t(0));
   total["cycles_per_packet"] = pk ? double(total.value("proc_cycles", uint64_t(0))) / double(pk) : 0.0;
   total["stack_cycles_per_packet"] = pk ? double(total.value("stack_cycles", uint64_t(0))) / double(pk) : 0.0;
+  if (!provider_json.empty()) root["gputls"] = nlohmann::json::parse(provider_json, nullptr, false);
   root["cores"] = per;
   root["total"] = total;
   return root.dump(1);

@@ -8,15 +8,21 @@
 #include <vector>
 
 #include "net/stats.h"
+#include "proxy/proxy_stats.h"
+#include "tls/tls_stats.h"
 
 namespace gputls::appliance {
 
 struct CoreRef {
   unsigned lcore;
   const net::CoreStats* stats;
+  const tls::TlsStats* tls = nullptr;        // with TLS termination
+  const proxy::ProxyStats* proxy = nullptr;
 };
 
-std::string stats_json(const std::vector<CoreRef>& cores, double tsc_hz, double uptime_s, bool running);
+// provider_json: the gputls provider's own stats ("gputls-stats"), "" if none.
+std::string stats_json(const std::vector<CoreRef>& cores, double tsc_hz, double uptime_s, bool running,
+                       const std::string& provider_json = "");
 // Writes atomically; false (with errno) on failure.
 bool write_stats_file(const std::string& path, const std::string& json);
 

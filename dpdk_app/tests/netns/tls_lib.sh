@@ -132,7 +132,21 @@ start_tls_server() {
 # stop_tls_server: stops it cleanly; then $STATS holds its final stats (in
 # HAProxy mode: {"gputls": the provider's counters summed over its processes}).
 stop_tls_server() {
-  if [ "$TLS_SERVER" != haproxy ]; then stop_appliance; return; fi
+  if [ "$TLS_SERVER" != haproxy ]; then
+    # Clients have exited, but closing runs on after them (close_notify ->
+    # backend half-close -> backend EOF -> our close_notify and FIN): let the
+    # appliance finish those (at most 5 s) so the final stats count them.
+    for _ in $(seq 50); do
+      $PY - "$STATS" <<'PY' && break
+import json, sys
+t = json.load(open(sys.argv[1])).get("total", {})
+sys.exit(0 if t.get("tls", {}).get("active", 0) == 0 and t.get("proxy", {}).get("active", 0) == 0 else 1)
+PY
+      sleep 0.1
+    done
+    stop_appliance
+    return
+  fi
   kill -USR1 "$APP_PID"  # soft stop: the worker unloads gputls, which writes its counters
   for _ in $(seq 100); do kill -0 "$APP_PID" 2>/dev/null || break; sleep 0.1; done
   if kill -0 "$APP_PID" 2>/dev/null; then echo "haproxy did not stop on SIGUSR1 in 10 s"; return 1; fi

@@ -1,0 +1,62 @@
+// The appliance's one SSL_CTX, shared by every lcore (SSL_CTX is thread-safe
+// for creating SSLs): the gputls provider loaded into a private library
+// context, certificates (RSA and ECDSA at once: OpenSSL picks by the client's
+// signature algorithms), versions, suites, mTLS, session tickets with keys
+// from a file that several appliances share, and an SSLKEYLOGFILE-style log.
+#pragma once
+
+#include <openssl/ssl.h>
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace gputls::tls {
+
+struct CertKeyFiles {
+  std::string cert, key;  // PEM: certificate chain, private key
+};
+
+struct TlsSettings {
+  std::vector<CertKeyFiles> certs;
+  std::string client_ca;         // non-empty: client certificates required, verified against it
+  std::string min_version = "1.2", max_version = "1.3";
+  std::string ciphers;           // TLS 1.2 cipher list ("" = OpenSSL's default)
+  std::string ciphersuites;      // TLS 1.3 suites ("" = OpenSSL's default)
+  std::string ticket_key_file;   // one or more 80-byte keys (16 name | 32 HMAC | 32 AES-256)
+  bool tickets = true;
+  std::string keylog_file;       // "" = no key log
+  std::string provider = "gputls";  // or "default"
+  std::string provider_module;   // path of gputls.so ("" = OpenSSL's module directory)
+};
+
+class TlsContext {
+ public:
+  // Everything is loaded and checked here; nullptr with *err saying what is
+  // wrong (file, format, key not matching certificate ...).
+  static std::unique_ptr<TlsContext> create(const TlsSettings& s, std::string* err);
+  ~TlsContext();
+  TlsContext(const TlsContext&) = delete;
+  TlsContext& operator=(const TlsContext&) = delete;
+
+  SSL_CTX* ssl_ctx() const { return ctx_; }
+  // The gputls provider's own counters ("gputls-stats" JSON), "" with the
+  // default provider. Safe from any thread.
+  std::string provider_stats_json() const;
+
+  struct Impl;  // ticket keys and key log (used by OpenSSL callbacks)
+
+ private:
+  TlsContext() = default;
+  OSSL_LIB_CTX* lib_ = nullptr;
+  OSSL_PROVIDER* gputls_ = nullptr;
+  OSSL_PROVIDER* default_ = nullptr;
+  SSL_CTX* ctx_ = nullptr;
+  std::unique_ptr<Impl> impl_;
+};
+
+// "1.2" -> TLS1_2_VERSION; 0 if not a version the appliance serves.
+int parse_tls_version(const std::string& v);
+
+}  // namespace gputls::tls

@@ -1,0 +1,59 @@
+#include "tls/tls_stats.h"
+
+#include <openssl/ssl.h>
+
+#include <cctype>
+
+namespace gputls::tls {
+
+std::string_view handshake_failure_name(HandshakeFailure f) {
+  switch (f) {
+    case HandshakeFailure::kAlertSent: return "alert_sent";
+    case HandshakeFailure::kAlertReceived: return "alert_received";
+    case HandshakeFailure::kHandshakeTimeout: return "handshake_timeout";
+    case HandshakeFailure::kPeerClosed: return "peer_closed";
+    case HandshakeFailure::kTcpReset: return "tcp_reset";
+    case HandshakeFailure::kInternal: return "internal";
+    case HandshakeFailure::kCount: break;
+  }
+  return "unknown";
+}
+
+namespace {
+
+// "handshake failure" -> "handshake_failure"; unknown codes by number.
+std::string alert_name(int code) {
+  const char* s = SSL_alert_desc_string_long(code);
+  std::string out;
+  if (!s || std::string_view(s) == "unknown") return "alert_" + std::to_string(code);
+  for (const char* p = s; *p; ++p) out += (*p == ' ' || *p == '-') ? '_' : char(std::tolower(uint8_t(*p)));
+  return out;
+}
+
+nlohmann::json alerts_json(const std::array<net::Counter, 256>& a) {
+  nlohmann::json j = nlohmann::json::object();
+  for (int i = 0; i < 256; ++i)
+    if (uint64_t v = a[i].get()) j[alert_name(i)] = v;
+  return j;
+}
+
+}  // namespace
+
+nlohmann::json tls_stats_json(const TlsStats& s) {
+  nlohmann::json j;
+#define GT_FIELD(name) j[#name] = s.name.get()
+  GT_FIELD(handshakes_full); GT_FIELD(handshakes_resumed); GT_FIELD(handshake_failures);
+  GT_FIELD(client_certs_verified); GT_FIELD(async_pauses); GT_FIELD(active); GT_FIELD(bytes_in);
+  GT_FIELD(bytes_out); GT_FIELD(close_notify_sent); GT_FIELD(close_notify_received);
+  GT_FIELD(errors_after_handshake);
+#undef GT_FIELD
+  nlohmann::json f = nlohmann::json::object();
+  for (size_t i = 0; i < s.failures.size(); ++i)
+    f[std::string(handshake_failure_name(HandshakeFailure(i)))] = s.failures[i].get();
+  j["failures"] = f;
+  j["alerts_sent"] = alerts_json(s.alerts_sent);
+  j["alerts_received"] = alerts_json(s.alerts_received);
+  return j;
+}
+
+}  // namespace gputls::tls

@@ -1,0 +1,99 @@
+// TLS termination for one lcore: a TcpApp that runs an OpenSSL SSL per TCP
+// connection on memory BIOs (ciphertext moves between TcpStack and the BIOs,
+// never through a kernel socket) in SSL_MODE_ASYNC, and a PlainStream that
+// hands the plaintext to a PlainApp (the backend proxy).
+//
+// Async: when a provider operation queues work on the gputls engine, the
+// SSL call returns SSL_ERROR_WANT_ASYNC; the job's wait fds go into the
+// lcore's FdPoller and the same call is re-run when one becomes readable.
+// While a job is paused only that call may be made on the SSL (OpenSSL would
+// resume the paused job from any other call), so every SSL call goes through
+// one step function that retries the paused operation first.
+//
+// Bounds: at most kPlainBuf plaintext bytes buffered per direction and
+// kCipherPending bytes of ciphertext waiting for TCP send space; beyond them
+// the terminator stops reading TCP (the window closes) or refuses write().
+#pragma once
+
+#include <openssl/ssl.h>
+
+#include <cstdint>
+#include <memory>
+#include <unordered_map>
+#include <vector>
+
+#include "loop/fd_poller.h"
+#include "net/tcp_stack.h"
+#include "tls/plain_app.h"
+#include "tls/tls_context.h"
+#include "tls/tls_stats.h"
+
+namespace gputls::tls {
+
+struct TerminatorConfig {
+  uint64_t handshake_timeout_us = 10'000'000;
+};
+
+class TlsTerminator : public net::TcpApp, public PlainStream, public loop::FdHandler {
+ public:
+  static constexpr size_t kPlainBuf = 32 << 10;
+  static constexpr size_t kCipherPending = 64 << 10;
+
+  TlsTerminator(const TlsContext& ctx, PlainApp& app, loop::FdPoller& poller, TlsStats& stats,
+                const TerminatorConfig& cfg);
+  ~TlsTerminator() override;
+
+  // TcpApp
+  void on_open(net::TcpStack& tcp, ConnId c, uint16_t local_port) override;
+  void on_readable(net::TcpStack& tcp, ConnId c) override;
+  void on_writable(net::TcpStack& tcp, ConnId c) override;
+  void on_peer_fin(net::TcpStack& tcp, ConnId c) override;
+  void on_closed(net::TcpStack& tcp, ConnId c, net::CloseReason why) override;
+
+  // PlainStream
+  size_t readable(ConnId c) const override;
+  size_t read(ConnId c, uint8_t* dst, size_t len) override;
+  size_t write(ConnId c, const uint8_t* src, size_t len) override;
+  void notify_when_writable(ConnId c) override;
+  void shutdown_write(ConnId c) override;
+  void abort(ConnId c) override;
+
+  // FdHandler: an engine completion for a paused job.
+  void on_fd_ready(int fd, uint32_t events) override;
+
+  // Once per loop iteration: handshake timeouts, connections whose buffers
+  // drained since the last call.
+  void poll(uint64_t now_us);
+
+  size_t connections() const { return live_; }
+  TlsStats& stats() { return stats_; }
+
+  struct Conn;  // per connection state (public for the OpenSSL info callback)
+
+ private:
+  enum class Paused : uint8_t { kNone, kHandshake, kRead, kWrite, kShutdown };
+  Conn* get(ConnId c) const;
+  void drive(Conn& k);
+  bool step(Conn& k);  // one SSL call; false when nothing more can happen now
+  bool handle_error(Conn& k, Paused op, int ret);
+  void on_handshake_done(Conn& k);
+  void fail_handshake(Conn& k, HandshakeFailure why);
+  void flush_cipher(Conn& k);
+  void pull_tcp(Conn& k);
+  void update_async_fds(Conn& k);
+  void release(Conn& k);
+
+  const TlsContext& ctx_;
+  PlainApp& app_;
+  loop::FdPoller& poller_;
+  TlsStats& stats_;
+  TerminatorConfig cfg_;
+  net::TcpStack* tcp_ = nullptr;
+  std::vector<std::unique_ptr<Conn>> conns_;  // by ConnId.slot
+  std::unordered_map<int, ConnId> by_fd_;
+  std::vector<ConnId> again_;                 // to drive from poll()
+  uint64_t now_us_ = 0, next_timeout_scan_us_ = 0;
+  size_t live_ = 0;
+};
+
+}  // namespace gputls::tls
