@@ -116,7 +116,7 @@ std::unique_ptr<TlsContext> TlsContext::create(const TlsSettings& s, std::string
     if (SSL_CTX_use_certificate_chain_file(ctx, ck.cert.c_str()) != 1)
       return fail("--cert " + ck.cert + ": not a readable PEM certificate chain: " + ossl_errors());
     if (SSL_CTX_use_PrivateKey_file(ctx, ck.key.c_str(), SSL_FILETYPE_PEM) != 1)
-      return fail("--key " + ck.key + ": not a readable PEM private key: " + ossl_errors());
+      return fail("--key " + ck.key + ": unreadable, or does not match --cert " + ck.cert + ": " + ossl_errors());
     if (SSL_CTX_check_private_key(ctx) != 1)
       return fail("--key " + ck.key + " does not match --cert " + ck.cert + ": " + ossl_errors());
   }

@@ -265,6 +265,29 @@ bool TlsTerminator::step(Conn& k) {
   return handle_error(k, op, ret);
 }
 
+void TlsTerminator::progress(Conn& k) {
+  pull_tcp(k);
+  while (!k.dead && step(k)) {
+  }
+  if (!k.dead) flush_cipher(k);
+}
+
+// Calls from the app (write, shutdown_write) move bytes through OpenSSL at
+// once but tell the app nothing from inside its own call: its callbacks run
+// from the next poll(), so the app never sees itself re-entered.
+void TlsTerminator::progress_from_app(Conn& k) {
+  if (!k.in_drive) {
+    k.in_drive = true;
+    progress(k);
+    k.in_drive = false;
+    if (k.dead) {
+      release(k);
+      return;
+    }
+  }
+  again_.push_back(k.id);
+}
+
 void TlsTerminator::drive(Conn& k) {
   if (k.in_drive) {
     k.again = true;
@@ -274,11 +297,8 @@ void TlsTerminator::drive(Conn& k) {
   const ConnId id = k.id;
   do {
     k.again = false;
-    pull_tcp(k);
-    while (!k.dead && step(k)) {
-    }
+    progress(k);
     if (k.dead) break;
-    flush_cipher(k);
     if (!k.failed && k.paused == Paused::kNone && tcp_->readable(id) > 0 &&
         size_t(BIO_pending(k.rbio)) < kRbioBound && k.in_wr < kPlainBuf)
       k.again = true;  // TCP holds more ciphertext that now fits
@@ -402,7 +422,7 @@ size_t TlsTerminator::write(ConnId c, const uint8_t* src, size_t len) {
   std::memcpy(k->out.get() + k->out_wr, src, n);
   k->out_wr += n;
   if (n < len) k->want_writable = true;
-  if (n) drive(*k);
+  if (n) progress_from_app(*k);
   return n;
 }
 
@@ -416,7 +436,7 @@ void TlsTerminator::notify_when_writable(ConnId c) {
 void TlsTerminator::shutdown_write(ConnId c) {
   if (Conn* k = get(c)) {
     k->want_shutdown = true;
-    drive(*k);
+    progress_from_app(*k);
   }
 }
 

@@ -73,7 +73,9 @@ class TlsTerminator : public net::TcpApp, public PlainStream, public loop::FdHan
  private:
   enum class Paused : uint8_t { kNone, kHandshake, kRead, kWrite, kShutdown };
   Conn* get(ConnId c) const;
-  void drive(Conn& k);
+  void drive(Conn& k);     // progress, then the app's callbacks
+  void progress(Conn& k);  // TCP -> SSL -> TCP, no app callbacks
+  void progress_from_app(Conn& k);
   bool step(Conn& k);  // one SSL call; false when nothing more can happen now
   bool handle_error(Conn& k, Paused op, int ret);
   void on_handshake_done(Conn& k);

@@ -1,0 +1,193 @@
+// The TLS termination's configuration layer against OpenSSL: certificate and
+// key loading with clear errors, ticket keys from a shared file (rotation by
+// rewriting it), backend address parsing.
+#include <gtest/gtest.h>
+#include <openssl/core_names.h>
+#include <openssl/evp.h>
+#include <openssl/pem.h>
+#include <openssl/x509.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdio>
+#include <fstream>
+#include <string>
+#include <thread>
+
+#include "proxy/proxy_app.h"
+#include "tls/ticket_keys.h"
+#include "tls/tls_context.h"
+
+namespace gputls::tls {
+namespace {
+
+class TempDir {
+ public:
+  TempDir() {
+    char tmpl[] = "/tmp/gputls-tls-test.XXXXXX";
+    path_ = mkdtemp(tmpl);
+  }
+  ~TempDir() { std::system(("rm -rf " + path_).c_str()); }
+  std::string file(const std::string& name) const { return path_ + "/" + name; }
+
+ private:
+  std::string path_;
+};
+
+// A self-signed certificate for key, written as PEM files.
+void write_self_signed(EVP_PKEY* key, const std::string& cert_path, const std::string& key_path) {
+  X509* x = X509_new();
+  ASN1_INTEGER_set(X509_get_serialNumber(x), 1);
+  X509_gmtime_adj(X509_getm_notBefore(x), 0);
+  X509_gmtime_adj(X509_getm_notAfter(x), 3600);
+  X509_set_pubkey(x, key);
+  X509_NAME* n = X509_get_subject_name(x);
+  X509_NAME_add_entry_by_txt(n, "CN", MBSTRING_ASC, reinterpret_cast<const unsigned char*>("gputls.test"), -1, -1, 0);
+  X509_set_issuer_name(x, n);
+  ASSERT_GT(X509_sign(x, key, EVP_sha256()), 0);
+  FILE* f = std::fopen(cert_path.c_str(), "w");
+  PEM_write_X509(f, x);
+  std::fclose(f);
+  f = std::fopen(key_path.c_str(), "w");
+  PEM_write_PrivateKey(f, key, nullptr, nullptr, 0, nullptr, nullptr);
+  std::fclose(f);
+  X509_free(x);
+}
+
+struct Material {
+  TempDir dir;
+  std::string ec_cert = dir.file("ec.pem"), ec_key = dir.file("ec.key");
+  std::string ec2_cert = dir.file("ec2.pem"), ec2_key = dir.file("ec2.key");
+  Material() {
+    EVP_PKEY* a = EVP_EC_gen("P-256");
+    EVP_PKEY* b = EVP_EC_gen("P-256");
+    write_self_signed(a, ec_cert, ec_key);
+    write_self_signed(b, ec2_cert, ec2_key);
+    EVP_PKEY_free(a);
+    EVP_PKEY_free(b);
+  }
+  TlsSettings settings() const {
+    TlsSettings s;
+    s.provider = "default";
+    s.certs.push_back({ec_cert, ec_key});
+    return s;
+  }
+};
+
+std::string create_error(const TlsSettings& s) {
+  std::string err;
+  auto ctx = TlsContext::create(s, &err);
+  return ctx ? "" : (err.empty() ? "(no message)" : err);
+}
+
+TEST(TlsContext, LoadsACertificateAndKey) {
+  Material m;
+  std::string err;
+  auto ctx = TlsContext::create(m.settings(), &err);
+  ASSERT_TRUE(ctx) << err;
+  EXPECT_NE(ctx->ssl_ctx(), nullptr);
+  EXPECT_EQ(ctx->provider_stats_json(), "");  // default provider: no gputls counters
+}
+
+TEST(TlsContext, BadSettingsSayWhatIsWrong) {
+  Material m;
+  TlsSettings s = m.settings();
+  s.certs.clear();
+  EXPECT_NE(create_error(s).find("--cert"), std::string::npos);
+  s = m.settings();
+  s.certs[0].key = m.ec2_key;  // another key
+  EXPECT_NE(create_error(s).find("does not match"), std::string::npos);
+  s = m.settings();
+  s.certs[0].cert = m.dir.file("missing.pem");
+  EXPECT_NE(create_error(s).find("missing.pem"), std::string::npos);
+  s = m.settings();
+  s.min_version = "1.1";
+  EXPECT_NE(create_error(s).find("1.2 or 1.3"), std::string::npos);
+  s = m.settings();
+  s.min_version = "1.3";
+  s.max_version = "1.2";
+  EXPECT_NE(create_error(s).find("above"), std::string::npos);
+  s = m.settings();
+  s.ciphersuites = "TLS_NO_SUCH_SUITE";
+  EXPECT_NE(create_error(s).find("--ciphersuites"), std::string::npos);
+  s = m.settings();
+  s.provider = "gputls";
+  s.provider_module = m.dir.file("nope/gputls.so");
+  EXPECT_NE(create_error(s).find("--provider-module"), std::string::npos);
+  s = m.settings();
+  s.ticket_key_file = m.dir.file("short.key");
+  std::ofstream(s.ticket_key_file) << std::string(79, 'k');
+  EXPECT_NE(create_error(s).find("80 bytes"), std::string::npos);
+}
+
+void write_keys(const std::string& path, const std::string& names) {
+  std::string data;
+  for (char c : names) data += std::string(16, c) + std::string(32, char(c + 1)) + std::string(32, char(c + 2));
+  std::ofstream(path, std::ios::binary | std::ios::trunc) << data;
+}
+
+struct TicketCall {
+  EVP_CIPHER_CTX* cctx = EVP_CIPHER_CTX_new();
+  EVP_MAC* mac = EVP_MAC_fetch(nullptr, "HMAC", nullptr);
+  EVP_MAC_CTX* hctx = EVP_MAC_CTX_new(mac);
+  ~TicketCall() {
+    EVP_CIPHER_CTX_free(cctx);
+    EVP_MAC_CTX_free(hctx);
+    EVP_MAC_free(mac);
+  }
+  int run(TicketKeys& k, uint8_t name[16], int enc) {
+    uint8_t iv[16] = {};
+    EVP_CIPHER_CTX_reset(cctx);
+    return k.callback(name, iv, cctx, hctx, enc);
+  }
+};
+
+TEST(TicketKeys, FirstKeyEncryptsAllDecryptAndRotationIsReRead) {
+  TempDir d;
+  std::string path = d.file("tickets.key");
+  write_keys(path, "AB");
+  TicketKeys keys;
+  std::string err;
+  ASSERT_TRUE(keys.load(path, &err)) << err;
+  EXPECT_EQ(keys.count(), 2u);
+  TicketCall t;
+  uint8_t name[16];
+  ASSERT_EQ(t.run(keys, name, 1), 1);
+  EXPECT_EQ(std::string(reinterpret_cast<char*>(name), 16), std::string(16, 'A'));
+  std::memset(name, 'B', 16);
+  EXPECT_EQ(t.run(keys, name, 0), 2);  // older key: accepted, ticket renewed
+  std::memset(name, 'Z', 16);
+  EXPECT_EQ(t.run(keys, name, 0), 0);  // unknown: full handshake
+
+  write_keys(path, "CA");  // rotation: a new key first, the old one kept for decryption
+  std::this_thread::sleep_for(std::chrono::milliseconds(1100));  // re-checked at most once a second
+  ASSERT_EQ(t.run(keys, name, 1), 1);
+  EXPECT_EQ(std::string(reinterpret_cast<char*>(name), 16), std::string(16, 'C'));
+  std::memset(name, 'A', 16);
+  EXPECT_EQ(t.run(keys, name, 0), 2);
+  std::memset(name, 'B', 16);
+  EXPECT_EQ(t.run(keys, name, 0), 0);  // rotated out
+
+  std::ofstream(path, std::ios::trunc) << "broken";  // a bad rewrite keeps the old keys
+  std::this_thread::sleep_for(std::chrono::milliseconds(1100));
+  ASSERT_EQ(t.run(keys, name, 1), 1);
+  EXPECT_EQ(std::string(reinterpret_cast<char*>(name), 16), std::string(16, 'C'));
+}
+
+TEST(ParseBackend, AcceptsHostPortAndExplainsMistakes) {
+  sockaddr_in a{};
+  std::string err;
+  ASSERT_TRUE(proxy::parse_backend("127.0.0.1:8080", &a, &err)) << err;
+  EXPECT_EQ(ntohs(a.sin_port), 8080);
+  EXPECT_EQ(ntohl(a.sin_addr.s_addr), 0x7f000001u);
+  ASSERT_TRUE(proxy::parse_backend("localhost:1", &a, &err)) << err;
+  EXPECT_FALSE(proxy::parse_backend("127.0.0.1", &a, &err));
+  EXPECT_NE(err.find("HOST:PORT"), std::string::npos);
+  EXPECT_FALSE(proxy::parse_backend("127.0.0.1:0", &a, &err));
+  EXPECT_FALSE(proxy::parse_backend("127.0.0.1:65536", &a, &err));
+  EXPECT_FALSE(proxy::parse_backend("example.org:80", &a, &err));
+  EXPECT_NE(err.find("IPv4"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace gputls::tls
