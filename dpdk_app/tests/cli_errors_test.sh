@@ -31,4 +31,15 @@ printf 'ip = "10.0.0.1"\nmax-connections = 100\n' >"$conf"
 expect config_file 1 "give at least two lcores" "$B" --lcores=0@0 "${eal[@]}" -- --config "$conf"
 printf 'ip = "10.0.0.999"\n' >"$conf"
 expect config_bad_ip 2 "is not an IPv4 address" "$B" -- --config "$conf"
+# TLS termination: flags checked, and the certificate files loaded and checked
+# before EAL touches a NIC (exit 2, no EAL arguments needed).
+expect tls_help 0 "--ticket-key-file" "$B" -- --help
+expect cert_without_key 2 "give them in pairs" "$B" -- --ip 10.0.0.1 --cert a.pem --backend 127.0.0.1:80
+expect tls_without_backend 2 "needs --backend" "$B" -- --ip 10.0.0.1 --cert a.pem --key a.key
+expect backend_without_tls 2 "--backend without --cert" "$B" -- --ip 10.0.0.1 --backend 127.0.0.1:80
+expect bad_backend 2 "is not 1..65535" "$B" -- --ip 10.0.0.1 --cert a.pem --key a.key --backend 127.0.0.1:0
+expect missing_cert 2 "--cert /nonexistent/cert.pem" "$B" -- --ip 10.0.0.1 --cert /nonexistent/cert.pem \
+  --key /nonexistent/key.pem --backend 127.0.0.1:80 --provider default
+expect bad_tls_version 2 "1.2 or 1.3" "$B" -- --ip 10.0.0.1 --cert /nonexistent/cert.pem \
+  --key /nonexistent/key.pem --backend 127.0.0.1:80 --tls-min 1.0
 exit $fail
