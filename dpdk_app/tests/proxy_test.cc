@@ -31,6 +31,7 @@ struct FakeStream : tls::PlainStream {
   size_t readable(ConnId) const override { return from_client.size() - from_pos; }
   size_t read(ConnId, uint8_t* dst, size_t len) override {
     size_t n = std::min(len, from_client.size() - from_pos);
+    if (n == 0) return 0;
     std::memcpy(dst, from_client.data() + from_pos, n);
     from_pos += n;
     return n;
