@@ -206,6 +206,8 @@ int run_worker(void* arg) {
   // proxy free their SSLs and sockets first (order of destruction: the stack
   // holds references to them).
   RTE_LOG(INFO, USER1, "lcore %u: stopped (%zu connections open)\n", a.lcore, stack->tcp().connections());
+  if (terminator && terminator->connections() > 0)
+    RTE_LOG(INFO, USER1, "lcore %u: TLS connections open at stop:\n%s", a.lcore, terminator->describe_open().c_str());
   stack.reset();
   terminator.reset();
   proxy.reset();

@@ -13,6 +13,7 @@ std::string_view handshake_failure_name(HandshakeFailure f) {
     case HandshakeFailure::kHandshakeTimeout: return "handshake_timeout";
     case HandshakeFailure::kPeerClosed: return "peer_closed";
     case HandshakeFailure::kTcpReset: return "tcp_reset";
+    case HandshakeFailure::kMalformed: return "malformed_input";
     case HandshakeFailure::kInternal: return "internal";
     case HandshakeFailure::kCount: break;
   }

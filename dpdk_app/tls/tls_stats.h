@@ -19,7 +19,8 @@ enum class HandshakeFailure : uint8_t {
   kHandshakeTimeout, // the client stalled mid-handshake
   kPeerClosed,       // FIN before the handshake completed
   kTcpReset,         // RST / retransmission timeout before the handshake completed
-  kInternal,         // an OpenSSL failure without an alert (out of memory, provider refusal)
+  kMalformed,        // not TLS at all (e.g. plain HTTP), rejected without an alert
+  kInternal,         // a failure outside the protocol (out of memory, provider refusal)
   kCount
 };
 std::string_view handshake_failure_name(HandshakeFailure f);

@@ -194,7 +194,7 @@ bool TlsTerminator::handle_error(Conn& k, Paused op, int ret) {
   k.paused = Paused::kNone;
   ERR_clear_error();
   if (!k.hs_done) {
-    fail_handshake(k, HandshakeFailure::kInternal);
+    fail_handshake(k, err == SSL_ERROR_SSL ? HandshakeFailure::kMalformed : HandshakeFailure::kInternal);
   } else {
     k.failed = true;
     stats_.errors_after_handshake.add();
@@ -451,6 +451,25 @@ void TlsTerminator::on_fd_ready(int fd, uint32_t) {
   auto it = by_fd_.find(fd);
   if (it == by_fd_.end()) return;
   if (Conn* k = get(it->second)) drive(*k);
+}
+
+std::string TlsTerminator::describe_open() const {
+  std::string out;
+  for (const auto& p : conns_) {
+    const Conn* k = p.get();
+    if (!k) continue;
+    out += "conn " + std::to_string(k->id.slot) + ": hs_done=" + std::to_string(k->hs_done) +
+           " opened=" + std::to_string(k->opened) + " failed=" + std::to_string(k->failed) +
+           " paused=" + std::to_string(int(k->paused)) + " tcp_fin=" + std::to_string(k->tcp_fin) +
+           " close_notify_in=" + std::to_string(k->close_notify_in) +
+           " peer_close_told=" + std::to_string(k->peer_close_told) +
+           " want_shutdown=" + std::to_string(k->want_shutdown) + " shutdown_sent=" + std::to_string(k->shutdown_sent) +
+           " want_writable=" + std::to_string(k->want_writable) + " in=" + std::to_string(k->in_wr - k->in_rd) +
+           " out=" + std::to_string(k->out_wr - k->out_rd) + " rbio=" + std::to_string(BIO_pending(k->rbio)) +
+           " wbio=" + std::to_string(BIO_pending(k->wbio)) + " tcp_readable=" +
+           std::to_string(tcp_ ? tcp_->readable(k->id) : 0) + "\n";
+  }
+  return out;
 }
 
 void TlsTerminator::poll(uint64_t now_us) {

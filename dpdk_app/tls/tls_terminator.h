@@ -19,6 +19,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <string>
 #include <unordered_map>
 #include <vector>
 
@@ -66,6 +67,8 @@ class TlsTerminator : public net::TcpApp, public PlainStream, public loop::FdHan
   void poll(uint64_t now_us);
 
   size_t connections() const { return live_; }
+  // One line per open connection with its state, for the stop log.
+  std::string describe_open() const;
   TlsStats& stats() { return stats_; }
 
   struct Conn;  // per connection state (public for the OpenSSL info callback)

@@ -45,7 +45,11 @@ tls_setup() {
   else
     [ -x "$APPLIANCE" ] || skip "no appliance binary at $APPLIANCE"
     # A build from before TLS termination (its --help needs no EAL set-up).
-    timeout 20 "$APPLIANCE" -- --help 2>/dev/null | grep -q -- --tls-port ||
+    # The help is read whole first: grep -q stopping early would SIGPIPE the
+    # appliance and, under pipefail, look like a missing flag.
+    local help
+    help=$(timeout 20 "$APPLIANCE" -- --help 2>/dev/null || true)
+    grep -q -- --tls-port <<<"$help" ||
       skip "this gputls-appliance has no --tls-port (no TLS termination built); TLS_SERVER=haproxy runs the clients against HAProxy"
   fi
   [ -f "${GPUTLS_PROVIDER:-}" ] || skip "set GPUTLS_PROVIDER to gputls.so (ctest does)"
@@ -135,8 +139,8 @@ stop_tls_server() {
   if [ "$TLS_SERVER" != haproxy ]; then
     # Clients have exited, but closing runs on after them (close_notify ->
     # backend half-close -> backend EOF -> our close_notify and FIN): let the
-    # appliance finish those (at most 5 s) so the final stats count them.
-    for _ in $(seq 50); do
+    # appliance finish those (at most 10 s) so the final stats count them.
+    for _ in $(seq 100); do
       $PY - "$STATS" <<'PY' && break
 import json, sys
 t = json.load(open(sys.argv[1])).get("total", {})

@@ -1,0 +1,225 @@
+// TlsTerminator in process: an OpenSSL client (default provider, memory BIOs)
+// talks to the terminator over the real per-core TCP stack through the
+// simulated peer, with an echo app on the plaintext side. Covers both TLS
+// versions, data both ways, a garbage ClientHello and a stalled handshake.
+#include "tls/tls_terminator.h"
+
+#include <gtest/gtest.h>
+#include <openssl/err.h>
+
+#include <string>
+
+#include "sim_peer.h"
+#include "tls_test_util.h"
+
+namespace gputls::tls {
+namespace {
+
+using net::kTcpAck;
+using net::kTcpFin;
+using net::kTcpPsh;
+using net::kTcpRst;
+
+// Echoes every decrypted byte back; closes its side when the client does.
+struct EchoApp : PlainApp {
+  std::string pending;
+  int opened = 0, closed = 0;
+  SessionInfo last;
+  void on_open(PlainStream&, ConnId, const SessionInfo& info) override {
+    ++opened;
+    last = info;
+  }
+  void on_readable(PlainStream& s, ConnId c) override {
+    uint8_t buf[4096];
+    while (size_t n = s.read(c, buf, sizeof buf)) pending.append(reinterpret_cast<char*>(buf), n);
+    flush(s, c);
+  }
+  void on_writable(PlainStream& s, ConnId c) override { flush(s, c); }
+  void on_peer_close(PlainStream& s, ConnId c) override { s.shutdown_write(c); }
+  void on_closed(PlainStream&, ConnId, PlainCloseReason) override { ++closed; }
+  void flush(PlainStream& s, ConnId c) {
+    size_t n = s.write(c, reinterpret_cast<const uint8_t*>(pending.data()), pending.size());
+    pending.erase(0, n);
+    if (!pending.empty()) s.notify_when_writable(c);
+  }
+};
+
+struct Rig {
+  TempDir dir;
+  std::unique_ptr<TlsContext> ctx;
+  loop::FdPoller poller;
+  TlsStats stats;
+  EchoApp echo;
+  std::unique_ptr<TlsTerminator> term;
+  std::unique_ptr<test::SimPeer> peer;
+  // Client side.
+  SSL_CTX* cctx = nullptr;
+  SSL* cssl = nullptr;
+  BIO *crbio = nullptr, *cwbio = nullptr;
+  uint16_t sport = 40000;
+  uint32_t cseq = 0, sseq = 0;
+  bool server_fin = false, server_rst = false;
+
+  explicit Rig(const std::string& version) {
+    EVP_PKEY* key = EVP_EC_gen("P-256");
+    write_self_signed(key, dir.file("c.pem"), dir.file("c.key"));
+    EVP_PKEY_free(key);
+    TlsSettings s;
+    s.provider = "default";
+    s.certs.push_back({dir.file("c.pem"), dir.file("c.key")});
+    std::string err;
+    ctx = TlsContext::create(s, &err);
+    EXPECT_TRUE(ctx) << err;
+    TerminatorConfig tc;
+    tc.handshake_timeout_us = 2'000'000;
+    term = std::make_unique<TlsTerminator>(*ctx, echo, poller, stats, tc);
+    peer = std::make_unique<test::SimPeer>(net::TcpConfig{}, term.get());
+    peer->stack.tcp().listen(443);
+    term->poll(peer->now_us);
+    cctx = SSL_CTX_new(TLS_client_method());
+    int v = version == "1.2" ? TLS1_2_VERSION : TLS1_3_VERSION;
+    SSL_CTX_set_min_proto_version(cctx, v);
+    SSL_CTX_set_max_proto_version(cctx, v);
+    cssl = SSL_new(cctx);
+    crbio = BIO_new(BIO_s_mem());
+    cwbio = BIO_new(BIO_s_mem());
+    SSL_set_bio(cssl, crbio, cwbio);
+    SSL_set_connect_state(cssl);
+    test::Seg synack = peer->handshake(sport, 1000, {1460, 7}, 443);
+    cseq = 1001;
+    sseq = synack.seq + 1;
+  }
+  ~Rig() {
+    SSL_free(cssl);
+    SSL_CTX_free(cctx);
+  }
+  // Sends raw client bytes in MSS-sized segments.
+  void send_raw(const std::string& bytes) {
+    for (size_t off = 0; off < bytes.size(); off += 1400) {
+      std::string part = bytes.substr(off, 1400);
+      peer->send(sport, cseq, sseq, kTcpAck | kTcpPsh, part, 65535, {}, 443);
+      cseq += uint32_t(part.size());
+    }
+  }
+  // One round: client ciphertext out, server segments in (ACKed), time on.
+  void turn() {
+    char buf[16384];
+    std::string out;
+    int n;
+    while ((n = BIO_read(cwbio, buf, sizeof buf)) > 0) out.append(buf, size_t(n));
+    if (!out.empty()) send_raw(out);
+    bool got = false;
+    for (auto& seg : peer->take_segments()) {
+      if (seg.has(kTcpRst)) server_rst = true;
+      if (seg.seq == sseq && !seg.data.empty()) {
+        BIO_write(crbio, seg.data.data(), int(seg.data.size()));
+        sseq += uint32_t(seg.data.size());
+        got = true;
+      }
+      if (seg.has(kTcpFin) && seg.seq + seg.data.size() == sseq && !server_fin) {
+        server_fin = true;
+        ++sseq;
+        got = true;
+      }
+    }
+    if (got) peer->send(sport, cseq, sseq, kTcpAck, "", 65535, {}, 443);
+    peer->advance_us(200);
+    term->poll(peer->now_us);
+    poller.poll();
+  }
+  bool handshake() {
+    for (int i = 0; i < 2000; ++i) {
+      int r = SSL_do_handshake(cssl);
+      if (r == 1) {
+        turn();  // the client's Finished reaches the server
+        turn();
+        return true;
+      }
+      if (SSL_get_error(cssl, r) != SSL_ERROR_WANT_READ) return false;
+      turn();
+    }
+    return false;
+  }
+};
+
+class TlsTerminatorVersions : public ::testing::TestWithParam<std::string> {};
+
+TEST_P(TlsTerminatorVersions, HandshakeAndEchoBothWays) {
+  Rig r(GetParam());
+  ASSERT_TRUE(r.handshake()) << ERR_reason_error_string(ERR_get_error());
+  EXPECT_EQ(r.echo.opened, 1);
+  EXPECT_EQ(std::string(r.echo.last.version), "TLSv" + GetParam());
+  std::string sent(100 << 10, '\0');
+  for (size_t i = 0; i < sent.size(); ++i) sent[i] = char(i * 131 + 7);
+  size_t written = 0;
+  std::string back;
+  for (int i = 0; i < 20000 && back.size() < sent.size(); ++i) {
+    if (written < sent.size()) {
+      size_t w = 0;
+      if (SSL_write_ex(r.cssl, sent.data() + written, std::min<size_t>(8192, sent.size() - written), &w) == 1)
+        written += w;
+    }
+    r.turn();
+    char buf[16384];
+    size_t got = 0;
+    while (SSL_read_ex(r.cssl, buf, sizeof buf, &got) == 1) back.append(buf, got);
+  }
+  EXPECT_EQ(back, sent);
+  // The client closes: close_notify comes back, then the server's FIN.
+  SSL_shutdown(r.cssl);
+  for (int i = 0; i < 200 && !r.server_fin; ++i) r.turn();
+  EXPECT_TRUE(r.server_fin);
+  EXPECT_EQ(r.stats.handshakes_full.get(), 1u);
+  EXPECT_EQ(r.stats.bytes_in.get(), sent.size());
+  EXPECT_EQ(r.stats.bytes_out.get(), sent.size());
+  EXPECT_EQ(r.stats.close_notify_received.get(), 1u);
+  EXPECT_EQ(r.stats.close_notify_sent.get(), 1u);
+  EXPECT_EQ(r.stats.handshake_failures.get(), 0u);
+}
+
+INSTANTIATE_TEST_SUITE_P(Tls, TlsTerminatorVersions, ::testing::Values("1.2", "1.3"));
+
+TEST(TlsTerminator, PlainHttpInsteadOfTlsIsRefusedAndClosed) {
+  Rig r("1.3");
+  r.send_raw("GET / HTTP/1.1\r\nHost: x\r\n\r\n");
+  for (int i = 0; i < 50 && !r.server_fin; ++i) r.turn();
+  EXPECT_TRUE(r.server_fin);
+  EXPECT_EQ(r.stats.handshake_failures.get(), 1u);
+  EXPECT_EQ(r.stats.failures[size_t(HandshakeFailure::kMalformed)].get(), 1u);
+  EXPECT_EQ(r.echo.opened, 0);
+}
+
+TEST(TlsTerminator, MalformedClientHelloGetsAnAlertThenAClose) {
+  Rig r("1.3");
+  // A handshake record whose ClientHello body is five bytes of nonsense.
+  r.send_raw(std::string("\x16\x03\x01\x00\x09\x01\x00\x00\x05hello", 14));
+  for (int i = 0; i < 50 && !r.server_fin; ++i) r.turn();
+  EXPECT_TRUE(r.server_fin);
+  EXPECT_EQ(r.stats.failures[size_t(HandshakeFailure::kAlertSent)].get(), 1u);
+  uint64_t alerts = 0;
+  for (auto& a : r.stats.alerts_sent) alerts += a.get();
+  EXPECT_EQ(alerts, 1u);
+  EXPECT_EQ(r.stats.active.get(), 1u);  // until the client's FIN
+  r.peer->send(r.sport, r.cseq, r.sseq, kTcpAck | kTcpFin, "", 65535, {}, 443);
+  r.turn();
+  EXPECT_EQ(r.stats.active.get(), 0u);
+}
+
+TEST(TlsTerminator, StalledHandshakeIsResetAtTheTimeout) {
+  Rig r("1.3");
+  SSL_do_handshake(r.cssl);  // ClientHello only: the client then goes silent
+  for (int i = 0; i < 5; ++i) r.turn();
+  EXPECT_EQ(r.stats.active.get(), 1u);
+  for (int i = 0; i < 40 && !r.server_rst; ++i) {
+    r.peer->advance_us(100'000);
+    r.term->poll(r.peer->now_us);
+    r.turn();
+  }
+  EXPECT_TRUE(r.server_rst);
+  EXPECT_EQ(r.stats.failures[size_t(HandshakeFailure::kHandshakeTimeout)].get(), 1u);
+  EXPECT_EQ(r.stats.active.get(), 0u);
+  EXPECT_EQ(r.term->connections(), 0u);
+}
+
+}  // namespace
+}  // namespace gputls::tls
