@@ -251,14 +251,22 @@ bool TlsTerminator::step(Conn& k) {
       break;
     case Paused::kShutdown:
       ret = SSL_shutdown(k.ssl);
-      if (ret >= 0) {
+      if (ret < 0) {
+        int e = SSL_get_error(k.ssl, ret);
+        if (e == SSL_ERROR_WANT_ASYNC || e == SSL_ERROR_WANT_ASYNC_JOB) break;
+        // Any other failure must not leave the connection open (seen under
+        // load after the client's close_notify: SSL_shutdown failed without
+        // pausing and the connection stayed open): close after whatever
+        // OpenSSL wrote.
+        ERR_clear_error();
+      }
+      {
         k.paused = Paused::kNone;
         k.shutdown_sent = true;
         flush_cipher(k);
         tcp_->close(k.id);  // FIN after the close_notify
         return false;
       }
-      break;
     default:
       return false;
   }
