@@ -7,8 +7,10 @@
 //                              core: B records per iteration over 64 keys, one context per key
 //                              (as a server keeps one per connection), re-initialised with the IV
 //   <op>/openssl/B/threads:N   the same on every core (N = the machine's cores)
+//   <op>/engine_cpu/1          the engine with policy cpu, one record through run_now(): what
+//                              the provider does per record when no GPU can batch it
 //   <op>/engine_cpu/B          the engine with policy cpu in poll mode (one core): submit B
-//                              records, then wait for them
+//                              records, poll, then wait for them (the batched path)
 //   <op>/engine_gpu/B          the engine with policy gpu (records from host memory, results
 //                              back to host memory), GPUTLS_AES_GPU_MIN_BYTES = 0; skipped
 //                              without a usable GPU or when any record ran elsewhere
@@ -190,6 +192,16 @@ void BM_engine(benchmark::State& state, Spec s, bool gpu) {
     reqs[i].out = &r.out[s.len * i];
     reqs[i].out_len = s.len;
     reqs[i].aead = &aead[i];
+  }
+  if (!gpu && batch == 1) {
+    for (auto _ : state) {
+      if (eng->run_now(reqs[0]) != Status::kOk) {
+        state.SkipWithError("a record was refused or failed");
+        return;
+      }
+    }
+    set_counters(state, s, batch);
+    return;
   }
   for (auto _ : state) {
     size_t submitted = 0;

@@ -8,11 +8,20 @@
 
 namespace gputls::engine {
 
+// A backend that computes on the calling thread. run_one() serves a single
+// request with no Batch around it (no allocation, no completion callback):
+// Engine::run_now()'s path, where per-record overhead is what a small
+// AES-GCM record pays on top of OpenSSL itself.
+class SyncBackend : public Backend {
+ public:
+  virtual Status run_one(Op op, KeyEntry* key, Request& r) = 0;
+};
+
 // OpenSSL's default provider in a private OSSL_LIB_CTX that holds nothing
 // else, so a process whose default context prefers gputls never recurses into
 // it. Synchronous: launch() finishes the batch before returning. nullptr and
 // *error when OpenSSL cannot load its default provider.
-std::unique_ptr<Backend> make_cpu_backend(std::string* error);
+std::unique_ptr<SyncBackend> make_cpu_backend(std::string* error);
 
 // Completes every request at once without computing (echo copies). Measures
 // the engine's own cost.

@@ -83,7 +83,7 @@ Status gcm_record(EVP_CIPHER_CTX* c, bool seal, Request& r) {
   return ok ? Status::kOk : Status::kCryptoFailure;
 }
 
-class CpuBackend final : public Backend {
+class CpuBackend final : public SyncBackend {
  public:
   CpuBackend(OSSL_LIB_CTX* ctx, OSSL_PROVIDER* prov) : ctx_(ctx), prov_(prov) {}
   ~CpuBackend() override {
@@ -129,6 +129,13 @@ class CpuBackend final : public Backend {
     for (size_t i = 0; i < b->size(); ++i) b->results[i] = run(b->op, b->keys[i], *b->requests[i]);
     ERR_pop_to_mark();
     b->finish();
+  }
+
+  Status run_one(Op op, KeyEntry* key, Request& r) override {
+    ERR_set_mark();
+    const Status s = run(op, key, r);
+    ERR_pop_to_mark();
+    return s;
   }
 
  private:
@@ -415,7 +422,7 @@ class CpuBackend final : public Backend {
 
 }  // namespace
 
-std::unique_ptr<Backend> make_cpu_backend(std::string* error) {
+std::unique_ptr<SyncBackend> make_cpu_backend(std::string* error) {
   OSSL_LIB_CTX* ctx = OSSL_LIB_CTX_new();
   OSSL_PROVIDER* prov = ctx ? OSSL_PROVIDER_load(ctx, "default") : nullptr;
   if (!prov) {

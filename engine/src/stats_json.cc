@@ -1,6 +1,7 @@
 // Engine::stats_json: the engine's state and counters as one JSON document.
 #include <nlohmann/json.hpp>
 
+#include "backends.h"
 #include "gputls/engine/engine.h"
 #include "request_queue.h"
 

@@ -204,24 +204,27 @@ CallResult call_engine(ProvCtx* pc, ProvOp which, engine::Engine* eng, engine::O
 EngineKeyRef::~EngineKeyRef() {
   // After fork the engine is the parent's: it answers kWrongProcess and the
   // child's copy of the key dies with the child.
-  if (registered_with_ && handle_.valid()) (void)registered_with_->free_key(handle_);
+  engine::Engine* eng = registered_with_.load(std::memory_order_acquire);
+  if (eng && handle_.valid()) (void)eng->free_key(handle_);
 }
 
-engine::KeyHandle EngineKeyRef::handle_for(
-    engine::Engine* eng, const std::function<engine::Status(engine::Engine*, engine::KeyHandle*)>& reg) {
-  std::lock_guard<std::mutex> lock(mu_);
-  if (registered_with_ != eng) {
-    registered_with_ = eng;
-    handle_ = {};
-    refused_ = reg(eng, &handle_) != engine::Status::kOk;
+engine::KeyHandle EngineKeyRef::handle_for(engine::Engine* eng,
+                                           FunctionRef<engine::Status(engine::Engine*, engine::KeyHandle*)> reg) {
+  if (registered_with_.load(std::memory_order_acquire) != eng) {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (registered_with_.load(std::memory_order_relaxed) != eng) {
+      handle_ = {};
+      refused_ = reg(eng, &handle_) != engine::Status::kOk;
+      registered_with_.store(eng, std::memory_order_release);
+    }
   }
   return refused_ ? engine::KeyHandle{} : handle_;
 }
 
 bool run_private_op(ProvCtx* pc, ProvOp which, EngineKeyRef& ref,
-                    const std::function<engine::Status(engine::Engine*, engine::KeyHandle*)>& reg, engine::Op op,
-                    const uint8_t* in, size_t in_len, uint8_t* out, size_t out_len,
-                    const std::function<bool()>& software, const engine::AeadParams* aead) {
+                    FunctionRef<engine::Status(engine::Engine*, engine::KeyHandle*)> reg, engine::Op op,
+                    const uint8_t* in, size_t in_len, uint8_t* out, size_t out_len, FunctionRef<bool()> software,
+                    const engine::AeadParams* aead) {
   ProvOpStats& st = pc->stats[which];
   if (engine::Engine* eng = pc->engine()) {
     engine::KeyHandle h = ref.handle_for(eng, reg);

@@ -6,9 +6,10 @@
 
 #include <cstddef>
 #include <cstdint>
-#include <functional>
+#include <atomic>
 #include <mutex>
 
+#include "function_ref.h"
 #include "gputls/engine/engine.h"
 #include "provider.h"
 
@@ -40,12 +41,14 @@ class EngineKeyRef {
   ~EngineKeyRef();
   // The handle for eng, registering with `reg` the first time; invalid when
   // the engine refused the key.
-  engine::KeyHandle handle_for(engine::Engine* eng,
-                               const std::function<engine::Status(engine::Engine*, engine::KeyHandle*)>& reg);
+  engine::KeyHandle handle_for(engine::Engine* eng, FunctionRef<engine::Status(engine::Engine*, engine::KeyHandle*)> reg);
 
  private:
+  // Lock-free once registered (every record of a connection asks): handle_
+  // and refused_ are written before registered_with_ publishes them, and are
+  // rewritten only for another engine (after fork), under mu_.
   std::mutex mu_;
-  engine::Engine* registered_with_ = nullptr;
+  std::atomic<engine::Engine*> registered_with_{nullptr};
   engine::KeyHandle handle_{};
   bool refused_ = false;
 };
@@ -55,8 +58,8 @@ class EngineKeyRef {
 // context. Every outcome is counted in pc->stats[which]. False when the
 // operation failed (e.g. input >= modulus, all-zero X25519 secret).
 bool run_private_op(ProvCtx* pc, ProvOp which, EngineKeyRef& ref,
-                    const std::function<engine::Status(engine::Engine*, engine::KeyHandle*)>& reg, engine::Op op,
-                    const uint8_t* in, size_t in_len, uint8_t* out, size_t out_len,
-                    const std::function<bool()>& software, const engine::AeadParams* aead = nullptr);
+                    FunctionRef<engine::Status(engine::Engine*, engine::KeyHandle*)> reg, engine::Op op,
+                    const uint8_t* in, size_t in_len, uint8_t* out, size_t out_len, FunctionRef<bool()> software,
+                    const engine::AeadParams* aead = nullptr);
 
 }  // namespace gputls::host

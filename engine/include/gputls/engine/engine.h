@@ -36,6 +36,7 @@
 namespace gputls::engine {
 
 class RequestQueue;
+class SyncBackend;
 
 class Engine {
  public:
@@ -109,7 +110,7 @@ class Engine {
   Backend* choose_backend(RequestQueue& q, size_t n, bool* fallback, Fallback* why) const;
   size_t flush(RequestQueue& q, bool force);
   Status admit(Request& r, RequestQueue** queue);
-  void launch(RequestQueue& q, std::vector<Request*>&& reqs, Backend* forced = nullptr);
+  void launch(RequestQueue& q, std::vector<Request*>&& reqs);
   void finish_batch(Batch* b);
   void complete(Request& r, Status s);
   void flusher_loop();
@@ -117,7 +118,8 @@ class Engine {
 
   const Config config_;
   const pid_t owner_pid_;
-  std::unique_ptr<Backend> cpu_, gpu_, null_;
+  std::unique_ptr<SyncBackend> cpu_;
+  std::unique_ptr<Backend> gpu_, null_;
   std::string no_gpu_reason_ = "not requested by the policy";
   std::unique_ptr<KeyTable> keys_;
 
