@@ -10,8 +10,8 @@
 #include <openssl/provider.h>
 #include <openssl/rsa.h>
 
+#include <atomic>
 #include <cstring>
-#include <mutex>
 #include <vector>
 
 #include "backends.h"
@@ -64,7 +64,9 @@ struct CpuAesKey final : BackendKeyState {
   }
   EVP_CIPHER_CTX* tmpl = nullptr;
   EVP_CIPHER_CTX* hot = nullptr;
-  std::mutex hot_mu;
+  // Taken with one atomic exchange and released with a plain store (a mutex
+  // costs two locked instructions per record).
+  std::atomic_flag hot_busy = ATOMIC_FLAG_INIT;
 };
 
 // One record through an EVP context that already holds the key: re-initialised
@@ -260,8 +262,11 @@ class CpuBackend final : public SyncBackend {
 
   static Status aes_gcm(KeyEntry* key, bool seal, Request& r) {
     auto& k = *static_cast<CpuAesKey*>(key->state_for(BackendKind::kCpu));
-    std::unique_lock<std::mutex> lock(k.hot_mu, std::try_to_lock);
-    if (lock.owns_lock()) return gcm_record(k.hot, seal, r);
+    if (!k.hot_busy.test_and_set(std::memory_order_acquire)) {
+      const Status s = gcm_record(k.hot, seal, r);
+      k.hot_busy.clear(std::memory_order_release);
+      return s;
+    }
     EVP_CIPHER_CTX* c = EVP_CIPHER_CTX_new();  // another thread has the working copy
     Status s = c && EVP_CIPHER_CTX_copy(c, k.tmpl) == 1 ? gcm_record(c, seal, r) : Status::kCryptoFailure;
     EVP_CIPHER_CTX_free(c);
