@@ -82,7 +82,6 @@ struct CudaAesKey final : BackendKeyState {
   uint32_t slot;
 };
 
-bool is_aes_op(Op op) { return op == Op::kAesGcmSeal || op == Op::kAesGcmOpen; }
 
 bool is_ec_op(Op op) {
   return op == Op::kEcKeygen || op == Op::kEcdhDerive || op == Op::kEcdsaSign || op == Op::kEcdsaVerify;
@@ -133,7 +132,7 @@ class CudaBackend final : public Backend {
 
   // AES-GCM records the kernels serve: at most kGcmMaxBlocks GHASH blocks.
   bool accepts(const Request& r) const override {
-    if (!is_aes_op(r.op)) return true;
+    if (!is_aead(r.op)) return true;
     return r.in_len <= UINT32_MAX && r.aead->aad_len <= UINT32_MAX &&
            kernels::gcm_servable(static_cast<uint32_t>(r.in_len), static_cast<uint32_t>(r.aead->aad_len));
   }
@@ -447,7 +446,7 @@ class CudaBackend final : public Backend {
       e = b->op == Op::kEcho                                              ? start_echo(s, *b)
           : b->op == Op::kX25519Derive || b->op == Op::kX25519Keygen ? start_x25519(s, *b)
           : is_ec_op(b->op)                                           ? start_ec(s, *b)
-          : is_aes_op(b->op)                                          ? start_aes(s, *b)
+          : is_aead(b->op)                                          ? start_aes(s, *b)
                                                                       : start_rsa(s, *b);
       if (e == cudaSuccess) e = cudaEventRecord(s.done, s.stream);
     }
@@ -695,7 +694,7 @@ class CudaBackend final : public Backend {
       for (auto& res : b->results) res = Status::kDeviceError;
     } else if (is_ec_op(b->op)) {
       finish_ec(s, b);
-    } else if (is_aes_op(b->op)) {
+    } else if (is_aead(b->op)) {
       s.aes.collect(*b, s.h_out);
     } else if (b->op == Op::kEcho) {
       size_t pos = 0;

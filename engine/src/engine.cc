@@ -183,7 +183,7 @@ Status Engine::validate(const Request& r, const KeyEntry* key) const {
     return Status::kOk;
   }
   if (r.op == Op::kX25519Keygen) return r.out && r.out_len == 32 ? Status::kOk : Status::kInvalidArgument;
-  if (r.op == Op::kAesGcmSeal || r.op == Op::kAesGcmOpen) return validate_aead(r);
+  if (is_aead(r.op)) return validate_aead(r);
   if (r.op == Op::kEcKeygen)
     return r.out && r.out_len == expected_len(r.op, key) ? Status::kOk : Status::kInvalidArgument;
   if (r.op == Op::kEcdhDerive) {
@@ -301,6 +301,10 @@ Status Engine::run_now(Request& r) {
   st.submitted.fetch_add(1, std::memory_order_relaxed);
   st.batches.fetch_add(1, std::memory_order_relaxed);
   st.batch_hist[0].fetch_add(1, std::memory_order_relaxed);
+  // A record the GPU would have taken but for its size: counted as launch()
+  // counts the small records of a queued batch.
+  if (gpu_ && config_.policy != Policy::kCpu && is_aead(r.op) && r.in_len < config_.aes_gpu_min_bytes)
+    st.count_fallback(Fallback::kRecordSize);
   const Status s = cpu_->run_one(q->op(), r.entry_, r);
   st.count_served(BackendKind::kCpu);
   r.served_by = BackendKind::kCpu;
@@ -386,7 +390,7 @@ void Engine::launch(RequestQueue& q, std::vector<Request*>&& reqs) {
   // the copies (or too large for the kernels), go to the CPU in a batch of their own.
   std::vector<Request*> cpu_reqs;
   if (be == gpu_.get() && q.op() != Op::kEcho) {
-    const bool aead = q.op() == Op::kAesGcmSeal || q.op() == Op::kAesGcmOpen;
+    const bool aead = is_aead(q.op());
     size_t kept = 0, no_key = 0, sized = 0;
     for (Request* r : reqs) {
       if (!r->entry_->state_for(gpu_->kind())) {

@@ -94,6 +94,35 @@ TEST(EngineAesGcm, RunNowInPlace) {
   EXPECT_EQ(0, std::memcmp(r.tag, r.want_tag, 16));
 }
 
+// With a GPU, a record below the size threshold is run at once by its caller
+// (no queue): right against OpenSSL, served by the CPU, counted as sized out;
+// records at the threshold and other ops still queue for the GPU.
+TEST(EngineAesGcm, SmallRecordsRunNowBesideAGpu) {
+  FakeGpu::Counters counters;
+  auto eng = make_engine(fake_gpu_config({}, &counters));  // aes_gpu_min_bytes = 256
+  ASSERT_TRUE(eng->gpu_available());
+  EXPECT_FALSE(eng->prefers_run_now());
+  EXPECT_TRUE(eng->prefers_run_now(Op::kAesGcmSeal, 255));
+  EXPECT_TRUE(eng->prefers_run_now(Op::kAesGcmOpen, 0));
+  EXPECT_FALSE(eng->prefers_run_now(Op::kAesGcmSeal, 256));
+  EXPECT_FALSE(eng->prefers_run_now(Op::kRsaPriv, 0));
+  const Bytes key = random_bytes(32);
+  const KeyHandle h = testing::register_aes(*eng, key);
+  Record r;
+  make_record(r, key, h, /*seal=*/false, 255, 13);
+  ASSERT_EQ(eng->run_now(r.req), Status::kOk);
+  expect_result(r, 0);
+  const OpStats* st = eng->op_stats(Op::kAesGcmOpen, 256);
+  ASSERT_NE(st, nullptr);
+  EXPECT_EQ(served(st, BackendKind::kCpu), 1u);
+  EXPECT_EQ(fallbacks(st, Fallback::kRecordSize), 1u);
+  EXPECT_EQ(counters.aes_computed.load(), 0u);
+
+  Config c = fake_gpu_config({}, &counters);
+  c.policy = Policy::kNull;  // measuring the engine: always queue
+  EXPECT_FALSE(make_engine(c)->prefers_run_now(Op::kAesGcmSeal, 1));
+}
+
 // Corrupted tag, ciphertext or AAD: kCryptoFailure and the output zeroed, on
 // the CPU and on the (fake) GPU; nothing re-run as a device error.
 TEST(EngineAesGcm, CorruptedOpenFailsWithOutputZeroed) {

@@ -111,10 +111,11 @@ CallResult call_engine(ProvCtx* pc, ProvOp which, engine::Engine* eng, engine::O
                        const engine::AeadParams* aead) {
   ProvOpStats& st = pc->stats[which];
   ASYNC_JOB* job = ASYNC_get_current_job();
-  if (pc->config.inline_without_gpu && eng->prefers_run_now()) {
-    // Nothing to batch for (no GPU, or policy cpu): the engine runs it right
-    // here, with no queue and no thread handoff; pausing an ASYNC_JOB would
-    // only add a round trip through the event loop.
+  if (pc->config.inline_without_gpu && eng->prefers_run_now(op, in_len)) {
+    // Nothing to batch for (no GPU, policy cpu, or an AES-GCM record below
+    // the GPU's size threshold): the engine runs it right here, with no
+    // queue and no thread handoff; pausing an ASYNC_JOB would only add a
+    // round trip through the event loop.
     engine::Request req;
     req.op = op;
     req.key = key;

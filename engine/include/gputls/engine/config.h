@@ -36,7 +36,8 @@ struct Config {
   uint32_t aes_gpu_min_bytes = 1024;
   bool quiet = false;               // suppress the one-line "no GPU" notice
   // Callers of the engine (the provider) run operations at once on their own
-  // thread when nothing can batch them (Engine::prefers_run_now), instead of
+  // thread when nothing can batch them (Engine::prefers_run_now: no GPU,
+  // policy cpu, or an AES-GCM record below aes_gpu_min_bytes), instead of
   // queueing them to the engine's threads and waiting or pausing.
   bool inline_without_gpu = true;
 

@@ -79,6 +79,12 @@ class Engine {
   bool prefers_run_now() const {
     return config_.policy == Policy::kCpu || (!gpu_ && config_.policy != Policy::kNull);
   }
+  // The same for one request: also true, with a GPU, for an AES-GCM record
+  // below aes_gpu_min_bytes (the CPU serves it anyway; queueing it would only
+  // add a thread handoff and, under SSL_MODE_ASYNC, a paused job).
+  bool prefers_run_now(Op op, size_t in_len) const {
+    return prefers_run_now() || (config_.policy != Policy::kNull && is_aead(op) && in_len < config_.aes_gpu_min_bytes);
+  }
   // Blocks until r is done and returns its status. Drives poll() itself when
   // the engine has no flusher threads.
   Status wait(Request& r);

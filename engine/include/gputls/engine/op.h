@@ -34,6 +34,8 @@ enum class KeyType : uint8_t { kNone = 0, kRsa, kX25519, kDh, kEc, kAes };
 
 std::string_view op_name(Op op);
 KeyType op_key_type(Op op);
+// AES-GCM record ops: requests that carry Request::aead and differ in size.
+constexpr bool is_aead(Op op) { return op == Op::kAesGcmSeal || op == Op::kAesGcmOpen; }
 
 // Which backend served a request (also used to name backends in stats).
 enum class BackendKind : uint8_t { kNone = 0, kCpu, kCuda, kNull, kCount };
