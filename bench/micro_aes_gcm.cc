@@ -223,14 +223,14 @@ void BM_engine(benchmark::State& state, Spec s, bool gpu) {
   // A GPU row must measure the GPU (see micro_rsa).
   const OpStats* st = eng->op_stats(reqs[0].op, static_cast<uint32_t>(8 * s.key_bytes));
   if (st) {
-    const uint64_t total = st->submitted.load(), on_gpu = st->served[static_cast<size_t>(BackendKind::kCuda)].load();
+    const uint64_t total = st->counts().submitted, on_gpu = st->counts().served_by(BackendKind::kCuda);
     if (on_gpu != total) {
       const std::string msg = std::to_string(total - on_gpu) + " of " + std::to_string(total) +
                               " records were not served by the GPU (engine fell back to the CPU)";
       state.SkipWithError(msg.c_str());
       return;
     }
-    if (const uint64_t batches = st->batches.load())
+    if (const uint64_t batches = st->counts().batches)
       state.counters["avg_batch"] = static_cast<double>(total) / static_cast<double>(batches);
   }
 }

@@ -256,15 +256,15 @@ void BM_engine(benchmark::State& state, Spec s, bool gpu) {
   // A GPU row must measure the GPU (see micro_rsa).
   const OpStats* st = eng->op_stats(op_of(s), is_x25519(s) ? 255u : static_cast<uint32_t>(s.bits));
   if (st) {
-    const uint64_t total = st->submitted.load();
-    const uint64_t on_gpu = st->served[static_cast<size_t>(BackendKind::kCuda)].load();
+    const uint64_t total = st->counts().submitted;
+    const uint64_t on_gpu = st->counts().served_by(BackendKind::kCuda);
     if (on_gpu != total) {
       const std::string msg = std::to_string(total - on_gpu) + " of " + std::to_string(total) +
                               " requests were not served by the GPU (engine fell back to the CPU)";
       state.SkipWithError(msg.c_str());
       return;
     }
-    const uint64_t batches = st->batches.load();
+    const uint64_t batches = st->counts().batches;
     if (batches) state.counters["avg_batch"] = static_cast<double>(total) / static_cast<double>(batches);
   }
 }

@@ -179,15 +179,15 @@ void BM_rsa_engine_gpu(benchmark::State& state, int bits) {
   // would pass CPU throughput off as the GPU's.
   const OpStats* st = eng->op_stats(Op::kRsaPriv, static_cast<uint32_t>(bits));
   if (st) {
-    const uint64_t total = st->submitted.load();
-    const uint64_t on_gpu = st->served[static_cast<size_t>(BackendKind::kCuda)].load();
+    const uint64_t total = st->counts().submitted;
+    const uint64_t on_gpu = st->counts().served_by(BackendKind::kCuda);
     if (on_gpu != total) {
       const std::string msg = std::to_string(total - on_gpu) + " of " + std::to_string(total) +
                               " requests were not served by the GPU (engine fell back to the CPU)";
       state.SkipWithError(msg.c_str());
       return;
     }
-    const uint64_t batches = st->batches.load();
+    const uint64_t batches = st->counts().batches;
     if (batches) state.counters["avg_batch"] = static_cast<double>(total) / static_cast<double>(batches);
   }
   if (want_latency && !latency.empty()) {

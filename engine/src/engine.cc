@@ -295,21 +295,19 @@ Status Engine::run_now(Request& r) {
   if (Status s = admit(r, &q); s != Status::kOk) return s;
   // One request on the CPU backend right here: no queue, no Batch, no
   // allocation, no clock read (two would be a quarter of what a small
-  // AES-GCM record adds to OpenSSL's own cost). Counted as a batch of one
-  // served by the CPU; not in queue_wait or service.
+  // AES-GCM record adds to OpenSSL's own cost). Counted once, in ran_now
+  // (OpStats::counts() reads it as a batch of one served by the CPU); not in
+  // queue_wait or service.
   OpStats& st = q->stats();
-  st.submitted.fetch_add(1, std::memory_order_relaxed);
-  st.batches.fetch_add(1, std::memory_order_relaxed);
-  st.batch_hist[0].fetch_add(1, std::memory_order_relaxed);
   // A record the GPU would have taken but for its size: counted as launch()
   // counts the small records of a queued batch.
   if (gpu_ && config_.policy != Policy::kCpu && is_aead(r.op) && r.in_len < config_.aes_gpu_min_bytes)
     st.count_fallback(Fallback::kRecordSize);
   const Status s = cpu_->run_one(q->op(), r.entry_, r);
-  st.count_served(BackendKind::kCpu);
   r.served_by = BackendKind::kCpu;
-  if (s == Status::kOk) st.completed.fetch_add(1, std::memory_order_relaxed);
-  complete(r, s);
+  st.ran_now.fetch_add(1, std::memory_order_relaxed);
+  if (s != Status::kOk) st.ran_now_failed.fetch_add(1, std::memory_order_relaxed);
+  complete(r, s, /*may_have_waiter=*/false);
   return s;
 }
 
@@ -464,7 +462,7 @@ void Engine::finish_batch(Batch* b) {
   }
   st.count_served(b->backend, here);
   if (ok) st.completed.fetch_add(ok, std::memory_order_relaxed);
-  for (size_t i = 0; i < b->size(); ++i) complete(*b->requests[i], b->results[i]);
+  for (size_t i = 0; i < b->size(); ++i) complete(*b->requests[i], b->results[i], /*may_have_waiter=*/true);
   delete b;
 
   if (in_flight_.fetch_sub(1) == 1) {
@@ -475,7 +473,7 @@ void Engine::finish_batch(Batch* b) {
   if (!flushers_.empty() && blocked_.load() > 0 && queued_.load() > 0) wake_flusher();
 }
 
-void Engine::complete(Request& r, Status s) {
+void Engine::complete(Request& r, Status s, bool may_have_waiter) {
   RequestQueue& q = *r.queue_;
   if (s != Status::kOk) {  // successes are counted by the caller, per batch
     q.stats().failed.fetch_add(1, std::memory_order_relaxed);
@@ -487,8 +485,13 @@ void Engine::complete(Request& r, Status s) {
   auto* cb = r.on_complete;
   void* user = r.user;
   // Publishing completion is the last access to r: the caller may free it now.
-  uintptr_t prev = r.state_.exchange((static_cast<uintptr_t>(s) << 1) | Request::kDoneBit, std::memory_order_acq_rel);
-  if (prev != 0) reinterpret_cast<Waiter*>(prev)->signal();
+  const uintptr_t done = (static_cast<uintptr_t>(s) << 1) | Request::kDoneBit;
+  if (may_have_waiter) {
+    uintptr_t prev = r.state_.exchange(done, std::memory_order_acq_rel);
+    if (prev != 0) reinterpret_cast<Waiter*>(prev)->signal();
+  } else {
+    r.state_.store(done, std::memory_order_release);  // run_now(): its caller is this thread
+  }
   if (fd >= 0) {
     uint64_t one = 1;
     ssize_t w = ::write(fd, &one, sizeof one);

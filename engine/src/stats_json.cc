@@ -1,4 +1,6 @@
 // Engine::stats_json: the engine's state and counters as one JSON document.
+#include <algorithm>
+
 #include <nlohmann/json.hpp>
 
 #include "backends.h"
@@ -23,6 +25,13 @@ namespace {
 
 uint64_t get(const std::atomic<uint64_t>& a) { return a.load(std::memory_order_relaxed); }
 
+template <size_t N>
+std::array<uint64_t, N> load_all(const std::array<std::atomic<uint64_t>, N>& a) {
+  std::array<uint64_t, N> v{};
+  for (size_t i = 0; i < N; ++i) v[i] = get(a[i]);
+  return v;
+}
+
 nlohmann::json duration_json(const DurationStat& d) {
   uint64_t n = get(d.count);
   return {{"count", n},
@@ -32,17 +41,18 @@ nlohmann::json duration_json(const DurationStat& d) {
 
 // Only non-zero entries, so the JSON stays readable.
 template <size_t N, class NameFn>
-nlohmann::json counts_json(const std::array<std::atomic<uint64_t>, N>& a, NameFn name) {
+nlohmann::json counts_json(const std::array<uint64_t, N>& a, NameFn name) {
   nlohmann::json j = nlohmann::json::object();
   for (size_t i = 0; i < N; ++i)
-    if (uint64_t v = get(a[i])) j[std::string(name(i))] = v;
+    if (a[i]) j[std::string(name(i))] = a[i];
   return j;
 }
 
-nlohmann::json op_json(const RequestQueue& q, const OpStats& s) {
+nlohmann::json op_json(const RequestQueue& q, const OpStats& st) {
+  const OpStats::Counts s = st.counts();
   nlohmann::json hist = nlohmann::json::object();
   for (size_t b = 0; b < OpStats::kHistBuckets; ++b) {
-    if (uint64_t v = get(s.batch_hist[b])) {
+    if (uint64_t v = s.batch_hist[b]) {
       size_t hi = size_t{1} << b, lo = b == 0 ? 1 : (hi >> 1) + 1;
       hist[lo == hi ? std::to_string(hi) : std::to_string(lo) + "-" + std::to_string(hi)] = v;
     }
@@ -51,21 +61,40 @@ nlohmann::json op_json(const RequestQueue& q, const OpStats& s) {
       {"op", op_name(q.op())},
       {"bits", q.bits()},
       {"queued", q.depth()},
-      {"submitted", get(s.submitted)},
-      {"completed", get(s.completed)},
-      {"failed", get(s.failed)},
-      {"busy_rejections", get(s.busy)},
-      {"batches", get(s.batches)},
+      {"submitted", s.submitted},
+      {"completed", s.completed},
+      {"failed", s.failed},
+      {"busy_rejections", s.busy},
+      {"batches", s.batches},
       {"batch_size_histogram", hist},
       {"served_by", counts_json(s.served, [](size_t i) { return backend_name(static_cast<BackendKind>(i)); })},
       {"fallbacks", counts_json(s.fallbacks, [](size_t i) { return fallback_name(static_cast<Fallback>(i)); })},
       {"errors", counts_json(s.errors, [](size_t i) { return status_name(static_cast<Status>(i)); })},
-      {"queue_wait", duration_json(s.queue_wait)},
-      {"service", duration_json(s.service)},
+      {"queue_wait", duration_json(st.queue_wait)},
+      {"service", duration_json(st.service)},
   };
 }
 
 }  // namespace
+
+OpStats::Counts OpStats::counts() const {
+  Counts c{};
+  // Failures first: run_now() counts one only after its ran_now, so this
+  // read order never sees more failed than ran (the min guards it anyway).
+  const uint64_t now_failed = get(ran_now_failed), now = get(ran_now);
+  c.submitted = get(submitted) + now;
+  c.completed = get(completed) + (now - std::min(now, now_failed));
+  c.failed = get(failed);  // complete() counts every failure, queued or not
+  c.busy = get(busy);
+  c.batches = get(batches) + now;
+  c.batch_hist = load_all(batch_hist);
+  c.batch_hist[0] += now;
+  c.served = load_all(served);
+  c.served[static_cast<size_t>(BackendKind::kCpu)] += now;
+  c.fallbacks = load_all(fallbacks);
+  c.errors = load_all(errors);
+  return c;
+}
 
 std::string Engine::stats_json() const {
   nlohmann::json ops = nlohmann::json::array();
@@ -82,7 +111,7 @@ std::string Engine::stats_json() const {
       {"keys_live", keys_->live_count()},
       {"keys_capacity", keys_->capacity()},
       {"batches_in_flight", in_flight_.load()},
-      {"rejected", counts_json(rejected_, [](size_t i) { return status_name(static_cast<Status>(i)); })},
+      {"rejected", counts_json(load_all(rejected_), [](size_t i) { return status_name(static_cast<Status>(i)); })},
       {"ops", ops},
   };
   return j.dump(2);

@@ -67,7 +67,7 @@ TEST_F(CudaAesGcmTest, FailedBatchesReRunOnTheCpu) {
   uint64_t rerun = 0;
   for (Op op : {Op::kAesGcmSeal, Op::kAesGcmOpen})
     for (uint32_t bits : {128u, 256u})
-      if (const OpStats* s = eng->op_stats(op, bits)) rerun += s->fallbacks[static_cast<size_t>(Fallback::kDeviceError)];
+      if (const OpStats* s = eng->op_stats(op, bits)) rerun += s->counts().fallback(Fallback::kDeviceError);
   EXPECT_GT(rerun, 0u);
 }
 

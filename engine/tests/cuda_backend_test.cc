@@ -65,7 +65,7 @@ TEST_F(CudaBackendTest, InjectedDeviceFaultReRunsOnCpu) {
   }
   EXPECT_EQ(reqs[0].served_by, BackendKind::kCpu);
   EXPECT_EQ(reqs[9].served_by, BackendKind::kCuda);
-  EXPECT_EQ(eng->op_stats(Op::kEcho, 0)->fallbacks[static_cast<size_t>(Fallback::kDeviceError)].load(), 1u);
+  EXPECT_EQ(eng->op_stats(Op::kEcho, 0)->counts().fallback(Fallback::kDeviceError), 1u);
 }
 
 TEST_F(CudaBackendTest, ManyThreadsSubmitting) {
@@ -116,8 +116,8 @@ TEST_F(CudaBackendTest, RsaMatchesOpenSSLOnTheDevice) {
       EXPECT_EQ(out[i], openssl_rsa_raw(i % 3 ? ka : kb, in[i])) << bits << "/" << i;
     }
     const OpStats* st = eng->op_stats(Op::kRsaPriv, static_cast<uint32_t>(bits));
-    EXPECT_EQ(st->served[static_cast<size_t>(BackendKind::kCuda)].load(), static_cast<uint64_t>(n));
-    EXPECT_EQ(st->fallbacks[static_cast<size_t>(Fallback::kDeviceError)].load(), 0u);
+    EXPECT_EQ(st->counts().served_by(BackendKind::kCuda), static_cast<uint64_t>(n));
+    EXPECT_EQ(st->counts().fallback(Fallback::kDeviceError), 0u);
   }
   std::printf("%s\n", eng->stats_json().c_str());
 }
@@ -277,8 +277,8 @@ TEST_F(CudaBackendTest, EcMatchesOpenSSLOnTheDevice) {
     for (Op op : {Op::kEcKeygen, Op::kEcdhDerive, Op::kEcdsaSign}) {
       const OpStats* st = eng->op_stats(op, static_cast<uint32_t>(bits));
       ASSERT_NE(st, nullptr);
-      EXPECT_EQ(st->fallbacks[static_cast<size_t>(Fallback::kDeviceError)].load(), 0u);
-      EXPECT_EQ(st->fallbacks[static_cast<size_t>(Fallback::kKeyNotOnDevice)].load(), 0u);
+      EXPECT_EQ(st->counts().fallback(Fallback::kDeviceError), 0u);
+      EXPECT_EQ(st->counts().fallback(Fallback::kKeyNotOnDevice), 0u);
     }
     for (KeyHandle h : handles) EXPECT_EQ(eng->free_key(h), Status::kOk);
     for (EVP_PKEY* k : mine) EVP_PKEY_free(k);

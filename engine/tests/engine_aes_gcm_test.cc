@@ -7,7 +7,10 @@
 // state wiped when a key is freed.
 #include <gtest/gtest.h>
 
+#include <openssl/err.h>
+
 #include <cstring>
+#include <string>
 #include <vector>
 
 #include "aes_gcm_records.h"
@@ -27,8 +30,8 @@ using testing::FakeGpu;
 using testing::make_engine;
 using testing::random_bytes;
 
-uint64_t fallbacks(const OpStats* s, Fallback f) { return s ? s->fallbacks[static_cast<size_t>(f)].load() : 0; }
-uint64_t served(const OpStats* s, BackendKind k) { return s ? s->served[static_cast<size_t>(k)].load() : 0; }
+uint64_t fallbacks(const OpStats* s, Fallback f) { return s ? s->counts().fallback(f) : 0; }
+uint64_t served(const OpStats* s, BackendKind k) { return s ? s->counts().served_by(k) : 0; }
 
 Config fake_gpu_config(FakeGpu::Options o, FakeGpu::Counters* c) {
   Config cfg;
@@ -92,6 +95,40 @@ TEST(EngineAesGcm, RunNowInPlace) {
   ASSERT_EQ(eng->run_now(r.req), Status::kOk);
   EXPECT_EQ(buf, r.want_out);
   EXPECT_EQ(0, std::memcmp(r.tag, r.want_tag, 16));
+}
+
+// run_now() records are counted once each, and read back as batches of one
+// served by the CPU, failures apart; the caller's OpenSSL error queue is left
+// as it was by a success and by a tag mismatch (the path sets no mark).
+TEST(EngineAesGcm, RunNowCountsAndLeavesErrorQueue) {
+  auto eng = make_engine(cpu_config());
+  const Bytes key = random_bytes(16);
+  const KeyHandle h = testing::register_aes(*eng, key);
+  ERR_clear_error();
+  ERR_raise_data(ERR_LIB_USER, 77, "the caller's own error");
+  const unsigned long callers = ERR_peek_last_error();
+  for (size_t i = 0; i < 5; ++i) {
+    Record r;
+    make_record(r, key, h, /*seal=*/false, 64 * i, 13);
+    if (i == 3) r.tag[0] ^= 1;
+    ASSERT_EQ(eng->run_now(r.req), i == 3 ? Status::kCryptoFailure : Status::kOk) << i;
+    if (i == 3) EXPECT_EQ(r.out, Bytes(r.in.size(), 0));
+    else expect_result(r, i);
+  }
+  EXPECT_EQ(ERR_get_error(), callers);
+  EXPECT_EQ(ERR_get_error(), 0u) << "the engine left an error on the caller's queue";
+
+  const OpStats::Counts c = eng->op_stats(Op::kAesGcmOpen, 128)->counts();
+  EXPECT_EQ(c.submitted, 5u);
+  EXPECT_EQ(c.completed, 4u);
+  EXPECT_EQ(c.failed, 1u);
+  EXPECT_EQ(c.batches, 5u);
+  EXPECT_EQ(c.batch_hist[0], 5u);
+  EXPECT_EQ(c.served_by(BackendKind::kCpu), 5u);
+  EXPECT_EQ(c.errors[static_cast<size_t>(Status::kCryptoFailure)], 1u);
+  const std::string json = eng->stats_json();
+  EXPECT_NE(json.find("\"completed\": 4,"), std::string::npos) << json;
+  EXPECT_NE(json.find("\"submitted\": 5\n"), std::string::npos) << json;
 }
 
 // With a GPU, a record below the size threshold is run at once by its caller

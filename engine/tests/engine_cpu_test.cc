@@ -42,8 +42,8 @@ TEST_P(RsaSizes, MatchesOpenSSL) {
     }
     const OpStats* st = eng->op_stats(Op::kRsaPriv, static_cast<uint32_t>(bits));
     ASSERT_NE(st, nullptr);
-    EXPECT_EQ(st->completed.load(), static_cast<uint64_t>(n));
-    EXPECT_EQ(st->served[static_cast<size_t>(BackendKind::kCpu)].load(), static_cast<uint64_t>(n));
+    EXPECT_EQ(st->counts().completed, static_cast<uint64_t>(n));
+    EXPECT_EQ(st->counts().served_by(BackendKind::kCpu), static_cast<uint64_t>(n));
   }
 }
 INSTANTIATE_TEST_SUITE_P(Engine, RsaSizes, ::testing::Values(2048, 3072, 4096));
@@ -203,7 +203,7 @@ TEST(EngineCpu, ManyThreadsMixedOps) {
   EXPECT_EQ(wrong.load(), 0);
   const OpStats* st = eng->op_stats(Op::kRsaPriv, 2048);
   ASSERT_NE(st, nullptr);
-  EXPECT_EQ(st->completed.load() + eng->op_stats(Op::kX25519Derive, 255)->completed.load(),
+  EXPECT_EQ(st->counts().completed + eng->op_stats(Op::kX25519Derive, 255)->counts().completed,
             uint64_t{kThreads * kPerThread});
   EVP_PKEY_free(xk);
 }

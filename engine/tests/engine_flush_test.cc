@@ -40,7 +40,7 @@ TEST(EngineFlush, DeadlineFlushesASingleRequest) {
   const OpStats* st = eng->op_stats(Op::kEcho, 0);
   // Flushed by the deadline: the request waited at least that long, alone.
   EXPECT_GE(st->queue_wait.max_ns.load(), 20'000'000u);
-  EXPECT_EQ(st->batch_hist[0].load(), 1u);
+  EXPECT_EQ(st->counts().batch_hist[0], 1u);
 }
 
 TEST(EngineFlush, FullBatchFlushesBeforeDeadline) {
@@ -61,8 +61,8 @@ TEST(EngineFlush, FullBatchFlushesBeforeDeadline) {
     EXPECT_EQ(out[i], in[i]);
   }
   const OpStats* st = eng->op_stats(Op::kEcho, 0);
-  EXPECT_EQ(st->batches.load(), 1u);
-  EXPECT_EQ(st->batch_hist[OpStats::bucket_of(8)].load(), 1u);
+  EXPECT_EQ(st->counts().batches, 1u);
+  EXPECT_EQ(st->counts().batch_hist[OpStats::bucket_of(8)], 1u);
 }
 
 TEST(EngineFlush, BlockedCallerFlushesAtOnceWhenDeviceIdle) {
@@ -144,8 +144,8 @@ TEST(EngineRunNow, RunsOnTheCallersThreadWithStats) {
   EXPECT_EQ(r.served_by, BackendKind::kCpu);
   EXPECT_EQ(out, openssl_rsa_raw(pkey, in));
   const OpStats* st = eng->op_stats(Op::kRsaPriv, 2048);
-  EXPECT_EQ(st->completed.load(), 1u);
-  EXPECT_EQ(st->batches.load(), 1u);
+  EXPECT_EQ(st->counts().completed, 1u);
+  EXPECT_EQ(st->counts().batches, 1u);
   Bytes high(256, 0xff);  // input >= n
   prepare(r, Op::kRsaPriv, h, high.data(), 256, out.data(), 256);
   EXPECT_EQ(eng->run_now(r), Status::kCryptoFailure);

@@ -20,8 +20,8 @@ Config fake_gpu_config(Policy p, FakeGpu::Options o, FakeGpu::Counters* c) {
   return cfg;
 }
 
-uint64_t fallbacks(const OpStats* s, Fallback f) { return s->fallbacks[static_cast<size_t>(f)].load(); }
-uint64_t served(const OpStats* s, BackendKind k) { return s->served[static_cast<size_t>(k)].load(); }
+uint64_t fallbacks(const OpStats* s, Fallback f) { return s->counts().fallback(f); }
+uint64_t served(const OpStats* s, BackendKind k) { return s->counts().served_by(k); }
 
 TEST(EngineGpuPath, EchoServedByTheDevice) {
   FakeGpu::Counters counters;

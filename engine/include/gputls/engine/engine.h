@@ -118,7 +118,9 @@ class Engine {
   Status admit(Request& r, RequestQueue** queue);
   void launch(RequestQueue& q, std::vector<Request*>&& reqs);
   void finish_batch(Batch* b);
-  void complete(Request& r, Status s);
+  // may_have_waiter: false only for run_now(), whose caller is not yet
+  // waiting, so completion is a plain store instead of an exchange.
+  void complete(Request& r, Status s, bool may_have_waiter);
   void flusher_loop();
   void wake_flusher();
 

@@ -51,7 +51,12 @@ struct OpStats {
     return b;
   }
 
+  // Read them through counts(): submitted, completed, batches, batch_hist and
+  // served hold queued requests only; a run_now() request is counted once,
+  // in ran_now (a batch of one served by the CPU), since each atomic
+  // read-modify-write is a measurable part of a small record's cost.
   std::atomic<uint64_t> submitted{0}, completed{0}, failed{0}, busy{0}, batches{0};
+  std::atomic<uint64_t> ran_now{0}, ran_now_failed{0};
   std::array<std::atomic<uint64_t>, kHistBuckets> batch_hist{};
   std::array<std::atomic<uint64_t>, static_cast<size_t>(BackendKind::kCount)> served{};
   std::array<std::atomic<uint64_t>, static_cast<size_t>(Fallback::kCount)> fallbacks{};
@@ -67,6 +72,18 @@ struct OpStats {
     fallbacks[static_cast<size_t>(f)].fetch_add(n, std::memory_order_relaxed);
   }
   void count_error(Status s) { errors[static_cast<size_t>(s)].fetch_add(1, std::memory_order_relaxed); }
+
+  // Every request, queued or run at once: what stats_json and tests report.
+  struct Counts {
+    uint64_t submitted, completed, failed, busy, batches;
+    std::array<uint64_t, kHistBuckets> batch_hist;
+    std::array<uint64_t, static_cast<size_t>(BackendKind::kCount)> served;
+    std::array<uint64_t, static_cast<size_t>(Fallback::kCount)> fallbacks;
+    std::array<uint64_t, kStatusCount> errors;
+    uint64_t served_by(BackendKind k) const { return served[static_cast<size_t>(k)]; }
+    uint64_t fallback(Fallback f) const { return fallbacks[static_cast<size_t>(f)]; }
+  };
+  Counts counts() const;
 };
 
 }  // namespace gputls::engine
