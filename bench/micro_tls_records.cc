@@ -1,5 +1,5 @@
 // Application data through libssl (memory BIOs, one process, one thread):
-// AES-GCM records of 16 KiB, both ends in one library context, with the
+// AES-GCM records of 16 KiB (TLS 1.3 AES-128 also 64 B and 1 KiB), both ends in one library context, with the
 // default provider (`openssl`) or gputls preferred (`engine_cpu` without a
 // GPU: every record is one engine request, run inline on the CPU backend,
 // `engine_gpu` when the engine has a GPU). bytes_per_second counts
@@ -25,13 +25,15 @@ namespace {
 using gputls::bench::Identity;
 using gputls::bench::LibCtx;
 
-constexpr size_t kRecord = 16384, kPerIteration = 1 << 20;
+constexpr size_t kMaxRecord = 16384, kPerIteration = 1 << 20;
 
-bool pump(SSL* from, SSL* to, const std::vector<uint8_t>& data, std::vector<uint8_t>& buf) {
+// Sends data from one end to the other in SSL_writes of `record` bytes (one
+// TLS record each) and reads it all back.
+bool pump(SSL* from, SSL* to, const std::vector<uint8_t>& data, size_t record, std::vector<uint8_t>& buf) {
   size_t sent = 0, got = 0;
   while (got < data.size()) {
     if (sent < data.size()) {
-      const int n = SSL_write(from, data.data() + sent, static_cast<int>(std::min(kRecord, data.size() - sent)));
+      const int n = SSL_write(from, data.data() + sent, static_cast<int>(std::min(record, data.size() - sent)));
       if (n > 0) sent += static_cast<size_t>(n);
       else if (SSL_get_error(from, n) != SSL_ERROR_WANT_WRITE) return false;
     }
@@ -64,7 +66,7 @@ uint64_t gputls_records(OSSL_LIB_CTX* lib) {
 
 // which: 0 = TLS 1.3 TLS_AES_128_GCM_SHA256, 1 = TLS 1.3 TLS_AES_256_GCM_SHA384,
 // 2 = TLS 1.2 ECDHE-ECDSA-AES128-GCM-SHA256.
-void tls_records(benchmark::State& state, int which, bool gputls) {
+void tls_records(benchmark::State& state, int which, size_t record, bool gputls) {
   LibCtx lib;
   if (gputls) {
     const char* dir = std::getenv("GPUTLS_MODULE_DIR");
@@ -100,19 +102,19 @@ void tls_records(benchmark::State& state, int which, bool gputls) {
     SSL_do_handshake(c);
     ok = SSL_do_handshake(s) == 1 && SSL_is_init_finished(c);
   }
-  std::vector<uint8_t> data(kPerIteration), buf(kRecord + 1024);
+  std::vector<uint8_t> data(kPerIteration), buf(kMaxRecord + 1024);
   RAND_bytes(data.data(), static_cast<int>(data.size()));
   const uint64_t records_before = gputls ? gputls_records(lib.get()) : 0;
   if (!ok) {
     state.SkipWithError("handshake failed");
   } else {
     for (auto _ : state) {
-      if (!pump(s, c, data, buf) || !pump(c, s, data, buf)) {
+      if (!pump(s, c, data, record, buf) || !pump(c, s, data, record, buf)) {
         state.SkipWithError("transfer failed");
         break;
       }
     }
-    const uint64_t records = 2 * state.iterations() * (kPerIteration / kRecord);
+    const uint64_t records = 2 * state.iterations() * (kPerIteration / record);
     state.SetBytesProcessed(static_cast<int64_t>(2 * state.iterations() * kPerIteration));
     state.SetItemsProcessed(static_cast<int64_t>(records));
     if (gputls && gputls_records(lib.get()) - records_before < 2 * records)  // each record sealed and opened
@@ -128,11 +130,20 @@ void tls_records(benchmark::State& state, int which, bool gputls) {
 
 // Names as op/impl/batch (one connection: batch 1).
 int main(int argc, char** argv) {
-  const char* ops[] = {"tls13_aes128gcm_records_16384", "tls13_aes256gcm_records_16384", "tls12_aes128gcm_records_16384"};
-  for (int which = 0; which < 3; ++which)
+  struct Row {
+    const char* op;
+    int which;
+    size_t record;
+  };
+  const Row rows[] = {{"tls13_aes128gcm_records_64", 0, 64},
+                      {"tls13_aes128gcm_records_1024", 0, 1024},
+                      {"tls13_aes128gcm_records_16384", 0, 16384},
+                      {"tls13_aes256gcm_records_16384", 1, 16384},
+                      {"tls12_aes128gcm_records_16384", 2, 16384}};
+  for (const Row& row : rows)
     for (bool gputls : {false, true})
-      benchmark::RegisterBenchmark((std::string(ops[which]) + (gputls ? "/engine_cpu/1" : "/openssl/1")).c_str(),
-                                   [which, gputls](benchmark::State& st) { tls_records(st, which, gputls); })
+      benchmark::RegisterBenchmark((std::string(row.op) + (gputls ? "/engine_cpu/1" : "/openssl/1")).c_str(),
+                                   [row, gputls](benchmark::State& st) { tls_records(st, row.which, row.record, gputls); })
           ->UseRealTime();
   benchmark::Initialize(&argc, argv);
   benchmark::RunSpecifiedBenchmarks();

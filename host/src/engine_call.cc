@@ -110,7 +110,6 @@ CallResult call_engine(ProvCtx* pc, ProvOp which, engine::Engine* eng, engine::O
                        const uint8_t* in, size_t in_len, uint8_t* out, size_t out_len,
                        const engine::AeadParams* aead) {
   ProvOpStats& st = pc->stats[which];
-  ASYNC_JOB* job = ASYNC_get_current_job();
   if (pc->config.inline_without_gpu && eng->prefers_run_now(op, in_len)) {
     // Nothing to batch for (no GPU, policy cpu, or an AES-GCM record below
     // the GPU's size threshold): the engine runs it right here, with no
@@ -130,6 +129,7 @@ CallResult call_engine(ProvCtx* pc, ProvOp which, engine::Engine* eng, engine::O
       default: return CallResult::kRefused;
     }
   }
+  ASYNC_JOB* job = ASYNC_get_current_job();  // a thread-local lookup: only the queued path needs it
   auto* c = new Call;
   c->in.assign(in, in + in_len);
   c->out.assign(out_len, 0);
