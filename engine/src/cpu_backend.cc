@@ -11,10 +11,12 @@
 #include <openssl/rsa.h>
 
 #include <atomic>
+#include <memory>
 #include <cstring>
 #include <vector>
 
 #include "backends.h"
+#include "provider_gcm.h"
 
 namespace gputls::engine {
 namespace {
@@ -52,43 +54,24 @@ struct CpuEcKey final : BackendKeyState {
   size_t coord = 0;             // bytes per coordinate / scalar
 };
 
-// An AES-GCM key: a context with the key schedule set (OpenSSL picks AES-NI /
-// VAES), never used directly, and a working copy of it for the records. A
-// connection's records come one at a time, so the working copy is nearly
-// always free; a thread that finds it busy copies the template instead.
-// EVP_CIPHER_CTX_free cleanses the schedules.
+// An AES-GCM key: a provider context with the key schedule set (OpenSSL
+// picks AES-NI / VAES), never used directly, and a working copy of it for the
+// records. A connection's records come one at a time, so the working copy is
+// nearly always free; a thread that finds it busy copies the template
+// instead. The provider cleanses both when they are freed.
 struct CpuAesKey final : BackendKeyState {
-  ~CpuAesKey() override {
-    EVP_CIPHER_CTX_free(hot);
-    EVP_CIPHER_CTX_free(tmpl);
-  }
-  EVP_CIPHER_CTX* tmpl = nullptr;
-  EVP_CIPHER_CTX* hot = nullptr;
+  ProviderGcm::Ctx tmpl, hot;
   // Taken with one atomic exchange and released with a plain store (a mutex
   // costs two locked instructions per record).
   std::atomic_flag hot_busy = ATOMIC_FLAG_INIT;
 };
 
-// One record through an EVP context that already holds the key: re-initialised
-// with the IV only (the key schedule stays). Open checks the tag in
-// EVP_CipherFinal_ex; on a mismatch the engine wipes the output.
-Status gcm_record(EVP_CIPHER_CTX* c, bool seal, Request& r) {
-  const AeadParams& a = *r.aead;
-  int n = 0;
-  uint8_t fin[16];
-  bool ok = EVP_CipherInit_ex2(c, nullptr, nullptr, a.nonce, seal ? 1 : 0, nullptr) == 1 &&
-            (a.aad_len == 0 || EVP_CipherUpdate(c, nullptr, &n, a.aad, static_cast<int>(a.aad_len)) == 1) &&
-            (r.in_len == 0 || EVP_CipherUpdate(c, r.out, &n, r.in, static_cast<int>(r.in_len)) == 1);
-  if (ok && !seal) ok = EVP_CIPHER_CTX_ctrl(c, EVP_CTRL_GCM_SET_TAG, 16, a.tag) == 1;
-  ok = ok && EVP_CipherFinal_ex(c, fin, &n) == 1;
-  if (ok && seal) ok = EVP_CIPHER_CTX_ctrl(c, EVP_CTRL_GCM_GET_TAG, 16, a.tag) == 1;
-  return ok ? Status::kOk : Status::kCryptoFailure;
-}
-
 class CpuBackend final : public SyncBackend {
  public:
-  CpuBackend(OSSL_LIB_CTX* ctx, OSSL_PROVIDER* prov) : ctx_(ctx), prov_(prov) {}
+  CpuBackend(OSSL_LIB_CTX* ctx, OSSL_PROVIDER* prov, std::unique_ptr<ProviderGcm> gcm)
+      : ctx_(ctx), prov_(prov), gcm_(std::move(gcm)) {}
   ~CpuBackend() override {
+    gcm_.reset();  // hands the provider's algorithm table back while it is loaded
     OSSL_PROVIDER_unload(prov_);
     OSSL_LIB_CTX_free(ctx_);
   }
@@ -255,13 +238,10 @@ class CpuBackend final : public SyncBackend {
   Status prepare_aes(KeyEntry& key) {
     const size_t len = key.aes.key.size();
     if (len != 16 && len != 32) return Status::kBadKey;
-    EVP_CIPHER* cipher = EVP_CIPHER_fetch(ctx_, len == 16 ? "AES-128-GCM" : "AES-256-GCM", nullptr);
     auto k = std::make_unique<CpuAesKey>();
-    bool ok = cipher && (k->tmpl = EVP_CIPHER_CTX_new()) != nullptr &&
-              EVP_EncryptInit_ex2(k->tmpl, cipher, key.aes.key.data(), nullptr, nullptr) == 1 &&
-              (k->hot = EVP_CIPHER_CTX_new()) != nullptr && EVP_CIPHER_CTX_copy(k->hot, k->tmpl) == 1;
-    EVP_CIPHER_free(cipher);  // the contexts hold their own references
-    if (!ok) return Status::kBadKey;
+    k->tmpl = gcm_->keyed(key.aes.key.data(), len);
+    if (k->tmpl) k->hot = k->tmpl.dup();
+    if (!k->hot) return Status::kBadKey;
     key.bits = static_cast<uint32_t>(len * 8);
     key.state[static_cast<size_t>(BackendKind::kCpu)] = std::move(k);
     return Status::kOk;
@@ -270,14 +250,13 @@ class CpuBackend final : public SyncBackend {
   static Status aes_gcm(KeyEntry* key, bool seal, Request& r) {
     auto& k = *static_cast<CpuAesKey*>(key->state_for(BackendKind::kCpu));
     if (!k.hot_busy.test_and_set(std::memory_order_acquire)) {
-      const Status s = gcm_record(k.hot, seal, r);
+      const Status s = k.hot.record(seal, r);
       k.hot_busy.clear(std::memory_order_release);
       return s;
     }
-    ERR_set_mark();  // an allocation or copy may fail and raise
-    EVP_CIPHER_CTX* c = EVP_CIPHER_CTX_new();  // another thread has the working copy
-    Status s = c && EVP_CIPHER_CTX_copy(c, k.tmpl) == 1 ? gcm_record(c, seal, r) : Status::kCryptoFailure;
-    EVP_CIPHER_CTX_free(c);
+    ERR_set_mark();  // an allocation may fail and raise
+    ProviderGcm::Ctx c = k.tmpl.dup();  // another thread has the working copy
+    const Status s = c ? c.record(seal, r) : Status::kCryptoFailure;
     ERR_pop_to_mark();
     return s;
   }
@@ -432,6 +411,7 @@ class CpuBackend final : public SyncBackend {
 
   OSSL_LIB_CTX* ctx_;
   OSSL_PROVIDER* prov_;
+  std::unique_ptr<ProviderGcm> gcm_;
 };
 
 }  // namespace
@@ -444,7 +424,13 @@ std::unique_ptr<SyncBackend> make_cpu_backend(std::string* error) {
     *error = "gputls: cannot load OpenSSL's default provider into a private library context";
     return nullptr;
   }
-  return std::make_unique<CpuBackend>(ctx, prov);
+  std::unique_ptr<ProviderGcm> gcm = ProviderGcm::find(prov, error);
+  if (!gcm) {
+    OSSL_PROVIDER_unload(prov);
+    OSSL_LIB_CTX_free(ctx);
+    return nullptr;
+  }
+  return std::make_unique<CpuBackend>(ctx, prov, std::move(gcm));
 }
 
 }  // namespace gputls::engine
