@@ -8,7 +8,9 @@
 //                              (as a server keeps one per connection), re-initialised with the IV
 //   <op>/openssl/B/threads:N   the same on every core (N = the machine's cores)
 //   <op>/engine_cpu/1          the engine with policy cpu, one record through run_now(): what
-//                              the provider does per record when no GPU can batch it
+//                              the provider does per record when no GPU can batch it. The
+//                              engine calls the default provider's GCM functions directly,
+//                              without EVP's per-call wrapper, so it can beat the openssl row
 //   <op>/engine_cpu/B          the engine with policy cpu in poll mode (one core): submit B
 //                              records, poll, then wait for them (the batched path)
 //   <op>/engine_gpu/B          the engine with policy gpu (records from host memory, results
