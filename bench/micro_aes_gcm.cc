@@ -40,6 +40,8 @@
 #if GPUTLS_HAVE_CUDA
 #include <cuda_runtime_api.h>
 
+#include "micro_cuda.h"
+
 #include "gputls/kernels/aes_gcm_launch.h"
 #endif
 
@@ -238,22 +240,8 @@ void BM_engine(benchmark::State& state, Spec s, bool gpu) {
 }
 
 #if GPUTLS_HAVE_CUDA
-bool cuda_ok(benchmark::State& state, cudaError_t e, const char* what) {
-  if (e == cudaSuccess) return true;
-  const std::string msg = std::string(what) + ": " + cudaGetErrorString(e);
-  state.SkipWithError(msg.c_str());
-  return false;
-}
-
-bool have_gpu(benchmark::State& state) {
-  int devices = 0;
-  const cudaError_t probe = cudaGetDeviceCount(&devices);
-  if (probe == cudaSuccess && devices > 0) return true;
-  const std::string msg =
-      std::string("no usable GPU: ") + (probe != cudaSuccess ? cudaGetErrorString(probe) : "no CUDA device");
-  state.SkipWithError(msg.c_str());
-  return false;
-}
+using bench::cuda_ok;
+using bench::have_gpu;
 
 // Device allocations of one benchmark, freed (after a wipe) at the end.
 struct DeviceArena {

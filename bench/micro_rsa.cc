@@ -27,6 +27,8 @@
 #if GPUTLS_HAVE_CUDA
 #include <cuda_runtime_api.h>
 
+#include "micro_cuda.h"
+
 #include "gputls/kernels/rsa_launch.h"
 #endif
 
@@ -197,48 +199,11 @@ void BM_rsa_engine_gpu(benchmark::State& state, int bits) {
 }
 
 #if GPUTLS_HAVE_CUDA
-// Device memory freed on scope exit.
-struct DeviceBuffer {
-  void* p = nullptr;
-  DeviceBuffer() = default;
-  DeviceBuffer(const DeviceBuffer&) = delete;
-  DeviceBuffer& operator=(const DeviceBuffer&) = delete;
-  ~DeviceBuffer() {
-    if (p) cudaFree(p);
-  }
-  cudaError_t alloc(size_t bytes) { return cudaMalloc(&p, bytes); }
-  template <class T>
-  T* as() const {
-    return static_cast<T*>(p);
-  }
-};
-
-struct CudaStreamEvents {
-  cudaStream_t stream = nullptr;
-  cudaEvent_t start = nullptr, stop = nullptr;
-  ~CudaStreamEvents() {
-    if (start) cudaEventDestroy(start);
-    if (stop) cudaEventDestroy(stop);
-    if (stream) cudaStreamDestroy(stream);
-  }
-};
-
-bool cuda_check(benchmark::State& state, cudaError_t e, const char* what) {
-  if (e == cudaSuccess) return true;
-  const std::string msg = std::string(what) + ": " + cudaGetErrorString(e);
-  state.SkipWithError(msg.c_str());
-  return false;
-}
+using bench::CudaStreamEvents;
+using bench::DeviceBuffer;
 
 void BM_rsa_kernel_gpu(benchmark::State& state, int bits) {
-  int devices = 0;
-  const cudaError_t probe = cudaGetDeviceCount(&devices);
-  if (probe != cudaSuccess || devices == 0) {
-    const std::string msg =
-        std::string("no usable GPU: ") + (probe != cudaSuccess ? cudaGetErrorString(probe) : "no CUDA device");
-    state.SkipWithError(msg.c_str());
-    return;
-  }
+  if (!bench::have_gpu(state)) return;
   const auto count = static_cast<uint32_t>(state.range(0));
   const uint32_t bytes = static_cast<uint32_t>(bits / 8);
   const int limbs = kernels::limbs_for_bits(static_cast<uint32_t>(bits));
@@ -264,25 +229,25 @@ void BM_rsa_kernel_gpu(benchmark::State& state, int bits) {
 
   DeviceBuffer d_key, d_keys, d_in, d_out, d_status, d_scratch;
   CudaStreamEvents se;
-  if (!cuda_check(state, d_key.alloc(blob.size() * sizeof(uint32_t)), "cudaMalloc key") ||
-      !cuda_check(state, d_keys.alloc(count * sizeof(uint32_t*)), "cudaMalloc key array") ||
-      !cuda_check(state, d_in.alloc(in.size()), "cudaMalloc in") ||
-      !cuda_check(state, d_out.alloc(in.size()), "cudaMalloc out") ||
-      !cuda_check(state, d_status.alloc(count * sizeof(uint32_t)), "cudaMalloc status") ||
-      !cuda_check(state, d_scratch.alloc(static_cast<size_t>(count) * scratch_words * sizeof(uint32_t)),
+  if (!bench::cuda_ok(state, d_key.alloc(blob.size() * sizeof(uint32_t)), "cudaMalloc key") ||
+      !bench::cuda_ok(state, d_keys.alloc(count * sizeof(uint32_t*)), "cudaMalloc key array") ||
+      !bench::cuda_ok(state, d_in.alloc(in.size()), "cudaMalloc in") ||
+      !bench::cuda_ok(state, d_out.alloc(in.size()), "cudaMalloc out") ||
+      !bench::cuda_ok(state, d_status.alloc(count * sizeof(uint32_t)), "cudaMalloc status") ||
+      !bench::cuda_ok(state, d_scratch.alloc(static_cast<size_t>(count) * scratch_words * sizeof(uint32_t)),
                   "cudaMalloc scratch") ||
-      !cuda_check(state, cudaStreamCreateWithFlags(&se.stream, cudaStreamNonBlocking), "cudaStreamCreate") ||
-      !cuda_check(state, cudaEventCreate(&se.start), "cudaEventCreate") ||
-      !cuda_check(state, cudaEventCreate(&se.stop), "cudaEventCreate"))
+      !bench::cuda_ok(state, cudaStreamCreateWithFlags(&se.stream, cudaStreamNonBlocking), "cudaStreamCreate") ||
+      !bench::cuda_ok(state, cudaEventCreate(&se.start), "cudaEventCreate") ||
+      !bench::cuda_ok(state, cudaEventCreate(&se.stop), "cudaEventCreate"))
     return;
   const std::vector<const uint32_t*> key_ptrs(count, d_key.as<const uint32_t>());
-  if (!cuda_check(state, cudaMemcpy(d_key.p, blob.data(), blob.size() * sizeof(uint32_t), cudaMemcpyHostToDevice),
+  if (!bench::cuda_ok(state, cudaMemcpy(d_key.p, blob.data(), blob.size() * sizeof(uint32_t), cudaMemcpyHostToDevice),
                   "cudaMemcpy key") ||
-      !cuda_check(state, cudaMemcpy(d_keys.p, key_ptrs.data(), count * sizeof(uint32_t*), cudaMemcpyHostToDevice),
+      !bench::cuda_ok(state, cudaMemcpy(d_keys.p, key_ptrs.data(), count * sizeof(uint32_t*), cudaMemcpyHostToDevice),
                   "cudaMemcpy key array") ||
-      !cuda_check(state, cudaMemcpy(d_in.p, in.data(), in.size(), cudaMemcpyHostToDevice), "cudaMemcpy in") ||
+      !bench::cuda_ok(state, cudaMemcpy(d_in.p, in.data(), in.size(), cudaMemcpyHostToDevice), "cudaMemcpy in") ||
       // Not a valid status: an item the kernel never wrote shows up below.
-      !cuda_check(state, cudaMemset(d_status.p, 0xff, count * sizeof(uint32_t)), "cudaMemset status"))
+      !bench::cuda_ok(state, cudaMemset(d_status.p, 0xff, count * sizeof(uint32_t)), "cudaMemset status"))
     return;
 
   kernels::RsaBatch b;
@@ -297,13 +262,13 @@ void BM_rsa_kernel_gpu(benchmark::State& state, int bits) {
   b.op = kernels::kBatchRsaCrt;
 
   for (auto _ : state) {
-    if (!cuda_check(state, cudaEventRecord(se.start, se.stream), "cudaEventRecord") ||
-        !cuda_check(state, kernels::launch_rsa_batch(b, se.stream), "launch_rsa_batch") ||
-        !cuda_check(state, cudaEventRecord(se.stop, se.stream), "cudaEventRecord") ||
-        !cuda_check(state, cudaStreamSynchronize(se.stream), "cudaStreamSynchronize"))
+    if (!bench::cuda_ok(state, cudaEventRecord(se.start, se.stream), "cudaEventRecord") ||
+        !bench::cuda_ok(state, kernels::launch_rsa_batch(b, se.stream), "launch_rsa_batch") ||
+        !bench::cuda_ok(state, cudaEventRecord(se.stop, se.stream), "cudaEventRecord") ||
+        !bench::cuda_ok(state, cudaStreamSynchronize(se.stream), "cudaStreamSynchronize"))
       break;
     float ms = 0;
-    if (!cuda_check(state, cudaEventElapsedTime(&ms, se.start, se.stop), "cudaEventElapsedTime")) break;
+    if (!bench::cuda_ok(state, cudaEventElapsedTime(&ms, se.start, se.stop), "cudaEventElapsedTime")) break;
     state.SetIterationTime(static_cast<double>(ms) / 1e3);
   }
   state.SetItemsProcessed(static_cast<int64_t>(state.iterations() * count));
@@ -313,9 +278,9 @@ void BM_rsa_kernel_gpu(benchmark::State& state, int bits) {
   // last outputs against OpenSSL.
   std::vector<uint32_t> status(count);
   std::vector<uint8_t> out(in.size());
-  if (!cuda_check(state, cudaMemcpy(status.data(), d_status.p, count * sizeof(uint32_t), cudaMemcpyDeviceToHost),
+  if (!bench::cuda_ok(state, cudaMemcpy(status.data(), d_status.p, count * sizeof(uint32_t), cudaMemcpyDeviceToHost),
                   "cudaMemcpy status") ||
-      !cuda_check(state, cudaMemcpy(out.data(), d_out.p, out.size(), cudaMemcpyDeviceToHost), "cudaMemcpy out"))
+      !bench::cuda_ok(state, cudaMemcpy(out.data(), d_out.p, out.size(), cudaMemcpyDeviceToHost), "cudaMemcpy out"))
     return;
   const auto bad = static_cast<size_t>(
       std::count_if(status.begin(), status.end(), [](uint32_t s) { return s != kernels::kRsaOk; }));
