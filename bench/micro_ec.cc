@@ -410,11 +410,13 @@ void BM_kernel_host(benchmark::State& state, Spec s) {
 }
 
 #if GPUTLS_HAVE_CUDA
+using bench::cuda_ok;
 using bench::CudaStreamEvents;
 using bench::DeviceBuffer;
+using bench::have_gpu;
 
 void BM_kernel(benchmark::State& state, Spec s) {
-  if (!bench::have_gpu(state)) return;
+  if (!have_gpu(state)) return;
   const auto count = static_cast<uint32_t>(state.range(0));
   const size_t B = coord(s);
   BatchInputs in;
@@ -424,22 +426,22 @@ void BM_kernel(benchmark::State& state, Spec s) {
 
   DeviceBuffer d_scalars, d_idx, d_points, d_digests, d_sigs, d_nonces, d_out, d_status;
   CudaStreamEvents se;
-  if (!bench::cuda_ok(state, d_scalars.alloc(h_scalars.size()), "cudaMalloc") ||
-      !bench::cuda_ok(state, d_idx.alloc(h_idx.size()), "cudaMalloc") ||
-      !bench::cuda_ok(state, d_points.alloc(h_points.size()), "cudaMalloc") ||
-      !bench::cuda_ok(state, d_digests.alloc(h_digests.size()), "cudaMalloc") ||
-      !bench::cuda_ok(state, d_sigs.alloc(h_sigs.size()), "cudaMalloc") ||
-      !bench::cuda_ok(state, d_nonces.alloc(h_nonces.size()), "cudaMalloc") ||
-      !bench::cuda_ok(state, d_out.alloc(size_t{count} * 2 * B), "cudaMalloc") ||
-      !bench::cuda_ok(state, d_status.alloc(size_t{count} * sizeof(uint32_t)), "cudaMalloc") ||
-      !bench::cuda_ok(state, d_scalars.put(h_scalars), "cudaMemcpy") || !bench::cuda_ok(state, d_idx.put(h_idx), "cudaMemcpy") ||
-      !bench::cuda_ok(state, d_points.put(h_points), "cudaMemcpy") ||
-      !bench::cuda_ok(state, d_digests.put(h_digests), "cudaMemcpy") || !bench::cuda_ok(state, d_sigs.put(h_sigs), "cudaMemcpy") ||
-      !bench::cuda_ok(state, d_nonces.put(h_nonces), "cudaMemcpy") ||
-      !bench::cuda_ok(state, cudaMemset(d_status.p, 0xff, size_t{count} * sizeof(uint32_t)), "cudaMemset") ||
-      !bench::cuda_ok(state, cudaStreamCreateWithFlags(&se.stream, cudaStreamNonBlocking), "cudaStreamCreate") ||
-      !bench::cuda_ok(state, cudaEventCreate(&se.start), "cudaEventCreate") ||
-      !bench::cuda_ok(state, cudaEventCreate(&se.stop), "cudaEventCreate"))
+  if (!cuda_ok(state, d_scalars.alloc(h_scalars.size()), "cudaMalloc") ||
+      !cuda_ok(state, d_idx.alloc(h_idx.size()), "cudaMalloc") ||
+      !cuda_ok(state, d_points.alloc(h_points.size()), "cudaMalloc") ||
+      !cuda_ok(state, d_digests.alloc(h_digests.size()), "cudaMalloc") ||
+      !cuda_ok(state, d_sigs.alloc(h_sigs.size()), "cudaMalloc") ||
+      !cuda_ok(state, d_nonces.alloc(h_nonces.size()), "cudaMalloc") ||
+      !cuda_ok(state, d_out.alloc(size_t{count} * 2 * B), "cudaMalloc") ||
+      !cuda_ok(state, d_status.alloc(size_t{count} * sizeof(uint32_t)), "cudaMalloc") ||
+      !cuda_ok(state, d_scalars.put(h_scalars), "cudaMemcpy") || !cuda_ok(state, d_idx.put(h_idx), "cudaMemcpy") ||
+      !cuda_ok(state, d_points.put(h_points), "cudaMemcpy") ||
+      !cuda_ok(state, d_digests.put(h_digests), "cudaMemcpy") || !cuda_ok(state, d_sigs.put(h_sigs), "cudaMemcpy") ||
+      !cuda_ok(state, d_nonces.put(h_nonces), "cudaMemcpy") ||
+      !cuda_ok(state, cudaMemset(d_status.p, 0xff, size_t{count} * sizeof(uint32_t)), "cudaMemset") ||
+      !cuda_ok(state, cudaStreamCreateWithFlags(&se.stream, cudaStreamNonBlocking), "cudaStreamCreate") ||
+      !cuda_ok(state, cudaEventCreate(&se.start), "cudaEventCreate") ||
+      !cuda_ok(state, cudaEventCreate(&se.stop), "cudaEventCreate"))
     return;
 
   const kernels::X25519Batch xb =
@@ -450,22 +452,22 @@ void BM_kernel(benchmark::State& state, Spec s) {
                                        d_digests.as<const uint8_t>(), d_sigs.as<const uint8_t>(), d_out.as<uint8_t>(),
                                        d_status.as<uint32_t>());
   for (auto _ : state) {
-    if (!bench::cuda_ok(state, cudaEventRecord(se.start, se.stream), "cudaEventRecord") ||
-        !bench::cuda_ok(state,
-                    is_x25519(s) ? kernels::launch_x25519_batch(xb, se.stream) : kernels::launch_ec_batch(eb, se.stream),
-                    "launch") ||
-        !bench::cuda_ok(state, cudaEventRecord(se.stop, se.stream), "cudaEventRecord") ||
-        !bench::cuda_ok(state, cudaStreamSynchronize(se.stream), "cudaStreamSynchronize"))
+    if (!cuda_ok(state, cudaEventRecord(se.start, se.stream), "cudaEventRecord") ||
+        !cuda_ok(state,
+                 is_x25519(s) ? kernels::launch_x25519_batch(xb, se.stream) : kernels::launch_ec_batch(eb, se.stream),
+                 "launch") ||
+        !cuda_ok(state, cudaEventRecord(se.stop, se.stream), "cudaEventRecord") ||
+        !cuda_ok(state, cudaStreamSynchronize(se.stream), "cudaStreamSynchronize"))
       break;
     float ms = 0;
-    if (!bench::cuda_ok(state, cudaEventElapsedTime(&ms, se.start, se.stop), "cudaEventElapsedTime")) break;
+    if (!cuda_ok(state, cudaEventElapsedTime(&ms, se.start, se.stop), "cudaEventElapsedTime")) break;
     state.SetIterationTime(static_cast<double>(ms) / 1e3);
   }
   state.SetItemsProcessed(static_cast<int64_t>(state.iterations() * count));
   if (state.error_occurred()) return;
   std::vector<uint32_t> status(count);
-  if (!bench::cuda_ok(state, cudaMemcpy(status.data(), d_status.p, count * sizeof(uint32_t), cudaMemcpyDeviceToHost),
-                  "cudaMemcpy status"))
+  if (!cuda_ok(state, cudaMemcpy(status.data(), d_status.p, count * sizeof(uint32_t), cudaMemcpyDeviceToHost),
+               "cudaMemcpy status"))
     return;
   check_statuses(state, s, status);
 }

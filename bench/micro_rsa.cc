@@ -199,11 +199,13 @@ void BM_rsa_engine_gpu(benchmark::State& state, int bits) {
 }
 
 #if GPUTLS_HAVE_CUDA
+using bench::cuda_ok;
 using bench::CudaStreamEvents;
 using bench::DeviceBuffer;
+using bench::have_gpu;
 
 void BM_rsa_kernel_gpu(benchmark::State& state, int bits) {
-  if (!bench::have_gpu(state)) return;
+  if (!have_gpu(state)) return;
   const auto count = static_cast<uint32_t>(state.range(0));
   const uint32_t bytes = static_cast<uint32_t>(bits / 8);
   const int limbs = kernels::limbs_for_bits(static_cast<uint32_t>(bits));
@@ -229,25 +231,25 @@ void BM_rsa_kernel_gpu(benchmark::State& state, int bits) {
 
   DeviceBuffer d_key, d_keys, d_in, d_out, d_status, d_scratch;
   CudaStreamEvents se;
-  if (!bench::cuda_ok(state, d_key.alloc(blob.size() * sizeof(uint32_t)), "cudaMalloc key") ||
-      !bench::cuda_ok(state, d_keys.alloc(count * sizeof(uint32_t*)), "cudaMalloc key array") ||
-      !bench::cuda_ok(state, d_in.alloc(in.size()), "cudaMalloc in") ||
-      !bench::cuda_ok(state, d_out.alloc(in.size()), "cudaMalloc out") ||
-      !bench::cuda_ok(state, d_status.alloc(count * sizeof(uint32_t)), "cudaMalloc status") ||
-      !bench::cuda_ok(state, d_scratch.alloc(static_cast<size_t>(count) * scratch_words * sizeof(uint32_t)),
-                  "cudaMalloc scratch") ||
-      !bench::cuda_ok(state, cudaStreamCreateWithFlags(&se.stream, cudaStreamNonBlocking), "cudaStreamCreate") ||
-      !bench::cuda_ok(state, cudaEventCreate(&se.start), "cudaEventCreate") ||
-      !bench::cuda_ok(state, cudaEventCreate(&se.stop), "cudaEventCreate"))
+  if (!cuda_ok(state, d_key.alloc(blob.size() * sizeof(uint32_t)), "cudaMalloc key") ||
+      !cuda_ok(state, d_keys.alloc(count * sizeof(uint32_t*)), "cudaMalloc key array") ||
+      !cuda_ok(state, d_in.alloc(in.size()), "cudaMalloc in") ||
+      !cuda_ok(state, d_out.alloc(in.size()), "cudaMalloc out") ||
+      !cuda_ok(state, d_status.alloc(count * sizeof(uint32_t)), "cudaMalloc status") ||
+      !cuda_ok(state, d_scratch.alloc(static_cast<size_t>(count) * scratch_words * sizeof(uint32_t)),
+               "cudaMalloc scratch") ||
+      !cuda_ok(state, cudaStreamCreateWithFlags(&se.stream, cudaStreamNonBlocking), "cudaStreamCreate") ||
+      !cuda_ok(state, cudaEventCreate(&se.start), "cudaEventCreate") ||
+      !cuda_ok(state, cudaEventCreate(&se.stop), "cudaEventCreate"))
     return;
   const std::vector<const uint32_t*> key_ptrs(count, d_key.as<const uint32_t>());
-  if (!bench::cuda_ok(state, cudaMemcpy(d_key.p, blob.data(), blob.size() * sizeof(uint32_t), cudaMemcpyHostToDevice),
-                  "cudaMemcpy key") ||
-      !bench::cuda_ok(state, cudaMemcpy(d_keys.p, key_ptrs.data(), count * sizeof(uint32_t*), cudaMemcpyHostToDevice),
-                  "cudaMemcpy key array") ||
-      !bench::cuda_ok(state, cudaMemcpy(d_in.p, in.data(), in.size(), cudaMemcpyHostToDevice), "cudaMemcpy in") ||
+  if (!cuda_ok(state, cudaMemcpy(d_key.p, blob.data(), blob.size() * sizeof(uint32_t), cudaMemcpyHostToDevice),
+               "cudaMemcpy key") ||
+      !cuda_ok(state, cudaMemcpy(d_keys.p, key_ptrs.data(), count * sizeof(uint32_t*), cudaMemcpyHostToDevice),
+               "cudaMemcpy key array") ||
+      !cuda_ok(state, cudaMemcpy(d_in.p, in.data(), in.size(), cudaMemcpyHostToDevice), "cudaMemcpy in") ||
       // Not a valid status: an item the kernel never wrote shows up below.
-      !bench::cuda_ok(state, cudaMemset(d_status.p, 0xff, count * sizeof(uint32_t)), "cudaMemset status"))
+      !cuda_ok(state, cudaMemset(d_status.p, 0xff, count * sizeof(uint32_t)), "cudaMemset status"))
     return;
 
   kernels::RsaBatch b;
@@ -262,13 +264,13 @@ void BM_rsa_kernel_gpu(benchmark::State& state, int bits) {
   b.op = kernels::kBatchRsaCrt;
 
   for (auto _ : state) {
-    if (!bench::cuda_ok(state, cudaEventRecord(se.start, se.stream), "cudaEventRecord") ||
-        !bench::cuda_ok(state, kernels::launch_rsa_batch(b, se.stream), "launch_rsa_batch") ||
-        !bench::cuda_ok(state, cudaEventRecord(se.stop, se.stream), "cudaEventRecord") ||
-        !bench::cuda_ok(state, cudaStreamSynchronize(se.stream), "cudaStreamSynchronize"))
+    if (!cuda_ok(state, cudaEventRecord(se.start, se.stream), "cudaEventRecord") ||
+        !cuda_ok(state, kernels::launch_rsa_batch(b, se.stream), "launch_rsa_batch") ||
+        !cuda_ok(state, cudaEventRecord(se.stop, se.stream), "cudaEventRecord") ||
+        !cuda_ok(state, cudaStreamSynchronize(se.stream), "cudaStreamSynchronize"))
       break;
     float ms = 0;
-    if (!bench::cuda_ok(state, cudaEventElapsedTime(&ms, se.start, se.stop), "cudaEventElapsedTime")) break;
+    if (!cuda_ok(state, cudaEventElapsedTime(&ms, se.start, se.stop), "cudaEventElapsedTime")) break;
     state.SetIterationTime(static_cast<double>(ms) / 1e3);
   }
   state.SetItemsProcessed(static_cast<int64_t>(state.iterations() * count));
@@ -278,9 +280,9 @@ void BM_rsa_kernel_gpu(benchmark::State& state, int bits) {
   // last outputs against OpenSSL.
   std::vector<uint32_t> status(count);
   std::vector<uint8_t> out(in.size());
-  if (!bench::cuda_ok(state, cudaMemcpy(status.data(), d_status.p, count * sizeof(uint32_t), cudaMemcpyDeviceToHost),
-                  "cudaMemcpy status") ||
-      !bench::cuda_ok(state, cudaMemcpy(out.data(), d_out.p, out.size(), cudaMemcpyDeviceToHost), "cudaMemcpy out"))
+  if (!cuda_ok(state, cudaMemcpy(status.data(), d_status.p, count * sizeof(uint32_t), cudaMemcpyDeviceToHost),
+               "cudaMemcpy status") ||
+      !cuda_ok(state, cudaMemcpy(out.data(), d_out.p, out.size(), cudaMemcpyDeviceToHost), "cudaMemcpy out"))
     return;
   const auto bad = static_cast<size_t>(
       std::count_if(status.begin(), status.end(), [](uint32_t s) { return s != kernels::kRsaOk; }));
