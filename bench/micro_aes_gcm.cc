@@ -241,6 +241,7 @@ void BM_engine(benchmark::State& state, Spec s, bool gpu) {
 
 #if GPUTLS_HAVE_CUDA
 using bench::cuda_ok;
+using bench::CudaStreamEvents;
 using bench::have_gpu;
 
 // Device allocations of one benchmark, freed (after a wipe) at the end.
@@ -277,8 +278,7 @@ void BM_kernel(benchmark::State& state, Spec s) {
   uint32_t *d_start, *d_acc, *d_status;
   std::vector<kernels::AesGcmRecord> recs(count);
   std::vector<uint32_t> start(count + 1);
-  cudaStream_t stream = nullptr;
-  cudaEvent_t t0 = nullptr, t1 = nullptr;
+  CudaStreamEvents se;  // destroyed on every return, the early ones too
   if (!cuda_ok(state, arena.alloc(&d_in, r.in.size()), "cudaMalloc") ||
       !cuda_ok(state, arena.alloc(&d_out, r.out.size()), "cudaMalloc") ||
       !cuda_ok(state, arena.alloc(&d_aad, r.aad.size()), "cudaMalloc") ||
@@ -317,16 +317,17 @@ void BM_kernel(benchmark::State& state, Spec s) {
                "cudaMemcpy") ||
       !cuda_ok(state, cudaMemcpy(d_start, start.data(), start.size() * sizeof(uint32_t), cudaMemcpyHostToDevice),
                "cudaMemcpy") ||
-      !cuda_ok(state, cudaStreamCreateWithFlags(&stream, cudaStreamNonBlocking), "cudaStreamCreate") ||
-      !cuda_ok(state, cudaEventCreate(&t0), "cudaEventCreate") || !cuda_ok(state, cudaEventCreate(&t1), "cudaEventCreate"))
+      !cuda_ok(state, cudaStreamCreateWithFlags(&se.stream, cudaStreamNonBlocking), "cudaStreamCreate") ||
+      !cuda_ok(state, cudaEventCreate(&se.start), "cudaEventCreate") ||
+      !cuda_ok(state, cudaEventCreate(&se.stop), "cudaEventCreate"))
     return;
   for (auto _ : state) {
     float ms = 0;
-    if (!cuda_ok(state, cudaEventRecord(t0, stream), "cudaEventRecord") ||
-        !cuda_ok(state, kernels::launch_aes_gcm_batch(b, stream), "launch") ||
-        !cuda_ok(state, cudaEventRecord(t1, stream), "cudaEventRecord") ||
-        !cuda_ok(state, cudaStreamSynchronize(stream), "cudaStreamSynchronize") ||
-        !cuda_ok(state, cudaEventElapsedTime(&ms, t0, t1), "cudaEventElapsedTime"))
+    if (!cuda_ok(state, cudaEventRecord(se.start, se.stream), "cudaEventRecord") ||
+        !cuda_ok(state, kernels::launch_aes_gcm_batch(b, se.stream), "launch") ||
+        !cuda_ok(state, cudaEventRecord(se.stop, se.stream), "cudaEventRecord") ||
+        !cuda_ok(state, cudaStreamSynchronize(se.stream), "cudaStreamSynchronize") ||
+        !cuda_ok(state, cudaEventElapsedTime(&ms, se.start, se.stop), "cudaEventElapsedTime"))
       break;
     state.SetIterationTime(static_cast<double>(ms) / 1e3);
   }
@@ -341,9 +342,6 @@ void BM_kernel(benchmark::State& state, Spec s) {
     }
   }
   OPENSSL_cleanse(keys.data(), keys.size() * sizeof(kernels::AesGcmKey));
-  cudaEventDestroy(t0);
-  cudaEventDestroy(t1);
-  cudaStreamDestroy(stream);
 }
 
 // Pinned host <-> device copies: the bound for records that start and end in host memory.
@@ -351,31 +349,28 @@ void BM_pcie(benchmark::State& state, bool to_device) {
   if (!have_gpu(state)) return;
   const size_t bytes = static_cast<size_t>(state.range(0)) << 20;
   uint8_t *h = nullptr, *d = nullptr;
-  cudaStream_t stream = nullptr;
-  cudaEvent_t t0 = nullptr, t1 = nullptr;
+  CudaStreamEvents se;
   if (cuda_ok(state, cudaHostAlloc(reinterpret_cast<void**>(&h), bytes, cudaHostAllocDefault), "cudaHostAlloc") &&
       cuda_ok(state, cudaMalloc(reinterpret_cast<void**>(&d), bytes), "cudaMalloc") &&
-      cuda_ok(state, cudaStreamCreateWithFlags(&stream, cudaStreamNonBlocking), "cudaStreamCreate") &&
-      cuda_ok(state, cudaEventCreate(&t0), "cudaEventCreate") && cuda_ok(state, cudaEventCreate(&t1), "cudaEventCreate")) {
+      cuda_ok(state, cudaStreamCreateWithFlags(&se.stream, cudaStreamNonBlocking), "cudaStreamCreate") &&
+      cuda_ok(state, cudaEventCreate(&se.start), "cudaEventCreate") &&
+      cuda_ok(state, cudaEventCreate(&se.stop), "cudaEventCreate")) {
     std::memset(h, 0x5a, bytes);
     for (auto _ : state) {
       float ms = 0;
-      if (!cuda_ok(state, cudaEventRecord(t0, stream), "cudaEventRecord") ||
+      if (!cuda_ok(state, cudaEventRecord(se.start, se.stream), "cudaEventRecord") ||
           !cuda_ok(state,
-                   to_device ? cudaMemcpyAsync(d, h, bytes, cudaMemcpyHostToDevice, stream)
-                             : cudaMemcpyAsync(h, d, bytes, cudaMemcpyDeviceToHost, stream),
+                   to_device ? cudaMemcpyAsync(d, h, bytes, cudaMemcpyHostToDevice, se.stream)
+                             : cudaMemcpyAsync(h, d, bytes, cudaMemcpyDeviceToHost, se.stream),
                    "cudaMemcpyAsync") ||
-          !cuda_ok(state, cudaEventRecord(t1, stream), "cudaEventRecord") ||
-          !cuda_ok(state, cudaStreamSynchronize(stream), "cudaStreamSynchronize") ||
-          !cuda_ok(state, cudaEventElapsedTime(&ms, t0, t1), "cudaEventElapsedTime"))
+          !cuda_ok(state, cudaEventRecord(se.stop, se.stream), "cudaEventRecord") ||
+          !cuda_ok(state, cudaStreamSynchronize(se.stream), "cudaStreamSynchronize") ||
+          !cuda_ok(state, cudaEventElapsedTime(&ms, se.start, se.stop), "cudaEventElapsedTime"))
         break;
       state.SetIterationTime(static_cast<double>(ms) / 1e3);
     }
     state.SetBytesProcessed(static_cast<int64_t>(state.iterations() * bytes));
   }
-  if (t0) cudaEventDestroy(t0);
-  if (t1) cudaEventDestroy(t1);
-  if (stream) cudaStreamDestroy(stream);
   cudaFree(d);
   cudaFreeHost(h);
 }
