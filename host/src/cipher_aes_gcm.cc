@@ -1,4 +1,4 @@
-// AES-128-GCM and AES-256-GCM ciphers whose records run on the engine.
+// AES-128-GCM and AES-256-GCM ciphers whose TLS records run on the engine.
 //
 // What libssl 3.0 drives (DESIGN.md, "OpenSSL 3.0 facts"):
 // - TLS 1.2: init with the key, `tlsivfixed` (4 bytes; on encrypt the 8-byte
@@ -7,29 +7,36 @@
 //   `tlsaad` (13 bytes, answered by `tlsaadpad` = 16) and ONE in-place update
 //   over explicit IV || data || tag. Encrypt writes the explicit IV and the
 //   tag; decrypt takes the explicit IV from the record and checks the tag.
-//   `cipher` and `final` are never called in that mode.
-// - TLS 1.3: init with the nonce per record, update(out = NULL) with the
-//   5-byte header as AAD, one update with the data, final, get `tag` (the
-//   tag is set before the data when decrypting).
-// Each record is one engine request (Op::kAesGcmSeal / kAesGcmOpen): the
+// - TLS 1.3: init with the nonce per record, the tag set (decrypt), update
+//   (out = NULL) with the 5-byte record header as AAD, one update with the
+//   data, final, get `tag`.
+// Each such record is one engine request (Op::kAesGcmSeal / kAesGcmOpen): the
 // engine batches records of many connections; small records or a lone
 // request run on the CPU by its own policy (GPUTLS_AES_GPU_MIN_BYTES).
 //
-// Ordinary EVP use (EVP_EncryptInit / Update(AAD)... / Update(data) / Final /
-// GET_TAG) works the same way: AAD is collected, and the message's data is
-// sealed or opened by the engine at its (single) data update, output written
-// there. Decryption whose tag arrives only after the data (set before Final,
-// as OpenSSL's wiki example does), and a message whose data comes in more
-// than one update after the first went to the engine, cannot be one engine
-// record: the first runs on a software GCM context of the provider's own
-// library context from the start (counted as `sw`); the second is refused
-// with an error (streaming GCM in several data updates: use the default
-// provider, `provider=default`). Only 96-bit IVs are served (the engine's
-// only size): setting another IV length is refused with an error.
+// Every other use of the cipher (any IV length, AAD and data over several
+// updates, the tag set only before final, GMAC over AAD alone, IVs generated
+// by the cipher) is served too, on a software GCM context of the provider's
+// own library context (OpenSSL's default implementation, counted `sw`). The
+// choice is made at a message's first data update, where it is still free:
+// a message goes to the engine when it has a 96-bit IV, a 16-byte expected
+// tag when decrypting, and an AAD that is a TLS 1.3 record header whose
+// length is this update's data plus the tag, i.e. when this update is the
+// whole record. Any other message might continue in later updates, and a
+// record the engine sealed or opened in one piece cannot be continued.
 //
-// A failed tag check releases no plaintext: the engine zeroes the output, and
-// the update (TLS 1.2) or final (TLS 1.3, EVP) fails, so libssl sends
-// bad_record_mac.
+// The IV state machine is the default provider's (providers/implementations/
+// ciphers/ciphercommon_gcm.c in OpenSSL 3.0), so the same calls succeed and
+// fail: an IV is uninitialised, buffered (set, not yet used), copied (the
+// message in progress uses it) or finished (final ran: it is never used
+// again). Re-initialising with a key alone does not make a finished IV
+// usable; encrypting with no IV set generates a random one; the expected tag
+// and its length outlive re-initialisation, as there.
+//
+// A failed tag check on the engine releases no plaintext: the engine zeroes
+// the output, and the update (TLS 1.2) or final (TLS 1.3) fails, so libssl
+// sends bad_record_mac. A streamed message releases its data as it goes and
+// fails at final, as the default provider does.
 #include <openssl/core_dispatch.h>
 #include <openssl/core_names.h>
 #include <openssl/crypto.h>
@@ -49,7 +56,12 @@
 namespace gputls::host {
 namespace {
 
-constexpr size_t kIvLen = 12, kTagLen = 16, kTlsAadLen = 13, kTlsFixedIvLen = 4, kTlsExplicitIvLen = 8;
+constexpr size_t kEngineIvLen = 12, kMaxIvLen = 128, kTagLen = 16, kTlsAadLen = 13, kTlsFixedIvLen = 4,
+                 kTlsExplicitIvLen = 8, kTls13HeaderLen = 5;
+constexpr size_t kUnset = static_cast<size_t>(-1);
+
+enum class IvState { kUninitialised, kBuffered, kCopied, kFinished };
+enum class Route { kUndecided, kEngine, kSoftware };
 
 struct GcmCtx {
   ProvCtx* pc = nullptr;
@@ -59,35 +71,42 @@ struct GcmCtx {
   std::unique_ptr<EngineKeyRef> ref;  // the key's engine registration, made on first use
   bool enc = true;
 
-  uint8_t iv[kIvLen] = {};
-  bool iv_set = false;      // an IV for the next message (or TLS 1.2 fixed part) is there
-  bool iv_gen = false;      // TLS 1.2: fixed IV set, explicit part generated / taken from records
+  // The IV as the caller set (or the cipher generated) it, and its state.
+  size_t ivlen = kEngineIvLen;
+  uint8_t iv[kMaxIvLen] = {};
+  IvState iv_state = IvState::kUninitialised;
+  bool iv_gen = false;  // a TLS 1.2 fixed part is set: explicit parts generated / taken per record
   uint64_t tls_enc_records = 0;
 
   uint8_t tls_aad[kTlsAadLen] = {};  // TLS 1.2: this record's AAD, length field corrected
   bool tls_aad_set = false;
 
-  // The message in progress (TLS 1.3 and EVP use).
-  std::vector<uint8_t> aad;
+  // The expected (decrypt) or computed (encrypt) tag; kept across messages.
   uint8_t tag[kTagLen] = {};
-  size_t taglen = 0;          // set by the caller (decrypt) or by a finished seal (encrypt)
-  bool data_done = false;     // the message's data went through the engine
-  bool auth_failed = false;   // ... and its tag did not match
-  bool finished = false;      // final called: a new IV is needed
-  EVP_CIPHER_CTX* sw = nullptr;  // software GCM for a decryption whose tag comes late
+  size_t taglen = kUnset;
+
+  // The message in progress: the IV it was started with, its AAD so far,
+  // where its data goes.
+  uint8_t msg_iv[kMaxIvLen] = {};
+  size_t msg_ivlen = 0;
+  std::vector<uint8_t> aad;
+  Route route = Route::kUndecided;
+  bool auth_failed = false;   // engine route: the tag did not match (or sealing failed)
+  uint8_t engine_tag[kTagLen] = {};  // engine route: the tag sealed (reported at final) or checked
+
+  // Software GCM for messages that are not one engine record; its key is
+  // set when it is first needed after a key change.
+  EVP_CIPHER_CTX* sw = nullptr;
+  bool sw_keyed = false;
 
   ~GcmCtx() {
     EVP_CIPHER_CTX_free(sw);
     OPENSSL_cleanse(iv, sizeof iv);
+    OPENSSL_cleanse(msg_iv, sizeof msg_iv);
     OPENSSL_cleanse(tag, sizeof tag);
-  }
-
-  void reset_message() {
-    aad.clear();
-    taglen = 0;
-    data_done = auth_failed = finished = false;
-    EVP_CIPHER_CTX_free(sw);
-    sw = nullptr;
+    OPENSSL_cleanse(engine_tag, sizeof engine_tag);
+    OPENSSL_cleanse(tls_aad, sizeof tls_aad);
+    if (!aad.empty()) OPENSSL_cleanse(aad.data(), aad.size());
   }
 };
 
@@ -97,14 +116,19 @@ EVP_CIPHER* fetch_sw(const GcmCtx* c) {
   return EVP_CIPHER_fetch(c->pc->sw, c->keylen == 16 ? "AES-128-GCM" : "AES-256-GCM", nullptr);
 }
 
-// One record in the provider's own software context (the engine refused the
-// request, or is not there). False for a failed tag check (out zeroed).
-bool sw_record(const GcmCtx* c, bool seal, const uint8_t* nonce, const uint8_t* aad, size_t aad_len,
-               const uint8_t* in, uint8_t* out, size_t len, uint8_t* tag) {
+ProvOpStats& stats_of(GcmCtx* c, bool seal) { return c->pc->stats[seal ? ProvOp::kAesGcmSeal : ProvOp::kAesGcmOpen]; }
+
+// One whole record with a 16-byte tag in a fresh software context (the
+// engine refused the request, or the IV is not 96 bits). False for a failed
+// tag check (out zeroed).
+bool sw_record(const GcmCtx* c, bool seal, const uint8_t* nonce, size_t nonce_len, const uint8_t* aad,
+               size_t aad_len, const uint8_t* in, uint8_t* out, size_t len, uint8_t* tag) {
   EVP_CIPHER* cipher = fetch_sw(c);
   EVP_CIPHER_CTX* x = EVP_CIPHER_CTX_new();
   int n = 0, f = 0;
-  bool ok = cipher && x && EVP_CipherInit_ex2(x, cipher, c->key.data(), nonce, seal ? 1 : 0, nullptr) == 1 &&
+  bool ok = cipher && x && EVP_CipherInit_ex2(x, cipher, c->key.data(), nullptr, seal ? 1 : 0, nullptr) == 1 &&
+            EVP_CIPHER_CTX_ctrl(x, EVP_CTRL_AEAD_SET_IVLEN, static_cast<int>(nonce_len), nullptr) == 1 &&
+            EVP_CipherInit_ex2(x, nullptr, nullptr, nonce, seal ? 1 : 0, nullptr) == 1 &&
             (seal || EVP_CIPHER_CTX_ctrl(x, EVP_CTRL_AEAD_SET_TAG, kTagLen, tag) == 1) &&
             (aad_len == 0 || EVP_CipherUpdate(x, nullptr, &n, aad, static_cast<int>(aad_len)) == 1) &&
             (len == 0 || EVP_CipherUpdate(x, out, &n, in, static_cast<int>(len)) == 1) &&
@@ -117,12 +141,19 @@ bool sw_record(const GcmCtx* c, bool seal, const uint8_t* nonce, const uint8_t* 
 }
 
 // One whole record (nonce, AAD, data, 16-byte tag) on the engine, in
-// software when the engine cannot take it; counted either way.
-bool run_record(GcmCtx* c, bool seal, const uint8_t* nonce, const uint8_t* aad, size_t aad_len, const uint8_t* in,
-                uint8_t* out, size_t len, uint8_t* tag) {
+// software when the engine cannot take it or the nonce is not 96 bits;
+// counted either way.
+bool run_record(GcmCtx* c, bool seal, const uint8_t* nonce, size_t nonce_len, const uint8_t* aad, size_t aad_len,
+                const uint8_t* in, uint8_t* out, size_t len, uint8_t* tag) {
+  if (nonce_len != kEngineIvLen) {
+    const bool ok = sw_record(c, seal, nonce, nonce_len, aad, aad_len, in, out, len, tag);
+    stats_of(c, seal).sw.fetch_add(1, std::memory_order_relaxed);
+    if (!ok) stats_of(c, seal).failed.fetch_add(1, std::memory_order_relaxed);
+    return ok;
+  }
   engine::AeadParams a;
   a.nonce = nonce;
-  a.nonce_len = kIvLen;
+  a.nonce_len = kEngineIvLen;
   a.aad = aad;
   a.aad_len = aad_len;
   a.tag = tag;
@@ -135,7 +166,60 @@ bool run_record(GcmCtx* c, bool seal, const uint8_t* nonce, const uint8_t* aad, 
   return run_private_op(
       c->pc, seal ? ProvOp::kAesGcmSeal : ProvOp::kAesGcmOpen, *c->ref, reg,
       seal ? engine::Op::kAesGcmSeal : engine::Op::kAesGcmOpen, in, len, out, len,
-      [&] { return sw_record(c, seal, nonce, aad, aad_len, in, out, len, tag); }, &a);
+      [&] { return sw_record(c, seal, nonce, kEngineIvLen, aad, aad_len, in, out, len, tag); }, &a);
+}
+
+// ------------------------------------------------------------ IV state
+
+// The message starts with the buffered IV (the default provider's `setiv`).
+void start_message(GcmCtx* c) {
+  std::memcpy(c->msg_iv, c->iv, c->ivlen);
+  c->msg_ivlen = c->ivlen;
+  if (!c->aad.empty()) OPENSSL_cleanse(c->aad.data(), c->aad.size());
+  c->aad.clear();
+  c->route = Route::kUndecided;
+  c->auth_failed = false;
+  c->iv_state = IvState::kCopied;
+}
+
+// Encrypting with no IV set: a random one of the IV length (at least 96 bits).
+bool generate_iv(GcmCtx* c) {
+  if (c->ivlen < kEngineIvLen || RAND_bytes_ex(c->pc->sw, c->iv, c->ivlen, 0) != 1) return false;
+  c->iv_state = IvState::kBuffered;
+  return true;
+}
+
+// The IV of the next message, as the default provider's gcm_cipher_internal
+// finds it: false (nothing on the error queue yet) when there is none.
+bool ready_for_message(GcmCtx* c) {
+  if (!c->key_set || c->iv_state == IvState::kFinished) return false;
+  if (c->iv_state == IvState::kUninitialised && (!c->enc || !generate_iv(c))) return false;
+  if (c->iv_state == IvState::kBuffered) start_message(c);
+  return true;
+}
+
+void increment_invocation(uint8_t* last8) {
+  for (int i = 7; i >= 0; --i)
+    if (++last8[i] != 0) break;
+}
+
+// `tlsivgen` (and each TLS 1.2 record sealed): start a message with the
+// current IV, hand out its last `olen` bytes, count the invocation field up.
+bool get_iv_gen(GcmCtx* c, uint8_t* out, size_t olen) {
+  if (!c->iv_gen || !c->key_set) return false;
+  start_message(c);
+  if (olen == 0 || olen > c->ivlen) olen = c->ivlen;
+  std::memcpy(out, c->iv + c->ivlen - olen, olen);
+  increment_invocation(c->iv + c->ivlen - 8);
+  return true;
+}
+
+// `tlsivinv` (and each TLS 1.2 record opened): the record's invocation field.
+bool set_iv_inv(GcmCtx* c, const uint8_t* in, size_t inl) {
+  if (!c->iv_gen || !c->key_set || c->enc || inl > c->ivlen) return false;
+  std::memcpy(c->iv + c->ivlen - inl, in, inl);
+  start_message(c);
+  return true;
 }
 
 // ------------------------------------------------------------ contexts
@@ -159,18 +243,22 @@ void* gcm_dupctx(void* vctx) {
   c->key_set = src->key_set;
   if (c->key_set) c->ref = std::make_unique<EngineKeyRef>();  // its own registration, on first use
   c->enc = src->enc;
+  c->ivlen = src->ivlen;
   std::memcpy(c->iv, src->iv, sizeof c->iv);
-  c->iv_set = src->iv_set;
+  c->iv_state = src->iv_state;
   c->iv_gen = src->iv_gen;
   c->tls_enc_records = src->tls_enc_records;
   std::memcpy(c->tls_aad, src->tls_aad, sizeof c->tls_aad);
   c->tls_aad_set = src->tls_aad_set;
-  c->aad = src->aad;
   std::memcpy(c->tag, src->tag, sizeof c->tag);
   c->taglen = src->taglen;
-  c->data_done = src->data_done;
+  std::memcpy(c->msg_iv, src->msg_iv, sizeof c->msg_iv);
+  c->msg_ivlen = src->msg_ivlen;
+  c->aad = src->aad;
+  c->route = src->route;
   c->auth_failed = src->auth_failed;
-  c->finished = src->finished;
+  std::memcpy(c->engine_tag, src->engine_tag, sizeof c->engine_tag);
+  c->sw_keyed = src->sw_keyed;
   if (src->sw && (!(c->sw = EVP_CIPHER_CTX_new()) || EVP_CIPHER_CTX_copy(c->sw, src->sw) != 1)) {
     delete c;
     return nullptr;
@@ -185,13 +273,13 @@ int gcm_init(void* vctx, const unsigned char* key, size_t keylen, const unsigned
   auto* c = static_cast<GcmCtx*>(vctx);
   c->enc = enc != 0;
   if (iv) {
-    if (ivlen != kIvLen) {
-      raise(PROV_R_INVALID_IV_LENGTH, "only 96-bit (12-byte) IVs are served; use the default provider for others");
+    if (ivlen == 0 || ivlen > kMaxIvLen) {
+      raise(PROV_R_INVALID_IV_LENGTH, "the IV must be 1 to 128 bytes");
       return 0;
     }
-    std::memcpy(c->iv, iv, kIvLen);
-    c->iv_set = true;
-    c->reset_message();
+    c->ivlen = ivlen;
+    std::memcpy(c->iv, iv, ivlen);
+    c->iv_state = IvState::kBuffered;
   }
   if (key) {
     if (keylen != c->keylen) {
@@ -200,9 +288,14 @@ int gcm_init(void* vctx, const unsigned char* key, size_t keylen, const unsigned
     }
     c->key.assign(key, key + keylen);
     c->key_set = true;
+    c->sw_keyed = false;
     c->ref = std::make_unique<EngineKeyRef>();  // the previous key's registration is freed
     c->tls_enc_records = 0;
-    c->reset_message();
+    // A message in progress restarts under the new key (its IV stays used).
+    if (c->iv_state == IvState::kCopied) {
+      std::memcpy(c->iv, c->msg_iv, c->msg_ivlen);
+      start_message(c);
+    }
   }
   return gcm_set_ctx_params(c, params);
 }
@@ -220,9 +313,12 @@ int gcm_dinit(void* vctx, const unsigned char* key, size_t keylen, const unsigne
 
 // `tlsaad`: keep the 13 bytes with the length field corrected to the
 // payload's (without explicit IV, and without the tag when decrypting).
+// As in the default provider, the context is in TLS record mode from here
+// on even when the length field is too short (the next update then fails).
 bool tls_set_aad(GcmCtx* c, const uint8_t* aad, size_t len) {
   if (len != kTlsAadLen) return false;
   std::memcpy(c->tls_aad, aad, kTlsAadLen);
+  c->tls_aad_set = true;
   size_t rec = size_t{aad[11]} << 8 | aad[12];
   if (rec < kTlsExplicitIvLen) return false;
   rec -= kTlsExplicitIvLen;
@@ -232,170 +328,208 @@ bool tls_set_aad(GcmCtx* c, const uint8_t* aad, size_t len) {
   }
   c->tls_aad[11] = static_cast<uint8_t>(rec >> 8);
   c->tls_aad[12] = static_cast<uint8_t>(rec);
-  c->tls_aad_set = true;
   return true;
 }
 
-// `tlsivfixed`: the 4-byte implicit part; encryption starts its 8-byte
-// counter at a random value, as OpenSSL does.
+// `tlsivfixed`: the implicit part (at least 4 bytes, leaving at least 8 for
+// the invocation field); encryption starts the invocation field at a random
+// value, as OpenSSL does. A length of -1 restores a whole IV.
 bool tls_set_fixed_iv(GcmCtx* c, const uint8_t* fixed, size_t len) {
-  if (len != kTlsFixedIvLen) return false;
-  std::memcpy(c->iv, fixed, len);
-  if (c->enc && RAND_bytes_ex(c->pc->sw, c->iv + len, kIvLen - len, 0) != 1) return false;
-  c->iv_gen = c->iv_set = true;
+  if (len == kUnset) {
+    std::memcpy(c->iv, fixed, c->ivlen);
+  } else {
+    if (len < kTlsFixedIvLen || c->ivlen < len + kTlsExplicitIvLen) return false;
+    std::memcpy(c->iv, fixed, len);
+    if (c->enc && RAND_bytes_ex(c->pc->sw, c->iv + len, c->ivlen - len, 0) != 1) return false;
+  }
+  c->iv_gen = true;
+  c->iv_state = IvState::kBuffered;
   return true;
 }
 
-void increment_invocation(uint8_t* iv) {
-  for (int i = kIvLen - 1; i >= static_cast<int>(kTlsFixedIvLen); --i)
-    if (++iv[i] != 0) break;
-}
-
-// One TLS 1.2 record in place: explicit IV || payload || tag.
+// One TLS 1.2 record in place: explicit IV || payload || tag. The IV is
+// finished afterwards, whatever happened, as in the default provider.
 int tls_record(GcmCtx* c, unsigned char* out, size_t* outl, const unsigned char* in, size_t len) {
-  c->tls_aad_set = false;  // one record per `tlsaad`
   *outl = 0;
-  if (!c->key_set || !c->iv_gen || out != in || len < kTlsExplicitIvLen + kTagLen) {
-    raise(PROV_R_CIPHER_OPERATION_FAILED, "TLS record: key, fixed IV and an in-place buffer are required");
-    return 0;
-  }
-  if (c->enc) {
-    if (++c->tls_enc_records == 0) {
-      raise(PROV_R_TOO_MANY_RECORDS, "too many records under one key");
-      return 0;
-    }
-    std::memcpy(out, c->iv + kTlsFixedIvLen, kTlsExplicitIvLen);
+  int ok = 0;
+  if (!c->key_set || out != in || len < kTlsExplicitIvLen + kTagLen) {
+    raise(PROV_R_CIPHER_OPERATION_FAILED, "TLS record: a key and an in-place buffer of at least 24 bytes are required");
+  } else if (c->enc && ++c->tls_enc_records == 0) {
+    raise(PROV_R_TOO_MANY_RECORDS, "too many records under one key");
+  } else if (c->enc ? !get_iv_gen(c, out, kTlsExplicitIvLen) : !set_iv_inv(c, in, kTlsExplicitIvLen)) {
+    raise(PROV_R_CIPHER_OPERATION_FAILED, "TLS record: set the fixed IV (tlsivfixed) first");
   } else {
-    std::memcpy(c->iv + kTlsFixedIvLen, in, kTlsExplicitIvLen);
+    const size_t plen = len - kTlsExplicitIvLen - kTagLen;
+    uint8_t* payload = out + kTlsExplicitIvLen;
+    uint8_t* tag = payload + plen;
+    if (!run_record(c, c->enc, c->msg_iv, c->msg_ivlen, c->tls_aad, kTlsAadLen, payload, payload, plen, tag)) {
+      raise(PROV_R_CIPHER_OPERATION_FAILED, c->enc ? "record sealing failed" : "record authentication failed");
+    } else {
+      *outl = c->enc ? len : plen;
+      ok = 1;
+    }
   }
-  uint8_t nonce[kIvLen];
-  std::memcpy(nonce, c->iv, kIvLen);
-  if (c->enc) increment_invocation(c->iv);
-  const size_t plen = len - kTlsExplicitIvLen - kTagLen;
-  uint8_t* payload = out + kTlsExplicitIvLen;
-  uint8_t* tag = payload + plen;
-  if (!run_record(c, c->enc, nonce, c->tls_aad, kTlsAadLen, payload, payload, plen, tag)) {
-    raise(PROV_R_CIPHER_OPERATION_FAILED, c->enc ? "record sealing failed" : "record authentication failed");
-    return 0;
-  }
-  *outl = c->enc ? len : plen;
-  return 1;
+  c->iv_state = IvState::kFinished;
+  c->tls_aad_set = false;  // one record per `tlsaad`
+  return ok;
 }
 
 // ------------------------------------------------------------ messages
 
+// The message continues in the software context: keyed (once per key), its
+// IV length and IV, the expected tag if there is one, the AAD so far.
 bool start_sw(GcmCtx* c) {
-  EVP_CIPHER* cipher = fetch_sw(c);
-  c->sw = EVP_CIPHER_CTX_new();
+  if (!c->sw) {
+    EVP_CIPHER* cipher = fetch_sw(c);
+    c->sw = EVP_CIPHER_CTX_new();
+    const bool ok = cipher && c->sw && EVP_CipherInit_ex2(c->sw, cipher, nullptr, nullptr, c->enc, nullptr) == 1;
+    EVP_CIPHER_free(cipher);
+    if (!ok) {
+      EVP_CIPHER_CTX_free(c->sw);
+      c->sw = nullptr;
+      return false;
+    }
+    c->sw_keyed = false;
+  }
   int n = 0;
-  bool ok = cipher && c->sw &&
-            EVP_CipherInit_ex2(c->sw, cipher, c->key.data(), c->iv, c->enc ? 1 : 0, nullptr) == 1 &&
-            (c->enc || c->taglen == 0 ||
-             EVP_CIPHER_CTX_ctrl(c->sw, EVP_CTRL_AEAD_SET_TAG, static_cast<int>(c->taglen), c->tag) == 1) &&
-            (c->aad.empty() || EVP_CipherUpdate(c->sw, nullptr, &n, c->aad.data(), static_cast<int>(c->aad.size())) == 1);
-  EVP_CIPHER_free(cipher);
-  return ok;
+  const bool ok =
+      EVP_CipherInit_ex2(c->sw, nullptr, c->sw_keyed ? nullptr : c->key.data(), nullptr, c->enc, nullptr) == 1 &&
+      EVP_CIPHER_CTX_ctrl(c->sw, EVP_CTRL_AEAD_SET_IVLEN, static_cast<int>(c->msg_ivlen), nullptr) == 1 &&
+      EVP_CipherInit_ex2(c->sw, nullptr, nullptr, c->msg_iv, c->enc, nullptr) == 1 &&
+      (c->enc || c->taglen == kUnset ||
+       EVP_CIPHER_CTX_ctrl(c->sw, EVP_CTRL_AEAD_SET_TAG, static_cast<int>(c->taglen), c->tag) == 1) &&
+      (c->aad.empty() || EVP_CipherUpdate(c->sw, nullptr, &n, c->aad.data(), static_cast<int>(c->aad.size())) == 1);
+  c->sw_keyed = ok;
+  if (!ok) return false;
+  c->route = Route::kSoftware;
+  stats_of(c, c->enc).sw.fetch_add(1, std::memory_order_relaxed);
+  return true;
+}
+
+// This data update is a whole TLS 1.3 record the engine can take.
+bool is_one_engine_record(const GcmCtx* c, size_t inl) {
+  if (c->msg_ivlen != kEngineIvLen || (!c->enc && c->taglen != kTagLen) || c->aad.size() != kTls13HeaderLen)
+    return false;
+  const uint8_t* h = c->aad.data();
+  const size_t record_len = size_t{h[3]} << 8 | h[4];
+  return h[0] == 0x17 && h[1] == 0x03 && h[2] == 0x03 && record_len == inl + kTagLen;
 }
 
 // update / cipher with in != NULL: AAD when out is NULL, else the data.
-int message_update(GcmCtx* c, unsigned char* out, size_t* outl, size_t outsize, const unsigned char* in, size_t inl) {
+int message_update(GcmCtx* c, unsigned char* out, size_t* outl, const unsigned char* in, size_t inl) {
   *outl = 0;
-  if (!c->key_set || !c->iv_set || c->finished) {
-    raise(PROV_R_CIPHER_OPERATION_FAILED, "set a key and a fresh IV first");
+  if (!ready_for_message(c)) {
+    raise(PROV_R_CIPHER_OPERATION_FAILED,
+          c->iv_state == IvState::kFinished ? "this IV was used by a finished message: set a new IV"
+                                            : "set a key and an IV first");
     return 0;
   }
-  if (c->sw) {  // software message in progress
+  if (c->route == Route::kSoftware) {
     int n = 0;
     if (EVP_CipherUpdate(c->sw, out, &n, in, static_cast<int>(inl)) != 1) return 0;
     *outl = out ? static_cast<size_t>(n) : 0;
     return 1;
   }
-  if (inl == 0) return 1;
+  if (c->route == Route::kEngine) {
+    raise(PROV_R_CIPHER_OPERATION_FAILED,
+          out ? "more data after a whole TLS 1.3 record (the AAD's length field said it was all)"
+              : "AAD after the data");
+    return 0;
+  }
   if (!out) {
-    if (c->data_done) {
-      raise(PROV_R_CIPHER_OPERATION_FAILED, "AAD after the data");
-      return 0;
-    }
     c->aad.insert(c->aad.end(), in, in + inl);
     return 1;
   }
-  if (c->data_done) {
-    raise(PROV_R_CIPHER_OPERATION_FAILED,
-          "a message's data must come in one update (streaming GCM: use the default provider)");
-    return 0;
+  if (!is_one_engine_record(c, inl)) {
+    if (!start_sw(c)) {
+      raise(PROV_R_CIPHER_OPERATION_FAILED, "software GCM context could not be set up");
+      return 0;
+    }
+    return message_update(c, out, outl, in, inl);
   }
-  if (outsize < inl) {
-    raise(PROV_R_OUTPUT_BUFFER_TOO_SMALL, "output buffer too small");
-    return 0;
-  }
-  if (!c->enc && c->taglen != kTagLen) {
-    // The tag comes later (or is short): stream this message in software.
-    if (!start_sw(c)) return 0;
-    c->pc->stats[ProvOp::kAesGcmOpen].sw.fetch_add(1, std::memory_order_relaxed);
-    return message_update(c, out, outl, outsize, in, inl);
-  }
-  c->data_done = true;
-  c->auth_failed = !run_record(c, c->enc, c->iv, c->aad.data(), c->aad.size(), in, out, inl, c->tag);
+  c->route = Route::kEngine;
+  if (!c->enc) std::memcpy(c->engine_tag, c->tag, kTagLen);
+  c->auth_failed =
+      !run_record(c, c->enc, c->msg_iv, c->msg_ivlen, c->aad.data(), c->aad.size(), in, out, inl, c->engine_tag);
   if (c->auth_failed && c->enc) {
     raise(PROV_R_CIPHER_OPERATION_FAILED, "sealing failed");
     return 0;
   }
-  if (c->enc) c->taglen = kTagLen;
   *outl = inl;  // a failed open wrote zeros, and final reports it
   return 1;
 }
 
 int message_final(GcmCtx* c, size_t* outl) {
   *outl = 0;
-  if (!c->key_set || !c->iv_set || c->finished) {
-    raise(PROV_R_CIPHER_OPERATION_FAILED, "set a key and a fresh IV first");
+  if (!ready_for_message(c)) {
+    raise(PROV_R_CIPHER_OPERATION_FAILED,
+          c->iv_state == IvState::kFinished ? "this IV was used by a finished message: set a new IV"
+                                            : "set a key and an IV first");
     return 0;
   }
-  c->finished = true;  // never the same IV twice
-  if (c->sw) {
+  if (!c->enc && c->taglen == kUnset) {
+    raise(PROV_R_TAG_NOT_SET, "set the expected tag before final");
+    return 0;
+  }
+  if (c->route == Route::kUndecided && !start_sw(c)) {  // AAD alone (GMAC)
+    raise(PROV_R_CIPHER_OPERATION_FAILED, "software GCM context could not be set up");
+    return 0;
+  }
+  if (c->route == Route::kSoftware) {
     int n = 0;
     uint8_t none[16];
-    if (EVP_CipherFinal_ex(c->sw, none, &n) != 1) return 0;
-    if (c->enc && EVP_CIPHER_CTX_ctrl(c->sw, EVP_CTRL_AEAD_GET_TAG, kTagLen, c->tag) == 1) c->taglen = kTagLen;
-    return 1;
-  }
-  if (!c->data_done) {  // no data: the tag of the AAD alone
-    if (!c->enc && c->taglen != kTagLen) {
-      if (c->taglen == 0) {
-        raise(PROV_R_TAG_NOT_SET, "set the expected tag before final");
-        return 0;
-      }
-      if (!start_sw(c)) return 0;
-      c->finished = false;
-      return message_final(c, outl);
+    if (EVP_CipherFinal_ex(c->sw, none, &n) != 1) {
+      stats_of(c, c->enc).failed.fetch_add(1, std::memory_order_relaxed);
+      raise(PROV_R_CIPHER_OPERATION_FAILED, c->enc ? "sealing failed" : "tag mismatch: message not authentic");
+      return 0;
     }
-    c->data_done = true;
-    c->auth_failed = !run_record(c, c->enc, c->iv, c->aad.data(), c->aad.size(), nullptr, nullptr, 0, c->tag);
-    if (c->enc && !c->auth_failed) c->taglen = kTagLen;
-  }
-  if (c->auth_failed) {
+    if (c->enc) {
+      if (EVP_CIPHER_CTX_ctrl(c->sw, EVP_CTRL_AEAD_GET_TAG, kTagLen, c->tag) != 1) return 0;
+      c->taglen = kTagLen;
+    }
+  } else if (c->auth_failed) {
     raise(PROV_R_CIPHER_OPERATION_FAILED, c->enc ? "sealing failed" : "tag mismatch: message not authentic");
     return 0;
+  } else if (c->enc) {  // the tag is the caller's from final on, as in the default provider
+    std::memcpy(c->tag, c->engine_tag, kTagLen);
+    c->taglen = kTagLen;
   }
+  c->iv_state = IvState::kFinished;  // never the same IV twice
   return 1;
 }
 
 int gcm_update(void* vctx, unsigned char* out, size_t* outl, size_t outsize, const unsigned char* in, size_t inl) {
   auto* c = static_cast<GcmCtx*>(vctx);
+  if (inl == 0) {
+    *outl = 0;
+    return 1;
+  }
+  if (outsize < inl) {
+    raise(PROV_R_OUTPUT_BUFFER_TOO_SMALL, "output buffer too small");
+    return 0;
+  }
   if (c->tls_aad_set) return tls_record(c, out, outl, in, inl);
-  return message_update(c, out, outl, outsize, in, inl);
+  return message_update(c, out, outl, in, inl);
 }
 
 int gcm_final(void* vctx, unsigned char*, size_t* outl, size_t) {
-  return message_final(static_cast<GcmCtx*>(vctx), outl);
+  auto* c = static_cast<GcmCtx*>(vctx);
+  if (c->tls_aad_set) return tls_record(c, nullptr, outl, nullptr, 0);
+  return message_final(c, outl);
 }
 
 // EVP_Cipher(): the same as update (and final when in is NULL).
 int gcm_cipher(void* vctx, unsigned char* out, size_t* outl, size_t outsize, const unsigned char* in, size_t inl) {
   auto* c = static_cast<GcmCtx*>(vctx);
+  if (outsize < inl) {
+    raise(PROV_R_OUTPUT_BUFFER_TOO_SMALL, "output buffer too small");
+    return 0;
+  }
   if (c->tls_aad_set) return tls_record(c, out, outl, in, inl);
   if (!in) return message_final(c, outl);
-  return message_update(c, out, outl, outsize, in, inl);
+  if (!message_update(c, out, outl, in, inl)) return 0;
+  *outl = inl;
+  return 1;
 }
 
 // ------------------------------------------------------------ parameters
@@ -410,10 +544,10 @@ int gcm_get_ctx_params(void* vctx, OSSL_PARAM params[]) {
   auto* c = static_cast<GcmCtx*>(vctx);
   for (OSSL_PARAM* p = params; p && p->key; ++p) {
     if (is(p, OSSL_CIPHER_PARAM_IVLEN)) {
-      if (!OSSL_PARAM_set_size_t(p, kIvLen)) return 0;
+      if (!OSSL_PARAM_set_size_t(p, c->ivlen)) return 0;
     } else if (is(p, OSSL_CIPHER_PARAM_AEAD_TAG)) {
       const size_t sz = p->data_size;
-      if (sz == 0 || sz > kTagLen || !c->enc || c->taglen != kTagLen || p->data_type != OSSL_PARAM_OCTET_STRING) {
+      if (sz == 0 || sz > kTagLen || !c->enc || c->taglen == kUnset || p->data_type != OSSL_PARAM_OCTET_STRING) {
         raise(PROV_R_INVALID_TAG, "the tag is read after final, when encrypting, 1 to 16 bytes");
         return 0;
       }
@@ -422,12 +556,25 @@ int gcm_get_ctx_params(void* vctx, OSSL_PARAM params[]) {
     } else if (is(p, OSSL_CIPHER_PARAM_KEYLEN)) {
       if (!OSSL_PARAM_set_size_t(p, c->keylen)) return 0;
     } else if (is(p, OSSL_CIPHER_PARAM_AEAD_TAGLEN)) {
-      if (!OSSL_PARAM_set_size_t(p, c->taglen ? c->taglen : kTagLen)) return 0;
+      if (!OSSL_PARAM_set_size_t(p, c->taglen != kUnset ? c->taglen : kTagLen)) return 0;
     } else if (is(p, OSSL_CIPHER_PARAM_IV) || is(p, OSSL_CIPHER_PARAM_UPDATED_IV)) {
-      if (!c->iv_set || p->data_size < kIvLen) return 0;
-      if (!OSSL_PARAM_set_octet_string(p, c->iv, kIvLen) && !OSSL_PARAM_set_octet_ptr(p, c->iv, kIvLen)) return 0;
+      if (c->iv_state == IvState::kUninitialised) {
+        raise(PROV_R_INVALID_IV_LENGTH, "no IV is set");
+        return 0;
+      }
+      if (c->ivlen > p->data_size) {
+        raise(PROV_R_INVALID_IV_LENGTH, "the IV does not fit the buffer");
+        return 0;
+      }
+      if (!OSSL_PARAM_set_octet_string(p, c->iv, c->ivlen) && !OSSL_PARAM_set_octet_ptr(p, c->iv, c->ivlen)) return 0;
     } else if (is(p, OSSL_CIPHER_PARAM_AEAD_TLS1_AAD_PAD)) {
       if (!OSSL_PARAM_set_size_t(p, kTagLen)) return 0;
+    } else if (is(p, OSSL_CIPHER_PARAM_AEAD_TLS1_GET_IV_GEN)) {
+      if (!p->data || p->data_type != OSSL_PARAM_OCTET_STRING ||
+          !get_iv_gen(c, static_cast<uint8_t*>(p->data), p->data_size)) {
+        raise(PROV_R_FAILED_TO_GET_PARAMETER, "IV generation needs a key and a fixed IV (tlsivfixed)");
+        return 0;
+      }
     }
   }
   return 1;
@@ -437,32 +584,59 @@ int gcm_set_ctx_params(void* vctx, const OSSL_PARAM params[]) {
   auto* c = static_cast<GcmCtx*>(vctx);
   for (const OSSL_PARAM* p = params; p && p->key; ++p) {
     if (is(p, OSSL_CIPHER_PARAM_AEAD_TAG)) {
-      if (p->data_type != OSSL_PARAM_OCTET_STRING || p->data_size == 0 || p->data_size > kTagLen || c->enc) {
+      if (p->data_type != OSSL_PARAM_OCTET_STRING || p->data_size > kTagLen) {
+        raise(PROV_R_INVALID_TAG, "the expected tag is 1 to 16 bytes");
+        return 0;
+      }
+      // Copied before the checks below, as the default provider does (its
+      // tag buffer then reads back what was offered even when refused).
+      if (p->data) std::memcpy(c->tag, p->data, p->data_size);
+      if (p->data_size == 0 || c->enc) {
         raise(PROV_R_INVALID_TAG, "the expected tag is set when decrypting, 1 to 16 bytes");
         return 0;
       }
-      if (p->data) {  // a NULL tag only sets a length (CCM style): nothing to keep
-        std::memcpy(c->tag, p->data, p->data_size);
-        c->taglen = p->data_size;
-        if (c->sw && EVP_CIPHER_CTX_ctrl(c->sw, EVP_CTRL_AEAD_SET_TAG, static_cast<int>(p->data_size), c->tag) != 1)
-          return 0;
-      }
+      c->taglen = p->data_size;
+      // A record the engine already opened was checked against the tag set
+      // then: another tag now makes final fail (it could only have matched
+      // by being the same).
+      const bool in_message = c->iv_state == IvState::kCopied;
+      if (in_message && c->route == Route::kEngine && !c->enc &&
+          (c->taglen != kTagLen || CRYPTO_memcmp(c->tag, c->engine_tag, kTagLen) != 0))
+        c->auth_failed = true;
+      if (in_message && c->route == Route::kSoftware && p->data &&
+          EVP_CIPHER_CTX_ctrl(c->sw, EVP_CTRL_AEAD_SET_TAG, static_cast<int>(p->data_size), c->tag) != 1)
+        return 0;
     } else if (is(p, OSSL_CIPHER_PARAM_AEAD_TLS1_AAD)) {
       if (p->data_type != OSSL_PARAM_OCTET_STRING || !tls_set_aad(c, static_cast<const uint8_t*>(p->data), p->data_size)) {
-        raise(PROV_R_CIPHER_OPERATION_FAILED, "bad TLS AAD");
+        raise(PROV_R_INVALID_AAD, "bad TLS AAD");
         return 0;
       }
     } else if (is(p, OSSL_CIPHER_PARAM_AEAD_IVLEN)) {
       size_t sz = 0;
-      if (!OSSL_PARAM_get_size_t(p, &sz)) return 0;
-      if (sz != kIvLen) {
-        raise(PROV_R_INVALID_IV_LENGTH, "only 96-bit (12-byte) IVs are served; use the default provider for others");
+      if (!OSSL_PARAM_get_size_t(p, &sz)) {
+        raise(PROV_R_FAILED_TO_GET_PARAMETER, "IV length");
         return 0;
+      }
+      if (sz == 0 || sz > kMaxIvLen) {
+        raise(PROV_R_INVALID_IV_LENGTH, "the IV must be 1 to 128 bytes");
+        return 0;
+      }
+      if (c->ivlen != sz) {
+        // An IV set (or generated) for the old length is no longer valid
+        // (OpenSSL 3.0.12+, after CVE-2023-5363).
+        if (c->iv_state != IvState::kUninitialised) c->iv_state = IvState::kFinished;
+        c->ivlen = sz;
       }
     } else if (is(p, OSSL_CIPHER_PARAM_AEAD_TLS1_IV_FIXED)) {
       if (p->data_type != OSSL_PARAM_OCTET_STRING ||
           !tls_set_fixed_iv(c, static_cast<const uint8_t*>(p->data), p->data_size)) {
-        raise(PROV_R_FAILED_TO_SET_PARAMETER, "TLS fixed IV must be 4 bytes");
+        raise(PROV_R_FAILED_TO_SET_PARAMETER, "TLS fixed IV: at least 4 bytes, leaving 8 for the invocation field");
+        return 0;
+      }
+    } else if (is(p, OSSL_CIPHER_PARAM_AEAD_TLS1_SET_IV_INV)) {
+      if (!p->data || p->data_type != OSSL_PARAM_OCTET_STRING ||
+          !set_iv_inv(c, static_cast<const uint8_t*>(p->data), p->data_size)) {
+        raise(PROV_R_FAILED_TO_SET_PARAMETER, "IV invocation field: decrypting, with a key and a fixed IV");
         return 0;
       }
     }
@@ -481,6 +655,7 @@ const OSSL_PARAM* gcm_gettable_ctx_params(void*, void*) {
                                      OSSL_PARAM_octet_string(OSSL_CIPHER_PARAM_UPDATED_IV, nullptr, 0),
                                      OSSL_PARAM_octet_string(OSSL_CIPHER_PARAM_AEAD_TAG, nullptr, 0),
                                      OSSL_PARAM_size_t(OSSL_CIPHER_PARAM_AEAD_TLS1_AAD_PAD, nullptr),
+                                     OSSL_PARAM_octet_string(OSSL_CIPHER_PARAM_AEAD_TLS1_GET_IV_GEN, nullptr, 0),
                                      OSSL_PARAM_END};
   return kList;
 }
@@ -490,6 +665,7 @@ const OSSL_PARAM* gcm_settable_ctx_params(void*, void*) {
                                      OSSL_PARAM_octet_string(OSSL_CIPHER_PARAM_AEAD_TAG, nullptr, 0),
                                      OSSL_PARAM_octet_string(OSSL_CIPHER_PARAM_AEAD_TLS1_AAD, nullptr, 0),
                                      OSSL_PARAM_octet_string(OSSL_CIPHER_PARAM_AEAD_TLS1_IV_FIXED, nullptr, 0),
+                                     OSSL_PARAM_octet_string(OSSL_CIPHER_PARAM_AEAD_TLS1_SET_IV_INV, nullptr, 0),
                                      OSSL_PARAM_END};
   return kList;
 }
@@ -499,7 +675,7 @@ int gcm_get_params(OSSL_PARAM params[]) {
   OSSL_PARAM* p;
   if ((p = OSSL_PARAM_locate(params, OSSL_CIPHER_PARAM_MODE)) && !OSSL_PARAM_set_uint(p, EVP_CIPH_GCM_MODE)) return 0;
   if ((p = OSSL_PARAM_locate(params, OSSL_CIPHER_PARAM_KEYLEN)) && !OSSL_PARAM_set_size_t(p, kKeyLen)) return 0;
-  if ((p = OSSL_PARAM_locate(params, OSSL_CIPHER_PARAM_IVLEN)) && !OSSL_PARAM_set_size_t(p, kIvLen)) return 0;
+  if ((p = OSSL_PARAM_locate(params, OSSL_CIPHER_PARAM_IVLEN)) && !OSSL_PARAM_set_size_t(p, kEngineIvLen)) return 0;
   if ((p = OSSL_PARAM_locate(params, OSSL_CIPHER_PARAM_BLOCK_SIZE)) && !OSSL_PARAM_set_size_t(p, 1)) return 0;
   if ((p = OSSL_PARAM_locate(params, OSSL_CIPHER_PARAM_AEAD)) && !OSSL_PARAM_set_int(p, 1)) return 0;
   if ((p = OSSL_PARAM_locate(params, OSSL_CIPHER_PARAM_CUSTOM_IV)) && !OSSL_PARAM_set_int(p, 1)) return 0;

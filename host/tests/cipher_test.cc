@@ -1,7 +1,8 @@
 // gputls's AES-GCM ciphers at the EVP level: against OpenSSL's default
 // provider on random keys, nonces, AAD and lengths (both directions, in
-// place and not), Wycheproof's 96-bit-IV vectors, bad input, and gputls's
-// counters proving the messages went through its engine.
+// place and not), Wycheproof's vectors, bad input, and gputls's counters
+// proving TLS 1.3-shaped records went through its engine and everything
+// else through its software context.
 #include <gtest/gtest.h>
 #include <openssl/err.h>
 #include <openssl/evp.h>
@@ -30,6 +31,13 @@ Bytes random_bytes(size_t n) {
   return b;
 }
 
+// Key, then the IV's length (any, where the cipher takes it), then the IV.
+bool init_with_iv(EVP_CIPHER_CTX* c, EVP_CIPHER* cipher, const Bytes& key, const Bytes& iv, int enc) {
+  return EVP_CipherInit_ex2(c, cipher, key.data(), nullptr, enc, nullptr) == 1 &&
+         (iv.size() == 12 || EVP_CIPHER_CTX_ctrl(c, EVP_CTRL_AEAD_SET_IVLEN, static_cast<int>(iv.size()), nullptr) > 0) &&
+         EVP_CipherInit_ex2(c, nullptr, nullptr, iv.data(), enc, nullptr) == 1;
+}
+
 struct Sealed {
   Bytes ct, tag;
   bool ok = false;
@@ -43,7 +51,7 @@ Sealed seal(EVP_CIPHER* cipher, const Bytes& key, const Bytes& iv, const Bytes& 
   s.ct.resize(pt.size());
   s.tag.resize(16);
   int n = 0, f = 0;
-  s.ok = EVP_EncryptInit_ex2(c, cipher, key.data(), iv.data(), nullptr) == 1 &&
+  s.ok = init_with_iv(c, cipher, key, iv, 1) &&
          (aad.empty() || EVP_EncryptUpdate(c, nullptr, &n, aad.data(), static_cast<int>(aad.size())) == 1) &&
          EVP_EncryptUpdate(c, in_place ? buf.data() : s.ct.data(), &n, in_place ? buf.data() : pt.data(),
                            static_cast<int>(pt.size())) == 1 &&
@@ -64,7 +72,7 @@ bool open(EVP_CIPHER* cipher, const Bytes& key, const Bytes& iv, const Bytes& aa
   out->assign(ct.size(), 0xEE);
   Bytes t = tag;
   int n = 0, f = 0;
-  bool ok = EVP_DecryptInit_ex2(c, cipher, key.data(), iv.data(), nullptr) == 1 &&
+  bool ok = init_with_iv(c, cipher, key, iv, 0) &&
             (!tag_first || EVP_CIPHER_CTX_ctrl(c, EVP_CTRL_AEAD_SET_TAG, static_cast<int>(t.size()), t.data()) == 1) &&
             (aad.empty() || EVP_DecryptUpdate(c, nullptr, &n, aad.data(), static_cast<int>(aad.size())) == 1) &&
             EVP_DecryptUpdate(c, in_place ? buf.data() : out->data(), &n, in_place ? buf.data() : ct.data(),
@@ -115,110 +123,153 @@ TEST_F(Cipher, ReportsWhatLibsslNeeds) {
   EVP_CIPHER_free(by_sn);
 }
 
+// A TLS 1.3 record header as AAD for `len` bytes of data: what makes a
+// message one engine record (any other message may continue in later
+// updates, so it runs in gputls's software GCM context).
+Bytes tls13_header(size_t len) {
+  const size_t rec = len + 16;
+  return {0x17, 0x03, 0x03, static_cast<uint8_t>(rec >> 8), static_cast<uint8_t>(rec)};
+}
+
 // Random messages, 0 to 17,000 bytes: same ciphertext and tag as the default
-// provider, each side opens the other's output, a flipped bit fails with no
-// plaintext released.
+// provider, each side opens the other's output, a flipped bit fails. TLS
+// 1.3-shaped messages go through the engine and a forged one releases no
+// plaintext; the others run in gputls's software context (counted) and
+// release what the default provider releases.
 TEST_F(Cipher, MatchesDefaultProviderOnRandomMessages) {
   std::mt19937 rng(20261123);
   const uint64_t seals = count("aes_gcm_seal"), opens = count("aes_gcm_open");
-  int sealed_here = 0, opened_here = 0;
+  const uint64_t sw = count("aes_gcm_seal", "sw") + count("aes_gcm_open", "sw");
+  int sealed_here = 0, opened_here = 0, sw_here = 0;
   std::vector<size_t> lengths = {0, 1, 15, 16, 17, 255, 1024, 16383, 16384, 16385, 17000};
   for (int i = 0; i < 40; ++i) lengths.push_back(rng() % 17001);
   for (size_t idx = 0; idx < lengths.size(); ++idx) {
     const size_t len = lengths[idx];
     const int k = idx % 2;
     const bool in_place = (idx / 2) % 2;
-    const Bytes key = random_bytes(k == 0 ? 16 : 32), iv = random_bytes(12), aad = random_bytes(rng() % 40),
-                pt = random_bytes(len);
-    SCOPED_TRACE("len " + std::to_string(len) + " key " + std::to_string(key.size()) + (in_place ? " in place" : ""));
+    const bool record = idx % 3 != 2 && len > 0;  // a TLS 1.3 record (records are never empty)
+    const Bytes key = random_bytes(k == 0 ? 16 : 32), iv = random_bytes(12),
+                aad = record ? tls13_header(len) : random_bytes(rng() % 40), pt = random_bytes(len);
+    SCOPED_TRACE("len " + std::to_string(len) + " key " + std::to_string(key.size()) + (in_place ? " in place" : "") +
+                 (record ? " record" : " message"));
     const Sealed want = seal(ref_[k], key, iv, aad, pt, false);
     const Sealed got = seal(ours_[k], key, iv, aad, pt, in_place);
-    ++sealed_here;
+    (record ? sealed_here : sw_here) += 1;
     ASSERT_TRUE(want.ok && got.ok);
     EXPECT_EQ(got.ct, want.ct);
     EXPECT_EQ(got.tag, want.tag);
     Bytes out;
     EXPECT_TRUE(open(ours_[k], key, iv, aad, want.ct, want.tag, in_place, /*tag_first=*/true, &out));
-    ++opened_here;
+    (record ? opened_here : sw_here) += 1;
     EXPECT_EQ(out, pt);
     EXPECT_TRUE(open(ours_[k], key, iv, aad, want.ct, want.tag, in_place, /*tag_first=*/false, &out));
-    opened_here += len == 0;  // no data: the tag is there by final, which runs it on the engine
+    sw_here += 1;  // the tag comes late: software
     EXPECT_EQ(out, pt);
     EXPECT_TRUE(open(ref_[k], key, iv, aad, got.ct, got.tag, false, true, &out));
     EXPECT_EQ(out, pt);
-    // Tampered ciphertext (or tag when empty): final fails, the data update wrote zeros.
+    // Tampered ciphertext (or tag when empty): final fails.
     Bytes bad_ct = want.ct, bad_tag = want.tag;
     (len ? bad_ct[rng() % len] : bad_tag[rng() % 16]) ^= static_cast<uint8_t>(1u << (rng() % 8));
     EXPECT_FALSE(open(ours_[k], key, iv, aad, bad_ct, bad_tag, in_place, true, &out));
-    EXPECT_EQ(out, Bytes(len, 0)) << "plaintext released for a forged message";
+    sw_here += !record;  // a forged record is counted as failed, not as opened
+    if (record) {
+      EXPECT_EQ(out, Bytes(len, 0)) << "plaintext released for a forged record";
+    } else {
+      Bytes ref_out;
+      EXPECT_FALSE(open(ref_[k], key, iv, aad, bad_ct, bad_tag, in_place, true, &ref_out));
+      EXPECT_EQ(out, ref_out);
+    }
   }
-  // Tag-first messages went through gputls's engine (forged ones counted as
-  // failed); late tags ran in its software context.
+  // Records went through gputls's engine (forged ones counted as failed);
+  // everything else ran in its software context.
   EXPECT_EQ(count("aes_gcm_seal"), seals + sealed_here);
   EXPECT_EQ(count("aes_gcm_open"), opens + opened_here);
+  EXPECT_EQ(count("aes_gcm_seal", "sw") + count("aes_gcm_open", "sw"), sw + sw_here);
   EXPECT_GE(count("aes_gcm_open", "failed"), static_cast<uint64_t>(lengths.size()));
 }
 
-// Wycheproof aes_gcm_test.json, every 96-bit-IV group of AES-128 and AES-256.
+// Wycheproof aes_gcm_test.json, every group of AES-128 and AES-256 (IVs of
+// 0 to 2056 bits): gputls gives the default provider's verdict and output on
+// each, and every vector the default serves gives Wycheproof's answer.
 TEST_F(Cipher, WycheproofVectors) {
   const nlohmann::json v = wycheproof_vectors("aes_gcm_test.json");
-  int run = 0;
+  int run = 0, refused_by_both = 0;
   for (const auto& g : v["testGroups"]) {
     const int ks = g["keySize"].get<int>();
-    if (g["ivSize"].get<int>() != 96 || (ks != 128 && ks != 256) || g["tagSize"].get<int>() != 128) continue;
-    EVP_CIPHER* cipher = ours_[ks == 128 ? 0 : 1];
+    if ((ks != 128 && ks != 256) || g["tagSize"].get<int>() != 128) continue;
+    const int k = ks == 128 ? 0 : 1;
     for (const auto& t : g["tests"]) {
-      SCOPED_TRACE("tcId " + std::to_string(t["tcId"].get<int>()));
+      SCOPED_TRACE("tcId " + std::to_string(t["tcId"].get<int>()) + " ivSize " + std::to_string(g["ivSize"].get<int>()));
       const Bytes key = hex(t["key"]), iv = hex(t["iv"]), aad = hex(t["aad"]), msg = hex(t["msg"]), ct = hex(t["ct"]),
                   tag = hex(t["tag"]);
       const bool valid = t["result"].get<std::string>() != "invalid";
-      Bytes out;
-      EXPECT_EQ(open(cipher, key, iv, aad, ct, tag, false, true, &out), valid);
+      Bytes out, ref_out;
+      const bool ok = open(ours_[k], key, iv, aad, ct, tag, false, true, &out);
+      const bool ref_ok = open(ref_[k], key, iv, aad, ct, tag, false, true, &ref_out);
+      EXPECT_EQ(ok, ref_ok);
+      const Sealed s = seal(ours_[k], key, iv, aad, msg, false), ref_s = seal(ref_[k], key, iv, aad, msg, false);
+      EXPECT_EQ(s.ok, ref_s.ok);
+      if (!ref_ok && !ref_s.ok) {  // e.g. an empty IV, or one over the 128 bytes OpenSSL takes
+        ++refused_by_both;
+        continue;
+      }
+      EXPECT_EQ(ok, valid);
       if (valid) {
         EXPECT_EQ(out, msg);
-        const Sealed s = seal(cipher, key, iv, aad, msg, false);
         EXPECT_TRUE(s.ok);
         EXPECT_EQ(s.ct, ct);
         EXPECT_EQ(s.tag, tag);
-      } else {
-        EXPECT_EQ(out, Bytes(ct.size(), 0));
       }
       ++run;
     }
   }
-  EXPECT_GT(run, 50);
+  EXPECT_GT(run, 150);
   RecordProperty("vectors", run);
+  RecordProperty("refused_like_the_default_provider", refused_by_both);
 }
 
 TEST_F(Cipher, BadInputGetsAClearError) {
   const Bytes key = random_bytes(16), iv = random_bytes(12), data = random_bytes(64);
   EVP_CIPHER_CTX* c = EVP_CIPHER_CTX_new();
-  // Non-96-bit IVs are refused (the engine serves 96-bit IVs only).
+  auto refused_with_reason = [] {
+    const unsigned long e = ERR_peek_last_error();
+    const bool said = e != 0 && ERR_reason_error_string(e) != nullptr;
+    ERR_clear_error();
+    return said;
+  };
+  // IV lengths the default provider refuses too: 0 and over 128 bytes.
   ASSERT_EQ(EVP_EncryptInit_ex2(c, ours_[0], nullptr, nullptr, nullptr), 1);
-  EXPECT_LE(EVP_CIPHER_CTX_ctrl(c, EVP_CTRL_AEAD_SET_IVLEN, 16, nullptr), 0);
-  EXPECT_NE(std::string(ERR_reason_error_string(ERR_peek_last_error()) ? ERR_reason_error_string(ERR_peek_last_error()) : ""), "");
-  ERR_clear_error();
-  // A second data update of one message is refused; a new IV starts over.
+  EXPECT_LE(EVP_CIPHER_CTX_ctrl(c, EVP_CTRL_AEAD_SET_IVLEN, 0, nullptr), 0);
+  EXPECT_TRUE(refused_with_reason());
+  EXPECT_LE(EVP_CIPHER_CTX_ctrl(c, EVP_CTRL_AEAD_SET_IVLEN, 129, nullptr), 0);
+  EXPECT_TRUE(refused_with_reason());
+  // The tag cannot be read before final, nor set when encrypting.
   Bytes out(64);
   int n = 0;
-  ASSERT_EQ(EVP_EncryptInit_ex2(c, nullptr, key.data(), iv.data(), nullptr), 1);
-  ASSERT_EQ(EVP_EncryptUpdate(c, out.data(), &n, data.data(), 32), 1);
-  EXPECT_EQ(EVP_EncryptUpdate(c, out.data() + 32, &n, data.data() + 32, 32), 0);
-  ERR_clear_error();
-  // The tag cannot be read before final, nor set when encrypting.
   uint8_t tag[16];
-  ASSERT_EQ(EVP_EncryptInit_ex2(c, nullptr, nullptr, iv.data(), nullptr), 1);
+  ASSERT_EQ(EVP_EncryptInit_ex2(c, nullptr, key.data(), iv.data(), nullptr), 1);
   EXPECT_LE(EVP_CIPHER_CTX_ctrl(c, EVP_CTRL_AEAD_GET_TAG, 16, tag), 0);
+  EXPECT_TRUE(refused_with_reason());
   EXPECT_LE(EVP_CIPHER_CTX_ctrl(c, EVP_CTRL_AEAD_SET_TAG, 16, tag), 0);
+  EXPECT_TRUE(refused_with_reason());
   // Final twice under one IV: refused (an IV is never used twice).
   ASSERT_EQ(EVP_EncryptUpdate(c, out.data(), &n, data.data(), 64), 1);
   ASSERT_EQ(EVP_EncryptFinal_ex(c, out.data() + n, &n), 1);
   EXPECT_EQ(EVP_EncryptUpdate(c, out.data(), &n, data.data(), 64), 0);
-  ERR_clear_error();
+  EXPECT_TRUE(refused_with_reason());
+  EXPECT_EQ(EVP_EncryptFinal_ex(c, out.data(), &n), 0);
+  EXPECT_TRUE(refused_with_reason());
   // Decrypting without ever setting the tag fails at final.
   ASSERT_EQ(EVP_DecryptInit_ex2(c, nullptr, key.data(), iv.data(), nullptr), 1);
   EXPECT_EQ(EVP_DecryptFinal_ex(c, out.data(), &n), 0);
-  ERR_clear_error();
+  EXPECT_TRUE(refused_with_reason());
+  // A record-shaped first update is the whole record: more data is refused.
+  const Bytes header = tls13_header(32);
+  ASSERT_EQ(EVP_EncryptInit_ex2(c, nullptr, key.data(), random_bytes(12).data(), nullptr), 1);
+  ASSERT_EQ(EVP_EncryptUpdate(c, nullptr, &n, header.data(), 5), 1);
+  ASSERT_EQ(EVP_EncryptUpdate(c, out.data(), &n, data.data(), 32), 1);
+  EXPECT_EQ(EVP_EncryptUpdate(c, out.data() + 32, &n, data.data() + 32, 32), 0);
+  EXPECT_TRUE(refused_with_reason());
   EVP_CIPHER_CTX_free(c);
   // ... and everything else still works.
   const Sealed s = seal(ours_[0], key, iv, {}, data, false);
@@ -228,8 +279,8 @@ TEST_F(Cipher, BadInputGetsAClearError) {
 // libssl copies cipher contexts; a copy carries the key (registered again on
 // its own) and the message state, and re-keying frees the old registration.
 TEST_F(Cipher, CopiedAndRekeyedContexts) {
-  const Bytes key = random_bytes(32), key2 = random_bytes(32), iv = random_bytes(12), aad = random_bytes(13),
-              pt = random_bytes(1000);
+  const Bytes key = random_bytes(32), key2 = random_bytes(32), iv = random_bytes(12), pt = random_bytes(1000),
+              aad = tls13_header(pt.size());  // TLS 1.3 records: on the engine
   EVP_CIPHER_CTX* a = EVP_CIPHER_CTX_new();
   EVP_CIPHER_CTX* b = EVP_CIPHER_CTX_new();
   int n = 0;
@@ -246,9 +297,10 @@ TEST_F(Cipher, CopiedAndRekeyedContexts) {
   EXPECT_EQ(tag, want.tag);
   const long keys_before = stats()["engine"]["keys_live"].get<long>();
   ASSERT_EQ(EVP_EncryptInit_ex2(b, nullptr, key2.data(), iv.data(), nullptr), 1);  // re-key
+  ASSERT_EQ(EVP_EncryptUpdate(b, nullptr, &n, aad.data(), static_cast<int>(aad.size())), 1);
   ASSERT_EQ(EVP_EncryptUpdate(b, ct.data(), &n, pt.data(), static_cast<int>(pt.size())), 1);
   ASSERT_EQ(EVP_EncryptFinal_ex(b, ct.data() + n, &n), 1);
-  EXPECT_EQ(ct, seal(ref_[1], key2, iv, {}, pt, false).ct);
+  EXPECT_EQ(ct, seal(ref_[1], key2, iv, aad, pt, false).ct);
   EXPECT_EQ(stats()["engine"]["keys_live"].get<long>(), keys_before) << "the old key stayed registered";
   EVP_CIPHER_CTX_free(b);
   EXPECT_EQ(stats()["engine"]["keys_live"].get<long>(), keys_before - 1) << "freeing the context freed its key";
