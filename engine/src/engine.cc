@@ -481,7 +481,16 @@ void Engine::complete(Request& r, Status s, bool may_have_waiter) {
     if (r.out && r.out_len) OPENSSL_cleanse(r.out, r.out_len);  // no partial result leaves a failed request
   }
   if (r.entry_) keys_->release(r.key);
-  const int fd = r.notify_fd;
+  // The eventfd is written before completion is published: once done() is
+  // true the caller may close its fd (a write after that could land in a
+  // reused descriptor) and drain it for good (a write after its drain would
+  // leave it readable, and an event loop resuming on it would spin). A
+  // reader woken by the fd may see done() false for a moment.
+  if (r.notify_fd >= 0) {
+    uint64_t one = 1;
+    ssize_t w = ::write(r.notify_fd, &one, sizeof one);
+    (void)w;  // an eventfd write fails only on counter overflow, which a reader prevents
+  }
   auto* cb = r.on_complete;
   void* user = r.user;
   // Publishing completion is the last access to r: the caller may free it now.
@@ -491,11 +500,6 @@ void Engine::complete(Request& r, Status s, bool may_have_waiter) {
     if (prev != 0) reinterpret_cast<Waiter*>(prev)->signal();
   } else {
     r.state_.store(done, std::memory_order_release);  // run_now(): its caller is this thread
-  }
-  if (fd >= 0) {
-    uint64_t one = 1;
-    ssize_t w = ::write(fd, &one, sizeof one);
-    (void)w;  // an eventfd write fails only on counter overflow, which a reader prevents
   }
   if (cb) cb(user, s);
 }

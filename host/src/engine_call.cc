@@ -91,14 +91,11 @@ struct Call {
 
 void release_call(Call* c) { c->release(); }
 
+// After completion was published (the engine wrote the wait fd, as
+// Request::notify_fd, before that): the engine's references go.
 void on_complete(void* user, engine::Status) {
   auto* c = static_cast<Call*>(user);
-  if (WaitFd* w = c->wfd) {
-    uint64_t one = 1;
-    ssize_t n = write(w->fd, &one, sizeof one);
-    (void)n;  // counter overflow is impossible: the job drains it
-    w->release();
-  }
+  if (WaitFd* w = c->wfd) w->release();
   c->release();
 }
 
@@ -162,7 +159,13 @@ CallResult call_engine(ProvCtx* pc, ProvOp which, engine::Engine* eng, engine::O
 
   if (job) {
     c->wfd = wait_fd_for(ASYNC_get_wait_ctx(job));
-    if (c->wfd) c->wfd->refs.fetch_add(1);
+    if (c->wfd) {
+      c->wfd->refs.fetch_add(1);
+      // Written by the engine before it publishes completion, so the drain
+      // below (after done()) leaves the fd quiet for the connection's next
+      // request: no resume loop spinning on a stale count.
+      c->req.notify_fd = c->wfd->fd;
+    }
   }
   engine::Status s = eng->submit(c->req);
   if (s != engine::Status::kOk) {

@@ -1,12 +1,14 @@
 // A request is caller-owned memory that lives from submit() until it is done.
 //
 // Completion is published by one atomic word, the last thing the engine
-// touches in the request: once done() is true the caller may free it. A
-// caller learns of completion by polling done(), by Engine::wait(), by the
-// eventfd in notify_fd (incremented by 1; the fd must stay open until every
-// request naming it is done: what ASYNC_WAIT_CTX_set_wait_fd wants) or by
+// touches in the request: once done() is true the caller may free it, close
+// its fd and drain it for good. A caller learns of completion by polling
+// done(), by Engine::wait(), by the eventfd in notify_fd (incremented by 1
+// just before done() turns true: the fd must stay open until every request
+// naming it is done, and a reader it wakes may see done() false for a moment,
+// so it checks done() again rather than blocking on the drained fd) or by
 // on_complete(user, status), called on an engine thread after done() turns
-// true.
+// true (copied out of the request before: `user` must outlive the call).
 #pragma once
 
 #include <atomic>
