@@ -55,11 +55,19 @@ Bn r_pow_mod(const BIGNUM* m, int limbs, int k, BN_CTX* ctx) {
   return r;
 }
 
+// Words of a secret (an RSA prime) in a temporary: wiped before the heap
+// gets them back.
+struct WipedWords {
+  explicit WipedWords(size_t n) : w(n) {}
+  ~WipedWords() { OPENSSL_cleanse(w.data(), w.size() * sizeof(uint32_t)); }
+  std::vector<uint32_t> w;
+};
+
 // Writes m0inv, r2 = R^2 mod m and (optionally) r3 = R^3 mod m for an odd m.
 bool montgomery(const BIGNUM* m, int limbs, BN_CTX* ctx, uint32_t* m0inv, uint32_t* r2, uint32_t* r3) {
-  std::vector<uint32_t> all(static_cast<size_t>(limbs));
-  if (!put(all.data(), m, limbs)) return false;
-  *m0inv = mp::neg_inv32(all[0]);
+  WipedWords all(static_cast<size_t>(limbs));  // m is a secret prime for RSA-CRT
+  if (!put(all.w.data(), m, limbs)) return false;
+  *m0inv = mp::neg_inv32(all.w[0]);
   Bn x2 = r_pow_mod(m, limbs, 2, ctx);
   if (!x2 || !put(r2, x2.get(), limbs)) return false;
   if (r3) {
