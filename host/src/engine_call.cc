@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <chrono>
 #include <cstring>
 #include <vector>
 
@@ -212,17 +213,46 @@ EngineKeyRef::~EngineKeyRef() {
   if (eng && handle_.valid()) (void)eng->free_key(handle_);
 }
 
+namespace {
+
+uint64_t steady_ns() {
+  return static_cast<uint64_t>(
+      std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now().time_since_epoch()).count());
+}
+
+// Refusals that say nothing about the key itself: worth another try later.
+bool may_pass(engine::Status s) {
+  return s == engine::Status::kKeyTableFull || s == engine::Status::kBusy || s == engine::Status::kDeviceError;
+}
+
+}  // namespace
+
+// Under mu_.
+void EngineKeyRef::register_now(engine::Engine* eng,
+                                FunctionRef<engine::Status(engine::Engine*, engine::KeyHandle*)> reg) {
+  engine::KeyHandle h{};
+  const engine::Status s = reg(eng, &h);
+  const bool ok = s == engine::Status::kOk;
+  handle_ = ok ? h : engine::KeyHandle{};
+  retry_at_ns_.store(!ok && may_pass(s) ? steady_ns() + kRetryNs : UINT64_MAX, std::memory_order_relaxed);
+  refused_.store(!ok, std::memory_order_release);
+}
+
 engine::KeyHandle EngineKeyRef::handle_for(engine::Engine* eng,
                                            FunctionRef<engine::Status(engine::Engine*, engine::KeyHandle*)> reg) {
   if (registered_with_.load(std::memory_order_acquire) != eng) {
     std::lock_guard<std::mutex> lock(mu_);
     if (registered_with_.load(std::memory_order_relaxed) != eng) {
-      handle_ = {};
-      refused_ = reg(eng, &handle_) != engine::Status::kOk;
+      register_now(eng, reg);
       registered_with_.store(eng, std::memory_order_release);
     }
   }
-  return refused_ ? engine::KeyHandle{} : handle_;
+  if (!refused_.load(std::memory_order_acquire)) return handle_;
+  if (retry_at_ns_.load(std::memory_order_relaxed) == UINT64_MAX || steady_ns() < retry_at_ns_.load()) return {};
+  std::lock_guard<std::mutex> lock(mu_);
+  if (refused_.load(std::memory_order_relaxed) && steady_ns() >= retry_at_ns_.load(std::memory_order_relaxed))
+    register_now(eng, reg);
+  return refused_.load(std::memory_order_acquire) ? engine::KeyHandle{} : handle_;
 }
 
 bool run_private_op(ProvCtx* pc, ProvOp which, EngineKeyRef& ref,

@@ -40,17 +40,25 @@ class EngineKeyRef {
  public:
   ~EngineKeyRef();
   // The handle for eng, registering with `reg` the first time; invalid when
-  // the engine refused the key.
+  // the engine refused the key. A refusal that can pass (a full key table, a
+  // busy or failing device) is retried on a later use, at most once per
+  // kRetryNs: one moment of a full table does not leave a certificate key on
+  // the CPU for its whole life.
   engine::KeyHandle handle_for(engine::Engine* eng, FunctionRef<engine::Status(engine::Engine*, engine::KeyHandle*)> reg);
 
+  static constexpr uint64_t kRetryNs = 20'000'000;  // 20 ms
+
  private:
+  void register_now(engine::Engine* eng, FunctionRef<engine::Status(engine::Engine*, engine::KeyHandle*)> reg);
+
   // Lock-free once registered (every record of a connection asks): handle_
-  // and refused_ are written before registered_with_ publishes them, and are
-  // rewritten only for another engine (after fork), under mu_.
+  // is written (under mu_) only while refused_ is true or before
+  // registered_with_ publishes it, and refused_ is stored after handle_.
   std::mutex mu_;
   std::atomic<engine::Engine*> registered_with_{nullptr};
   engine::KeyHandle handle_{};
-  bool refused_ = false;
+  std::atomic<bool> refused_{false};
+  std::atomic<uint64_t> retry_at_ns_{UINT64_MAX};  // UINT64_MAX: refused for good (or registered)
 };
 
 // A private-key operation for a provider key: on the engine when it takes the
