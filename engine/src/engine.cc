@@ -10,6 +10,7 @@
 #include <cstdio>
 
 #include "backends.h"
+#include "device_rotation.h"
 #include "gputls/engine/cuda_backend.h"
 #include "request_queue.h"
 #include "waiter.h"
@@ -93,6 +94,7 @@ Status Engine::init(std::string* error) {
       std::fprintf(stderr, "gputls: no usable GPU (%s); running on the CPU\n", why.c_str());
   }
   keys_ = std::make_unique<KeyTable>(config_.max_keys, nullptr);
+  rotation_ = std::make_unique<DeviceRotation>();
   for (uint32_t i = 0; i < config_.flusher_threads; ++i) flushers_.emplace_back([this] { flusher_loop(); });
   return Status::kOk;
 }
@@ -345,14 +347,25 @@ size_t Engine::flush(RequestQueue& q, bool force) {
   return launched;
 }
 
-Backend* Engine::choose_backend(RequestQueue& q, size_t n, bool* fallback, Fallback* why) const {
+Backend* Engine::choose_backend(RequestQueue& q, size_t n, bool* fallback, Fallback* why, bool* probe) {
   *fallback = false;
+  *probe = false;
+  // The device is out of rotation after failing batches in a row: the CPU
+  // serves, and one batch at a time probes it once its back-off passed.
+  auto in_rotation = [&] {
+    const DeviceRotation::Admit a = rotation_->admit(now_ns());
+    *probe = a == DeviceRotation::Admit::kProbe;
+    if (a != DeviceRotation::Admit::kNo) return true;
+    *fallback = true;
+    *why = Fallback::kDeviceOut;
+    return false;
+  };
   switch (config_.policy) {
     case Policy::kNull: return null_.get();
     case Policy::kCpu: return cpu_.get();
     case Policy::kAuto:
       if (!gpu_ || !gpu_->supports(q.op(), q.bits()) || n < config_.auto_min_batch) return cpu_.get();
-      return gpu_.get();
+      return in_rotation() ? gpu_.get() : cpu_.get();
     case Policy::kGpu:
       if (!gpu_) {
         *fallback = true;
@@ -364,7 +377,7 @@ Backend* Engine::choose_backend(RequestQueue& q, size_t n, bool* fallback, Fallb
         *why = Fallback::kUnsupported;
         return cpu_.get();
       }
-      return gpu_.get();
+      return in_rotation() ? gpu_.get() : cpu_.get();
   }
   return cpu_.get();
 }
@@ -379,9 +392,9 @@ void Engine::launch(RequestQueue& q, std::vector<Request*>&& reqs) {
   }
   q.stats().queue_wait.add_many(reqs.size(), wait_sum, wait_max);
 
-  bool fallback = false;
+  bool fallback = false, probe = false;
   Fallback why = Fallback::kNoDevice;
-  Backend* be = choose_backend(q, reqs.size(), &fallback, &why);
+  Backend* be = choose_backend(q, reqs.size(), &fallback, &why, &probe);
   if (fallback) q.stats().count_fallback(why, reqs.size());
 
   // Keys the GPU could not take, and AES-GCM records too small to pay for
@@ -423,6 +436,7 @@ void Engine::launch(RequestQueue& q, std::vector<Request*>&& reqs) {
     in_flight_.fetch_add(1);
     backend->launch(b);
   };
+  if (probe && reqs.empty()) rotation_->cancel_probe();  // nothing went to the device to probe it
   start(cpu_.get(), std::move(cpu_reqs));
   start(be, std::move(reqs));
 }
@@ -434,6 +448,11 @@ void Engine::finish_batch(Batch* b) {
   st.service.add_many(b->size(), service * b->size(), service);
 
   // Device errors: re-run those requests on the CPU, never fail them outright.
+  if (b->backend == BackendKind::kCuda) {
+    bool device_failed = false;
+    for (Status s : b->results) device_failed |= s == Status::kDeviceError;
+    rotation_->record(device_failed, now_ns());
+  }
   if (b->backend != BackendKind::kCpu) {
     uint64_t rerun = 0;
     for (size_t i = 0; i < b->size(); ++i) {

@@ -4,6 +4,7 @@
 #include <nlohmann/json.hpp>
 
 #include "backends.h"
+#include "device_rotation.h"
 #include "gputls/engine/engine.h"
 #include "request_queue.h"
 
@@ -16,6 +17,7 @@ std::string_view fallback_name(Fallback f) {
     case Fallback::kKeyNotOnDevice: return "key_not_on_device";
     case Fallback::kDeviceError: return "device_error";
     case Fallback::kRecordSize: return "record_size";
+    case Fallback::kDeviceOut: return "device_out_of_rotation";
     case Fallback::kCount: break;
   }
   return "unknown";
@@ -108,6 +110,12 @@ std::string Engine::stats_json() const {
       {"flusher_threads", config_.flusher_threads},
       {"cpu", cpu_->description()},
       {"gpu", gpu_description()},
+      {"device_rotation",
+       {{"in_rotation", rotation_->in_rotation()},
+        {"failed_batches_in_row", rotation_->failed_in_row()},
+        {"trips", rotation_->trips()},
+        {"probes", rotation_->probes()},
+        {"retry_in_ms", rotation_->retry_in_ms()}}},
       {"keys_live", keys_->live_count()},
       {"keys_capacity", keys_->capacity()},
       {"batches_in_flight", in_flight_.load()},

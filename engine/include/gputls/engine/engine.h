@@ -36,6 +36,7 @@
 namespace gputls::engine {
 
 class RequestQueue;
+class DeviceRotation;
 class SyncBackend;
 
 class Engine {
@@ -113,7 +114,7 @@ class Engine {
   Status validate(const Request& r, const KeyEntry* key) const;
   RequestQueue* queue_for(Op op, uint32_t bits);
   bool due(RequestQueue& q, uint64_t now_ns, bool force) const;
-  Backend* choose_backend(RequestQueue& q, size_t n, bool* fallback, Fallback* why) const;
+  Backend* choose_backend(RequestQueue& q, size_t n, bool* fallback, Fallback* why, bool* probe);
   size_t flush(RequestQueue& q, bool force);
   Status admit(Request& r, RequestQueue** queue);
   void launch(RequestQueue& q, std::vector<Request*>&& reqs);
@@ -130,6 +131,7 @@ class Engine {
   std::unique_ptr<Backend> gpu_, null_;
   std::string no_gpu_reason_ = "not requested by the policy";
   std::unique_ptr<KeyTable> keys_;
+  std::unique_ptr<DeviceRotation> rotation_;  // the GPU's circuit breaker
 
   // Queues are created on first use and never removed until destruction;
   // readers scan queues_[0, queue_count_) without a lock.

@@ -19,6 +19,7 @@ enum class Fallback : uint8_t {
   kKeyNotOnDevice,   // the GPU backend could not take this key at registration
   kDeviceError,      // the GPU failed the batch; the request was re-run on the CPU
   kRecordSize,       // AES-GCM record below GPUTLS_AES_GPU_MIN_BYTES or above the kernels' maximum
+  kDeviceOut,        // the GPU is out of rotation after failing batches in a row (probed again later)
   kCount
 };
 std::string_view fallback_name(Fallback f);
