@@ -93,7 +93,9 @@ int get_params(void* provctx, OSSL_PARAM params[]) {
     if (!OSSL_PARAM_set_utf8_string(p, js.c_str())) return 0;
   }
   if ((p = OSSL_PARAM_locate(params, "gputls-device")) &&
-      !OSSL_PARAM_set_utf8_string(p, need_engine() ? eng->gpu_description().c_str() : "no engine"))
+      !OSSL_PARAM_set_utf8_string(p, need_engine()                ? eng->gpu_description().c_str()
+                                     : pc->config_error.empty() ? "no engine"
+                                                                : ("no engine: " + pc->config_error).c_str()))
     return 0;
   if ((p = OSSL_PARAM_locate(params, "gputls-policy")) &&
       !OSSL_PARAM_set_utf8_string(p, engine::policy_name(pc->config.policy)))
@@ -157,6 +159,12 @@ void read_config(ProvCtx* pc, const OSSL_DISPATCH* in) {
     }
   }
   if (pc->config_error.empty()) pc->config.apply_env(&pc->config_error);
+  // Inside the provider nobody calls Engine::poll(): a paused ASYNC_JOB's
+  // request would wait forever for a batch that no thread launches.
+  if (pc->config_error.empty() && pc->config.flusher_threads == 0)
+    pc->config_error =
+        "gputls: flushers=0 (GPUTLS_FLUSHERS) is for programs that drive the engine's poll() themselves; "
+        "the provider needs at least one flusher thread";
 }
 
 }  // namespace

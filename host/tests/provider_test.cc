@@ -165,3 +165,45 @@ TEST_F(Provider, X25519BothSidesAgreeWithDefault) {
 
 }  // namespace
 }  // namespace gputls::host::testing
+
+namespace gputls::host::testing {
+namespace {
+
+// flushers=0 leaves nobody to launch the batches a paused ASYNC_JOB waits
+// for: the provider refuses it, says why, and computes in software.
+TEST(ProviderConfig, ZeroFlushersIsRefusedWithAReason) {
+  setenv("GPUTLS_FLUSHERS", "0", 1);
+  OSSL_LIB_CTX* lib = OSSL_LIB_CTX_new();
+  ASSERT_EQ(OSSL_PROVIDER_set_default_search_path(lib, GPUTLS_MODULE_DIR), 1);
+  OSSL_PROVIDER* prov = OSSL_PROVIDER_load(lib, "gputls");
+  OSSL_PROVIDER* def = OSSL_PROVIDER_load(lib, "default");
+  unsetenv("GPUTLS_FLUSHERS");
+  ASSERT_NE(prov, nullptr);
+  char device[512] = {0};
+  std::vector<char> stats(1 << 20);
+  OSSL_PARAM p[] = {OSSL_PARAM_utf8_string("gputls-device", device, sizeof device), OSSL_PARAM_END};
+  ASSERT_EQ(OSSL_PROVIDER_get_params(prov, p), 1);
+  EXPECT_NE(std::string(device).find("flushers=0"), std::string::npos) << device;
+  // An X25519 derive through gputls: computed in its software context.
+  EVP_PKEY* a = EVP_PKEY_Q_keygen(lib, "provider=default", "X25519");
+  EVP_PKEY* b = EVP_PKEY_Q_keygen(lib, "provider=default", "X25519");
+  EVP_PKEY_CTX* ctx = EVP_PKEY_CTX_new_from_pkey(lib, a, "provider=gputls");
+  uint8_t secret[32];
+  size_t len = sizeof secret;
+  ASSERT_TRUE(ctx && EVP_PKEY_derive_init(ctx) == 1 && EVP_PKEY_derive_set_peer(ctx, b) == 1 &&
+              EVP_PKEY_derive(ctx, secret, &len) == 1);
+  OSSL_PARAM q[] = {OSSL_PARAM_utf8_string("gputls-stats", stats.data(), stats.size()), OSSL_PARAM_END};
+  ASSERT_EQ(OSSL_PROVIDER_get_params(prov, q), 1);
+  const auto js = nlohmann::json::parse(stats.data());
+  EXPECT_EQ(js["provider"]["x25519_derive"]["engine"].get<uint64_t>(), 0u);
+  EXPECT_EQ(js["provider"]["x25519_derive"]["sw"].get<uint64_t>(), 1u);
+  EVP_PKEY_CTX_free(ctx);
+  EVP_PKEY_free(a);
+  EVP_PKEY_free(b);
+  OSSL_PROVIDER_unload(prov);
+  OSSL_PROVIDER_unload(def);
+  OSSL_LIB_CTX_free(lib);
+}
+
+}  // namespace
+}  // namespace gputls::host::testing
