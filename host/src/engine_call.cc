@@ -27,6 +27,9 @@ struct WaitFd {
   // Set and cleared on the application's thread only (by the job around its
   // pause, and by the wait ctx's cleanup), never by the engine.
   Call* paused_call = nullptr;
+  // What the paused job was building (AbandonGuard), freed if it never resumes.
+  void (*abandon_free)(void*) = nullptr;
+  void* abandon_obj = nullptr;
   void release() {
     if (refs.fetch_sub(1) == 1) {
       close(fd);
@@ -41,8 +44,10 @@ struct WaitFd {
 // freed once the engine is done with it too.
 void wait_fd_cleanup(ASYNC_WAIT_CTX*, const void*, OSSL_ASYNC_FD, void* custom) {
   auto* w = static_cast<WaitFd*>(custom);
-  if (Call* c = w->paused_call) {
+  if (Call* c = w->paused_call) {  // the job is paused and will never resume
     w->paused_call = nullptr;
+    if (w->abandon_free) w->abandon_free(w->abandon_obj);
+    w->abandon_free = nullptr;
     release_call(c);
   }
   w->release();
@@ -101,6 +106,15 @@ void on_complete(void* user, engine::Status) {
 }
 
 }  // namespace
+
+namespace {
+thread_local AbandonGuard* t_guard = nullptr;
+}  // namespace
+
+AbandonGuard::AbandonGuard(void (*fn)(void*), void* o) : free_fn(fn), obj(o), prev_(t_guard) { t_guard = this; }
+AbandonGuard::~AbandonGuard() { t_guard = prev_; }
+AbandonGuard* AbandonGuard::current() { return t_guard; }
+void AbandonGuard::set_current(AbandonGuard* g) { t_guard = g; }
 
 long engine_calls_alive() { return g_calls_alive.load(std::memory_order_relaxed); }
 
@@ -180,7 +194,13 @@ CallResult call_engine(ProvCtx* pc, ProvOp which, engine::Engine* eng, engine::O
     while (!c->req.done()) {
       paused = true;
       c->wfd->paused_call = c;
+      AbandonGuard* guard = AbandonGuard::current();
+      c->wfd->abandon_free = guard ? guard->free_fn : nullptr;
+      c->wfd->abandon_obj = guard ? guard->obj : nullptr;
+      AbandonGuard::set_current(nullptr);  // the application's own code runs on this thread now
       ASYNC_pause_job();  // libssl returns SSL_ERROR_WANT_ASYNC; we resume when the fd is readable
+      AbandonGuard::set_current(guard);
+      c->wfd->abandon_free = nullptr;
       c->wfd->paused_call = nullptr;
     }
     uint64_t drained;

@@ -29,6 +29,32 @@ CallResult call_engine(ProvCtx* pc, ProvOp which, engine::Engine* eng, engine::O
                        const uint8_t* in, size_t in_len, uint8_t* out, size_t out_len,
                        const engine::AeadParams* aead = nullptr);
 
+// What to free when an ASYNC_JOB pauses inside this scope and is never
+// resumed: OpenSSL's SSL_free leaves a paused job as it is (its own stack
+// leaks in OpenSSL 3.0), so a key half-built by keymgmt gen when the job
+// paused (a connection reset mid-handshake) would stay in the heap with its
+// engine slot, unwiped. The wait ctx's cleanup, which SSL_free does run,
+// frees it instead. Made on the stack around the engine call of a gen;
+// release() once the object is handed to OpenSSL.
+class AbandonGuard {
+ public:
+  AbandonGuard(void (*free_fn)(void*), void* obj);
+  ~AbandonGuard();
+  AbandonGuard(const AbandonGuard&) = delete;
+  AbandonGuard& operator=(const AbandonGuard&) = delete;
+
+  // The innermost guard of this thread's running code (the job's, inside
+  // one), taken out of the thread's view while its job is paused.
+  static AbandonGuard* current();
+  static void set_current(AbandonGuard* g);
+
+  void (*const free_fn)(void*);
+  void* const obj;
+
+ private:
+  AbandonGuard* prev_;
+};
+
 // Queued engine requests whose memory is not yet freed (in flight, or
 // waited for by a paused job). Back to 0 once the engine is idle, also after
 // SSLs were freed with their jobs paused: reported in the stats.

@@ -162,6 +162,9 @@ void* xk_gen(void* genctx, OSSL_CALLBACK*, void*) {
   if (!(g->selection & OSSL_KEYMGMT_SELECT_KEYPAIR)) return k;
   k->priv.resize(32);
   k->has_private = RAND_priv_bytes_ex(g->pc->sw, k->priv.data(), 32, 0) == 1;
+  // A job paused in x25519_make_public and never resumed frees k from its
+  // wait ctx's cleanup (the private key wiped, the engine slot freed).
+  AbandonGuard guard([](void* p) { delete static_cast<X25519Key*>(p); }, k);
   if (!k->has_private || !x25519_make_public(k)) {
     delete k;
     return nullptr;
