@@ -69,8 +69,12 @@ struct CpuAesKey final : BackendKeyState {
 class CpuBackend final : public SyncBackend {
  public:
   CpuBackend(OSSL_LIB_CTX* ctx, OSSL_PROVIDER* prov, std::unique_ptr<ProviderGcm> gcm)
-      : ctx_(ctx), prov_(prov), gcm_(std::move(gcm)) {}
+      : ctx_(ctx), prov_(prov), gcm_(std::move(gcm)),
+        p256_(EC_GROUP_new_by_curve_name_ex(ctx, nullptr, NID_X9_62_prime256v1)),
+        p384_(EC_GROUP_new_by_curve_name_ex(ctx, nullptr, NID_secp384r1)) {}
   ~CpuBackend() override {
+    EC_GROUP_free(p256_);
+    EC_GROUP_free(p384_);
     gcm_.reset();  // hands the provider's algorithm table back while it is loaded
     OSSL_PROVIDER_unload(prov_);
     OSSL_LIB_CTX_free(ctx_);
@@ -196,7 +200,7 @@ class CpuBackend final : public SyncBackend {
     auto k = std::make_unique<CpuEcKey>();
     k->group = bits == 256 ? "prime256v1" : "secp384r1";
     k->coord = bits / 8;
-    EC_GROUP* group = EC_GROUP_new_by_curve_name_ex(ctx_, nullptr, bits == 256 ? NID_X9_62_prime256v1 : NID_secp384r1);
+    const EC_GROUP* group = bits == 256 ? p256_ : p384_;  // made once: a group costs as much as a key
     BN_CTX* bctx = BN_CTX_secure_new_ex(ctx_);
     Bn d = bn_from(key.ec.priv);
     EC_POINT* pub = group ? EC_POINT_new(group) : nullptr;
@@ -227,7 +231,6 @@ class CpuBackend final : public SyncBackend {
     OSSL_PARAM_BLD_free(bld);
     EC_POINT_free(pub);
     BN_CTX_free(bctx);
-    EC_GROUP_free(group);
     if (!ok || !k->pkey) return Status::kBadKey;
     key.bits = bits;
     key.state[static_cast<size_t>(BackendKind::kCpu)] = std::move(k);
@@ -411,6 +414,9 @@ class CpuBackend final : public SyncBackend {
   OSSL_LIB_CTX* ctx_;
   OSSL_PROVIDER* prov_;
   std::unique_ptr<ProviderGcm> gcm_;
+  // Read-only after construction, shared by every thread preparing EC keys.
+  EC_GROUP* const p256_;
+  EC_GROUP* const p384_;
 };
 
 }  // namespace
