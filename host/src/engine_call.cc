@@ -3,6 +3,7 @@
 #include <openssl/async.h>
 #include <openssl/crypto.h>
 #include <sys/eventfd.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -20,6 +21,8 @@ namespace {
 struct Call;
 void release_call(Call* c);
 
+std::atomic<long> g_wait_fds_live{0};
+
 struct WaitFd {
   int fd;
   std::atomic<int> refs{1};
@@ -33,6 +36,7 @@ struct WaitFd {
   void release() {
     if (refs.fetch_sub(1) == 1) {
       close(fd);
+      g_wait_fds_live.fetch_sub(1, std::memory_order_relaxed);
       delete this;
     }
   }
@@ -55,16 +59,28 @@ void wait_fd_cleanup(ASYNC_WAIT_CTX*, const void*, OSSL_ASYNC_FD, void* custom) 
 
 const char kWaitKey = 0;  // its address names gputls's fd in a wait ctx
 
+// The provider holds one eventfd per connection that has paused: at most
+// half the process's descriptor limit, so the application keeps the rest
+// for its sockets. Past that (or when eventfd fails) the connection's
+// operations run in software on the caller's thread, counted as no_wait_fd,
+// rather than blocking the caller's event loop on the engine.
+long wait_fd_limit() {
+  rlimit rl{};
+  if (getrlimit(RLIMIT_NOFILE, &rl) != 0 || rl.rlim_cur == RLIM_INFINITY) return 1L << 20;
+  return static_cast<long>(rl.rlim_cur / 2);
+}
+
 WaitFd* wait_fd_for(ASYNC_WAIT_CTX* wctx) {
   OSSL_ASYNC_FD fd;
   void* custom = nullptr;
   if (ASYNC_WAIT_CTX_get_fd(wctx, &kWaitKey, &fd, &custom) == 1 && custom) return static_cast<WaitFd*>(custom);
+  if (g_wait_fds_live.load(std::memory_order_relaxed) >= wait_fd_limit()) return nullptr;
   int efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
   if (efd < 0) return nullptr;
+  g_wait_fds_live.fetch_add(1, std::memory_order_relaxed);
   auto* w = new WaitFd{efd};
   if (ASYNC_WAIT_CTX_set_wait_fd(wctx, &kWaitKey, efd, w, wait_fd_cleanup) != 1) {
-    close(efd);
-    delete w;
+    w->release();
     return nullptr;
   }
   return w;
@@ -115,6 +131,8 @@ AbandonGuard::AbandonGuard(void (*fn)(void*), void* o) : free_fn(fn), obj(o), pr
 AbandonGuard::~AbandonGuard() { t_guard = prev_; }
 AbandonGuard* AbandonGuard::current() { return t_guard; }
 void AbandonGuard::set_current(AbandonGuard* g) { t_guard = g; }
+
+long wait_fds_live() { return g_wait_fds_live.load(std::memory_order_relaxed); }
 
 long engine_calls_alive() { return g_calls_alive.load(std::memory_order_relaxed); }
 
@@ -174,13 +192,16 @@ CallResult call_engine(ProvCtx* pc, ProvOp which, engine::Engine* eng, engine::O
 
   if (job) {
     c->wfd = wait_fd_for(ASYNC_get_wait_ctx(job));
-    if (c->wfd) {
-      c->wfd->refs.fetch_add(1);
-      // Written by the engine before it publishes completion, so the drain
-      // below (after done()) leaves the fd quiet for the connection's next
-      // request: no resume loop spinning on a stale count.
-      c->req.notify_fd = c->wfd->fd;
+    if (!c->wfd) {  // no descriptor to pause on: software, not a blocking wait
+      delete c;
+      st.no_wait_fd.fetch_add(1, std::memory_order_relaxed);
+      return CallResult::kRefused;
     }
+    c->wfd->refs.fetch_add(1);
+    // Written by the engine before it publishes completion, so the drain
+    // below (after done()) leaves the fd quiet for the connection's next
+    // request: no resume loop spinning on a stale count.
+    c->req.notify_fd = c->wfd->fd;
   }
   engine::Status s = eng->submit(c->req);
   if (s != engine::Status::kOk) {

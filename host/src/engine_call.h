@@ -60,6 +60,10 @@ class AbandonGuard {
 // SSLs were freed with their jobs paused: reported in the stats.
 long engine_calls_alive();
 
+// Eventfds the provider holds for paused connections (bounded by half of
+// RLIMIT_NOFILE); reported in the stats.
+long wait_fds_live();
+
 // A provider key's registration with this process's engine: made on first
 // use, made again after fork (the child has another engine), freed with the key.
 class EngineKeyRef {

@@ -31,7 +31,8 @@ std::string ProvStats::json() const {
     const ProvOpStats& s = ops[i];
     j[prov_op_name(static_cast<ProvOp>(i))] = {
         {"engine", s.engine.load()},     {"sw", s.sw.load()},     {"failed", s.failed.load()},
-        {"async_paused", s.async_paused.load()}, {"busy", s.busy.load()}, {"key_refused", s.key_refused.load()}};
+        {"async_paused", s.async_paused.load()}, {"busy", s.busy.load()}, {"key_refused", s.key_refused.load()},
+        {"no_wait_fd", s.no_wait_fd.load()}};
   }
   return j.dump();
 }

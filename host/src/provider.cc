@@ -89,7 +89,8 @@ int get_params(void* provctx, OSSL_PARAM params[]) {
   if ((p = OSSL_PARAM_locate(params, "gputls-stats"))) {
     std::string js = "{\"provider\": " + pc->stats.json() +
                      ", \"engine\": " + (need_engine() ? eng->stats_json() : std::string("null")) +
-                     ", \"calls_alive\": " + std::to_string(engine_calls_alive()) + "}";
+                     ", \"calls_alive\": " + std::to_string(engine_calls_alive()) +
+                     ", \"wait_fds_live\": " + std::to_string(wait_fds_live()) + "}";
     if (!OSSL_PARAM_set_utf8_string(p, js.c_str())) return 0;
   }
   if ((p = OSSL_PARAM_locate(params, "gputls-device")) &&

@@ -244,7 +244,9 @@ int async_pairs(int full) {
       rl.rlim_cur = rl.rlim_max;
       setrlimit(RLIMIT_NOFILE, &rl);
     }
-    if (rl.rlim_cur != RLIM_INFINITY && rl.rlim_cur < static_cast<rlim_t>(n) + 100) n = static_cast<int>(rl.rlim_cur) - 100;
+    // The provider keeps wait fds to half the limit (the rest run in software).
+    if (rl.rlim_cur != RLIM_INFINITY && rl.rlim_cur / 2 < static_cast<rlim_t>(n) + 50)
+      n = static_cast<int>(rl.rlim_cur / 2) - 50;
   }
   return n;
 }

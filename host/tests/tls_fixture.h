@@ -94,7 +94,8 @@ bool run_handshakes(std::vector<TlsPair*>& pairs, int limit_ms, std::string* err
 
 // How many concurrent connections the async tests run: `full` unless
 // GPUTLS_HANDSHAKE_SCALE (a factor, 0.2 in the sanitizer build) says fewer,
-// and no more than the descriptor limit allows (one eventfd per server).
+// and no more than the provider's share of the descriptor limit allows (one
+// eventfd per paused server, up to half of RLIMIT_NOFILE).
 int async_pairs(int full);
 
 // Deltas of what the async tests assert: engine work, pauses, and whether
