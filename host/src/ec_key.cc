@@ -34,10 +34,11 @@ struct CurveTable {
   std::deque<std::vector<uint8_t>> orders;
 };
 
-int ecdsa_size(size_t order_bytes) {
-  // As ECDSA_size: two INTEGERs of the order's length plus a sign byte, in a SEQUENCE.
+// As OpenSSL 3.0's ECDSA_size: the DER length of a signature with r = s = n.
+int ecdsa_size(const std::vector<uint8_t>& order) {
   auto tlv = [](size_t len) { return 1 + (len < 128 ? 1 : len < 256 ? 2 : 3) + len; };
-  return static_cast<int>(tlv(2 * tlv(order_bytes + 1)));
+  const size_t int_len = order.size() + ((order[0] & 0x80) ? 1 : 0);  // a sign byte when the top bit is set
+  return static_cast<int>(tlv(2 * tlv(int_len)));
 }
 
 const CurveTable& curve_table() {
@@ -60,7 +61,7 @@ const CurveTable& curve_table() {
         const bool engine_curve = bc.nid == NID_X9_62_prime256v1 || bc.nid == NID_secp384r1;
         t->curves.push_back(EcCurve{bc.nid, OBJ_nid2sn(bc.nid), static_cast<uint32_t>(obits),
                                     static_cast<size_t>((EC_GROUP_get_degree(g) + 7) / 8), o.size(), sec,
-                                    ecdsa_size(o.size()), o.data(), BN_is_one(cofactor) != 0, engine_curve});
+                                    ecdsa_size(o), o.data(), BN_is_one(cofactor) != 0, engine_curve});
       }
       EC_GROUP_free(g);
     }

@@ -11,6 +11,7 @@
 #include <openssl/bn.h>
 #include <openssl/core_names.h>
 #include <openssl/evp.h>
+#include <openssl/obj_mac.h>
 #include <openssl/param_build.h>
 #include <openssl/params.h>
 
@@ -110,6 +111,10 @@ int ek_import(void* keydata, int selection, const OSSL_PARAM params[]) {
   auto* k = static_cast<EcKey*>(keydata);
   if (!k || !(selection & (kParams | OSSL_KEYMGMT_SELECT_KEYPAIR))) return 0;
   if (!read_curve(k, params)) return 0;
+  if (k->curve->nid == NID_sm2) {  // as the default's EC import (common_check_sm2)
+    GT_RAISE(ERR_R_UNSUPPORTED, "gputls EC: SM2-curve keys are imported as the SM2 key type, not EC");
+    return 0;
+  }
   if (!read_cofactor_flag(params, &k->use_cofactor)) return 0;
   const OSSL_PARAM* p;
   if ((selection & kPriv) && (p = OSSL_PARAM_locate_const(params, OSSL_PKEY_PARAM_PRIV_KEY))) {
