@@ -344,6 +344,59 @@ EVP_PKEY* dh_keygen(OSSL_LIB_CTX* lib, const char* propq, const char* group) {
   return k;
 }
 
+Bytes dh_padded(OSSL_LIB_CTX* lib, const char* propq, EVP_PKEY* mine, EVP_PKEY* peer) {
+  unsigned int pad = 1;
+  OSSL_PARAM p[] = {OSSL_PARAM_construct_uint(OSSL_EXCHANGE_PARAM_PAD, &pad), OSSL_PARAM_END};
+  return derive(lib, propq, mine, peer, p);
+}
+
+// Every group name the default's DH keymgmt knows (RFC 7919, RFC 3526,
+// RFC 5114) and DH parameter generation: gputls makes the key (its dh_keygen
+// counter), and the secret equals the default provider's.
+TEST_F(Groups, DhEveryNamedGroupAndParamgen) {
+  for (const char* group : {"ffdhe2048", "ffdhe3072", "ffdhe4096", "ffdhe6144", "ffdhe8192", "modp_1536", "modp_2048",
+                            "modp_3072", "modp_4096", "modp_6144", "modp_8192", "dh_1024_160", "dh_2048_224",
+                            "dh_2048_256"}) {
+    SCOPED_TRACE(group);
+    EVP_PKEY* theirs = dh_keygen(nullptr, nullptr, group);
+    ASSERT_NE(theirs, nullptr);
+    const uint64_t keygen = done("dh_keygen");
+    EVP_PKEY* ours = dh_keygen(lib_, "provider=gputls", group);
+    ASSERT_NE(ours, nullptr) << "gputls refused the group";
+    EXPECT_STREQ(provider_of(ours), "gputls");
+    EXPECT_EQ(done("dh_keygen"), keygen + 1);
+    for (const char* p : {OSSL_PKEY_PARAM_BITS, OSSL_PKEY_PARAM_SECURITY_BITS, OSSL_PKEY_PARAM_MAX_SIZE})
+      EXPECT_EQ(get_int(ours, p), get_int(theirs, p)) << p;
+    const Bytes reference = dh_padded(nullptr, nullptr, theirs, ours);
+    ASSERT_FALSE(reference.empty());
+    EXPECT_EQ(dh_padded(lib_, "provider=gputls", ours, theirs), reference);
+    EVP_PKEY_free(ours);
+    EVP_PKEY_free(theirs);
+  }
+  // Parameter generation (512-bit safe prime: quick), then keys on them.
+  EVP_PKEY_CTX* c = EVP_PKEY_CTX_new_from_name(lib_, "DH", "provider=gputls");
+  EVP_PKEY* params = nullptr;
+  ASSERT_EQ(EVP_PKEY_paramgen_init(c), 1);
+  ASSERT_EQ(EVP_PKEY_CTX_set_dh_paramgen_prime_len(c, 512), 1);
+  ASSERT_EQ(EVP_PKEY_paramgen(c, &params), 1) << "gputls refused DH parameter generation";
+  EVP_PKEY_CTX_free(c);
+  EXPECT_STREQ(provider_of(params), "gputls");
+  EXPECT_EQ(get_int(params, OSSL_PKEY_PARAM_BITS), 512);
+  EVP_PKEY* keys[2] = {nullptr, nullptr};
+  for (int i = 0; i < 2; ++i) {
+    EVP_PKEY_CTX* k = EVP_PKEY_CTX_new_from_pkey(i ? nullptr : lib_, params, i ? nullptr : "provider=gputls");
+    ASSERT_EQ(EVP_PKEY_keygen_init(k), 1);
+    ASSERT_EQ(EVP_PKEY_keygen(k, &keys[i]), 1);
+    EVP_PKEY_CTX_free(k);
+  }
+  const Bytes reference = dh_padded(nullptr, nullptr, keys[1], keys[0]);
+  ASSERT_FALSE(reference.empty());
+  EXPECT_EQ(dh_padded(lib_, "provider=gputls", keys[0], keys[1]), reference);
+  EVP_PKEY_free(keys[0]);
+  EVP_PKEY_free(keys[1]);
+  EVP_PKEY_free(params);
+}
+
 // DH with kdf-type X942KDF-ASN1 (kdf-digest, kdf-outlen, kdf-ukm, cekalg):
 // the same bytes as the default provider.
 TEST_F(Groups, DhX942KdfMatchesDefault) {
