@@ -212,13 +212,16 @@ bool ec_decode_point(ProvCtx* pc, const EcCurve& curve, const uint8_t* data, siz
   return ok;
 }
 
+// Constant time in the scalar: the bytes beyond the order's length are
+// OR-ed together (they must all be zero), never skipped one by one.
 bool ec_set_private(const EcCurve& curve, const uint8_t* data, size_t len, engine::SecureBytes* out) {
-  size_t skip = 0;
-  while (skip < len && data[skip] == 0) ++skip;
-  if (len - skip > curve.order_bytes) return false;
+  const size_t excess = len > curve.order_bytes ? len - curve.order_bytes : 0;
+  unsigned high = 0;
+  for (size_t i = 0; i < excess; ++i) high |= data[i];
   engine::SecureBytes d(curve.order_bytes, 0);
-  std::memcpy(d.data() + (curve.order_bytes - (len - skip)), data + skip, len - skip);
-  if (!scalar_in_range(curve, d.data())) return false;
+  std::memcpy(d.data() + (curve.order_bytes - (len - excess)), data + excess, len - excess);
+  const bool ok = (high == 0) & scalar_in_range(curve, d.data());
+  if (!ok) return false;
   *out = std::move(d);
   return true;
 }

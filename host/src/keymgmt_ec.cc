@@ -10,6 +10,7 @@
 // with an error saying so.
 #include <openssl/bn.h>
 #include <openssl/core_names.h>
+#include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <openssl/obj_mac.h>
 #include <openssl/param_build.h>
@@ -50,7 +51,8 @@ int ek_match(const void* a, const void* b, int selection) {
     if (x->curve != y->curve) return 0;
     if (selection & kPub) {
       if (!x->has_public || !y->has_public || x->pub != y->pub) return 0;
-    } else if (!x->has_private || !y->has_private || x->priv != y->priv) {
+    } else if (!x->has_private || !y->has_private || x->priv.size() != y->priv.size() ||
+               CRYPTO_memcmp(x->priv.data(), y->priv.data(), x->priv.size()) != 0) {
       return 0;
     }
   }

@@ -4,6 +4,7 @@
 // 1.3 peer key arrives as a key with no private part plus encoded-pub-key,
 // and nothing is generated for it.
 #include <openssl/core_names.h>
+#include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <openssl/params.h>
 #include <openssl/rand.h>
@@ -37,7 +38,8 @@ int xk_match(const void* a, const void* b, int selection) {
   auto* y = static_cast<const X25519Key*>(b);
   if (x->type != y->type) return 0;
   if (selection & kPub) return x->has_public && y->has_public && x->pub == y->pub;
-  if (selection & kPriv) return x->priv == y->priv;
+  if (selection & kPriv)  // constant time: private keys
+    return x->priv.size() == y->priv.size() && CRYPTO_memcmp(x->priv.data(), y->priv.data(), x->priv.size()) == 0;
   return 1;
 }
 
