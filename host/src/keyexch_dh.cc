@@ -72,7 +72,7 @@ int dx_set_ctx_params(void* ctx, const OSSL_PARAM params[]) {
     }
     if (*kdf == '\0') {
       c->kdf_x942 = false;
-    } else if (OPENSSL_strcasecmp(kdf, kX942Asn1) == 0) {
+    } else if (std::strcmp(kdf, kX942Asn1) == 0) {  // case-sensitive, as dh_exch.c
       c->kdf_x942 = true;
     } else {
       GT_RAISE(ERR_R_UNSUPPORTED, "gputls DH: kdf-type \"%s\" unknown (\"\" or \"%s\", as the default provider)", kdf,
