@@ -186,7 +186,13 @@ const EcCurve* ec_curve_by_nid(int nid) {
 
 const EcCurve* ec_curve_by_name(const char* name) {
   if (!name) return nullptr;
-  if (OPENSSL_strcasecmp(name, "secp256r1") == 0) return ec_curve_by_nid(NID_X9_62_prime256v1);
+  // The engine's curves first, without walking the table (every TLS key share asks).
+  static const EcCurve* const p256 = ec_curve_by_nid(NID_X9_62_prime256v1);
+  static const EcCurve* const p384 = ec_curve_by_nid(NID_secp384r1);
+  for (const char* n : {"prime256v1", "P-256", "secp256r1"})
+    if (OPENSSL_strcasecmp(name, n) == 0) return p256;
+  for (const char* n : {"secp384r1", "P-384"})
+    if (OPENSSL_strcasecmp(name, n) == 0) return p384;
   if (OPENSSL_strcasecmp(name, "secp192r1") == 0) return ec_curve_by_nid(NID_X9_62_prime192v1);
   for (const EcCurve& c : curve_table().curves) {
     const char* nist = EC_curve_nid2nist(c.nid);
