@@ -288,6 +288,7 @@ struct DGen {
   // Parameter generation settings (pbits, type, ...), kept for the default
   // provider's DH paramgen when there is neither a group nor a template.
   OSSL_PARAM* paramgen = nullptr;
+  const char* sw_type = "DH";  // the default's keymgmt that generates parameters: "DH" or "DHX"
   ~DGen() { OSSL_PARAM_free(paramgen); }
 };
 
@@ -316,6 +317,14 @@ void* dk_gen_init(void* provctx, int selection, const OSSL_PARAM params[]) {
     delete g;
     return nullptr;
   }
+  return g;
+}
+
+// DHX (X9.42) keys: the same key object; parameter generation as the
+// default's DHX keymgmt does it (FIPS 186 p and q rather than a safe prime).
+void* dhx_gen_init(void* provctx, int selection, const OSSL_PARAM params[]) {
+  auto* g = static_cast<DGen*>(dk_gen_init(provctx, selection, params));
+  if (g) g->sw_type = "DHX";
   return g;
 }
 
@@ -348,7 +357,7 @@ const OSSL_PARAM* dk_gen_settable_params(void*, void*) {
 // DH parameter generation (pbits, type, ...): the default provider's, in
 // pc->sw, counted nowhere (no private key is involved).
 bool generate_params(DGen* g) {
-  EVP_PKEY_CTX* c = EVP_PKEY_CTX_new_from_name(g->pc->sw, "DH", nullptr);
+  EVP_PKEY_CTX* c = EVP_PKEY_CTX_new_from_name(g->pc->sw, g->sw_type, nullptr);
   EVP_PKEY* pk = nullptr;
   BIGNUM *p = nullptr, *gen = nullptr, *q = nullptr;
   bool ok = c && EVP_PKEY_paramgen_init(c) == 1 && (!g->paramgen || EVP_PKEY_CTX_set_params(c, g->paramgen) == 1) &&
@@ -416,28 +425,30 @@ void dk_gen_cleanup(void* genctx) { delete static_cast<DGen*>(genctx); }
 
 }  // namespace
 
-const OSSL_DISPATCH kDhKeymgmt[] = {
-    GT_DISPATCH(OSSL_FUNC_KEYMGMT_NEW, dk_new),
-    GT_DISPATCH(OSSL_FUNC_KEYMGMT_FREE, dk_free),
-    GT_DISPATCH(OSSL_FUNC_KEYMGMT_HAS, dk_has),
-    GT_DISPATCH(OSSL_FUNC_KEYMGMT_MATCH, dk_match),
-    GT_DISPATCH(OSSL_FUNC_KEYMGMT_VALIDATE, dk_validate),
-    GT_DISPATCH(OSSL_FUNC_KEYMGMT_IMPORT, dk_import),
-    GT_DISPATCH(OSSL_FUNC_KEYMGMT_IMPORT_TYPES, dk_key_types),
-    GT_DISPATCH(OSSL_FUNC_KEYMGMT_EXPORT, dk_export),
-    GT_DISPATCH(OSSL_FUNC_KEYMGMT_EXPORT_TYPES, dk_key_types),
-    GT_DISPATCH(OSSL_FUNC_KEYMGMT_GET_PARAMS, dk_get_params),
-    GT_DISPATCH(OSSL_FUNC_KEYMGMT_GETTABLE_PARAMS, dk_gettable_params),
-    GT_DISPATCH(OSSL_FUNC_KEYMGMT_SET_PARAMS, dk_set_params),
-    GT_DISPATCH(OSSL_FUNC_KEYMGMT_SETTABLE_PARAMS, dk_settable_params),
-    GT_DISPATCH(OSSL_FUNC_KEYMGMT_DUP, dk_dup),
-    GT_DISPATCH(OSSL_FUNC_KEYMGMT_QUERY_OPERATION_NAME, dk_query_operation_name),
-    GT_DISPATCH(OSSL_FUNC_KEYMGMT_GEN_INIT, dk_gen_init),
-    GT_DISPATCH(OSSL_FUNC_KEYMGMT_GEN_SET_TEMPLATE, dk_gen_set_template),
-    GT_DISPATCH(OSSL_FUNC_KEYMGMT_GEN_SET_PARAMS, dk_gen_set_params),
-    GT_DISPATCH(OSSL_FUNC_KEYMGMT_GEN_SETTABLE_PARAMS, dk_gen_settable_params),
-    GT_DISPATCH(OSSL_FUNC_KEYMGMT_GEN, dk_gen),
-    GT_DISPATCH(OSSL_FUNC_KEYMGMT_GEN_CLEANUP, dk_gen_cleanup),
-    {0, nullptr}};
+#define GT_DH_KEYMGMT(gen_init) {\
+    GT_DISPATCH(OSSL_FUNC_KEYMGMT_NEW, dk_new),\
+    GT_DISPATCH(OSSL_FUNC_KEYMGMT_FREE, dk_free),\
+    GT_DISPATCH(OSSL_FUNC_KEYMGMT_HAS, dk_has),\
+    GT_DISPATCH(OSSL_FUNC_KEYMGMT_MATCH, dk_match),\
+    GT_DISPATCH(OSSL_FUNC_KEYMGMT_VALIDATE, dk_validate),\
+    GT_DISPATCH(OSSL_FUNC_KEYMGMT_IMPORT, dk_import),\
+    GT_DISPATCH(OSSL_FUNC_KEYMGMT_IMPORT_TYPES, dk_key_types),\
+    GT_DISPATCH(OSSL_FUNC_KEYMGMT_EXPORT, dk_export),\
+    GT_DISPATCH(OSSL_FUNC_KEYMGMT_EXPORT_TYPES, dk_key_types),\
+    GT_DISPATCH(OSSL_FUNC_KEYMGMT_GET_PARAMS, dk_get_params),\
+    GT_DISPATCH(OSSL_FUNC_KEYMGMT_GETTABLE_PARAMS, dk_gettable_params),\
+    GT_DISPATCH(OSSL_FUNC_KEYMGMT_SET_PARAMS, dk_set_params),\
+    GT_DISPATCH(OSSL_FUNC_KEYMGMT_SETTABLE_PARAMS, dk_settable_params),\
+    GT_DISPATCH(OSSL_FUNC_KEYMGMT_DUP, dk_dup),\
+    GT_DISPATCH(OSSL_FUNC_KEYMGMT_QUERY_OPERATION_NAME, dk_query_operation_name),\
+    GT_DISPATCH(OSSL_FUNC_KEYMGMT_GEN_INIT, gen_init),\
+    GT_DISPATCH(OSSL_FUNC_KEYMGMT_GEN_SET_TEMPLATE, dk_gen_set_template),\
+    GT_DISPATCH(OSSL_FUNC_KEYMGMT_GEN_SET_PARAMS, dk_gen_set_params),\
+    GT_DISPATCH(OSSL_FUNC_KEYMGMT_GEN_SETTABLE_PARAMS, dk_gen_settable_params),\
+    GT_DISPATCH(OSSL_FUNC_KEYMGMT_GEN, dk_gen),\
+    GT_DISPATCH(OSSL_FUNC_KEYMGMT_GEN_CLEANUP, dk_gen_cleanup), {0, nullptr}}
+
+const OSSL_DISPATCH kDhKeymgmt[] = GT_DH_KEYMGMT(dk_gen_init);
+const OSSL_DISPATCH kDhxKeymgmt[] = GT_DH_KEYMGMT(dhx_gen_init);
 
 }  // namespace gputls::host

@@ -25,6 +25,7 @@ constexpr const char* kRsaNames = "RSA:rsaEncryption:1.2.840.113549.1.1.1";
 constexpr const char* kX25519Names = "X25519:1.3.101.110";
 constexpr const char* kX448Names = "X448:1.3.101.111";
 constexpr const char* kDhNames = "DH:dhKeyAgreement:1.2.840.113549.1.3.1";  // as the default provider names it
+constexpr const char* kDhxNames = "DHX:X9.42 DH:dhpublicnumber:1.2.840.10046.2.1";
 constexpr const char* kEcNames = "EC:id-ecPublicKey:1.2.840.10045.2.1";    // as the default provider names it
 
 constexpr const char* kRsaPssNames = "RSA-PSS:RSASSA-PSS:1.2.840.113549.1.1.10";
@@ -34,6 +35,7 @@ const OSSL_ALGORITHM kKeymgmt[] = {{kRsaNames, kProps, kRsaKeymgmt, "gputls RSA 
                                    {kX25519Names, kProps, kX25519Keymgmt, "gputls X25519 keys"},
                                    {kX448Names, kProps, kX448Keymgmt, "gputls X448 keys (software)"},
                                    {kDhNames, kProps, kDhKeymgmt, "gputls finite-field DH keys (ffdhe, TLS 1.2 DHE)"},
+                                   {kDhxNames, kProps, kDhxKeymgmt, "gputls X9.42 DH keys (DH key exchange)"},
                                    {kEcNames, kProps, kEcKeymgmt, "gputls EC keys, every named curve (P-256 / P-384 on the engine)"},
                                    {nullptr, nullptr, nullptr, nullptr}};
 const OSSL_ALGORITHM kSignature[] = {{kRsaNames, kProps, kRsaSignature, "RSA PKCS#1 v1.5 / PSS, signing on the engine"},

@@ -54,6 +54,7 @@ extern const OSSL_DISPATCH kX25519Keyexch[];
 extern const OSSL_DISPATCH kX448Keymgmt[];
 extern const OSSL_DISPATCH kX448Keyexch[];
 extern const OSSL_DISPATCH kDhKeymgmt[];
+extern const OSSL_DISPATCH kDhxKeymgmt[];
 extern const OSSL_DISPATCH kDhKeyexch[];
 extern const OSSL_DISPATCH kEcKeymgmt[];
 extern const OSSL_DISPATCH kEcdhKeyexch[];

@@ -245,8 +245,9 @@ TEST_F(Groups, EcdhAndEcdsaOnEveryBuiltinCurve) {
     EVP_PKEY* ours = ec_keygen(lib_, "provider=gputls", name);
     ASSERT_NE(ours, nullptr) << "gputls refused the curve";
     EXPECT_STREQ(provider_of(ours), "gputls");
-    for (const char* p : {OSSL_PKEY_PARAM_BITS, OSSL_PKEY_PARAM_SECURITY_BITS, OSSL_PKEY_PARAM_MAX_SIZE})
+    for (const char* p : {OSSL_PKEY_PARAM_BITS, OSSL_PKEY_PARAM_SECURITY_BITS, OSSL_PKEY_PARAM_MAX_SIZE}) {
       EXPECT_EQ(get_int(ours, p), get_int(theirs, p)) << p;
+    }
     EXPECT_EQ(count("ec_keygen", field), keygen + 1) << stats().dump();
     const Bytes reference = derive(nullptr, nullptr, theirs, ours);
     if (bc.nid == NID_sm2) {
@@ -296,7 +297,9 @@ TEST_F(Groups, EcdhCofactorModeMatchesDefault) {
     ASSERT_FALSE(reference.empty());
     EXPECT_EQ(derive(lib_, "provider=gputls", ours, theirs, p), reference);
     if (mode == 0) plain = reference;
-    if (mode == 1) EXPECT_NE(reference, plain) << "the cofactor changed the secret";
+    if (mode == 1) {
+      EXPECT_NE(reference, plain) << "the cofactor changed the secret";
+    }
   }
   EVP_PKEY_CTX* c = EVP_PKEY_CTX_new_from_pkey(lib_, ours, "provider=gputls");
   ASSERT_EQ(EVP_PKEY_derive_init(c), 1);
@@ -365,8 +368,9 @@ TEST_F(Groups, DhEveryNamedGroupAndParamgen) {
     ASSERT_NE(ours, nullptr) << "gputls refused the group";
     EXPECT_STREQ(provider_of(ours), "gputls");
     EXPECT_EQ(done("dh_keygen"), keygen + 1);
-    for (const char* p : {OSSL_PKEY_PARAM_BITS, OSSL_PKEY_PARAM_SECURITY_BITS, OSSL_PKEY_PARAM_MAX_SIZE})
+    for (const char* p : {OSSL_PKEY_PARAM_BITS, OSSL_PKEY_PARAM_SECURITY_BITS, OSSL_PKEY_PARAM_MAX_SIZE}) {
       EXPECT_EQ(get_int(ours, p), get_int(theirs, p)) << p;
+    }
     const Bytes reference = dh_padded(nullptr, nullptr, theirs, ours);
     ASSERT_FALSE(reference.empty());
     EXPECT_EQ(dh_padded(lib_, "provider=gputls", ours, theirs), reference);
@@ -395,6 +399,63 @@ TEST_F(Groups, DhEveryNamedGroupAndParamgen) {
   EVP_PKEY_free(keys[0]);
   EVP_PKEY_free(keys[1]);
   EVP_PKEY_free(params);
+}
+
+// X9.42 DH (DHX) keys: parameters (RFC 5114 2048/224, and FIPS 186 generation)
+// and keys made by gputls, secrets equal to the default provider's.
+TEST_F(Groups, DhxKeysOnGputls) {
+  auto dhx_params = [](OSSL_LIB_CTX* lib, const char* propq, int rfc5114) {
+    EVP_PKEY_CTX* c = EVP_PKEY_CTX_new_from_name(lib, "DHX", propq);
+    EVP_PKEY* k = nullptr;
+    if (!c || EVP_PKEY_paramgen_init(c) != 1 ||
+        (rfc5114 ? EVP_PKEY_CTX_set_dhx_rfc5114(c, rfc5114) != 1
+                 : (EVP_PKEY_CTX_set_dh_paramgen_prime_len(c, 1024) != 1 ||
+                    EVP_PKEY_CTX_set_dh_paramgen_subprime_len(c, 160) != 1)) ||
+        EVP_PKEY_paramgen(c, &k) != 1)
+      k = nullptr;
+    EVP_PKEY_CTX_free(c);
+    return k;
+  };
+  auto keygen = [](OSSL_LIB_CTX* lib, const char* propq, EVP_PKEY* params) {
+    EVP_PKEY_CTX* c = EVP_PKEY_CTX_new_from_pkey(lib, params, propq);
+    EVP_PKEY* k = nullptr;
+    if (!c || EVP_PKEY_keygen_init(c) != 1 || EVP_PKEY_keygen(c, &k) != 1) k = nullptr;
+    EVP_PKEY_CTX_free(c);
+    return k;
+  };
+  for (int rfc5114 : {2, 0}) {
+    SCOPED_TRACE(rfc5114 ? "RFC 5114 2048/224" : "generated 1024/160");
+    EVP_PKEY* params = dhx_params(lib_, "provider=gputls", rfc5114);
+    ASSERT_NE(params, nullptr) << "gputls refused DHX parameters";
+    EXPECT_STREQ(provider_of(params), "gputls");
+    EXPECT_STREQ(EVP_PKEY_get0_type_name(params), "DHX");
+    const uint64_t keygen_n = done("dh_keygen");
+    // The same parameters as a default-provider key (a provided key keeps its
+    // keymgmt in EVP_PKEY_CTX_new_from_pkey, so keygen from `params` would be gputls's).
+    OSSL_PARAM* numbers = nullptr;
+    ASSERT_EQ(EVP_PKEY_todata(params, EVP_PKEY_KEY_PARAMETERS, &numbers), 1);
+    EVP_PKEY_CTX* fd = EVP_PKEY_CTX_new_from_name(nullptr, "DHX", nullptr);
+    EVP_PKEY* default_params = nullptr;
+    ASSERT_EQ(EVP_PKEY_fromdata_init(fd), 1);
+    ASSERT_EQ(EVP_PKEY_fromdata(fd, &default_params, EVP_PKEY_KEY_PARAMETERS, numbers), 1);
+    EVP_PKEY_CTX_free(fd);
+    OSSL_PARAM_free(numbers);
+    EXPECT_STREQ(provider_of(default_params), "default");
+    EVP_PKEY* ours = keygen(lib_, "provider=gputls", params);
+    EVP_PKEY* theirs = keygen(nullptr, nullptr, default_params);
+    EVP_PKEY_free(default_params);
+    ASSERT_NE(ours, nullptr);
+    ASSERT_NE(theirs, nullptr);
+    EXPECT_EQ(done("dh_keygen"), keygen_n + 1);
+    const Bytes reference = dh_padded(nullptr, nullptr, theirs, ours);
+    ASSERT_FALSE(reference.empty());
+    const uint64_t derive_n = done("dh_derive");
+    EXPECT_EQ(dh_padded(lib_, "provider=gputls", ours, theirs), reference);
+    EXPECT_EQ(done("dh_derive"), derive_n + 1);
+    EVP_PKEY_free(theirs);
+    EVP_PKEY_free(ours);
+    EVP_PKEY_free(params);
+  }
 }
 
 // DH with kdf-type X942KDF-ASN1 (kdf-digest, kdf-outlen, kdf-ukm, cekalg):
