@@ -5,6 +5,7 @@
 #include <openssl/crypto.h>
 #include <openssl/params.h>
 
+#include "prov_err.h"
 #include "provider.h"
 #include "x25519_key.h"
 
@@ -30,7 +31,9 @@ int kx_init(void* ctx, void* key, const OSSL_PARAM[]) {
 int kx_set_peer(void* ctx, void* peer) {
   auto* c = static_cast<KexCtx*>(ctx);
   c->peer = static_cast<X25519Key*>(peer);
-  return c->peer && c->peer->has_public && c->key && c->peer->type == c->key->type ? 1 : 0;
+  if (c->peer && c->peer->has_public && c->key && c->peer->type == c->key->type) return 1;
+  GT_RAISE(ERR_R_PASSED_INVALID_ARGUMENT, "gputls X25519/X448: the peer key has no public value or is of another type");
+  return 0;
 }
 
 int kx_derive(void* ctx, unsigned char* secret, size_t* secretlen, size_t outlen) {
@@ -39,7 +42,11 @@ int kx_derive(void* ctx, unsigned char* secret, size_t* secretlen, size_t outlen
   const size_t len = c->key->type->len;
   *secretlen = len;
   if (!secret) return 1;
-  if (outlen < len || !c->peer) return 0;
+  if (outlen < len || !c->peer) {
+    GT_RAISE(ERR_R_PASSED_INVALID_ARGUMENT, "gputls %s: derive without a peer or into %zu bytes (%zu needed)",
+             c->key->type->name, outlen, len);
+    return 0;
+  }
   return x25519_derive(c->key, c->peer->pub.data(), secret) ? 1 : 0;
 }
 

@@ -70,7 +70,10 @@ bool get_bn(const OSSL_PARAM* p, DhBytes* out) {
 // Public value from raw big-endian bytes: at most the prime's length, padded to it.
 bool set_pub_bytes(DhKey* k, const uint8_t* data, size_t len) {
   const size_t plen = k->params.bytes();
-  if (plen == 0 || len == 0 || len > plen) return false;
+  if (plen == 0 || len == 0 || len > plen) {
+    GT_RAISE(ERR_R_PASSED_INVALID_ARGUMENT, "gputls DH: public value of %zu bytes for a %zu-byte prime", len, plen);
+    return false;
+  }
   k->pub.assign(plen, 0);
   std::memcpy(k->pub.data() + (plen - len), data, len);
   k->has_public = true;
@@ -113,7 +116,11 @@ bool read_params(DhKey* k, const OSSL_PARAM params[]) {
 int dk_import(void* keydata, int selection, const OSSL_PARAM params[]) {
   auto* k = static_cast<DhKey*>(keydata);
   if (!k || !(selection & (kParams | OSSL_KEYMGMT_SELECT_KEYPAIR))) return 0;
-  if (!read_params(k, params) || k->params.empty()) return 0;
+  if (!read_params(k, params)) return 0;
+  if (k->params.empty()) {
+    GT_RAISE(ERR_R_PASSED_INVALID_ARGUMENT, "gputls DH: import without p and g or a group name");
+    return 0;
+  }
   const OSSL_PARAM* p;
   if ((selection & kPriv) && (p = OSSL_PARAM_locate_const(params, OSSL_PKEY_PARAM_PRIV_KEY))) {
     BIGNUM* b = nullptr;
@@ -121,7 +128,10 @@ int dk_import(void* keydata, int selection, const OSSL_PARAM params[]) {
     k->priv.assign(static_cast<size_t>(BN_num_bytes(b)), 0);
     if (!k->priv.empty()) BN_bn2bin(b, k->priv.data());
     BN_clear_free(b);
-    if (k->priv.empty()) return 0;
+    if (k->priv.empty()) {
+      GT_RAISE(ERR_R_PASSED_INVALID_ARGUMENT, "gputls DH: private value 0");
+      return 0;
+    }
     k->has_private = true;
   }
   if ((selection & OSSL_KEYMGMT_SELECT_KEYPAIR) && (p = OSSL_PARAM_locate_const(params, OSSL_PKEY_PARAM_PUB_KEY))) {
@@ -272,10 +282,18 @@ void* dk_dup(const void* keydata, int selection) {
 // public check on the peer): parameters sane, 1 < y < p-1.
 int dk_validate(const void* keydata, int selection, int) {
   auto* k = static_cast<const DhKey*>(keydata);
-  if (!k || k->params.empty() || !dh_params_ok(k->params)) return 0;
-  if ((selection & kPub) && (!k->has_public || !dh_public_in_range(k->params, k->pub.data(), k->pub.size())))
+  if (!k || k->params.empty() || !dh_params_ok(k->params)) {
+    GT_RAISE(ERR_R_PASSED_INVALID_ARGUMENT, "gputls DH: key check failed: parameters missing or malformed");
     return 0;
-  if ((selection & kPriv) && !k->has_private) return 0;
+  }
+  if ((selection & kPub) && (!k->has_public || !dh_public_in_range(k->params, k->pub.data(), k->pub.size()))) {
+    GT_RAISE(ERR_R_PASSED_INVALID_ARGUMENT, "gputls DH: key check failed: public value missing or outside 1 < y < p-1");
+    return 0;
+  }
+  if ((selection & kPriv) && !k->has_private) {
+    GT_RAISE(ERR_R_PASSED_INVALID_ARGUMENT, "gputls DH: key check failed: no private value");
+    return 0;
+  }
   return 1;
 }
 

@@ -276,8 +276,10 @@ void* ek_dup(const void* keydata, int selection) {
 int ek_validate(const void* keydata, int selection, int checktype) {
   auto* k = static_cast<const EcKey*>(keydata);
   if (!k || !k->curve) return 0;
-  if ((selection & kPub) && (!k->has_public || k->pub.size() != k->curve->point_bytes() || k->pub[0] != 0x04))
+  if ((selection & kPub) && (!k->has_public || k->pub.size() != k->curve->point_bytes() || k->pub[0] != 0x04)) {
+    GT_RAISE(ERR_R_PASSED_INVALID_ARGUMENT, "gputls EC: key check failed: no public point");
     return 0;
+  }
   if ((selection & kPub) && checktype != OSSL_KEYMGMT_VALIDATE_QUICK_CHECK && !ec_public_in_subgroup(k)) {
     GT_RAISE(ERR_R_PASSED_INVALID_ARGUMENT, "gputls EC: public point not in the subgroup of order n on %s",
              k->curve->group);
@@ -285,7 +287,10 @@ int ek_validate(const void* keydata, int selection, int checktype) {
   }
   if (selection & kPriv) {
     engine::SecureBytes again;
-    if (!k->has_private || !ec_set_private(*k->curve, k->priv.data(), k->priv.size(), &again)) return 0;
+    if (!k->has_private || !ec_set_private(*k->curve, k->priv.data(), k->priv.size(), &again)) {
+      GT_RAISE(ERR_R_PASSED_INVALID_ARGUMENT, "gputls EC: key check failed: private scalar missing or outside 1 <= d < n");
+      return 0;
+    }
   }
   return 1;
 }
