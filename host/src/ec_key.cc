@@ -18,14 +18,6 @@
 namespace gputls::host {
 namespace {
 
-const uint8_t kP256Order[32] = {0xff, 0xff, 0xff, 0xff, 0x00, 0x00, 0x00, 0x00, 0xff, 0xff, 0xff,
-                                0xff, 0xff, 0xff, 0xff, 0xff, 0xbc, 0xe6, 0xfa, 0xad, 0xa7, 0x17,
-                                0x9e, 0x84, 0xf3, 0xb9, 0xca, 0xc2, 0xfc, 0x63, 0x25, 0x51};
-const uint8_t kP384Order[48] = {0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
-                                0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
-                                0xc7, 0x63, 0x4d, 0x81, 0xf4, 0x37, 0x2d, 0xdf, 0x58, 0x1a, 0x0d, 0xb2,
-                                0x48, 0xb0, 0xa7, 0x7a, 0xec, 0xec, 0x19, 0x6a, 0xcc, 0xc5, 0x29, 0x73};
-
 // Every named curve of OpenSSL's built-in table, made once per process
 // (curve constants do not depend on a library context). Addresses are
 // stable: keys compare curves by pointer.
@@ -255,8 +247,10 @@ bool ec_make_public(EcKey* k) {
   k->pub.assign(k->curve->point_bytes(), 0);
   auto reg = [k](engine::Engine* eng, engine::KeyHandle* h) { return register_key(k, eng, h); };
   auto software = [&] { return sw_make_public(k); };
-  bool ok = !k->curve->accelerated ? run_software(k, ProvOp::kEcKeygen, software) : run_private_op(k->pc, ProvOp::kEcKeygen, k->engine_ref, reg, engine::Op::kEcKeygen, nullptr, 0,
-                           k->pub.data(), k->pub.size(), software);
+  bool ok = !k->curve->accelerated
+                ? run_software(k, ProvOp::kEcKeygen, software)
+                : run_private_op(k->pc, ProvOp::kEcKeygen, k->engine_ref, reg, engine::Op::kEcKeygen, nullptr, 0,
+                                 k->pub.data(), k->pub.size(), software);
   k->has_public = ok && k->pub[0] == 0x04;
   return k->has_public;
 }
