@@ -118,6 +118,18 @@ bool dh_public_in_range(const DhParams& params, const uint8_t* y, size_t len) {
   return BN_cmp(v.get(), BN_value_one()) > 0 && BN_cmp(v.get(), pm1.get()) < 0;
 }
 
+bool dh_public_in_subgroup(const DhParams& params, const uint8_t* y, size_t len) {
+  if (!dh_public_in_range(params, y, len)) return false;
+  if (params.q.empty()) return true;
+  Bn p = bn_of(params.p), q = bn_of(params.q), v = bn_of(y, len), r(BN_new());
+  BN_CTX* bctx = BN_CTX_new();
+  // Public values only: no constant-time exponentiation needed.
+  const bool ok = p && q && v && r && bctx && BN_ucmp(p.get(), q.get()) >= 0 &&
+                  BN_mod_exp(r.get(), v.get(), q.get(), p.get(), bctx) == 1 && BN_is_one(r.get());
+  BN_CTX_free(bctx);
+  return ok;
+}
+
 int dh_security_bits(const DhParams& params) {
   if (params.p.empty()) return 0;
   int qbits = -1;

@@ -55,6 +55,10 @@ bool dh_params_ok(const DhParams& params);
 // 1 < y < p-1 for a big-endian y of any length (leading zeros allowed).
 bool dh_public_in_range(const DhParams& params, const uint8_t* y, size_t len);
 
+// The full public-value check of OpenSSL's DH_check_pub_key (the default's
+// validate without QUICK): in range, and y^q mod p == 1 when there is a q.
+bool dh_public_in_subgroup(const DhParams& params, const uint8_t* y, size_t len);
+
 // Private exponent length in bits for these parameters: the RFC 7919 length
 // OpenSSL 3.0 uses for the named group (225 for ffdhe2048, 275 for ffdhe3072,
 // 325/375/400 for the larger ones), else twice the parameters' security bits

@@ -278,9 +278,11 @@ void* dk_dup(const void* keydata, int selection) {
   return d;
 }
 
-// EVP_PKEY_public_check and friends (EVP_PKEY_derive_set_peer runs the
-// public check on the peer): parameters sane, 1 < y < p-1.
-int dk_validate(const void* keydata, int selection, int) {
+// EVP_PKEY_public_check and friends (EVP_PKEY_derive_set_peer runs the full
+// public check on the peer): parameters sane, 1 < y < p-1, and (not for the
+// quick check) y^q mod p == 1 when there is a q, as the default's
+// DH_check_pub_key: a value outside the subgroup is refused here as it is there.
+int dk_validate(const void* keydata, int selection, int checktype) {
   auto* k = static_cast<const DhKey*>(keydata);
   if (!k || k->params.empty() || !dh_params_ok(k->params)) {
     GT_RAISE(ERR_R_PASSED_INVALID_ARGUMENT, "gputls DH: key check failed: parameters missing or malformed");
@@ -288,6 +290,11 @@ int dk_validate(const void* keydata, int selection, int) {
   }
   if ((selection & kPub) && (!k->has_public || !dh_public_in_range(k->params, k->pub.data(), k->pub.size()))) {
     GT_RAISE(ERR_R_PASSED_INVALID_ARGUMENT, "gputls DH: key check failed: public value missing or outside 1 < y < p-1");
+    return 0;
+  }
+  if ((selection & kPub) && checktype != OSSL_KEYMGMT_VALIDATE_QUICK_CHECK &&
+      !dh_public_in_subgroup(k->params, k->pub.data(), k->pub.size())) {
+    GT_RAISE(ERR_R_PASSED_INVALID_ARGUMENT, "gputls DH: key check failed: public value not in the subgroup of order q");
     return 0;
   }
   if ((selection & kPriv) && !k->has_private) {

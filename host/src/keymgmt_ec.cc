@@ -63,6 +63,14 @@ bool set_pub(EcKey* k, const OSSL_PARAM* p) {
   const void* data = nullptr;
   size_t len = 0;
   if (!k->curve || !OSSL_PARAM_get_octet_string_ptr(p, &data, &len)) return false;
+  // The point at infinity (its one-byte encoding) is taken, as the default's
+  // EC_KEY_oct2key takes it, and refused by the public check (so by
+  // EVP_PKEY_derive_set_peer) and by ECDH, as there.
+  if (len == 1 && static_cast<const uint8_t*>(data)[0] == 0x00) {
+    k->pub.assign(1, 0x00);
+    k->has_public = true;
+    return true;
+  }
   if (!ec_decode_point(k->pc, *k->curve, static_cast<const uint8_t*>(data), len, &k->pub)) {
     GT_RAISE(ERR_R_PASSED_INVALID_ARGUMENT, "gputls EC: public key (%zu bytes) is not a point on %s", len,
              k->curve->group);
@@ -277,7 +285,7 @@ int ek_validate(const void* keydata, int selection, int checktype) {
   auto* k = static_cast<const EcKey*>(keydata);
   if (!k || !k->curve) return 0;
   if ((selection & kPub) && (!k->has_public || k->pub.size() != k->curve->point_bytes() || k->pub[0] != 0x04)) {
-    GT_RAISE(ERR_R_PASSED_INVALID_ARGUMENT, "gputls EC: key check failed: no public point");
+    GT_RAISE(ERR_R_PASSED_INVALID_ARGUMENT, "gputls EC: key check failed: no public point (or the point at infinity)");
     return 0;
   }
   if ((selection & kPub) && checktype != OSSL_KEYMGMT_VALIDATE_QUICK_CHECK && !ec_public_in_subgroup(k)) {

@@ -170,6 +170,102 @@ TEST_F(Groups, EveryDefaultGroupHandshakesOnGputls) {
   EXPECT_GE(handshakes, 40);
 }
 
+const char* provider_of(EVP_PKEY* k) { return OSSL_PROVIDER_get0_name(EVP_PKEY_get0_provider(k)); }
+
+// What libssl 3.0 does with a peer's key share (ssl_generate_param_group,
+// EVP_PKEY_set1_encoded_public_key, then a derive with our key): 0 when the
+// share is refused as it is set (libssl: illegal_parameter), 1 when the derive
+// fails (handshake_failure / internal_error), 2 when it all works.
+int peer_share_outcome(OSSL_LIB_CTX* lib, const char* propq, const GroupCap& g, EVP_PKEY* mine, const Bytes& share) {
+  EVP_PKEY_CTX* c = EVP_PKEY_CTX_new_from_name(lib, g.alg.c_str(), propq);
+  EVP_PKEY* shell = nullptr;
+  const bool made = c && EVP_PKEY_paramgen_init(c) == 1 && EVP_PKEY_CTX_set_group_name(c, g.internal.c_str()) == 1 &&
+                    EVP_PKEY_paramgen(c, &shell) == 1;
+  EVP_PKEY_CTX_free(c);
+  if (!made) {
+    ERR_clear_error();
+    return -1;
+  }
+  int outcome = 0;
+  if (EVP_PKEY_set1_encoded_public_key(shell, share.data(), share.size()) == 1) {
+    EVP_PKEY_CTX* d = EVP_PKEY_CTX_new_from_pkey(lib, mine, propq);
+    size_t len = 0;
+    Bytes out(1024);
+    outcome = d && EVP_PKEY_derive_init(d) == 1 && EVP_PKEY_derive_set_peer(d, shell) == 1 &&
+                      EVP_PKEY_derive(d, nullptr, &len) == 1 && len <= out.size() &&
+                      EVP_PKEY_derive(d, out.data(), &len) == 1
+                  ? 2
+                  : 1;
+    EVP_PKEY_CTX_free(d);
+  }
+  EVP_PKEY_free(shell);
+  ERR_clear_error();
+  return outcome;
+}
+
+EVP_PKEY* group_keygen(OSSL_LIB_CTX* lib, const char* propq, const GroupCap& g) {
+  EVP_PKEY_CTX* c = EVP_PKEY_CTX_new_from_name(lib, g.alg.c_str(), propq);
+  EVP_PKEY* k = nullptr;
+  if (!c || EVP_PKEY_keygen_init(c) != 1 || EVP_PKEY_CTX_set_group_name(c, g.internal.c_str()) != 1 ||
+      EVP_PKEY_keygen(c, &k) != 1)
+    k = nullptr;
+  EVP_PKEY_CTX_free(c);
+  return k;
+}
+
+// Malformed key shares of every default group (truncated, one byte longer,
+// the point at infinity, off the curve / a flipped bit, all zeros, y = 1 for
+// DH) meet the same fate with a gputls-preferred context as with the default
+// provider alone: refused where the share is set (so libssl answers
+// illegal_parameter in both), or refused at the derive, or accepted.
+TEST_F(Groups, MalformedSharesMeetTheDefaultsFate) {
+  std::set<unsigned> seen;
+  int compared = 0;
+  for (const GroupCap& g : tls_groups(default_)) {
+    if (!seen.insert(g.id).second) continue;
+    SCOPED_TRACE(g.name);
+    EVP_PKEY* theirs = group_keygen(nullptr, nullptr, g);  // the peer whose share is mangled
+    EVP_PKEY* ref_mine = group_keygen(nullptr, nullptr, g);
+    EVP_PKEY* our_mine = group_keygen(lib_, "?provider=gputls", g);
+    ASSERT_NE(theirs, nullptr);
+    ASSERT_NE(ref_mine, nullptr);
+    ASSERT_NE(our_mine, nullptr);
+    EXPECT_STREQ(provider_of(our_mine), "gputls");
+    unsigned char* enc = nullptr;
+    const size_t enc_len = EVP_PKEY_get1_encoded_public_key(theirs, &enc);
+    ASSERT_GT(enc_len, 0u);
+    const Bytes good(enc, enc + enc_len);
+    OPENSSL_free(enc);
+    std::vector<std::pair<const char*, Bytes>> shares = {{"valid", good}};
+    shares.push_back({"truncated", Bytes(good.begin(), good.end() - 1)});
+    Bytes longer = good;
+    longer.push_back(0);
+    shares.push_back({"one byte longer", longer});
+    shares.push_back({"infinity", Bytes{0x00}});
+    Bytes flipped = good;
+    flipped.back() ^= 0x01;
+    shares.push_back({"last bit flipped", flipped});
+    shares.push_back({"all zeros", Bytes(good.size(), 0)});
+    Bytes one(good.size(), 0);
+    one.back() = 1;
+    shares.push_back({"value 1", one});
+    for (const auto& [what, share] : shares) {
+      SCOPED_TRACE(what);
+      const int reference = peer_share_outcome(nullptr, nullptr, g, ref_mine, share);
+      const int ours = peer_share_outcome(lib_, "?provider=gputls", g, our_mine, share);
+      EXPECT_EQ(ours, reference) << "0: refused when set, 1: refused at derive, 2: accepted";
+      if (std::string(what) == "valid") {
+        EXPECT_EQ(reference, 2);
+      }
+      ++compared;
+    }
+    EVP_PKEY_free(our_mine);
+    EVP_PKEY_free(ref_mine);
+    EVP_PKEY_free(theirs);
+  }
+  EXPECT_GE(compared, 200);
+}
+
 EVP_PKEY* ec_keygen(OSSL_LIB_CTX* lib, const char* propq, const char* group) {
   EVP_PKEY_CTX* c = EVP_PKEY_CTX_new_from_name(lib, "EC", propq);
   EVP_PKEY* k = nullptr;
@@ -213,7 +309,6 @@ bool verify(OSSL_LIB_CTX* lib, const char* propq, EVP_PKEY* key, const char* md,
   return ok;
 }
 
-const char* provider_of(EVP_PKEY* k) { return OSSL_PROVIDER_get0_name(EVP_PKEY_get0_provider(k)); }
 
 int get_int(EVP_PKEY* k, const char* name) {
   int v = -1;
