@@ -1,5 +1,7 @@
-// TLS-GROUP capabilities: every group gputls has key management for. With
-// `?provider=gputls`, libssl offers only groups some provider advertises.
+// TLS-GROUP capabilities: every group OpenSSL 3.0's default provider
+// advertises. With `?provider=gputls`, libssl keeps a group only when the
+// keymgmt fetched with the context's properties belongs to the provider that
+// advertised it, so a group missing here would vanish from such a server.
 #include <openssl/core_names.h>
 #include <openssl/params.h>
 #include <openssl/prov_ssl.h>
@@ -20,16 +22,64 @@ struct Group {
   int min_tls, max_tls, min_dtls, max_dtls;
 };
 
+// OpenSSL 3.0's default provider's table (providers/common/capabilities.c),
+// entry for entry: same names, ids, security bits and TLS / DTLS version
+// ranges, so preferring gputls (`?provider=gputls`) keeps every group the
+// default serves. Each is backed by gputls's EC, X25519, X448 or DH keymgmt
+// and key exchange (P-256, P-384, X25519 and the ffdhe groups on the engine,
+// the rest in the provider's own OpenSSL context). Groups.CapabilitiesMatchDefault
+// compares this table with the running default provider's.
 const Group kGroups[] = {
-    {"x25519", "X25519", "X25519", 29, 128, TLS1_VERSION, 0, DTLS1_VERSION, 0},
+    {"sect163k1", "sect163k1", "EC", 1, 80, TLS1_VERSION, TLS1_2_VERSION, DTLS1_VERSION, DTLS1_2_VERSION},
+    {"K-163", "sect163k1", "EC", 1, 80, TLS1_VERSION, TLS1_2_VERSION, DTLS1_VERSION, DTLS1_2_VERSION},
+    {"sect163r1", "sect163r1", "EC", 2, 80, TLS1_VERSION, TLS1_2_VERSION, DTLS1_VERSION, DTLS1_2_VERSION},
+    {"sect163r2", "sect163r2", "EC", 3, 80, TLS1_VERSION, TLS1_2_VERSION, DTLS1_VERSION, DTLS1_2_VERSION},
+    {"B-163", "sect163r2", "EC", 3, 80, TLS1_VERSION, TLS1_2_VERSION, DTLS1_VERSION, DTLS1_2_VERSION},
+    {"sect193r1", "sect193r1", "EC", 4, 80, TLS1_VERSION, TLS1_2_VERSION, DTLS1_VERSION, DTLS1_2_VERSION},
+    {"sect193r2", "sect193r2", "EC", 5, 80, TLS1_VERSION, TLS1_2_VERSION, DTLS1_VERSION, DTLS1_2_VERSION},
+    {"sect233k1", "sect233k1", "EC", 6, 112, TLS1_VERSION, TLS1_2_VERSION, DTLS1_VERSION, DTLS1_2_VERSION},
+    {"K-233", "sect233k1", "EC", 6, 112, TLS1_VERSION, TLS1_2_VERSION, DTLS1_VERSION, DTLS1_2_VERSION},
+    {"sect233r1", "sect233r1", "EC", 7, 112, TLS1_VERSION, TLS1_2_VERSION, DTLS1_VERSION, DTLS1_2_VERSION},
+    {"B-233", "sect233r1", "EC", 7, 112, TLS1_VERSION, TLS1_2_VERSION, DTLS1_VERSION, DTLS1_2_VERSION},
+    {"sect239k1", "sect239k1", "EC", 8, 112, TLS1_VERSION, TLS1_2_VERSION, DTLS1_VERSION, DTLS1_2_VERSION},
+    {"sect283k1", "sect283k1", "EC", 9, 128, TLS1_VERSION, TLS1_2_VERSION, DTLS1_VERSION, DTLS1_2_VERSION},
+    {"K-283", "sect283k1", "EC", 9, 128, TLS1_VERSION, TLS1_2_VERSION, DTLS1_VERSION, DTLS1_2_VERSION},
+    {"sect283r1", "sect283r1", "EC", 10, 128, TLS1_VERSION, TLS1_2_VERSION, DTLS1_VERSION, DTLS1_2_VERSION},
+    {"B-283", "sect283r1", "EC", 10, 128, TLS1_VERSION, TLS1_2_VERSION, DTLS1_VERSION, DTLS1_2_VERSION},
+    {"sect409k1", "sect409k1", "EC", 11, 192, TLS1_VERSION, TLS1_2_VERSION, DTLS1_VERSION, DTLS1_2_VERSION},
+    {"K-409", "sect409k1", "EC", 11, 192, TLS1_VERSION, TLS1_2_VERSION, DTLS1_VERSION, DTLS1_2_VERSION},
+    {"sect409r1", "sect409r1", "EC", 12, 192, TLS1_VERSION, TLS1_2_VERSION, DTLS1_VERSION, DTLS1_2_VERSION},
+    {"B-409", "sect409r1", "EC", 12, 192, TLS1_VERSION, TLS1_2_VERSION, DTLS1_VERSION, DTLS1_2_VERSION},
+    {"sect571k1", "sect571k1", "EC", 13, 256, TLS1_VERSION, TLS1_2_VERSION, DTLS1_VERSION, DTLS1_2_VERSION},
+    {"K-571", "sect571k1", "EC", 13, 256, TLS1_VERSION, TLS1_2_VERSION, DTLS1_VERSION, DTLS1_2_VERSION},
+    {"sect571r1", "sect571r1", "EC", 14, 256, TLS1_VERSION, TLS1_2_VERSION, DTLS1_VERSION, DTLS1_2_VERSION},
+    {"B-571", "sect571r1", "EC", 14, 256, TLS1_VERSION, TLS1_2_VERSION, DTLS1_VERSION, DTLS1_2_VERSION},
+    {"secp160k1", "secp160k1", "EC", 15, 80, TLS1_VERSION, TLS1_2_VERSION, DTLS1_VERSION, DTLS1_2_VERSION},
+    {"secp160r1", "secp160r1", "EC", 16, 80, TLS1_VERSION, TLS1_2_VERSION, DTLS1_VERSION, DTLS1_2_VERSION},
+    {"secp160r2", "secp160r2", "EC", 17, 80, TLS1_VERSION, TLS1_2_VERSION, DTLS1_VERSION, DTLS1_2_VERSION},
+    {"secp192k1", "secp192k1", "EC", 18, 80, TLS1_VERSION, TLS1_2_VERSION, DTLS1_VERSION, DTLS1_2_VERSION},
+    {"secp192r1", "prime192v1", "EC", 19, 80, TLS1_VERSION, TLS1_2_VERSION, DTLS1_VERSION, DTLS1_2_VERSION},
+    {"P-192", "prime192v1", "EC", 19, 80, TLS1_VERSION, TLS1_2_VERSION, DTLS1_VERSION, DTLS1_2_VERSION},
+    {"secp224k1", "secp224k1", "EC", 20, 112, TLS1_VERSION, TLS1_2_VERSION, DTLS1_VERSION, DTLS1_2_VERSION},
+    {"secp224r1", "secp224r1", "EC", 21, 112, TLS1_VERSION, TLS1_2_VERSION, DTLS1_VERSION, DTLS1_2_VERSION},
+    {"P-224", "secp224r1", "EC", 21, 112, TLS1_VERSION, TLS1_2_VERSION, DTLS1_VERSION, DTLS1_2_VERSION},
+    {"secp256k1", "secp256k1", "EC", 22, 128, TLS1_VERSION, TLS1_2_VERSION, DTLS1_VERSION, DTLS1_2_VERSION},
     {"secp256r1", "prime256v1", "EC", 23, 128, TLS1_VERSION, 0, DTLS1_VERSION, 0},
-    {"secp384r1", "secp384r1", "EC", 24, 192, TLS1_VERSION, 0, DTLS1_VERSION, 0},
-    // The NIST names, as the default provider also lists them (SSL_CTX_set1_groups_list("P-256")).
     {"P-256", "prime256v1", "EC", 23, 128, TLS1_VERSION, 0, DTLS1_VERSION, 0},
+    {"secp384r1", "secp384r1", "EC", 24, 192, TLS1_VERSION, 0, DTLS1_VERSION, 0},
     {"P-384", "secp384r1", "EC", 24, 192, TLS1_VERSION, 0, DTLS1_VERSION, 0},
-    // As OpenSSL 3.0's default provider reports them: TLS 1.3 only, no DTLS.
+    {"secp521r1", "secp521r1", "EC", 25, 256, TLS1_VERSION, 0, DTLS1_VERSION, 0},
+    {"P-521", "secp521r1", "EC", 25, 256, TLS1_VERSION, 0, DTLS1_VERSION, 0},
+    {"brainpoolP256r1", "brainpoolP256r1", "EC", 26, 128, TLS1_VERSION, TLS1_2_VERSION, DTLS1_VERSION, DTLS1_2_VERSION},
+    {"brainpoolP384r1", "brainpoolP384r1", "EC", 27, 192, TLS1_VERSION, TLS1_2_VERSION, DTLS1_VERSION, DTLS1_2_VERSION},
+    {"brainpoolP512r1", "brainpoolP512r1", "EC", 28, 256, TLS1_VERSION, TLS1_2_VERSION, DTLS1_VERSION, DTLS1_2_VERSION},
+    {"x25519", "X25519", "X25519", 29, 128, TLS1_VERSION, 0, DTLS1_VERSION, 0},
+    {"x448", "X448", "X448", 30, 224, TLS1_VERSION, 0, DTLS1_VERSION, 0},
     {"ffdhe2048", "ffdhe2048", "DH", 256, 112, TLS1_3_VERSION, 0, -1, -1},
     {"ffdhe3072", "ffdhe3072", "DH", 257, 128, TLS1_3_VERSION, 0, -1, -1},
+    {"ffdhe4096", "ffdhe4096", "DH", 258, 128, TLS1_3_VERSION, 0, -1, -1},
+    {"ffdhe6144", "ffdhe6144", "DH", 259, 128, TLS1_3_VERSION, 0, -1, -1},
+    {"ffdhe8192", "ffdhe8192", "DH", 260, 192, TLS1_3_VERSION, 0, -1, -1},
 };
 
 int group_params(const Group& g, OSSL_CALLBACK* cb, void* arg) {

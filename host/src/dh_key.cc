@@ -3,8 +3,10 @@
 #include <openssl/bn.h>
 #include <openssl/core_names.h>
 #include <openssl/crypto.h>
+#include <openssl/err.h>
 #include <openssl/evp.h>
 
+#include <cctype>
 #include <cstring>
 #include <map>
 #include <memory>
@@ -33,7 +35,9 @@ struct GroupInfo {
   int priv_bits;
 };
 constexpr GroupInfo kGroups[] = {
-    {"ffdhe2048", 225}, {"ffdhe3072", 275}, {"ffdhe4096", 325}, {"ffdhe6144", 375}, {"ffdhe8192", 400}};
+    {"ffdhe2048", 225}, {"ffdhe3072", 275}, {"ffdhe4096", 325}, {"ffdhe6144", 375}, {"ffdhe8192", 400},
+    {"modp_1536", 200}, {"modp_2048", 225}, {"modp_3072", 275}, {"modp_4096", 325}, {"modp_6144", 375},
+    {"modp_8192", 400}};
 
 bool sw_modexp(ProvCtx* pc, const DhKey& k, const uint8_t* in, uint8_t* out) {
   const size_t len = k.params.bytes();
@@ -60,20 +64,24 @@ int DhParams::bits() const {
   return static_cast<int>((p.size() - 1) * 8) + top;
 }
 
+// Any group name the default provider's DH keymgmt knows (ffdhe*, modp_*,
+// dh_1024_160 / dh_2048_224 / dh_2048_256): p, g and q from its tables.
 bool dh_named_group(ProvCtx* pc, const char* name, DhParams* out) {
-  const GroupInfo* info = nullptr;
-  for (const GroupInfo& g : kGroups)
-    if (OPENSSL_strcasecmp(name, g.name) == 0) info = &g;
-  if (!info) return false;
+  if (!name || !*name) return false;
+  std::string key = name;
+  for (char& ch : key) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
   static std::mutex mu;
   static std::map<std::string, DhParams> cache;  // process-wide: the tables are constants
   std::lock_guard<std::mutex> lock(mu);
-  auto it = cache.find(info->name);
+  auto it = cache.find(key);
   if (it == cache.end()) {
+    ERR_set_mark();
     EVP_PKEY_CTX* c = EVP_PKEY_CTX_new_from_name(pc->sw, "DH", nullptr);
     EVP_PKEY* pk = nullptr;
     BIGNUM *p = nullptr, *g = nullptr, *q = nullptr;
-    bool ok = c && EVP_PKEY_paramgen_init(c) == 1 && EVP_PKEY_CTX_set_group_name(c, info->name) == 1 &&
+    char canonical[64] = {0};
+    size_t canonical_len = 0;
+    bool ok = c && EVP_PKEY_paramgen_init(c) == 1 && EVP_PKEY_CTX_set_group_name(c, name) == 1 &&
               EVP_PKEY_paramgen(c, &pk) == 1 && EVP_PKEY_get_bn_param(pk, OSSL_PKEY_PARAM_FFC_P, &p) == 1 &&
               EVP_PKEY_get_bn_param(pk, OSSL_PKEY_PARAM_FFC_G, &g) == 1;
     if (ok) {
@@ -81,14 +89,18 @@ bool dh_named_group(ProvCtx* pc, const char* name, DhParams* out) {
       d.p = bn_bytes(p);
       d.g = bn_bytes(g);
       if (EVP_PKEY_get_bn_param(pk, OSSL_PKEY_PARAM_FFC_Q, &q) == 1) d.q = bn_bytes(q);
-      d.group = info->name;
-      it = cache.emplace(info->name, std::move(d)).first;
+      d.group = EVP_PKEY_get_utf8_string_param(pk, OSSL_PKEY_PARAM_GROUP_NAME, canonical, sizeof canonical,
+                                               &canonical_len) == 1
+                    ? canonical
+                    : name;
+      it = cache.emplace(key, std::move(d)).first;
     }
     BN_free(p);
     BN_free(g);
     BN_free(q);
     EVP_PKEY_free(pk);
     EVP_PKEY_CTX_free(c);
+    ERR_pop_to_mark();  // the caller reports a name the default does not know either
     if (!ok) return false;
   }
   *out = it->second;
@@ -106,6 +118,18 @@ bool dh_public_in_range(const DhParams& params, const uint8_t* y, size_t len) {
   return BN_cmp(v.get(), BN_value_one()) > 0 && BN_cmp(v.get(), pm1.get()) < 0;
 }
 
+bool dh_public_in_subgroup(const DhParams& params, const uint8_t* y, size_t len) {
+  if (!dh_public_in_range(params, y, len)) return false;
+  if (params.q.empty()) return true;
+  Bn p = bn_of(params.p), q = bn_of(params.q), v = bn_of(y, len), r(BN_new());
+  BN_CTX* bctx = BN_CTX_new();
+  // Public values only: no constant-time exponentiation needed.
+  const bool ok = p && q && v && r && bctx && BN_ucmp(p.get(), q.get()) >= 0 &&
+                  BN_mod_exp(r.get(), v.get(), q.get(), p.get(), bctx) == 1 && BN_is_one(r.get());
+  BN_CTX_free(bctx);
+  return ok;
+}
+
 int dh_security_bits(const DhParams& params) {
   if (params.p.empty()) return 0;
   int qbits = -1;
@@ -117,10 +141,21 @@ int dh_security_bits(const DhParams& params) {
 }
 
 int dh_private_bits(const DhParams& params) {
+  const int pbits = params.bits();
+  int bits = 0;
   for (const GroupInfo& g : kGroups)
-    if (!params.group.empty() && OPENSSL_strcasecmp(params.group.c_str(), g.name) == 0) return g.priv_bits;
-  int bits = 2 * dh_security_bits(params);
-  return bits >= params.bits() ? params.bits() - 1 : bits;
+    if (!params.group.empty() && OPENSSL_strcasecmp(params.group.c_str(), g.name) == 0) bits = g.priv_bits;
+  if (bits == 0) bits = 2 * dh_security_bits(params);
+  // A prime too small for BN_security_bits (below 1024 bits): as the default
+  // provider without a length, p's length less one.
+  if (bits < 2 || bits >= pbits) bits = pbits - 1;
+  // With a subgroup order q, x < q (exactly `bits` bits, top bit set).
+  if (!params.q.empty()) {
+    Bn q = bn_of(params.q);
+    const int qbits = q ? BN_num_bits(q.get()) : 0;
+    if (qbits > 2 && bits >= qbits) bits = qbits - 1;
+  }
+  return bits;
 }
 
 bool dh_modexp(DhKey* k, ProvOp which, const uint8_t* in, uint8_t* out) {

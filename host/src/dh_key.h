@@ -43,7 +43,8 @@ struct DhKey {
   EngineKeyRef engine_ref;
 };
 
-// p, g and q of a named RFC 7919 group ("ffdhe2048", "ffdhe3072", ...), taken
+// p, g and q of a group the default provider's DH keymgmt names (RFC 7919
+// "ffdhe2048".., RFC 3526 "modp_2048".., RFC 5114 "dh_2048_224"..), taken
 // from OpenSSL's own tables through the default provider in pc->sw (cached).
 bool dh_named_group(ProvCtx* pc, const char* name, DhParams* out);
 
@@ -54,10 +55,15 @@ bool dh_params_ok(const DhParams& params);
 // 1 < y < p-1 for a big-endian y of any length (leading zeros allowed).
 bool dh_public_in_range(const DhParams& params, const uint8_t* y, size_t len);
 
+// The full public-value check of OpenSSL's DH_check_pub_key (the default's
+// validate without QUICK): in range, and y^q mod p == 1 when there is a q.
+bool dh_public_in_subgroup(const DhParams& params, const uint8_t* y, size_t len);
+
 // Private exponent length in bits for these parameters: the RFC 7919 length
 // OpenSSL 3.0 uses for the named group (225 for ffdhe2048, 275 for ffdhe3072,
 // 325/375/400 for the larger ones), else twice the parameters' security bits
-// (224 for a 2048-bit RFC 3526 prime, 256 for 3072 bits).
+// (224 for a 2048-bit RFC 3526 prime, 256 for 3072 bits), p's length less one
+// for primes below 1024 bits, and below q's length when there is a q.
 int dh_private_bits(const DhParams& params);
 
 // Security bits as OpenSSL counts them (BN_security_bits over p and q).

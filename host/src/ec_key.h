@@ -14,21 +14,33 @@
 
 namespace gputls::host {
 
-// A curve gputls serves. Other curves are refused (the default provider
-// serves them).
+// A named curve. Every curve of OpenSSL's built-in table is served (as the
+// default provider's EC keymgmt serves them); P-256 and P-384 run on the
+// engine, the others on OpenSSL's EC arithmetic in the provider's own
+// context (counted as `sw`).
 struct EcCurve {
   int nid;
-  const char* group;          // as the default provider exports it ("prime256v1", "secp384r1")
-  uint32_t bits;              // field and order size: 256 / 384
-  size_t bytes;               // 32 / 48
-  int security_bits;          // 128 / 192
-  int max_sig_size;           // largest DER ECDSA signature (ECDSA_size): 72 / 104
-  const uint8_t* order;       // n, big-endian, `bytes` long
+  const char* group;          // as the default provider exports it ("prime256v1", "secp521r1", ...)
+  uint32_t bits;              // order bits: the key's "bits", as the default reports it
+  size_t bytes;               // field element length (degree rounded up): coordinates, ECDH output
+  size_t order_bytes;         // scalar, r and s length
+  int security_bits;          // as the default's EC keymgmt derives it from the order's bits
+  int max_sig_size;           // largest DER ECDSA signature (ECDSA_size)
+  const uint8_t* order;       // n, big-endian, `order_bytes` long
+  bool cofactor_one;          // h == 1: cofactor ECDH changes nothing
+  bool accelerated;           // P-256 / P-384: the engine's curves
   size_t point_bytes() const { return 1 + 2 * bytes; }  // uncompressed
 };
 
-// "prime256v1", "P-256", "secp256r1", "secp384r1", "P-384" (any case); nullptr otherwise.
+// Longest order of any built-in curve (sect571: 72 bytes).
+inline constexpr size_t kEcMaxOrderBytes = 72;
+
+// A curve by any name OpenSSL gives it: short name ("prime256v1",
+// "secp521r1", "brainpoolP256r1"), NIST name ("P-256"), "secp256r1", long
+// name, any case; nullptr when OpenSSL has no such named curve.
 const EcCurve* ec_curve_by_name(const char* name);
+const EcCurve* ec_curve_by_nid(int nid);
+// An engine curve by its field bits (256, 384); nullptr otherwise.
 const EcCurve* ec_curve_by_bits(uint32_t bits);
 
 struct EcKey {
@@ -39,8 +51,9 @@ struct EcKey {
   ProvCtx* pc;
   const EcCurve* curve = nullptr;  // nullptr: no parameters yet
   std::vector<uint8_t> pub;        // uncompressed 04 || X || Y when has_public
-  engine::SecureBytes priv;        // d, big-endian, curve->bytes long, 1 <= d < n, when has_private
+  engine::SecureBytes priv;        // d, big-endian, curve->order_bytes long, 1 <= d < n, when has_private
   bool has_public = false, has_private = false;
+  bool use_cofactor = false;       // the key's use-cofactor-flag (EC_FLAG_COFACTOR_ECDH)
 
   EngineKeyRef engine_ref;
 };
@@ -60,11 +73,16 @@ bool ec_random_private(ProvCtx* pc, const EcCurve& curve, engine::SecureBytes* o
 // k.pub = d*G: one engine operation (software fallback).
 bool ec_make_public(EcKey* k);
 
-// out (curve->bytes) = x(d * peer), peer uncompressed and on the curve.
-bool ec_derive(EcKey* k, const uint8_t* peer, size_t peer_len, uint8_t* out);
+// out (curve->bytes) = x(d * peer), peer uncompressed and on the curve; with
+// `cofactor`, x(h * d * peer) as OpenSSL's cofactor ECDH.
+bool ec_derive(EcKey* k, const uint8_t* peer, size_t peer_len, uint8_t* out, bool cofactor = false);
 
-// ECDSA over a digest (1..64 bytes, truncated to the order's length):
-// r || s, each curve->bytes long, written to rs.
+// n * Q == infinity for the key's public point (the full public check of a
+// curve with a cofactor); true on curves with cofactor 1.
+bool ec_public_in_subgroup(const EcKey* k);
+
+// ECDSA over a digest (truncated to the order's length; 1..64 bytes on the
+// engine's curves): r || s, each curve->order_bytes long, written to rs.
 bool ec_sign(EcKey* k, const uint8_t* digest, size_t digest_len, uint8_t* rs);
 
 // The key as an EVP_PKEY in pc->sw (public part, and private part when

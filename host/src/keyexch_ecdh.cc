@@ -1,42 +1,112 @@
-// ECDH on P-256 / P-384: the shared value x(d*Q) is one engine operation with
-// our private key and the peer's point (validated once by keymgmt when it
-// arrived, kept uncompressed; the engine checks the bytes it is given in its
-// own right: the import on the CPU, decode_point in the kernel). The output is the x
-// coordinate padded to the field's length (RFC 8446 7.4.2, RFC 4492 5.10).
-// Cofactor mode changes nothing (cofactor 1); no X9.63 KDF.
+// ECDH on every named curve: the shared value x(d*Q) is one engine
+// operation on P-256 / P-384 with our private key and the peer's point
+// (validated once by keymgmt when it arrived, kept uncompressed; the engine
+// checks the bytes it is given in its own right: the import on the CPU,
+// decode_point in the kernel), and OpenSSL's arithmetic in the provider's
+// own context on the other curves. The output is the x coordinate padded to
+// the field's length (RFC 8446 7.4.2, RFC 4492 5.10). As the default
+// provider's ecdh_exch.c: ecdh-cofactor-mode (-1: the key's
+// use-cofactor-flag) multiplies by the cofactor on curves that have one, and
+// kdf-type "X963KDF" (kdf-digest, kdf-outlen, kdf-ukm) runs the X9.63 KDF,
+// fetched from the provider's own context, over the shared value.
 #include <openssl/core_dispatch.h>
 #include <openssl/core_names.h>
 #include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <openssl/kdf.h>
 #include <openssl/params.h>
 
 #include <cstring>
 #include <vector>
 
 #include "ec_key.h"
+#include "prov_err.h"
 #include "provider.h"
 
 namespace gputls::host {
 namespace {
 
+constexpr const char* kX963 = "X963KDF";  // OSSL_KDF_NAME_X963KDF
+
 struct KexCtx {
+  explicit KexCtx(ProvCtx* p) : pc(p) {}
   ProvCtx* pc;
   EcKey* key = nullptr;
   EcKey* peer = nullptr;
+  int cofactor_mode = -1;  // -1: the key's use-cofactor-flag
+  bool kdf_x963 = false;
+  EVP_MD* kdf_md = nullptr;
+  size_t kdf_outlen = 0;
+  std::vector<uint8_t> kdf_ukm;
+
+  ~KexCtx() { EVP_MD_free(kdf_md); }
 };
 
-void* ex_newctx(void* provctx) { return new KexCtx{static_cast<ProvCtx*>(provctx)}; }
+void* ex_newctx(void* provctx) { return new KexCtx(static_cast<ProvCtx*>(provctx)); }
 void ex_freectx(void* ctx) { delete static_cast<KexCtx*>(ctx); }
-void* ex_dupctx(void* ctx) { return new KexCtx(*static_cast<KexCtx*>(ctx)); }
+void* ex_dupctx(void* ctx) {
+  auto* c = static_cast<KexCtx*>(ctx);
+  if (c->kdf_md && !EVP_MD_up_ref(c->kdf_md)) return nullptr;
+  return new KexCtx(*c);
+}
 
-int ex_set_ctx_params(void*, const OSSL_PARAM params[]) {
+int ex_set_ctx_params(void* ctx, const OSSL_PARAM params[]) {
+  auto* c = static_cast<KexCtx*>(ctx);
+  if (!params) return 1;
   const OSSL_PARAM* p;
   if ((p = OSSL_PARAM_locate_const(params, OSSL_EXCHANGE_PARAM_EC_ECDH_COFACTOR_MODE))) {
     int mode = 0;
-    if (!OSSL_PARAM_get_int(p, &mode) || mode < -1 || mode > 1) return 0;
+    if (!OSSL_PARAM_get_int(p, &mode) || mode < -1 || mode > 1) {
+      GT_RAISE(ERR_R_PASSED_INVALID_ARGUMENT, "gputls ECDH: ecdh-cofactor-mode must be -1, 0 or 1");
+      return 0;
+    }
+    c->cofactor_mode = mode;
   }
   if ((p = OSSL_PARAM_locate_const(params, OSSL_EXCHANGE_PARAM_KDF_TYPE))) {
     const char* kdf = nullptr;
-    if (!OSSL_PARAM_get_utf8_string_ptr(p, &kdf) || (kdf && *kdf)) return 0;
+    if (!OSSL_PARAM_get_utf8_string_ptr(p, &kdf) || !kdf) {
+      GT_RAISE(ERR_R_PASSED_INVALID_ARGUMENT, "gputls ECDH: kdf-type is not a string");
+      return 0;
+    }
+    if (*kdf == '\0') {
+      c->kdf_x963 = false;
+    } else if (std::strcmp(kdf, kX963) == 0) {
+      c->kdf_x963 = true;
+    } else {
+      GT_RAISE(ERR_R_UNSUPPORTED, "gputls ECDH: kdf-type \"%s\" unknown (\"\" or \"%s\", as the default provider)",
+               kdf, kX963);
+      return 0;
+    }
+  }
+  if ((p = OSSL_PARAM_locate_const(params, OSSL_EXCHANGE_PARAM_KDF_DIGEST))) {
+    const char* name = nullptr;
+    const char* props = nullptr;
+    const OSSL_PARAM* pp = OSSL_PARAM_locate_const(params, OSSL_EXCHANGE_PARAM_KDF_DIGEST_PROPS);
+    if (!OSSL_PARAM_get_utf8_string_ptr(p, &name) || (pp && !OSSL_PARAM_get_utf8_string_ptr(pp, &props))) {
+      GT_RAISE(ERR_R_PASSED_INVALID_ARGUMENT, "gputls ECDH: kdf-digest is not a string");
+      return 0;
+    }
+    EVP_MD* md = EVP_MD_fetch(c->pc->sw, name, props);
+    if (!md) {
+      GT_RAISE(ERR_R_UNSUPPORTED, "gputls ECDH: kdf-digest \"%s\" not found", name);
+      return 0;
+    }
+    EVP_MD_free(c->kdf_md);
+    c->kdf_md = md;
+  }
+  if ((p = OSSL_PARAM_locate_const(params, OSSL_EXCHANGE_PARAM_KDF_OUTLEN)) && !OSSL_PARAM_get_size_t(p, &c->kdf_outlen)) {
+    GT_RAISE(ERR_R_PASSED_INVALID_ARGUMENT, "gputls ECDH: kdf-outlen is not a size");
+    return 0;
+  }
+  if ((p = OSSL_PARAM_locate_const(params, OSSL_EXCHANGE_PARAM_KDF_UKM))) {
+    const void* data = nullptr;
+    size_t len = 0;
+    if (!OSSL_PARAM_get_octet_string_ptr(p, &data, &len)) {
+      GT_RAISE(ERR_R_PASSED_INVALID_ARGUMENT, "gputls ECDH: kdf-ukm is not an octet string");
+      return 0;
+    }
+    const auto* b = static_cast<const uint8_t*>(data);
+    c->kdf_ukm.assign(b, b + len);
   }
   return 1;
 }
@@ -44,15 +114,34 @@ int ex_set_ctx_params(void*, const OSSL_PARAM params[]) {
 const OSSL_PARAM* ex_settable_ctx_params(void*, void*) {
   static const OSSL_PARAM kSettable[] = {OSSL_PARAM_int(OSSL_EXCHANGE_PARAM_EC_ECDH_COFACTOR_MODE, nullptr),
                                          OSSL_PARAM_utf8_string(OSSL_EXCHANGE_PARAM_KDF_TYPE, nullptr, 0),
+                                         OSSL_PARAM_utf8_string(OSSL_EXCHANGE_PARAM_KDF_DIGEST, nullptr, 0),
+                                         OSSL_PARAM_utf8_string(OSSL_EXCHANGE_PARAM_KDF_DIGEST_PROPS, nullptr, 0),
+                                         OSSL_PARAM_size_t(OSSL_EXCHANGE_PARAM_KDF_OUTLEN, nullptr),
+                                         OSSL_PARAM_octet_string(OSSL_EXCHANGE_PARAM_KDF_UKM, nullptr, 0),
                                          OSSL_PARAM_END};
   return kSettable;
 }
 
-int ex_get_ctx_params(void*, OSSL_PARAM params[]) {
+bool cofactor_on(const KexCtx* c) {
+  return c->cofactor_mode == 1 || (c->cofactor_mode == -1 && c->key && c->key->use_cofactor);
+}
+
+int ex_get_ctx_params(void* ctx, OSSL_PARAM params[]) {
+  auto* c = static_cast<KexCtx*>(ctx);
   OSSL_PARAM* p;
-  if ((p = OSSL_PARAM_locate(params, OSSL_EXCHANGE_PARAM_EC_ECDH_COFACTOR_MODE)) && !OSSL_PARAM_set_int(p, 0))
+  if ((p = OSSL_PARAM_locate(params, OSSL_EXCHANGE_PARAM_EC_ECDH_COFACTOR_MODE)) &&
+      !OSSL_PARAM_set_int(p, cofactor_on(c) ? 1 : 0))
     return 0;
-  if ((p = OSSL_PARAM_locate(params, OSSL_EXCHANGE_PARAM_KDF_TYPE)) && !OSSL_PARAM_set_utf8_string(p, ""))
+  if ((p = OSSL_PARAM_locate(params, OSSL_EXCHANGE_PARAM_KDF_TYPE)) &&
+      !OSSL_PARAM_set_utf8_string(p, c->kdf_x963 ? kX963 : ""))
+    return 0;
+  if ((p = OSSL_PARAM_locate(params, OSSL_EXCHANGE_PARAM_KDF_DIGEST)) &&
+      !OSSL_PARAM_set_utf8_string(p, c->kdf_md ? EVP_MD_get0_name(c->kdf_md) : ""))
+    return 0;
+  if ((p = OSSL_PARAM_locate(params, OSSL_EXCHANGE_PARAM_KDF_OUTLEN)) && !OSSL_PARAM_set_size_t(p, c->kdf_outlen))
+    return 0;
+  if ((p = OSSL_PARAM_locate(params, OSSL_EXCHANGE_PARAM_KDF_UKM)) &&
+      !OSSL_PARAM_set_octet_ptr(p, c->kdf_ukm.empty() ? nullptr : c->kdf_ukm.data(), c->kdf_ukm.size()))
     return 0;
   return 1;
 }
@@ -60,6 +149,9 @@ int ex_get_ctx_params(void*, OSSL_PARAM params[]) {
 const OSSL_PARAM* ex_gettable_ctx_params(void*, void*) {
   static const OSSL_PARAM kGettable[] = {OSSL_PARAM_int(OSSL_EXCHANGE_PARAM_EC_ECDH_COFACTOR_MODE, nullptr),
                                          OSSL_PARAM_utf8_string(OSSL_EXCHANGE_PARAM_KDF_TYPE, nullptr, 0),
+                                         OSSL_PARAM_utf8_string(OSSL_EXCHANGE_PARAM_KDF_DIGEST, nullptr, 0),
+                                         OSSL_PARAM_size_t(OSSL_EXCHANGE_PARAM_KDF_OUTLEN, nullptr),
+                                         OSSL_PARAM_DEFN(OSSL_EXCHANGE_PARAM_KDF_UKM, OSSL_PARAM_OCTET_PTR, nullptr, 0),
                                          OSSL_PARAM_END};
   return kGettable;
 }
@@ -68,39 +160,102 @@ int ex_init(void* ctx, void* key, const OSSL_PARAM params[]) {
   auto* c = static_cast<KexCtx*>(ctx);
   c->key = static_cast<EcKey*>(key);
   c->peer = nullptr;
-  if (!c->key || !c->key->has_private || !c->key->curve) return 0;
+  c->cofactor_mode = -1;
+  c->kdf_x963 = false;
+  if (!c->key || !c->key->has_private || !c->key->curve) {
+    GT_RAISE(ERR_R_PASSED_INVALID_ARGUMENT, "gputls ECDH: derive needs a key with a curve and a private scalar");
+    return 0;
+  }
   return ex_set_ctx_params(c, params);
 }
 
 int ex_set_peer(void* ctx, void* peer) {
   auto* c = static_cast<KexCtx*>(ctx);
   auto* p = static_cast<EcKey*>(peer);
-  if (!c->key || !p || !p->has_public || p->curve != c->key->curve) return 0;
+  if (!c->key || !p || !p->has_public || p->curve != c->key->curve) {
+    GT_RAISE(ERR_R_PASSED_INVALID_ARGUMENT, "gputls ECDH: the peer key has no public point or is on another curve");
+    return 0;
+  }
   c->peer = p;
   return 1;
 }
 
 // As OpenSSL's ECDH: a shorter buffer gets the leading bytes.
-int ex_derive(void* ctx, unsigned char* secret, size_t* secretlen, size_t outlen) {
-  auto* c = static_cast<KexCtx*>(ctx);
-  if (!c->key || !c->key->curve) return 0;
+int plain_derive(KexCtx* c, unsigned char* secret, size_t* secretlen, size_t outlen) {
   const size_t len = c->key->curve->bytes;
   if (!secret) {
     *secretlen = len;
     return 1;
   }
-  if (!c->peer || outlen == 0) return 0;
-  const std::vector<uint8_t>& q = c->peer->pub;
-  uint8_t full[48];
-  uint8_t* out = outlen >= len ? secret : full;
-  if (!ec_derive(c->key, q.data(), q.size(), out)) return 0;
-  const size_t n = outlen < len ? outlen : len;
-  if (out == full) {
-    std::memcpy(secret, full, n);
-    OPENSSL_cleanse(full, sizeof full);
+  if (outlen == 0) {
+    GT_RAISE(ERR_R_PASSED_INVALID_ARGUMENT, "gputls ECDH: empty output buffer");
+    return 0;
   }
+  const std::vector<uint8_t>& q = c->peer->pub;
+  engine::SecureBytes full;
+  uint8_t* out = secret;
+  if (outlen < len) {
+    full.assign(len, 0);
+    out = full.data();
+  }
+  if (!ec_derive(c->key, q.data(), q.size(), out, cofactor_on(c))) {
+    GT_RAISE(ERR_R_INTERNAL_ERROR, "gputls ECDH: the shared point on %s could not be computed (point at infinity?)",
+             c->key->curve->group);
+    return 0;
+  }
+  const size_t n = outlen < len ? outlen : len;
+  if (out != secret) std::memcpy(secret, out, n);
   *secretlen = n;
   return 1;
+}
+
+// As the default provider's ecdh_X9_63_kdf_derive.
+int x963_derive(KexCtx* c, unsigned char* secret, size_t* secretlen, size_t outlen) {
+  if (!secret) {
+    *secretlen = c->kdf_outlen;
+    return 1;
+  }
+  if (c->kdf_outlen > outlen) {
+    GT_RAISE(ERR_R_PASSED_INVALID_ARGUMENT, "gputls ECDH: output buffer (%zu) shorter than kdf-outlen (%zu)", outlen,
+             c->kdf_outlen);
+    return 0;
+  }
+  if (!c->kdf_md) {
+    GT_RAISE(ERR_R_PASSED_INVALID_ARGUMENT, "gputls ECDH: X9.63 KDF without kdf-digest");
+    return 0;
+  }
+  engine::SecureBytes z(c->key->curve->bytes, 0);
+  size_t zlen = 0;
+  if (!plain_derive(c, z.data(), &zlen, z.size())) return 0;
+  EVP_KDF* kdf = EVP_KDF_fetch(c->pc->sw, kX963, nullptr);
+  EVP_KDF_CTX* kctx = kdf ? EVP_KDF_CTX_new(kdf) : nullptr;
+  std::vector<OSSL_PARAM> p;
+  p.push_back(OSSL_PARAM_construct_utf8_string(OSSL_KDF_PARAM_DIGEST, const_cast<char*>(EVP_MD_get0_name(c->kdf_md)), 0));
+  p.push_back(OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_KEY, z.data(), zlen));
+  if (!c->kdf_ukm.empty())
+    p.push_back(OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_INFO, c->kdf_ukm.data(), c->kdf_ukm.size()));
+  p.push_back(OSSL_PARAM_construct_end());
+  const bool ok = kctx && EVP_KDF_derive(kctx, secret, c->kdf_outlen, p.data()) == 1;
+  EVP_KDF_CTX_free(kctx);
+  EVP_KDF_free(kdf);
+  if (!ok) {
+    OPENSSL_cleanse(secret, c->kdf_outlen);
+    GT_RAISE(ERR_R_INTERNAL_ERROR, "gputls ECDH: X9.63 KDF (%s, %zu bytes) failed", EVP_MD_get0_name(c->kdf_md),
+             c->kdf_outlen);
+    return 0;
+  }
+  *secretlen = c->kdf_outlen;
+  return 1;
+}
+
+int ex_derive(void* ctx, unsigned char* secret, size_t* secretlen, size_t outlen) {
+  auto* c = static_cast<KexCtx*>(ctx);
+  if (!c->key || !c->key->curve) return 0;
+  if (secret && !c->peer) {
+    GT_RAISE(ERR_R_PASSED_INVALID_ARGUMENT, "gputls ECDH: derive without a peer key");
+    return 0;
+  }
+  return c->kdf_x963 ? x963_derive(c, secret, secretlen, outlen) : plain_derive(c, secret, secretlen, outlen);
 }
 
 }  // namespace

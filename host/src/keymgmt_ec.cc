@@ -1,20 +1,25 @@
-// P-256 / P-384 key management, named like the default provider's EC.
+// EC key management, named like the default provider's EC, for every named
+// curve OpenSSL has (as the default's EC keymgmt): P-256 and P-384 on the
+// engine, the rest on OpenSSL's arithmetic in the provider's own context.
 // Key generation is one engine operation (public = d*G); a TLS 1.3 peer key
 // is a parameters-only key (gen with a group name, no key-pair selection)
 // plus encoded-pub-key; a TLS 1.2 peer key is a dup of our parameters
 // (copy-parameters) plus encoded-pub-key. Points arriving from outside are
 // decoded and checked on the curve by OpenSSL in the provider's own context,
-// and kept uncompressed. Other curves are refused: the default provider
-// serves them.
+// and kept uncompressed. Explicit (unnamed) curve parameters are refused
+// with an error saying so.
 #include <openssl/bn.h>
 #include <openssl/core_names.h>
+#include <openssl/crypto.h>
 #include <openssl/evp.h>
+#include <openssl/obj_mac.h>
 #include <openssl/param_build.h>
 #include <openssl/params.h>
 
 #include <cstring>
 
 #include "ec_key.h"
+#include "prov_err.h"
 #include "provider.h"
 
 namespace gputls::host {
@@ -46,7 +51,8 @@ int ek_match(const void* a, const void* b, int selection) {
     if (x->curve != y->curve) return 0;
     if (selection & kPub) {
       if (!x->has_public || !y->has_public || x->pub != y->pub) return 0;
-    } else if (!x->has_private || !y->has_private || x->priv != y->priv) {
+    } else if (!x->has_private || !y->has_private || x->priv.size() != y->priv.size() ||
+               CRYPTO_memcmp(x->priv.data(), y->priv.data(), x->priv.size()) != 0) {
       return 0;
     }
   }
@@ -57,7 +63,19 @@ bool set_pub(EcKey* k, const OSSL_PARAM* p) {
   const void* data = nullptr;
   size_t len = 0;
   if (!k->curve || !OSSL_PARAM_get_octet_string_ptr(p, &data, &len)) return false;
-  if (!ec_decode_point(k->pc, *k->curve, static_cast<const uint8_t*>(data), len, &k->pub)) return false;
+  // The point at infinity (its one-byte encoding) is taken, as the default's
+  // EC_KEY_oct2key takes it, and refused by the public check (so by
+  // EVP_PKEY_derive_set_peer) and by ECDH, as there.
+  if (len == 1 && static_cast<const uint8_t*>(data)[0] == 0x00) {
+    k->pub.assign(1, 0x00);
+    k->has_public = true;
+    return true;
+  }
+  if (!ec_decode_point(k->pc, *k->curve, static_cast<const uint8_t*>(data), len, &k->pub)) {
+    GT_RAISE(ERR_R_PASSED_INVALID_ARGUMENT, "gputls EC: public key (%zu bytes) is not a point on %s", len,
+             k->curve->group);
+    return false;
+  }
   k->has_public = true;
   return true;
 }
@@ -66,22 +84,48 @@ bool set_pub(EcKey* k, const OSSL_PARAM* p) {
 // without a name we serve are refused.
 bool read_curve(EcKey* k, const OSSL_PARAM params[]) {
   const OSSL_PARAM* p = OSSL_PARAM_locate_const(params, OSSL_PKEY_PARAM_GROUP_NAME);
-  if (!p) return k->curve != nullptr;
+  if (!p) {
+    if (!k->curve)
+      GT_RAISE(ERR_R_UNSUPPORTED, "gputls EC: no group name (explicit curve parameters are not served by gputls)");
+    return k->curve != nullptr;
+  }
   const char* name = nullptr;
   const EcCurve* c = OSSL_PARAM_get_utf8_string_ptr(p, &name) ? ec_curve_by_name(name) : nullptr;
-  if (!c || (k->curve && k->curve != c)) return false;
+  if (!c) {
+    GT_RAISE(ERR_R_UNSUPPORTED, "gputls EC: group \"%s\" is not a named curve OpenSSL knows", name ? name : "?");
+    return false;
+  }
+  if (k->curve && k->curve != c) {
+    GT_RAISE(ERR_R_PASSED_INVALID_ARGUMENT, "gputls EC: group %s does not match the key's %s", c->group, k->curve->group);
+    return false;
+  }
   k->curve = c;
+  return true;
+}
+
+// use-cofactor-flag (EC_FLAG_COFACTOR_ECDH), as the default's EC keymgmt takes it.
+bool read_cofactor_flag(const OSSL_PARAM params[], bool* flag) {
+  const OSSL_PARAM* p = OSSL_PARAM_locate_const(params, OSSL_PKEY_PARAM_USE_COFACTOR_ECDH);
+  int v = 0;
+  if (!p) return true;
+  if (!OSSL_PARAM_get_int(p, &v)) return false;
+  *flag = v != 0;
   return true;
 }
 
 // Imported private keys without a public point get one computed (by the
 // engine). point-format, encoding, use-cofactor-flag, group-check and
 // decoded-from-explicit, as the default provider exports them, change
-// nothing for P-256 / P-384 and are ignored.
+// nothing here and are ignored; use-cofactor-flag is kept for ECDH.
 int ek_import(void* keydata, int selection, const OSSL_PARAM params[]) {
   auto* k = static_cast<EcKey*>(keydata);
   if (!k || !(selection & (kParams | OSSL_KEYMGMT_SELECT_KEYPAIR))) return 0;
   if (!read_curve(k, params)) return 0;
+  if (k->curve->nid == NID_sm2) {  // as the default's EC import (common_check_sm2)
+    GT_RAISE(ERR_R_UNSUPPORTED, "gputls EC: SM2-curve keys are imported as the SM2 key type, not EC");
+    return 0;
+  }
+  if (!read_cofactor_flag(params, &k->use_cofactor)) return 0;
   const OSSL_PARAM* p;
   if ((selection & kPriv) && (p = OSSL_PARAM_locate_const(params, OSSL_PKEY_PARAM_PRIV_KEY))) {
     BIGNUM* b = nullptr;
@@ -89,7 +133,10 @@ int ek_import(void* keydata, int selection, const OSSL_PARAM params[]) {
     engine::SecureBytes raw(static_cast<size_t>(BN_num_bytes(b)), 0);
     if (!raw.empty()) BN_bn2bin(b, raw.data());
     BN_clear_free(b);
-    if (!ec_set_private(*k->curve, raw.data(), raw.size(), &k->priv)) return 0;
+    if (!ec_set_private(*k->curve, raw.data(), raw.size(), &k->priv)) {
+      GT_RAISE(ERR_R_PASSED_INVALID_ARGUMENT, "gputls EC: private scalar outside 1 <= d < n for %s", k->curve->group);
+      return 0;
+    }
     k->has_private = true;
   }
   if ((selection & OSSL_KEYMGMT_SELECT_KEYPAIR) && (p = OSSL_PARAM_locate_const(params, OSSL_PKEY_PARAM_PUB_KEY)) &&
@@ -122,7 +169,8 @@ int ek_export(void* keydata, int selection, OSSL_CALLBACK* cb, void* cbarg) {
   bool ok = bld && OSSL_PARAM_BLD_push_utf8_string(bld, OSSL_PKEY_PARAM_GROUP_NAME, k->curve->group, 0) &&
             OSSL_PARAM_BLD_push_utf8_string(bld, OSSL_PKEY_PARAM_EC_ENCODING, OSSL_PKEY_EC_ENCODING_GROUP, 0) &&
             OSSL_PARAM_BLD_push_utf8_string(bld, OSSL_PKEY_PARAM_EC_POINT_CONVERSION_FORMAT,
-                                            OSSL_PKEY_EC_POINT_CONVERSION_FORMAT_UNCOMPRESSED, 0);
+                                            OSSL_PKEY_EC_POINT_CONVERSION_FORMAT_UNCOMPRESSED, 0) &&
+            OSSL_PARAM_BLD_push_int(bld, OSSL_PKEY_PARAM_USE_COFACTOR_ECDH, k->use_cofactor ? 1 : 0);
   if (ok && (selection & kPub) && k->has_public)
     ok = OSSL_PARAM_BLD_push_octet_string(bld, OSSL_PKEY_PARAM_PUB_KEY, k->pub.data(), k->pub.size());
   if (ok && (selection & kPriv) && k->has_private) {
@@ -157,7 +205,8 @@ int ek_get_params(void* keydata, OSSL_PARAM params[]) {
   if ((p = OSSL_PARAM_locate(params, OSSL_PKEY_PARAM_EC_POINT_CONVERSION_FORMAT)) &&
       !OSSL_PARAM_set_utf8_string(p, OSSL_PKEY_EC_POINT_CONVERSION_FORMAT_UNCOMPRESSED))
     return 0;
-  if ((p = OSSL_PARAM_locate(params, OSSL_PKEY_PARAM_USE_COFACTOR_ECDH)) && !OSSL_PARAM_set_int(p, 0)) return 0;
+  if ((p = OSSL_PARAM_locate(params, OSSL_PKEY_PARAM_USE_COFACTOR_ECDH)) && !OSSL_PARAM_set_int(p, k->use_cofactor ? 1 : 0))
+    return 0;
   for (const char* name : {OSSL_PKEY_PARAM_ENCODED_PUBLIC_KEY, OSSL_PKEY_PARAM_PUB_KEY}) {
     if ((p = OSSL_PARAM_locate(params, name)) &&
         (!k->has_public || !OSSL_PARAM_set_octet_string(p, k->pub.data(), k->pub.size())))
@@ -209,6 +258,7 @@ void* ek_dup(const void* keydata, int selection) {
   auto* k = static_cast<const EcKey*>(keydata);
   auto* d = new EcKey(k->pc);
   d->curve = k->curve;
+  d->use_cofactor = k->use_cofactor;
   if ((selection & kPub) && k->has_public) {
     d->pub = k->pub;
     d->has_public = true;
@@ -228,15 +278,27 @@ void* ek_dup(const void* keydata, int selection) {
 // key with has_public holds a valid point; decoding it again on every derive
 // would repeat the same check. The engine validates the raw bytes it is given
 // in its own right (CPU backend: the import; GPU: the kernel's decode_point).
-// The scalar's range is checked.
-int ek_validate(const void* keydata, int selection, int) {
+// On a curve with a cofactor the full check (not the quick one) also asks
+// n*Q = infinity, as the default's ossl_ec_key_public_check. The scalar's
+// range is checked.
+int ek_validate(const void* keydata, int selection, int checktype) {
   auto* k = static_cast<const EcKey*>(keydata);
   if (!k || !k->curve) return 0;
-  if ((selection & kPub) && (!k->has_public || k->pub.size() != k->curve->point_bytes() || k->pub[0] != 0x04))
+  if ((selection & kPub) && (!k->has_public || k->pub.size() != k->curve->point_bytes() || k->pub[0] != 0x04)) {
+    GT_RAISE(ERR_R_PASSED_INVALID_ARGUMENT, "gputls EC: key check failed: no public point (or the point at infinity)");
     return 0;
+  }
+  if ((selection & kPub) && checktype != OSSL_KEYMGMT_VALIDATE_QUICK_CHECK && !ec_public_in_subgroup(k)) {
+    GT_RAISE(ERR_R_PASSED_INVALID_ARGUMENT, "gputls EC: public point not in the subgroup of order n on %s",
+             k->curve->group);
+    return 0;
+  }
   if (selection & kPriv) {
     engine::SecureBytes again;
-    if (!k->has_private || !ec_set_private(*k->curve, k->priv.data(), k->priv.size(), &again)) return 0;
+    if (!k->has_private || !ec_set_private(*k->curve, k->priv.data(), k->priv.size(), &again)) {
+      GT_RAISE(ERR_R_PASSED_INVALID_ARGUMENT, "gputls EC: key check failed: private scalar missing or outside 1 <= d < n");
+      return 0;
+    }
   }
   return 1;
 }
@@ -253,23 +315,29 @@ struct EGen {
   ProvCtx* pc;
   int selection;
   const EcCurve* curve;  // from a group name or a template
+  bool use_cofactor;
 };
 
-// A group we do not serve is refused; the other parameters the default
-// provider takes (encoding, point-format, ...) change nothing here.
+// A name OpenSSL does not know as a curve is refused (with the reason on the
+// error queue); the other parameters the default provider takes (encoding,
+// point-format, ...) change nothing here.
 int ek_gen_set_params(void* genctx, const OSSL_PARAM params[]) {
   auto* g = static_cast<EGen*>(genctx);
+  if (!read_cofactor_flag(params, &g->use_cofactor)) return 0;
   const OSSL_PARAM* p = OSSL_PARAM_locate_const(params, OSSL_PKEY_PARAM_GROUP_NAME);
   if (!p) return 1;
   const char* name = nullptr;
   const EcCurve* c = OSSL_PARAM_get_utf8_string_ptr(p, &name) ? ec_curve_by_name(name) : nullptr;
-  if (!c) return 0;
+  if (!c) {
+    GT_RAISE(ERR_R_UNSUPPORTED, "gputls EC: group \"%s\" is not a named curve OpenSSL knows", name ? name : "?");
+    return 0;
+  }
   g->curve = c;
   return 1;
 }
 
 void* ek_gen_init(void* provctx, int selection, const OSSL_PARAM params[]) {
-  auto* g = new EGen{static_cast<ProvCtx*>(provctx), selection, nullptr};
+  auto* g = new EGen{static_cast<ProvCtx*>(provctx), selection, nullptr, false};
   if (!ek_gen_set_params(g, params)) {
     delete g;
     return nullptr;
@@ -282,6 +350,7 @@ int ek_gen_set_template(void* genctx, void* templ) {
   auto* t = static_cast<EcKey*>(templ);
   if (!g || !t || !t->curve) return 0;
   g->curve = t->curve;
+  g->use_cofactor = t->use_cofactor;
   return 1;
 }
 
@@ -299,9 +368,13 @@ const OSSL_PARAM* ek_gen_settable_params(void*, void*) {
 // one engine operation.
 void* ek_gen(void* genctx, OSSL_CALLBACK*, void*) {
   auto* g = static_cast<EGen*>(genctx);
-  if (!g->curve) return nullptr;  // no group name, no template
+  if (!g->curve) {  // no group name, no template
+    GT_RAISE(ERR_R_PASSED_INVALID_ARGUMENT, "gputls EC: key generation without a group name or template");
+    return nullptr;
+  }
   auto* k = new EcKey(g->pc);
   k->curve = g->curve;
+  k->use_cofactor = g->use_cofactor;
   if (!(g->selection & OSSL_KEYMGMT_SELECT_KEYPAIR)) return k;
   k->has_private = ec_random_private(g->pc, *k->curve, &k->priv);
   if (!k->has_private || !ec_make_public(k)) {

@@ -1,13 +1,17 @@
-// X25519 key management. Key generation is one engine operation
-// (public = X25519(priv, 9)); a TLS 1.3 peer key arrives as a key with no
-// private part plus encoded-pub-key, and nothing is generated for it.
+// X25519 and X448 key management (one implementation, the key's EcxType
+// says which). X25519 key generation is one engine operation (public =
+// X25519(priv, 9)); X448 runs in the provider's own OpenSSL context. A TLS
+// 1.3 peer key arrives as a key with no private part plus encoded-pub-key,
+// and nothing is generated for it.
 #include <openssl/core_names.h>
+#include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <openssl/params.h>
 #include <openssl/rand.h>
 
 #include <cstring>
 
+#include "prov_err.h"
 #include "provider.h"
 #include "x25519_key.h"
 
@@ -17,7 +21,8 @@ namespace {
 constexpr int kPub = OSSL_KEYMGMT_SELECT_PUBLIC_KEY;
 constexpr int kPriv = OSSL_KEYMGMT_SELECT_PRIVATE_KEY;
 
-void* xk_new(void* provctx) { return new X25519Key(static_cast<ProvCtx*>(provctx)); }
+template <const EcxType* T>
+void* xk_new(void* provctx) { return new X25519Key(static_cast<ProvCtx*>(provctx), T); }
 void xk_free(void* key) { delete static_cast<X25519Key*>(key); }
 
 int xk_has(const void* keydata, int selection) {
@@ -31,16 +36,22 @@ int xk_has(const void* keydata, int selection) {
 int xk_match(const void* a, const void* b, int selection) {
   auto* x = static_cast<const X25519Key*>(a);
   auto* y = static_cast<const X25519Key*>(b);
+  if (x->type != y->type) return 0;
   if (selection & kPub) return x->has_public && y->has_public && x->pub == y->pub;
-  if (selection & kPriv) return x->priv == y->priv;
+  if (selection & kPriv)  // constant time: private keys
+    return x->priv.size() == y->priv.size() && CRYPTO_memcmp(x->priv.data(), y->priv.data(), x->priv.size()) == 0;
   return 1;
 }
 
 bool set_pub(X25519Key* k, const OSSL_PARAM* p) {
   const void* data = nullptr;
   size_t len = 0;
-  if (!OSSL_PARAM_get_octet_string_ptr(p, &data, &len) || len != 32) return false;
-  std::memcpy(k->pub.data(), data, 32);
+  if (!OSSL_PARAM_get_octet_string_ptr(p, &data, &len) || len != k->type->len) {
+    GT_RAISE(ERR_R_PASSED_INVALID_ARGUMENT, "gputls %s: public key of %zu bytes (%zu expected)", k->type->name, len,
+             k->type->len);
+    return false;
+  }
+  std::memcpy(k->pub.data(), data, len);
   k->has_public = true;
   return true;
 }
@@ -53,8 +64,12 @@ int xk_import(void* keydata, int selection, const OSSL_PARAM params[]) {
   if ((selection & kPriv) && (p = OSSL_PARAM_locate_const(params, OSSL_PKEY_PARAM_PRIV_KEY))) {
     const void* data = nullptr;
     size_t len = 0;
-    if (!OSSL_PARAM_get_octet_string_ptr(p, &data, &len) || len != 32) return 0;
-    k->priv.assign(static_cast<const uint8_t*>(data), static_cast<const uint8_t*>(data) + 32);
+    if (!OSSL_PARAM_get_octet_string_ptr(p, &data, &len) || len != k->type->len) {
+      GT_RAISE(ERR_R_PASSED_INVALID_ARGUMENT, "gputls %s: private key of %zu bytes (%zu expected)", k->type->name, len,
+               k->type->len);
+      return 0;
+    }
+    k->priv.assign(static_cast<const uint8_t*>(data), static_cast<const uint8_t*>(data) + len);
     k->has_private = true;
   }
   if ((p = OSSL_PARAM_locate_const(params, OSSL_PKEY_PARAM_PUB_KEY)) && !set_pub(k, p)) return 0;
@@ -73,9 +88,9 @@ int xk_export(void* keydata, int selection, OSSL_CALLBACK* cb, void* cbarg) {
   OSSL_PARAM params[3];
   int n = 0;
   if ((selection & kPub) && k->has_public)
-    params[n++] = OSSL_PARAM_construct_octet_string(OSSL_PKEY_PARAM_PUB_KEY, k->pub.data(), 32);
+    params[n++] = OSSL_PARAM_construct_octet_string(OSSL_PKEY_PARAM_PUB_KEY, k->pub.data(), k->type->len);
   if ((selection & kPriv) && k->has_private)
-    params[n++] = OSSL_PARAM_construct_octet_string(OSSL_PKEY_PARAM_PRIV_KEY, k->priv.data(), 32);
+    params[n++] = OSSL_PARAM_construct_octet_string(OSSL_PKEY_PARAM_PRIV_KEY, k->priv.data(), k->type->len);
   params[n] = OSSL_PARAM_construct_end();
   return n ? cb(params, cbarg) : 0;
 }
@@ -83,16 +98,19 @@ int xk_export(void* keydata, int selection, OSSL_CALLBACK* cb, void* cbarg) {
 int xk_get_params(void* keydata, OSSL_PARAM params[]) {
   auto* k = static_cast<X25519Key*>(keydata);
   OSSL_PARAM* p;
-  if ((p = OSSL_PARAM_locate(params, OSSL_PKEY_PARAM_BITS)) && !OSSL_PARAM_set_int(p, 253)) return 0;
-  if ((p = OSSL_PARAM_locate(params, OSSL_PKEY_PARAM_SECURITY_BITS)) && !OSSL_PARAM_set_int(p, 128)) return 0;
-  if ((p = OSSL_PARAM_locate(params, OSSL_PKEY_PARAM_MAX_SIZE)) && !OSSL_PARAM_set_int(p, 32)) return 0;
+  const EcxType& t = *k->type;
+  if ((p = OSSL_PARAM_locate(params, OSSL_PKEY_PARAM_BITS)) && !OSSL_PARAM_set_int(p, t.bits)) return 0;
+  if ((p = OSSL_PARAM_locate(params, OSSL_PKEY_PARAM_SECURITY_BITS)) && !OSSL_PARAM_set_int(p, t.security_bits))
+    return 0;
+  if ((p = OSSL_PARAM_locate(params, OSSL_PKEY_PARAM_MAX_SIZE)) && !OSSL_PARAM_set_int(p, static_cast<int>(t.len)))
+    return 0;
   for (const char* name : {OSSL_PKEY_PARAM_ENCODED_PUBLIC_KEY, OSSL_PKEY_PARAM_PUB_KEY}) {
     if ((p = OSSL_PARAM_locate(params, name)) &&
-        (!k->has_public || !OSSL_PARAM_set_octet_string(p, k->pub.data(), 32)))
+        (!k->has_public || !OSSL_PARAM_set_octet_string(p, k->pub.data(), t.len)))
       return 0;
   }
   if ((p = OSSL_PARAM_locate(params, OSSL_PKEY_PARAM_PRIV_KEY)) &&
-      (!k->has_private || !OSSL_PARAM_set_octet_string(p, k->priv.data(), 32)))
+      (!k->has_private || !OSSL_PARAM_set_octet_string(p, k->priv.data(), t.len)))
     return 0;
   return 1;
 }
@@ -122,7 +140,7 @@ const OSSL_PARAM* xk_settable_params(void*) {
 
 void* xk_dup(const void* keydata, int selection) {
   auto* k = static_cast<const X25519Key*>(keydata);
-  auto* d = new X25519Key(k->pc);
+  auto* d = new X25519Key(k->pc, k->type);
   if (selection & kPub) {
     d->pub = k->pub;
     d->has_public = k->has_public;
@@ -134,21 +152,34 @@ void* xk_dup(const void* keydata, int selection) {
   return d;
 }
 
-const char* xk_query_operation_name(int) { return "X25519"; }
+template <const EcxType* T>
+const char* xk_query_operation_name(int) { return T->name; }
 
 struct XGen {
   ProvCtx* pc;
   int selection;
+  const EcxType* type;
 };
 
-void* xk_gen_init(void* provctx, int selection, const OSSL_PARAM[]) {
-  return new XGen{static_cast<ProvCtx*>(provctx), selection};
-}
-int xk_gen_set_params(void*, const OSSL_PARAM params[]) {
+int xk_gen_set_params(void* genctx, const OSSL_PARAM params[]) {
+  auto* g = static_cast<XGen*>(genctx);
   const OSSL_PARAM* p = OSSL_PARAM_locate_const(params, OSSL_PKEY_PARAM_GROUP_NAME);
   const char* name = nullptr;
-  if (p && (!OSSL_PARAM_get_utf8_string_ptr(p, &name) || OPENSSL_strcasecmp(name, "x25519") != 0)) return 0;
+  if (p && (!OSSL_PARAM_get_utf8_string_ptr(p, &name) || OPENSSL_strcasecmp(name, g->type->name) != 0)) {
+    GT_RAISE(ERR_R_PASSED_INVALID_ARGUMENT, "gputls %s: group \"%s\" is not %s", g->type->name, name ? name : "?",
+             g->type->name);
+    return 0;
+  }
   return 1;
+}
+template <const EcxType* T>
+void* xk_gen_init(void* provctx, int selection, const OSSL_PARAM params[]) {
+  auto* g = new XGen{static_cast<ProvCtx*>(provctx), selection, T};
+  if (!xk_gen_set_params(g, params)) {
+    delete g;
+    return nullptr;
+  }
+  return g;
 }
 const OSSL_PARAM* xk_gen_settable_params(void*, void*) {
   static const OSSL_PARAM kSettable[] = {OSSL_PARAM_utf8_string(OSSL_PKEY_PARAM_GROUP_NAME, nullptr, 0),
@@ -158,10 +189,10 @@ const OSSL_PARAM* xk_gen_settable_params(void*, void*) {
 // Only what selection asks for: a peer-key shell (no key pair bits) costs nothing.
 void* xk_gen(void* genctx, OSSL_CALLBACK*, void*) {
   auto* g = static_cast<XGen*>(genctx);
-  auto* k = new X25519Key(g->pc);
+  auto* k = new X25519Key(g->pc, g->type);
   if (!(g->selection & OSSL_KEYMGMT_SELECT_KEYPAIR)) return k;
-  k->priv.resize(32);
-  k->has_private = RAND_priv_bytes_ex(g->pc->sw, k->priv.data(), 32, 0) == 1;
+  k->priv.resize(g->type->len);
+  k->has_private = RAND_priv_bytes_ex(g->pc->sw, k->priv.data(), g->type->len, 0) == 1;
   // A job paused in x25519_make_public and never resumed frees k from its
   // wait ctx's cleanup (the private key wiped, the engine slot freed).
   AbandonGuard guard([](void* p) { delete static_cast<X25519Key*>(p); }, k);
@@ -175,26 +206,29 @@ void xk_gen_cleanup(void* genctx) { delete static_cast<XGen*>(genctx); }
 
 }  // namespace
 
-const OSSL_DISPATCH kX25519Keymgmt[] = {
-    GT_DISPATCH(OSSL_FUNC_KEYMGMT_NEW, xk_new),
-    GT_DISPATCH(OSSL_FUNC_KEYMGMT_FREE, xk_free),
-    GT_DISPATCH(OSSL_FUNC_KEYMGMT_HAS, xk_has),
-    GT_DISPATCH(OSSL_FUNC_KEYMGMT_MATCH, xk_match),
-    GT_DISPATCH(OSSL_FUNC_KEYMGMT_IMPORT, xk_import),
-    GT_DISPATCH(OSSL_FUNC_KEYMGMT_IMPORT_TYPES, xk_key_types),
-    GT_DISPATCH(OSSL_FUNC_KEYMGMT_EXPORT, xk_export),
-    GT_DISPATCH(OSSL_FUNC_KEYMGMT_EXPORT_TYPES, xk_key_types),
-    GT_DISPATCH(OSSL_FUNC_KEYMGMT_GET_PARAMS, xk_get_params),
-    GT_DISPATCH(OSSL_FUNC_KEYMGMT_GETTABLE_PARAMS, xk_gettable_params),
-    GT_DISPATCH(OSSL_FUNC_KEYMGMT_SET_PARAMS, xk_set_params),
-    GT_DISPATCH(OSSL_FUNC_KEYMGMT_SETTABLE_PARAMS, xk_settable_params),
-    GT_DISPATCH(OSSL_FUNC_KEYMGMT_DUP, xk_dup),
-    GT_DISPATCH(OSSL_FUNC_KEYMGMT_QUERY_OPERATION_NAME, xk_query_operation_name),
-    GT_DISPATCH(OSSL_FUNC_KEYMGMT_GEN_INIT, xk_gen_init),
-    GT_DISPATCH(OSSL_FUNC_KEYMGMT_GEN_SET_PARAMS, xk_gen_set_params),
-    GT_DISPATCH(OSSL_FUNC_KEYMGMT_GEN_SETTABLE_PARAMS, xk_gen_settable_params),
-    GT_DISPATCH(OSSL_FUNC_KEYMGMT_GEN, xk_gen),
-    GT_DISPATCH(OSSL_FUNC_KEYMGMT_GEN_CLEANUP, xk_gen_cleanup),
-    {0, nullptr}};
+#define GT_ECX_KEYMGMT(T)                                                           \
+  {GT_DISPATCH(OSSL_FUNC_KEYMGMT_NEW, xk_new<T>),                                   \
+   GT_DISPATCH(OSSL_FUNC_KEYMGMT_FREE, xk_free),                                    \
+   GT_DISPATCH(OSSL_FUNC_KEYMGMT_HAS, xk_has),                                      \
+   GT_DISPATCH(OSSL_FUNC_KEYMGMT_MATCH, xk_match),                                  \
+   GT_DISPATCH(OSSL_FUNC_KEYMGMT_IMPORT, xk_import),                                \
+   GT_DISPATCH(OSSL_FUNC_KEYMGMT_IMPORT_TYPES, xk_key_types),                       \
+   GT_DISPATCH(OSSL_FUNC_KEYMGMT_EXPORT, xk_export),                                \
+   GT_DISPATCH(OSSL_FUNC_KEYMGMT_EXPORT_TYPES, xk_key_types),                       \
+   GT_DISPATCH(OSSL_FUNC_KEYMGMT_GET_PARAMS, xk_get_params),                        \
+   GT_DISPATCH(OSSL_FUNC_KEYMGMT_GETTABLE_PARAMS, xk_gettable_params),              \
+   GT_DISPATCH(OSSL_FUNC_KEYMGMT_SET_PARAMS, xk_set_params),                        \
+   GT_DISPATCH(OSSL_FUNC_KEYMGMT_SETTABLE_PARAMS, xk_settable_params),              \
+   GT_DISPATCH(OSSL_FUNC_KEYMGMT_DUP, xk_dup),                                      \
+   GT_DISPATCH(OSSL_FUNC_KEYMGMT_QUERY_OPERATION_NAME, xk_query_operation_name<T>), \
+   GT_DISPATCH(OSSL_FUNC_KEYMGMT_GEN_INIT, xk_gen_init<T>),                         \
+   GT_DISPATCH(OSSL_FUNC_KEYMGMT_GEN_SET_PARAMS, xk_gen_set_params),                \
+   GT_DISPATCH(OSSL_FUNC_KEYMGMT_GEN_SETTABLE_PARAMS, xk_gen_settable_params),      \
+   GT_DISPATCH(OSSL_FUNC_KEYMGMT_GEN, xk_gen),                                      \
+   GT_DISPATCH(OSSL_FUNC_KEYMGMT_GEN_CLEANUP, xk_gen_cleanup),                      \
+   {0, nullptr}}
+
+const OSSL_DISPATCH kX25519Keymgmt[] = GT_ECX_KEYMGMT(&kX25519Type);
+const OSSL_DISPATCH kX448Keymgmt[] = GT_ECX_KEYMGMT(&kX448Type);
 
 }  // namespace gputls::host

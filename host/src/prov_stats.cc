@@ -20,6 +20,8 @@ const char* prov_op_name(ProvOp op) {
     case ProvOp::kEcdsaVerify: return "ecdsa_verify";
     case ProvOp::kAesGcmSeal: return "aes_gcm_seal";
     case ProvOp::kAesGcmOpen: return "aes_gcm_open";
+    case ProvOp::kX448Keygen: return "x448_keygen";
+    case ProvOp::kX448Derive: return "x448_derive";
     case ProvOp::kCount: break;
   }
   return "unknown";

@@ -14,6 +14,7 @@ namespace gputls::host {
 enum class ProvOp : uint8_t { kRsaSign, kRsaDecrypt, kRsaVerify, kRsaEncrypt, kX25519Keygen, kX25519Derive,
                              kDhKeygen, kDhDerive, kEcKeygen, kEcdhDerive, kEcdsaSign, kEcdsaVerify,
                              kAesGcmSeal, kAesGcmOpen,  // one per TLS record (or EVP message)
+                             kX448Keygen, kX448Derive,  // software only (no X448 kernel)
                              kCount };
 
 struct ProvOpStats {

@@ -23,7 +23,9 @@ namespace {
 
 constexpr const char* kRsaNames = "RSA:rsaEncryption:1.2.840.113549.1.1.1";
 constexpr const char* kX25519Names = "X25519:1.3.101.110";
+constexpr const char* kX448Names = "X448:1.3.101.111";
 constexpr const char* kDhNames = "DH:dhKeyAgreement:1.2.840.113549.1.3.1";  // as the default provider names it
+constexpr const char* kDhxNames = "DHX:X9.42 DH:dhpublicnumber:1.2.840.10046.2.1";
 constexpr const char* kEcNames = "EC:id-ecPublicKey:1.2.840.10045.2.1";    // as the default provider names it
 
 constexpr const char* kRsaPssNames = "RSA-PSS:RSASSA-PSS:1.2.840.113549.1.1.10";
@@ -31,17 +33,20 @@ constexpr const char* kRsaPssNames = "RSA-PSS:RSASSA-PSS:1.2.840.113549.1.1.10";
 const OSSL_ALGORITHM kKeymgmt[] = {{kRsaNames, kProps, kRsaKeymgmt, "gputls RSA keys (engine-backed)"},
                                    {kRsaPssNames, kProps, kRsaPssKeymgmt, "gputls RSA-PSS keys without PSS restrictions"},
                                    {kX25519Names, kProps, kX25519Keymgmt, "gputls X25519 keys"},
+                                   {kX448Names, kProps, kX448Keymgmt, "gputls X448 keys (software)"},
                                    {kDhNames, kProps, kDhKeymgmt, "gputls finite-field DH keys (ffdhe, TLS 1.2 DHE)"},
-                                   {kEcNames, kProps, kEcKeymgmt, "gputls P-256 / P-384 keys"},
+                                   {kDhxNames, kProps, kDhxKeymgmt, "gputls X9.42 DH keys (DH key exchange)"},
+                                   {kEcNames, kProps, kEcKeymgmt, "gputls EC keys, every named curve (P-256 / P-384 on the engine)"},
                                    {nullptr, nullptr, nullptr, nullptr}};
 const OSSL_ALGORITHM kSignature[] = {{kRsaNames, kProps, kRsaSignature, "RSA PKCS#1 v1.5 / PSS, signing on the engine"},
-                                     {"ECDSA", kProps, kEcdsaSignature, "ECDSA P-256 / P-384, signing on the engine"},
+                                     {"ECDSA", kProps, kEcdsaSignature, "ECDSA, every named curve (P-256 / P-384 signing on the engine)"},
                                      {nullptr, nullptr, nullptr, nullptr}};
 const OSSL_ALGORITHM kAsymCipher[] = {{kRsaNames, kProps, kRsaAsymCipher, "RSA decryption (TLS premaster) on the engine"},
                                       {nullptr, nullptr, nullptr, nullptr}};
 const OSSL_ALGORITHM kKeyexch[] = {{kX25519Names, kProps, kX25519Keyexch, "X25519 on the engine"},
+                                   {kX448Names, kProps, kX448Keyexch, "X448 (software)"},
                                    {kDhNames, kProps, kDhKeyexch, "finite-field DH (modexp) on the engine"},
-                                   {"ECDH", kProps, kEcdhKeyexch, "ECDH P-256 / P-384 on the engine"},
+                                   {"ECDH", kProps, kEcdhKeyexch, "ECDH, every named curve (P-256 / P-384 on the engine)"},
                                    {nullptr, nullptr, nullptr, nullptr}};
 
 const OSSL_ALGORITHM kCipher[] = {
@@ -127,7 +132,7 @@ void write_stats_file(ProvCtx* pc) {
 void teardown(void* provctx) {
   auto* pc = static_cast<ProvCtx*>(provctx);
   write_stats_file(pc);
-  for (EC_GROUP* g : pc->ec_groups) EC_GROUP_free(g);
+  for (auto& [nid, g] : pc->ec_groups) EC_GROUP_free(g);
   OSSL_PROVIDER_unload(pc->sw_default);
   OSSL_LIB_CTX_free(pc->sw);
   delete pc;

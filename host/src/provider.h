@@ -7,6 +7,7 @@
 #include <openssl/types.h>
 
 #include <atomic>
+#include <map>
 #include <mutex>
 #include <string>
 
@@ -24,10 +25,10 @@ struct ProvCtx {
   // into itself whatever the application's default properties say.
   OSSL_LIB_CTX* sw = nullptr;
   OSSL_PROVIDER* sw_default = nullptr;
-  // EC_GROUPs of P-256 and P-384 in `sw`, made once (read-only afterwards:
-  // OpenSSL's point arithmetic takes them const, so threads share them).
+  // EC_GROUPs in `sw` by curve NID, each made once on first use (read-only
+  // afterwards: OpenSSL's point arithmetic takes them const, so threads share them).
   std::mutex ec_groups_mu;
-  EC_GROUP* ec_groups[2] = {nullptr, nullptr};
+  std::map<int, EC_GROUP*> ec_groups;
   engine::Config config;
   std::string config_error;  // a malformed provider/env setting: reported, engine refused
   ProvStats stats;
@@ -50,7 +51,10 @@ extern const OSSL_DISPATCH kRsaSignature[];
 extern const OSSL_DISPATCH kRsaAsymCipher[];
 extern const OSSL_DISPATCH kX25519Keymgmt[];
 extern const OSSL_DISPATCH kX25519Keyexch[];
+extern const OSSL_DISPATCH kX448Keymgmt[];
+extern const OSSL_DISPATCH kX448Keyexch[];
 extern const OSSL_DISPATCH kDhKeymgmt[];
+extern const OSSL_DISPATCH kDhxKeymgmt[];
 extern const OSSL_DISPATCH kDhKeyexch[];
 extern const OSSL_DISPATCH kEcKeymgmt[];
 extern const OSSL_DISPATCH kEcdhKeyexch[];

@@ -1,4 +1,5 @@
-// ECDSA on P-256 / P-384: the provider hashes, the engine signs the digest
+// ECDSA on every named curve (P-256 / P-384 on the engine, the others in
+// the provider's own OpenSSL context): the provider hashes, the engine signs the digest
 // (r || s), the provider DER-encodes it; verification runs in the provider's
 // own OpenSSL context (public-key work stays on the CPU).
 #include <openssl/bn.h>
@@ -121,9 +122,9 @@ int sig_sign(void* ctx, unsigned char* sig, size_t* siglen, size_t sigsize, cons
   }
   if (sigsize < max) return 0;
   if (c->md && tbslen != static_cast<size_t>(EVP_MD_get_size(c->md))) return 0;
-  uint8_t rs[96];
+  uint8_t rs[2 * kEcMaxOrderBytes];
   if (!ec_sign(c->key, tbs, tbslen, rs)) return 0;
-  const int n = static_cast<int>(curve.bytes);
+  const int n = static_cast<int>(curve.order_bytes);
   ECDSA_SIG* s = ECDSA_SIG_new();
   BIGNUM* r = BN_bin2bn(rs, n, nullptr);
   BIGNUM* sv = BN_bin2bn(rs + n, n, nullptr);

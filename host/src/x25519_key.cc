@@ -2,25 +2,27 @@
 
 #include <openssl/evp.h>
 
+#include "prov_err.h"
+
 namespace gputls::host {
+
+const EcxType kX25519Type{"X25519", 32, 253, 128, ProvOp::kX25519Keygen, ProvOp::kX25519Derive, true};
+const EcxType kX448Type{"X448", 56, 448, 224, ProvOp::kX448Keygen, ProvOp::kX448Derive, false};
+
 namespace {
 
-bool sw_scalarmult(ProvCtx* pc, const engine::SecureBytes& priv, const uint8_t u[32], uint8_t out[32]) {
-  EVP_PKEY* mine = EVP_PKEY_new_raw_private_key_ex(pc->sw, "X25519", nullptr, priv.data(), priv.size());
-  EVP_PKEY* peer = EVP_PKEY_new_raw_public_key_ex(pc->sw, "X25519", nullptr, u, 32);
+bool sw_scalarmult(ProvCtx* pc, const EcxType& t, const engine::SecureBytes& priv, const uint8_t* u, uint8_t* out) {
+  EVP_PKEY* mine = EVP_PKEY_new_raw_private_key_ex(pc->sw, t.name, nullptr, priv.data(), priv.size());
+  EVP_PKEY* peer = EVP_PKEY_new_raw_public_key_ex(pc->sw, t.name, nullptr, u, t.len);
   EVP_PKEY_CTX* c = mine && peer ? EVP_PKEY_CTX_new_from_pkey(pc->sw, mine, nullptr) : nullptr;
-  size_t len = 32;
-  bool ok = c && EVP_PKEY_derive_init(c) == 1 && EVP_PKEY_derive_set_peer(c, peer) == 1 &&
-            EVP_PKEY_derive(c, out, &len) == 1 && len == 32;
+  size_t len = t.len;
+  bool ok = c && EVP_PKEY_derive_init(c) == 1 && EVP_PKEY_derive_set_peer_ex(c, peer, 0) == 1 &&
+            EVP_PKEY_derive(c, out, &len) == 1 && len == t.len;
   EVP_PKEY_CTX_free(c);
   EVP_PKEY_free(peer);
   EVP_PKEY_free(mine);
   return ok;
 }
-
-}  // namespace
-
-namespace {
 
 engine::Status register_key(X25519Key* k, engine::Engine* eng, engine::KeyHandle* h) {
   engine::X25519KeyMaterial m;
@@ -29,28 +31,49 @@ engine::Status register_key(X25519Key* k, engine::Engine* eng, engine::KeyHandle
 }
 
 bool has_private(X25519Key* k, ProvOp which) {
-  if (k->has_private && k->priv.size() == 32) return true;
+  if (k->has_private && k->priv.size() == k->type->len) return true;
   k->pc->stats[which].failed.fetch_add(1);
   return false;
 }
 
+// X448: no engine operation, OpenSSL in pc->sw, counted as software.
+bool run_software(X25519Key* k, ProvOp which, FunctionRef<bool()> software) {
+  const bool ok = software();
+  (ok ? k->pc->stats[which].sw : k->pc->stats[which].failed).fetch_add(1);
+  return ok;
+}
+
 }  // namespace
 
-bool x25519_derive(X25519Key* k, const uint8_t u[32], uint8_t out[32]) {
-  if (!has_private(k, ProvOp::kX25519Derive)) return false;
-  auto reg = [k](engine::Engine* eng, engine::KeyHandle* h) { return register_key(k, eng, h); };
-  auto software = [&] { return sw_scalarmult(k->pc, k->priv, u, out); };
-  return run_private_op(k->pc, ProvOp::kX25519Derive, k->engine_ref, reg, engine::Op::kX25519Derive, u, 32, out, 32,
-                        software);
+bool x25519_derive(X25519Key* k, const uint8_t* u, uint8_t* out) {
+  const EcxType& t = *k->type;
+  if (!has_private(k, t.derive)) return false;
+  auto software = [&] { return sw_scalarmult(k->pc, t, k->priv, u, out); };
+  bool ok;
+  if (!t.accelerated) {
+    ok = run_software(k, t.derive, software);
+  } else {
+    auto reg = [k](engine::Engine* eng, engine::KeyHandle* h) { return register_key(k, eng, h); };
+    ok = run_private_op(k->pc, t.derive, k->engine_ref, reg, engine::Op::kX25519Derive, u, 32, out, 32, software);
+  }
+  if (!ok) GT_RAISE(ERR_R_PASSED_INVALID_ARGUMENT, "gputls %s: derive failed (all-zero shared secret?)", t.name);
+  return ok;
 }
 
 bool x25519_make_public(X25519Key* k) {
-  if (!has_private(k, ProvOp::kX25519Keygen)) return false;
-  static const uint8_t kBasePoint[32] = {9};
-  auto reg = [k](engine::Engine* eng, engine::KeyHandle* h) { return register_key(k, eng, h); };
-  auto software = [&] { return sw_scalarmult(k->pc, k->priv, kBasePoint, k->pub.data()); };
-  bool ok = run_private_op(k->pc, ProvOp::kX25519Keygen, k->engine_ref, reg, engine::Op::kX25519Keygen, nullptr, 0,
-                           k->pub.data(), 32, software);
+  const EcxType& t = *k->type;
+  if (!has_private(k, t.keygen)) return false;
+  static const uint8_t kBase25519[32] = {9};
+  static const uint8_t kBase448[56] = {5};
+  auto software = [&] { return sw_scalarmult(k->pc, t, k->priv, t.accelerated ? kBase25519 : kBase448, k->pub.data()); };
+  bool ok;
+  if (!t.accelerated) {
+    ok = run_software(k, t.keygen, software);
+  } else {
+    auto reg = [k](engine::Engine* eng, engine::KeyHandle* h) { return register_key(k, eng, h); };
+    ok = run_private_op(k->pc, t.keygen, k->engine_ref, reg, engine::Op::kX25519Keygen, nullptr, 0, k->pub.data(), 32,
+                        software);
+  }
   if (ok) k->has_public = true;
   return ok;
 }

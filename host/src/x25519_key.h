@@ -1,5 +1,7 @@
-// gputls's X25519 key object, shared by keymgmt_x25519 and keyexch_x25519,
-// and the scalar multiplication on it (engine first, software fallback).
+// gputls's X25519 and X448 key object, shared by keymgmt_x25519 and
+// keyexch_x25519, and the scalar multiplication on it: X25519 on the engine
+// first (software fallback), X448 in the provider's own OpenSSL context (no
+// X448 kernel; counted as `sw`).
 #pragma once
 
 #include <array>
@@ -11,25 +13,38 @@
 
 namespace gputls::host {
 
+// What differs between the two curves.
+struct EcxType {
+  const char* name;   // "X25519" / "X448", as the default provider names the key type
+  size_t len;         // key and secret bytes: 32 / 56
+  int bits;           // 253 / 448 (the default's "bits")
+  int security_bits;  // 128 / 224
+  ProvOp keygen, derive;
+  bool accelerated;   // on the engine
+};
+extern const EcxType kX25519Type, kX448Type;
+
 struct X25519Key {
-  explicit X25519Key(ProvCtx* p) : pc(p) {}
+  X25519Key(ProvCtx* p, const EcxType* t) : pc(p), type(t) {}
   X25519Key(const X25519Key&) = delete;
   X25519Key& operator=(const X25519Key&) = delete;
 
   ProvCtx* pc;
-  std::array<uint8_t, 32> pub{};
-  engine::SecureBytes priv;  // 32 bytes when has_private
+  const EcxType* type;
+  std::array<uint8_t, 56> pub{};  // type->len bytes used
+  engine::SecureBytes priv;  // type->len bytes when has_private
   bool has_public = false, has_private = false;
 
   EngineKeyRef engine_ref;
 };
 
-// out = X25519(k.priv, u). False on an all-zero result (RFC 7748 6.1) or
-// without a private key.
-bool x25519_derive(X25519Key* k, const uint8_t u[32], uint8_t out[32]);
+// out = X25519(k.priv, u) (X448 likewise, type->len bytes). False on an
+// all-zero result (RFC 7748 6.1) or without a private key.
+bool x25519_derive(X25519Key* k, const uint8_t* u, uint8_t* out);
 
 // k.pub = X25519(k.priv, 9): one engine operation (on the CPU path, OpenSSL
-// already made it when the key was registered, so nothing is computed twice).
+// already made it when the key was registered, so nothing is computed
+// twice); X448(k.priv, 5) in software.
 bool x25519_make_public(X25519Key* k);
 
 }  // namespace gputls::host

@@ -1,7 +1,8 @@
 // Bad input through libssl to a server running on gputls: truncated and
 // garbage ClientHellos, a wrong-length and a wrongly padded RSA premaster,
-// invalid X25519 / P-256 key shares and an invalid ffdhe2048 value, a bad
-// client signature, and a client offering only P-521. Each ends the
+// invalid X25519 / P-256 / P-521 key shares and an invalid ffdhe2048 value, a bad
+// client signature, and a client offering only P-521 (served, as by the
+// default provider). Each failing connection ends the
 // connection with a clear error (the alert the client receives is checked),
 // nothing crashes, and the next connection to the same server completes.
 //
@@ -338,33 +339,100 @@ TEST_F(BadInput, BadClientSignature) {
   SSL_CTX_free(cctx);
 }
 
-// A client offering only P-521 (which gputls does not serve) to a
-// `?provider=gputls` server: libssl keeps a group only when the EC keymgmt
-// fetched with the context's properties is the provider that advertised it,
-// so P-521 is not among the server's groups and there is no shared group.
-// That is a clean handshake_failure, not a silent fallback: an operator who
-// wants P-521 served by the default provider lists gputls's groups
-// explicitly or drops the property preference. The server stays usable.
-TEST_F(BadInput, P521OnlyClientFailsCleanly) {
+// Replaces the key_share entry of `group` in a ClientHello record with what
+// f makes of it (any length), fixing every enclosing length.
+void resize_key_share(Bytes& rec, uint16_t group, const std::function<void(Bytes&)>& f) {
+  HandshakeRecord hs;
+  if (!HandshakeRecord::parse(rec, &hs) || hs.type != kClientHello) return;
+  Bytes& b = hs.body;
+  auto u16 = [&](size_t at) { return size_t{b[at]} << 8 | b[at + 1]; };
+  auto put16 = [&](size_t at, size_t v) {
+    b[at] = static_cast<uint8_t>(v >> 8);
+    b[at + 1] = static_cast<uint8_t>(v);
+  };
+  size_t p = 2 + 32;
+  p += 1 + b[p];       // session id
+  p += 2 + u16(p);     // cipher suites
+  p += 1 + b[p];       // compression methods
+  const size_t ext_len_at = p;
+  const size_t ext_end = p + 2 + u16(p);
+  for (p += 2; p + 4 <= ext_end; p += 4 + u16(p + 2)) {
+    if (u16(p) != 0x0033) continue;
+    for (size_t q = p + 6; q + 4 <= p + 4 + u16(p + 2); q += 4 + u16(q + 2)) {
+      if (u16(q) != group) continue;
+      Bytes key(b.begin() + static_cast<long>(q + 4), b.begin() + static_cast<long>(q + 4 + u16(q + 2)));
+      const long delta = -static_cast<long>(key.size());
+      f(key);
+      const long grow = delta + static_cast<long>(key.size());
+      b.erase(b.begin() + static_cast<long>(q + 4), b.begin() + static_cast<long>(q + 4 + u16(q + 2)));
+      b.insert(b.begin() + static_cast<long>(q + 4), key.begin(), key.end());
+      put16(q + 2, key.size());
+      put16(p + 4, static_cast<size_t>(static_cast<long>(u16(p + 4)) + grow));          // client_shares
+      put16(p + 2, static_cast<size_t>(static_cast<long>(u16(p + 2)) + grow));          // extension
+      put16(ext_len_at, static_cast<size_t>(static_cast<long>(u16(ext_len_at)) + grow));  // extensions
+      rec = hs.record(rec);
+      return;
+    }
+  }
+}
+
+// A client offering only P-521 to a `?provider=gputls` server is served as
+// OpenSSL's default provider serves it (the reference): gputls advertises
+// every group the default does, so libssl keeps P-521 (it keeps a group only
+// when the keymgmt fetched with the context's properties belongs to the
+// provider that advertised it), and gputls computes it in software.
+TEST_F(BadInput, P521OnlyClientServedAsByDefault) {
   SSL_CTX* sctx = make_server_ctx(lib_, rsa_id(), false);
   SSL_CTX* cctx = make_client_ctx(TLS1_3_VERSION, nullptr);
   ASSERT_EQ(SSL_CTX_set1_groups_list(cctx, "P-521"), 1);
-  g_client_alert = -1;
+  SSL_CTX* reference = SSL_CTX_new(TLS_server_method());
+  SSL_CTX_use_certificate(reference, rsa_id().cert);
+  SSL_CTX_use_PrivateKey(reference, rsa_id().key);
+  {
+    Relay r(reference, cctx, nullptr);
+    EXPECT_TRUE(r.run()) << "the default provider serves P-521: " << r.server_error;
+  }
+  const uint64_t keygen_sw = count("ec_keygen", "sw"), derive_sw = count("ecdh_derive", "sw");
+  const uint64_t keygen = count("ec_keygen");
   {
     Relay r(sctx, cctx, nullptr);
-    EXPECT_FALSE(r.run());
-    EXPECT_TRUE(r.server_failed);
-    EXPECT_EQ(g_client_alert, SSL_AD_HANDSHAKE_FAILURE) << r.server_error;
-  }
-  SSL_CTX* p256 = make_client_ctx(TLS1_3_VERSION, nullptr);
-  ASSERT_EQ(SSL_CTX_set1_groups_list(p256, "P-256"), 1);
-  const uint64_t ec_before = count("ec_keygen");
-  {
-    Relay r(sctx, p256, nullptr);
     EXPECT_TRUE(r.run()) << r.server_error;
   }
-  EXPECT_EQ(count("ec_keygen"), ec_before + 1);
-  SSL_CTX_free(p256);
+  EXPECT_EQ(count("ec_keygen", "sw"), keygen_sw + 1) << "the P-521 key share made by gputls: " << stats().dump();
+  EXPECT_EQ(count("ecdh_derive", "sw"), derive_sw + 1);
+  EXPECT_EQ(count("ec_keygen"), keygen) << "no retry with an engine curve";
+  SSL_CTX_free(reference);
+  SSL_CTX_free(cctx);
+  SSL_CTX_free(sctx);
+}
+
+// Malformed P-521 key shares get the alert the default provider sends for
+// the same bytes (illegal_parameter, not a handshake_failure for a missing
+// group), and the next connection completes.
+TEST_F(BadInput, InvalidP521KeyShares) {
+  SSL_CTX* sctx = make_server_ctx(lib_, rsa_id(), false);
+  SSL_CTX* cctx = make_client_ctx(TLS1_3_VERSION, nullptr);
+  ASSERT_EQ(SSL_CTX_set1_groups_list(cctx, "P-521"), 1);
+  struct Case {
+    const char* what;
+    std::function<void(Bytes&)> edit;
+  };
+  const Case cases[] = {
+      {"point at infinity", [](Bytes& k) { k = {0x00}; }},
+      {"off the curve", [](Bytes& k) { k.back() ^= 0x01; }},
+      {"truncated", [](Bytes& k) { k.pop_back(); }},
+      {"zero-padded", [](Bytes& k) { k.push_back(0x00); }},
+      {"zero-padded in front", [](Bytes& k) { k.insert(k.begin() + 1, 0x00); }},
+  };
+  for (const Case& c : cases) {
+    SCOPED_TRACE(c.what);
+    auto tamper = [&](Bytes& rec) { resize_key_share(rec, 0x0019, c.edit); };
+    const int alert = reference_alert(cctx, tamper);
+    EXPECT_EQ(alert, SSL_AD_ILLEGAL_PARAMETER) << "what the default provider sends";
+    const uint64_t derives = count("ecdh_derive", "sw");
+    expect_rejected(sctx, cctx, tamper, alert);
+    EXPECT_EQ(count("ecdh_derive", "sw"), derives + 1) << "only the good connection derived";
+  }
   SSL_CTX_free(cctx);
   SSL_CTX_free(sctx);
 }

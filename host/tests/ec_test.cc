@@ -198,8 +198,14 @@ TEST_F(Ec, PointsOffTheCurveAreRefused) {
     EVP_PKEY_CTX_free(pc);
     EXPECT_STREQ(provider_of(shell), "gputls");
     EXPECT_NE(EVP_PKEY_set1_encoded_public_key(shell, bad.data(), bad.size()), 1);
+    // The point at infinity is taken where it is set, as the default provider
+    // takes it (EC_KEY_oct2key), and refused by the public check a derive runs.
     Bytes infinity{0x00};
-    EXPECT_NE(EVP_PKEY_set1_encoded_public_key(shell, infinity.data(), infinity.size()), 1);
+    ASSERT_EQ(EVP_PKEY_set1_encoded_public_key(shell, infinity.data(), infinity.size()), 1);
+    EXPECT_TRUE(ec_derive(lib_, "provider=gputls", ours, shell).empty());
+    EVP_PKEY_CTX* check = EVP_PKEY_CTX_new_from_pkey(lib_, shell, "provider=gputls");
+    EXPECT_NE(EVP_PKEY_public_check(check), 1);
+    EVP_PKEY_CTX_free(check);
     // Nor can one be imported (fromdata into gputls).
     OSSL_PARAM params[] = {
         OSSL_PARAM_construct_utf8_string(OSSL_PKEY_PARAM_GROUP_NAME, const_cast<char*>(tc.group), 0),
@@ -220,16 +226,21 @@ TEST_F(Ec, PointsOffTheCurveAreRefused) {
   }
 }
 
-TEST_F(Ec, OtherCurvesAreRefused) {
-  EVP_PKEY_CTX* c = EVP_PKEY_CTX_new_from_name(lib_, "EC", "provider=gputls");
-  ASSERT_NE(c, nullptr);
-  ASSERT_EQ(EVP_PKEY_keygen_init(c), 1);
-  EXPECT_NE(EVP_PKEY_CTX_set_group_name(c, "secp521r1"), 1);
-  EVP_PKEY_CTX_free(c);
-  // The default provider serves them when asked for.
-  EVP_PKEY* k = ec_keygen(lib_, "provider=default", "secp521r1");
+// Curves the engine does not serve (P-521 here) are still gputls's: its EC
+// keymgmt makes the key and counts the work as software (Groups.* covers
+// every named curve), as OpenSSL's default provider would serve it.
+TEST_F(Ec, OtherCurvesAreServedInSoftware) {
+  const uint64_t sw = count("ec_keygen", "sw");
+  EVP_PKEY* k = ec_keygen(lib_, "provider=gputls", "secp521r1");
   ASSERT_NE(k, nullptr);
-  EXPECT_STREQ(provider_of(k), "default");
+  EXPECT_STREQ(provider_of(k), "gputls");
+  EXPECT_EQ(count("ec_keygen", "sw"), sw + 1);
+  EVP_PKEY* peer = ec_keygen(nullptr, nullptr, "secp521r1");
+  ASSERT_NE(peer, nullptr);
+  Bytes ours = ec_derive(lib_, "provider=gputls", k, peer);
+  EXPECT_EQ(ours.size(), 66u);
+  EXPECT_EQ(ours, ec_derive(nullptr, nullptr, peer, k));
+  EVP_PKEY_free(peer);
   EVP_PKEY_free(k);
 }
 
@@ -418,14 +429,17 @@ TEST_F(EcHandshake, Tls12EcdheEcdsa) {
   expect_no_software();
 }
 
-// Curves gputls does not serve disappear from a `?provider=gputls` server:
-// libssl keeps a provider's group only when the "EC" keymgmt fetched with the
-// context's properties is that provider's, and that is gputls's. A client
-// that sends a P-521 key share gets a HelloRetryRequest for P-256.
-TEST_F(EcHandshake, Tls13P521ShareRetriedWithP256) {
-  Counts d = handshake(rsa_id(), TLS1_3_VERSION, nullptr, "P-521:P-256", false);
-  EXPECT_EQ(d.keygen, 1u);
-  EXPECT_EQ(d.derive, 1u);
+// A P-521 key share is taken as the default provider would take it (no
+// HelloRetryRequest for P-256): gputls advertises every group the default
+// does, so the group survives `?provider=gputls`, and gputls serves P-521 in
+// software (its `sw` counters), the engine doing none of the key agreement.
+TEST_F(EcHandshake, Tls13P521ShareServedInSoftware) {
+  const uint64_t keygen_sw = count("ec_keygen", "sw"), derive_sw = count("ecdh_derive", "sw");
+  Counts d = handshake(rsa_id(), TLS1_3_VERSION, nullptr, "P-521:P-256", false, /*expect_pause=*/false);
+  EXPECT_EQ(d.keygen, 0u) << "no P-256 retry on the engine";
+  EXPECT_EQ(d.derive, 0u);
+  EXPECT_EQ(count("ec_keygen", "sw"), keygen_sw + 1) << stats().dump();
+  EXPECT_EQ(count("ecdh_derive", "sw"), derive_sw + 1);
 }
 
 // Without a GPU to batch for, the default: EC runs at once on the calling

@@ -2,7 +2,9 @@
 # Integration (ctest label "integration"): a real `openssl s_server` loads
 # gputls (-provider gputls -provider default -propquery '?provider=gputls')
 # and real `openssl s_client` peers handshake with it on loopback: TLS 1.3
-# (X25519 + RSA-PSS), TLS 1.2 RSA key exchange, TLS 1.2 ECDHE-RSA. Then curl
+# (X25519 + RSA-PSS), TLS 1.2 RSA key exchange, TLS 1.2 ECDHE-RSA, and a TLS
+# 1.3 client offering only P-521 (served by gputls in software, as the default
+# provider would serve it, not refused with handshake_failure). Then curl
 # fetches pages from a second `s_server -www` (TLS 1.3 and TLS 1.2 RSA key
 # exchange). Each server's GPUTLS_STATS_FILE proves the work ran in gputls.
 # Usage: s_server_test.sh MODULE_DIR
@@ -25,7 +27,7 @@ openssl req -x509 -newkey rsa:2048 -nodes -keyout "$work/key.pem" -out "$work/ce
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()')
 GPUTLS_QUIET=1 GPUTLS_STATS_FILE="$work/stats.json" timeout 60 openssl s_server -provider-path "$modules" \
   -provider gputls -provider default -propquery '?provider=gputls' -cert "$work/cert.pem" -key "$work/key.pem" \
-  -accept "127.0.0.1:$port" -naccept 3 >"$work/server.log" 2>&1 < <(sleep 90) &
+  -accept "127.0.0.1:$port" -naccept 4 >"$work/server.log" 2>&1 < <(sleep 90) &
 server_pid=$!
 # stdin stays open (s_server stops at EOF on stdin). Ready when it says
 # ACCEPT: a probe connection would use up one of -naccept.
@@ -46,6 +48,7 @@ connect() {  # expected-protocol s_client-args...
 connect TLSv1.3 -tls1_3
 connect TLSv1.2 -tls1_2 -cipher AES128-GCM-SHA256
 connect TLSv1.2 -tls1_2 -cipher ECDHE-RSA-AES128-GCM-SHA256
+connect TLSv1.3 -tls1_3 -groups P-521
 
 wait "$server_pid" || true
 server_pid=""
@@ -59,6 +62,10 @@ bad = {op: s[op]["engine"] for op, n in want.items() if s[op]["engine"] < n}
 print("gputls counters in s_server:", {op: s[op]["engine"] for op in want})
 if bad:
     sys.exit(f"FAIL: too few operations ran in gputls: {bad}")
+p521 = {op: s[op]["sw"] for op in ("ec_keygen", "ecdh_derive")}
+print("gputls software EC (the P-521 client):", p521)
+if min(p521.values()) < 1:
+    sys.exit(f"FAIL: the P-521 key exchange did not run in gputls: {p521}")
 PY
 
 # curl against `s_server -www` (it answers GET with a status page).
