@@ -592,7 +592,10 @@ class CudaBackend final : public Backend {
       if (derive) {
         std::memcpy(data + i * 2 * B, r.in + 1, 2 * B);  // skip the 04 prefix (checked at submit)
       } else if (sign) {
-        if (!draw_ecdsa_nonce(data + i * B, curve)) return cudaErrorUnknown;  // no randomness: the CPU signs instead
+        // Hedged with d and the digest (a repeated DRBG state cannot repeat k
+        // for another message); no randomness: the CPU signs instead.
+        const SecureBytes& d = b.keys[i]->ec.priv;
+        if (!draw_ecdsa_nonce(data + i * B, curve, d.data(), d.size(), r.in, r.in_len)) return cudaErrorUnknown;
         put_ecdsa_digest(data + n * B + i * B, r.in, r.in_len, B);
       } else if (verify) {
         std::memcpy(data + i * 2 * B, key->pub.data(), 2 * B);
