@@ -71,6 +71,7 @@ struct CudaEcKey final : BackendKeyState {
   uint32_t curve;  // kernels::ec::EcCurveId
   uint32_t slot;
   std::vector<uint8_t> pub;  // X || Y of d*G (public), for verify: the device table holds only scalars
+  EcdsaPublicKey check_key;  // pub as an OpenSSL key of the backend's checker: every signature is verified with it
 };
 
 // An AES key: a slot of the device-resident AesGcmKey table (round keys and
@@ -215,6 +216,10 @@ class CudaBackend final : public Backend {
     if (kernels::ec::ec_op(kernels::ec::kEcKeygen, kernels::ec::curve(curve), d.data(), nullptr, nullptr, nullptr, 0,
                            nullptr, pub.data(), kernels::ec::base_table_host(curve)) != kernels::ec::kEcOk)
       return Status::kBadKey;
+    // Signatures made on the device are verified with it before release: no
+    // checker, no GPU signing for this key.
+    EcdsaPublicKey check_key = checker_.public_key(curve, pub.data());
+    if (!check_key) return Status::kUnsupported;
     uint32_t slot;
     {
       std::lock_guard<std::mutex> lock(ec_mu_);
@@ -235,6 +240,7 @@ class CudaBackend final : public Backend {
     }
     auto st = std::make_unique<CudaEcKey>(this, curve, slot);
     st->pub = std::move(pub);
+    st->check_key = std::move(check_key);
     key.state[static_cast<size_t>(BackendKind::kCuda)] = std::move(st);
     return Status::kOk;
   }
@@ -592,7 +598,10 @@ class CudaBackend final : public Backend {
       if (derive) {
         std::memcpy(data + i * 2 * B, r.in + 1, 2 * B);  // skip the 04 prefix (checked at submit)
       } else if (sign) {
-        if (!draw_ecdsa_nonce(data + i * B, curve)) return cudaErrorUnknown;  // no randomness: the CPU signs instead
+        // Hedged with d and the digest (a repeated DRBG state cannot repeat k
+        // for another message); no randomness: the CPU signs instead.
+        const SecureBytes& d = b.keys[i]->ec.priv;
+        if (!draw_ecdsa_nonce(data + i * B, curve, d.data(), d.size(), r.in, r.in_len)) return cudaErrorUnknown;
         put_ecdsa_digest(data + n * B + i * B, r.in, r.in_len, B);
       } else if (verify) {
         std::memcpy(data + i * 2 * B, key->pub.data(), 2 * B);
@@ -663,14 +672,21 @@ class CudaBackend final : public Backend {
                                                                                                      : Status::kDeviceError;
         continue;
       }
+      if (b->op == Op::kEcdsaSign) {
+        // The fault check: released only when OpenSSL verifies it with the
+        // key's public point; otherwise the CPU signs (a device error).
+        const auto* key = static_cast<const CudaEcKey*>(b->keys[i]->state_for(BackendKind::kCuda));
+        b->results[i] = release_ecdsa_signature(checker_, key->check_key.get(), status[i], res, B, r.in, r.in_len, r.out);
+        continue;
+      }
       if (b->op == Op::kEcKeygen) {
         r.out[0] = 0x04;
         std::memcpy(r.out + 1, res, 2 * B);
       } else {
-        std::memcpy(r.out, res, b->op == Op::kEcdhDerive ? B : 2 * B);
+        std::memcpy(r.out, res, B);
       }
-      // Invalid peer point / scalar: refused, as the CPU refuses it. r or s
-      // zero (kEcRetry) or anything unexpected: the CPU signs afresh.
+      // Invalid peer point / scalar: refused, as the CPU refuses it; anything
+      // unexpected: the CPU computes afresh.
       b->results[i] = status[i] == kernels::ec::kEcOk                                                ? Status::kOk
                       : status[i] == kernels::ec::kEcBadPoint || status[i] == kernels::ec::kEcBadScalar ? Status::kCryptoFailure
                                                                                                       : Status::kDeviceError;
@@ -759,6 +775,7 @@ class CudaBackend final : public Backend {
   }
 
   const CudaBackendOptions opts_;
+  const EcdsaChecker checker_;  // verifies every ECDSA signature made on the device before release
   uint32_t fail_left_;  // worker thread only
   std::string desc_;
   std::vector<Slot> slots_;  // worker thread only

@@ -6,10 +6,17 @@
 // the exception: it stages the batch as the CUDA backend does (AesGcmStaging)
 // and runs the kernels' host twin on per-key state built as the CUDA backend
 // builds it, so GPU-less tests cover that path; it can fail part of a batch
-// (fail_from).
+// (fail_from). ECDSA signing (ec_host_twin) is the other: nonces and digests
+// staged and signatures released by the CUDA backend's own helpers
+// (ecdsa_inputs.h: hedged nonce, fault check), the batch run by the kernel's
+// host twin, with faults injected as a device could suffer them (ec_fault):
+// a bit of the result, of d, or of k between k G and k^-1.
 #pragma once
 
+#include <openssl/bn.h>
 #include <openssl/crypto.h>
+#include <openssl/ec.h>
+#include <openssl/obj_mac.h>
 
 #include <atomic>
 #include <chrono>
@@ -22,7 +29,9 @@
 
 #include "gputls/engine/backend.h"
 #include "gputls/kernels/aes_gcm.h"
+#include "gputls/kernels/ec_batch.h"
 #include "../src/aes_gcm_staging.h"
+#include "../src/ecdsa_inputs.h"
 
 namespace gputls::engine::testing {
 
@@ -35,10 +44,29 @@ class FakeGpu final : public Backend {
     bool aes_host_twin = false;          // compute AES-GCM batches with the kernels' host twin
     uint32_t fail_from = UINT32_MAX;     // AES-GCM: requests from this index of a batch on fail (device died mid-batch)
     uint32_t max_record = UINT32_MAX;    // AES-GCM: accepts() refuses longer records
+    bool ec_host_twin = false;           // compute ECDSA sign batches with the kernels' host twin
+    // ECDSA faults, in every item i of a batch with i % ec_fault_period == 0
+    // (0: none). ec_fault_bit: which bit (of r || s, of d or of k, from the
+    // least significant end of the big-endian string).
+    enum class EcFault { kNone, kResultBit, kKeyBit, kNonceBit } ec_fault = EcFault::kNone;
+    uint32_t ec_fault_period = 0;
+    uint32_t ec_fault_bit = 0;
   };
   struct Counters {
     std::atomic<uint64_t> batches{0}, requests{0}, failed_batches{0};
     std::atomic<uint64_t> aes_computed{0}, aes_keys_wiped{0}, aes_keys_not_wiped{0};
+    std::atomic<uint64_t> ec_signed{0}, ec_faults{0}, ec_withheld{0};
+    std::mutex mu;
+    std::vector<std::vector<uint8_t>> faulty_signatures;  // what the "device" produced under a fault
+  };
+
+  // Per-key EC state as the CUDA backend keeps it: d at the curve's width
+  // (the device table's copy), the public point and the checker's key.
+  struct EcState final : BackendKeyState {
+    uint32_t curve = 0;
+    SecureBytes d;
+    std::vector<uint8_t> pub;
+    EcdsaPublicKey check_key;
   };
 
   // Per-key AES-GCM state as the CUDA backend keeps it (round keys, powers of
@@ -72,6 +100,7 @@ class FakeGpu final : public Backend {
   bool accepts(const Request& r) const override { return r.in_len <= o_.max_record; }
   Status prepare_key(KeyEntry& k) override {
     if (!o_.take_keys) return Status::kUnsupported;
+    if (k.type == KeyType::kEc && o_.ec_host_twin) return prepare_ec(k);
     if (k.type == KeyType::kAes && o_.aes_host_twin) {
       auto st = std::make_unique<AesState>(c_);
       if (!kernels::aes_gcm_key_init(st->key, k.aes.key.data(), k.aes.key.size())) return Status::kBadKey;
@@ -102,10 +131,12 @@ class FakeGpu final : public Backend {
       lock.unlock();
       if (o_.delay.count()) std::this_thread::sleep_for(o_.delay);
       const bool aes = o_.aes_host_twin && (b->op == Op::kAesGcmSeal || b->op == Op::kAesGcmOpen);
-      bool fail = fail_left_ > 0 || (b->op != Op::kEcho && !aes);
+      const bool ecdsa = o_.ec_host_twin && b->op == Op::kEcdsaSign;
+      bool fail = fail_left_ > 0 || (b->op != Op::kEcho && !aes && !ecdsa);
       if (fail_left_ > 0) --fail_left_;
-      if (aes && !fail) {
-        run_aes(b);
+      if ((aes || ecdsa) && !fail) {
+        if (aes) run_aes(b);
+        else run_ecdsa(b);
         c_->batches++;
         c_->requests += b->size();
         b->finish();
@@ -156,8 +187,126 @@ class FakeGpu final : public Backend {
     }
   }
 
+  // As CudaBackend::prepare_ec: d at the curve's width, Q = d G by the
+  // kernels' host twin, Q as a key of the checker.
+  Status prepare_ec(KeyEntry& k) {
+    if (k.bits != 256 && k.bits != 384) return Status::kUnsupported;
+    auto st = std::make_unique<EcState>();
+    st->curve = k.bits == 256 ? kernels::ec::kEcP256 : kernels::ec::kEcP384;
+    const size_t w = k.bits / 8;
+    const SecureBytes& priv = k.ec.priv;
+    if (priv.size() > w) return Status::kBadKey;
+    st->d.assign(w, 0);
+    std::memcpy(st->d.data() + (w - priv.size()), priv.data(), priv.size());
+    st->pub.resize(2 * w);
+    if (kernels::ec::ec_op(kernels::ec::kEcKeygen, kernels::ec::curve(st->curve), st->d.data(), nullptr, nullptr,
+                           nullptr, 0, nullptr, st->pub.data(), kernels::ec::base_table_host(st->curve)) !=
+        kernels::ec::kEcOk)
+      return Status::kBadKey;
+    st->check_key = checker_.public_key(st->curve, st->pub.data());
+    if (!st->check_key) return Status::kUnsupported;
+    k.state[static_cast<size_t>(BackendKind::kCuda)] = std::move(st);
+    return Status::kOk;
+  }
+
+  static void flip(uint8_t* be, size_t len, uint32_t bit) { be[len - 1 - (bit / 8) % len] ^= uint8_t(1u << (bit % 8)); }
+
+  // An ECDSA sign batch as CudaBackend::start_ec / finish_ec run it: hedged
+  // nonces and digests staged by ecdsa_inputs, the kernel's host twin over a
+  // "device" scalar table, every signature through release_ecdsa_signature.
+  void run_ecdsa(Batch* b) {
+    const uint32_t n = static_cast<uint32_t>(b->size());
+    const uint32_t curve = b->bits == 256 ? kernels::ec::kEcP256 : kernels::ec::kEcP384;
+    const size_t B = b->bits / 8;
+    SecureBytes table(n * B), nonces(n * B);
+    std::vector<uint8_t> digests(n * B), out(n * 2 * B, 0xcc);
+    std::vector<uint32_t> idx(n), status(n, 0xffffffffu);
+    bool staged = true;
+    for (uint32_t i = 0; i < n; ++i) {
+      const auto* k = static_cast<const EcState*>(b->keys[i]->state_for(BackendKind::kCuda));
+      std::memcpy(table.data() + i * B, k->d.data(), B);
+      idx[i] = i;
+      const Request& r = *b->requests[i];
+      const SecureBytes& d = b->keys[i]->ec.priv;
+      staged = staged && draw_ecdsa_nonce(nonces.data() + i * B, curve, d.data(), d.size(), r.in, r.in_len);
+      put_ecdsa_digest(digests.data() + i * B, r.in, r.in_len, B);
+    }
+    const bool faults = o_.ec_fault != Options::EcFault::kNone && o_.ec_fault_period != 0;
+    if (staged && faults && o_.ec_fault == Options::EcFault::kKeyBit)
+      for (uint32_t i = 0; i < n; i += o_.ec_fault_period) flip(table.data() + i * B, B, o_.ec_fault_bit);
+    kernels::EcBatch eb;
+    eb.scalars = table.data();
+    eb.scalar_index = idx.data();
+    eb.nonces = nonces.data();
+    eb.digests = digests.data();
+    eb.digest_bytes = static_cast<uint32_t>(B);
+    eb.out = out.data();
+    eb.status = status.data();
+    eb.count = n;
+    eb.curve = curve;
+    eb.op = kernels::ec::kEcSign;
+    if (staged) kernels::ec_batch_host(eb);
+    if (staged && faults) {
+      for (uint32_t i = 0; i < n; i += o_.ec_fault_period) {
+        uint8_t* rs = out.data() + i * 2 * B;
+        if (o_.ec_fault == Options::EcFault::kResultBit) flip(rs, 2 * B, o_.ec_fault_bit);
+        if (o_.ec_fault == Options::EcFault::kNonceBit)
+          nonce_fault(curve, B, table.data() + i * B, nonces.data() + i * B, digests.data() + i * B, rs);
+        c_->ec_faults++;
+        std::lock_guard<std::mutex> lock(c_->mu);
+        c_->faulty_signatures.emplace_back(rs, rs + 2 * B);
+      }
+    }
+    for (uint32_t i = 0; i < n; ++i) {
+      Request& r = *b->requests[i];
+      if (!staged) {
+        b->results[i] = Status::kDeviceError;
+        continue;
+      }
+      const auto* k = static_cast<const EcState*>(b->keys[i]->state_for(BackendKind::kCuda));
+      b->results[i] = release_ecdsa_signature(checker_, k->check_key.get(), status[i], out.data() + i * 2 * B, B, r.in,
+                                              r.in_len, r.out);
+      (b->results[i] == Status::kOk ? c_->ec_signed : c_->ec_withheld)++;
+    }
+  }
+
+  // k flipped in one bit while k G runs, the right k used for k^-1: r' =
+  // x(k' G) mod n, s = k^-1 (e + r' d) mod n (e: the staged digest, which
+  // for P-256 / P-384 is the integer the kernel takes).
+  void nonce_fault(uint32_t curve, size_t B, const uint8_t* d, const uint8_t* k, const uint8_t* e, uint8_t* rs) {
+    SecureBytes k2(k, k + B), tmp(2 * B);
+    flip(k2.data(), B, o_.ec_fault_bit);
+    uint32_t st = 0;
+    kernels::EcBatch one;
+    one.scalars = d;
+    one.nonces = k2.data();
+    one.digests = e;
+    one.digest_bytes = static_cast<uint32_t>(B);
+    one.out = tmp.data();
+    one.status = &st;
+    one.count = 1;
+    one.curve = curve;
+    one.op = kernels::ec::kEcSign;
+    kernels::ec_batch_host(one);  // r' = x(k' G) mod n in tmp[0, B)
+    EC_GROUP* g = EC_GROUP_new_by_curve_name(curve == kernels::ec::kEcP256 ? NID_X9_62_prime256v1 : NID_secp384r1);
+    BN_CTX* bc = BN_CTX_new();
+    BIGNUM *bk = BN_bin2bn(k, int(B), nullptr), *bd = BN_bin2bn(d, int(B), nullptr),
+           *be = BN_bin2bn(e, int(B), nullptr), *br = BN_bin2bn(tmp.data(), int(B), nullptr), *bs = BN_new();
+    const BIGNUM* order = EC_GROUP_get0_order(g);
+    BN_mod_mul(bs, br, bd, order, bc);       // r' d
+    BN_mod_add(bs, bs, be, order, bc);       // e + r' d
+    BN_mod_inverse(bk, bk, order, bc);       // k^-1
+    BN_mod_mul(bs, bs, bk, order, bc);       // s
+    std::memcpy(rs, tmp.data(), B);
+    BN_bn2binpad(bs, rs + B, int(B));
+    for (BIGNUM* x : {bk, bd, be, br, bs}) BN_clear_free(x);
+    BN_CTX_free(bc);
+    EC_GROUP_free(g);
+  }
+
   const Options o_;
   Counters* c_;
+  const EcdsaChecker checker_;
   uint32_t fail_left_;
   std::mutex mu_;
   std::condition_variable cv_;
