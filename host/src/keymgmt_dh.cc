@@ -424,6 +424,9 @@ void* dk_gen(void* genctx, OSSL_CALLBACK*, void*) {
   auto* k = new DhKey(g->pc);
   k->params = g->params;
   if (!(g->selection & OSSL_KEYMGMT_SELECT_KEYPAIR)) return k;
+  // A job paused in dh_modexp and never resumed frees k from its wait ctx's
+  // cleanup (the private key wiped, the engine slot freed).
+  AbandonGuard guard([](void* p) { delete static_cast<DhKey*>(p); }, k);
   const int bits = dh_private_bits(k->params);
   const size_t nbytes = static_cast<size_t>((bits + 7) / 8);
   k->priv.assign(nbytes, 0);

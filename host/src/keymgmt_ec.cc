@@ -377,6 +377,9 @@ void* ek_gen(void* genctx, OSSL_CALLBACK*, void*) {
   k->use_cofactor = g->use_cofactor;
   if (!(g->selection & OSSL_KEYMGMT_SELECT_KEYPAIR)) return k;
   k->has_private = ec_random_private(g->pc, *k->curve, &k->priv);
+  // A job paused in ec_make_public and never resumed frees k from its wait
+  // ctx's cleanup (the private key wiped, the engine slot freed).
+  AbandonGuard guard([](void* p) { delete static_cast<EcKey*>(p); }, k);
   if (!k->has_private || !ec_make_public(k)) {
     delete k;
     return nullptr;
