@@ -20,6 +20,7 @@
 
 #include "ct_strip.h"
 #include "dh_key.h"
+#include "kex_kdf.h"
 #include "prov_err.h"
 #include "provider.h"
 
@@ -34,23 +35,13 @@ struct KexCtx {
   DhKey* key = nullptr;
   DhKey* peer = nullptr;
   bool pad = false;
-  // X9.42 KDF (kdf_x942 false: plain DH).
-  bool kdf_x942 = false;
-  EVP_MD* kdf_md = nullptr;
-  size_t kdf_outlen = 0;
-  std::vector<uint8_t> kdf_ukm;
+  KexKdf kdf{"gputls DH", kX942Asn1, OSSL_KDF_PARAM_UKM};  // X9.42 (off: plain DH)
   std::string kdf_cekalg;
-
-  ~KexCtx() { EVP_MD_free(kdf_md); }
 };
 
 void* dx_newctx(void* provctx) { return new KexCtx(static_cast<ProvCtx*>(provctx)); }
 void dx_freectx(void* ctx) { delete static_cast<KexCtx*>(ctx); }
-void* dx_dupctx(void* ctx) {
-  auto* c = static_cast<KexCtx*>(ctx);
-  if (c->kdf_md && !EVP_MD_up_ref(c->kdf_md)) return nullptr;
-  return new KexCtx(*c);
-}
+void* dx_dupctx(void* ctx) { return new KexCtx(*static_cast<KexCtx*>(ctx)); }
 
 int dx_set_ctx_params(void* ctx, const OSSL_PARAM params[]) {
   auto* c = static_cast<KexCtx*>(ctx);
@@ -64,52 +55,7 @@ int dx_set_ctx_params(void* ctx, const OSSL_PARAM params[]) {
     }
     c->pad = pad != 0;
   }
-  if ((p = OSSL_PARAM_locate_const(params, OSSL_EXCHANGE_PARAM_KDF_TYPE))) {
-    const char* kdf = nullptr;
-    if (!OSSL_PARAM_get_utf8_string_ptr(p, &kdf) || !kdf) {
-      GT_RAISE(ERR_R_PASSED_INVALID_ARGUMENT, "gputls DH: kdf-type is not a string");
-      return 0;
-    }
-    if (*kdf == '\0') {
-      c->kdf_x942 = false;
-    } else if (std::strcmp(kdf, kX942Asn1) == 0) {  // case-sensitive, as dh_exch.c
-      c->kdf_x942 = true;
-    } else {
-      GT_RAISE(ERR_R_UNSUPPORTED, "gputls DH: kdf-type \"%s\" unknown (\"\" or \"%s\", as the default provider)", kdf,
-               kX942Asn1);
-      return 0;
-    }
-  }
-  if ((p = OSSL_PARAM_locate_const(params, OSSL_EXCHANGE_PARAM_KDF_DIGEST))) {
-    const char* name = nullptr;
-    const char* props = nullptr;
-    const OSSL_PARAM* pp = OSSL_PARAM_locate_const(params, OSSL_EXCHANGE_PARAM_KDF_DIGEST_PROPS);
-    if (!OSSL_PARAM_get_utf8_string_ptr(p, &name) || (pp && !OSSL_PARAM_get_utf8_string_ptr(pp, &props))) {
-      GT_RAISE(ERR_R_PASSED_INVALID_ARGUMENT, "gputls DH: kdf-digest is not a string");
-      return 0;
-    }
-    EVP_MD* md = EVP_MD_fetch(c->pc->sw, name, props);
-    if (!md) {
-      GT_RAISE(ERR_R_UNSUPPORTED, "gputls DH: kdf-digest \"%s\" not found", name);
-      return 0;
-    }
-    EVP_MD_free(c->kdf_md);
-    c->kdf_md = md;
-  }
-  if ((p = OSSL_PARAM_locate_const(params, OSSL_EXCHANGE_PARAM_KDF_OUTLEN)) && !OSSL_PARAM_get_size_t(p, &c->kdf_outlen)) {
-    GT_RAISE(ERR_R_PASSED_INVALID_ARGUMENT, "gputls DH: kdf-outlen is not a size");
-    return 0;
-  }
-  if ((p = OSSL_PARAM_locate_const(params, OSSL_EXCHANGE_PARAM_KDF_UKM))) {
-    const void* data = nullptr;
-    size_t len = 0;
-    if (!OSSL_PARAM_get_octet_string_ptr(p, &data, &len)) {
-      GT_RAISE(ERR_R_PASSED_INVALID_ARGUMENT, "gputls DH: kdf-ukm is not an octet string");
-      return 0;
-    }
-    const auto* b = static_cast<const uint8_t*>(data);
-    c->kdf_ukm.assign(b, b + len);
-  }
+  if (!c->kdf.set_params(c->pc->sw, params)) return 0;
   if ((p = OSSL_PARAM_locate_const(params, OSSL_KDF_PARAM_CEK_ALG))) {
     const char* alg = nullptr;
     if (!OSSL_PARAM_get_utf8_string_ptr(p, &alg)) {
@@ -136,17 +82,7 @@ const OSSL_PARAM* dx_settable_ctx_params(void*, void*) {
 int dx_get_ctx_params(void* ctx, OSSL_PARAM params[]) {
   auto* c = static_cast<KexCtx*>(ctx);
   OSSL_PARAM* p;
-  if ((p = OSSL_PARAM_locate(params, OSSL_EXCHANGE_PARAM_KDF_TYPE)) &&
-      !OSSL_PARAM_set_utf8_string(p, c->kdf_x942 ? kX942Asn1 : ""))
-    return 0;
-  if ((p = OSSL_PARAM_locate(params, OSSL_EXCHANGE_PARAM_KDF_DIGEST)) &&
-      !OSSL_PARAM_set_utf8_string(p, c->kdf_md ? EVP_MD_get0_name(c->kdf_md) : ""))
-    return 0;
-  if ((p = OSSL_PARAM_locate(params, OSSL_EXCHANGE_PARAM_KDF_OUTLEN)) && !OSSL_PARAM_set_size_t(p, c->kdf_outlen))
-    return 0;
-  if ((p = OSSL_PARAM_locate(params, OSSL_EXCHANGE_PARAM_KDF_UKM)) &&
-      !OSSL_PARAM_set_octet_ptr(p, c->kdf_ukm.empty() ? nullptr : c->kdf_ukm.data(), c->kdf_ukm.size()))
-    return 0;
+  if (!c->kdf.get_params(params)) return 0;
   if ((p = OSSL_PARAM_locate(params, OSSL_KDF_PARAM_CEK_ALG)) && !OSSL_PARAM_set_utf8_string(p, c->kdf_cekalg.c_str()))
     return 0;
   return 1;
@@ -166,7 +102,7 @@ int dx_init(void* ctx, void* key, const OSSL_PARAM params[]) {
   auto* c = static_cast<KexCtx*>(ctx);
   c->key = static_cast<DhKey*>(key);
   c->pad = false;
-  c->kdf_x942 = false;
+  c->kdf.off();
   if (!c->key || !c->key->has_private || c->key->params.empty()) {
     GT_RAISE(ERR_R_PASSED_INVALID_ARGUMENT, "gputls DH: derive needs a key with parameters and a private value");
     return 0;
@@ -204,43 +140,20 @@ bool derive_padded(KexCtx* c, uint8_t* out) {
 // As the default provider's dh_X9_42_kdf_derive: the KDF over the padded secret.
 int derive_x942(KexCtx* c, unsigned char* secret, size_t* secretlen, size_t outlen) {
   if (!secret) {
-    *secretlen = c->kdf_outlen;
+    *secretlen = c->kdf.outlen();
     return 1;
   }
-  if (c->kdf_outlen > outlen) {
-    GT_RAISE(ERR_R_PASSED_INVALID_ARGUMENT, "gputls DH: output buffer (%zu) shorter than kdf-outlen (%zu)", outlen,
-             c->kdf_outlen);
-    return 0;
-  }
-  if (!c->kdf_md) {
-    GT_RAISE(ERR_R_PASSED_INVALID_ARGUMENT, "gputls DH: X9.42 KDF without kdf-digest");
-    return 0;
-  }
+  if (!c->kdf.can_derive(outlen)) return 0;
   if (c->kdf_cekalg.empty()) {
     GT_RAISE(ERR_R_PASSED_INVALID_ARGUMENT, "gputls DH: X9.42 KDF without cekalg");
     return 0;
   }
   engine::SecureBytes z(c->key->params.bytes(), 0);
-  if (!derive_padded(c, z.data())) return 0;
-  EVP_KDF* kdf = EVP_KDF_fetch(c->pc->sw, kX942Asn1, nullptr);
-  EVP_KDF_CTX* kctx = kdf ? EVP_KDF_CTX_new(kdf) : nullptr;
-  std::vector<OSSL_PARAM> p;
-  p.push_back(OSSL_PARAM_construct_utf8_string(OSSL_KDF_PARAM_DIGEST, const_cast<char*>(EVP_MD_get0_name(c->kdf_md)), 0));
-  p.push_back(OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_KEY, z.data(), z.size()));
-  if (!c->kdf_ukm.empty())
-    p.push_back(OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_UKM, c->kdf_ukm.data(), c->kdf_ukm.size()));
-  p.push_back(OSSL_PARAM_construct_utf8_string(OSSL_KDF_PARAM_CEK_ALG, const_cast<char*>(c->kdf_cekalg.c_str()), 0));
-  p.push_back(OSSL_PARAM_construct_end());
-  const bool ok = kctx && EVP_KDF_derive(kctx, secret, c->kdf_outlen, p.data()) == 1;
-  EVP_KDF_CTX_free(kctx);
-  EVP_KDF_free(kdf);
-  if (!ok) {
-    OPENSSL_cleanse(secret, c->kdf_outlen);
-    GT_RAISE(ERR_R_INTERNAL_ERROR, "gputls DH: X9.42 KDF (%s, cekalg %s) failed", EVP_MD_get0_name(c->kdf_md),
-             c->kdf_cekalg.c_str());
+  if (!derive_padded(c, z.data()) ||
+      !c->kdf.derive(c->pc->sw, z.data(), z.size(), secret, outlen,
+                     {OSSL_PARAM_construct_utf8_string(OSSL_KDF_PARAM_CEK_ALG, const_cast<char*>(c->kdf_cekalg.c_str()), 0)}))
     return 0;
-  }
-  *secretlen = c->kdf_outlen;
+  *secretlen = c->kdf.outlen();
   return 1;
 }
 
@@ -251,7 +164,7 @@ int dx_derive(void* ctx, unsigned char* secret, size_t* secretlen, size_t outlen
     GT_RAISE(ERR_R_PASSED_INVALID_ARGUMENT, "gputls DH: derive without a peer key");
     return 0;
   }
-  if (c->kdf_x942) return derive_x942(c, secret, secretlen, outlen);
+  if (c->kdf.on()) return derive_x942(c, secret, secretlen, outlen);
   const size_t len = c->key->params.bytes();
   if (!secret) {
     *secretlen = len;

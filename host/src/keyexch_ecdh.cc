@@ -20,6 +20,7 @@
 #include <vector>
 
 #include "ec_key.h"
+#include "kex_kdf.h"
 #include "prov_err.h"
 #include "provider.h"
 
@@ -34,21 +35,12 @@ struct KexCtx {
   EcKey* key = nullptr;
   EcKey* peer = nullptr;
   int cofactor_mode = -1;  // -1: the key's use-cofactor-flag
-  bool kdf_x963 = false;
-  EVP_MD* kdf_md = nullptr;
-  size_t kdf_outlen = 0;
-  std::vector<uint8_t> kdf_ukm;
-
-  ~KexCtx() { EVP_MD_free(kdf_md); }
+  KexKdf kdf{"gputls ECDH", kX963, OSSL_KDF_PARAM_INFO};  // X9.63: the ukm is the KDF's info
 };
 
 void* ex_newctx(void* provctx) { return new KexCtx(static_cast<ProvCtx*>(provctx)); }
 void ex_freectx(void* ctx) { delete static_cast<KexCtx*>(ctx); }
-void* ex_dupctx(void* ctx) {
-  auto* c = static_cast<KexCtx*>(ctx);
-  if (c->kdf_md && !EVP_MD_up_ref(c->kdf_md)) return nullptr;
-  return new KexCtx(*c);
-}
+void* ex_dupctx(void* ctx) { return new KexCtx(*static_cast<KexCtx*>(ctx)); }
 
 int ex_set_ctx_params(void* ctx, const OSSL_PARAM params[]) {
   auto* c = static_cast<KexCtx*>(ctx);
@@ -62,53 +54,7 @@ int ex_set_ctx_params(void* ctx, const OSSL_PARAM params[]) {
     }
     c->cofactor_mode = mode;
   }
-  if ((p = OSSL_PARAM_locate_const(params, OSSL_EXCHANGE_PARAM_KDF_TYPE))) {
-    const char* kdf = nullptr;
-    if (!OSSL_PARAM_get_utf8_string_ptr(p, &kdf) || !kdf) {
-      GT_RAISE(ERR_R_PASSED_INVALID_ARGUMENT, "gputls ECDH: kdf-type is not a string");
-      return 0;
-    }
-    if (*kdf == '\0') {
-      c->kdf_x963 = false;
-    } else if (std::strcmp(kdf, kX963) == 0) {
-      c->kdf_x963 = true;
-    } else {
-      GT_RAISE(ERR_R_UNSUPPORTED, "gputls ECDH: kdf-type \"%s\" unknown (\"\" or \"%s\", as the default provider)",
-               kdf, kX963);
-      return 0;
-    }
-  }
-  if ((p = OSSL_PARAM_locate_const(params, OSSL_EXCHANGE_PARAM_KDF_DIGEST))) {
-    const char* name = nullptr;
-    const char* props = nullptr;
-    const OSSL_PARAM* pp = OSSL_PARAM_locate_const(params, OSSL_EXCHANGE_PARAM_KDF_DIGEST_PROPS);
-    if (!OSSL_PARAM_get_utf8_string_ptr(p, &name) || (pp && !OSSL_PARAM_get_utf8_string_ptr(pp, &props))) {
-      GT_RAISE(ERR_R_PASSED_INVALID_ARGUMENT, "gputls ECDH: kdf-digest is not a string");
-      return 0;
-    }
-    EVP_MD* md = EVP_MD_fetch(c->pc->sw, name, props);
-    if (!md) {
-      GT_RAISE(ERR_R_UNSUPPORTED, "gputls ECDH: kdf-digest \"%s\" not found", name);
-      return 0;
-    }
-    EVP_MD_free(c->kdf_md);
-    c->kdf_md = md;
-  }
-  if ((p = OSSL_PARAM_locate_const(params, OSSL_EXCHANGE_PARAM_KDF_OUTLEN)) && !OSSL_PARAM_get_size_t(p, &c->kdf_outlen)) {
-    GT_RAISE(ERR_R_PASSED_INVALID_ARGUMENT, "gputls ECDH: kdf-outlen is not a size");
-    return 0;
-  }
-  if ((p = OSSL_PARAM_locate_const(params, OSSL_EXCHANGE_PARAM_KDF_UKM))) {
-    const void* data = nullptr;
-    size_t len = 0;
-    if (!OSSL_PARAM_get_octet_string_ptr(p, &data, &len)) {
-      GT_RAISE(ERR_R_PASSED_INVALID_ARGUMENT, "gputls ECDH: kdf-ukm is not an octet string");
-      return 0;
-    }
-    const auto* b = static_cast<const uint8_t*>(data);
-    c->kdf_ukm.assign(b, b + len);
-  }
-  return 1;
+  return c->kdf.set_params(c->pc->sw, params) ? 1 : 0;
 }
 
 const OSSL_PARAM* ex_settable_ctx_params(void*, void*) {
@@ -132,18 +78,7 @@ int ex_get_ctx_params(void* ctx, OSSL_PARAM params[]) {
   if ((p = OSSL_PARAM_locate(params, OSSL_EXCHANGE_PARAM_EC_ECDH_COFACTOR_MODE)) &&
       !OSSL_PARAM_set_int(p, cofactor_on(c) ? 1 : 0))
     return 0;
-  if ((p = OSSL_PARAM_locate(params, OSSL_EXCHANGE_PARAM_KDF_TYPE)) &&
-      !OSSL_PARAM_set_utf8_string(p, c->kdf_x963 ? kX963 : ""))
-    return 0;
-  if ((p = OSSL_PARAM_locate(params, OSSL_EXCHANGE_PARAM_KDF_DIGEST)) &&
-      !OSSL_PARAM_set_utf8_string(p, c->kdf_md ? EVP_MD_get0_name(c->kdf_md) : ""))
-    return 0;
-  if ((p = OSSL_PARAM_locate(params, OSSL_EXCHANGE_PARAM_KDF_OUTLEN)) && !OSSL_PARAM_set_size_t(p, c->kdf_outlen))
-    return 0;
-  if ((p = OSSL_PARAM_locate(params, OSSL_EXCHANGE_PARAM_KDF_UKM)) &&
-      !OSSL_PARAM_set_octet_ptr(p, c->kdf_ukm.empty() ? nullptr : c->kdf_ukm.data(), c->kdf_ukm.size()))
-    return 0;
-  return 1;
+  return c->kdf.get_params(params) ? 1 : 0;
 }
 
 const OSSL_PARAM* ex_gettable_ctx_params(void*, void*) {
@@ -161,7 +96,7 @@ int ex_init(void* ctx, void* key, const OSSL_PARAM params[]) {
   c->key = static_cast<EcKey*>(key);
   c->peer = nullptr;
   c->cofactor_mode = -1;
-  c->kdf_x963 = false;
+  c->kdf.off();
   if (!c->key || !c->key->has_private || !c->key->curve) {
     GT_RAISE(ERR_R_PASSED_INVALID_ARGUMENT, "gputls ECDH: derive needs a key with a curve and a private scalar");
     return 0;
@@ -209,42 +144,18 @@ int plain_derive(KexCtx* c, unsigned char* secret, size_t* secretlen, size_t out
   return 1;
 }
 
-// As the default provider's ecdh_X9_63_kdf_derive.
+// As the default provider's ecdh_X9_63_kdf_derive: the KDF over the shared value.
 int x963_derive(KexCtx* c, unsigned char* secret, size_t* secretlen, size_t outlen) {
   if (!secret) {
-    *secretlen = c->kdf_outlen;
+    *secretlen = c->kdf.outlen();
     return 1;
   }
-  if (c->kdf_outlen > outlen) {
-    GT_RAISE(ERR_R_PASSED_INVALID_ARGUMENT, "gputls ECDH: output buffer (%zu) shorter than kdf-outlen (%zu)", outlen,
-             c->kdf_outlen);
-    return 0;
-  }
-  if (!c->kdf_md) {
-    GT_RAISE(ERR_R_PASSED_INVALID_ARGUMENT, "gputls ECDH: X9.63 KDF without kdf-digest");
-    return 0;
-  }
+  if (!c->kdf.can_derive(outlen)) return 0;
   engine::SecureBytes z(c->key->curve->bytes, 0);
   size_t zlen = 0;
-  if (!plain_derive(c, z.data(), &zlen, z.size())) return 0;
-  EVP_KDF* kdf = EVP_KDF_fetch(c->pc->sw, kX963, nullptr);
-  EVP_KDF_CTX* kctx = kdf ? EVP_KDF_CTX_new(kdf) : nullptr;
-  std::vector<OSSL_PARAM> p;
-  p.push_back(OSSL_PARAM_construct_utf8_string(OSSL_KDF_PARAM_DIGEST, const_cast<char*>(EVP_MD_get0_name(c->kdf_md)), 0));
-  p.push_back(OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_KEY, z.data(), zlen));
-  if (!c->kdf_ukm.empty())
-    p.push_back(OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_INFO, c->kdf_ukm.data(), c->kdf_ukm.size()));
-  p.push_back(OSSL_PARAM_construct_end());
-  const bool ok = kctx && EVP_KDF_derive(kctx, secret, c->kdf_outlen, p.data()) == 1;
-  EVP_KDF_CTX_free(kctx);
-  EVP_KDF_free(kdf);
-  if (!ok) {
-    OPENSSL_cleanse(secret, c->kdf_outlen);
-    GT_RAISE(ERR_R_INTERNAL_ERROR, "gputls ECDH: X9.63 KDF (%s, %zu bytes) failed", EVP_MD_get0_name(c->kdf_md),
-             c->kdf_outlen);
+  if (!plain_derive(c, z.data(), &zlen, z.size()) || !c->kdf.derive(c->pc->sw, z.data(), zlen, secret, outlen))
     return 0;
-  }
-  *secretlen = c->kdf_outlen;
+  *secretlen = c->kdf.outlen();
   return 1;
 }
 
@@ -255,7 +166,7 @@ int ex_derive(void* ctx, unsigned char* secret, size_t* secretlen, size_t outlen
     GT_RAISE(ERR_R_PASSED_INVALID_ARGUMENT, "gputls ECDH: derive without a peer key");
     return 0;
   }
-  return c->kdf_x963 ? x963_derive(c, secret, secretlen, outlen) : plain_derive(c, secret, secretlen, outlen);
+  return c->kdf.on() ? x963_derive(c, secret, secretlen, outlen) : plain_derive(c, secret, secretlen, outlen);
 }
 
 }  // namespace
