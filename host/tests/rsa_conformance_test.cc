@@ -348,6 +348,23 @@ TEST_F(RsaConformance, RsaPssKeyRestrictions) {
   EVP_PKEY_free(salty);
 }
 
+// Items 1 and 6: RSA-PSS keys, restricted or not, neither encrypt nor
+// decrypt, in gputls as in the default provider (init is refused, with an
+// error saying why).
+TEST_F(RsaConformance, RsaPssKeyRefusesEncryption) {
+  for (EVP_PKEY* key : {pss_unrestricted(), pss_restricted()}) {
+    ASSERT_NE(key, nullptr);
+    Bytes pt(16, 0x33), ct(256, 0x01);
+    for (Op op : {Op::kEncrypt, Op::kDecrypt}) {
+      const Outcome d = pkey_op(lib_, kDefault, key, op, nullptr, op == Op::kEncrypt ? pt : ct);
+      const Outcome g = pkey_op(lib_, kGputls, key, op, nullptr, op == Op::kEncrypt ? pt : ct);
+      expect_same(d, g, false, op == Op::kEncrypt ? "RSA-PSS encrypt" : "RSA-PSS decrypt");
+      EXPECT_EQ(g.failed_at, kInit);
+      EXPECT_NE(g.error_text.find("gputls"), std::string::npos) << "refused by gputls: " << g.error_text;
+    }
+  }
+}
+
 // Item 2: verify-recover, PKCS#1 v1.5 with a digest (the DigestInfo checked
 // and stripped), without one (the DigestInfo returned), and raw.
 TEST_F(RsaConformance, VerifyRecover) {
@@ -592,6 +609,78 @@ TEST_F(RsaConformance, KeySizesAndMultiPrime) {
   }
 }
 
+// Item 8: PKCS#1 v1.5 decryption with implicit rejection, against OpenSSL's
+// own vectors (OpenSSL 3.2+'s evppkey_rsa_common.txt): each ciphertext
+// decrypts to its listed message, the synthetic ones included; turned off,
+// the bad ones are errors again (and the default provider of OpenSSL 3.0,
+// which has no implicit rejection, agrees with that).
+TEST_F(RsaConformance, ImplicitRejectionVectors) {
+  std::ifstream f(std::string(GPUTLS_VECTORS_DIR) + "/openssl/rsa_implicit_rejection.txt");
+  ASSERT_TRUE(f) << "tests/vectors/openssl/rsa_implicit_rejection.txt";
+  std::map<std::string, EVP_PKEY*> keys;
+  std::string line, name;
+  struct Vector {
+    std::string key;
+    Bytes ct, msg;
+  };
+  std::vector<Vector> vectors;
+  while (std::getline(f, line)) {
+    if (line.rfind("PrivateKey = ", 0) == 0) {
+      name = line.substr(13);
+      std::string pem;
+      while (std::getline(f, line) && !line.empty()) pem += line + "\n";
+      keys[name] = pem_key(pem, true);
+      ASSERT_NE(keys[name], nullptr) << name;
+    } else if (line.rfind("Decrypt = ", 0) == 0) {
+      Vector v;
+      v.key = line.substr(10);
+      std::getline(f, line);
+      v.ct = unhex(line.substr(8));
+      std::getline(f, line);
+      const std::string out = line.size() > 9 ? line.substr(9) : "";
+      if (!out.empty() && out[0] == '"') v.msg.assign(out.begin() + 1, out.end() - 1);
+      else v.msg = unhex(out);
+      vectors.push_back(v);
+    }
+  }
+  ASSERT_GE(vectors.size(), 14u);
+  auto implicit = [](unsigned on) {
+    return [on](EVP_PKEY_CTX* c) {
+      unsigned v = on;
+      const OSSL_PARAM p[] = {OSSL_PARAM_construct_uint("implicit-rejection", &v), OSSL_PARAM_construct_end()};
+      return EVP_PKEY_CTX_set_rsa_padding(c, RSA_PKCS1_PADDING) == 1 && EVP_PKEY_CTX_set_params(c, p) == 1;
+    };
+  };
+  const uint64_t before = count("rsa_decrypt");
+  int synthetic = 0;
+  for (const Vector& v : vectors) {
+    EVP_PKEY* key = keys[v.key];
+    const Outcome g = pkey_op(lib_, kGputls, key, Op::kDecrypt, nullptr, v.ct);
+    ASSERT_EQ(g.failed_at, kOk) << describe(g);
+    EXPECT_EQ(g.out, v.msg) << v.key << " ct " << OPENSSL_buf2hexstr(v.ct.data(), 8);
+    const Outcome on = pkey_op(lib_, kGputls, key, Op::kDecrypt, implicit(1), v.ct);
+    EXPECT_EQ(on.out, v.msg);
+    // Off: as the default provider of OpenSSL 3.0 (explicit rejection).
+    const Outcome d = pkey_op(lib_, kDefault, key, Op::kDecrypt, pad(RSA_PKCS1_PADDING), v.ct);
+    const Outcome off = pkey_op(lib_, kGputls, key, Op::kDecrypt, implicit(0), v.ct);
+    expect_same(d, off, true, "implicit rejection off");
+    synthetic += d.failed_at != kOk;
+  }
+  EXPECT_GE(synthetic, 9) << "most vectors are bad paddings";
+  EXPECT_EQ(count("rsa_decrypt"), before + 3 * vectors.size()) << stats().dump();
+  // The parameter reads back, on by default; 3.0's ctrl_str name works too.
+  EVP_PKEY_CTX* c = EVP_PKEY_CTX_new_from_pkey(lib_, keys["RSA-2049"], kGputls);
+  ASSERT_EQ(EVP_PKEY_decrypt_init(c), 1);
+  unsigned got = 7;
+  OSSL_PARAM q[] = {OSSL_PARAM_construct_uint("implicit-rejection", &got), OSSL_PARAM_construct_end()};
+  ASSERT_EQ(EVP_PKEY_CTX_get_params(c, q), 1);
+  EXPECT_EQ(got, 1u);
+  EXPECT_GT(EVP_PKEY_CTX_ctrl_str(c, "rsa_pkcs1_implicit_rejection", "0"), 0);
+  ASSERT_EQ(EVP_PKEY_CTX_get_params(c, q), 1);
+  EXPECT_EQ(got, 0u);
+  EVP_PKEY_CTX_free(c);
+  for (auto& [n, k] : keys) EVP_PKEY_free(k);
+}
 
 }  // namespace
 }  // namespace gputls::host::testing
