@@ -56,6 +56,7 @@ EVP_PKEY* build_sw_pkey(RsaKey* k, const char* type) {
 }  // namespace
 
 RsaKey::~RsaKey() {
+  for (EVP_PKEY_CTX* c : sig_proto) EVP_PKEY_CTX_free(c);
   EVP_PKEY_free(sw_pkey);
   EVP_PKEY_free(sw_raw_pkey);
 }
@@ -74,6 +75,28 @@ EVP_PKEY* rsa_sw_raw_pkey(RsaKey* k) {
   std::lock_guard<std::mutex> lock(k->mu);
   if (!k->sw_raw_pkey) k->sw_raw_pkey = build_sw_pkey(k, "RSA");
   return k->sw_raw_pkey;
+}
+
+EVP_PKEY_CTX* rsa_sw_sig_ctx(RsaKey* k, int operation) {
+  const int slot = operation == EVP_PKEY_OP_SIGN ? 0 : operation == EVP_PKEY_OP_VERIFY ? 1 : 2;
+  EVP_PKEY* pkey = rsa_sw_pkey(k);
+  if (!pkey) return nullptr;
+  std::lock_guard<std::mutex> lock(k->mu);
+  if (!k->sig_proto[slot]) {
+    EVP_PKEY_CTX* c = EVP_PKEY_CTX_new_from_pkey(k->pc->sw, pkey, nullptr);
+    const int r = !c                  ? 0
+                  : slot == 0         ? EVP_PKEY_sign_init(c)
+                  : slot == 1         ? EVP_PKEY_verify_init(c)
+                                      : EVP_PKEY_verify_recover_init(c);
+    if (r != 1) {  // the default provider raised why; not kept, so it says so every time
+      EVP_PKEY_CTX_free(c);
+      return nullptr;
+    }
+    k->sig_proto[slot] = c;
+  }
+  EVP_PKEY_CTX* copy = EVP_PKEY_CTX_dup(k->sig_proto[slot]);
+  if (!copy) ERR_raise_data(ERR_LIB_PROV, ERR_R_INTERNAL_ERROR, "gputls: cannot copy an RSA signature context");
+  return copy;
 }
 
 bool rsa_private_raw(RsaKey* k, ProvOp which, const uint8_t* in, uint8_t* out, size_t len) {

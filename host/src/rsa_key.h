@@ -49,6 +49,10 @@ struct RsaKey {
   std::mutex mu;                // guards sw_pkey, made on first use
   EVP_PKEY* sw_pkey = nullptr;  // in pc->sw, of the key's type
   EVP_PKEY* sw_raw_pkey = nullptr;  // RSA-PSS keys: the same as type RSA, for the raw private operation
+  // Signature contexts of the default provider on sw_pkey, initialised for
+  // sign, verify and verify-recover: copied for each new operation (a copy
+  // is cheaper than a fetch and init per TLS handshake).
+  EVP_PKEY_CTX* sig_proto[3] = {nullptr, nullptr, nullptr};
 };
 
 // The key as an EVP_PKEY of the default provider in pc->sw (public-only keys
@@ -57,6 +61,11 @@ EVP_PKEY* rsa_sw_pkey(RsaKey* k);
 // The same as an "RSA" key (an RSA-PSS key's components without its type,
 // for the raw private operation OpenSSL refuses on RSA-PSS keys).
 EVP_PKEY* rsa_sw_raw_pkey(RsaKey* k);
+
+// A new signature context of the default provider on the key, initialised
+// for `operation` (EVP_PKEY_OP_SIGN, _VERIFY or _VERIFYRECOVER); nullptr
+// with the reason raised when it cannot be made.
+EVP_PKEY_CTX* rsa_sw_sig_ctx(RsaKey* k, int operation);
 
 // The key type's OpenSSL name: "RSA" or "RSA-PSS".
 inline const char* rsa_type_name(const RsaKey* k) { return k->is_pss ? "RSA-PSS" : "RSA"; }

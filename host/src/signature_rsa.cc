@@ -135,6 +135,9 @@ int sig_set_ctx_params(void* ctx, const OSSL_PARAM params[]) {
     }
   }
   if (EVP_PKEY_CTX_set_params(c->shadow, params) != 1) return 0;  // the default provider raised why
+  // Only a digest or a pad mode (PSS without a digest takes SHA-1) changes
+  // the shadow's digest: other parameters need no read-back.
+  if (!p && !OSSL_PARAM_locate_const(params, OSSL_SIGNATURE_PARAM_PAD_MODE)) return 1;
   return sync_md(c) ? 1 : 0;
 }
 
@@ -189,13 +192,8 @@ int init(void* ctx, void* key, const OSSL_PARAM params[], int operation) {
   c->operation = operation;
   c->digest_fixed = false;
   EVP_PKEY_CTX_free(c->shadow);
-  EVP_PKEY* pkey = rsa_sw_pkey(c->key);
-  c->shadow = pkey ? EVP_PKEY_CTX_new_from_pkey(c->pc->sw, pkey, nullptr) : nullptr;
-  if (!c->shadow) return 0;
-  const int r = operation == EVP_PKEY_OP_SIGN     ? EVP_PKEY_sign_init(c->shadow)
-                : operation == EVP_PKEY_OP_VERIFY ? EVP_PKEY_verify_init(c->shadow)
-                                                  : EVP_PKEY_verify_recover_init(c->shadow);
-  if (r != 1 || !sync_md(c)) return 0;  // the default provider raised why
+  c->shadow = rsa_sw_sig_ctx(c->key, operation);
+  if (!c->shadow || !sync_md(c)) return 0;  // the default provider (or rsa_sw_sig_ctx) raised why
   return sig_set_ctx_params(ctx, params);
 }
 int sig_sign_init(void* ctx, void* key, const OSSL_PARAM params[]) { return init(ctx, key, params, EVP_PKEY_OP_SIGN); }
