@@ -609,6 +609,35 @@ TEST_F(RsaConformance, KeySizesAndMultiPrime) {
   }
 }
 
+// Item 7: the largest size, 16384 bits, once (a stored test key: generating
+// one takes minutes): PKCS#1 v1.5 and PSS signatures and a decryption,
+// served by gputls (engine or CPU, counted), verified by the default provider.
+TEST_F(RsaConformance, Rsa16384) {
+  std::ifstream f(std::string(GPUTLS_VECTORS_DIR) + "/keys/rsa16384_test_key.pem");
+  ASSERT_TRUE(f) << "tests/vectors/keys/rsa16384_test_key.pem";
+  std::stringstream pem;
+  pem << f.rdbuf();
+  EVP_PKEY* key = pem_key(pem.str(), true);
+  ASSERT_NE(key, nullptr);
+  ASSERT_EQ(EVP_PKEY_get_bits(key), 16384);
+  const uint64_t signs_before = signs(), dec_before = count("rsa_decrypt") + count("rsa_decrypt", "sw");
+  for (const Params& p : {pad(RSA_PKCS1_PADDING), pad(RSA_PKCS1_PSS_PADDING)}) {
+    const Outcome g = digest_sign(lib_, kGputls, key, "SHA256", p, msg_);
+    ASSERT_EQ(g.failed_at, kOk) << describe(g);
+    EXPECT_EQ(g.provider, "gputls");
+    EXPECT_EQ(digest_verify(lib_, kDefault, key, "SHA256", p, msg_, g.out).failed_at, kOk);
+  }
+  EXPECT_EQ(signs(), signs_before + 2) << stats().dump();
+  Bytes pt(32, 0x16);
+  const Outcome ct = pkey_op(lib_, kDefault, key, Op::kEncrypt, pad(RSA_PKCS1_OAEP_PADDING), pt);
+  ASSERT_EQ(ct.failed_at, kOk);
+  const Outcome g = pkey_op(lib_, kGputls, key, Op::kDecrypt, pad(RSA_PKCS1_OAEP_PADDING), ct.out);
+  ASSERT_EQ(g.failed_at, kOk) << describe(g);
+  EXPECT_EQ(g.out, pt);
+  EXPECT_EQ(count("rsa_decrypt") + count("rsa_decrypt", "sw"), dec_before + 1) << stats().dump();
+  EVP_PKEY_free(key);
+}
+
 // Item 8: PKCS#1 v1.5 decryption with implicit rejection, against OpenSSL's
 // own vectors (OpenSSL 3.2+'s evppkey_rsa_common.txt): each ciphertext
 // decrypts to its listed message, the synthetic ones included; turned off,
