@@ -1,11 +1,18 @@
 // RSA decryption with the raw private operation on the engine: TLS
 // premaster (pad mode 7, RSA_PKCS1_WITH_TLS_PADDING), PKCS#1 v1.5 type 2 and
 // OAEP (unpadded here in constant time, rsa_unpad.h) and raw (no padding).
-// Encryption (public) runs in the provider's own context.
+// PKCS#1 v1.5 outside TLS uses implicit rejection, as OpenSSL 3.2+ does (a
+// ciphertext with bad padding decrypts to a synthetic message derived from
+// the key and the ciphertext, no error: no Bleichenbacher oracle); the
+// "implicit-rejection" parameter (0) turns it off. Encryption (public) runs
+// in the provider's own context. RSA-PSS keys are refused (signatures only),
+// as the default provider refuses them.
 #include <openssl/core_names.h>
 #include <openssl/crypto.h>
+#include <openssl/err.h>
 #include <openssl/evp.h>
 #include <openssl/params.h>
+#include <openssl/proverr.h>
 #include <openssl/rand.h>
 #include <openssl/rsa.h>
 
@@ -18,6 +25,13 @@
 #include "rsa_padding.h"
 #include "rsa_unpad.h"
 
+// OpenSSL 3.2's name (3.0's headers lack it), and the name 3.0's
+// EVP_PKEY_CTX_ctrl_str passes through for "rsa_pkcs1_implicit_rejection".
+#ifndef OSSL_ASYM_CIPHER_PARAM_IMPLICIT_REJECTION
+#define OSSL_ASYM_CIPHER_PARAM_IMPLICIT_REJECTION "implicit-rejection"
+#endif
+#define GPUTLS_IMPLICIT_REJECTION_CTRL "rsa_pkcs1_implicit_rejection"
+
 namespace gputls::host {
 namespace {
 
@@ -25,7 +39,7 @@ struct CipherCtx {
   explicit CipherCtx(ProvCtx* p) : pc(p) {}
   CipherCtx(const CipherCtx& o)
       : pc(o.pc), key(o.key), pad(o.pad), client_version(o.client_version), alt_version(o.alt_version),
-        oaep_md(o.oaep_md), mgf1_md(o.mgf1_md), label(o.label) {
+        implicit_rejection(o.implicit_rejection), oaep_md(o.oaep_md), mgf1_md(o.mgf1_md), label(o.label) {
     if (oaep_md) EVP_MD_up_ref(oaep_md);
     if (mgf1_md) EVP_MD_up_ref(mgf1_md);
   }
@@ -40,6 +54,7 @@ struct CipherCtx {
   RsaKey* key = nullptr;
   int pad = RSA_PKCS1_PADDING;
   unsigned client_version = 0, alt_version = 0;
+  unsigned implicit_rejection = 1;  // PKCS#1 v1.5 (not TLS premaster) decryption
   // OAEP: digest (SHA-1 unless set), MGF1 digest (the OAEP digest unless set), label.
   EVP_MD* oaep_md = nullptr;
   EVP_MD* mgf1_md = nullptr;
@@ -84,11 +99,15 @@ int rc_set_ctx_params(void* ctx, const OSSL_PARAM params[]) {
              : std::strcmp(s, OSSL_PKEY_RSA_PAD_MODE_OAEP) == 0    ? RSA_PKCS1_OAEP_PADDING
                                                                    : -1;
     } else if (!OSSL_PARAM_get_int(p, &mode)) {
+      ERR_raise_data(ERR_LIB_PROV, PROV_R_INVALID_PADDING_MODE, "gputls: RSA pad mode is neither a name nor an int");
       return 0;
     }
     if (mode != RSA_NO_PADDING && mode != RSA_PKCS1_PADDING && mode != RSA_PKCS1_WITH_TLS_PADDING &&
-        mode != RSA_PKCS1_OAEP_PADDING)
+        mode != RSA_PKCS1_OAEP_PADDING) {
+      ERR_raise_data(ERR_LIB_PROV, PROV_R_ILLEGAL_OR_UNSUPPORTED_PADDING_MODE,
+                     "gputls: RSA encryption pad mode %d: none, pkcs1, oaep or TLS premaster only", mode);
       return 0;
+    }
     c->pad = mode;
   }
   if ((p = OSSL_PARAM_locate_const(params, OSSL_ASYM_CIPHER_PARAM_OAEP_DIGEST)) && !set_md(c, &c->oaep_md, p))
@@ -101,6 +120,12 @@ int rc_set_ctx_params(void* ctx, const OSSL_PARAM params[]) {
     if (!OSSL_PARAM_get_octet_string_ptr(p, &data, &len)) return 0;
     OPENSSL_cleanse(c->label.data(), c->label.size());
     c->label.assign(static_cast<const uint8_t*>(data), static_cast<const uint8_t*>(data) + len);
+  }
+  for (const char* name : {OSSL_ASYM_CIPHER_PARAM_IMPLICIT_REJECTION, GPUTLS_IMPLICIT_REJECTION_CTRL}) {
+    if ((p = OSSL_PARAM_locate_const(params, name)) && !OSSL_PARAM_get_uint(p, &c->implicit_rejection)) {
+      ERR_raise_data(ERR_LIB_PROV, PROV_R_FAILED_TO_GET_PARAMETER, "gputls: %s must be an unsigned integer", name);
+      return 0;
+    }
   }
   if ((p = OSSL_PARAM_locate_const(params, OSSL_ASYM_CIPHER_PARAM_TLS_CLIENT_VERSION)) &&
       !OSSL_PARAM_get_uint(p, &c->client_version))
@@ -121,6 +146,8 @@ const OSSL_PARAM* rc_settable_ctx_params(void*, void*) {
       OSSL_PARAM_utf8_string(OSSL_ASYM_CIPHER_PARAM_MGF1_DIGEST, nullptr, 0),
       OSSL_PARAM_utf8_string(OSSL_ASYM_CIPHER_PARAM_MGF1_DIGEST_PROPS, nullptr, 0),
       OSSL_PARAM_octet_string(OSSL_ASYM_CIPHER_PARAM_OAEP_LABEL, nullptr, 0),
+      OSSL_PARAM_uint(OSSL_ASYM_CIPHER_PARAM_IMPLICIT_REJECTION, nullptr),
+      OSSL_PARAM_uint(GPUTLS_IMPLICIT_REJECTION_CTRL, nullptr),
       OSSL_PARAM_END};
   return kSettable;
 }
@@ -144,6 +171,9 @@ int rc_get_ctx_params(void* ctx, OSSL_PARAM params[]) {
   if ((p = OSSL_PARAM_locate(params, OSSL_ASYM_CIPHER_PARAM_TLS_NEGOTIATED_VERSION)) &&
       !OSSL_PARAM_set_uint(p, c->alt_version))
     return 0;
+  if ((p = OSSL_PARAM_locate(params, OSSL_ASYM_CIPHER_PARAM_IMPLICIT_REJECTION)) &&
+      !OSSL_PARAM_set_uint(p, c->implicit_rejection))
+    return 0;
   return 1;
 }
 
@@ -154,6 +184,7 @@ const OSSL_PARAM* rc_gettable_ctx_params(void*, void*) {
                                          OSSL_PARAM_utf8_string(OSSL_ASYM_CIPHER_PARAM_OAEP_DIGEST, nullptr, 0),
                                          OSSL_PARAM_utf8_string(OSSL_ASYM_CIPHER_PARAM_MGF1_DIGEST, nullptr, 0),
                                          OSSL_PARAM_octet_ptr(OSSL_ASYM_CIPHER_PARAM_OAEP_LABEL, nullptr, 0),
+                                         OSSL_PARAM_uint(OSSL_ASYM_CIPHER_PARAM_IMPLICIT_REJECTION, nullptr),
                                          OSSL_PARAM_END};
   return kGettable;
 }
@@ -161,31 +192,60 @@ const OSSL_PARAM* rc_gettable_ctx_params(void*, void*) {
 int rc_init(void* ctx, void* key, const OSSL_PARAM params[]) {
   auto* c = static_cast<CipherCtx*>(ctx);
   c->key = static_cast<RsaKey*>(key);
+  if (!c->key) {
+    ERR_raise_data(ERR_LIB_PROV, PROV_R_NO_KEY_SET, "gputls: RSA encryption init without a key");
+    return 0;
+  }
+  if (c->key->is_pss) {
+    // As the default provider (rsa_init): RSA-PSS keys sign, nothing else.
+    ERR_raise_data(ERR_LIB_PROV, PROV_R_OPERATION_NOT_SUPPORTED_FOR_THIS_KEYTYPE,
+                   "gputls: an RSA-PSS key is for PSS signatures only, not encryption or decryption");
+    return 0;
+  }
   c->pad = RSA_PKCS1_PADDING;
+  c->implicit_rejection = 1;
   EVP_MD_free(c->mgf1_md);
   c->mgf1_md = nullptr;
   OPENSSL_cleanse(c->label.data(), c->label.size());
   c->label.clear();
   EVP_MD_free(c->oaep_md);
   c->oaep_md = nullptr;  // SHA-1 when OAEP is used without one (fetched then, not per TLS handshake)
-  return c->key ? rc_set_ctx_params(ctx, params) : 0;
+  return rc_set_ctx_params(ctx, params);
 }
 
 // PKCS#1 v1.5 type 2 or OAEP: raw decryption on the engine, constant-time
-// unpadding here. Bad padding is an error (as in OpenSSL 3.0), decided by one
-// branch on the unpadder's final result.
+// unpadding here. With implicit rejection (PKCS#1 v1.5, on unless turned
+// off) there is no padding error at all; otherwise bad padding is an error
+// (as in OpenSSL 3.0), decided by one branch on the unpadder's final result.
 int decrypt_padded(CipherCtx* c, unsigned char* out, size_t* outlen, size_t outsize, const unsigned char* in) {
   const size_t k = rsa_bytes(c->key);
-  if (c->pad == RSA_PKCS1_OAEP_PADDING && !ensure_oaep_md(c)) return 0;
+  if (c->pad == RSA_PKCS1_OAEP_PADDING && !ensure_oaep_md(c)) {
+    ERR_raise_data(ERR_LIB_PROV, PROV_R_INVALID_DIGEST, "gputls: OAEP digest SHA1 could not be fetched");
+    return 0;
+  }
+  const bool implicit = c->pad == RSA_PKCS1_PADDING && c->implicit_rejection != 0;
+  uint8_t kdk[32];
+  if (implicit &&
+      !rsa_implicit_rejection_kdk(c->pc->sw, c->key->mat.d.data(), c->key->mat.d.size(), in, k, kdk)) {
+    ERR_raise_data(ERR_LIB_PROV, ERR_R_INTERNAL_ERROR, "gputls: implicit rejection key derivation failed");
+    return 0;
+  }
   std::vector<uint8_t> em(k);
-  if (!rsa_private_raw(c->key, ProvOp::kRsaDecrypt, in, em.data(), k)) return 0;
-  const long mlen = c->pad == RSA_PKCS1_OAEP_PADDING
+  if (!rsa_private_raw(c->key, ProvOp::kRsaDecrypt, in, em.data(), k)) {
+    OPENSSL_cleanse(kdk, sizeof kdk);
+    return 0;  // raised there
+  }
+  const long mlen = implicit ? rsaes_pkcs1_v15_decode_implicit(c->pc->sw, kdk, em.data(), k, out, outsize)
+                    : c->pad == RSA_PKCS1_OAEP_PADDING
                         ? rsaes_oaep_decode(c->oaep(), c->mgf1(), c->label.data(), c->label.size(), em.data(), k,
                                             out, outsize)
                         : rsaes_pkcs1_v15_decode(em.data(), k, out, outsize);
   OPENSSL_cleanse(em.data(), em.size());
+  OPENSSL_cleanse(kdk, sizeof kdk);
   if (mlen < 0) {
     c->pc->stats[ProvOp::kRsaDecrypt].failed.fetch_add(1);
+    ERR_raise_data(ERR_LIB_RSA, c->pad == RSA_PKCS1_OAEP_PADDING ? RSA_R_OAEP_DECODING_ERROR : RSA_R_PKCS_DECODING_ERROR,
+                   implicit ? "gputls: implicit rejection failed" : "gputls: RSA decryption error");
     return 0;
   }
   *outlen = static_cast<size_t>(mlen);
@@ -200,9 +260,29 @@ int rc_decrypt(void* ctx, unsigned char* out, size_t* outlen, size_t outsize, co
     *outlen = want;
     return 1;
   }
-  if (inlen != k) return 0;  // not a ciphertext for this key (public)
+  // As the default provider: the output buffer holds a modulus's worth (48
+  // bytes for the TLS premaster) whatever the message's length.
+  if (outsize < want) {
+    ERR_raise_data(ERR_LIB_PROV, PROV_R_BAD_LENGTH, "gputls: RSA decryption needs %zu bytes of output, got %zu", want,
+                   outsize);
+    return 0;
+  }
+  // A ciphertext longer than the modulus is none; a shorter one is the same
+  // number with its leading zero bytes dropped (RSA_private_decrypt takes it).
+  if (inlen > k || inlen == 0) {
+    ERR_raise_data(ERR_LIB_RSA, RSA_R_DATA_GREATER_THAN_MOD_LEN, "gputls: RSA ciphertext of %zu bytes for a %zu-byte modulus",
+                   inlen, k);
+    return 0;
+  }
+  std::vector<uint8_t> ct(k, 0);
+  std::memcpy(ct.data() + (k - inlen), in, inlen);
+  in = ct.data();
   if (c->pad == RSA_PKCS1_PADDING || c->pad == RSA_PKCS1_OAEP_PADDING) return decrypt_padded(c, out, outlen, outsize, in);
-  if (outsize < want || (c->pad == RSA_PKCS1_WITH_TLS_PADDING && (k < 59 || c->client_version == 0))) return 0;
+  if (c->pad == RSA_PKCS1_WITH_TLS_PADDING && (k < 59 || c->client_version == 0)) {
+    ERR_raise_data(ERR_LIB_PROV, k < 59 ? PROV_R_KEY_SIZE_TOO_SMALL : PROV_R_BAD_TLS_CLIENT_VERSION,
+                   "gputls: TLS premaster decryption needs a key of at least 59 bytes and the client version");
+    return 0;
+  }
   if (c->pad == RSA_NO_PADDING) {
     if (!rsa_private_raw(c->key, ProvOp::kRsaDecrypt, in, out, k)) return 0;
     *outlen = k;

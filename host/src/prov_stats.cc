@@ -10,6 +10,8 @@ const char* prov_op_name(ProvOp op) {
     case ProvOp::kRsaDecrypt: return "rsa_decrypt";
     case ProvOp::kRsaVerify: return "rsa_verify";
     case ProvOp::kRsaEncrypt: return "rsa_encrypt";
+    case ProvOp::kRsaVerifyRecover: return "rsa_verify_recover";
+    case ProvOp::kRsaKeygen: return "rsa_keygen";
     case ProvOp::kX25519Keygen: return "x25519_keygen";
     case ProvOp::kX25519Derive: return "x25519_derive";
     case ProvOp::kDhKeygen: return "dh_keygen";

@@ -11,7 +11,9 @@
 
 namespace gputls::host {
 
-enum class ProvOp : uint8_t { kRsaSign, kRsaDecrypt, kRsaVerify, kRsaEncrypt, kX25519Keygen, kX25519Derive,
+enum class ProvOp : uint8_t { kRsaSign, kRsaDecrypt, kRsaVerify, kRsaEncrypt,
+                             kRsaVerifyRecover, kRsaKeygen,  // public-key recovery; generation (default provider)
+                             kX25519Keygen, kX25519Derive,
                              kDhKeygen, kDhDerive, kEcKeygen, kEcdhDerive, kEcdsaSign, kEcdsaVerify,
                              kAesGcmSeal, kAesGcmOpen,  // one per TLS record (or EVP message)
                              kX448Keygen, kX448Derive,  // software only (no X448 kernel)

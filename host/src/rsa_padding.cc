@@ -22,6 +22,15 @@ constexpr std::basic_string_view<uint8_t> bytes(const uint8_t (&a)[N]) {
 }
 
 constexpr uint8_t kSha1[] = {0x30, 0x21, 0x30, 0x09, 0x06, 0x05, 0x2b, 0x0e, 0x03, 0x02, 0x1a, 0x05, 0x00, 0x04, 0x14};
+constexpr uint8_t kRipemd160[] = {0x30, 0x21, 0x30, 0x09, 0x06, 0x05, 0x2b, 0x24,
+                                  0x03, 0x02, 0x01, 0x05, 0x00, 0x04, 0x14};
+// id-md2 / id-md4 / id-md5: 1.2.840.113549.2.{2,4,5}
+#define RSADSI_MD_PREFIX(last) \
+  {0x30, 0x20, 0x30, 0x0c, 0x06, 0x08, 0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x02, last, 0x05, 0x00, 0x04, 0x10}
+constexpr uint8_t kMd2[] = RSADSI_MD_PREFIX(0x02);
+constexpr uint8_t kMd4[] = RSADSI_MD_PREFIX(0x04);
+constexpr uint8_t kMd5[] = RSADSI_MD_PREFIX(0x05);
+// NIST hash algorithms 2.16.840.1.101.3.4.2.<last>: SHA-2 and SHA-3.
 #define SHA2_PREFIX(len, last, hlen) \
   {0x30, len, 0x30, 0x0d, 0x06, 0x09, 0x60, 0x86, 0x48, 0x01, 0x65, 0x03, 0x04, 0x02, last, 0x05, 0x00, 0x04, hlen}
 constexpr uint8_t kSha224[] = SHA2_PREFIX(0x2d, 0x04, 0x1c);
@@ -30,11 +39,24 @@ constexpr uint8_t kSha384[] = SHA2_PREFIX(0x41, 0x02, 0x30);
 constexpr uint8_t kSha512[] = SHA2_PREFIX(0x51, 0x03, 0x40);
 constexpr uint8_t kSha512_224[] = SHA2_PREFIX(0x2d, 0x05, 0x1c);
 constexpr uint8_t kSha512_256[] = SHA2_PREFIX(0x31, 0x06, 0x20);
+constexpr uint8_t kSha3_224[] = SHA2_PREFIX(0x2d, 0x07, 0x1c);
+constexpr uint8_t kSha3_256[] = SHA2_PREFIX(0x31, 0x08, 0x20);
+constexpr uint8_t kSha3_384[] = SHA2_PREFIX(0x41, 0x09, 0x30);
+constexpr uint8_t kSha3_512[] = SHA2_PREFIX(0x51, 0x0a, 0x40);
+// Not DigestInfo: MD5-SHA1 (TLS 1.0/1.1) signs the bare 36 bytes, MDC2 an
+// OCTET STRING (RSA_sign_ASN1_OCTET_STRING), as OpenSSL does.
+constexpr uint8_t kNone[] = {0};
+constexpr uint8_t kOctet16[] = {0x04, 0x10};
 
+// The digests OpenSSL's default provider signs with PKCS#1 v1.5
+// (ossl_digest_rsa_sign_get_md_nid), and their encodings.
 const DigestInfoPrefix kPrefixes[] = {
-    {"SHA1", bytes(kSha1)},          {"SHA2-224", bytes(kSha224)},         {"SHA2-256", bytes(kSha256)},
-    {"SHA2-384", bytes(kSha384)},    {"SHA2-512", bytes(kSha512)},         {"SHA2-512/224", bytes(kSha512_224)},
-    {"SHA2-512/256", bytes(kSha512_256)},
+    {"SHA1", bytes(kSha1)},           {"SHA2-224", bytes(kSha224)},     {"SHA2-256", bytes(kSha256)},
+    {"SHA2-384", bytes(kSha384)},     {"SHA2-512", bytes(kSha512)},     {"SHA2-512/224", bytes(kSha512_224)},
+    {"SHA2-512/256", bytes(kSha512_256)}, {"SHA3-224", bytes(kSha3_224)}, {"SHA3-256", bytes(kSha3_256)},
+    {"SHA3-384", bytes(kSha3_384)},   {"SHA3-512", bytes(kSha3_512)},   {"MD5", bytes(kMd5)},
+    {"MD4", bytes(kMd4)},             {"MD2", bytes(kMd2)},             {"RIPEMD160", bytes(kRipemd160)},
+    {"MD5-SHA1", {kNone, 0}},         {"MDC2", bytes(kOctet16)},
 };
 
 uint8_t ct_eq8(unsigned a, unsigned b) {
@@ -61,20 +83,25 @@ bool mgf1_xor(const EVP_MD* md, const uint8_t* seed, size_t seed_len, uint8_t* o
   return ok;
 }
 
-bool emsa_pkcs1_v15_encode(const EVP_MD* md, const uint8_t* digest, size_t dlen, uint8_t* em, size_t em_len) {
+bool emsa_pkcs1_v15_pad(const uint8_t* t, size_t t_len, uint8_t* em, size_t em_len) {
+  if (em_len < t_len + 11) return false;
+  em[0] = 0x00;
+  em[1] = 0x01;
+  std::memset(em + 2, 0xff, em_len - t_len - 3);
+  em[em_len - t_len - 1] = 0x00;
+  std::memcpy(em + em_len - t_len, t, t_len);
+  return true;
+}
+
+Pkcs1Encode emsa_pkcs1_v15_encode(const EVP_MD* md, const uint8_t* digest, size_t dlen, uint8_t* em, size_t em_len) {
   for (const auto& p : kPrefixes) {
     if (!EVP_MD_is_a(md, p.name)) continue;
-    const size_t t_len = p.prefix.size() + dlen;
-    if (dlen != static_cast<size_t>(EVP_MD_get_size(md)) || em_len < t_len + 11) return false;
-    em[0] = 0x00;
-    em[1] = 0x01;
-    std::memset(em + 2, 0xff, em_len - t_len - 3);
-    em[em_len - t_len - 1] = 0x00;
-    std::memcpy(em + em_len - t_len, p.prefix.data(), p.prefix.size());
-    std::memcpy(em + em_len - dlen, digest, dlen);
-    return true;
+    if (dlen != static_cast<size_t>(EVP_MD_get_size(md))) return Pkcs1Encode::kBadDigestLength;
+    std::vector<uint8_t> t(p.prefix.begin(), p.prefix.end());
+    t.insert(t.end(), digest, digest + dlen);
+    return emsa_pkcs1_v15_pad(t.data(), t.size(), em, em_len) ? Pkcs1Encode::kOk : Pkcs1Encode::kKeyTooSmall;
   }
-  return false;
+  return Pkcs1Encode::kUnknownDigest;
 }
 
 int pss_max_salt(const EVP_MD* md, int mod_bits) {

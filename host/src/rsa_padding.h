@@ -10,9 +10,16 @@
 
 namespace gputls::host {
 
-// EM = 00 01 FF.. 00 DigestInfo(md, digest), em_len bytes. False if md has no
-// DigestInfo prefix here or em_len is too short.
-bool emsa_pkcs1_v15_encode(const EVP_MD* md, const uint8_t* digest, size_t dlen, uint8_t* em, size_t em_len);
+// EM = 00 01 FF.. 00 T, em_len bytes (RSASSA-PKCS1-v1_5 / RSA_private_encrypt
+// with PKCS#1 padding). False if em_len < t_len + 11.
+bool emsa_pkcs1_v15_pad(const uint8_t* t, size_t t_len, uint8_t* em, size_t em_len);
+
+// EM = 00 01 FF.. 00 DigestInfo(md, digest), em_len bytes, for every digest
+// OpenSSL's default provider signs with: SHA-1, SHA-2 (incl. SHA-512/224 and
+// /256), SHA-3, MD5, MD4, MD2, RIPEMD-160; MD5-SHA1 without DigestInfo (TLS
+// 1.0/1.1) and MDC2 as an OCTET STRING, as OpenSSL encodes them.
+enum class Pkcs1Encode { kOk, kUnknownDigest, kBadDigestLength, kKeyTooSmall };
+Pkcs1Encode emsa_pkcs1_v15_encode(const EVP_MD* md, const uint8_t* digest, size_t dlen, uint8_t* em, size_t em_len);
 
 // EMSA-PSS for a modulus of mod_bits, written into em_out of the modulus's
 // byte length (a leading zero byte when mod_bits - 1 is a multiple of 8).

@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 #include <openssl/core_names.h>
 #include <openssl/crypto.h>
+#include <openssl/err.h>
 #include <openssl/evp.h>
 #include <openssl/pem.h>
 #include <openssl/rand.h>
@@ -37,11 +38,15 @@ std::string md_name(const std::string& w) { return w == "SHA-1" ? "SHA1" : "SHA2
 class RsaVectors : public ProviderFixture {
  protected:
   // Decrypts ct with key through gputls; false on error.
+  // implicit_rejection: -1 leaves gputls's default (on), 0 / 1 set it.
   bool decrypt(EVP_PKEY* key, int pad, const Bytes& ct, Bytes* out, const char* oaep_md = nullptr,
-               const char* mgf1_md = nullptr, const Bytes& label = {}) {
+               const char* mgf1_md = nullptr, const Bytes& label = {}, int implicit_rejection = -1) {
     EVP_PKEY_CTX* c = EVP_PKEY_CTX_new_from_pkey(lib_, key, "provider=gputls");
     size_t len = 0;
+    unsigned ir = implicit_rejection == 1 ? 1 : 0;
+    const OSSL_PARAM irp[] = {OSSL_PARAM_construct_uint("implicit-rejection", &ir), OSSL_PARAM_construct_end()};
     bool ok = c && EVP_PKEY_decrypt_init(c) == 1 && EVP_PKEY_CTX_set_rsa_padding(c, pad) == 1 &&
+              (implicit_rejection < 0 || EVP_PKEY_CTX_set_params(c, irp) == 1) &&
               (!oaep_md || EVP_PKEY_CTX_set_rsa_oaep_md_name(c, oaep_md, nullptr) == 1) &&
               (!mgf1_md || EVP_PKEY_CTX_set_rsa_mgf1_md_name(c, mgf1_md, nullptr) == 1) &&
               (label.empty() ||
@@ -57,7 +62,9 @@ class RsaVectors : public ProviderFixture {
 };
 
 // Wycheproof RSAES-PKCS1-v1_5 decryption: every valid vector decrypts to its
-// message, every invalid one (bad padding, wrong length, >= n) is an error.
+// message; with implicit rejection off every invalid one (bad padding, wrong
+// length, >= n) is an error, with it on (the default) a bad padding yields
+// the same synthetic message every time, never the vector's message.
 // One test per file (each has 33 keys, registered with the engine one by one)
 // so ctest runs them side by side.
 class RsaPkcs1Vectors : public RsaVectors, public ::testing::WithParamInterface<const char*> {};
@@ -71,16 +78,25 @@ TEST_P(RsaPkcs1Vectors, WycheproofDecryption) {
     EVP_PKEY* key = pem_key(g["privateKeyPem"].get<std::string>(), true);
     ASSERT_NE(key, nullptr) << file;
     for (const auto& t : g["tests"]) {
-      Bytes out;
-      const bool ok = decrypt(key, RSA_PKCS1_PADDING, unhex(t["ct"]), &out);
+      Bytes out, implicit1, implicit2;
+      const Bytes ct = unhex(t["ct"]);
+      const bool ok = decrypt(key, RSA_PKCS1_PADDING, ct, &out, nullptr, nullptr, {}, 0);
+      const bool ok1 = decrypt(key, RSA_PKCS1_PADDING, ct, &implicit1);
       const std::string id = std::string(file) + " tcId " + std::to_string(t["tcId"].get<int>());
       if (t["result"] == "valid") {
         ++valid;
         EXPECT_TRUE(ok) << id;
         EXPECT_EQ(out, unhex(t["msg"])) << id;
+        EXPECT_TRUE(ok1) << id;
+        EXPECT_EQ(implicit1, unhex(t["msg"])) << id;
       } else {
         ++invalid;
         EXPECT_FALSE(ok) << id << " " << t["comment"];
+        if (ok1) {  // a ciphertext of this key (not >= n): synthetic, deterministic
+          EXPECT_TRUE(decrypt(key, RSA_PKCS1_PADDING, ct, &implicit2)) << id;
+          EXPECT_EQ(implicit1, implicit2) << id;
+          EXPECT_NE(implicit1, unhex(t["msg"])) << id;
+        }
       }
     }
     EVP_PKEY_free(key);
@@ -141,8 +157,20 @@ TEST_F(RsaVectors, OaepAgainstDefaultProvider) {
       EXPECT_FALSE(decrypt(key, RSA_PKCS1_OAEP_PADDING, ct, &out, cs.md, cs.mgf1, Bytes{'x'}));
       EXPECT_FALSE(decrypt(key, RSA_PKCS1_OAEP_PADDING, ct, &out, cs.md == std::string("SHA1") ? "SHA2-256" : "SHA1",
                            cs.mgf1, cs.label));
-      // Not OAEP for PKCS#1 v1.5 either.
-      EXPECT_FALSE(decrypt(key, RSA_PKCS1_PADDING, ct, &out));
+      // Not OAEP for PKCS#1 v1.5 either: without implicit rejection, what
+      // the default provider answers (an error, unless the OAEP block
+      // happens to read as PKCS#1 padding: about 1 in 256).
+      Bytes ref(256);
+      size_t ref_len = ref.size();
+      EVP_PKEY_CTX* dc = EVP_PKEY_CTX_new_from_pkey(nullptr, key, nullptr);
+      const bool ref_ok = EVP_PKEY_decrypt_init(dc) == 1 && EVP_PKEY_decrypt(dc, ref.data(), &ref_len, ct.data(), ct.size()) == 1;
+      EVP_PKEY_CTX_free(dc);
+      ERR_clear_error();
+      EXPECT_EQ(decrypt(key, RSA_PKCS1_PADDING, ct, &out, nullptr, nullptr, {}, 0), ref_ok);
+      if (ref_ok) {
+        ref.resize(ref_len);
+        EXPECT_EQ(out, ref);
+      }
     }
   }
   // Each attempt ran the private operation on the engine.
@@ -181,8 +209,10 @@ TEST_F(RsaVectors, OaepEncryptionInteroperates) {
   EVP_PKEY_free(key);
 }
 
-// A buffer too small for the message is an error, not a truncation.
-TEST_F(RsaVectors, Pkcs1OutputTooSmallIsAnError) {
+// The output buffer must hold a modulus's worth whatever the message's
+// length, as the default provider requires (an error, never a truncation):
+// gputls answers every size as the default provider does.
+TEST_F(RsaVectors, Pkcs1OutputBufferAsDefaultProvider) {
   EVP_PKEY* key = wycheproof_private_key("rsa_pkcs1_2048_test.json");
   ASSERT_NE(key, nullptr);
   Bytes pt(40, 0x42), ct(256);
@@ -191,17 +221,29 @@ TEST_F(RsaVectors, Pkcs1OutputTooSmallIsAnError) {
   ASSERT_EQ(EVP_PKEY_encrypt_init(e), 1);
   ASSERT_EQ(EVP_PKEY_encrypt(e, ct.data(), &len, pt.data(), pt.size()), 1);
   EVP_PKEY_CTX_free(e);
-  EVP_PKEY_CTX* c = EVP_PKEY_CTX_new_from_pkey(lib_, key, "provider=gputls");
-  ASSERT_EQ(EVP_PKEY_decrypt_init(c), 1);
-  Bytes out(39);
-  size_t olen = out.size();
-  EXPECT_NE(EVP_PKEY_decrypt(c, out.data(), &olen, ct.data(), ct.size()), 1);
-  out.assign(40, 0);
-  olen = out.size();
-  EXPECT_EQ(EVP_PKEY_decrypt(c, out.data(), &olen, ct.data(), ct.size()), 1);
-  EXPECT_EQ(olen, 40u);
-  EXPECT_EQ(out, pt);
-  EVP_PKEY_CTX_free(c);
+  const uint64_t before = count("rsa_decrypt") + count("rsa_decrypt", "failed");
+  for (size_t size : {size_t{39}, size_t{40}, size_t{255}, size_t{256}}) {
+    int results[2];
+    Bytes outs[2];
+    const char* props[2] = {"provider=default", "provider=gputls"};
+    for (int i = 0; i < 2; ++i) {
+      EVP_PKEY_CTX* c = EVP_PKEY_CTX_new_from_pkey(lib_, key, props[i]);
+      ASSERT_EQ(EVP_PKEY_decrypt_init(c), 1);
+      outs[i].assign(size, 0);
+      size_t olen = size;
+      ERR_clear_error();
+      results[i] = EVP_PKEY_decrypt(c, outs[i].data(), &olen, ct.data(), ct.size());
+      if (results[i] == 1) outs[i].resize(olen);
+      else EXPECT_NE(ERR_peek_error(), 0u) << props[i] << " refused with nothing on the error queue";
+      EVP_PKEY_CTX_free(c);
+    }
+    EXPECT_EQ(results[1], results[0]) << "output buffer of " << size;
+    if (results[0] == 1) {
+      EXPECT_EQ(outs[0], pt);
+      EXPECT_EQ(outs[1], pt);
+    }
+  }
+  EXPECT_EQ(count("rsa_decrypt") + count("rsa_decrypt", "failed") - before, 1u) << "the one decryption ran in gputls";
   EVP_PKEY_free(key);
 }
 

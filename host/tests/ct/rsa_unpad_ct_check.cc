@@ -1,5 +1,5 @@
 // Constant-time check of the provider's RSA decryption unpadding (PKCS#1 v1.5
-// type 2, OAEP, TLS premaster), ctgrind style: run under valgrind memcheck,
+// type 2, with and without implicit rejection, OAEP, TLS premaster), ctgrind style: run under valgrind memcheck,
 // the decrypted block is marked undefined (secret) and memcheck reports any
 // branch or memory index that depends on it. Only the returned length (which
 // OpenSSL 3.0's API reveals as success or failure) is marked public before
@@ -106,6 +106,31 @@ int main(int argc, char** argv) {
   bad = pkcs1;
   bad[5] = 0;  // PS shorter than 8 bytes
   check("pkcs1 short padding", bad, -1, {}, v15);
+
+  // Implicit rejection: the block and the key-derivation key are secret;
+  // good and bad blocks both return a length (the message's or the
+  // synthetic one's), the one value the caller reveals.
+  uint8_t kdk[32];
+  RAND_bytes(kdk, sizeof kdk);
+  auto implicit = [&kdk](const uint8_t* em, size_t k, uint8_t* out, size_t n) {
+    uint8_t secret_kdk[32];
+    std::memcpy(secret_kdk, kdk, sizeof secret_kdk);
+    mark_secret(secret_kdk, sizeof secret_kdk);
+    return rsaes_pkcs1_v15_decode_implicit(nullptr, secret_kdk, em, k, out, n);
+  };
+  check("pkcs1 implicit valid", pkcs1, static_cast<long>(msg.size()), msg, implicit);
+  for (const char* what : {"pkcs1 implicit wrong block type", "pkcs1 implicit no separator"}) {
+    bad = pkcs1;
+    if (what[15] == 'w') bad[1] = 0x01;
+    else std::memset(bad.data() + 2, 0x5a, bad.size() - 2);
+    // The synthetic message, unmarked first: what the marked run must return.
+    Bytes want(bad.size());
+    const long want_len = rsaes_pkcs1_v15_decode_implicit(nullptr, kdk, bad.data(), bad.size(), want.data(), want.size());
+    if (want_len < 0 || (want_len == static_cast<long>(msg.size()) && std::memcmp(want.data(), msg.data(), msg.size()) == 0))
+      fail(std::string(what) + ": no synthetic message");
+    want.resize(static_cast<size_t>(want_len < 0 ? 0 : want_len));
+    check(what, bad, want_len, want, implicit);
+  }
 
   EVP_MD* sha256 = EVP_MD_fetch(nullptr, "SHA2-256", nullptr);
   auto oaep = [sha256](const uint8_t* em, size_t k, uint8_t* out, size_t n) {
