@@ -689,7 +689,11 @@ def limb_loop_trips(func, n):
     for lp in inner:
         dom = collections.Counter(i.chain[0] for i in lp.body if i.chain).most_common(1)
         dom = dom[0][0] if dom else None
-        if prev is not None and prev[0] == dom and lp.head - prev[1] < 48:
+        same_run = (prev is not None and dom is not None and prev[0] is not None and prev[0][0] == dom[0]
+                    and abs(prev[0][1] - dom[1]) <= 3 and lp.head - prev[1] < 48)
+        # a loop as large as the run's largest starts the next limb loop (several
+        # set_zero / copy calls in a row on the same source line)
+        if same_run and abs(len(lp) - max(len(x) for x in groups[-1])) > 0.2 * len(lp):
             groups[-1].append(lp)
         else:
             groups.append([lp])
@@ -705,6 +709,16 @@ def limb_loop_trips(func, n):
         for k, lp in enumerate(rest):
             trips[lp.head] = float(cnt % 4) if k == 0 else 0.0
     return trips
+
+
+def mont_mul_outer_line():
+    path = os.path.join(ROOT, "kernels", "include", "gputls", "kernels", "mp.h")
+    seen = False
+    for k, line in enumerate(open(path), 1):
+        seen = seen or "void mont_mul(" in line
+        if seen and re.search(r"for \(int i = 0; i < n; \+\+i\) \{", line):
+            return k
+    raise ModelError("mont_mul's outer loop not found in mp.h")
 
 
 def ec_cost(funcs, fname_part, n, op, memo, notes):
@@ -725,17 +739,16 @@ def ec_cost(funcs, fname_part, n, op, memo, notes):
         ("modexp.h", src_line("modexp.h", r"for \(int i = 2; i < kTableSize")): 30.0,
         ("modexp.h", src_line("modexp.h", r"for \(int w = windows - 1")): float(windows5),
         ("modexp.h", src_line("modexp.h", r"for \(int i = 0; i < kTableSize")): 32.0,
-        ("mp.h", src_line("mp.h", r"for \(int i = 0; i < n; \+\+i\) \{") + 0): float(n),
     }
-    mm_outer_line = 97  # mp.h mont_mul: for (int i = 0; i < n; ++i) {
+    mm_outer_line = mont_mul_outer_line()  # mp.h mont_mul: for (int i = 0; i < n; ++i) {
     unknown = []
 
     def trip_of(lp):
-        if lp.head in limb:
-            return limb[lp.head]
         tail = func.ins[lp.tail].chain[0] if func.ins[lp.tail].chain else None
         if tail in rules:
             return rules[tail]
+        if lp.head in limb:
+            return limb[lp.head]
         if tail == ("mp.h", mm_outer_line):
             return float(n)
         unknown.append((tail, len(lp)))
@@ -745,6 +758,18 @@ def ec_cost(funcs, fname_part, n, op, memo, notes):
     excl = lambda i: any(f == "ec_ops.h" and any(a <= l <= b for a, b in other_ops) for f, l in i.chain)
     w = weights(func, trip_of, excl if "ec5ec_op" in func.name else (lambda i: False))
     mix = weighted_mix(func, w)
+    if "ec5ec_op" in func.name:
+        # ec_op's CALLs carry stale line info (nvdisasm repeats the last line), so the
+        # op's callees come from ec_ops.h itself: sign = generator_mul (fixed_base_mul:
+        # the launcher always passes the table) + to_affine + mont_pow (k^-1);
+        # derive = decode_point + scalar_mul + to_affine.
+        calls = {"sign": ["fixed_base_mul", "to_affine", "mont_pow"],
+                 "derive": ["decode_point", "scalar_mul", "to_affine"]}[op]
+        for part in calls:
+            callee = next(nm for nm in funcs if re.search(r"ec\d+" + part + "E", nm))
+            mix = addc(mix, ec_cost(funcs, callee, n, op, memo, notes))
+        memo[key] = mix
+        return mix
     for i, x in zip(func.ins, w):
         if x and i.op.startswith("CALL"):
             m = re.search(r"\$(_Z\w+)\)", i.text)
