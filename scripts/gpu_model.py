@@ -524,7 +524,8 @@ def model_rsa(funcs, bits):
            "hbm_note": "the table scan reads 32 x %d B per window from the scratch; with every resident "
                        "request's scratch (threads/SM x SMs x %d B) larger than L2, that part goes to HBM"
                        % (4 * h, 4 * scratch_words),
-           "hbm_bytes_per_op": 2 * ex["windows"] * 32 * 4 * h}
+           "hbm_bytes_per_op": 2 * ex["windows"] * 32 * 4 * h,
+           "working_set_bytes_per_request": 4 * scratch_words}
     method = ("SASS of rsa_batch_kernel: one mont_mul(n) = %s; mont_mul(%d) = %d, mont_mul(%d) = %d "
               "instructions. Per operation (rsa_batch.h rsa_crt + modexp.h mont_exp, %d-bit CRT halves): "
               "2 halves x (3 set-up + %d table + %d squarings + %d multiplies) = %d mont_mul(%d), + %d scans "
@@ -1038,6 +1039,16 @@ def main():
                 })
                 if row["requests_in_flight"]:
                     row["batch_time_us_at_full_residency"] = rnd(row["requests_in_flight"] / pred * 1e6)
+                ws = mem.get("working_set_bytes_per_request")
+                if ws and row["requests_in_flight"]:
+                    total_ws = ws * row["requests_in_flight"]
+                    row["working_set_bytes_resident"] = total_ws
+                    if total_ws > gpu["l2_mb"] * 1e6:
+                        row["memory_bound_if_l2_misses"] = rnd(gpu["hbm_tbps"] * 1e12 / mem["l2_bytes_per_op"])
+                        row["working_set_note"] = (
+                            "the resident requests' per-thread data (%.0f MB) exceeds the %d MB L2: the L2 "
+                            "figure is optimistic; if the sector traffic missed L2 it would go to HBM "
+                            "(memory_bound_if_l2_misses)" % (total_ws / 1e6, gpu["l2_mb"]))
                 if bench.startswith("aes"):
                     row["predicted_bytes_per_sec"] = rnd(pred * 16384)
             if cu in static_mix:
