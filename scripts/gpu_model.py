@@ -406,12 +406,34 @@ def addc(*cs):
 
 
 def total(c):
-    return sum(c.values())
+    """Instructions in a mix (keys starting with '#' are call counters, not instructions)."""
+    return sum(v for k, v in c.items() if not k.startswith("#"))
 
 
 # ---------------------------------------------------------------------------
 # 3. Per-kernel dynamic instruction models
 # ---------------------------------------------------------------------------
+_SRC = {}
+
+
+def L(fname, pattern, nth=1, after=None):
+    """Line number of the nth line of kernels/include/gputls/kernels/<fname> matching
+    pattern (regex), optionally only after the first line matching `after`: the model
+    names source lines by their text, so edits elsewhere in a header do not break it."""
+    if fname not in _SRC:
+        _SRC[fname] = open(os.path.join(ROOT, "kernels", "include", "gputls", "kernels", fname)).read().splitlines()
+    seen, start = 0, after is None
+    for k, line in enumerate(_SRC[fname], 1):
+        if not start:
+            start = re.search(after, line) is not None
+            continue
+        if re.search(pattern, line):
+            seen += 1
+            if seen == nth:
+                return k
+    raise ModelError("no line matching %r in %s (the model must be updated with the kernel)" % (pattern, fname))
+
+
 def in_file(fname, lo=0, hi=10 ** 9):
     return lambda f, l: f == fname and lo <= l <= hi
 
@@ -456,14 +478,20 @@ def mont_mul_cost(func, n):
     and its remainder; the row runs n/4 times, so (n/4 - 1) more bodies per
     outer iteration. n % 4 == 0 for every key size served (8, 12, 32, 64 limbs)."""
     mp = lambda lo, hi: in_file("mp.h", lo, hi)
-    row_mul = median_loop(find_loops(func, mp(101, 101), 0.6, innermost=True, min_len=20))
-    row_red = median_loop(find_loops(func, mp(112, 112), 0.6, innermost=True, min_len=20))
+    mm = r"void mont_mul\("
+    l_mul = L("mp.h", r"a\[j\] \* bi \+ c;", after=mm)
+    l_red = L("mp.h", r"q \* m\[j\] \+ c;", after=mm)
+    l_zero = L("mp.h", r"i < n \+ 2; \+\+i\) t\[i\] = 0;", after=mm)
+    l_sub = L("mp.h", r"GT_HD uint32_t sub\(")
+    l_sel = L("mp.h", r"r\[i\] = \(a\[i\] & mask\) \| \(b\[i\] & ~mask\);")
+    row_mul = median_loop(find_loops(func, mp(l_mul, l_mul), 0.6, innermost=True, min_len=20))
+    row_red = median_loop(find_loops(func, mp(l_red, l_red), 0.6, innermost=True, min_len=20))
     outer = median_loop([lp for lp in func.loops() if lp.children and len(lp) < 400
-                         and any(ch.innermost_share(mp(101, 101)) > 0.6 for ch in lp.children)
-                         and any(ch.innermost_share(mp(112, 112)) > 0.6 for ch in lp.children)])
-    zero = median_loop(find_loops(func, mp(96, 96), 0.9, innermost=True, min_len=14))
-    sub = median_loop(find_loops(func, mp(39, 42), 0.8, innermost=True, min_len=14))
-    sel = median_loop(find_loops(func, mp(25, 25), 0.9, innermost=True, min_len=14))
+                         and any(ch.innermost_share(mp(l_mul, l_mul)) > 0.6 for ch in lp.children)
+                         and any(ch.innermost_share(mp(l_red, l_red)) > 0.6 for ch in lp.children)])
+    zero = median_loop(find_loops(func, mp(l_zero, l_zero), 0.9, innermost=True, min_len=14))
+    sub = median_loop(find_loops(func, mp(l_sub + 1, l_sub + 5), 0.8, innermost=True, min_len=14))
+    sel = median_loop(find_loops(func, mp(l_sel, l_sel), 0.9, innermost=True, min_len=14))
     if not (row_mul and row_red and outer and zero and sub and sel):
         raise ModelError("mont_mul loops not found in %s" % func.name[:60])
     q = n / 4.0
@@ -478,7 +506,8 @@ def mont_mul_cost(func, n):
 
 def table_scan_cost(func, n):
     """mont_exp's masked table scan (modexp.h:45-47): 32 entries x n limbs."""
-    inner = median_loop(find_loops(func, in_file("modexp.h", 47, 47), 0.8, innermost=True, min_len=14))
+    l_scan = L("modexp.h", r"sel\[j\] \|= table\[i \* n \+ j\] & mask;")
+    inner = median_loop(find_loops(func, in_file("modexp.h", l_scan, l_scan), 0.8, innermost=True, min_len=14))
     outer = median_loop([lp for lp in func.loops() if inner in lp.children and len(lp) < 200])
     if not (inner and outer):
         raise ModelError("mont_exp table scan loops not found in %s" % func.name[:60])
@@ -572,7 +601,15 @@ def sq_n_counts():
 
 def model_x25519(funcs, op):
     func = next(f for n, f in funcs.items() if "x25519_batch_kernel" in n)
-    ladder_body = in_file("x25519.h", 62, 89)
+    l_step = L("x25519.h", r"for \(int t = \(w == 7 \? 30 : 31\); t >= 0; --t\)")
+    ladder_body = in_file("x25519.h", l_step + 1, L("x25519.h", r"mul\(z2, e, a\);", after=r"GT_HD void ladder\("))
+    ladder_fn = (L("x25519.h", r"GT_HD void ladder\("), L("x25519.h", r"GT_HD uint32_t finish\(") - 1)
+    l_sqn = L("fe25519.h", r"for \(int i = 1; i < n; \+\+i\) sq\(h, h\);")
+    fb = "x25519_fixed_base.h"
+    l_cols = L(fb, r"for \(int j = 0; j < kBaseCols; \+\+j\)", after=r"GT_HD void select\(")
+    l_sel = (L(fb, r"GT_HD void select\("), L(fb, r"GT_HD void base_mul\(") - 1)
+    l_dbl4 = L(fb, r"for \(int i = 0; i < 4; \+\+i\) dbl\(p\);", after=r"GT_HD void base_mul\(")
+    l_bm = (L(fb, r"GT_HD void base_mul\("), L(fb, r"GT_HD void base_mul\(") + 24)
     fixed = lambda f, l: f == "x25519_fixed_base.h"
     step = max((lp for lp in func.loops() if len(lp) > 500 and lp.share(ladder_body) > 0.8
                 and lp.share(fixed) == 0), key=lambda lp: lp.share(ladder_body), default=None)
@@ -582,7 +619,7 @@ def model_x25519(funcs, op):
     sqn = sq_n_counts()
     sq_trips = {}
     for lp in func.loops():
-        if lp.share(in_file("fe25519.h", 166, 166)) > 0.8:
+        if lp.share(in_file("fe25519.h", l_sqn, l_sqn)) > 0.8:
             calls = [l for i in lp.body for f, l in i.chain if f == "fe25519.h" and l in sqn]
             if calls:
                 sq_trips[lp.head] = sqn[collections.Counter(calls).most_common(1)[0][0]] - 1
@@ -604,11 +641,11 @@ def model_x25519(funcs, op):
             return 0.0
         if op == "keygen" and in_fixed:
             fr = lp.frames()
-            if any(f == "x25519_fixed_base.h" and l == 143 for f, l in fr) and lp.share(in_file("x25519_fixed_base.h", 143, 150)) > 0.8:
+            if any(f == fb and l == l_cols for f, l in fr) and lp.share(in_file(fb, *l_sel)) > 0.8:
                 return float(cols)  # select: masked scan over the row's columns
-            if lp.share(in_file("x25519_fixed_base.h", 175, 175)) > 0.5:
+            if lp.share(in_file(fb, l_dbl4, l_dbl4)) > 0.5:
                 return 4.0
-            if lp.share(in_file("x25519_fixed_base.h", 170, 182)) > 0.5:
+            if lp.share(in_file(fb, *l_bm)) > 0.5:
                 return digits / 2.0
         if op == "keygen" and (lp is step or lp is word):
             return 0.0
@@ -618,7 +655,7 @@ def model_x25519(funcs, op):
     if op == "derive":
         excl = lambda i: any(f == "x25519_fixed_base.h" for f, _ in i.chain)
     else:
-        excl = lambda i: any(f == "x25519.h" and 48 <= l <= 91 for f, l in i.chain)
+        excl = lambda i: any(f == "x25519.h" and ladder_fn[0] <= l <= ladder_fn[1] for f, l in i.chain)
     w = weights(func, lambda lp: 0.0 if (op == "keygen" and lp in (step, word)) else trip_of(lp), excl)
     mix = weighted_mix(func, w)
     method = ("SASS of x25519_batch_kernel: ladder step loop %d instructions x 255 steps (x25519.h: bits 254..0, "
@@ -685,6 +722,7 @@ def limb_loop_trips(func, n):
     run of adjacent innermost loops on the same source line, the largest is the
     unrolled loop (n // 4 trips), the first other one the remainder (n % 4), any
     further ones 0. The Montgomery reduction row (mp.h:111-113, j = 1..n-1) uses n - 1."""
+    l_red = L("mp.h", r"q \* m\[j\] \+ c;", after=r"void mont_mul\(")
     inner = sorted((lp for lp in func.loops() if not lp.children), key=lambda lp: lp.head)
     groups, prev = [], None
     for lp in inner:
@@ -703,7 +741,7 @@ def limb_loop_trips(func, n):
     trips = {}
     for grp in groups:
         dom = grp[0].dom
-        cnt = n - 1 if dom and dom[0] == "mp.h" and 111 <= dom[1] <= 113 else n
+        cnt = n - 1 if dom and dom[0] == "mp.h" and abs(dom[1] - l_red) <= 1 else n
         main = max(grp, key=len)
         rest = [lp for lp in grp if lp is not main]
         trips[main.head] = float(cnt // 4)
@@ -755,10 +793,21 @@ def ec_cost(funcs, fname_part, n, op, memo, notes):
         unknown.append((tail, len(lp)))
         return 1.0
 
-    other_ops = {"sign": [(66, 80), (87, 88), (94, 99)], "derive": [(66, 80), (89, 90), (101, 123)]}[op]
+    E = "ec_ops.h"
+    after = r"GT_EC_FN uint32_t ec_op\("
+    verify = (L(E, r"if \(op == kEcVerify\) \{", after=after), L(E, r"kEcBadSignature, kEcBadPoint\)\);", after=after))
+    derive_mul = (L(E, r"if \(op == kEcDerive\) \{", after=after) + 1, L(E, r"scalar_mul\(res, base, k, c\);", after=after))
+    gen_mul = (L(E, r"generator_mul\(res, k, c, g_table\);", after=after),) * 2
+    kd_ret = (L(E, r"if \(op == kEcKeygen \|\| op == kEcDerive\) \{", after=after),
+              L(E, r"kEcBadPoint\), kEcBadScalar\);", after=after))
+    sign = (L(E, r"// Sign: r = x mod n", after=after), L(E, r"kEcRetry\), kEcBadScalar\);", after=after))
+    other_ops = {"sign": [verify, derive_mul, kd_ret], "derive": [verify, gen_mul, sign]}[op]
     excl = lambda i: any(f == "ec_ops.h" and any(a <= l <= b for a, b in other_ops) for f, l in i.chain)
     w = weights(func, trip_of, excl if "ec5ec_op" in func.name else (lambda i: False))
     mix = weighted_mix(func, w)
+    short = re.match(r"_ZN6gputls7kernels2ec\d+(\w+?)E", func.name)
+    if short:
+        mix["#" + short.group(1)] += 1  # call counter, composed with the costs
     if "ec5ec_op" in func.name:
         # ec_op's CALLs carry stale line info (nvdisasm repeats the last line), so the
         # op's callees come from ec_ops.h itself: sign = generator_mul (fixed_base_mul:
@@ -771,10 +820,16 @@ def ec_cost(funcs, fname_part, n, op, memo, notes):
             mix = addc(mix, ec_cost(funcs, callee, n, op, memo, notes))
         memo[key] = mix
         return mix
+    # scalar_mul's table loop (i = 2..15) calls point_add for odd i and point_dbl for
+    # even i: each CALL in it runs on half of its 14 trips.
+    alt_line = ("p256.h", src_line("p256.h", r"for \(int i = 2; i < kTableSize"))
+    alt = [lp for lp in func.loops() if func.ins[lp.tail].chain and func.ins[lp.tail].chain[0] == alt_line]
     for i, x in zip(func.ins, w):
         if x and i.op.startswith("CALL"):
             m = re.search(r"\$(_Z\w+)\)", i.text)
             callee = m.group(1) if m else None
+            if any(lp.head <= i.idx <= lp.tail for lp in alt):
+                x *= 0.5
             if callee and callee in funcs:
                 mix = addc(mix, scaled(ec_cost(funcs, callee, n, op, memo, notes), x))
     if unknown:
@@ -809,7 +864,8 @@ def model_ec(funcs, curve, op):
                       "per warp instruction)",
            "l2_bytes_per_op": local * 4 + (mix["ldg"] + mix["stg"]) * SECTOR / 32.0,
            "hbm_bytes_per_op": 0}
-    return mix, mem, method, {"dynamic_per_call": per}
+    calls = {k[1:]: round(v, 2) for k, v in mix.items() if k.startswith("#")}
+    return mix, mem, method, {"dynamic_per_call": per, "calls_per_op_from_sass_model": calls}
 
 
 # ---- AES-128-GCM, 16 KiB records (TLS 1.3: 5-byte AAD) -------------------------
@@ -885,6 +941,62 @@ def model_aes_gcm(funcs, record_bytes=16384, aad_bytes=5):
            "l2_bytes_per_op": sectors * items * SECTOR,
            "hbm_bytes_per_op": 2 * record_bytes}
     return mix, mem, method, {"items_per_record": items, "per_item_instructions": round(total(per_item))}
+
+
+# ---------------------------------------------------------------------------
+# 4b. Exact primitive counts from the host twins (GT_COUNT counting build)
+# ---------------------------------------------------------------------------
+def host_counts(build_dir):
+    """Compile scripts/gpu_model_count.cc against the real headers with
+    -DGPUTLS_MODEL_COUNT and run it: exact calls of the marked primitives per operation."""
+    exe = os.path.join(build_dir, "gpu_model_count")
+    cxx = os.environ.get("CXX") or shutil.which("g++") or shutil.which("c++")
+    if not cxx:
+        return None, "no C++ compiler (g++) for the counting build"
+    cmd = [cxx, "-std=c++20", "-O1", "-DGPUTLS_MODEL_COUNT", "-I", os.path.join(ROOT, "kernels", "include"),
+           "-I", os.path.join(ROOT, "kernels", "tests"), "-o", exe, os.path.join(ROOT, "scripts", "gpu_model_count.cc"),
+           os.path.join(ROOT, "kernels", "src", "key_blob.cc"), "-lcrypto"]
+    p = subprocess.run(cmd, capture_output=True, text=True)
+    if p.returncode != 0:
+        return None, "counting build failed (needs g++ and libssl-dev): " + p.stderr[-400:]
+    p = subprocess.run([exe], capture_output=True, text=True, timeout=300)
+    if p.returncode != 0:
+        return None, "counting run failed: " + (p.stderr or p.stdout)[-400:]
+    return json.loads(p.stdout), None
+
+
+def count_check(bench, detail, counts):
+    """Compare the trip counts the SASS model derived from the code with the host
+    twin's exact counts. Returns (status, text)."""
+    if counts is None or detail is None:
+        return None, None
+    def agree(a, b):
+        return abs(a - b) <= 0.01 * max(abs(b), 1)
+    checks = []
+    if bench.startswith("rsa"):
+        for n, v in detail["mont_mul_calls_per_op"].items():
+            host = counts.get("mp::mont_mul/" + n, 0) + counts.get("mp::mul/" + n, 0)
+            checks.append(("mont_mul(%s) (+ mul)" % n, v, host))
+    elif bench.startswith("p256") or bench.startswith("p384"):
+        n = 8 if bench.startswith("p256") else 12
+        calls = detail.get("calls_per_op_from_sass_model", {})
+        for short, key in (("4fmul", "ec::fmul"), ("9point_add", "ec::point_add"), ("9point_dbl", "ec::point_dbl"),
+                           ("8mont_pow", "mp::mont_exp")):
+            name = short.lstrip("0123456789")
+            model = next((v for k, v in calls.items() if k.endswith(name)), 0)
+            checks.append((name, model, counts.get("%s/%d" % (key, n), 0)))
+    elif bench == "x25519_derive":
+        steps = (counts.get("fe25519::mul/10", 0) - 12) / 5.0  # 5 mul per ladder step, 11 in invert, 1 in finish
+        checks.append(("ladder steps (from fe25519::mul)", 255, steps))
+    elif bench.startswith("aes"):
+        items = detail["items_per_record"]
+        checks.append(("work items", items, counts.get("work_items/0", 0)))
+        checks.append(("aes::encrypt2 per record", items * 4 + 1, counts.get("aes::encrypt2/10", 0)))
+    if not checks:
+        return None, None
+    ok = all(agree(m, h) for _, m, h in checks)
+    text = "; ".join("%s: model %s, host twin %s" % (nm, rnd(float(m), 6), rnd(float(h), 6)) for nm, m, h in checks)
+    return ("agree" if ok else "DISAGREE"), text
 
 
 # ---------------------------------------------------------------------------
@@ -979,6 +1091,13 @@ def main():
             dyn[bench] = (None, None, None, None, "model failed: %s" % e)
             log("WARNING: %s: %s" % (bench, e))
 
+    # 3b. exact counts from the host twins
+    counts, counts_reason = host_counts(args.build_dir)
+    if counts is None:
+        log("WARNING: no host-twin counts (%s)" % counts_reason)
+    else:
+        log("host-twin counts done (%.1f s so far)" % (time.time() - t0))
+
     # 4. per-GPU JSON
     summary = []
     for gkey, gpu in GPUS.items():
@@ -1051,6 +1170,12 @@ def main():
                             "(memory_bound_if_l2_misses)" % (total_ws / 1e6, gpu["l2_mb"]))
                 if bench.startswith("aes"):
                     row["predicted_bytes_per_sec"] = rnd(pred * 16384)
+            row["host_twin_counts"] = counts.get(bench) if counts else None
+            if counts is None:
+                row["host_twin_counts_null_reason"] = counts_reason
+            st, txt = count_check(bench, detail, counts.get(bench) if counts else None)
+            row["trip_count_check"] = st
+            row["trip_count_check_detail"] = txt
             if cu in static_mix:
                 sm = static_mix[cu]
                 row["sass_static_mix_whole_cubin"] = {k: int(sm[k]) for k in CLASSES if sm[k]}
@@ -1088,7 +1213,14 @@ def main():
         print("%-22s %5s %6s %6s %14s %14s %14s %12s" % (r["name"], r["regs"], r["stack_bytes"], r["occupancy"],
               fmt(r.get("predicted_ops_per_sec")), fmt(r.get("issue_bound")), fmt(r.get("memory_bound")),
               fmt(r.get("target_ops_per_sec"))))
+    failed = [b for b, v in dyn.items() if v[4] and sass]
     log("done in %.1f s" % (time.time() - t0))
+    if failed:
+        log("ERROR: SASS was available but the model failed for %s (see null_reason in the JSON): the kernel "
+            "changed in a way scripts/gpu_model.py does not follow yet" % ", ".join(failed))
+        return 4
+    if not sass:
+        log("NOTE: SASS-based fields are null (%s); ptxas-based fields computed" % sass_reason)
     return 0
 
 
