@@ -39,7 +39,8 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 # ---------------------------------------------------------------------------
 PG = ("CUDA C++ Programming Guide, section 'Arithmetic Instructions' (in 'Performance "
       "Guidelines' / 'Maximize Instruction Throughput'), table 'Throughput of Native "
-      "Arithmetic Instructions (Operations per Clock Cycle per Multiprocessor)', column 9.0")
+      "Arithmetic Instructions (Operations per Clock Cycle per Multiprocessor)', column 9.0 "
+      "(values as recorded from the guide; the guide was not re-read on the build machine)")
 CC_TABLE = ("CUDA C++ Programming Guide, 'Compute Capabilities', table 'Technical "
             "Specifications per Compute Capability', column 9.0")
 
@@ -208,6 +209,7 @@ def occupancy(regs, block, smem=0):
 def get_tools(tools_dir):
     """nvdisasm from Debian trixie's non-free nvidia-cuda-toolkit .deb, cached under
     tools_dir. Never installs anything; a private apt configuration only."""
+    tools_dir = os.path.abspath(tools_dir)
     nvd = os.path.join(tools_dir, "usr", "bin", "nvdisasm")
     if os.access(nvd, os.X_OK):
         return nvd, None
