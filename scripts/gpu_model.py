@@ -100,14 +100,12 @@ ASSUMPTIONS = [
     {"name": "L1 / shared bandwidth", "value": "128 B / clk / SM",
      "source": "ASSUMPTION (commonly quoted for Volta..Hopper: 32 banks x 4 B per clock); local-memory "
                "traffic that stays in L1 is bounded by it"},
-    {"name": "L2 bandwidth", "value": "64 B / clk / SM (H100 SXM: 132 x 64 B x 1.98 GHz = 16.7 TB/s "
-     "peak; a sector-granular scattered access pattern gets far less)",
-     "source": "ASSUMPTION: NVIDIA publishes no L2 bandwidth for Hopper; 64 B/clk/SM is the figure of "
-               "earlier NVIDIA parts' L2 slices scaled per SM. Third-party microbenchmarks report roughly "
-               "5.5-7 TB/s sustained on H100 PCIe. The model uses the LOWER of the two: 0.4 x peak, "
-               "i.e. 25.6 B/clk/SM effective for scattered 32 B sectors. Calibrate with gpu-check.sh"},
-    {"name": "L2 effective fraction", "value": "0.4 of 64 B/clk/SM for scattered sector traffic",
-     "source": "ASSUMPTION (see L2 bandwidth)"},
+    {"name": "L2 bandwidth", "value": "effective 25.6 B / clk / SM for scattered 32 B sector traffic "
+     "(0.4 x an assumed 64 B/clk/SM peak): 6.7 TB/s on H100 SXM, 5.1 TB/s on H100 PCIe",
+     "source": "ASSUMPTION: NVIDIA publishes no L2 bandwidth for Hopper. 64 B/clk/SM is an assumed peak; "
+               "the 0.4 factor puts the result near the roughly 5.5-7 TB/s that third-party microbenchmarks "
+               "report for H100 (recalled, not verified here). The largest single uncertainty of the model: "
+               "calibrate with scripts/gpu-check.sh"},
     {"name": "memory transaction size", "value": "32 B sectors; a warp access in which every thread "
      "touches a different sector costs 32 sectors",
      "source": "CUDA C++ Best Practices Guide, 'Coalesced Access to Global Memory' (32-byte segments)"},
@@ -1100,6 +1098,19 @@ def main():
     else:
         log("host-twin counts done (%.1f s so far)" % (time.time() - t0))
 
+    # engine defaults (engine/include/gputls/engine/config.h): can one queue fill the GPU?
+    engine_cfg = {}
+    try:
+        cfg = open(os.path.join(ROOT, "engine", "include", "gputls", "engine", "config.h")).read()
+        for key in ("batch_size", "queue_capacity", "deadline_us"):
+            m = re.search(r"uint32_t\s+%s\s*=\s*(\d+);" % key, cfg)
+            if m:
+                engine_cfg[key] = int(m.group(1))
+        if "queue_capacity" not in engine_cfg:
+            engine_cfg = {}
+    except OSError:
+        pass
+
     # 4. per-GPU JSON
     summary = []
     for gkey, gpu in GPUS.items():
@@ -1137,6 +1148,10 @@ def main():
                                                   if not bench.startswith("aes") else
                                                   "records whose work items are all resident at once "
                                                   "(threads / items per record)")
+            if row["requests_in_flight"] and engine_cfg:
+                row["engine_defaults"] = engine_cfg
+                row["engine_queue_covers_fraction_of_resident_requests"] = rnd(
+                    min(1.0, engine_cfg["queue_capacity"] / row["requests_in_flight"]), 3)
             if mix is None:
                 row.update({"predicted_ops_per_sec": None, "issue_bound": None, "memory_bound": None,
                             "null_reason": why})
