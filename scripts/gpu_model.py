@@ -266,7 +266,8 @@ class Func:
             for i in self.ins:
                 if i.op.startswith("BRA"):
                     m = re.search(r"`\((\.L_x_\d+)\)", i.text)
-                    if m and m.group(1) in self.labels and self.labels[m.group(1)] <= i.idx:
+                    # (a one-instruction self-loop is the compiler's trap after EXIT: never run)
+                    if m and m.group(1) in self.labels and self.labels[m.group(1)] < i.idx:
                         out.append(Loop(self, self.labels[m.group(1)], i.idx))
             for a in out:
                 a.children = [b for b in out if b is not a and a.head <= b.head and b.tail <= a.tail]
@@ -361,7 +362,7 @@ def classify(op):
     if base in ("IADD3", "IADD", "VIADD", "LOP3", "LOP", "SHF", "SHL", "SHR", "ISETP", "LEA", "SEL", "PRMT",
                 "MOV", "UMOV", "IABS", "IMNMX", "VIMNMX", "FLO", "POPC", "BREV", "PLOP3", "P2R", "R2P", "CS2R",
                 "S2R", "S2UR", "UIADD3", "ULOP3", "USHF", "UISETP", "ULEA", "USEL", "UPRMT", "UIMAD", "ULDC",
-                "LDC", "SGXT", "BMSK", "IDP", "IMUL", "UFLO", "UPOPC", "USGXT", "UBMSK", "R2UR", "ISCADD",
+                "LDC", "SGXT", "BMSK", "VIADDMNMX", "IDP", "IMUL", "UFLO", "UPOPC", "USGXT", "UBMSK", "R2UR", "ISCADD",
                 "MOV32I", "UIADD3.64", "LEPC", "VOTEU", "VOTE"):
         return "int_logic"
     if base == "LDG":
@@ -378,7 +379,7 @@ def classify(op):
         return "sts"
     if base in ("LD", "ST", "LDSM", "LDGSTS", "LDGDEPBAR"):
         return "ld_st_other"
-    if base in ("ATOM", "ATOMG", "RED", "ATOMS"):
+    if base in ("ATOM", "ATOMG", "RED", "REDG", "ATOMS"):
         return "atom"
     if base in ("BRA", "BRX", "BSSY", "BSYNC", "CALL", "RET", "EXIT", "JMP", "WARPSYNC", "BAR", "BPT",
                 "NOP", "YIELD", "BREAK", "KILL"):
@@ -933,8 +934,8 @@ def model_aes_gcm(funcs, record_bytes=16384, aad_bytes=5):
     method = ("SASS of aes_gcm_pass1_kernel + aes_gcm_pass2_kernel per work item, x %d items per 16 KiB record "
               "(N = %d AAD + %d data + 1 length blocks, P = %d blocks per item, aes_gcm.h): pass 1 g loop x P/2 "
               "(two-block AES calls), AES round loop x %d, E_K(J0) once per record, record_of search x 10 "
-              "(1024-record batch), AAD/length-block branches excluded; pass 2 byte loop x %d bytes / 4 (unrolled x4). "
-              "Loops without a rule counted once: %s" % (items, a, c, P, rounds, P * 16, notes[:6]))
+              "(1024-record batch), AAD/length-block branches excluded; pass 2 byte loop x %d bytes / 4 (unrolled x4).%s"
+              % (items, a, c, P, rounds, P * 16, (" Loops without a rule counted once: %s" % notes[:6]) if notes else ""))
     mem = {"pattern": "pass 1: 16 B plaintext loads / ciphertext stores, threads %d B apart (one 32 B sector per "
                       "thread access); pass 2: 1-byte load + store of every output byte, threads %d B apart (one "
                       "sector each); accumulator atomics" % (P * 16, P * 16),
