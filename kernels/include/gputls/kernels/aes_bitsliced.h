@@ -183,6 +183,7 @@ GT_HD void encrypt_planes(uint32_t s[8], const RoundKeys& k) {
 GT_HD void encrypt2(const RoundKeys& k, const uint8_t in0[16], const uint8_t in1[16], uint8_t out0[16],
                     uint8_t out1[16]) {
   uint32_t s[8];
+  GT_COUNT("aes::encrypt2", static_cast<int>(k.rounds));
   pack(s, in0, in1);
   encrypt_planes(s, k);
   unpack(out0, out1, s);

@@ -112,6 +112,7 @@ GT_HD void reduce(Fe& h, const Fe& f) {
 // Term f[i] g[j] has weight 2^(o_i + o_j) with o_k = ceil(25.5 k): twice
 // 2^o_(i+j) when i and j are both odd, and 2^255 = 19 once i + j >= 10.
 GT_HD void mul(Fe& h, const Fe& f, const Fe& g) {
+  GT_COUNT("fe25519::mul", 10);
   uint32_t f2[10], g19[10];
   uint64_t t[10];
   GT_FE_UNROLL
@@ -134,6 +135,7 @@ GT_HD void mul(Fe& h, const Fe& f, const Fe& g) {
 
 // h = f^2 (55 products instead of 100). Input loose, output reduced; h may alias f.
 GT_HD void sq(Fe& h, const Fe& f) {
+  GT_COUNT("fe25519::sq", 10);
   uint32_t f2[10], f19[10], f38[10];
   uint64_t t[10];
   GT_FE_UNROLL

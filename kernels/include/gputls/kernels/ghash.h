@@ -68,6 +68,7 @@ GT_HD void clmul64(uint64_t a, uint64_t b, uint64_t& hi, uint64_t& lo) {
 // halves), shifted left by one for the reflected order, then reduced by
 // x^128 = x^7 + x^2 + x + 1 in two folds.
 GT_HD Elem mul(const Elem& x, const Elem& y) {
+  GT_COUNT("gf128::mul", 128);
   uint64_t p2h, p2l, p0h, p0l, p1h, p1l;
   detail::clmul64(x.hi, y.hi, p2h, p2l);
   detail::clmul64(x.lo, y.lo, p0h, p0l);

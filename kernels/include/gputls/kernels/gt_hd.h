@@ -9,3 +9,17 @@
 #define GT_HD inline
 #define GT_DEVICE_BUILD 0
 #endif
+
+// GT_COUNT(name, n): counting build for the static performance model
+// (scripts/gpu-model.sh). Empty unless GPUTLS_MODEL_COUNT is defined, and always
+// empty in device code: the kernels and the normal host build are unchanged.
+// With it, a host program (scripts/gpu_model_count.cc) defines the counter and
+// runs one operation of each kernel's host twin to count its primitives exactly.
+#if defined(GPUTLS_MODEL_COUNT) && !defined(__CUDA_ARCH__)
+namespace gputls::kernels::model {
+void count(const char* name, int n);
+}  // namespace gputls::kernels::model
+#define GT_COUNT(name, n) ::gputls::kernels::model::count(name, static_cast<int>(n))
+#else
+#define GT_COUNT(name, n) ((void)0)
+#endif

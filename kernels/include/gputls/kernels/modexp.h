@@ -27,6 +27,7 @@ GT_HD uint32_t window_at(const uint32_t* exp, int exp_limbs, int lo) {
 // limbs is public; its bits are not. r may alias base_m.
 GT_HD void mont_exp(uint32_t* r, const uint32_t* base_m, const uint32_t* exp, int exp_limbs, const uint32_t* m,
                     uint32_t m0inv, const uint32_t* one_m, uint32_t* scratch, int n) {
+  GT_COUNT("mp::mont_exp", n);
   uint32_t* table = scratch;
   uint32_t* acc = table + kTableSize * n;
   uint32_t* sel = acc + n;

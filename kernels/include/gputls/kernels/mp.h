@@ -93,6 +93,7 @@ GT_HD uint32_t neg_inv32(uint32_t m0) {
 // r may alias a or b.
 GT_HD void mont_mul(uint32_t* r, const uint32_t* a, const uint32_t* b, const uint32_t* m, uint32_t m0inv,
                     uint32_t* t, int n) {
+  GT_COUNT("mp::mont_mul", n);
   for (int i = 0; i < n + 2; ++i) t[i] = 0;
   for (int i = 0; i < n; ++i) {
     uint64_t c = 0;
@@ -125,6 +126,7 @@ GT_HD void mont_mul(uint32_t* r, const uint32_t* a, const uint32_t* b, const uin
 
 // r = a * b (na and nb limbs, r has na + nb limbs, not aliasing a or b).
 GT_HD void mul(uint32_t* r, const uint32_t* a, int na, const uint32_t* b, int nb) {
+  GT_COUNT("mp::mul", na);
   for (int i = 0; i < na + nb; ++i) r[i] = 0;
   for (int i = 0; i < nb; ++i) {
     uint64_t c = 0;

@@ -124,6 +124,7 @@ GT_HD int coord_bytes(const Curve& c) { return 4 * c.limbs; }
 // ---- Field arithmetic mod p (Montgomery form) -------------------------------
 
 GT_EC_FN void fmul(uint32_t* r, const uint32_t* a, const uint32_t* b, const Curve& c) {
+  GT_COUNT("ec::fmul", c.limbs);
   uint32_t t[kMaxLimbs + 2];
   mp::mont_mul(r, a, b, c.p, c.p0inv, t, c.limbs);
 }
@@ -175,6 +176,7 @@ GT_HD void set_infinity(Point& r, const Curve& c) {
 // r = p + q for any p, q (complete: doubling, infinity and inverses included).
 // RCB 2016 algorithm 4 (a = -3): 12M + 2 m_b. r may alias p or q.
 GT_EC_FN void point_add(Point& r, const Point& p, const Point& q, const Curve& c) {
+  GT_COUNT("ec::point_add", c.limbs);
   // Zero-initialised only to keep the host compiler's uninitialised-use
   // analysis quiet (it cannot see that c.limbs words are always written first).
   uint32_t t0[kMaxLimbs] = {}, t1[kMaxLimbs] = {}, t2[kMaxLimbs] = {}, t3[kMaxLimbs] = {}, t4[kMaxLimbs] = {};
@@ -231,6 +233,7 @@ GT_EC_FN void point_add(Point& r, const Point& p, const Point& q, const Curve& c
 // r = 2p for any p (complete). RCB 2016 algorithm 6 (a = -3): 8M + 3S + 2 m_b.
 // r may alias p.
 GT_EC_FN void point_dbl(Point& r, const Point& p, const Curve& c) {
+  GT_COUNT("ec::point_dbl", c.limbs);
   uint32_t t0[kMaxLimbs] = {}, t1[kMaxLimbs] = {}, t2[kMaxLimbs] = {}, t3[kMaxLimbs] = {};  // see point_add
   uint32_t X3[kMaxLimbs] = {}, Y3[kMaxLimbs] = {}, Z3[kMaxLimbs] = {};
   const uint32_t* b = c.bm;
