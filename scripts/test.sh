@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Builds gputls three ways and runs the tests of each; prints the time of every
 # phase so each change can see what it adds to CI.
-#   1. CUDA build (when nvcc exists): unit tests, then gpu tests (skip without a GPU)
+#   1. CUDA build (when nvcc exists): unit tests, then gpu tests (skip without a GPU),
+#      then the static GPU performance model (scripts/gpu-model.sh, predictions)
 #   2. host build (-DGPUTLS_CUDA=OFF): unit tests, integration tests (real
 #      openssl peers on loopback), netns tests (the appliance in namespaces)
 #   3. sanitizer build (ASan+UBSan, -DGPUTLS_CUDA=OFF): unit tests
@@ -45,6 +46,10 @@ if [ "$have_nvcc" = yes ]; then
     GPUTLS_RSA_DIFF_SCALE=0.1 GPUTLS_EC_DIFF_SCALE=0.1 phase "CUDA build: unit tests" run_label build/cuda unit
     phase "CUDA build: gpu tests" run_label build/cuda gpu
   fi
+  # The static performance model (predictions, issue 19): fails only when it
+  # cannot be computed (a kernel does not compile, or its model no longer
+  # matches its code), never on a missed target. Output under build/.
+  phase "static GPU model (predictions)" scripts/gpu-model.sh --out-dir build/gpu-model-results
 else
   echo "=== CUDA build: skipped (no nvcc on PATH or in /usr/local/cuda/bin)"
 fi
