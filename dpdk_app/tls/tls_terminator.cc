@@ -168,6 +168,9 @@ void TlsTerminator::fail_handshake(Conn& k, HandshakeFailure why) {
 
 // Returns true when the call made progress (call again), false when the
 // connection waits for something (client bytes, the engine, buffer space).
+// Returning false ends progress()'s loop: it must never be returned while
+// another SSL call could run now (a pending write or shutdown), since nothing
+// may drive the connection again.
 bool TlsTerminator::handle_error(Conn& k, Paused op, int ret) {
   int err = SSL_get_error(k.ssl, ret);
   switch (err) {
@@ -185,9 +188,15 @@ bool TlsTerminator::handle_error(Conn& k, Paused op, int ret) {
       k.paused = Paused::kNone;
       return false;
     case SSL_ERROR_ZERO_RETURN:  // close_notify from the client
+      // The read side is finished, but that is progress, not waiting: a
+      // write or our shutdown may be queued behind this read (the app's
+      // shutdown_write while the read was paused on the engine; issue 22.1),
+      // and nothing else drives the connection again once the read that
+      // ended it returns from an engine completion. step() never picks a read
+      // after close_notify_in, so calling it again cannot loop.
       k.paused = Paused::kNone;
       k.close_notify_in = true;
-      return false;
+      return true;
     default:
       break;
   }
