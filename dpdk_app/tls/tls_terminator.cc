@@ -186,7 +186,13 @@ bool TlsTerminator::handle_error(Conn& k, Paused op, int ret) {
     case SSL_ERROR_WANT_READ:
     case SSL_ERROR_WANT_WRITE:
       k.paused = Paused::kNone;
-      return false;
+      // A read that took all the ciphertext there is (half a record left
+      // inside OpenSSL) waits for the client, but a write or our shutdown
+      // queued behind it (the app called while the read was paused) need
+      // not: go on to them. With nothing buffered step() picks no read, so
+      // this cannot loop.
+      return op == Paused::kRead && BIO_pending(k.rbio) == 0 && SSL_pending(k.ssl) == 0 &&
+             (k.out_rd < k.out_wr || (k.want_shutdown && !k.shutdown_sent));
     case SSL_ERROR_ZERO_RETURN:  // close_notify from the client
       // The read side is finished, but that is progress, not waiting: a
       // write or our shutdown may be queued behind this read (the app's
