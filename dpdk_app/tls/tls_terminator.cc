@@ -194,15 +194,17 @@ bool TlsTerminator::handle_error(Conn& k, Paused op, int ret) {
       return op == Paused::kRead && BIO_pending(k.rbio) == 0 && SSL_pending(k.ssl) == 0 &&
              (k.out_rd < k.out_wr || (k.want_shutdown && !k.shutdown_sent));
     case SSL_ERROR_ZERO_RETURN:  // close_notify from the client
-      // The read side is finished, but that is progress, not waiting: a
-      // write or our shutdown may be queued behind this read (the app's
-      // shutdown_write while the read was paused on the engine; issue 22.1),
-      // and nothing else drives the connection again once the read that
-      // ended it returns from an engine completion. step() never picks a read
-      // after close_notify_in, so calling it again cannot loop.
+      // After a read the read side is finished, but that is progress, not
+      // waiting: a write or our shutdown may be queued behind this read (the
+      // app's shutdown_write while the read was paused on the engine; issue
+      // 22.1), and nothing else drives the connection again once the read
+      // that ended it returns from an engine completion. step() never picks
+      // a read after close_notify_in, so calling it again cannot loop; a
+      // handshake or write that sees the close_notify would be picked again,
+      // so those still wait (the handshake fails at the client's FIN).
       k.paused = Paused::kNone;
       k.close_notify_in = true;
-      return true;
+      return op == Paused::kRead;
     default:
       break;
   }
