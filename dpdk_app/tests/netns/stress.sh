@@ -14,6 +14,12 @@ TEST=${1:-tls_bad_input}
 RUNS=${2:-50}
 SCRIPT="$HERE/${TEST}_test.sh"
 [ -f "$SCRIPT" ] || { echo "stress.sh: no $SCRIPT"; exit 2; }
+# What the tests need from the environment (ctest sets both): checked once
+# here rather than failing every run in the same way.
+[ -n "${APPLIANCE:-}" ] || { echo "stress.sh: set APPLIANCE to the gputls-appliance binary"; exit 2; }
+case $TEST in
+  tls_*) [ -n "${GPUTLS_PROVIDER:-}" ] || { echo "stress.sh: set GPUTLS_PROVIDER to gputls.so"; exit 2; } ;;
+esac
 KEEP=${STRESS_KEEP:-$(mktemp -d /tmp/gputls-netns-stress.XXXXXX)}
 mkdir -p "$KEEP"
 pass=0 failed=0 t_start=$SECONDS
