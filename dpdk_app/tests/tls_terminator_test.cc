@@ -5,7 +5,10 @@
 #include "tls/tls_terminator.h"
 
 #include <gtest/gtest.h>
+#include <openssl/async.h>
 #include <openssl/err.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
 
 #include <string>
 
@@ -49,7 +52,7 @@ struct Rig {
   std::unique_ptr<TlsContext> ctx;
   loop::FdPoller poller;
   TlsStats stats;
-  EchoApp echo;
+  EchoApp echo;  // the plaintext app unless the test brings its own
   std::unique_ptr<TlsTerminator> term;
   std::unique_ptr<test::SimPeer> peer;
   // Client side.
@@ -60,7 +63,9 @@ struct Rig {
   uint32_t cseq = 0, sseq = 0;
   bool server_fin = false, server_rst = false;
 
-  explicit Rig(const std::string& version) {
+  // app: the plaintext side (the echo app when null); ctx_hook: runs on the
+  // server's SSL_CTX before the TCP connection (and so its SSL) exists.
+  explicit Rig(const std::string& version, PlainApp* app = nullptr, void (*ctx_hook)(SSL_CTX*) = nullptr) {
     EVP_PKEY* key = EVP_EC_gen("P-256");
     write_self_signed(key, dir.file("c.pem"), dir.file("c.key"));
     EVP_PKEY_free(key);
@@ -70,9 +75,10 @@ struct Rig {
     std::string err;
     ctx = TlsContext::create(s, &err);
     EXPECT_TRUE(ctx) << err;
+    if (ctx_hook) ctx_hook(ctx->ssl_ctx());
     TerminatorConfig tc;
     tc.handshake_timeout_us = 2'000'000;
-    term = std::make_unique<TlsTerminator>(*ctx, echo, poller, stats, tc);
+    term = std::make_unique<TlsTerminator>(*ctx, app ? *app : echo, poller, stats, tc);
     peer = std::make_unique<test::SimPeer>(net::TcpConfig{}, term.get());
     peer->stack.tcp().listen(443);
     term->poll(peer->now_us);
@@ -219,6 +225,183 @@ TEST(TlsTerminator, StalledHandshakeIsResetAtTheTimeout) {
   EXPECT_EQ(r.stats.failures[size_t(HandshakeFailure::kHandshakeTimeout)].get(), 1u);
   EXPECT_EQ(r.stats.active.get(), 0u);
   EXPECT_EQ(r.term->connections(), 0u);
+}
+
+// An engine that holds one operation: a record of the chosen kind received by
+// the server (the client's close_notify alert, or application data) makes the
+// server's SSL_read job pause (the msg callback runs inside libssl's
+// ASYNC_JOB, where gputls's AES-GCM decrypt pauses in production) until the
+// test "completes" it by signalling the job's wait fd, exactly as the
+// provider's eventfd is signalled. The job drains the fd when it resumes, as
+// the provider's does, so the poller reports it once.
+struct HeldRecord {
+  enum Kind { kCloseNotify, kAppData };
+  static inline int efd = -1;
+  static inline Kind kind = kCloseNotify;
+  static inline bool armed = false, done = false;
+  static inline int pauses = 0;
+  static inline const int key = 0;
+  static void reset(Kind k) {
+    efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+    kind = k;
+    armed = done = false;
+    pauses = 0;
+  }
+  // The engine finishes the held operation.
+  static bool complete() {
+    done = true;
+    uint64_t one = 1;
+    return ::write(efd, &one, sizeof one) == ssize_t(sizeof one);
+  }
+  static void cb(int write_p, int, int content_type, const void* buf, size_t len, SSL*, void*) {
+    auto* b = static_cast<const uint8_t*>(buf);
+    if (write_p || !armed) return;
+    bool match = kind == kCloseNotify
+                     ? content_type == SSL3_RT_ALERT && len == 2 && b[1] == SSL_AD_CLOSE_NOTIFY
+                     : content_type == SSL3_RT_INNER_CONTENT_TYPE && len == 1 && b[0] == SSL3_RT_APPLICATION_DATA;
+    ASYNC_JOB* job = ASYNC_get_current_job();
+    if (!match || !job) return;
+    armed = false;
+    ASYNC_WAIT_CTX_set_wait_fd(ASYNC_get_wait_ctx(job), &key, efd, nullptr, nullptr);
+    while (!done) {  // resumed early (the same SSL call made again): pause again
+      ++pauses;
+      ASYNC_pause_job();
+    }
+    uint64_t v;
+    (void)!::read(efd, &v, sizeof v);
+  }
+  static void install(SSL_CTX* c) { SSL_CTX_set_msg_callback(c, cb); }
+};
+
+// The backend proxy's view: keeps the id, reads the client's bytes, and
+// (like ProxyApp on on_peer_close) does not touch the stream when the client
+// closes; the test ends the server's side with shutdown_write when it wants
+// (ProxyApp does that when the backend's EOF arrives).
+struct BackendLikeApp : PlainApp {
+  ConnId id;
+  int opened = 0, peer_closes = 0, closed = 0;
+  PlainCloseReason why = PlainCloseReason::kAppAbort;
+  void on_open(PlainStream&, ConnId c, const SessionInfo&) override {
+    ++opened;
+    id = c;
+  }
+  std::string data;
+  void on_readable(PlainStream& s, ConnId c) override {
+    uint8_t buf[4096];
+    while (size_t n = s.read(c, buf, sizeof buf)) data.append(reinterpret_cast<char*>(buf), n);
+  }
+  void on_writable(PlainStream&, ConnId) override {}
+  void on_peer_close(PlainStream&, ConnId) override { ++peer_closes; }
+  void on_closed(PlainStream&, ConnId, PlainCloseReason r) override {
+    ++closed;
+    why = r;
+  }
+};
+
+// Issue 22.1: the backend's EOF arrives (the app calls shutdown_write) while
+// the SSL_read that decrypts the client's close_notify is paused on the
+// engine. When that read resumes and returns SSL_ERROR_ZERO_RETURN, the
+// pending shutdown must still run: close_notify, FIN, and the connection ends
+// once the client's FIN arrives. (Before the fix the step loop stopped at the
+// ZERO_RETURN and nothing drove the connection again: it stayed open for ever
+// with want_shutdown=1 shutdown_sent=0, the netns tls_bad_input flake.)
+TEST(TlsTerminator, ShutdownRequestedWhileTheClientsCloseNotifyIsPausedStillCloses) {
+  HeldRecord::reset(HeldRecord::kCloseNotify);
+  ASSERT_GE(HeldRecord::efd, 0);
+  {
+    BackendLikeApp app;
+    Rig r("1.3", &app, HeldRecord::install);
+    ASSERT_TRUE(r.handshake()) << ERR_reason_error_string(ERR_get_error());
+    ASSERT_EQ(app.opened, 1);
+    HeldRecord::armed = true;
+    // The client closes as curl does: close_notify, then FIN at once.
+    ASSERT_EQ(SSL_shutdown(r.cssl), 0);
+    r.turn();
+    ASSERT_EQ(HeldRecord::pauses, 1) << "the close_notify's SSL_read did not pause";
+    r.peer->send(r.sport, r.cseq, r.sseq, kTcpAck | kTcpFin, "", 65535, {}, 443);
+    ++r.cseq;
+    r.turn();
+    EXPECT_EQ(r.stats.close_notify_received.get(), 0u);
+    // The backend's EOF: the app ends its side while the read is paused.
+    r.term->shutdown_write(app.id);
+    for (int i = 0; i < 3; ++i) r.turn();
+    EXPECT_FALSE(r.server_fin);  // nothing can be sent while the job holds the SSL
+    EXPECT_GE(HeldRecord::pauses, 2);  // the shutdown_write retried the paused read
+    // The engine completes: the wait fd becomes readable, the job resumes.
+    ASSERT_TRUE(HeldRecord::complete());
+    for (int i = 0; i < 50 && !r.server_fin; ++i) r.turn();
+    r.turn();  // our ACK of the server's FIN: LAST_ACK -> closed
+    EXPECT_EQ(r.stats.close_notify_received.get(), 1u);
+    EXPECT_EQ(app.peer_closes, 1);
+    EXPECT_TRUE(r.server_fin) << r.term->describe_open();
+    EXPECT_EQ(r.stats.close_notify_sent.get(), 1u);
+    char buf[64];
+    size_t n = 0;
+    int ret = SSL_read_ex(r.cssl, buf, sizeof buf, &n);
+    EXPECT_EQ(SSL_get_error(r.cssl, ret), SSL_ERROR_ZERO_RETURN);  // the client got our close_notify
+    // The connection is gone, closed normally.
+    EXPECT_EQ(r.term->connections(), 0u) << r.term->describe_open();
+    EXPECT_EQ(r.stats.active.get(), 0u);
+    EXPECT_EQ(app.closed, 1);
+    EXPECT_EQ(app.why, PlainCloseReason::kNormal);
+  }
+  ::close(HeldRecord::efd);
+}
+
+// The same race one record earlier: the shutdown is requested while the
+// client's data record is being decrypted, and behind that record only part
+// of the next one has arrived. When the read resumes it returns the data,
+// the next read finds half a record (SSL_ERROR_WANT_READ): the shutdown must
+// still go out now, not when (if ever) the client completes its record.
+TEST(TlsTerminator, ShutdownRequestedWhileAReadIsPausedIsNotHeldBackByAPartialRecord) {
+  HeldRecord::reset(HeldRecord::kAppData);
+  ASSERT_GE(HeldRecord::efd, 0);
+  {
+    BackendLikeApp app;
+    Rig r("1.3", &app, HeldRecord::install);
+    ASSERT_TRUE(r.handshake()) << ERR_reason_error_string(ERR_get_error());
+    ASSERT_EQ(app.opened, 1);
+    HeldRecord::armed = true;
+    size_t w = 0;
+    ASSERT_EQ(SSL_write_ex(r.cssl, "first", 5, &w), 1);
+    ASSERT_EQ(SSL_write_ex(r.cssl, "second", 6, &w), 1);
+    std::string out(1 << 14, '\0');
+    out.resize(size_t(std::max(0, BIO_read(r.cwbio, out.data(), int(out.size())))));
+    ASSERT_GT(out.size(), 5u);
+    size_t first_len = 5 + (size_t(uint8_t(out[3])) << 8 | uint8_t(out[4]));
+    ASSERT_LT(first_len + 5, out.size());
+    size_t cut = first_len + (out.size() - first_len) / 2;
+    r.send_raw(out.substr(0, cut));  // record 1 and half of record 2
+    r.turn();
+    ASSERT_EQ(HeldRecord::pauses, 1) << "the data record's SSL_read did not pause";
+    r.term->shutdown_write(app.id);  // the backend's EOF
+    for (int i = 0; i < 3; ++i) r.turn();
+    EXPECT_FALSE(r.server_fin);
+    ASSERT_TRUE(HeldRecord::complete());
+    for (int i = 0; i < 50 && !r.server_fin; ++i) r.turn();
+    EXPECT_EQ(app.data, "first");
+    EXPECT_TRUE(r.server_fin) << r.term->describe_open();
+    EXPECT_EQ(r.stats.close_notify_sent.get(), 1u);
+    // The rest of the client's record still reaches the app (half-close),
+    // then the client closes and the connection ends normally.
+    r.send_raw(out.substr(cut));
+    r.turn();
+    EXPECT_EQ(app.data, "firstsecond");
+    char buf[64];
+    size_t n = 0;
+    int ret = SSL_read_ex(r.cssl, buf, sizeof buf, &n);
+    EXPECT_EQ(SSL_get_error(r.cssl, ret), SSL_ERROR_ZERO_RETURN);  // our close_notify
+    SSL_shutdown(r.cssl);
+    r.turn();
+    r.peer->send(r.sport, r.cseq, r.sseq, kTcpAck | kTcpFin, "", 65535, {}, 443);
+    ++r.cseq;
+    r.turn();
+    EXPECT_EQ(app.peer_closes, 1);
+    EXPECT_EQ(r.term->connections(), 0u) << r.term->describe_open();
+    EXPECT_EQ(app.closed, 1);
+    EXPECT_EQ(app.why, PlainCloseReason::kNormal);
+  }
+  ::close(HeldRecord::efd);
 }
 
 }  // namespace

@@ -168,6 +168,9 @@ void TlsTerminator::fail_handshake(Conn& k, HandshakeFailure why) {
 
 // Returns true when the call made progress (call again), false when the
 // connection waits for something (client bytes, the engine, buffer space).
+// Returning false ends progress()'s loop: it must never be returned while
+// another SSL call could run now (a pending write or shutdown), since nothing
+// may drive the connection again.
 bool TlsTerminator::handle_error(Conn& k, Paused op, int ret) {
   int err = SSL_get_error(k.ssl, ret);
   switch (err) {
@@ -183,11 +186,25 @@ bool TlsTerminator::handle_error(Conn& k, Paused op, int ret) {
     case SSL_ERROR_WANT_READ:
     case SSL_ERROR_WANT_WRITE:
       k.paused = Paused::kNone;
-      return false;
+      // A read that took all the ciphertext there is (half a record left
+      // inside OpenSSL) waits for the client, but a write or our shutdown
+      // queued behind it (the app called while the read was paused) need
+      // not: go on to them. With nothing buffered step() picks no read, so
+      // this cannot loop.
+      return op == Paused::kRead && BIO_pending(k.rbio) == 0 && SSL_pending(k.ssl) == 0 &&
+             (k.out_rd < k.out_wr || (k.want_shutdown && !k.shutdown_sent));
     case SSL_ERROR_ZERO_RETURN:  // close_notify from the client
+      // After a read the read side is finished, but that is progress, not
+      // waiting: a write or our shutdown may be queued behind this read (the
+      // app's shutdown_write while the read was paused on the engine; issue
+      // 22.1), and nothing else drives the connection again once the read
+      // that ended it returns from an engine completion. step() never picks
+      // a read after close_notify_in, so calling it again cannot loop; a
+      // handshake or write that sees the close_notify would be picked again,
+      // so those still wait (the handshake fails at the client's FIN).
       k.paused = Paused::kNone;
       k.close_notify_in = true;
-      return false;
+      return op == Paused::kRead;
     default:
       break;
   }

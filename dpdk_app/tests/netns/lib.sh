@@ -41,6 +41,13 @@ cleanup() {
   if [ $rc -ne 0 ] && [ $rc -ne 77 ]; then
     echo "--- appliance log (last 40 lines)"; tail -n 40 "$APP_LOG" 2>/dev/null
     echo "--- stats"; cat "$STATS" 2>/dev/null | head -c 4000; echo
+    # NETNS_KEEP_FAILED=DIR (the stress script sets it): the failed run's
+    # logs and stats are kept under DIR (not the test's 10 MiB payloads).
+    if [ -n "${NETNS_KEEP_FAILED:-}" ]; then
+      local keep="$NETNS_KEEP_FAILED/$(basename "$0" .sh).$(date +%H%M%S).$$"
+      mkdir -p "$keep" && find "$WORK" -maxdepth 1 -type f -size -2M -exec cp {} "$keep/" \; &&
+        echo "--- kept: $keep"
+    fi
   fi
   rm -rf "$WORK"
   exit $rc

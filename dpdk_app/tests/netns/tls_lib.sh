@@ -101,6 +101,11 @@ make_tls_material() {
 # same port after stop_backend, so the TLS server's --backend stays right).
 start_backend() {
   [ -n "$BACKEND_PORT" ] || BACKEND_PORT=$($PY -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+  # Emptied here, not only by the redirect below: that runs in the forked
+  # child, and until it does the log still says the previous backend's
+  # "listening" (after stop_backend), which the loop below would take for the
+  # new one: the next request then found no listener (connect refused).
+  : >"$WORK/backend.log"
   $PY "$HERE/tls_backend.py" --port "$BACKEND_PORT" --dir "$WWW" >"$WORK/backend.log" 2>&1 &
   BACKEND_PID=$!
   EXTRA_PIDS+=("$BACKEND_PID")
