@@ -17,6 +17,7 @@
 
 #include "aes_gcm_staging.h"
 #include "gputls/kernels/aes_gcm_launch.h"
+#include "gputls/kernels/device_upload.h"
 #include "ecdsa_inputs.h"
 #include "gputls/kernels/ec_launch.h"
 #include "gputls/kernels/echo_launch.h"
@@ -156,7 +157,7 @@ class CudaBackend final : public Backend {
     cudaError_t e = run_on_worker([&] {
       cudaError_t err = cudaMalloc(reinterpret_cast<void**>(&d), blob.size() * sizeof(uint32_t));
       if (err == cudaSuccess)
-        err = cudaMemcpy(d, blob.data(), blob.size() * sizeof(uint32_t), cudaMemcpyHostToDevice);
+        err = kernels::upload_and_wait(d, blob.data(), blob.size() * sizeof(uint32_t));
       if (err != cudaSuccess && d) {
         cudaFree(d);
         d = nullptr;
@@ -184,8 +185,7 @@ class CudaBackend final : public Backend {
       cudaError_t err = cudaSuccess;
       if (!x_table_) err = cudaMalloc(reinterpret_cast<void**>(&x_table_), size_t{kX25519Slots} * kernels::kX25519Bytes);
       if (err == cudaSuccess)
-        err = cudaMemcpy(x_table_ + size_t{slot} * kernels::kX25519Bytes, priv, kernels::kX25519Bytes,
-                         cudaMemcpyHostToDevice);
+        err = kernels::upload_and_wait(x_table_ + size_t{slot} * kernels::kX25519Bytes, priv, kernels::kX25519Bytes);
       return err;
     });
     if (e != cudaSuccess) {
@@ -230,7 +230,7 @@ class CudaBackend final : public Backend {
     cudaError_t e = run_on_worker([&] {
       cudaError_t err = cudaSuccess;
       if (!ec_table_[curve]) err = cudaMalloc(reinterpret_cast<void**>(&ec_table_[curve]), size_t{kEcSlots} * w);
-      if (err == cudaSuccess) err = cudaMemcpy(ec_table_[curve] + size_t{slot} * w, d.data(), w, cudaMemcpyHostToDevice);
+      if (err == cudaSuccess) err = kernels::upload_and_wait(ec_table_[curve] + size_t{slot} * w, d.data(), w);
       return err;
     });
     if (e != cudaSuccess) {
@@ -267,7 +267,7 @@ class CudaBackend final : public Backend {
       cudaError_t err = cudaSuccess;
       if (!aes_table_)
         err = cudaMalloc(reinterpret_cast<void**>(&aes_table_), size_t{kAesSlots} * sizeof(kernels::AesGcmKey));
-      if (err == cudaSuccess) err = cudaMemcpy(aes_table_ + slot, src, sizeof *src, cudaMemcpyHostToDevice);
+      if (err == cudaSuccess) err = kernels::upload_and_wait(aes_table_ + slot, src, sizeof *src);
       return err;
     });
     OPENSSL_cleanse(st.get(), sizeof *st);

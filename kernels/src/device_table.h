@@ -8,6 +8,8 @@
 
 #include <cuda_runtime_api.h>
 
+#include "gputls/kernels/device_upload.h"
+
 #include <cstddef>
 #include <map>
 #include <mutex>
@@ -16,8 +18,8 @@
 namespace gputls::kernels {
 
 // The device copy of `bytes` bytes at `host` (a table with static storage
-// duration) on the current device; uploaded on first use (a synchronous copy,
-// once per table and device), then reused.
+// duration) on the current device; uploaded on first use (a copy that has
+// landed when this returns, once per table and device), then reused.
 inline cudaError_t device_table(const void* host, size_t bytes, const void** out) {
   int dev = 0;
   cudaError_t e = cudaGetDevice(&dev);
@@ -32,7 +34,7 @@ inline cudaError_t device_table(const void* host, size_t bytes, const void** out
   }
   void* d = nullptr;
   if ((e = cudaMalloc(&d, bytes)) != cudaSuccess) return e;
-  if ((e = cudaMemcpy(d, host, bytes, cudaMemcpyHostToDevice)) != cudaSuccess) {
+  if ((e = upload_and_wait(d, host, bytes)) != cudaSuccess) {  // landed before any batch reads it
     cudaFree(d);
     return e;
   }
