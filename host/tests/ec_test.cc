@@ -53,25 +53,7 @@ Bytes ec_derive(OSSL_LIB_CTX* lib, const char* propq, EVP_PKEY* mine, EVP_PKEY* 
   return out;
 }
 
-Bytes sign(OSSL_LIB_CTX* lib, const char* propq, EVP_PKEY* key, const char* md, const Bytes& msg) {
-  EVP_MD_CTX* m = EVP_MD_CTX_new();
-  Bytes sig(256);
-  size_t len = sig.size();
-  bool ok = EVP_DigestSignInit_ex(m, nullptr, md, lib, propq, key, nullptr) == 1 &&
-            EVP_DigestSign(m, sig.data(), &len, msg.data(), msg.size()) == 1;
-  EVP_MD_CTX_free(m);
-  if (!ok) return {};
-  sig.resize(len);
-  return sig;
-}
 
-bool verify(OSSL_LIB_CTX* lib, const char* propq, EVP_PKEY* key, const char* md, const Bytes& msg, const Bytes& sig) {
-  EVP_MD_CTX* m = EVP_MD_CTX_new();
-  bool ok = EVP_DigestVerifyInit_ex(m, nullptr, md, lib, propq, key, nullptr) == 1 &&
-            EVP_DigestVerify(m, sig.data(), sig.size(), msg.data(), msg.size()) == 1;
-  EVP_MD_CTX_free(m);
-  return ok;
-}
 
 // A public-only key of the default provider holding the given encoded point.
 EVP_PKEY* default_peer(const char* group, const Bytes& point) {
@@ -252,18 +234,18 @@ TEST_F(Ec, EcdsaSignaturesInteroperateWithDefault) {
       EVP_PKEY* key = ec_keygen(nullptr, nullptr, tc.name);  // a certificate's key: the default's
       ASSERT_NE(key, nullptr);
       const uint64_t signs = count("ecdsa_sign"), verifies = count("ecdsa_verify", "sw");
-      Bytes ours = sign(lib_, "provider=gputls", key, md, msg);
+      Bytes ours = digest_sign_bytes(lib_, "provider=gputls", key, md, msg);
       ASSERT_FALSE(ours.empty());
       EXPECT_LE(ours.size(), static_cast<size_t>(tc.max_size));
       EXPECT_EQ(count("ecdsa_sign"), signs + 1) << stats().dump();
-      EXPECT_TRUE(verify(nullptr, nullptr, key, md, msg, ours)) << "the default provider rejects gputls's signature";
-      Bytes theirs = sign(nullptr, nullptr, key, md, msg);
+      EXPECT_TRUE(digest_verify_bytes(nullptr, nullptr, key, md, msg, ours)) << "the default provider rejects gputls's signature";
+      Bytes theirs = digest_sign_bytes(nullptr, nullptr, key, md, msg);
       ASSERT_FALSE(theirs.empty());
-      EXPECT_TRUE(verify(lib_, "provider=gputls", key, md, msg, theirs));
-      EXPECT_TRUE(verify(lib_, "provider=gputls", key, md, msg, ours));
+      EXPECT_TRUE(digest_verify_bytes(lib_, "provider=gputls", key, md, msg, theirs));
+      EXPECT_TRUE(digest_verify_bytes(lib_, "provider=gputls", key, md, msg, ours));
       Bytes wrong = msg;
       wrong[0] ^= 1;
-      EXPECT_FALSE(verify(lib_, "provider=gputls", key, md, wrong, theirs));
+      EXPECT_FALSE(digest_verify_bytes(lib_, "provider=gputls", key, md, wrong, theirs));
       EXPECT_EQ(count("ecdsa_verify", "sw"), verifies + 3);
       EVP_PKEY_free(key);
     }
@@ -295,9 +277,9 @@ TEST_F(SoftwareEc, FallbackAgreesWithDefault) {
     Bytes a = ec_derive(lib_, "provider=gputls", ours, theirs);
     ASSERT_EQ(a.size(), tc.secret_len);
     EXPECT_EQ(a, ec_derive(nullptr, nullptr, theirs, ours));
-    Bytes sig = sign(lib_, "provider=gputls", theirs, "SHA384", msg);
+    Bytes sig = digest_sign_bytes(lib_, "provider=gputls", theirs, "SHA384", msg);
     ASSERT_FALSE(sig.empty());
-    EXPECT_TRUE(verify(nullptr, nullptr, theirs, "SHA384", msg, sig));
+    EXPECT_TRUE(digest_verify_bytes(nullptr, nullptr, theirs, "SHA384", msg, sig));
     EVP_PKEY_free(theirs);
     EVP_PKEY_free(ours);
   }

@@ -289,25 +289,7 @@ Bytes derive(OSSL_LIB_CTX* lib, const char* propq, EVP_PKEY* mine, EVP_PKEY* pee
   return out;
 }
 
-Bytes sign(OSSL_LIB_CTX* lib, const char* propq, EVP_PKEY* key, const char* md, const Bytes& msg) {
-  EVP_MD_CTX* m = EVP_MD_CTX_new();
-  Bytes sig(512);
-  size_t len = sig.size();
-  bool ok = EVP_DigestSignInit_ex(m, nullptr, md, lib, propq, key, nullptr) == 1 &&
-            EVP_DigestSign(m, sig.data(), &len, msg.data(), msg.size()) == 1;
-  EVP_MD_CTX_free(m);
-  if (!ok) return {};
-  sig.resize(len);
-  return sig;
-}
 
-bool verify(OSSL_LIB_CTX* lib, const char* propq, EVP_PKEY* key, const char* md, const Bytes& msg, const Bytes& sig) {
-  EVP_MD_CTX* m = EVP_MD_CTX_new();
-  bool ok = EVP_DigestVerifyInit_ex(m, nullptr, md, lib, propq, key, nullptr) == 1 &&
-            EVP_DigestVerify(m, sig.data(), sig.size(), msg.data(), msg.size()) == 1;
-  EVP_MD_CTX_free(m);
-  return ok;
-}
 
 
 int get_int(EVP_PKEY* k, const char* name) {
@@ -360,13 +342,13 @@ TEST_F(Groups, EcdhAndEcdsaOnEveryBuiltinCurve) {
     EXPECT_EQ(derive(lib_, "provider=gputls", theirs, ours), reference) << "the default's key imported into gputls";
     // ECDSA where the default signs (it cannot on a few binary curves, e.g.
     // Oakley-EC2N-3, and then gputls must fail too).
-    const Bytes reference_sig = sign(nullptr, nullptr, theirs, "SHA256", msg);
-    const Bytes sig = sign(lib_, "provider=gputls", theirs, "SHA256", msg);
+    const Bytes reference_sig = digest_sign_bytes(nullptr, nullptr, theirs, "SHA256", msg);
+    const Bytes sig = digest_sign_bytes(lib_, "provider=gputls", theirs, "SHA256", msg);
     ERR_clear_error();
     EXPECT_EQ(sig.empty(), reference_sig.empty());
     if (!reference_sig.empty()) {
-      EXPECT_TRUE(verify(nullptr, nullptr, theirs, "SHA256", msg, sig)) << "the default rejects gputls's signature";
-      EXPECT_TRUE(verify(lib_, "provider=gputls", theirs, "SHA256", msg, reference_sig));
+      EXPECT_TRUE(digest_verify_bytes(nullptr, nullptr, theirs, "SHA256", msg, sig)) << "the default rejects gputls's signature";
+      EXPECT_TRUE(digest_verify_bytes(lib_, "provider=gputls", theirs, "SHA256", msg, reference_sig));
       EXPECT_EQ(count("ecdsa_sign", field), ecdsa + 1);
     }
     EXPECT_EQ(count("ecdh_derive", field), ecdh + 2);

@@ -234,6 +234,28 @@ bool run_handshakes(std::vector<TlsPair*>& pairs, int limit_ms, std::string* err
   }
 }
 
+std::vector<uint8_t> digest_sign_bytes(OSSL_LIB_CTX* lib, const char* propq, EVP_PKEY* key, const char* md,
+                                       const std::vector<uint8_t>& msg) {
+  EVP_MD_CTX* m = EVP_MD_CTX_new();
+  std::vector<uint8_t> sig(512);
+  size_t len = sig.size();
+  bool ok = EVP_DigestSignInit_ex(m, nullptr, md, lib, propq, key, nullptr) == 1 &&
+            EVP_DigestSign(m, sig.data(), &len, msg.data(), msg.size()) == 1;
+  EVP_MD_CTX_free(m);
+  if (!ok) return {};
+  sig.resize(len);
+  return sig;
+}
+
+bool digest_verify_bytes(OSSL_LIB_CTX* lib, const char* propq, EVP_PKEY* key, const char* md,
+                         const std::vector<uint8_t>& msg, const std::vector<uint8_t>& sig) {
+  EVP_MD_CTX* m = EVP_MD_CTX_new();
+  bool ok = EVP_DigestVerifyInit_ex(m, nullptr, md, lib, propq, key, nullptr) == 1 &&
+            EVP_DigestVerify(m, sig.data(), sig.size(), msg.data(), msg.size()) == 1;
+  EVP_MD_CTX_free(m);
+  return ok;
+}
+
 int async_pairs(int full) {
   double scale = 1.0;
   if (const char* s = std::getenv("GPUTLS_HANDSHAKE_SCALE")) scale = std::atof(s);

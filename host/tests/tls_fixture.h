@@ -85,6 +85,14 @@ EVP_PKEY* pem_key(const std::string& pem, bool is_private);
 // fixed RSA key of the file's size, not generated at run time).
 EVP_PKEY* wycheproof_private_key(const char* file);
 
+// A signature over msg with digest md by key, through the providers propq
+// selects in lib (nullptr, nullptr: OpenSSL's default context); empty on
+// failure. And its verification.
+std::vector<uint8_t> digest_sign_bytes(OSSL_LIB_CTX* lib, const char* propq, EVP_PKEY* key, const char* md,
+                                       const std::vector<uint8_t>& msg);
+bool digest_verify_bytes(OSSL_LIB_CTX* lib, const char* propq, EVP_PKEY* key, const char* md,
+                         const std::vector<uint8_t>& msg, const std::vector<uint8_t>& sig);
+
 // Appends the wait fds of ssl's paused job (if any) for poll().
 void add_async_fds(SSL* ssl, std::vector<pollfd>* fds);
 
