@@ -74,10 +74,17 @@ WaitFd* wait_fd_for(ASYNC_WAIT_CTX* wctx) {
   OSSL_ASYNC_FD fd;
   void* custom = nullptr;
   if (ASYNC_WAIT_CTX_get_fd(wctx, &kWaitKey, &fd, &custom) == 1 && custom) return static_cast<WaitFd*>(custom);
-  if (g_wait_fds_live.load(std::memory_order_relaxed) >= wait_fd_limit()) return nullptr;
+  // A slot is taken before the descriptor is made, so threads making theirs
+  // at once cannot pass the bound together.
+  if (g_wait_fds_live.fetch_add(1, std::memory_order_relaxed) >= wait_fd_limit()) {
+    g_wait_fds_live.fetch_sub(1, std::memory_order_relaxed);
+    return nullptr;
+  }
   int efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
-  if (efd < 0) return nullptr;
-  g_wait_fds_live.fetch_add(1, std::memory_order_relaxed);
+  if (efd < 0) {
+    g_wait_fds_live.fetch_sub(1, std::memory_order_relaxed);
+    return nullptr;
+  }
   auto* w = new WaitFd{efd};
   if (ASYNC_WAIT_CTX_set_wait_fd(wctx, &kWaitKey, efd, w, wait_fd_cleanup) != 1) {
     w->release();
