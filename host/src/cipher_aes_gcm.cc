@@ -415,15 +415,18 @@ bool is_one_engine_record(const GcmCtx* c, size_t inl) {
   return h[0] == 0x17 && h[1] == 0x03 && h[2] == 0x03 && record_len == inl + kTagLen;
 }
 
+// The refusal when ready_for_message() found no IV for a message.
+int refuse_without_iv(const GcmCtx* c) {
+  raise(PROV_R_CIPHER_OPERATION_FAILED, c->iv_state == IvState::kFinished
+                                            ? "this IV was used by a finished message: set a new IV"
+                                            : "set a key and an IV first");
+  return 0;
+}
+
 // update / cipher with in != NULL: AAD when out is NULL, else the data.
 int message_update(GcmCtx* c, unsigned char* out, size_t* outl, const unsigned char* in, size_t inl) {
   *outl = 0;
-  if (!ready_for_message(c)) {
-    raise(PROV_R_CIPHER_OPERATION_FAILED,
-          c->iv_state == IvState::kFinished ? "this IV was used by a finished message: set a new IV"
-                                            : "set a key and an IV first");
-    return 0;
-  }
+  if (!ready_for_message(c)) return refuse_without_iv(c);
   if (c->route == Route::kSoftware) {
     int n = 0;
     if (EVP_CipherUpdate(c->sw, out, &n, in, static_cast<int>(inl)) != 1) return 0;
@@ -461,12 +464,7 @@ int message_update(GcmCtx* c, unsigned char* out, size_t* outl, const unsigned c
 
 int message_final(GcmCtx* c, size_t* outl) {
   *outl = 0;
-  if (!ready_for_message(c)) {
-    raise(PROV_R_CIPHER_OPERATION_FAILED,
-          c->iv_state == IvState::kFinished ? "this IV was used by a finished message: set a new IV"
-                                            : "set a key and an IV first");
-    return 0;
-  }
+  if (!ready_for_message(c)) return refuse_without_iv(c);
   if (!c->enc && c->taglen == kUnset) {
     raise(PROV_R_TAG_NOT_SET, "set the expected tag before final");
     return 0;
