@@ -16,6 +16,14 @@
 
 namespace gputls::kernels {
 
+// Per-request result codes of the RSA / modexp kernels.
+enum RsaStatus : uint32_t {
+  kRsaOk = 0,
+  kRsaInputRange = 1,  // input >= modulus
+  kRsaFault = 2,       // public-exponent check failed: result withheld
+  kRsaKeySize = 3,     // key of another size than the batch: not computed
+};
+
 enum KeyKind : uint32_t { kKeyRsaCrt = 1, kKeyModExp = 2 };
 constexpr int kKeyHeaderWords = 8;
 constexpr int kMaxRsaHalfLimbs = 64;  // RSA-4096
