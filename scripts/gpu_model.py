@@ -471,108 +471,117 @@ class ModelError(Exception):
     pass
 
 
-def mont_mul_cost(func, n):
-    """Dynamic SASS mix of one mp::mont_mul(n limbs) as compiled inside func (inlined,
-    runtime limb count). From the loops it compiles to (nvcc unrolls each runtime
-    limb loop by 4 with a remainder loop; the multiply rows by the same 4):
-      zero t      (mp.h:96)          (n+2) limbs
-      outer i     (mp.h:97..117)     n iterations, each: product row j<n (mp.h:101)
-                                     and reduction row 1<=j<n (mp.h:112)
-      sub         (mp.h:39..42)      n limbs
-      select      (mp.h:25)          n limbs
-    Inner rows: the outer loop's static body holds one copy of each unrolled row
-    and its remainder; the row runs n/4 times, so (n/4 - 1) more bodies per
-    outer iteration. n % 4 == 0 for every key size served (8, 12, 32, 64 limbs)."""
-    mp = lambda lo, hi: in_file("mp.h", lo, hi)
-    mm = r"void mont_mul\("
-    l_mul = L("mp.h", r"a\[j\] \* bi \+ c;", after=mm)
-    l_red = L("mp.h", r"q \* m\[j\] \+ c;", after=mm)
-    l_zero = L("mp.h", r"i < n \+ 2; \+\+i\) t\[i\] = 0;", after=mm)
-    l_sub = L("mp.h", r"GT_HD uint32_t sub\(")
-    l_sel = L("mp.h", r"r\[i\] = \(a\[i\] & mask\) \| \(b\[i\] & ~mask\);")
-    row_mul = median_loop(find_loops(func, mp(l_mul, l_mul), 0.6, innermost=True, min_len=20))
-    row_red = median_loop(find_loops(func, mp(l_red, l_red), 0.6, innermost=True, min_len=20))
-    outer = median_loop([lp for lp in func.loops() if lp.children and len(lp) < 400
-                         and any(ch.innermost_share(mp(l_mul, l_mul)) > 0.6 for ch in lp.children)
-                         and any(ch.innermost_share(mp(l_red, l_red)) > 0.6 for ch in lp.children)])
-    zero = median_loop(find_loops(func, mp(l_zero, l_zero), 0.9, innermost=True, min_len=14))
-    sub = median_loop(find_loops(func, mp(l_sub + 1, l_sub + 5), 0.8, innermost=True, min_len=14))
-    sel = median_loop(find_loops(func, mp(l_sel, l_sel), 0.9, innermost=True, min_len=14))
-    if not (row_mul and row_red and outer and zero and sub and sel):
-        raise ModelError("mont_mul loops not found in %s" % func.name[:60])
-    q = n / 4.0
-    per_outer = addc(mix_of(outer.body), scaled(mix_of(row_mul.body), q - 1),
-                     scaled(mix_of(row_red.body), (n - 1) / 4.0 - 1))
-    c = addc(scaled(mix_of(zero.body), (n + 2) / 4.0), scaled(per_outer, n),
-             scaled(mix_of(sub.body), q), scaled(mix_of(sel.body), q))
-    detail = {"n": n, "outer_static": len(outer), "row_mul_x4": len(row_mul), "row_red_x4": len(row_red),
-              "zero_x4": len(zero), "sub_x4": len(sub), "select_x4": len(sel), "total": round(total(c))}
-    return c, detail
+def model_rsa(funcs, bits, e=65537):
+    """rsa_crt_fixed_kernel<H> (rsa_crt_fixed.h over mp_fixed.h): every instruction
+    weighted by the product of the trip counts of the loops around it, each loop
+    named by the source line of its back edge."""
+    h = bits // 64
+    l = 2 * h
+    func = next((f for n, f in funcs.items() if "rsa_crt_fixed_kernelILi%dE" % h in n), None)
+    if func is None:
+        raise ModelError("rsa_crt_fixed_kernel<%d> not in the cubin" % h)
+    F, R = "mp_fixed.h", "rsa_crt_fixed.h"
+    src = open(os.path.join(ROOT, "kernels", "include", "gputls", "kernels", F)).read()
+    wbits = int(re.search(r"kWindowBits\s*=\s*(\d+)", src).group(1))
+    entries = 1 << wbits
+    sqr_max = int(re.search(r"kSqrInRegistersMax\s*=\s*(\d+)", src).group(1))
+    windows = 32 * h // wbits
+    top = e.bit_length() - 1
+    mults_in_check = bin(e).count("1") - 1
+    after_mm = r"GT_HD void mont_mul\("
+    rules = {
+        (F, L(F, r"GT_ROLLED for \(int i = 0; i < N; \+\+i\) \{", after=after_mm)): float(h),
+        (F, L(F, r"GT_ROLLED for \(int i = 0; i < N; \+\+i\) redc_step")): float(h),
+        (F, L(F, r"GT_ROLLED for \(int j = 0; j < N; \+\+j\) \{", after=r"GT_HD void table_select\(")): float(h),
+        (F, L(F, r"GT_ROLLED for \(int e = 2; e < kTableEntries")): float(entries - 2),
+        (F, L(F, r"GT_ROLLED for \(int w = windows - 2; w >= 0")): float(windows - 1),
+        (F, L(F, r"GT_ROLLED for \(int k = 0; k < kWindowBits")): float(wbits),
+        (F, L(F, r"GT_ROLLED for \(int k = 0; k < 2 \* N; \+\+k\) r\[k\] = 0;")): float(2 * h),
+        (F, L(F, r"GT_ROLLED for \(int i = 0; i < N; \+\+i\) \{", after=r"GT_HD void mul_wide\(")): float(h),
+        (F, L(F, r"GT_ROLLED for \(int i = 0; i < n; \+\+i\) \{", after=r"GT_HD uint32_t lt_mask\(")): float(l),
+        (F, L(F, r"GT_ROLLED for \(int i = 0; i < n; \+\+i\) \{", after=r"GT_HD void from_be\(")): float(l),
+        (F, L(F, r"GT_ROLLED for \(int i = 0; i < n; \+\+i\) \{", after=r"GT_HD void to_be\(")): float(l),
+        (R, L(R, r"for \(int i = 0; i < 4 \* L; \+\+i\) out\[i\] = 0;")): 0.0,  # key of another size
+        (R, L(R, r"GT_ROLLED for \(int half = 0; half < 2; \+\+half\) \{")): 2.0,
+        (R, L(R, r"GT_ROLLED for \(int half = 0; half < 2; \+\+half\) \{", nth=2)): 2.0,
+        (R, L(R, r"GT_ROLLED for \(int i = 0; i < L; \+\+i\) \{")): float(l),
+        (R, L(R, r"GT_ROLLED for \(int b = top - 1; b >= 0; --b\)")): float(top),
+        (R, L(R, r"GT_ROLLED for \(int i = 0; i < L; \+\+i\) res\[i\] &= release;")): float(l),
+    }
+    l_key_mismatch = L(R, r"if \(static_cast<int>\(key\[0\]\) != H\)")
+    l_cond_mul = L(R, r"if \(\(e >> b\) & 1\) mpf::mont_mul")
+    unknown = []
 
+    def trip_of(lp):
+        tail = func.ins[lp.tail].chain[0] if func.ins[lp.tail].chain else None
+        if tail in rules:
+            return rules[tail]
+        if tail and tail[0] == R and abs(tail[1] - rules_line_top) <= 1:
+            return float(63 - top)  # while (top > 0 && !((e >> top) & 1)) --top;
+        unknown.append((tail, len(lp)))
+        return 1.0
+    rules_line_top = L(R, r"while \(top > 0 && !\(\(e >> top\) & 1\)\) --top;")
 
-def table_scan_cost(func, n):
-    """mont_exp's masked table scan (modexp.h:45-47): 32 entries x n limbs."""
-    l_scan = L("modexp.h", r"sel\[j\] \|= table\[i \* n \+ j\] & mask;")
-    inner = median_loop(find_loops(func, in_file("modexp.h", l_scan, l_scan), 0.8, innermost=True, min_len=14))
-    outer = median_loop([lp for lp in func.loops() if inner in lp.children and len(lp) < 200])
-    if not (inner and outer):
-        raise ModelError("mont_exp table scan loops not found in %s" % func.name[:60])
-    per_entry = addc(mix_of(outer.body), scaled(mix_of(inner.body), n / 4.0 - 1))
-    return scaled(per_entry, 32), {"entry_static": len(outer), "limb_x4": len(inner)}
+    def excl(i):
+        return any(f == R and l in (l_key_mismatch, l_key_mismatch + 1, l_key_mismatch + 2) for f, l in i.chain)
+    w = weights(func, trip_of, excl)
+    # the check loop's conditional multiply runs for the set bits of e below the top one only
+    for k, i in enumerate(func.ins):
+        if w[k] and any(f == R and l == l_cond_mul for f, l in i.chain):
+            w[k] *= mults_in_check / float(top)
+    mix = weighted_mix(func, w)
 
-
-def mont_exp_counts(exp_bits, window=5, table=32):
-    """Multiplications of mp::mont_exp for an exponent of exp_bits bits (modexp.h):
-    table[2..31] (30), then per window 5 squarings (none before the first) and 1 multiply."""
-    windows = -(-exp_bits // window)
-    return {"table": table - 2, "squarings": window * (windows - 1), "multiplies": windows, "windows": windows}
-
-
-def outside_loops(func, exclude=lambda i: False):
-    inloop = set()
-    for lp in func.loops():
-        inloop.update(range(lp.head, lp.tail + 1))
-    return [i for i in func.ins if i.idx not in inloop and not exclude(i)]
-
-
-def model_rsa(funcs, bits):
-    func = next(f for n, f in funcs.items() if "rsa_batch_kernel" in n)
-    l = bits // 32
-    h = l // 2
-    e_bits = 17  # e = 65537, the only public exponent RSA keys use in practice (rsa_batch.h check loop)
-    mm_h, d_h = mont_mul_cost(func, h)
-    mm_l, d_l = mont_mul_cost(func, l)
-    scan, d_scan = table_scan_cost(func, h)
-    ex = mont_exp_counts(32 * h)
-    per_half_mm = 3 + ex["table"] + ex["squarings"] + ex["multiplies"]
-    garner_mm = 3 + 1  # 3 mont_mul(h) + mp::mul(h x h), counted as one more mont_mul(h)
-    check_mm = 2 + e_bits + 2 + 1  # R mod n, m R; 17 squarings; 2 multiplies (65537 = 2^16 + 1); out of Montgomery
-    mix = addc(scaled(mm_h, 2 * per_half_mm + garner_mm), scaled(scan, 2 * ex["windows"]),
-               scaled(mm_l, check_mm), mix_of(outside_loops(func)))
-    # Memory: every LDG/STG of the scratch is 4 B per thread, threads scratch_words apart:
-    # each warp instruction touches 32 different sectors.
-    scratch_words = 12 * l + 2 + (32 * h + 2 * h + h + 2)
-    mem = {"pattern": "per-thread global scratch (RsaBatch::scratch, %d B per request), threads %d B apart: "
-                      "no coalescing, one 32 B sector per thread per LDG/STG" % (4 * scratch_words, 4 * scratch_words),
-           "l2_bytes_per_op": (mix["ldg"] + mix["stg"]) * SECTOR,
-           "scratch_bytes_per_request": 4 * scratch_words,
-           "hbm_note": "the table scan reads 32 x %d B per window from the scratch; with every resident "
-                       "request's scratch (threads/SM x SMs x %d B) larger than L2, that part goes to HBM"
-                       % (4 * h, 4 * scratch_words),
-           "hbm_bytes_per_op": 2 * ex["windows"] * 32 * 4 * h,
+    # Memory, per thread-access: scratch (mpf::Lane, limb-major: a warp's 32
+    # accesses share 4 sectors, 4 B each), key material (mpf::Limbs and the key
+    # header: one key per warp in a TLS server, one sector per warp instruction),
+    # request input/output bytes and batch arrays (one sector per thread), spills
+    # (local memory, interleaved per thread: 4 B each).
+    key_lo, key_hi = L(R, r"struct FixedRsaKey \{"), L(R, r"struct FixedRsaScratch \{")
+    l_limbs = L(F, r"GT_HD uint32_t operator\[\]\(int k\) const \{ return p\[k\]; \}")
+    scratch = key = per_thread = local = 0.0
+    for i, x in zip(func.ins, w):
+        cls = classify(i.op)
+        if not x or cls not in ("ldg", "stg", "ldl", "stl"):
+            continue
+        inner = i.chain[0] if i.chain else ("", 0)
+        if cls in ("ldl", "stl"):
+            local += x * 4
+        elif ".U8" in i.op or inner[0] in ("rsa_batch.h", "rsa_batch.cu"):
+            per_thread += x * SECTOR  # input/output bytes, batch arrays (keys[i], status[i], fault_bit[i])
+        elif any(f == F and l == l_limbs for f, l in i.chain) or (inner[0] == R and (
+                key_lo <= inner[1] <= key_hi or inner[1] == l_key_mismatch)):
+            key += x * SECTOR / 32.0
+        else:
+            scratch += x * 4  # mpf::Lane (nvcc's line table does not keep Lane::operator[]'s own frame)
+    scratch_words = 25 * h
+    mem = {"pattern": "operands, accumulators and the modulus in registers; scratch (table of %d entries, "
+                      "input, result, temporaries: %d B per request) limb-major across the batch, so a warp's "
+                      "accesses to one word coalesce (4 B per thread access); key material read at the same "
+                      "address by the threads of a warp (one key per warp); spills in local memory"
+                      % (entries, 4 * scratch_words),
+           "l2_bytes_per_op": scratch + key + per_thread + local,
+           "scratch_bytes_per_op": scratch, "key_bytes_per_op": key, "per_thread_bytes_per_op": per_thread,
+           "local_bytes_per_op": local,
+           "hbm_bytes_per_op": 2 * bits // 8 + per_thread,
            "working_set_bytes_per_request": 4 * scratch_words}
-    method = ("SASS of rsa_batch_kernel: one mont_mul(n) = %s; mont_mul(%d) = %d, mont_mul(%d) = %d "
-              "instructions. Per operation (rsa_batch.h rsa_crt + modexp.h mont_exp, %d-bit CRT halves): "
-              "2 halves x (3 set-up + %d table + %d squarings + %d multiplies) = %d mont_mul(%d), + %d scans "
-              "of the 32-entry table, Garner 3 mont_mul(%d) + mul (counted as 1), public check with e = 65537 "
-              "%d mont_mul(%d), + the kernel's code outside loops once. Trip counts derived from the code "
-              "(window 5 bits, %d windows per half), not measured."
-              % ("zero (n+2)/4 x %(zero_x4)d + n x [outer %(outer_static)d + (n/4-1) x %(row_mul_x4)d + "
-                 "((n-1)/4-1) x %(row_red_x4)d] + n/4 x (sub %(sub_x4)d + select %(select_x4)d)" % d_h,
-                 h, d_h["total"], l, d_l["total"], 32 * h, ex["table"], ex["squarings"], ex["multiplies"],
-                 2 * per_half_mm, h, 2 * ex["windows"], h, check_mm, l, ex["windows"]))
-    return mix, mem, method, {"mont_mul_%d" % h: d_h, "mont_mul_%d" % l: d_l, "table_scan": d_scan,
-                              "mont_mul_calls_per_op": {str(h): 2 * per_half_mm + garner_mm, str(l): check_mm}}
+    sq_calls = 2 * (wbits * (windows - 1) + top)
+    mm_calls = 2 * (1 + 2 + (entries - 2) + (windows - 1)) + 3 + 2 * (2 + mults_in_check)
+    dedicated = h <= sqr_max
+    calls = {"mpf::mont_mul/%d" % h: mm_calls + (0 if dedicated else sq_calls)}
+    if dedicated:
+        calls["mpf::mont_sqr/%d" % h] = sq_calls
+    method = ("SASS of rsa_crt_fixed_kernel<%d> (rsa_crt_fixed.h, mp_fixed.h): every instruction weighted by the "
+              "product of its loops' trip counts, loops named by the source line of their back edge: limb loops "
+              "%d (mont_mul rows, mont_sqr reduction, table scan, mul_wide), 2H = %d (bytes, range checks, "
+              "Garner add, release), %d-entry table built in %d multiplies, %d-bit windows: %d windows per "
+              "half (%d squarings each%s), public check with e = %d mod p and mod q (%d squarings and %d "
+              "multiplies each), 2 CRT halves; the key-size refusal excluded. Calls per op derived from these "
+              "trip counts: %s.%s"
+              % (h, h, l, entries, entries - 2, wbits, windows, wbits,
+                 ", dedicated squaring" if dedicated else ", squarings as mont_mul: N > %d" % sqr_max,
+                 e, top, mults_in_check, calls,
+                 (" Loops without a trip rule counted once: %s." % unknown[:6]) if unknown else ""))
+    return mix, mem, method, {"calls_per_op": calls, "windows_per_half": windows, "window_bits": wbits}
 
 
 def weights(func, trip_of, exclude=lambda i: False):
@@ -980,9 +989,8 @@ def count_check(bench, detail, counts):
         return abs(a - b) <= 0.01 * max(abs(b), 1)
     checks = []
     if bench.startswith("rsa"):
-        for n, v in detail["mont_mul_calls_per_op"].items():
-            host = counts.get("mp::mont_mul/" + n, 0) + counts.get("mp::mul/" + n, 0)
-            checks.append(("mont_mul(%s) (+ mul)" % n, v, host))
+        for k, v in detail["calls_per_op"].items():
+            checks.append((k, v, counts.get(k, 0)))
     elif bench.startswith("p256") or bench.startswith("p384"):
         n = 8 if bench.startswith("p256") else 12
         calls = detail.get("calls_per_op_from_sass_model", {})
@@ -1015,8 +1023,8 @@ TARGETS = {  # issues 19 and 20 (ops/s; AES in records/s, 190 GB/s of 16 KiB rec
 
 # benchmark name -> (cu file, __global__ name fragment, model)
 KERNELS = [
-    ("rsa2048_priv", "rsa_batch.cu", "rsa_batch_kernel", lambda f: model_rsa(f, 2048)),
-    ("rsa4096_priv", "rsa_batch.cu", "rsa_batch_kernel", lambda f: model_rsa(f, 4096)),
+    ("rsa2048_priv", "rsa_batch.cu", "rsa_crt_fixed_kernelILi32E", lambda f: model_rsa(f, 2048)),
+    ("rsa4096_priv", "rsa_batch.cu", "rsa_crt_fixed_kernelILi64E", lambda f: model_rsa(f, 4096)),
     ("x25519_derive", "x25519_batch.cu", "x25519_batch_kernel", lambda f: model_x25519(f, "derive")),
     ("x25519_keygen", "x25519_batch.cu", "x25519_batch_kernel", lambda f: model_x25519(f, "keygen")),
     ("p256_ecdsa_sign", "ec_batch.cu", "ec_batch_kernel", lambda f: model_ec(f, "p256", "sign")),
@@ -1162,6 +1170,13 @@ def main():
                 row.update({"predicted_ops_per_sec": None, "issue_bound": None, "memory_bound": None,
                             "null_reason": why})
             else:
+                ws = mem.get("working_set_bytes_per_request")
+                if mem.get("scratch_bytes_per_op") and ws and row["requests_in_flight"]:
+                    # scratch that does not fit in L2 with every resident request's: that share
+                    # of its traffic is taken to miss L2 and go to HBM (uniform reuse assumed)
+                    miss = max(0.0, 1.0 - gpu["l2_mb"] * 1e6 / (ws * row["requests_in_flight"]))
+                    mem = dict(mem, hbm_bytes_per_op=mem["hbm_bytes_per_op"] + miss * mem["scratch_bytes_per_op"],
+                               scratch_l2_miss_fraction_bytes_per_op=round(miss, 3))
                 issue, pipe, cyc, memory, level, mb = bounds(mix, mem, gpu, items)
                 pred = min(x for x in (issue, memory) if x is not None)
                 row.update({
