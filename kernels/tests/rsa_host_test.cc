@@ -125,6 +125,35 @@ TEST_P(RsaHost, FaultInjectionIsAlwaysCaught) {
 
 INSTANTIATE_TEST_SUITE_P(Kernels, RsaHost, ::testing::Values(2048, 3072, 4096));
 
+// A key of another size in a batch is refused (kRsaKeySize, nothing released)
+// without disturbing its neighbours; a batch of a size the kernels have no
+// compile-time path for (RSA-1024) is refused item by item, never computed
+// with the wrong limb count.
+TEST(RsaHostSizes, KeyOfAnotherSizeIsRefusedAndNeighboursServed) {
+  TestRsaKey k2048(2048), k3072(3072), k1024(1024);
+  HostBatch hb;
+  const std::vector<const TestRsaKey*> who = {&k2048, &k3072, &k2048};
+  for (const TestRsaKey* k : who) {
+    hb.keys.push_back(k->blob.data());
+    auto in = k2048.random_input();
+    hb.in.insert(hb.in.end(), in.begin(), in.end());
+  }
+  hb.run(256, kBatchRsaCrt);
+  for (size_t i : {size_t{0}, size_t{2}}) {
+    EXPECT_EQ(hb.status[i], kRsaOk) << i;
+    EXPECT_EQ(hb.item(hb.out, i, 256), k2048.openssl_raw(hb.item(hb.in, i, 256))) << i;
+  }
+  EXPECT_EQ(hb.status[1], kRsaKeySize);
+  EXPECT_EQ(hb.item(hb.out, 1, 256), std::vector<uint8_t>(256, 0));
+
+  HostBatch small;
+  small.keys = {k1024.blob.data()};
+  small.in = k1024.random_input();
+  small.run(128, kBatchRsaCrt);
+  EXPECT_EQ(small.status[0], kRsaKeySize);
+  EXPECT_EQ(small.out, std::vector<uint8_t>(128, 0));
+}
+
 TEST(ModExpHost, MatchesBignumFor2048And3072) {
   Ctx ctx(BN_CTX_new());
   for (int bits : {2048, 3072}) {
