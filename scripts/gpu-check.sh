@@ -5,10 +5,13 @@
 #                                shared libraries it needs (rpath $ORIGIN) into
 #                                build/gpu-pack (<= 64 MiB)
 #   scripts/gpu-check.sh run     on the GPU machine, from the repository root,
-#                                with build/gpu-pack carried there: gpu tests
-#                                (device vs host bit-exact), compute-sanitizer
-#                                on a small batch, unit tests, GPU benchmarks;
-#                                writes one JSON, $OUT/gpu-check-<device>.json
+#                                with build/gpu-pack carried there: calibration
+#                                of the static model (instruction rates, L2/HBM
+#                                bandwidth), gpu tests (device vs host
+#                                bit-exact), compute-sanitizer on a small batch,
+#                                unit tests, GPU benchmarks, and model vs
+#                                measured per kernel; writes one JSON,
+#                                $OUT/gpu-check-<device>.json
 #
 # With the device tool: run `pack` here, then run `scripts/gpu-check.sh run`
 # with carry ["build/gpu-pack"], and commit the JSON it returns under
@@ -28,7 +31,7 @@ do_pack() {
               "$dir/kernels/kernels_ec_gpu_test" "$dir/kernels/kernels_aes_gcm_gpu_test" "$dir/bench/micro_aes_gcm"
               "$dir/engine/engine_test"
               "$dir/kernels/kernels_host_test"
-              "$dir/bench/micro_engine" "$dir/bench/micro_rsa" "$dir/bench/micro_ec")
+              "$dir/bench/micro_engine" "$dir/bench/micro_rsa" "$dir/bench/micro_ec" "$dir/bench/gpu_calibrate")
   cp "${bins[@]}" "$pack/"
   # Every shared library but glibc's own: the GPU machine may lack OpenSSL 3,
   # Google Benchmark or this libstdc++.
@@ -61,6 +64,9 @@ do_run() {
   cap() { local left=$((deadline - SECONDS)); [ "$left" -lt 1 ] && left=1; echo $(($1 < left ? $1 : left)); }
 
   set +e
+  # First, while the GPU is cool and idle: the model's assumptions measured.
+  timeout "$(cap 45)" "$pack/gpu_calibrate" >"$work/calibration.json" 2>"$work/calibration.log"
+  local rc_cal=$?
   timeout "$(cap 180)" "$pack/engine_gpu_test" --gtest_output=json:"$work/gpu_tests.json" >"$work/gpu_tests.log" 2>&1
   local rc_gpu=$?
   timeout "$(cap 120)" "$pack/kernels_gpu_test" --gtest_output=json:"$work/kernel_gpu_tests.json" \
@@ -105,9 +111,11 @@ do_run() {
 
   local result="$out/gpu-check-$device.json"
   python3 - "$work" "$device" "$rc_gpu" "$rc_unit" "$rc_san" "$rc_bench" "$rc_bench_rsa" "$rc_bench_ec" "$rc_bench_aes" \
-    >"$result" <<'PY'
+    "$rc_cal" >"$result" <<'PY'
 import json, os, sys
-work, device, rc_gpu, rc_unit, rc_san, rc_bench, rc_bench_rsa, rc_bench_ec, rc_bench_aes = sys.argv[1:]
+sys.path.insert(0, "scripts")
+from gpu_model_compare import compare
+work, device, rc_gpu, rc_unit, rc_san, rc_bench, rc_bench_rsa, rc_bench_ec, rc_bench_aes, rc_cal = sys.argv[1:]
 def load(name):
     try:
         with open(os.path.join(work, name)) as f:
@@ -120,8 +128,14 @@ def tail(name, n=60):
             return f.read().splitlines()[-n:]
     except Exception as e:
         return [str(e)]
+try:
+    vs = compare(load("calibration.json"), [load(n) for n in ("bench_rsa.json", "bench_ec.json", "bench_aes.json")])
+except Exception as e:  # keep every other result when the comparison breaks
+    vs = {"error": repr(e)}
 print(json.dumps({
     "device": device,
+    "calibration": {"rc": int(rc_cal), "report": load("calibration.json"), "log_tail": tail("calibration.log", 10)},
+    "model_vs_measured": vs,
     "nvidia_smi": tail("nvidia-smi.txt", 5),
     "gpu_tests": {"rc": int(rc_gpu), "report": load("gpu_tests.json"), "log_tail": tail("gpu_tests.log", 40),
                   "kernels_report": load("kernel_gpu_tests.json"), "kernels_log_tail": tail("kernel_gpu_tests.log", 20),
@@ -136,7 +150,7 @@ print(json.dumps({
     "benchmarks_aes_gcm": {"rc": int(rc_bench_aes), "report": load("bench_aes.json"), "log_tail": tail("bench_aes.log", 20)},
 }, indent=1))
 PY
-  echo "gpu tests rc=$rc_gpu, unit tests rc=$rc_unit, compute-sanitizer rc=$rc_san, benchmarks rc=$rc_bench, rsa benchmarks rc=$rc_bench_rsa, ec benchmarks rc=$rc_bench_ec, aes-gcm benchmarks rc=$rc_bench_aes"
+  echo "calibration rc=$rc_cal, gpu tests rc=$rc_gpu, unit tests rc=$rc_unit, compute-sanitizer rc=$rc_san, benchmarks rc=$rc_bench, rsa benchmarks rc=$rc_bench_rsa, ec benchmarks rc=$rc_bench_ec, aes-gcm benchmarks rc=$rc_bench_aes"
   echo "wrote $result"
   [ -f "$work/bench.json" ] && python3 scripts/bench_table.py "$work/bench.json" || true
   [ -f "$work/bench_rsa.json" ] && python3 scripts/bench_table.py "$work/bench_rsa.json" || true
