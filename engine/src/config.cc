@@ -63,6 +63,7 @@ bool Config::set(const std::string& name, const std::string& value, std::string*
     return true;
   }
   if (name == "batch") return parse_u32(env, value, 1, 1u << 16, &batch_size, error);
+  if (name == "gpu_batch") return parse_u32(env, value, 1, 1u << 16, &gpu_batch_size, error);
   if (name == "deadline_us") return parse_u32(env, value, 0, 10'000'000, &deadline_us, error);
   if (name == "queue_capacity") return parse_u32(env, value, 1, 1u << 24, &queue_capacity, error);
   if (name == "max_keys") return parse_u32(env, value, 1, 1u << 24, &max_keys, error);
@@ -92,9 +93,9 @@ bool Config::set(const std::string& name, const std::string& value, std::string*
 }
 
 const std::vector<std::string>& Config::setting_names() {
-  static const std::vector<std::string> kNames = {"policy",   "batch",          "deadline_us", "queue_capacity",
-                                                  "max_keys", "flushers",       "auto_min_batch", "cuda_device",
-                                                  "quiet",    "inline",         "aes_gpu_min_bytes"};
+  static const std::vector<std::string> kNames = {"policy",   "batch",          "gpu_batch",   "deadline_us",
+                                                  "queue_capacity", "max_keys", "flushers", "auto_min_batch",
+                                                  "cuda_device", "quiet", "inline", "aes_gpu_min_bytes"};
   return kNames;
 }
 

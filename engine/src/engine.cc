@@ -5,6 +5,7 @@
 #include <sys/types.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdint>
 #include <cstdio>
@@ -218,7 +219,14 @@ RequestQueue* Engine::queue_for(Op op, uint32_t bits) {
   for (size_t i = 0; i < n; ++i)
     if (queues_[i]->op() == op && queues_[i]->bits() == bits) return queues_[i].get();
   if (n == kMaxQueues) return nullptr;
-  queues_[n] = std::make_unique<RequestQueue>(op, bits, config_.queue_capacity);
+  // A queue the GPU serves flushes at the GPU's batch size: one thread per
+  // request, a batch of 64 fills half an SM for the kernel's whole latency.
+  const bool to_gpu = gpu_ && (config_.policy == Policy::kGpu || config_.policy == Policy::kAuto) &&
+                      gpu_->supports(op, bits);
+  // A full queue is always a full batch (a capacity below the batch size
+  // would otherwise leave it to the deadline).
+  const uint32_t flush_at = std::min(to_gpu ? config_.gpu_batch_size : config_.batch_size, config_.queue_capacity);
+  queues_[n] = std::make_unique<RequestQueue>(op, bits, config_.queue_capacity, flush_at);
   queue_count_.store(n + 1, std::memory_order_release);
   return queues_[n].get();
 }
@@ -286,7 +294,7 @@ Status Engine::submit(Request& r) {
   queued_.fetch_add(1);
   // Wake a flusher for a full batch, or for a first request when it sleeps
   // with nothing to time (otherwise it is already timing an earlier deadline).
-  if (!flushers_.empty() && (depth >= config_.batch_size || flusher_idle_.load())) wake_flusher();
+  if (!flushers_.empty() && (depth >= q->flush_at() || flusher_idle_.load())) wake_flusher();
   return Status::kOk;
 }
 
@@ -318,7 +326,7 @@ Status Engine::run_now(Request& r) {
 bool Engine::due(RequestQueue& q, uint64_t now, bool force) const {
   size_t depth = q.depth();
   if (depth == 0) return false;
-  if (force || depth >= config_.batch_size) return true;
+  if (force || depth >= q.flush_at()) return true;
   uint64_t oldest = q.oldest_ns();
   if (oldest && now - oldest >= uint64_t{config_.deadline_us} * 1000) return true;
   // A blocked caller and an idle device: waiting longer only adds latency.
@@ -337,8 +345,8 @@ size_t Engine::flush(RequestQueue& q, bool force) {
   size_t launched = 0;
   while (due(q, now_ns(), force)) {
     std::vector<Request*> reqs;
-    reqs.reserve(config_.batch_size);
-    size_t n = q.pop(config_.batch_size, reqs);
+    reqs.reserve(q.flush_at());
+    size_t n = q.pop(q.flush_at(), reqs);
     if (n == 0) break;
     queued_.fetch_sub(n);
     launch(q, std::move(reqs));

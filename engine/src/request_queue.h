@@ -14,10 +14,14 @@ namespace gputls::engine {
 
 class RequestQueue {
  public:
-  RequestQueue(Op op, uint32_t bits, uint32_t capacity) : op_(op), bits_(bits), ring_(capacity) {}
+  // flush_at: the depth that makes a full batch (Config::batch_size, or
+  // Config::gpu_batch_size for a queue whose batches go to the GPU).
+  RequestQueue(Op op, uint32_t bits, uint32_t capacity, uint32_t flush_at)
+      : op_(op), bits_(bits), flush_at_(flush_at), ring_(capacity) {}
 
   Op op() const { return op_; }
   uint32_t bits() const { return bits_; }
+  uint32_t flush_at() const { return flush_at_; }
   OpStats& stats() { return stats_; }
 
   // Returns false when full. *depth_after is the queue length after the push.
@@ -56,6 +60,7 @@ class RequestQueue {
  private:
   const Op op_;
   const uint32_t bits_;
+  const uint32_t flush_at_;
   mutable std::mutex mu_;
   std::vector<Request*> ring_;
   size_t head_ = 0, count_ = 0;

@@ -105,6 +105,7 @@ std::string Engine::stats_json() const {
   nlohmann::json j = {
       {"policy", policy_name(config_.policy)},
       {"batch_size", config_.batch_size},
+      {"gpu_batch_size", config_.gpu_batch_size},
       {"deadline_us", config_.deadline_us},
       {"queue_capacity", config_.queue_capacity},
       {"flusher_threads", config_.flusher_threads},

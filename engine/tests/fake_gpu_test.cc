@@ -94,6 +94,7 @@ TEST(EngineGpuPath, AutoSendsSmallBatchesToTheCpu) {
   Config c = fake_gpu_config(Policy::kAuto, {}, &counters);
   c.auto_min_batch = 16;
   c.batch_size = 16;
+  c.gpu_batch_size = 16;
   c.flusher_threads = 0;
   auto eng = make_engine(c);
   Bytes in = random_bytes(4);
@@ -112,6 +113,48 @@ TEST(EngineGpuPath, AutoSendsSmallBatchesToTheCpu) {
   EXPECT_EQ(served(st, BackendKind::kCuda), 16u);
   EXPECT_EQ(served(st, BackendKind::kCpu), 4u);
   EXPECT_EQ(fallbacks(st, Fallback::kNoDevice) + fallbacks(st, Fallback::kDeviceError), 0u);
+}
+
+// A queue the GPU serves makes its batches at gpu_batch_size (the kernels
+// need thousands of requests in flight); with policy cpu the same op flushes
+// at batch_size. Deadline far away: only depth makes a batch here.
+TEST(EngineGpuPath, GpuQueuesFlushAtTheGpuBatchSize) {
+  for (Policy p : {Policy::kGpu, Policy::kCpu}) {
+    FakeGpu::Counters counters;
+    Config c = fake_gpu_config(p, {}, &counters);
+    c.batch_size = 4;
+    c.gpu_batch_size = 12;
+    c.deadline_us = 10'000'000;
+    c.flusher_threads = 0;
+    auto eng = make_engine(c);
+    Bytes in = random_bytes(4);
+    std::vector<Bytes> out(12, Bytes(4));
+    std::vector<Request> reqs(12);
+    size_t launched_at_4 = 0, launched_at_11 = 0, launched_at_12 = 0;
+    for (int i = 0; i < 12; ++i) {
+      prepare(reqs[i], Op::kEcho, {}, in.data(), 4, out[i].data(), 4);
+      ASSERT_EQ(eng->submit(reqs[i]), Status::kOk);
+      const size_t n = eng->poll(false);
+      if (i == 3) launched_at_4 = n;
+      if (i == 10) launched_at_11 = n;
+      if (i == 11) launched_at_12 = n;
+    }
+    eng->poll(true);
+    for (int i = 0; i < 12; ++i) ASSERT_EQ(eng->wait(reqs[i]), Status::kOk);
+    const OpStats* st = eng->op_stats(Op::kEcho, 0);
+    if (p == Policy::kGpu) {
+      EXPECT_EQ(launched_at_4, 0u) << "a GPU queue does not flush at batch_size";
+      EXPECT_EQ(launched_at_11, 0u);
+      EXPECT_EQ(launched_at_12, 1u);
+      EXPECT_EQ(counters.batches.load(), 1u) << "one batch of 12 on the device";
+      EXPECT_EQ(served(st, BackendKind::kCuda), 12u);
+    } else {
+      EXPECT_EQ(launched_at_4, 1u);
+      EXPECT_EQ(counters.batches.load(), 0u);
+      EXPECT_EQ(served(st, BackendKind::kCpu), 12u);
+    }
+    EXPECT_NE(eng->stats_json().find("\"gpu_batch_size\": 12"), std::string::npos);
+  }
 }
 
 TEST(EngineGpuPath, GpuPolicyWithoutDeviceFallsBackVisibly) {

@@ -23,6 +23,13 @@ enum class Policy : uint8_t {
 struct Config {
   Policy policy = Policy::kAuto;
   uint32_t batch_size = 64;         // flush a queue when it holds this many requests
+  // ... or this many for a queue whose batches go to the GPU (policy gpu or
+  // auto, an op and key size the device serves): the kernels run one request
+  // per thread and an H100 holds tens of thousands at once (static model,
+  // bench/results/model-*/gpu_model.json requests_in_flight); the deadline
+  // still flushes whatever is queued under light load. Unmeasured default: set
+  // it from bench/micro_rsa engine_gpu rows on the target GPU.
+  uint32_t gpu_batch_size = 4096;
   uint32_t deadline_us = 200;       // ... or when its oldest request is this old
   uint32_t queue_capacity = 4096;   // per (op, key size); submit() answers kBusy beyond
   uint32_t max_keys = 16384;        // key table slots
@@ -45,7 +52,7 @@ struct Config {
   // injects device errors). Called once by the engine's constructor.
   std::function<std::unique_ptr<Backend>()> gpu_backend_factory;
 
-  // Reads GPUTLS_POLICY, GPUTLS_BATCH, GPUTLS_DEADLINE_US, GPUTLS_QUEUE_CAPACITY,
+  // Reads GPUTLS_POLICY, GPUTLS_BATCH, GPUTLS_GPU_BATCH, GPUTLS_DEADLINE_US, GPUTLS_QUEUE_CAPACITY,
   // GPUTLS_MAX_KEYS, GPUTLS_FLUSHERS, GPUTLS_AUTO_MIN_BATCH, GPUTLS_CUDA_DEVICE,
   // GPUTLS_QUIET, GPUTLS_INLINE, GPUTLS_AES_GPU_MIN_BYTES over the defaults. On a malformed value returns nullopt and
   // says which variable and why in *error.
