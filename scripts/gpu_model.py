@@ -1116,10 +1116,14 @@ def main():
     engine_cfg = {}
     try:
         cfg = open(os.path.join(ROOT, "engine", "include", "gputls", "engine", "config.h")).read()
-        for key in ("batch_size", "queue_capacity", "deadline_us"):
+        for key in ("batch_size", "gpu_batch_size", "queue_capacity", "deadline_us"):
             m = re.search(r"uint32_t\s+%s\s*=\s*(\d+);" % key, cfg)
             if m:
                 engine_cfg[key] = int(m.group(1))
+        cb = open(os.path.join(ROOT, "engine", "include", "gputls", "engine", "cuda_backend.h")).read()
+        m = re.search(r"uint32_t\s+streams\s*=\s*(\d+);", cb)
+        if m:
+            engine_cfg["cuda_streams"] = int(m.group(1))
         if "queue_capacity" not in engine_cfg:
             engine_cfg = {}
     except OSError:
@@ -1166,6 +1170,13 @@ def main():
                 row["engine_defaults"] = engine_cfg
                 row["engine_queue_covers_fraction_of_resident_requests"] = rnd(
                     min(1.0, engine_cfg["queue_capacity"] / row["requests_in_flight"]), 3)
+                if "gpu_batch_size" in engine_cfg and "cuda_streams" in engine_cfg:
+                    # batches on the device at once: one per stream, each at most a full GPU batch
+                    on_device = engine_cfg["cuda_streams"] * min(engine_cfg["gpu_batch_size"],
+                                                                 engine_cfg["queue_capacity"])
+                    row["engine_max_requests_on_device"] = on_device
+                    row["engine_fills_fraction_of_resident_requests"] = rnd(
+                        min(1.0, on_device / row["requests_in_flight"]), 3)
             if mix is None:
                 row.update({"predicted_ops_per_sec": None, "issue_bound": None, "memory_bound": None,
                             "null_reason": why})
