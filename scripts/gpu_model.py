@@ -142,11 +142,11 @@ def block_size_of(cu_path):
     return int(m.group(1)) if m else None
 
 
-def compile_cubin(nvcc, cu, out_dir):
+def compile_cubin(nvcc, cu, out_dir, extra=(), tag=""):
     cu_path = os.path.join(ROOT, "kernels", "src", cu)
-    cubin = os.path.join(out_dir, cu.replace(".cu", ".cubin"))
-    cmd = [nvcc, "-cubin"] + NVCC_FLAGS + ["-I", os.path.join(ROOT, "kernels", "include"),
-                                           "-Xptxas", "-v", "-o", cubin, cu_path]
+    cubin = os.path.join(out_dir, cu.replace(".cu", tag + ".cubin"))
+    cmd = [nvcc, "-cubin"] + NVCC_FLAGS + list(extra) + ["-I", os.path.join(ROOT, "kernels", "include"),
+                                                         "-Xptxas", "-v", "-o", cubin, cu_path]
     p = subprocess.run(cmd, capture_output=True, text=True)
     if p.returncode != 0:
         raise RuntimeError("nvcc failed for %s:\n%s" % (cu, p.stderr[-3000:]))
@@ -501,15 +501,22 @@ def model_rsa(funcs, bits, e=65537):
         (F, L(F, r"GT_ROLLED for \(int i = 0; i < n; \+\+i\) \{", after=r"GT_HD uint32_t lt_mask\(")): float(l),
         (F, L(F, r"GT_ROLLED for \(int i = 0; i < n; \+\+i\) \{", after=r"GT_HD void from_be\(")): float(l),
         (F, L(F, r"GT_ROLLED for \(int i = 0; i < n; \+\+i\) \{", after=r"GT_HD void to_be\(")): float(l),
-        (R, L(R, r"for \(int i = 0; i < 4 \* L; \+\+i\) out\[i\] = 0;")): 0.0,  # key of another size
-        (R, L(R, r"GT_ROLLED for \(int half = 0; half < 2; \+\+half\) \{")): 2.0,
-        (R, L(R, r"GT_ROLLED for \(int half = 0; half < 2; \+\+half\) \{", nth=2)): 2.0,
+        ("rsa_batch.h", L("rsa_batch.h", r"for \(uint32_t j = 0; j < b.bytes; \+\+j\) out\[j\] = 0;",
+                          after=r"GT_HD void rsa_batch_thread_fixed\(")): 0.0,  # key-size refusal
+        # nvcc wraps the code between two __syncwarp(pair) calls in a back edge
+        # (the pair's reconvergence): taken once
+        ("sm_30_intrinsics.hpp", 110): 1.0,
         (R, L(R, r"GT_ROLLED for \(int i = 0; i < L; \+\+i\) \{")): float(l),
         (R, L(R, r"GT_ROLLED for \(int b = top - 1; b >= 0; --b\)")): float(top),
         (R, L(R, r"GT_ROLLED for \(int i = 0; i < L; \+\+i\) res\[i\] &= release;")): float(l),
     }
-    l_key_mismatch = L(R, r"if \(static_cast<int>\(key\[0\]\) != H\)")
     l_cond_mul = L(R, r"if \(\(e >> b\) & 1\) mpf::mont_mul")
+    # Two threads per request (rsa_crt_fixed.h): phases 1 and 3 run in both,
+    # phases 2 (Garner) and 4 (release) in the half-0 thread only. The mix below
+    # is per thread, then x 2 per request.
+    ph2 = (L(R, r"GT_HD void rsa_crt_phase2\("), L(R, r"GT_HD void rsa_crt_phase3\(") - 1)
+    ph4 = (L(R, r"GT_HD uint32_t rsa_crt_phase4\("), L(R, r"GT_HD uint32_t rsa_crt_phase4\(") + 12)
+    l_keysize = L("rsa_batch.h", r"b.status\[i\] = kRsaKeySize;")
     unknown = []
 
     def trip_of(lp):
@@ -522,13 +529,19 @@ def model_rsa(funcs, bits, e=65537):
         return 1.0
     rules_line_top = L(R, r"while \(top > 0 && !\(\(e >> top\) & 1\)\) --top;")
 
-    def excl(i):
-        return any(f == R and l in (l_key_mismatch, l_key_mismatch + 1, l_key_mismatch + 2) for f, l in i.chain)
+    def excl(i):  # the key-size refusal
+        return any(f == "rsa_batch.h" and l_keysize - 3 <= l <= l_keysize for f, l in i.chain)
     w = weights(func, trip_of, excl)
-    # the check loop's conditional multiply runs for the set bits of e below the top one only
     for k, i in enumerate(func.ins):
-        if w[k] and any(f == R and l == l_cond_mul for f, l in i.chain):
+        if not w[k]:
+            continue
+        # the check loop's conditional multiply runs for the set bits of e below the top one only
+        if any(f == R and l == l_cond_mul for f, l in i.chain):
             w[k] *= mults_in_check / float(top)
+        # half-0-only phases: one thread of the two
+        if any(f == R and (ph2[0] <= l <= ph2[1] or ph4[0] <= l <= ph4[1]) for f, l in i.chain):
+            w[k] *= 0.5
+        w[k] *= 2  # two threads per request
     mix = weighted_mix(func, w)
 
     # Memory, per thread-access: scratch (mpf::Lane, limb-major: a warp's 32
@@ -548,12 +561,11 @@ def model_rsa(funcs, bits, e=65537):
             local += x * 4
         elif ".U8" in i.op or inner[0] in ("rsa_batch.h", "rsa_batch.cu"):
             per_thread += x * SECTOR  # input/output bytes, batch arrays (keys[i], status[i], fault_bit[i])
-        elif any(f == F and l == l_limbs for f, l in i.chain) or (inner[0] == R and (
-                key_lo <= inner[1] <= key_hi or inner[1] == l_key_mismatch)):
+        elif any(f == F and l == l_limbs for f, l in i.chain) or (inner[0] == R and key_lo <= inner[1] <= key_hi):
             key += x * SECTOR / 32.0
         else:
             scratch += x * 4  # mpf::Lane (nvcc's line table does not keep Lane::operator[]'s own frame)
-    scratch_words = 25 * h
+    scratch_words = 2 * (23 * h + 2)
     mem = {"pattern": "operands, accumulators and the modulus in registers; scratch (table of %d entries, "
                       "input, result, temporaries: %d B per request) limb-major across the batch, so a warp's "
                       "accesses to one word coalesce (4 B per thread access); key material read at the same "
@@ -565,23 +577,26 @@ def model_rsa(funcs, bits, e=65537):
            "hbm_bytes_per_op": 2 * bits // 8 + per_thread,
            "working_set_bytes_per_request": 4 * scratch_words}
     sq_calls = 2 * (wbits * (windows - 1) + top)
-    mm_calls = 2 * (1 + 2 + (entries - 2) + (windows - 1)) + 3 + 2 * (2 + mults_in_check)
+    mm_calls = 2 * (1 + 2 + (entries - 2) + (windows - 1)) + 3 + 2 * (2 + mults_in_check)  # Garner once
     dedicated = h <= sqr_max
     calls = {"mpf::mont_mul/%d" % h: mm_calls + (0 if dedicated else sq_calls)}
     if dedicated:
         calls["mpf::mont_sqr/%d" % h] = sq_calls
-    method = ("SASS of rsa_crt_fixed_kernel<%d> (rsa_crt_fixed.h, mp_fixed.h): every instruction weighted by the "
+    method = ("SASS of rsa_crt_fixed_kernel<%d> (rsa_crt_fixed.h, mp_fixed.h), two threads per request (one per "
+              "CRT half; Garner and the release in the half-0 thread only, weighted 1/2 per thread): every "
+              "instruction weighted by the "
               "product of its loops' trip counts, loops named by the source line of their back edge: limb loops "
               "%d (mont_mul rows, mont_sqr reduction, table scan, mul_wide), 2H = %d (bytes, range checks, "
               "Garner add, release), %d-entry table built in %d multiplies, %d-bit windows: %d windows per "
               "half (%d squarings each%s), public check with e = %d mod p and mod q (%d squarings and %d "
-              "multiplies each), 2 CRT halves; the key-size refusal excluded. Calls per op derived from these "
+              "multiplies each), one CRT half per thread; the key-size refusal excluded. Calls per op derived from these "
               "trip counts: %s.%s"
               % (h, h, l, entries, entries - 2, wbits, windows, wbits,
                  ", dedicated squaring" if dedicated else ", squarings as mont_mul: N > %d" % sqr_max,
                  e, top, mults_in_check, calls,
                  (" Loops without a trip rule counted once: %s." % unknown[:6]) if unknown else ""))
-    return mix, mem, method, {"calls_per_op": calls, "windows_per_half": windows, "window_bits": wbits}
+    return mix, mem, method, {"calls_per_op": calls, "windows_per_half": windows, "window_bits": wbits,
+                              "threads_per_op": 2}
 
 
 def weights(func, trip_of, exclude=lambda i: False):
@@ -1035,6 +1050,40 @@ KERNELS = [
 ]
 
 
+# Other builds of a kernel, modelled beside the one the launcher uses and kept
+# in its JSON row ("variants"): (benchmark, cu file, extra nvcc flags, tag, what).
+VARIANTS = [
+    ("rsa2048_priv", "rsa_batch.cu", ["-DGPUTLS_RSA2048_MIN_BLOCKS=6"], "min_blocks_6",
+     "__launch_bounds__ min blocks 6: registers capped at 168 for 12 warps per SM, spills in the window loop"),
+]
+
+
+def variant_row(bench, v_ptx, gname, block, dyn_v, gpu):
+    """ptxas figures, occupancy and bounds of a variant build, for one GPU."""
+    entry = next((n for n, d in v_ptx.items() if d.get("entry") and gname in n), None)
+    r = v_ptx.get(entry, {})
+    occ = occupancy(r.get("regs", 0), block, r.get("smem_bytes", 0)) if r else None
+    mix, mem, method, detail, why = dyn_v
+    row = {"regs": r.get("regs"), "stack_bytes": r.get("stack_bytes"),
+           "spill_bytes": (r.get("spill_store_bytes", 0) + r.get("spill_load_bytes", 0)) if r else None,
+           "occupancy": occ["occupancy"] if occ else None}
+    if occ:
+        row["requests_in_flight"] = occ["threads_per_sm"] * gpu["sms"] // (detail or {}).get("threads_per_op", 1)
+    if mix is None:
+        row["null_reason"] = why
+        return row
+    ws = mem.get("working_set_bytes_per_request")
+    if mem.get("scratch_bytes_per_op") and ws and row.get("requests_in_flight"):
+        miss = max(0.0, 1.0 - gpu["l2_mb"] * 1e6 / (ws * row["requests_in_flight"]))
+        mem = dict(mem, hbm_bytes_per_op=mem["hbm_bytes_per_op"] + miss * mem["scratch_bytes_per_op"])
+    issue, pipe, cyc, memory, level, mb = bounds(mix, mem, gpu)
+    row.update({"predicted_ops_per_sec": rnd(min(x for x in (issue, memory) if x is not None)),
+                "issue_bound": rnd(issue), "issue_limiting_pipe": pipe, "memory_bound": rnd(memory),
+                "memory_level": level, "sass_instructions_per_op": round(total(mix)),
+                "sass_mix_per_op": {k: round(mix[k]) for k in CLASSES if mix[k]}})
+    return row
+
+
 def rnd(x, k=4):
     if x is None:
         return None
@@ -1105,6 +1154,26 @@ def main():
             dyn[bench] = (None, None, None, None, "model failed: %s" % e)
             log("WARNING: %s: %s" % (bench, e))
 
+    # 3a. variant builds (same models, other compile flags)
+    variants = {}
+    for bench, cu, extra, tag, what in VARIANTS:
+        gname, fn = next((g, f) for b, c, g, f in KERNELS if b == bench)
+        try:
+            cubin, text, _ = compile_cubin(args.nvcc, cu, args.build_dir, extra, "." + tag)
+        except RuntimeError as e:
+            log("ERROR: variant %s: %s" % (tag, e))
+            return 3
+        v = {"tag": tag, "what": what, "nvcc_extra_flags": extra, "ptx": parse_ptxas(text), "block": blocks[cu]}
+        v["dyn"] = (None, None, None, None, "no SASS: " + str(sass_reason))
+        if nvdisasm and sass:
+            try:
+                mix, mem, method, detail = fn(disassemble(nvdisasm, cubin))
+                v["dyn"] = (mix, mem, method, detail, None)
+            except (ModelError, StopIteration, ValueError, RuntimeError) as e:
+                v["dyn"] = (None, None, None, None, "model failed: %s" % e)
+        variants.setdefault(bench, []).append((gname, v))
+        log("modelled variant %s of %s (%.1f s so far)" % (tag, bench, time.time() - t0))
+
     # 3b. exact counts from the host twins
     counts, counts_reason = host_counts(args.build_dir)
     if counts is None:
@@ -1160,10 +1229,10 @@ def main():
                 row["pass2_occupancy"] = occupancy(p2["regs"], blocks[cu])["occupancy"] if p2 else None
             if occ:
                 threads = occ["threads_per_sm"] * gpu["sms"]
-                row["requests_in_flight"] = threads if not bench.startswith("aes") else \
-                    threads // (detail or {}).get("items_per_record", 1)
-                row["requests_in_flight_note"] = ("resident threads (one per request) at this occupancy on all SMs"
-                                                  if not bench.startswith("aes") else
+                per_op = (detail or {}).get("items_per_record" if bench.startswith("aes") else "threads_per_op", 1)
+                row["requests_in_flight"] = threads // per_op
+                row["requests_in_flight_note"] = ("resident threads / %d thread(s) per request at this occupancy on "
+                                                  "all SMs" % per_op if not bench.startswith("aes") else
                                                   "records whose work items are all resident at once "
                                                   "(threads / items per record)")
             if row["requests_in_flight"] and engine_cfg:
@@ -1219,6 +1288,12 @@ def main():
                             "(memory_bound_if_l2_misses)" % (total_ws / 1e6, gpu["l2_mb"]))
                 if bench.startswith("aes"):
                     row["predicted_bytes_per_sec"] = rnd(pred * 16384)
+            if bench in variants:
+                row["variants"] = []
+                for gname_v, v in variants[bench]:
+                    vr = {"tag": v["tag"], "what": v["what"], "nvcc_extra_flags": v["nvcc_extra_flags"]}
+                    vr.update(variant_row(bench, v["ptx"], gname_v, v["block"], v["dyn"], gpu))
+                    row["variants"].append(vr)
             row["host_twin_counts"] = counts.get(bench) if counts else None
             if counts is None:
                 row["host_twin_counts_null_reason"] = counts_reason

@@ -123,6 +123,28 @@ TEST_P(RsaHost, FaultInjectionIsAlwaysCaught) {
   }
 }
 
+// A fault in Garner's input m2 leaves the result right mod p and wrong mod q
+// (released, it would reveal p): the check modulo q of the released value
+// catches it, every time.
+TEST_P(RsaHost, FaultInGarnersInputIsCaught) {
+  const int bits = GetParam();
+  const uint32_t bytes = bits / 8;
+  TestRsaKey k(bits);
+  HostBatch hb;
+  const int count = 8;
+  for (int i = 0; i < count; ++i) {
+    hb.keys.push_back(k.blob.data());
+    auto in = k.random_input();
+    hb.in.insert(hb.in.end(), in.begin(), in.end());
+    hb.faults.push_back(kRsaFaultInM2 | (1 + static_cast<uint32_t>(i * 37 % (bits / 2))));
+  }
+  hb.run(bytes, kBatchRsaCrt);
+  for (int i = 0; i < count; ++i) {
+    EXPECT_EQ(hb.status[i], kRsaFault) << "m2 fault bit " << (hb.faults[i] & ~kRsaFaultInM2);
+    EXPECT_EQ(hb.item(hb.out, i, bytes), std::vector<uint8_t>(bytes, 0));
+  }
+}
+
 INSTANTIATE_TEST_SUITE_P(Kernels, RsaHost, ::testing::Values(2048, 3072, 4096));
 
 // A key of another size in a batch is refused (kRsaKeySize, nothing released)

@@ -79,25 +79,56 @@ GT_HD void rsa_batch_item(const RsaBatch& b, uint32_t i) {
 // The compile-time path (rsa_crt_fixed.h) for RSA-2048, -3072 and -4096
 // batches: its scratch is limb-major across the batch (word w of item i at
 // scratch[w * count + i]), so the threads of a warp access it coalesced.
+// Two threads per request (rsa_crt_fixed.h).
 // Returns the half size H it serves, 0 for the generic path.
 GT_HD constexpr int rsa_fixed_half_limbs(uint32_t op, uint32_t bytes) {
   return op == kBatchRsaCrt && (bytes == 256 || bytes == 384 || bytes == 512) ? static_cast<int>(bytes / 8) : 0;
 }
 
-template <int H>
-GT_HD void rsa_batch_item_fixed(const RsaBatch& b, uint32_t i) {
-  const mpf::Lane s{b.scratch + i, b.count};
-  b.status[i] = rsa_crt_fixed<H>(b.keys[i], b.in + static_cast<size_t>(i) * b.bytes,
-                                 b.out + static_cast<size_t>(i) * b.bytes, s, b.fault_bit ? b.fault_bit[i] : 0);
+// Phase P (rsa_crt_fixed.h) of thread t of a batch on the compile-time path:
+// request t / 2, CRT half t % 2; scratch limb-major across the 2 * count
+// threads. A key of another size than the batch is refused (public).
+template <int H, int P>
+GT_HD void rsa_batch_thread_fixed(const RsaBatch& b, uint32_t t) {
+  const uint32_t i = t >> 1;
+  const int half = static_cast<int>(t & 1);
+  const uint32_t* key = b.keys[i];
+  const FixedRsaKey<H> k{key};
+  const FixedRsaScratch<H> s{mpf::Lane{b.scratch + t, 2 * b.count}};
+  const bool size_ok = static_cast<int>(key[0]) == H;
+  if constexpr (P == 1) {
+    if (size_ok) rsa_crt_phase1<H>(k, b.in + static_cast<size_t>(i) * b.bytes, s, half);
+  } else if constexpr (P == 2) {
+    if (size_ok && half == 0) rsa_crt_phase2<H>(k, s, b.fault_bit ? b.fault_bit[i] : 0);
+  } else if constexpr (P == 3) {
+    if (size_ok) rsa_crt_phase3<H>(k, s, half);
+  } else if (half == 0) {
+    uint8_t* out = b.out + static_cast<size_t>(i) * b.bytes;
+    if (size_ok) {
+      b.status[i] = rsa_crt_phase4<H>(s, out);
+    } else {
+      for (uint32_t j = 0; j < b.bytes; ++j) out[j] = 0;
+      b.status[i] = kRsaKeySize;
+    }
+  }
 }
 
-// Host twin of the kernels: the same bodies, looped over the thread indices,
-// chosen as the launcher chooses the kernel.
+template <int H>
+inline void rsa_batch_host_fixed(const RsaBatch& b) {
+  for (uint32_t t = 0; t < 2 * b.count; ++t) rsa_batch_thread_fixed<H, 1>(b, t);
+  for (uint32_t t = 0; t < 2 * b.count; ++t) rsa_batch_thread_fixed<H, 2>(b, t);
+  for (uint32_t t = 0; t < 2 * b.count; ++t) rsa_batch_thread_fixed<H, 3>(b, t);
+  for (uint32_t t = 0; t < 2 * b.count; ++t) rsa_batch_thread_fixed<H, 4>(b, t);
+}
+
+// Host twin of the kernels: the same bodies, looped over the thread indices
+// (phase by phase where the kernel synchronises), chosen as the launcher
+// chooses the kernel.
 inline void rsa_batch_host(const RsaBatch& b) {
   switch (rsa_fixed_half_limbs(b.op, b.bytes)) {
-    case 32: for (uint32_t i = 0; i < b.count; ++i) rsa_batch_item_fixed<32>(b, i); return;
-    case 48: for (uint32_t i = 0; i < b.count; ++i) rsa_batch_item_fixed<48>(b, i); return;
-    case 64: for (uint32_t i = 0; i < b.count; ++i) rsa_batch_item_fixed<64>(b, i); return;
+    case 32: return rsa_batch_host_fixed<32>(b);
+    case 48: return rsa_batch_host_fixed<48>(b);
+    case 64: return rsa_batch_host_fixed<64>(b);
     default: for (uint32_t i = 0; i < b.count; ++i) rsa_batch_item(b, i); return;
   }
 }

@@ -1,16 +1,24 @@
 // RSA private-key operation by CRT for one compile-time half size H (limbs of
 // one prime): the kernel body for the key sizes the GPU serves (2048, 3072,
-// 4096 bits), built on mp_fixed.h. The result is checked with the public
-// exponent before release (Bellcore: one faulty CRT half would hand an
-// attacker a factor of n); range check, check and release are all masked.
+// 4096 bits), built on mp_fixed.h.
 //
-// The check is done modulo p and modulo q (m^e = c mod n exactly when it holds
-// mod p and mod q, as n = pq), so it runs on H-limb operands in registers like
-// the rest; m < n is checked too. A fault in either CRT half, in Garner's
-// recombination or in the final value shows as a mismatch.
+// Two threads per request, one per CRT half, side by side in a warp: each
+// exponentiates modulo its prime (phase 1); the half-0 thread recombines
+// (Garner, phase 2); each checks that result modulo its own prime (phase 3);
+// the half-0 thread releases it (phase 4). Between phases the pair
+// synchronises (__syncwarp on the device; the host twin runs each phase for
+// every thread before the next).
+// Half the latency of one thread per request, and half the requests in flight
+// to fill the GPU, for the same work.
 //
-// Scratch (words of the request's Lane, limb-major across the batch):
-//   c 2H | m 2H | table 16H | tmp H | xc 2H (c*R mod p, mod q) | half results 2H
+// The result is checked with the public exponent before release (Bellcore:
+// one faulty CRT half would hand an attacker a factor of n): m^e = c mod n
+// exactly when it holds mod p and mod q (n = pq), and m < n. Range check,
+// check and release are all masked.
+//
+// Scratch (words of each thread's Lane, limb-major across the batch's threads):
+//   c 2H | m 2H | table 16H | tmp H | xc H (c*R mod this half's prime) |
+//   half result H | check word | input-range word
 #pragma once
 
 #include <cstdint>
@@ -20,7 +28,13 @@
 
 namespace gputls::kernels {
 
-GT_HD constexpr int rsa_fixed_scratch_words(int h) { return 25 * h; }
+// RsaBatch::fault_bit (tests only): v flips bit v-1 of the result after
+// Garner; v | kRsaFaultInM2 flips bit v-1 of m2 before it.
+constexpr uint32_t kRsaFaultInM2 = 0x80000000u;
+
+// Scratch words of one thread, and of one request (its two threads).
+GT_HD constexpr int rsa_fixed_thread_words(int h) { return 23 * h + 2; }
+GT_HD constexpr int rsa_fixed_scratch_words(int h) { return 2 * rsa_fixed_thread_words(h); }
 
 // The key's parts at compile-time offsets from the blob (rsa_key_layout.h), so
 // the kernel keeps one pointer live instead of eleven.
@@ -38,7 +52,7 @@ struct FixedRsaKey {
   GT_HD uint64_t e() const { return static_cast<uint64_t>(w[4]) | (static_cast<uint64_t>(w[5]) << 32); }
 };
 
-// Scratch words of one request, at compile-time offsets.
+// Scratch words of one thread, at compile-time offsets.
 template <int H>
 struct FixedRsaScratch {
   static constexpr int L = 2 * H;
@@ -47,8 +61,12 @@ struct FixedRsaScratch {
   GT_HD mpf::Lane res() const { return s.at(L); }                               // result, 2H
   GT_HD mpf::Lane table() const { return s.at(2 * L); }                         // 16H
   GT_HD mpf::Lane tmp() const { return s.at(2 * L + mpf::kTableEntries * H); }  // H
-  GT_HD mpf::Lane xc(int half) const { return s.at(2 * L + (mpf::kTableEntries + 1 + half) * H); }
-  GT_HD mpf::Lane half_out(int half) const { return s.at(2 * L + (mpf::kTableEntries + 3 + half) * H); }
+  GT_HD mpf::Lane xc() const { return s.at(2 * L + (mpf::kTableEntries + 1) * H); }
+  GT_HD mpf::Lane half_out() const { return s.at(2 * L + (mpf::kTableEntries + 2) * H); }
+  GT_HD uint32_t& check() const { return s[2 * L + (mpf::kTableEntries + 3) * H]; }
+  GT_HD uint32_t& in_range() const { return s[2 * L + (mpf::kTableEntries + 3) * H + 1]; }
+  // The other thread of the pair: the neighbouring column.
+  GT_HD FixedRsaScratch partner(int half) const { return {mpf::Lane{half ? s.p - 1 : s.p + 1, s.stride}}; }
 };
 
 // c*R mod P (Montgomery form of c mod P) for a 2H-limb c: c_hi*R^3/R + c_lo*R^2/R.
@@ -63,79 +81,99 @@ GT_HD void to_mont_mod(uint32_t (&a)[H], mpf::Lane c, const uint32_t* r2, const 
   mpf::mod_add<H>(a, tmp, m);
 }
 
+// Phase 1, thread of CRT half `half`: c^d_half mod prime_half, left in the
+// prime's Montgomery form in half_out; c*R mod the prime in xc.
 template <int H>
-GT_HD uint32_t rsa_crt_fixed(const uint32_t* key, const uint8_t* in, uint8_t* out, mpf::Lane lane, uint32_t fault_bit) {
+GT_HD void rsa_crt_phase1(const FixedRsaKey<H>& k, const uint8_t* in, FixedRsaScratch<H> s, int half) {
   constexpr int L = 2 * H;
-  const FixedRsaKey<H> k{key};
-  if (static_cast<int>(key[0]) != H) {  // public: the key's size, not its value
-    for (int i = 0; i < 4 * L; ++i) out[i] = 0;
-    return kRsaKeySize;
-  }
-  const FixedRsaScratch<H> s{lane};
   mpf::from_be(s.c(), in, L);
-  const uint32_t in_range = mpf::lt_mask(s.c(), mpf::Limbs{k.n()}, L);
-
+  s.in_range() = mpf::lt_mask(s.c(), mpf::Limbs{k.n()}, L);
   uint32_t m[H], a[H];
-  GT_ROLLED for (int half = 0; half < 2; ++half) {
-    const uint32_t P0 = k.m0inv(half);
-    mpf::load<H>(m, mpf::Limbs{k.prime(half)});
-    mpf::load<H>(a, mpf::Limbs{k.r2(half)});
-    mpf::mont_mul<H>(a, mpf::Unit{}, m, P0);  // R mod P: Montgomery one
-    mpf::store<H>(s.table(), a);
-    to_mont_mod<H>(a, s.c(), k.r2(half), k.r3(half), s.tmp(), m, P0);
-    mpf::store<H>(s.xc(half), a);
-    mpf::store<H>(s.table().at(H), a);
-    mpf::mont_exp<H>(a, s.table(), s.tmp(), k.dexp(half), H, m, P0);
-    mpf::store<H>(s.half_out(half), a);
-  }
+  const uint32_t P0 = k.m0inv(half);
+  mpf::load<H>(m, mpf::Limbs{k.prime(half)});
+  mpf::load<H>(a, mpf::Limbs{k.r2(half)});
+  mpf::mont_mul<H>(a, mpf::Unit{}, m, P0);  // R mod P: Montgomery one
+  mpf::store<H>(s.table(), a);
+  to_mont_mod<H>(a, s.c(), k.r2(half), k.r3(half), s.tmp(), m, P0);
+  mpf::store<H>(s.xc(), a);
+  mpf::store<H>(s.table().at(H), a);
+  mpf::mont_exp<H>(a, s.table(), s.tmp(), k.dexp(half), H, m, P0);
+  mpf::store<H>(s.half_out(), a);
+}
 
-  // Garner: m = m2 + q * ((m1 - m2) * qinv mod p). m1 is in p's Montgomery
-  // form; m2 leaves q's and enters p's.
+// Phase 2, the half-0 thread: m = m2 + q * ((m1 - m2) * qinv mod p) into its
+// res (m1 in p's Montgomery form; m2 leaves q's and enters p's).
+template <int H>
+GT_HD void rsa_crt_phase2(const FixedRsaKey<H>& k, FixedRsaScratch<H> s, uint32_t fault_bit) {
+  constexpr int L = 2 * H;
+  const FixedRsaScratch<H> other = s.partner(0);
+  uint32_t m[H], a[H];
   mpf::load<H>(m, mpf::Limbs{k.prime(1)});
-  mpf::load<H>(a, s.half_out(1));
+  mpf::load<H>(a, other.half_out());
   mpf::mont_mul<H>(a, mpf::Unit{}, m, k.m0inv(1));
-  mpf::store<H>(s.half_out(1), a);  // m2, plain
+  mpf::store<H>(s.table(), a);  // m2, plain (the table is free once phase 1 ends)
+  if (fault_bit & kRsaFaultInM2) {  // tests: a fault in Garner's input, right mod p and wrong mod q
+    const uint32_t bit = (fault_bit & ~kRsaFaultInM2) - 1;
+    s.table()[static_cast<int>((bit >> 5) % H)] ^= 1u << (bit & 31);
+    mpf::load<H>(a, s.table());
+  }
   mpf::load<H>(m, mpf::Limbs{k.prime(0)});
   mpf::mont_mul<H>(a, mpf::Limbs{k.r2(0)}, m, k.m0inv(0));
   mpf::store<H>(s.tmp(), a);
-  mpf::load<H>(a, s.half_out(0));
+  mpf::load<H>(a, s.half_out());
   mpf::mod_sub<H>(a, s.tmp(), m);
   mpf::mont_mul<H>(a, mpf::Limbs{k.qinv()}, m, k.m0inv(0));
   const mpf::Lane res = s.res();
   mpf::mul_wide<H>(res, a, mpf::Limbs{k.prime(1)});
-  {
-    uint64_t carry = 0;
-    const mpf::Lane m2 = s.half_out(1);
-    GT_ROLLED for (int i = 0; i < L; ++i) {
-      const uint64_t x = static_cast<uint64_t>(res[i]) + (i < H ? m2[i < H ? i : 0] : 0u) + carry;
-      res[i] = static_cast<uint32_t>(x);
-      carry = x >> 32;
-    }
+  uint64_t carry = 0;
+  const mpf::Lane m2 = s.table();
+  GT_ROLLED for (int i = 0; i < L; ++i) {
+    const uint64_t x = static_cast<uint64_t>(res[i]) + (i < H ? m2[i < H ? i : 0] : 0u) + carry;
+    res[i] = static_cast<uint32_t>(x);
+    carry = x >> 32;
   }
+  if (fault_bit && !(fault_bit & kRsaFaultInM2))
+    res[static_cast<int>(((fault_bit - 1) >> 5) % L)] ^= 1u << ((fault_bit - 1) & 31);
+}
 
-  if (fault_bit) res[static_cast<int>(((fault_bit - 1) >> 5) % L)] ^= 1u << ((fault_bit - 1) & 31);
-
-  // Public check, mod p and mod q: (m mod P)^e == c mod P, all in Montgomery form
-  // (both sides fully reduced, so equal exactly when congruent). e is public.
+// Phase 3, both threads: the public check of the value phase 2 made (the one
+// phase 4 releases) modulo this thread's prime: (m mod P)^e == c mod P in
+// Montgomery form (both sides fully reduced, so equal exactly when
+// congruent); the mask (all-ones when it holds and m < n) goes to the check
+// word. Both checks must be of the released value: a fault that kept it right
+// mod p but not mod q would otherwise pass and reveal p.
+template <int H>
+GT_HD void rsa_crt_phase3(const FixedRsaKey<H>& k, FixedRsaScratch<H> s, int half) {
+  constexpr int L = 2 * H;
+  const mpf::Lane res = (half ? s.partner(1) : s).res();
   const uint64_t e = k.e();
   int top = 63;
   while (top > 0 && !((e >> top) & 1)) --top;
-  uint32_t diff = 0;
-  GT_ROLLED for (int half = 0; half < 2; ++half) {
-    const uint32_t P0 = k.m0inv(half);
-    mpf::load<H>(m, mpf::Limbs{k.prime(half)});
-    to_mont_mod<H>(a, res, k.r2(half), k.r3(half), s.tmp(), m, P0);
-    const mpf::Lane base = s.table();  // the exponentiation's table is free again
-    mpf::store<H>(base, a);
-    GT_ROLLED for (int b = top - 1; b >= 0; --b) {
-      mpf::square<H>(a, m, P0, s.tmp());
-      if ((e >> b) & 1) mpf::mont_mul<H>(a, base, m, P0);
-    }
-    const mpf::Lane want = s.xc(half);
-    GT_UNROLL for (int j = 0; j < H; ++j) diff |= a[j] ^ want[j];
+  const uint32_t P0 = k.m0inv(half);
+  uint32_t m[H], a[H];
+  mpf::load<H>(m, mpf::Limbs{k.prime(half)});
+  to_mont_mod<H>(a, res, k.r2(half), k.r3(half), s.tmp(), m, P0);
+  const mpf::Lane base = s.table().at(H);
+  mpf::store<H>(base, a);
+  GT_ROLLED for (int b = top - 1; b >= 0; --b) {
+    mpf::square<H>(a, m, P0, s.tmp());
+    if ((e >> b) & 1) mpf::mont_mul<H>(a, base, m, P0);
   }
-  const uint32_t ok = mp::ct_eq_mask(diff, 0) & mpf::lt_mask(res, mpf::Limbs{k.n()}, L);
+  const mpf::Lane want = s.xc();
+  uint32_t diff = 0;
+  GT_UNROLL for (int j = 0; j < H; ++j) diff |= a[j] ^ want[j];
+  s.check() = mp::ct_eq_mask(diff, 0) & mpf::lt_mask(res, mpf::Limbs{k.n()}, L);
+}
+
+// Phase 4, the half-0 thread: the result released only when both checks held
+// and the input was in range. Returns the request's status.
+template <int H>
+GT_HD uint32_t rsa_crt_phase4(FixedRsaScratch<H> s, uint8_t* out) {
+  constexpr int L = 2 * H;
+  const uint32_t in_range = s.in_range();
+  const uint32_t ok = s.check() & s.partner(0).check();
   const uint32_t release = in_range & ok;
+  const mpf::Lane res = s.res();
   GT_ROLLED for (int i = 0; i < L; ++i) res[i] &= release;
   mpf::to_be(out, res, L);
   return (~in_range & kRsaInputRange) | (in_range & ~ok & kRsaFault);
