@@ -92,6 +92,16 @@ do_run() {
     timeout "$(cap 180)" compute-sanitizer --tool memcheck --error-exitcode 1 --leak-check full \
       "$pack/engine_gpu_test" --gtest_filter='*InjectedDeviceFault*:*BitExact*:*RsaDeviceFault*' >"$work/sanitizer.log" 2>&1
     rc_san=$?
+    # The RSA kernels' CRT pairs synchronise with __syncwarp (synccheck), and
+    # key uploads must land before the batches that read them (racecheck).
+    local tool
+    for tool in synccheck racecheck; do
+      timeout "$(cap 60)" compute-sanitizer --tool "$tool" --error-exitcode 1 "$pack/kernels_gpu_test" \
+        --gtest_filter='*RsaDevice*/0' >>"$work/sanitizer.log" 2>&1
+      local rc_tool=$?
+      echo "compute-sanitizer --tool $tool: rc=$rc_tool" >>"$work/sanitizer.log"
+      [ "$rc_san" -eq 0 ] && rc_san=$rc_tool
+    done
   else
     echo "compute-sanitizer not found" >"$work/sanitizer.log"
   fi
