@@ -810,6 +810,16 @@ def ec_cost(funcs, fname_part, n, op, memo, notes):
         ("modexp.h", src_line("modexp.h", r"for \(int i = 0; i < kTableSize")): 32.0,
     }
     mm_outer_line = mont_mul_outer_line()  # mp.h mont_mul: for (int i = 0; i < n; ++i) {
+    # mp_fixed.h (fmul_n, mont_pow_n): compile-time limb loops, the exponent n limbs of 4-bit windows
+    F = "mp_fixed.h"
+    rules.update({
+        (F, L(F, r"GT_ROLLED for \(int i = 0; i < N; \+\+i\) \{", after=r"GT_HD void mont_mul\(")): float(n),
+        (F, L(F, r"GT_ROLLED for \(int i = 0; i < N; \+\+i\) redc_step")): float(n),
+        (F, L(F, r"GT_ROLLED for \(int j = 0; j < N; \+\+j\) \{", after=r"GT_HD void table_select\(")): float(n),
+        (F, L(F, r"GT_ROLLED for \(int e = 2; e < kTableEntries")): 14.0,
+        (F, L(F, r"GT_ROLLED for \(int w = windows - 2; w >= 0")): float(8 * n - 1),
+        (F, L(F, r"GT_ROLLED for \(int k = 0; k < kWindowBits")): 4.0,
+    })
     unknown = []
 
     def trip_of(lp):
@@ -837,7 +847,7 @@ def ec_cost(funcs, fname_part, n, op, memo, notes):
     mix = weighted_mix(func, w)
     short = re.match(r"_ZN6gputls7kernels2ec\d+(\w+?)E", func.name)
     if short:
-        mix["#" + short.group(1)] += 1  # call counter, composed with the costs
+        mix["#" + re.sub(r"_nILi\d+$", "", short.group(1))] += 1  # call counter, composed with the costs
     if "ec5ec_op" in func.name:
         # ec_op's CALLs carry stale line info (nvdisasm repeats the last line), so the
         # op's callees come from ec_ops.h itself: sign = generator_mul (fixed_base_mul:
@@ -846,7 +856,8 @@ def ec_cost(funcs, fname_part, n, op, memo, notes):
         calls = {"sign": ["fixed_base_mul", "to_affine", "mont_pow"],
                  "derive": ["decode_point", "scalar_mul", "to_affine"]}[op]
         for part in calls:
-            callee = next(nm for nm in funcs if re.search(r"ec\d+" + part + "E", nm))
+            callee = next(nm for nm in funcs if re.search(r"ec\d+" + part + "E", nm) or
+                          re.search(r"ec\d+" + part + r"_nILi%dE" % n, nm))
             mix = addc(mix, ec_cost(funcs, callee, n, op, memo, notes))
         memo[key] = mix
         return mix
@@ -860,6 +871,9 @@ def ec_cost(funcs, fname_part, n, op, memo, notes):
             callee = m.group(1) if m else None
             if any(lp.head <= i.idx <= lp.tail for lp in alt):
                 x *= 0.5
+            nm_ = re.search(r"_nILi(\d+)E", callee or "")
+            if nm_ and int(nm_.group(1)) != n:
+                continue  # the other curve's instantiation, behind a branch on the curve
             if callee and callee in funcs:
                 mix = addc(mix, scaled(ec_cost(funcs, callee, n, op, memo, notes), x))
     if unknown:
@@ -873,19 +887,21 @@ def model_ec(funcs, curve, op):
     memo, notes = {}, []
     entry = next(name for name in funcs if "ec_batch_kernel" in name)
     mix = ec_cost(funcs, entry, n, op, memo, notes)
-    fmul = next(name for name in funcs if "ec4fmul" in name)
+    fmul = next(name for name in funcs if "ec6fmul_nILi%dE" % n in name)
     pa = next(name for name in funcs if "point_add" in name)
     pd = next(name for name in funcs if "point_dbl" in name)
-    mp_ = next(name for name in funcs if "mont_pow" in name)
+    mp_ = next(name for name in funcs if "mont_pow_nILi%dE" % n in name)
     per = {k: round(total(memo[(nm, n, op)])) for k, nm in
            (("fmul", fmul), ("point_add", pa), ("point_dbl", pd), ("mont_pow", mp_)) if (nm, n, op) in memo}
-    method = ("SASS of ec_batch_kernel and its __noinline__ callees (fmul, point_add, point_dbl, scalar_mul, "
-              "fixed_base_mul, mont_pow, to_affine, decode_point, ec_op): each function's instructions weighted by "
-              "its loops' trip counts (windows %d (4-bit) for scalar_mul / fixed_base_mul, 16-entry scans, %d "
-              "(5-bit) windows and 30 table entries for mont_pow's mont_exp, runtime-limb loops %d limbs: main loop "
-              "unrolled x4 = n/4 trips, remainders n%%4), CALLs adding the callee's cost; the other ops' code in "
-              "ec_op excluded. Dynamic instructions per call: %s. %s"
-              % (32 * n // 4, -(-32 * n // 5), n, per, " ".join(notes)))
+    method = ("SASS of ec_batch_kernel and its __noinline__ callees (fmul_n<%d>, point_add, point_dbl, scalar_mul, "
+              "fixed_base_mul, mont_pow_n<%d>, to_affine, decode_point, ec_op): each function's instructions weighted "
+              "by its loops' trip counts (windows %d (4-bit) for scalar_mul / fixed_base_mul, 16-entry scans; "
+              "mont_pow_n: mp_fixed.h mont_exp, %d 4-bit windows and 14 table multiplies, limb loops %d; "
+              "runtime-limb loops (fadd, fsub, copies) %d limbs: main loop unrolled x4 = n/4 trips, remainders "
+              "n%%4), CALLs adding the callee's cost (the other curve's fmul_n / mont_pow_n instantiation, behind a "
+              "branch on the curve, excluded); the other ops' code in ec_op excluded. Dynamic instructions per "
+              "call: %s. %s"
+              % (n, n, 32 * n // 4, 8 * n, n, n, per, " ".join(notes)))
     local = mix["ldl"] + mix["stl"] + mix["ld_st_other"]
     mem = {"pattern": "field elements in pointer-passed stack arrays (local memory, 4,368 B frame): LDL/STL "
                       "interleaved per thread (4 B per thread access, coalesced); the frame of every resident "
@@ -1010,7 +1026,7 @@ def count_check(bench, detail, counts):
         n = 8 if bench.startswith("p256") else 12
         calls = detail.get("calls_per_op_from_sass_model", {})
         for short, key in (("4fmul", "ec::fmul"), ("9point_add", "ec::point_add"), ("9point_dbl", "ec::point_dbl"),
-                           ("8mont_pow", "mp::mont_exp")):
+                           ("8mont_pow", "mpf::mont_exp")):
             name = short.lstrip("0123456789")
             model = next((v for k, v in calls.items() if k.endswith(name)), 0)
             checks.append((name, model, counts.get("%s/%d" % (key, n), 0)))

@@ -1,6 +1,6 @@
 // NIST P-256 and P-384 (short Weierstrass, a = -3) in one generic body,
 // written once for host and device (GT_HD): field arithmetic in Montgomery
-// form on 32-bit limbs (mp::mont_mul with a runtime limb count, 8 or 12),
+// form on 32-bit limbs (mp_fixed.h, compile-time limb counts 8 and 12),
 // complete projective formulas (Renes-Costello-Batina 2016, algorithms 4 and
 // 6), so no input is an exceptional case and nothing branches on a point.
 //
@@ -10,7 +10,7 @@
 //     addition per window whatever the digit; the table entry is fetched by a
 //     masked scan of all 16 entries (no secret-dependent index);
 //   - affine conversion and inversion mod n: Fermat (fixed public exponents
-//     p - 2 and n - 2) through mp::mont_exp (masked table scan);
+//     p - 2 and n - 2) through mpf::mont_exp (masked table scan);
 //   - range checks (0 < d, k < n), point validation, r == 0 / s == 0 and the
 //     release of outputs: masks, reported as a status, never a branch.
 // Only public values steer control flow: the curve, the op, limb counts,
@@ -30,6 +30,7 @@
 #include "gputls/kernels/gt_hd.h"
 #include "gputls/kernels/modexp.h"
 #include "gputls/kernels/mp.h"
+#include "gputls/kernels/mp_fixed.h"
 
 // Big bodies are kept out of line in device builds (one copy each: short nvcc
 // compile times, small kernels); plain inline on the host.
@@ -123,10 +124,24 @@ GT_HD int coord_bytes(const Curve& c) { return 4 * c.limbs; }
 
 // ---- Field arithmetic mod p (Montgomery form) -------------------------------
 
-GT_EC_FN void fmul(uint32_t* r, const uint32_t* a, const uint32_t* b, const Curve& c) {
+// One body per limb count (mp_fixed.h): a, the accumulator and p in registers,
+// the multiply unrolled into IMAD carry chains. r may alias a or b (r is
+// written after b's last limb is read).
+template <int N>
+GT_EC_FN void fmul_n(uint32_t* r, const uint32_t* a, const uint32_t* b, const Curve& c) {
+  uint32_t x[N], m[N];
+  mpf::load<N>(x, mpf::Limbs{a});
+  mpf::load<N>(m, mpf::Limbs{c.p});
+  mpf::mont_mul<N>(x, mpf::Limbs{b}, m, c.p0inv);
+  GT_UNROLL for (int j = 0; j < N; ++j) r[j] = x[j];
+}
+
+GT_HD void fmul(uint32_t* r, const uint32_t* a, const uint32_t* b, const Curve& c) {
   GT_COUNT("ec::fmul", c.limbs);
-  uint32_t t[kMaxLimbs + 2];
-  mp::mont_mul(r, a, b, c.p, c.p0inv, t, c.limbs);
+  if (c.limbs == 8)  // public: the curve
+    fmul_n<8>(r, a, b, c);
+  else
+    fmul_n<12>(r, a, b, c);
 }
 GT_HD void fadd(uint32_t* r, const uint32_t* a, const uint32_t* b, const Curve& c) {
   uint32_t t[kMaxLimbs];
@@ -155,10 +170,26 @@ GT_HD uint32_t sel32(uint32_t mask, uint32_t a, uint32_t b) { return (a & mask) 
 
 // r = a^e in Montgomery form (modulus m), e a public fixed exponent; the base
 // may be secret (mont_exp scans its window table with masks).
-GT_EC_FN void mont_pow(uint32_t* r, const uint32_t* a, const uint32_t* e, const uint32_t* m, uint32_t m0inv,
-                       const uint32_t* one_m, int n) {
-  uint32_t scratch[mp::mont_exp_scratch(kMaxLimbs)];
-  mp::mont_exp(r, a, e, n, m, m0inv, one_m, scratch, n);
+template <int N>
+GT_EC_FN void mont_pow_n(uint32_t* r, const uint32_t* a, const uint32_t* e, const uint32_t* m, uint32_t m0inv,
+                         const uint32_t* one_m) {
+  uint32_t table[mpf::kTableEntries * N], tmp[N];
+  uint32_t x[N], mod[N];
+  const mpf::Lane tl{table, 1};
+  mpf::load<N>(mod, mpf::Limbs{m});
+  mpf::load<N>(x, mpf::Limbs{a});
+  GT_UNROLL for (int j = 0; j < N; ++j) table[j] = one_m[j];
+  mpf::store<N>(tl.at(N), x);
+  mpf::mont_exp<N>(x, tl, mpf::Lane{tmp, 1}, e, N, mod, m0inv);
+  GT_UNROLL for (int j = 0; j < N; ++j) r[j] = x[j];
+}
+
+GT_HD void mont_pow(uint32_t* r, const uint32_t* a, const uint32_t* e, const uint32_t* m, uint32_t m0inv,
+                    const uint32_t* one_m, int n) {
+  if (n == 8)  // public: the curve
+    mont_pow_n<8>(r, a, e, m, m0inv, one_m);
+  else
+    mont_pow_n<12>(r, a, e, m, m0inv, one_m);
 }
 
 // ---- Points: projective (X : Y : Z), coordinates in Montgomery form ----------
