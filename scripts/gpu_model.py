@@ -843,7 +843,14 @@ def ec_cost(funcs, fname_part, n, op, memo, notes):
     sign = (L(E, r"// Sign: r = x mod n", after=after), L(E, r"kEcRetry\), kEcBadScalar\);", after=after))
     other_ops = {"sign": [verify, derive_mul, kd_ret], "derive": [verify, gen_mul, sign]}[op]
     excl = lambda i: any(f == "ec_ops.h" and any(a <= l <= b for a, b in other_ops) for f, l in i.chain)
-    w = weights(func, trip_of, excl if "ec5ec_op" in func.name else (lambda i: False))
+    # fadd / fsub dispatch on the curve inline: the other curve's body is never run
+    other_n = 12 if n == 8 else 8
+    other_inline = {L("p256.h", r"%s_n<%d>\(r, a, b, c\);" % (fn, other_n)) for fn in ("fadd", "fsub")}
+    # (CALLs carry stale line info; they are filtered by the callee's name below)
+    not_this_curve = lambda i: not i.op.startswith("CALL") and any(f == "p256.h" and l in other_inline
+                                                                   for f, l in i.chain)
+    w = weights(func, trip_of, (lambda i: excl(i) or not_this_curve(i)) if "ec5ec_op" in func.name
+                else not_this_curve)
     mix = weighted_mix(func, w)
     short = re.match(r"_ZN6gputls7kernels2ec\d+(\w+?)E", func.name)
     if short:
