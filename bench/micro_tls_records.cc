@@ -1,8 +1,8 @@
 // Application data through libssl (memory BIOs, one process, one thread):
 // AES-GCM records of 16 KiB (TLS 1.3 AES-128 also 64 B and 1 KiB), both ends in one library context, with the
 // default provider (`openssl`) or gputls preferred (`engine_cpu` without a
-// GPU: every record is one engine request, run inline on the CPU backend,
-// `engine_gpu` when the engine has a GPU). bytes_per_second counts
+// GPU: every record is one engine request, run inline on the CPU backend;
+// `engine_gpu` with GPUTLS_POLICY=gpu, an error unless the GPU served them). bytes_per_second counts
 // application bytes, items_per_second records; each iteration sends 1 MiB
 // each way. gputls's counters are checked after the run: a run whose records
 // did not go through gputls is reported as an error, not as a figure.
@@ -12,6 +12,7 @@
 #include <openssl/rand.h>
 #include <openssl/ssl.h>
 
+#include <cstdlib>
 #include <cstring>
 #include <nlohmann/json.hpp>
 #include <string>
@@ -50,15 +51,25 @@ bool pump(SSL* from, SSL* to, const std::vector<uint8_t>& data, size_t record, s
   return true;
 }
 
-uint64_t gputls_records(OSSL_LIB_CTX* lib) {
+// AES-GCM records gputls sent to its engine, and of those the engine's GPU served.
+struct RecordCounts {
+  uint64_t engine = 0, gpu = 0;
+};
+
+RecordCounts gputls_records(OSSL_LIB_CTX* lib) {
+  RecordCounts n;
   OSSL_PROVIDER* p = OSSL_PROVIDER_load(lib, "gputls");  // one more reference to the loaded one
-  if (!p) return 0;
+  if (!p) return n;
   std::vector<char> buf(1 << 20);
   OSSL_PARAM q[] = {OSSL_PARAM_utf8_string("gputls-stats", buf.data(), buf.size()), OSSL_PARAM_END};
-  uint64_t n = 0;
   if (OSSL_PROVIDER_get_params(p, q) == 1) {
     auto j = nlohmann::json::parse(buf.data());
-    n = j["provider"]["aes_gcm_seal"]["engine"].get<uint64_t>() + j["provider"]["aes_gcm_open"]["engine"].get<uint64_t>();
+    n.engine = j["provider"]["aes_gcm_seal"]["engine"].get<uint64_t>() + j["provider"]["aes_gcm_open"]["engine"].get<uint64_t>();
+    if (j["engine"].is_object())
+      for (const auto& op : j["engine"]["ops"]) {
+        const std::string name = op.value("op", "");
+        if (name.rfind("aes_gcm", 0) == 0) n.gpu += op["served_by"].value("gpu", uint64_t{0});
+      }
   }
   OSSL_PROVIDER_unload(p);
   return n;
@@ -66,7 +77,7 @@ uint64_t gputls_records(OSSL_LIB_CTX* lib) {
 
 // which: 0 = TLS 1.3 TLS_AES_128_GCM_SHA256, 1 = TLS 1.3 TLS_AES_256_GCM_SHA384,
 // 2 = TLS 1.2 ECDHE-ECDSA-AES128-GCM-SHA256.
-void tls_records(benchmark::State& state, int which, size_t record, bool gputls) {
+void tls_records(benchmark::State& state, int which, size_t record, bool gputls, bool want_gpu) {
   LibCtx lib;
   if (gputls) {
     const char* dir = std::getenv("GPUTLS_MODULE_DIR");
@@ -104,7 +115,7 @@ void tls_records(benchmark::State& state, int which, size_t record, bool gputls)
   }
   std::vector<uint8_t> data(kPerIteration), buf(kMaxRecord + 1024);
   RAND_bytes(data.data(), static_cast<int>(data.size()));
-  const uint64_t records_before = gputls ? gputls_records(lib.get()) : 0;
+  const RecordCounts before = gputls ? gputls_records(lib.get()) : RecordCounts{};
   if (!ok) {
     state.SkipWithError("handshake failed");
   } else {
@@ -117,8 +128,11 @@ void tls_records(benchmark::State& state, int which, size_t record, bool gputls)
     const uint64_t records = 2 * state.iterations() * (kPerIteration / record);
     state.SetBytesProcessed(static_cast<int64_t>(2 * state.iterations() * kPerIteration));
     state.SetItemsProcessed(static_cast<int64_t>(records));
-    if (gputls && gputls_records(lib.get()) - records_before < 2 * records)  // each record sealed and opened
+    const RecordCounts after = gputls ? gputls_records(lib.get()) : RecordCounts{};
+    if (gputls && after.engine - before.engine < 2 * records)  // each record sealed and opened
       state.SkipWithError("records did not go through gputls (counters)");
+    else if (want_gpu && after.gpu - before.gpu < 2 * records)  // an engine_gpu row is a GPU figure or none
+      state.SkipWithError("records did not run on the GPU (engine counters: served_by gpu)");
   }
   SSL_free(c);
   SSL_free(s);
@@ -140,10 +154,18 @@ int main(int argc, char** argv) {
                       {"tls13_aes128gcm_records_16384", 0, 16384},
                       {"tls13_aes256gcm_records_16384", 1, 16384},
                       {"tls12_aes128gcm_records_16384", 2, 16384}};
+  // gputls's rows are named for the engine path they take: engine_gpu when the
+  // run asks for the GPU (GPUTLS_POLICY=gpu, as scripts/gpu-check.sh does), else
+  // engine_cpu (no GPU, or the policy leaves records on the CPU).
+  const char* policy = std::getenv("GPUTLS_POLICY");
+  const bool want_gpu = policy && std::string(policy) == "gpu";
+  const std::string gputls_impl = want_gpu ? "/engine_gpu/1" : "/engine_cpu/1";
   for (const Row& row : rows)
     for (bool gputls : {false, true})
-      benchmark::RegisterBenchmark((std::string(row.op) + (gputls ? "/engine_cpu/1" : "/openssl/1")).c_str(),
-                                   [row, gputls](benchmark::State& st) { tls_records(st, row.which, row.record, gputls); })
+      benchmark::RegisterBenchmark((std::string(row.op) + (gputls ? gputls_impl : "/openssl/1")).c_str(),
+                                   [row, gputls, want_gpu](benchmark::State& st) {
+                                     tls_records(st, row.which, row.record, gputls, gputls && want_gpu);
+                                   })
           ->UseRealTime();
   benchmark::Initialize(&argc, argv);
   benchmark::RunSpecifiedBenchmarks();

@@ -1,37 +1,52 @@
 #!/usr/bin/env bash
 # The one command for a GPU machine, in two halves:
 #
-#   scripts/gpu-check.sh pack    on a build machine: CUDA build, packed with the
-#                                shared libraries it needs (rpath $ORIGIN) into
+#   scripts/gpu-check.sh pack [--from DIR]
+#                                on a build machine: CUDA build (build/gpu, rpath
+#                                $ORIGIN; or an existing CUDA build DIR), packed
+#                                with the shared libraries it needs into
 #                                build/gpu-pack (<= 64 MiB)
-#   scripts/gpu-check.sh run     on the GPU machine, from the repository root,
+#   scripts/gpu-check.sh run [--dry-run]
+#                                on the GPU machine, from the repository root,
 #                                with build/gpu-pack carried there: calibration
 #                                of the static model (instruction rates, L2/HBM
 #                                bandwidth), gpu tests (device vs host
-#                                bit-exact), compute-sanitizer on a small batch,
-#                                unit tests, GPU benchmarks, and model vs
-#                                measured per kernel; writes one JSON,
-#                                $OUT/gpu-check-<device>.json
+#                                bit-exact), compute-sanitizer, unit tests, GPU
+#                                micro-benchmarks with model vs measured per
+#                                kernel, in-process TLS handshakes (default vs
+#                                gputls:gpu, SSL_MODE_ASYNC) and TLS records
+#                                through libssl on the GPU path; writes one
+#                                JSON, $OUT/gpu-check-<device>.json, then checks
+#                                its shape. --dry-run: the same steps, short,
+#                                on a machine without a GPU (GPU rows skipped);
+#                                exit 0 when every step ran and the JSON has
+#                                its shape (CI runs it: scripts/test.sh).
 #
 # With the device tool: run `pack` here, then run `scripts/gpu-check.sh run`
 # with carry ["build/gpu-pack"], and commit the JSON it returns under
 # bench/results/<device>/.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-pack=build/gpu-pack
+pack=${GPU_PACK:-build/gpu-pack}  # GPU_PACK: another pack directory (the CI dry run keeps yours)
 
 do_pack() {
   local dir=build/gpu
-  cmake -S . -B "$dir" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DGPUTLS_CUDA=ON \
-    -DCMAKE_BUILD_RPATH='$ORIGIN' >/dev/null
-  cmake --build "$dir" -j "$(nproc)"
+  if [ "${1:-}" = "--from" ]; then
+    dir=${2:?--from needs a CUDA build directory}
+    [ -x "$dir/engine/engine_gpu_test" ] || { echo "gpu-check: $dir is not a CUDA build (no engine_gpu_test)" >&2; exit 2; }
+  else
+    cmake -S . -B "$dir" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DGPUTLS_CUDA=ON \
+      -DCMAKE_BUILD_RPATH='$ORIGIN' >/dev/null
+    cmake --build "$dir" -j "$(nproc)"
+  fi
   rm -rf "$pack"
   mkdir -p "$pack"
   local bins=("$dir/engine/engine_gpu_test" "$dir/kernels/kernels_gpu_test" "$dir/kernels/kernels_x25519_gpu_test"
               "$dir/kernels/kernels_ec_gpu_test" "$dir/kernels/kernels_aes_gcm_gpu_test" "$dir/bench/micro_aes_gcm"
               "$dir/engine/engine_test"
               "$dir/kernels/kernels_host_test"
-              "$dir/bench/micro_engine" "$dir/bench/micro_rsa" "$dir/bench/micro_ec" "$dir/bench/gpu_calibrate")
+              "$dir/bench/micro_engine" "$dir/bench/micro_rsa" "$dir/bench/micro_ec" "$dir/bench/gpu_calibrate"
+              "$dir/bench/gputls-bench" "$dir/bench/micro_tls_records" "$dir/modules/gputls.so")
   cp "${bins[@]}" "$pack/"
   # Every shared library but glibc's own: the GPU machine may lack OpenSSL 3,
   # Google Benchmark or this libstdc++.
@@ -47,6 +62,8 @@ do_pack() {
 }
 
 do_run() {
+  local dry=0
+  [ "${1:-}" = "--dry-run" ] && dry=1
   [ -x "$pack/engine_gpu_test" ] || { echo "gpu-check: $pack missing: run 'scripts/gpu-check.sh pack' on the build machine and carry $pack" >&2; exit 2; }
   local out=${OUT:-build/gpu-check-out}
   local work
@@ -105,27 +122,54 @@ do_run() {
   else
     echo "compute-sanitizer not found" >"$work/sanitizer.log"
   fi
-  timeout "$(cap 150)" "$pack/micro_engine" --benchmark_filter='engine_gpu|engine_null|openssl' --benchmark_min_time=0.3 \
+  # A dry run proves each step runs and reports, not its figures: minimal times.
+  local mt_engine=0.3 mt_rsa=0.2 mt_ec=0.2 mt_aes=0.1
+  [ "$dry" = 1 ] && mt_engine=0.01 mt_rsa=0.01 mt_ec=0.01 mt_aes=0.01
+  timeout "$(cap 150)" "$pack/micro_engine" --benchmark_filter='engine_gpu|engine_null|openssl' --benchmark_min_time=$mt_engine \
     --benchmark_out="$work/bench.json" --benchmark_out_format=json >"$work/bench.log" 2>&1
   local rc_bench=$?
-  timeout "$(cap 150)" "$pack/micro_rsa" --benchmark_filter='gpu|openssl' --benchmark_min_time=0.2 \
+  timeout "$(cap 150)" "$pack/micro_rsa" --benchmark_filter='gpu|openssl' --benchmark_min_time=$mt_rsa \
     --benchmark_out="$work/bench_rsa.json" --benchmark_out_format=json >"$work/bench_rsa.log" 2>&1
   local rc_bench_rsa=$?
-  timeout "$(cap 150)" "$pack/micro_ec" --benchmark_filter='gpu|openssl' --benchmark_min_time=0.2 \
+  timeout "$(cap 150)" "$pack/micro_ec" --benchmark_filter='gpu|openssl' --benchmark_min_time=$mt_ec \
     --benchmark_out="$work/bench_ec.json" --benchmark_out_format=json >"$work/bench_ec.log" 2>&1
   local rc_bench_ec=$?
   timeout "$(cap 120)" "$pack/micro_aes_gcm" --benchmark_filter='seal_(64|16384)/(kernel_gpu|engine_gpu|openssl/64$)|pcie' \
-    --benchmark_min_time=0.1 --benchmark_out="$work/bench_aes.json" --benchmark_out_format=json >"$work/bench_aes.log" 2>&1
+    --benchmark_min_time=$mt_aes --benchmark_out="$work/bench_aes.json" --benchmark_out_format=json >"$work/bench_aes.log" 2>&1
   local rc_bench_aes=$?
+
+  # End to end (issue 25): in-process TLS handshakes, the default provider vs
+  # gputls with the GPU doing the math, SSL_MODE_ASYNC so connections wait on
+  # the engine's batches, on every core; then AES-GCM records through libssl
+  # on the GPU path at each size (every record to the GPU: the crossover with
+  # OpenSSL is what GPUTLS_AES_GPU_MIN_BYTES should be).
+  local hs_dur=4 hs_conc=256,2048
+  [ "$dry" = 1 ] && hs_dur=0.3 hs_conc=8
+  local rc_hs=0 spec name
+  for spec in "tls12_rsa_kx:--tls 1.2 --cipher AES128-GCM-SHA256 --cert rsa2048" \
+              "tls13_x25519_rsa2048:--tls 1.3 --group x25519 --cert rsa2048" \
+              "tls13_x25519_ecdsa_p256:--tls 1.3 --group x25519 --cert ecdsa-p256"; do
+    name=${spec%%:*}
+    # shellcheck disable=SC2086  # the spec's options are words
+    timeout "$(cap 75)" "$pack/gputls-bench" handshake --modules "$pack" --provider default,gputls:gpu --async \
+      ${spec#*:} --concurrency "$hs_conc" --threads "$(nproc)" --duration "$hs_dur" \
+      --json "$work/hs_$name.json" >"$work/hs_$name.log" 2>&1 || rc_hs=$?
+  done
+  GPUTLS_POLICY=gpu GPUTLS_AES_GPU_MIN_BYTES=0 GPUTLS_MODULE_DIR="$PWD/$pack" timeout "$(cap 90)" \
+    "$pack/micro_tls_records" --benchmark_filter='tls13_aes128gcm_records_' --benchmark_min_time=$mt_aes \
+    --benchmark_out="$work/records.json" --benchmark_out_format=json >"$work/records.log" 2>&1
+  local rc_records=$?
   set -e
 
   local result="$out/gpu-check-$device.json"
   python3 - "$work" "$device" "$rc_gpu" "$rc_unit" "$rc_san" "$rc_bench" "$rc_bench_rsa" "$rc_bench_ec" "$rc_bench_aes" \
-    "$rc_cal" >"$result" <<'PY'
+    "$rc_cal" "$rc_hs" "$rc_records" "$dry" >"$result" <<'PY'
 import json, os, sys
 sys.path.insert(0, "scripts")
 from gpu_model_compare import compare
-work, device, rc_gpu, rc_unit, rc_san, rc_bench, rc_bench_rsa, rc_bench_ec, rc_bench_aes, rc_cal = sys.argv[1:]
+from gpu_check_report import records_crossover
+(work, device, rc_gpu, rc_unit, rc_san, rc_bench, rc_bench_rsa, rc_bench_ec, rc_bench_aes, rc_cal, rc_hs, rc_records,
+ dry) = sys.argv[1:]
 def load(name):
     try:
         with open(os.path.join(work, name)) as f:
@@ -142,8 +186,15 @@ try:
     vs = compare(load("calibration.json"), [load(n) for n in ("bench_rsa.json", "bench_ec.json", "bench_aes.json")])
 except Exception as e:  # keep every other result when the comparison breaks
     vs = {"error": repr(e)}
+handshakes = {n: load("hs_%s.json" % n) for n in ("tls12_rsa_kx", "tls13_x25519_rsa2048", "tls13_x25519_ecdsa_p256")}
+records = load("records.json")
 print(json.dumps({
     "device": device,
+    "dry_run": dry == "1",
+    "handshakes": {"rc": int(rc_hs), "runs": handshakes,
+                   "log_tail": {n: tail("hs_%s.log" % n, 10) for n in handshakes}},
+    "records": {"rc": int(rc_records), "report": records, "log_tail": tail("records.log", 10),
+                "aes_gpu_min_bytes_crossover": records_crossover(records)},
     "calibration": {"rc": int(rc_cal), "report": load("calibration.json"), "log_tail": tail("calibration.log", 10)},
     "model_vs_measured": vs,
     "nvidia_smi": tail("nvidia-smi.txt", 5),
@@ -160,6 +211,7 @@ print(json.dumps({
     "benchmarks_aes_gcm": {"rc": int(rc_bench_aes), "report": load("bench_aes.json"), "log_tail": tail("bench_aes.log", 20)},
 }, indent=1))
 PY
+  echo "handshakes rc=$rc_hs, records rc=$rc_records"
   echo "calibration rc=$rc_cal, gpu tests rc=$rc_gpu, unit tests rc=$rc_unit, compute-sanitizer rc=$rc_san, benchmarks rc=$rc_bench, rsa benchmarks rc=$rc_bench_rsa, ec benchmarks rc=$rc_bench_ec, aes-gcm benchmarks rc=$rc_bench_aes"
   echo "wrote $result"
   [ -f "$work/bench.json" ] && python3 scripts/bench_table.py "$work/bench.json" || true
@@ -167,12 +219,15 @@ PY
   [ -f "$work/bench_ec.json" ] && python3 scripts/bench_table.py "$work/bench_ec.json" || true
   [ -f "$work/bench_aes.json" ] && python3 scripts/bench_table.py "$work/bench_aes.json" || true
   rm -rf "$work"
-  [ "$rc_gpu" -eq 0 ] && [ "$rc_unit" -eq 0 ] && [ "$rc_san" -eq 0 ] && [ "$rc_bench" -eq 0 ] &&
-    [ "$rc_bench_rsa" -eq 0 ] && [ "$rc_bench_ec" -eq 0 ] && [ "$rc_bench_aes" -eq 0 ]
+  local shape=0
+  python3 scripts/gpu_check_report.py check "$result" $([ "$dry" = 1 ] && echo --dry-run) || shape=$?
+  [ "$shape" -eq 0 ] && [ "$rc_gpu" -eq 0 ] && [ "$rc_unit" -eq 0 ] && { [ "$rc_san" -eq 0 ] || [ "$dry" = 1 ]; } &&
+    [ "$rc_bench" -eq 0 ] && [ "$rc_bench_rsa" -eq 0 ] && [ "$rc_bench_ec" -eq 0 ] && [ "$rc_bench_aes" -eq 0 ] &&
+    [ "$rc_hs" -eq 0 ] && [ "$rc_records" -eq 0 ]
 }
 
 case "${1:-}" in
-  pack) do_pack ;;
-  run) do_run ;;
-  *) sed -n '2,16p' "$0" | sed 's/^# \{0,1\}//'; exit 2 ;;
+  pack) shift; do_pack "$@" ;;
+  run) shift; do_run "$@" ;;
+  *) sed -n '2,27p' "$0" | sed 's/^# \{0,1\}//'; exit 2 ;;
 esac

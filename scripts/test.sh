@@ -2,7 +2,9 @@
 # Builds gputls three ways and runs the tests of each; prints the time of every
 # phase so each change can see what it adds to CI.
 #   1. CUDA build (when nvcc exists): unit tests, then gpu tests (skip without a GPU),
-#      then the static GPU performance model (scripts/gpu-model.sh, predictions)
+#      then scripts/gpu-check.sh's dry run (every step of the GPU machine's one
+#      command, GPU rows skipped, its JSON's shape checked), then the static GPU
+#      performance model (scripts/gpu-model.sh, predictions)
 #   2. host build (-DGPUTLS_CUDA=OFF): unit tests, integration tests (real
 #      openssl peers on loopback), netns tests (the appliance in namespaces)
 #   3. sanitizer build (ASan+UBSan, -DGPUTLS_CUDA=OFF): unit tests
@@ -35,6 +37,15 @@ run_label() {  # DIR LABEL
   (cd "$1" && ctest -L "^$2\$" -j "$jobs" --timeout 600 --output-on-failure)
 }
 
+# scripts/gpu-check.sh packed from the CUDA build and run with --dry-run, so
+# the one command a lent GPU machine gets cannot rot between loans (issue 25).
+gpu_check_dry_run() {
+  GPU_PACK=build/gpu-pack-dry scripts/gpu-check.sh pack --from build/cuda >build/gpu-check-dry.log 2>&1 &&
+    GPU_PACK=build/gpu-pack-dry OUT=build/gpu-check-dry scripts/gpu-check.sh run --dry-run >>build/gpu-check-dry.log 2>&1 ||
+    { tail -60 build/gpu-check-dry.log; return 1; }
+  grep -E "rc=|gpu-check shape" build/gpu-check-dry.log
+}
+
 mkdir -p build
 have_nvcc=no
 if command -v nvcc >/dev/null 2>&1 || [ -x /usr/local/cuda/bin/nvcc ]; then have_nvcc=yes; fi
@@ -45,6 +56,7 @@ if [ "$have_nvcc" = yes ]; then
     # g++-compiled host twin); here and under ASan a fraction keeps CI short.
     GPUTLS_RSA_DIFF_SCALE=0.1 GPUTLS_EC_DIFF_SCALE=0.1 phase "CUDA build: unit tests" run_label build/cuda unit
     phase "CUDA build: gpu tests" run_label build/cuda gpu
+    phase "gpu-check.sh dry run" gpu_check_dry_run
   fi
   # The static performance model (predictions, issue 19): fails only when it
   # cannot be computed (a kernel does not compile, or its model no longer
