@@ -44,6 +44,8 @@ gpu_check_dry_run() {
     GPU_PACK=build/gpu-pack-dry OUT=build/gpu-check-dry scripts/gpu-check.sh run --dry-run >>build/gpu-check-dry.log 2>&1 ||
     { tail -60 build/gpu-check-dry.log; return 1; }
   grep -E "rc=|gpu-check shape" build/gpu-check-dry.log
+  # and the README generator reads what it wrote
+  python3 scripts/gpu_results.py build/gpu-check-dry/gpu-check-*.json >build/gpu-check-dry/results.md
 }
 
 mkdir -p build
