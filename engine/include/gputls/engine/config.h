@@ -31,7 +31,9 @@ struct Config {
   // it from bench/micro_rsa engine_gpu rows on the target GPU.
   uint32_t gpu_batch_size = 4096;
   uint32_t deadline_us = 200;       // ... or when its oldest request is this old
-  uint32_t queue_capacity = 4096;   // per (op, key size); submit() answers kBusy beyond
+  // per (op, key size); submit() answers kBusy beyond. Four GPU batches: one
+  // can fill while the queue keeps taking requests.
+  uint32_t queue_capacity = 16384;
   uint32_t max_keys = 16384;        // key table slots
   uint32_t flusher_threads = 1;     // 0: no threads, the caller drives poll()
   uint32_t auto_min_batch = 16;     // kAuto: smallest batch sent to the GPU
