@@ -845,7 +845,7 @@ def ec_cost(funcs, fname_part, n, op, memo, notes):
     excl = lambda i: any(f == "ec_ops.h" and any(a <= l <= b for a, b in other_ops) for f, l in i.chain)
     # fadd / fsub dispatch on the curve inline: the other curve's body is never run
     other_n = 12 if n == 8 else 8
-    other_inline = {L("p256.h", r"%s_n<%d>\(r, a, b, c\);" % (fn, other_n)) for fn in ("fadd", "fsub")}
+    other_inline = {L("p256.h", r"faddsub_n<%d, %s>\(r, a, b, c\);" % (other_n, sub)) for sub in ("false", "true")}
     # (CALLs carry stale line info; they are filtered by the callee's name below)
     not_this_curve = lambda i: not i.op.startswith("CALL") and any(f == "p256.h" and l in other_inline
                                                                    for f, l in i.chain)

@@ -143,34 +143,30 @@ GT_HD void fmul(uint32_t* r, const uint32_t* a, const uint32_t* b, const Curve& 
   else
     fmul_n<12>(r, a, b, c);
 }
-template <int N>
-GT_HD void fadd_n(uint32_t* r, const uint32_t* a, const uint32_t* b, const Curve& c) {
+// r = a + b or a - b mod p, operands in registers.
+template <int N, bool kSub>
+GT_HD void faddsub_n(uint32_t* r, const uint32_t* a, const uint32_t* b, const Curve& c) {
   uint32_t x[N], m[N];
   mpf::load<N>(x, mpf::Limbs{a});
   mpf::load<N>(m, mpf::Limbs{c.p});
-  mpf::mod_add<N>(x, mpf::Limbs{b}, m);
-  GT_UNROLL for (int j = 0; j < N; ++j) r[j] = x[j];
-}
-template <int N>
-GT_HD void fsub_n(uint32_t* r, const uint32_t* a, const uint32_t* b, const Curve& c) {
-  uint32_t x[N], m[N];
-  mpf::load<N>(x, mpf::Limbs{a});
-  mpf::load<N>(m, mpf::Limbs{c.p});
-  mpf::mod_sub<N>(x, mpf::Limbs{b}, m);
+  if constexpr (kSub)
+    mpf::mod_sub<N>(x, mpf::Limbs{b}, m);
+  else
+    mpf::mod_add<N>(x, mpf::Limbs{b}, m);
   GT_UNROLL for (int j = 0; j < N; ++j) r[j] = x[j];
 }
 // r may alias a or b (b is read in full before r is written).
 GT_HD void fadd(uint32_t* r, const uint32_t* a, const uint32_t* b, const Curve& c) {
   if (c.limbs == 8)
-    fadd_n<8>(r, a, b, c);
+    faddsub_n<8, false>(r, a, b, c);
   else
-    fadd_n<12>(r, a, b, c);
+    faddsub_n<12, false>(r, a, b, c);
 }
 GT_HD void fsub(uint32_t* r, const uint32_t* a, const uint32_t* b, const Curve& c) {
   if (c.limbs == 8)
-    fsub_n<8>(r, a, b, c);
+    faddsub_n<8, true>(r, a, b, c);
   else
-    fsub_n<12>(r, a, b, c);
+    faddsub_n<12, true>(r, a, b, c);
 }
 
 // All-ones when a (n limbs) is zero.
