@@ -1,5 +1,7 @@
 #include "engine_call.h"
 
+#include <pthread.h>
+
 #include <openssl/async.h>
 #include <openssl/crypto.h>
 #include <sys/eventfd.h>
@@ -131,13 +133,37 @@ void on_complete(void* user, engine::Status) {
 }  // namespace
 
 namespace {
-thread_local AbandonGuard* t_guard = nullptr;
+// The innermost guard of each thread, in POSIX thread-specific data rather
+// than a C++ thread_local: gputls.so is dlopen()ed and dlclose()d by OpenSSL,
+// and a thread_local in it is dynamic TLS, whose blocks LeakSanitizer (GCC 12)
+// keeps scanning after the module is gone: the ASan build's leak check then
+// crashed at exit now and then ("Tracer caught signal 11", "DTLS ... at
+// 0x...65e"). The key is deleted when the module is unloaded.
+pthread_key_t g_guard_key;
+pthread_once_t g_guard_once = PTHREAD_ONCE_INIT;
+bool g_guard_key_made = false;
+
+void make_guard_key() { g_guard_key_made = pthread_key_create(&g_guard_key, nullptr) == 0; }
+
+__attribute__((destructor)) void delete_guard_key() {
+  if (g_guard_key_made) pthread_key_delete(g_guard_key);
+}
+
+AbandonGuard* guard_get() {
+  pthread_once(&g_guard_once, make_guard_key);
+  return g_guard_key_made ? static_cast<AbandonGuard*>(pthread_getspecific(g_guard_key)) : nullptr;
+}
+
+void guard_set(AbandonGuard* g) {
+  pthread_once(&g_guard_once, make_guard_key);
+  if (g_guard_key_made) pthread_setspecific(g_guard_key, g);
+}
 }  // namespace
 
-AbandonGuard::AbandonGuard(void (*fn)(void*), void* o) : free_fn(fn), obj(o), prev_(t_guard) { t_guard = this; }
-AbandonGuard::~AbandonGuard() { t_guard = prev_; }
-AbandonGuard* AbandonGuard::current() { return t_guard; }
-void AbandonGuard::set_current(AbandonGuard* g) { t_guard = g; }
+AbandonGuard::AbandonGuard(void (*fn)(void*), void* o) : free_fn(fn), obj(o), prev_(guard_get()) { guard_set(this); }
+AbandonGuard::~AbandonGuard() { guard_set(prev_); }
+AbandonGuard* AbandonGuard::current() { return guard_get(); }
+void AbandonGuard::set_current(AbandonGuard* g) { guard_set(g); }
 
 long wait_fds_live() { return g_wait_fds_live.load(std::memory_order_relaxed); }
 
