@@ -19,6 +19,7 @@
 #include <cstdint>
 #include <cstdio>
 #include <string>
+#include <type_traits>
 #include <vector>
 
 namespace {
@@ -30,24 +31,34 @@ constexpr int kChains = 8;
 constexpr int kUnroll = 16;
 constexpr int kThreads = 256;
 
+// The register type each instruction's chains run through.
 template <int OP>
-__device__ __forceinline__ void step(uint32_t& a, uint32_t b, uint32_t c) {
+using ChainT = std::conditional_t<OP == kDfma, double, std::conditional_t<OP == kImadWide, uint64_t, uint32_t>>;
+
+template <int OP>
+__device__ __forceinline__ void step(ChainT<OP>& a, ChainT<OP> b, ChainT<OP> c) {
   if constexpr (OP == kImad) {
     asm volatile("mad.lo.u32 %0, %0, %1, %2;" : "+r"(a) : "r"(b), "r"(c));
   } else if constexpr (OP == kImadHi) {
     asm volatile("mad.hi.u32 %0, %0, %1, %2;" : "+r"(a) : "r"(b), "r"(c));
+  } else if constexpr (OP == kImadWide) {  // a = lo(a) * b + a: one IMAD.WIDE.U32
+    asm volatile("mad.wide.u32 %0, %1, %2, %0;" : "+l"(a) : "r"(static_cast<uint32_t>(a)), "r"(static_cast<uint32_t>(b)));
   } else if constexpr (OP == kLop3) {
     asm volatile("lop3.b32 %0, %0, %1, %2, 0x96;" : "+r"(a) : "r"(b), "r"(c));
+  } else {
+    asm volatile("fma.rn.f64 %0, %0, %1, %2;" : "+d"(a) : "d"(b), "d"(c));
   }
 }
 
-// Per thread: kChains chains x kUnroll steps x iters. The XOR of every chain is
+// Per thread: kChains chains x kUnroll steps x iters. The sum of every chain is
 // written out so no step is dead code.
 template <int OP>
-__global__ void __launch_bounds__(kThreads) throughput_kernel(uint32_t* out, uint32_t iters, uint32_t b, uint32_t c) {
-  uint32_t a[kChains];
+__global__ void __launch_bounds__(kThreads) throughput_kernel(ChainT<OP>* out, uint32_t iters, ChainT<OP> b,
+                                                              ChainT<OP> c) {
+  using T = ChainT<OP>;
+  T a[kChains];
 #pragma unroll
-  for (int k = 0; k < kChains; ++k) a[k] = threadIdx.x + 977u * k + b;
+  for (int k = 0; k < kChains; ++k) a[k] = static_cast<T>(threadIdx.x + 977u * k) + b;
   for (uint32_t i = 0; i < iters; ++i) {
 #pragma unroll
     for (int u = 0; u < kUnroll; ++u) {
@@ -55,43 +66,7 @@ __global__ void __launch_bounds__(kThreads) throughput_kernel(uint32_t* out, uin
       for (int k = 0; k < kChains; ++k) step<OP>(a[k], b, c);
     }
   }
-  uint32_t x = 0;
-#pragma unroll
-  for (int k = 0; k < kChains; ++k) x ^= a[k];
-  out[blockIdx.x * blockDim.x + threadIdx.x] = x;
-}
-
-// w = lo(w) * b + w: one IMAD.WIDE.U32 per step, 64-bit chains.
-__global__ void __launch_bounds__(kThreads) imad_wide_kernel(uint64_t* out, uint32_t iters, uint32_t b) {
-  uint64_t w[kChains];
-#pragma unroll
-  for (int k = 0; k < kChains; ++k) w[k] = threadIdx.x + 977u * k + b;
-  for (uint32_t i = 0; i < iters; ++i) {
-#pragma unroll
-    for (int u = 0; u < kUnroll; ++u) {
-#pragma unroll
-      for (int k = 0; k < kChains; ++k)
-        asm volatile("mad.wide.u32 %0, %1, %2, %0;" : "+l"(w[k]) : "r"(static_cast<uint32_t>(w[k])), "r"(b));
-    }
-  }
-  uint64_t x = 0;
-#pragma unroll
-  for (int k = 0; k < kChains; ++k) x ^= w[k];
-  out[blockIdx.x * blockDim.x + threadIdx.x] = x;
-}
-
-__global__ void __launch_bounds__(kThreads) dfma_kernel(double* out, uint32_t iters, double b, double c) {
-  double a[kChains];
-#pragma unroll
-  for (int k = 0; k < kChains; ++k) a[k] = threadIdx.x + k;
-  for (uint32_t i = 0; i < iters; ++i) {
-#pragma unroll
-    for (int u = 0; u < kUnroll; ++u) {
-#pragma unroll
-      for (int k = 0; k < kChains; ++k) asm volatile("fma.rn.f64 %0, %0, %1, %2;" : "+d"(a[k]) : "d"(b), "d"(c));
-    }
-  }
-  double x = 0;
+  T x = 0;
 #pragma unroll
   for (int k = 0; k < kChains; ++k) x += a[k];
   out[blockIdx.x * blockDim.x + threadIdx.x] = x;
@@ -190,11 +165,15 @@ int main() {
   for (int op = kImad; op <= kDfma; ++op) {
     auto launch = [&]() {
       switch (op) {
-        case kImad: throughput_kernel<kImad><<<blocks, kThreads>>>(d_out, iters, 3, 5); break;
-        case kImadHi: throughput_kernel<kImadHi><<<blocks, kThreads>>>(d_out, iters, 3, 5); break;
-        case kImadWide: imad_wide_kernel<<<blocks, kThreads>>>(reinterpret_cast<uint64_t*>(d_out), iters, 3); break;
-        case kLop3: throughput_kernel<kLop3><<<blocks, kThreads>>>(d_out, iters, 3, 5); break;
-        default: dfma_kernel<<<blocks, kThreads>>>(reinterpret_cast<double*>(d_out), iters, 1.0000001, 1e-9); break;
+        case kImad: throughput_kernel<kImad><<<blocks, kThreads>>>(d_out, iters, 3u, 5u); break;
+        case kImadHi: throughput_kernel<kImadHi><<<blocks, kThreads>>>(d_out, iters, 3u, 5u); break;
+        case kImadWide:
+          throughput_kernel<kImadWide><<<blocks, kThreads>>>(reinterpret_cast<uint64_t*>(d_out), iters, 3u, 0u);
+          break;
+        case kLop3: throughput_kernel<kLop3><<<blocks, kThreads>>>(d_out, iters, 3u, 5u); break;
+        default:
+          throughput_kernel<kDfma><<<blocks, kThreads>>>(reinterpret_cast<double*>(d_out), iters, 1.0000001, 1e-9);
+          break;
       }
     };
     const double s = time_launch(launch, &err);
