@@ -370,18 +370,8 @@ def classify(op):
                 "LDC", "SGXT", "BMSK", "VIADDMNMX", "IDP", "IMUL", "UFLO", "UPOPC", "USGXT", "UBMSK", "R2UR", "ISCADD",
                 "MOV32I", "UIADD3.64", "LEPC", "VOTEU", "VOTE"):
         return "int_logic"
-    if base == "LDG":
-        return "ldg"
-    if base == "STG":
-        return "stg"
-    if base == "LDL":
-        return "ldl"
-    if base == "STL":
-        return "stl"
-    if base == "LDS":
-        return "lds"
-    if base == "STS":
-        return "sts"
+    if base in ("LDG", "STG", "LDL", "STL", "LDS", "STS"):
+        return base.lower()
     if base in ("LD", "ST", "LDSM", "LDGSTS", "LDGDEPBAR"):
         return "ld_st_other"
     if base in ("ATOM", "ATOMG", "RED", "REDG", "ATOMS"):
@@ -498,9 +488,6 @@ def model_rsa(funcs, bits, e=65537):
         (F, L(F, r"GT_ROLLED for \(int k = 0; k < kWindowBits")): float(wbits),
         (F, L(F, r"GT_ROLLED for \(int k = 0; k < 2 \* N; \+\+k\) r\[k\] = 0;")): float(2 * h),
         (F, L(F, r"GT_ROLLED for \(int i = 0; i < N; \+\+i\) \{", after=r"GT_HD void mul_wide\(")): float(h),
-        (F, L(F, r"GT_ROLLED for \(int i = 0; i < n; \+\+i\) \{", after=r"GT_HD uint32_t lt_mask\(")): float(l),
-        (F, L(F, r"GT_ROLLED for \(int i = 0; i < n; \+\+i\) \{", after=r"GT_HD void from_be\(")): float(l),
-        (F, L(F, r"GT_ROLLED for \(int i = 0; i < n; \+\+i\) \{", after=r"GT_HD void to_be\(")): float(l),
         ("rsa_batch.h", L("rsa_batch.h", r"for \(uint32_t j = 0; j < b.bytes; \+\+j\) out\[j\] = 0;",
                           after=r"GT_HD void rsa_batch_thread_fixed\(")): 0.0,  # key-size refusal
         # nvcc wraps the code between two __syncwarp(pair) calls in a back edge
@@ -519,10 +506,15 @@ def model_rsa(funcs, bits, e=65537):
     l_keysize = L("rsa_batch.h", r"b.status\[i\] = kRsaKeySize;")
     unknown = []
 
+    # mp.h's runtime-limb loops (bytes in and out, range checks): 2H limbs, as nvcc unrolls them
+    limb = limb_loop_trips(func, l)
+
     def trip_of(lp):
         tail = func.ins[lp.tail].chain[0] if func.ins[lp.tail].chain else None
         if tail in rules:
             return rules[tail]
+        if tail and tail[0] == "mp.h" and lp.head in limb:
+            return limb[lp.head]
         if tail and tail[0] == R and abs(tail[1] - rules_line_top) <= 1:
             return float(63 - top)  # while (top > 0 && !((e >> top) & 1)) --top;
         unknown.append((tail, len(lp)))

@@ -56,7 +56,9 @@ GT_HD uint32_t add(uint32_t* r, const uint32_t* a, const uint32_t* b, int n) {
 }
 
 // All-ones when a < b (n limbs), computed without branching on the values.
-GT_HD uint32_t ct_lt_mask(const uint32_t* a, const uint32_t* b, int n) {
+// A and B: limb pointers, or anything indexable as one (mp_fixed.h's Lane, Limbs).
+template <class A, class B>
+GT_HD uint32_t ct_lt_mask(const A& a, const B& b, int n) {
   uint64_t borrow = 0;
   for (int i = 0; i < n; ++i) {
     uint64_t d = static_cast<uint64_t>(a[i]) - b[i] - borrow;
@@ -140,8 +142,10 @@ GT_HD void mul(uint32_t* r, const uint32_t* a, int na, const uint32_t* b, int nb
   }
 }
 
-// Big-endian bytes (exactly 4n of them) to n limbs, and back.
-GT_HD void from_be(uint32_t* r, const uint8_t* be, int n) {
+// Big-endian bytes (exactly 4n of them) to n limbs, and back. The limbs: a
+// pointer, or anything indexable as one (mp_fixed.h's Lane).
+template <class R>
+GT_HD void from_be(R r, const uint8_t* be, int n) {
   for (int i = 0; i < n; ++i) {
     const uint8_t* p = be + 4 * (n - 1 - i);
     r[i] = (static_cast<uint32_t>(p[0]) << 24) | (static_cast<uint32_t>(p[1]) << 16) |
@@ -149,13 +153,15 @@ GT_HD void from_be(uint32_t* r, const uint8_t* be, int n) {
   }
 }
 
-GT_HD void to_be(uint8_t* be, const uint32_t* a, int n) {
+template <class A>
+GT_HD void to_be(uint8_t* be, const A& a, int n) {
   for (int i = 0; i < n; ++i) {
     uint8_t* p = be + 4 * (n - 1 - i);
-    p[0] = static_cast<uint8_t>(a[i] >> 24);
-    p[1] = static_cast<uint8_t>(a[i] >> 16);
-    p[2] = static_cast<uint8_t>(a[i] >> 8);
-    p[3] = static_cast<uint8_t>(a[i]);
+    const uint32_t x = a[i];  // once: the byte stores may alias the limbs
+    p[0] = static_cast<uint8_t>(x >> 24);
+    p[1] = static_cast<uint8_t>(x >> 16);
+    p[2] = static_cast<uint8_t>(x >> 8);
+    p[3] = static_cast<uint8_t>(x);
   }
 }
 

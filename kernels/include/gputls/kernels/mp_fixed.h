@@ -268,35 +268,4 @@ GT_HD void mul_wide(Lane r, const uint32_t (&a)[N], const B& b) {
   }
 }
 
-// All-ones when a < b (n limbs), without branching on the values.
-template <class A, class B>
-GT_HD uint32_t lt_mask(const A& a, const B& b, int n) {
-  uint64_t borrow = 0;
-  GT_ROLLED for (int i = 0; i < n; ++i) {
-    const uint64_t d = static_cast<uint64_t>(a[i]) - b[i] - borrow;
-    borrow = (d >> 32) & 1;
-  }
-  return 0u - static_cast<uint32_t>(borrow);
-}
-
-// Big-endian bytes (exactly 4n) to n limbs of a lane, and back.
-GT_HD void from_be(Lane r, const uint8_t* be, int n) {
-  GT_ROLLED for (int i = 0; i < n; ++i) {
-    const uint8_t* p = be + 4 * (n - 1 - i);
-    r[i] = (static_cast<uint32_t>(p[0]) << 24) | (static_cast<uint32_t>(p[1]) << 16) |
-           (static_cast<uint32_t>(p[2]) << 8) | p[3];
-  }
-}
-
-GT_HD void to_be(uint8_t* be, Lane a, int n) {
-  GT_ROLLED for (int i = 0; i < n; ++i) {
-    uint8_t* p = be + 4 * (n - 1 - i);
-    const uint32_t x = a[i];
-    p[0] = static_cast<uint8_t>(x >> 24);
-    p[1] = static_cast<uint8_t>(x >> 16);
-    p[2] = static_cast<uint8_t>(x >> 8);
-    p[3] = static_cast<uint8_t>(x);
-  }
-}
-
 }  // namespace gputls::kernels::mpf

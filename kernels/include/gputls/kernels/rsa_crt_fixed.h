@@ -86,8 +86,8 @@ GT_HD void to_mont_mod(uint32_t (&a)[H], mpf::Lane c, const uint32_t* r2, const 
 template <int H>
 GT_HD void rsa_crt_phase1(const FixedRsaKey<H>& k, const uint8_t* in, FixedRsaScratch<H> s, int half) {
   constexpr int L = 2 * H;
-  mpf::from_be(s.c(), in, L);
-  s.in_range() = mpf::lt_mask(s.c(), mpf::Limbs{k.n()}, L);
+  mp::from_be(s.c(), in, L);
+  s.in_range() = mp::ct_lt_mask(s.c(), mpf::Limbs{k.n()}, L);
   uint32_t m[H], a[H];
   const uint32_t P0 = k.m0inv(half);
   mpf::load<H>(m, mpf::Limbs{k.prime(half)});
@@ -128,7 +128,7 @@ GT_HD void rsa_crt_phase2(const FixedRsaKey<H>& k, FixedRsaScratch<H> s, uint32_
   uint64_t carry = 0;
   const mpf::Lane m2 = s.table();
   GT_ROLLED for (int i = 0; i < L; ++i) {
-    const uint64_t x = static_cast<uint64_t>(res[i]) + (i < H ? m2[i < H ? i : 0] : 0u) + carry;
+    const uint64_t x = static_cast<uint64_t>(res[i]) + (i < H ? m2[i] : 0u) + carry;
     res[i] = static_cast<uint32_t>(x);
     carry = x >> 32;
   }
@@ -162,7 +162,7 @@ GT_HD void rsa_crt_phase3(const FixedRsaKey<H>& k, FixedRsaScratch<H> s, int hal
   const mpf::Lane want = s.xc();
   uint32_t diff = 0;
   GT_UNROLL for (int j = 0; j < H; ++j) diff |= a[j] ^ want[j];
-  s.check() = mp::ct_eq_mask(diff, 0) & mpf::lt_mask(res, mpf::Limbs{k.n()}, L);
+  s.check() = mp::ct_eq_mask(diff, 0) & mp::ct_lt_mask(res, mpf::Limbs{k.n()}, L);
 }
 
 // Phase 4, the half-0 thread: the result released only when both checks held
@@ -175,7 +175,7 @@ GT_HD uint32_t rsa_crt_phase4(FixedRsaScratch<H> s, uint8_t* out) {
   const uint32_t release = in_range & ok;
   const mpf::Lane res = s.res();
   GT_ROLLED for (int i = 0; i < L; ++i) res[i] &= release;
-  mpf::to_be(out, res, L);
+  mp::to_be(out, res, L);
   return (~in_range & kRsaInputRange) | (in_range & ~ok & kRsaFault);
 }
 
