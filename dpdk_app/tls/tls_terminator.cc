@@ -500,10 +500,10 @@ std::string TlsTerminator::describe_open() const {
 void TlsTerminator::poll(uint64_t now_us) {
   now_us_ = now_us;
   if (!again_.empty()) {
-    std::vector<ConnId> todo;
-    todo.swap(again_);
-    for (ConnId c : todo)
+    driving_.swap(again_);  // drive() may queue more: those wait for the next poll
+    for (ConnId c : driving_)
       if (Conn* k = get(c)) drive(*k);
+    driving_.clear();
   }
   if (now_us >= next_timeout_scan_us_) {
     next_timeout_scan_us_ = now_us + 100'000;

@@ -97,6 +97,7 @@ class TlsTerminator : public net::TcpApp, public PlainStream, public loop::FdHan
   std::vector<std::unique_ptr<Conn>> conns_;  // by ConnId.slot
   std::unordered_map<int, ConnId> by_fd_;
   std::vector<ConnId> again_;                 // to drive from poll()
+  std::vector<ConnId> driving_;               // poll()'s batch of again_ (kept: no allocation per poll)
   uint64_t now_us_ = 0, next_timeout_scan_us_ = 0;
   size_t live_ = 0;
 };
