@@ -125,8 +125,7 @@ KeyBlob make_rsa_key_blob(Bytes n_, Bytes e_, Bytes p_, Bytes q_, Bytes dp_, Byt
   bool ok = put(a, p.get(), h) && put(a + h, q.get(), h) && put(a + 2 * h, dp.get(), h) &&
             put(a + 3 * h, dq.get(), h) && put(a + 4 * h, qinv.get(), h) &&
             montgomery(p.get(), h, ctx.get(), &w[1], a + 5 * h, a + 6 * h) &&
-            montgomery(q.get(), h, ctx.get(), &w[2], a + 7 * h, a + 8 * h) && put(a + 9 * h, n.get(), l) &&
-            montgomery(n.get(), l, ctx.get(), &w[3], a + 11 * h, nullptr);
+            montgomery(q.get(), h, ctx.get(), &w[2], a + 7 * h, a + 8 * h) && put(a + 9 * h, n.get(), l);
   if (!ok) {
     *error = "RSA key precomputation failed";
     return {};

@@ -59,8 +59,7 @@ void fail(const char* what) {
 using namespace gputls::kernels::ct;
 
 // The secret words of an RSA-CRT key blob: header p0inv, q0inv, then
-// p q dp dq qinv r2p r3p r2q r3q. Public and left defined: h, n0inv, e, kind,
-// n, r2n.
+// p q dp dq qinv r2p r3p r2q r3q. Public and left defined: h, e, kind, n.
 void mark_rsa_key_secret(const uint32_t* k) {
   const int h = static_cast<int>(k[0]);
   mark_secret(k + 1, 2);                                         // p0inv, q0inv
@@ -224,7 +223,7 @@ int run_check() {
         undefined_bytes(mv.d, lb) != static_cast<long>(lb) ||
         undefined_bytes(rsa_batch.in.data(), rsa_batch.in.size()) != static_cast<long>(rsa_batch.in.size()))
       fail("secrets are not marked undefined");
-    if (undefined_bytes(kv.n, 2 * 2 * hb) != 0 || undefined_bytes(rsa.blob.data(), 4) != 0 ||
+    if (undefined_bytes(kv.n, 2 * hb) != 0 || undefined_bytes(rsa.blob.data(), 4) != 0 ||
         undefined_bytes(rsa.blob.data() + 3, 3 * 4) != 0 || undefined_bytes(mv.m, 2 * lb) != 0)
       fail("public key words are marked undefined");
   }

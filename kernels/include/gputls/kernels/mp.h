@@ -126,22 +126,6 @@ GT_HD void mont_mul(uint32_t* r, const uint32_t* a, const uint32_t* b, const uin
   ct_select(r, t, r, keep_t, n);
 }
 
-// r = a * b (na and nb limbs, r has na + nb limbs, not aliasing a or b).
-GT_HD void mul(uint32_t* r, const uint32_t* a, int na, const uint32_t* b, int nb) {
-  GT_COUNT("mp::mul", na);
-  for (int i = 0; i < na + nb; ++i) r[i] = 0;
-  for (int i = 0; i < nb; ++i) {
-    uint64_t c = 0;
-    const uint64_t bi = b[i];
-    for (int j = 0; j < na; ++j) {
-      uint64_t s = static_cast<uint64_t>(r[i + j]) + a[j] * bi + c;
-      r[i + j] = static_cast<uint32_t>(s);
-      c = s >> 32;
-    }
-    r[i + na] = static_cast<uint32_t>(c);
-  }
-}
-
 // Big-endian bytes (exactly 4n of them) to n limbs, and back. The limbs: a
 // pointer, or anything indexable as one (mp_fixed.h's Lane).
 template <class R>

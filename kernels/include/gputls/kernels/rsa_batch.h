@@ -1,11 +1,8 @@
-// RSA private-key operations by CRT (rsa_crt_fixed.h: RSA-2048, -3072, -4096)
-// and plain modular exponentiation (for finite-field DH, runtime limb counts),
-// one thread per request, many keys per batch.
-//
-// Every RSA result is recomputed with the public exponent and compared with
-// the input before it is released (Bellcore: one faulty CRT half would hand
-// an attacker a factor of n). The comparison, the input range check and the
-// output release are all masked: nothing branches on secret-derived values.
+// RSA private-key operations by CRT (rsa_crt_fixed.h: RSA-2048, -3072, -4096,
+// two threads per request, each RSA result checked with the public exponent
+// before release) and plain modular exponentiation (for finite-field DH,
+// runtime limb counts, one thread per request); many keys per batch. Range
+// checks and releases are masked: nothing branches on secret-derived values.
 #pragma once
 
 #include <cstdint>

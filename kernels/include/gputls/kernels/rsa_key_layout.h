@@ -3,8 +3,9 @@
 // the host by rsa_key_blob.h.
 //
 // RSA-CRT key, h = limbs of one prime (n has 2h limbs):
-//   [0] h  [1] p0inv  [2] q0inv  [3] n0inv  [4] e low  [5] e high  [6] kind  [7] 0
-//   p q dp dq qinv r2p r3p r2q r3q (h limbs each)  n r2n (2h limbs each)
+//   [0] h  [1] p0inv  [2] q0inv  [3] 0  [4] e low  [5] e high  [6] kind  [7] 0
+//   p q dp dq qinv r2p r3p r2q r3q (h limbs each)  n (2h limbs)
+// (The public check runs mod p and mod q, rsa_crt_fixed.h: nothing mod n.)
 // Modexp key (x^d mod m, for finite-field DH), L = limbs of m:
 //   [0] L  [1] m0inv  [2..5] 0  [6] kind  [7] 0   m r2m d (L limbs each)
 // rK = 2^(32 * K * limbs) mod prime: Montgomery constants.
@@ -28,14 +29,14 @@ enum KeyKind : uint32_t { kKeyRsaCrt = 1, kKeyModExp = 2 };
 constexpr int kKeyHeaderWords = 8;
 constexpr int kMaxRsaHalfLimbs = 64;  // RSA-4096
 
-GT_HD constexpr int rsa_key_words(int h) { return kKeyHeaderWords + 9 * h + 4 * h; }
+GT_HD constexpr int rsa_key_words(int h) { return kKeyHeaderWords + 9 * h + 2 * h; }
 GT_HD constexpr int modexp_key_words(int l) { return kKeyHeaderWords + 3 * l; }
 
 struct RsaKeyView {
   int h;
-  uint32_t p0inv, q0inv, n0inv;
+  uint32_t p0inv, q0inv;
   uint64_t e;
-  const uint32_t *p, *q, *dp, *dq, *qinv, *r2p, *r3p, *r2q, *r3q, *n, *r2n;
+  const uint32_t *p, *q, *dp, *dq, *qinv, *r2p, *r3p, *r2q, *r3q, *n;
 };
 
 GT_HD RsaKeyView rsa_key_view(const uint32_t* k) {
@@ -43,7 +44,6 @@ GT_HD RsaKeyView rsa_key_view(const uint32_t* k) {
   v.h = static_cast<int>(k[0]);
   v.p0inv = k[1];
   v.q0inv = k[2];
-  v.n0inv = k[3];
   v.e = static_cast<uint64_t>(k[4]) | (static_cast<uint64_t>(k[5]) << 32);
   const uint32_t* a = k + kKeyHeaderWords;
   const int h = v.h;
@@ -57,7 +57,6 @@ GT_HD RsaKeyView rsa_key_view(const uint32_t* k) {
   v.r2q = a + 7 * h;
   v.r3q = a + 8 * h;
   v.n = a + 9 * h;
-  v.r2n = a + 11 * h;
   return v;
 }
 
