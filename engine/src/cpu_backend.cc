@@ -1,5 +1,6 @@
 // CPU backend: every op through OpenSSL's default provider, in a private
-// library context.
+// library context, calling the provider's functions directly (ProviderGcm,
+// ProviderPk) rather than through EVP.
 #include <openssl/bn.h>
 #include <openssl/core_names.h>
 #include <openssl/ec.h>
@@ -10,6 +11,7 @@
 #include <openssl/provider.h>
 #include <openssl/rsa.h>
 
+#include <array>
 #include <atomic>
 #include <memory>
 #include <cstring>
@@ -17,14 +19,17 @@
 
 #include "backends.h"
 #include "provider_gcm.h"
+#include "provider_pk.h"
 
 namespace gputls::engine {
 namespace {
 
+// An RSA or X25519 key inside the default provider (which clears private
+// components when it frees them); X25519's public key computed at import.
 struct CpuKey final : BackendKeyState {
-  explicit CpuKey(EVP_PKEY* k) : pkey(k) {}
-  ~CpuKey() override { EVP_PKEY_free(pkey); }  // OpenSSL clears private components on free
-  EVP_PKEY* pkey;
+  explicit CpuKey(ProviderPk::Key k) : key(std::move(k)) {}
+  ProviderPk::Key key;
+  std::array<uint8_t, 32> x25519_pub{};
 };
 
 struct BnFree {
@@ -44,11 +49,10 @@ struct CpuDhKey final : BackendKeyState {
   ~CpuDhKey() override { BN_MONT_CTX_free(mont); }
 };
 
-// A P-256 / P-384 key: the EVP_PKEY (private and public) and the public
-// point 04 || X || Y, computed once at registration (keygen returns it).
+// A P-256 / P-384 key: the provider's key (private and public) and the
+// public point 04 || X || Y, computed once at registration (keygen returns it).
 struct CpuEcKey final : BackendKeyState {
-  ~CpuEcKey() override { EVP_PKEY_free(pkey); }
-  EVP_PKEY* pkey = nullptr;
+  ProviderPk::Key key;
   std::vector<uint8_t> pub;
   const char* group = nullptr;  // OpenSSL's group name
   size_t coord = 0;             // bytes per coordinate / scalar
@@ -68,14 +72,15 @@ struct CpuAesKey final : BackendKeyState {
 
 class CpuBackend final : public SyncBackend {
  public:
-  CpuBackend(OSSL_LIB_CTX* ctx, OSSL_PROVIDER* prov, std::unique_ptr<ProviderGcm> gcm)
-      : ctx_(ctx), prov_(prov), gcm_(std::move(gcm)),
+  CpuBackend(OSSL_LIB_CTX* ctx, OSSL_PROVIDER* prov, std::unique_ptr<ProviderGcm> gcm, std::unique_ptr<ProviderPk> pk)
+      : ctx_(ctx), prov_(prov), gcm_(std::move(gcm)), pk_(std::move(pk)),
         p256_(EC_GROUP_new_by_curve_name_ex(ctx, nullptr, NID_X9_62_prime256v1)),
         p384_(EC_GROUP_new_by_curve_name_ex(ctx, nullptr, NID_secp384r1)) {}
   ~CpuBackend() override {
     EC_GROUP_free(p256_);
     EC_GROUP_free(p384_);
-    gcm_.reset();  // hands the provider's algorithm table back while it is loaded
+    gcm_.reset();  // hand the provider's algorithm tables back while it is loaded
+    pk_.reset();
     OSSL_PROVIDER_unload(prov_);
     OSSL_LIB_CTX_free(ctx_);
   }
@@ -86,13 +91,13 @@ class CpuBackend final : public SyncBackend {
   bool idle() const override { return true; }
 
   Status prepare_key(KeyEntry& key) override {
-    EVP_PKEY* pkey = nullptr;
+    std::unique_ptr<CpuKey> k;
     ERR_set_mark();
     if (key.type == KeyType::kRsa) {
-      pkey = rsa_from(key.rsa);
+      k = rsa_from(key.rsa, &key.bits);
     } else if (key.type == KeyType::kX25519) {
-      if (key.x25519.priv.size() == 32)
-        pkey = EVP_PKEY_new_raw_private_key_ex(ctx_, "X25519", nullptr, key.x25519.priv.data(), 32);
+      k = x25519_from(key.x25519);
+      key.bits = 255;
     } else if (key.type == KeyType::kDh) {
       ERR_pop_to_mark();
       return prepare_dh(key);
@@ -106,10 +111,8 @@ class CpuBackend final : public SyncBackend {
       return s;
     }
     ERR_pop_to_mark();
-    if (!pkey) return Status::kBadKey;
-    key.state[static_cast<size_t>(BackendKind::kCpu)] = std::make_unique<CpuKey>(pkey);
-    if (key.type == KeyType::kRsa) key.bits = static_cast<uint32_t>(EVP_PKEY_get_bits(pkey));
-    if (key.type == KeyType::kX25519) key.bits = 255;
+    if (!k) return Status::kBadKey;
+    key.state[static_cast<size_t>(BackendKind::kCpu)] = std::move(k);
     return Status::kOk;
   }
 
@@ -134,7 +137,7 @@ class CpuBackend final : public SyncBackend {
   }
 
  private:
-  EVP_PKEY* rsa_from(const RsaKeyMaterial& m) {
+  std::unique_ptr<CpuKey> rsa_from(const RsaKeyMaterial& m, uint32_t* bits) {
     Bn n = bn_from(m.n), e = bn_from(m.e), d = bn_from(m.d), p = bn_from(m.p), q = bn_from(m.q),
        dp = bn_from(m.dp), dq = bn_from(m.dq), qinv = bn_from(m.qinv);
     if (!n || !e || !d || !p || !q || !dp || !dq || !qinv) return nullptr;
@@ -144,8 +147,7 @@ class CpuBackend final : public SyncBackend {
     if (!rsa_consistent(n.get(), e.get(), d.get(), p.get(), q.get(), dp.get(), dq.get(), qinv.get())) return nullptr;
     OSSL_PARAM_BLD* bld = OSSL_PARAM_BLD_new();
     OSSL_PARAM* params = nullptr;
-    EVP_PKEY* pkey = nullptr;
-    EVP_PKEY_CTX* pctx = nullptr;
+    ProviderPk::Key key;
     if (bld && OSSL_PARAM_BLD_push_BN(bld, OSSL_PKEY_PARAM_RSA_N, n.get()) &&
         OSSL_PARAM_BLD_push_BN(bld, OSSL_PKEY_PARAM_RSA_E, e.get()) &&
         OSSL_PARAM_BLD_push_BN(bld, OSSL_PKEY_PARAM_RSA_D, d.get()) &&
@@ -154,14 +156,27 @@ class CpuBackend final : public SyncBackend {
         OSSL_PARAM_BLD_push_BN(bld, OSSL_PKEY_PARAM_RSA_EXPONENT1, dp.get()) &&
         OSSL_PARAM_BLD_push_BN(bld, OSSL_PKEY_PARAM_RSA_EXPONENT2, dq.get()) &&
         OSSL_PARAM_BLD_push_BN(bld, OSSL_PKEY_PARAM_RSA_COEFFICIENT1, qinv.get()) &&
-        (params = OSSL_PARAM_BLD_to_param(bld)) != nullptr &&
-        (pctx = EVP_PKEY_CTX_new_from_name(ctx_, "RSA", nullptr)) != nullptr && EVP_PKEY_fromdata_init(pctx) == 1) {
-      if (EVP_PKEY_fromdata(pctx, &pkey, EVP_PKEY_KEYPAIR, params) != 1) pkey = nullptr;
-    }
-    EVP_PKEY_CTX_free(pctx);
+        (params = OSSL_PARAM_BLD_to_param(bld)) != nullptr)
+      key = pk_->import(ProviderPk::Alg::kRsa, EVP_PKEY_KEYPAIR, params);
     OSSL_PARAM_free(params);  // clears the secure block holding the private BIGNUMs
     OSSL_PARAM_BLD_free(bld);
-    return pkey;
+    if (!key) return nullptr;
+    *bits = static_cast<uint32_t>(BN_num_bits(n.get()));
+    return std::make_unique<CpuKey>(std::move(key));
+  }
+
+  // The provider computes the public key from the private one at import.
+  std::unique_ptr<CpuKey> x25519_from(const X25519KeyMaterial& m) {
+    if (m.priv.size() != 32) return nullptr;
+    OSSL_PARAM in[] = {OSSL_PARAM_construct_octet_string(OSSL_PKEY_PARAM_PRIV_KEY,
+                                                         const_cast<uint8_t*>(m.priv.data()), 32),
+                       OSSL_PARAM_construct_end()};
+    auto k = std::make_unique<CpuKey>(pk_->import(ProviderPk::Alg::kX25519, EVP_PKEY_KEYPAIR, in));
+    OSSL_PARAM out[] = {OSSL_PARAM_construct_octet_string(OSSL_PKEY_PARAM_ENCODED_PUBLIC_KEY, k->x25519_pub.data(),
+                                                          k->x25519_pub.size()),
+                        OSSL_PARAM_construct_end()};
+    if (!k->key || !k->key.get(out) || out[0].return_size != 32) return nullptr;
+    return k;
   }
 
   // n = p*q, d*e = 1 mod p-1 and q-1, and the CRT parameters agree: a faulty
@@ -218,7 +233,6 @@ class CpuBackend final : public SyncBackend {
     EC_POINT* pub = group ? EC_POINT_new(group) : nullptr;
     OSSL_PARAM_BLD* bld = nullptr;
     OSSL_PARAM* params = nullptr;
-    EVP_PKEY_CTX* pctx = nullptr;
     bool in_range = false, ok = false;
     if (group && bctx && d && pub) {
       BN_set_flags(d.get(), BN_FLG_CONSTTIME);
@@ -235,15 +249,13 @@ class CpuBackend final : public SyncBackend {
            OSSL_PARAM_BLD_push_BN(bld, OSSL_PKEY_PARAM_PRIV_KEY, d.get()) &&
            OSSL_PARAM_BLD_push_octet_string(bld, OSSL_PKEY_PARAM_PUB_KEY, k->pub.data(), k->pub.size()) &&
            (params = OSSL_PARAM_BLD_to_param(bld)) != nullptr &&
-           (pctx = EVP_PKEY_CTX_new_from_name(ctx_, "EC", nullptr)) != nullptr && EVP_PKEY_fromdata_init(pctx) == 1 &&
-           EVP_PKEY_fromdata(pctx, &k->pkey, EVP_PKEY_KEYPAIR, params) == 1;
+           (k->key = pk_->import(ProviderPk::Alg::kEc, EVP_PKEY_KEYPAIR, params));
     }
-    EVP_PKEY_CTX_free(pctx);
     OSSL_PARAM_free(params);  // clears the secure block holding d
     OSSL_PARAM_BLD_free(bld);
     EC_POINT_free(pub);
     BN_CTX_free(bctx);
-    if (!ok || !k->pkey) return Status::kBadKey;
+    if (!ok) return Status::kBadKey;
     key.bits = bits;
     key.state[static_cast<size_t>(BackendKind::kCpu)] = std::move(k);
     return Status::kOk;
@@ -286,23 +298,15 @@ class CpuBackend final : public SyncBackend {
         OSSL_PARAM_construct_utf8_string(OSSL_PKEY_PARAM_GROUP_NAME, const_cast<char*>(k.group), 0),
         OSSL_PARAM_construct_octet_string(OSSL_PKEY_PARAM_PUB_KEY, const_cast<uint8_t*>(r.in), r.in_len),
         OSSL_PARAM_construct_end()};
-    EVP_PKEY* peer = nullptr;
-    EVP_PKEY_CTX* pc = EVP_PKEY_CTX_new_from_name(ctx_, "EC", nullptr);
-    if (!pc || EVP_PKEY_fromdata_init(pc) != 1 || EVP_PKEY_fromdata(pc, &peer, EVP_PKEY_PUBLIC_KEY, params) != 1)
-      peer = nullptr;
-    EVP_PKEY_CTX_free(pc);
-    EVP_PKEY_CTX* c = peer ? EVP_PKEY_CTX_new_from_pkey(ctx_, k.pkey, nullptr) : nullptr;
-    size_t outlen = r.out_len;
-    // The peer point is validated once, here, by the import above: 04 || X || Y
+    // The peer point is validated once, here, by the import: 04 || X || Y
     // (length and prefix checked at submit, so never the point at infinity),
     // both coordinates below p and the point on the curve (EC_POINT_oct2point
     // refuses anything else); cofactor 1, so no subgroup check is due. The
-    // public-key check EVP_PKEY_derive_set_peer would repeat is skipped
-    // (validate_peer = 0); the GPU path validates in the kernel (decode_point).
-    bool ok = c && EVP_PKEY_derive_init(c) == 1 && EVP_PKEY_derive_set_peer_ex(c, peer, 0) == 1 &&
-              EVP_PKEY_derive(c, r.out, &outlen) == 1 && outlen == k.coord;
-    EVP_PKEY_CTX_free(c);
-    EVP_PKEY_free(peer);
+    // provider's set_peer makes no check of its own (EVP's public-key check
+    // is not repeated); the GPU path validates in the kernel (decode_point).
+    const ProviderPk::Key peer = pk_->import(ProviderPk::Alg::kEc, EVP_PKEY_PUBLIC_KEY, params);
+    size_t outlen = r.out_len;
+    const bool ok = peer && pk_->derive(k.key, peer, r.out, &outlen) && outlen == k.coord;
     return ok ? Status::kOk : Status::kCryptoFailure;
   }
 
@@ -311,9 +315,7 @@ class CpuBackend final : public SyncBackend {
   Status ecdsa(const CpuEcKey& k, Request& r) {
     uint8_t der[160];  // at most 2 * (2 + 1 + 48) + 3 for P-384
     size_t der_len = sizeof der;
-    EVP_PKEY_CTX* c = EVP_PKEY_CTX_new_from_pkey(ctx_, k.pkey, nullptr);
-    bool ok = c && EVP_PKEY_sign_init(c) == 1 && EVP_PKEY_sign(c, der, &der_len, r.in, r.in_len) == 1;
-    EVP_PKEY_CTX_free(c);
+    bool ok = pk_->ecdsa_sign(k.key, r.in, r.in_len, der, &der_len);
     ECDSA_SIG* sig = nullptr;
     if (ok) {
       const unsigned char* p = der;
@@ -349,11 +351,9 @@ class CpuBackend final : public SyncBackend {
     const int der_len = ok ? i2d_ECDSA_SIG(sig, nullptr) : -1;
     ok = ok && der_len > 0 && static_cast<size_t>(der_len) <= sizeof der && i2d_ECDSA_SIG(sig, &p) == der_len;
     ECDSA_SIG_free(sig);
-    EVP_PKEY_CTX* c = ok ? EVP_PKEY_CTX_new_from_pkey(ctx_, k.pkey, nullptr) : nullptr;
-    ok = c && EVP_PKEY_verify_init(c) == 1;
-    if (ok) r.out[0] = EVP_PKEY_verify(c, der, static_cast<size_t>(der_len), r.in + 1, dlen) == 1 ? 1 : 0;
-    EVP_PKEY_CTX_free(c);
-    return ok ? Status::kOk : Status::kCryptoFailure;
+    const int v = ok ? pk_->ecdsa_verify(k.key, der, static_cast<size_t>(der_len), r.in + 1, dlen) : -1;
+    if (v >= 0) r.out[0] = static_cast<uint8_t>(v);
+    return v >= 0 ? Status::kOk : Status::kCryptoFailure;
   }
 
   // y = x^priv mod p for 0 <= x < p; x >= p is refused like the GPU refuses it.
@@ -373,14 +373,15 @@ class CpuBackend final : public SyncBackend {
       case Op::kEcho:
         if (r.in_len) std::memmove(r.out, r.in, r.in_len);
         return Status::kOk;
-      case Op::kRsaPriv: return rsa_priv(pkey_of(key), r);
-      case Op::kX25519Derive: return x25519(pkey_of(key), r);
+      case Op::kRsaPriv: return rsa_priv(cpu_key_of(key), r);
+      case Op::kX25519Derive: return x25519(cpu_key_of(key), r);
       case Op::kModExp: return modexp(*static_cast<CpuDhKey*>(key->state_for(BackendKind::kCpu)), r);
       case Op::kX25519Keygen: {
         // OpenSSL computed the public key when the key was registered.
-        size_t len = 32;
-        return EVP_PKEY_get_raw_public_key(pkey_of(key), r.out, &len) == 1 && len == 32 ? Status::kOk
-                                                                                       : Status::kCryptoFailure;
+        const CpuKey& k = cpu_key_of(key);
+        if (r.out_len != k.x25519_pub.size()) return Status::kCryptoFailure;
+        std::memcpy(r.out, k.x25519_pub.data(), k.x25519_pub.size());
+        return Status::kOk;
       }
       case Op::kEcKeygen: {
         const CpuEcKey& k = ec_of(key);  // the point computed at registration
@@ -398,34 +399,31 @@ class CpuBackend final : public SyncBackend {
     return Status::kUnsupported;
   }
 
-  static EVP_PKEY* pkey_of(KeyEntry* key) {
-    return static_cast<CpuKey*>(key->state_for(BackendKind::kCpu))->pkey;
+  static const CpuKey& cpu_key_of(KeyEntry* key) {
+    return *static_cast<const CpuKey*>(key->state_for(BackendKind::kCpu));
   }
 
-  Status rsa_priv(EVP_PKEY* pkey, Request& r) {
-    EVP_PKEY_CTX* c = EVP_PKEY_CTX_new_from_pkey(ctx_, pkey, nullptr);
+  Status rsa_priv(const CpuKey& k, Request& r) {
     size_t outlen = r.out_len;
-    bool ok = c && EVP_PKEY_decrypt_init(c) == 1 && EVP_PKEY_CTX_set_rsa_padding(c, RSA_NO_PADDING) == 1 &&
-              EVP_PKEY_decrypt(c, r.out, &outlen, r.in, r.in_len) == 1 && outlen == r.out_len;
-    EVP_PKEY_CTX_free(c);
+    const bool ok = pk_->rsa_raw_decrypt(k.key, r.in, r.in_len, r.out, &outlen) && outlen == r.out_len;
     return ok ? Status::kOk : Status::kCryptoFailure;
   }
 
-  Status x25519(EVP_PKEY* pkey, Request& r) {
-    EVP_PKEY* peer = EVP_PKEY_new_raw_public_key_ex(ctx_, "X25519", nullptr, r.in, r.in_len);
-    EVP_PKEY_CTX* c = peer ? EVP_PKEY_CTX_new_from_pkey(ctx_, pkey, nullptr) : nullptr;
+  Status x25519(const CpuKey& k, Request& r) {
+    OSSL_PARAM params[] = {
+        OSSL_PARAM_construct_octet_string(OSSL_PKEY_PARAM_PUB_KEY, const_cast<uint8_t*>(r.in), r.in_len),
+        OSSL_PARAM_construct_end()};
+    const ProviderPk::Key peer = pk_->import(ProviderPk::Alg::kX25519, EVP_PKEY_PUBLIC_KEY, params);
     size_t outlen = r.out_len;
     // OpenSSL refuses an all-zero shared secret (RFC 7748 section 6.1).
-    bool ok = c && EVP_PKEY_derive_init(c) == 1 && EVP_PKEY_derive_set_peer(c, peer) == 1 &&
-              EVP_PKEY_derive(c, r.out, &outlen) == 1 && outlen == 32;
-    EVP_PKEY_CTX_free(c);
-    EVP_PKEY_free(peer);
+    const bool ok = peer && pk_->derive(k.key, peer, r.out, &outlen) && outlen == 32;
     return ok ? Status::kOk : Status::kCryptoFailure;
   }
 
   OSSL_LIB_CTX* ctx_;
   OSSL_PROVIDER* prov_;
   std::unique_ptr<ProviderGcm> gcm_;
+  std::unique_ptr<ProviderPk> pk_;
   // Read-only after construction, shared by every thread preparing EC keys.
   EC_GROUP* const p256_;
   EC_GROUP* const p384_;
@@ -442,12 +440,14 @@ std::unique_ptr<SyncBackend> make_cpu_backend(std::string* error) {
     return nullptr;
   }
   std::unique_ptr<ProviderGcm> gcm = ProviderGcm::find(prov, error);
-  if (!gcm) {
+  std::unique_ptr<ProviderPk> pk = gcm ? ProviderPk::find(prov, error) : nullptr;
+  if (!pk) {
+    gcm.reset();
     OSSL_PROVIDER_unload(prov);
     OSSL_LIB_CTX_free(ctx);
     return nullptr;
   }
-  return std::make_unique<CpuBackend>(ctx, prov, std::move(gcm));
+  return std::make_unique<CpuBackend>(ctx, prov, std::move(gcm), std::move(pk));
 }
 
 }  // namespace gputls::engine

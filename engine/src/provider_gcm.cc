@@ -6,36 +6,29 @@
 #include <cstring>
 
 #include "gputls/engine/request.h"
+#include "provider_algs.h"
 
 namespace gputls::engine {
 namespace {
 
-// An OSSL_ALGORITHM's names are "NAME:alias:...": compare the first.
-bool first_name_is(const char* names, const char* want) {
-  const size_t n = std::strlen(want);
-  return std::strncmp(names, want, n) == 0 && (names[n] == '\0' || names[n] == ':');
-}
-
 bool fns_of(const OSSL_ALGORITHM* algs, const char* name, ProviderGcm::Fns* f) {
-  for (const OSSL_ALGORITHM* a = algs; a && a->algorithm_names; ++a) {
-    if (!first_name_is(a->algorithm_names, name)) continue;
-    for (const OSSL_DISPATCH* d = a->implementation; d->function_id != 0; ++d) {
-      switch (d->function_id) {
-        case OSSL_FUNC_CIPHER_NEWCTX: f->newctx = OSSL_FUNC_cipher_newctx(d); break;
-        case OSSL_FUNC_CIPHER_FREECTX: f->freectx = OSSL_FUNC_cipher_freectx(d); break;
-        case OSSL_FUNC_CIPHER_DUPCTX: f->dupctx = OSSL_FUNC_cipher_dupctx(d); break;
-        case OSSL_FUNC_CIPHER_ENCRYPT_INIT: f->einit = OSSL_FUNC_cipher_encrypt_init(d); break;
-        case OSSL_FUNC_CIPHER_DECRYPT_INIT: f->dinit = OSSL_FUNC_cipher_decrypt_init(d); break;
-        case OSSL_FUNC_CIPHER_UPDATE: f->update = OSSL_FUNC_cipher_update(d); break;
-        case OSSL_FUNC_CIPHER_FINAL: f->final = OSSL_FUNC_cipher_final(d); break;
-        case OSSL_FUNC_CIPHER_GET_CTX_PARAMS: f->get_ctx_params = OSSL_FUNC_cipher_get_ctx_params(d); break;
-        case OSSL_FUNC_CIPHER_SET_CTX_PARAMS: f->set_ctx_params = OSSL_FUNC_cipher_set_ctx_params(d); break;
-        default: break;
-      }
+  const OSSL_ALGORITHM* a = find_algorithm(algs, name);
+  if (!a) return false;
+  for (const OSSL_DISPATCH* d = a->implementation; d->function_id != 0; ++d) {
+    switch (d->function_id) {
+      case OSSL_FUNC_CIPHER_NEWCTX: f->newctx = OSSL_FUNC_cipher_newctx(d); break;
+      case OSSL_FUNC_CIPHER_FREECTX: f->freectx = OSSL_FUNC_cipher_freectx(d); break;
+      case OSSL_FUNC_CIPHER_DUPCTX: f->dupctx = OSSL_FUNC_cipher_dupctx(d); break;
+      case OSSL_FUNC_CIPHER_ENCRYPT_INIT: f->einit = OSSL_FUNC_cipher_encrypt_init(d); break;
+      case OSSL_FUNC_CIPHER_DECRYPT_INIT: f->dinit = OSSL_FUNC_cipher_decrypt_init(d); break;
+      case OSSL_FUNC_CIPHER_UPDATE: f->update = OSSL_FUNC_cipher_update(d); break;
+      case OSSL_FUNC_CIPHER_FINAL: f->final = OSSL_FUNC_cipher_final(d); break;
+      case OSSL_FUNC_CIPHER_GET_CTX_PARAMS: f->get_ctx_params = OSSL_FUNC_cipher_get_ctx_params(d); break;
+      case OSSL_FUNC_CIPHER_SET_CTX_PARAMS: f->set_ctx_params = OSSL_FUNC_cipher_set_ctx_params(d); break;
+      default: break;
     }
-    return f->complete();
   }
-  return false;
+  return f->complete();
 }
 
 }  // namespace
