@@ -27,8 +27,7 @@ void TcpStack::input(const MacAddr& src_mac, const Ipv4View& ip, uint64_t now_us
     return;
   }
   Tcb& t = tcbs_[it->second];
-  t.rmac = src_mac;  // follow the peer's (or its gateway's) current MAC
-  input_tcb(t, seg, now_us);
+  input_tcb(t, src_mac, seg, now_us);
   if (t.state != TcpState::kFree) mark_pending(t);
 }
 
@@ -113,7 +112,7 @@ void TcpStack::input_no_tcb(const MacAddr& src_mac, const Ipv4View& ip, const Tc
       establish(*t, now_us);
       if (t->state == TcpState::kFree) return;
       stats_.tcp_syn_cookies_accepted.add();
-      input_tcb(*t, seg, now_us);  // the ACK may carry data
+      input_tcb(*t, src_mac, seg, now_us);  // the ACK may carry data
       if (t->state != TcpState::kFree) mark_pending(*t);
       return;
     }
@@ -284,7 +283,11 @@ void TcpStack::process_fin(Tcb& t, uint64_t now_us) {
   }
 }
 
-void TcpStack::input_tcb(Tcb& t, const TcpView& seg, uint64_t now_us) {
+// The peer's (or its gateway's) MAC is followed only from segments that
+// pass every check (in the window, acknowledging what was sent, neither RST
+// nor SYN): a blind segment from elsewhere must not redirect the connection's
+// frames, its challenge ACK included.
+void TcpStack::input_tcb(Tcb& t, const MacAddr& src_mac, const TcpView& seg, uint64_t now_us) {
   if (t.state == TcpState::kTimeWait) {
     if (seg.flags & kTcpRst) {
       release(t, CloseReason::kNormal);
@@ -293,9 +296,8 @@ void TcpStack::input_tcb(Tcb& t, const TcpView& seg, uint64_t now_us) {
       Ipv4View ip;
       ip.src = t.rip;
       ip.dst = out_.ip();
-      MacAddr mac = t.rmac;
       release(t, CloseReason::kNormal);
-      input_no_tcb(mac, ip, seg, now_us);
+      input_no_tcb(src_mac, ip, seg, now_us);  // the new incarnation's sender
     } else if (seg.flags & kTcpFin || seg.payload_len) {
       send_ack(t);  // our last ACK was lost: the peer resent its FIN
       t.time_wait_at = now_us + cfg_.time_wait_us;
@@ -330,6 +332,7 @@ void TcpStack::input_tcb(Tcb& t, const TcpView& seg, uint64_t now_us) {
     t.snd_wnd = uint32_t(seg.window) << t.snd_wscale;
     t.snd_wl1 = seg.seq;
     t.snd_wl2 = seg.ack;
+    t.rmac = src_mac;
     establish(t, now_us);
     if (t.state == TcpState::kFree) return;
   }
@@ -380,6 +383,7 @@ void TcpStack::input_tcb(Tcb& t, const TcpView& seg, uint64_t now_us) {
     return;
   }
   if (!process_ack(t, seg, now_us)) return;
+  t.rmac = src_mac;
   if (t.fin_acked) {
     if (t.state == TcpState::kFinWait1) {
       set_state(t, TcpState::kFinWait2);

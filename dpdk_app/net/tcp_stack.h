@@ -70,7 +70,7 @@ class TcpStack {
   // input
   void input_no_tcb(const MacAddr& src_mac, const Ipv4View& ip, const TcpView& seg, uint64_t now_us);
   void input_synrcvd_syn(Tcb& t, const TcpView& seg);
-  void input_tcb(Tcb& t, const TcpView& seg, uint64_t now_us);
+  void input_tcb(Tcb& t, const MacAddr& src_mac, const TcpView& seg, uint64_t now_us);
   bool process_ack(Tcb& t, const TcpView& seg, uint64_t now_us);
   void process_data(Tcb& t, uint32_t seq, const uint8_t* data, size_t len);
   void process_fin(Tcb& t, uint64_t now_us);

@@ -174,3 +174,38 @@ TEST(TcpLimits, ConnectionMemoryIsBounded) {
   EXPECT_EQ(p.stats.mem_bytes_in_use.get(), 3u * 8192);
   EXPECT_LE(p.stats.mem_bytes_peak.get(), p.stats.mem_bytes_limit.get());
 }
+
+// Issue 22.5: the peer's MAC follows only accepted segments. A blind segment
+// from another MAC (out of the window, or an inexact RST) must not redirect
+// the connection's frames; an accepted one (the peer's gateway changed) does.
+TEST(TcpPeerMac, FollowsOnlyAcceptedSegments) {
+  SimPeer p;
+  auto sa = p.handshake(40000, 1000);
+  p.advance_us(500'000);
+  p.take_frames();
+  const MacAddr kOther{0x02, 0, 0, 0, 0, 0x66};
+  auto from = [&](const MacAddr& mac, uint32_t seq, uint8_t flags, const std::string& data) {
+    auto f = p.tcp_frame(40000, 80, seq, sa.seq + 1, flags, data);
+    std::copy(mac.begin(), mac.end(), f.begin() + 6);  // Ethernet source
+    p.deliver(f);
+    p.advance_us(500'000);  // any delayed ACK goes out
+  };
+  auto last_dst = [&] {
+    auto frames = p.take_frames();
+    MacAddr dst{};
+    if (frames.empty()) {
+      ADD_FAILURE() << "the stack sent nothing";
+    } else {
+      std::copy(frames.back().begin(), frames.back().begin() + 6, dst.begin());
+    }
+    return dst;
+  };
+  from(kOther, 1001 + 10'000'000, kTcpAck, "blind");  // out of the window: answered with an ACK
+  EXPECT_EQ(last_dst(), SimPeer::kPeerMac);
+  from(kOther, 1001 + 100, kTcpRst, "");  // in the window, not exact: challenge ACK
+  EXPECT_EQ(last_dst(), SimPeer::kPeerMac);
+  EXPECT_EQ(p.stats.tcp_challenge_acks.get(), 1u);
+  from(kOther, 1001, kTcpAck | kTcpPsh, "hello");  // accepted: the peer moved
+  EXPECT_EQ(p.recorder.received, "hello");
+  EXPECT_EQ(last_dst(), kOther);
+}
