@@ -15,6 +15,9 @@ namespace gputls::engine {
 class SyncBackend : public Backend {
  public:
   virtual Status run_one(Op op, KeyEntry* key, Request& r) = 0;
+  // Ephemeral keys (X25519, EC) imported so far: each on its first use by
+  // this backend, never at registration.
+  virtual uint64_t keys_imported() const { return 0; }
 };
 
 // OpenSSL's default provider in a private OSSL_LIB_CTX that holds nothing

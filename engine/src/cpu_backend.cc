@@ -14,6 +14,7 @@
 #include <array>
 #include <atomic>
 #include <memory>
+#include <mutex>
 #include <cstring>
 #include <vector>
 
@@ -24,12 +25,29 @@
 namespace gputls::engine {
 namespace {
 
-// An RSA or X25519 key inside the default provider (which clears private
-// components when it frees them); X25519's public key computed at import.
+// An RSA key inside the default provider (which clears private components
+// when it frees them).
 struct CpuKey final : BackendKeyState {
   explicit CpuKey(ProviderPk::Key k) : key(std::move(k)) {}
   ProviderPk::Key key;
-  std::array<uint8_t, 32> x25519_pub{};
+};
+
+// Ephemeral keys (X25519, P-256 / P-384: one per handshake) are imported, and
+// their public keys computed, when this backend first uses them, not at
+// registration: registration runs on the caller's thread, and a key a GPU
+// serves never needs the CPU's copy (computing it there cost the host a
+// fixed-base scalar multiplication per handshake, issue 21 item 9). Once
+// done, every thread reads the result.
+struct LazyImport {
+  std::once_flag once;
+  bool ok = false;
+};
+
+// An X25519 key: the provider's key and the public key it computed.
+struct CpuX25519Key final : BackendKeyState {
+  LazyImport lazy;
+  ProviderPk::Key key;
+  std::array<uint8_t, 32> pub{};
 };
 
 struct BnFree {
@@ -50,8 +68,9 @@ struct CpuDhKey final : BackendKeyState {
 };
 
 // A P-256 / P-384 key: the provider's key (private and public) and the
-// public point 04 || X || Y, computed once at registration (keygen returns it).
+// public point 04 || X || Y (keygen returns it), made on first use.
 struct CpuEcKey final : BackendKeyState {
+  LazyImport lazy;
   ProviderPk::Key key;
   std::vector<uint8_t> pub;
   const char* group = nullptr;  // OpenSSL's group name
@@ -89,6 +108,7 @@ class CpuBackend final : public SyncBackend {
   std::string description() const override { return std::string("OpenSSL ") + OpenSSL_version(OPENSSL_VERSION_STRING); }
   bool supports(Op, uint32_t) const override { return true; }
   bool idle() const override { return true; }
+  uint64_t keys_imported() const override { return imported_.load(std::memory_order_relaxed); }
 
   Status prepare_key(KeyEntry& key) override {
     std::unique_ptr<CpuKey> k;
@@ -96,8 +116,11 @@ class CpuBackend final : public SyncBackend {
     if (key.type == KeyType::kRsa) {
       k = rsa_from(key.rsa, &key.bits);
     } else if (key.type == KeyType::kX25519) {
-      k = x25519_from(key.x25519);
+      ERR_pop_to_mark();
+      if (key.x25519.priv.size() != 32) return Status::kBadKey;  // any 32 bytes are a key (clamped on use)
       key.bits = 255;
+      key.state[static_cast<size_t>(BackendKind::kCpu)] = std::make_unique<CpuX25519Key>();
+      return Status::kOk;
     } else if (key.type == KeyType::kDh) {
       ERR_pop_to_mark();
       return prepare_dh(key);
@@ -166,17 +189,25 @@ class CpuBackend final : public SyncBackend {
   }
 
   // The provider computes the public key from the private one at import.
-  std::unique_ptr<CpuKey> x25519_from(const X25519KeyMaterial& m) {
-    if (m.priv.size() != 32) return nullptr;
+  bool import_x25519(const X25519KeyMaterial& m, CpuX25519Key* k) {
     OSSL_PARAM in[] = {OSSL_PARAM_construct_octet_string(OSSL_PKEY_PARAM_PRIV_KEY,
-                                                         const_cast<uint8_t*>(m.priv.data()), 32),
+                                                         const_cast<uint8_t*>(m.priv.data()), m.priv.size()),
                        OSSL_PARAM_construct_end()};
-    auto k = std::make_unique<CpuKey>(pk_->import(ProviderPk::Alg::kX25519, EVP_PKEY_KEYPAIR, in));
-    OSSL_PARAM out[] = {OSSL_PARAM_construct_octet_string(OSSL_PKEY_PARAM_ENCODED_PUBLIC_KEY, k->x25519_pub.data(),
-                                                          k->x25519_pub.size()),
-                        OSSL_PARAM_construct_end()};
-    if (!k->key || !k->key.get(out) || out[0].return_size != 32) return nullptr;
-    return k;
+    k->key = pk_->import(ProviderPk::Alg::kX25519, EVP_PKEY_KEYPAIR, in);
+    OSSL_PARAM out[] = {
+        OSSL_PARAM_construct_octet_string(OSSL_PKEY_PARAM_ENCODED_PUBLIC_KEY, k->pub.data(), k->pub.size()),
+        OSSL_PARAM_construct_end()};
+    return k->key && k->key.get(out) && out[0].return_size == k->pub.size();
+  }
+
+  // The key imported on first use (any thread), or nullptr if that failed.
+  const CpuX25519Key* x25519_of(KeyEntry* key) {
+    auto* k = static_cast<CpuX25519Key*>(key->state_for(BackendKind::kCpu));
+    std::call_once(k->lazy.once, [&] {
+      k->lazy.ok = import_x25519(key->x25519, k);
+      imported_.fetch_add(1, std::memory_order_relaxed);
+    });
+    return k->lazy.ok ? k : nullptr;
   }
 
   // n = p*q, d*e = 1 mod p-1 and q-1, and the CRT parameters agree: a faulty
@@ -219,26 +250,40 @@ class CpuBackend final : public SyncBackend {
     return Status::kOk;
   }
 
-  // P-256 / P-384 from the private scalar alone: checks 1 <= d < n, computes
-  // the public point d*G (EVP_PKEY_fromdata does not), and imports both.
+  const EC_GROUP* group_of(uint32_t bits) const { return bits == 256 ? p256_ : p384_; }
+
+  // P-256 / P-384 at registration: the curve and 1 <= d < n, checked (cheap);
+  // the public point and the import wait for first use (import_ec).
   Status prepare_ec(KeyEntry& key) {
     const uint32_t bits = key.ec.curve_bits;
     if ((bits != 256 && bits != 384) || key.ec.priv.empty()) return Status::kBadKey;
+    const EC_GROUP* group = group_of(bits);  // made once: a group costs as much as a key
+    Bn d = bn_from(key.ec.priv);
+    if (!group || !d || BN_is_zero(d.get()) || BN_cmp(d.get(), EC_GROUP_get0_order(group)) >= 0)
+      return Status::kBadKey;
     auto k = std::make_unique<CpuEcKey>();
     k->group = bits == 256 ? "prime256v1" : "secp384r1";
     k->coord = bits / 8;
-    const EC_GROUP* group = bits == 256 ? p256_ : p384_;  // made once: a group costs as much as a key
+    key.bits = bits;
+    key.state[static_cast<size_t>(BackendKind::kCpu)] = std::move(k);
+    return Status::kOk;
+  }
+
+  // The public point d*G (EVP_PKEY_fromdata does not compute it), then the
+  // key pair imported into the provider.
+  bool import_ec(const EcKeyMaterial& m, CpuEcKey* k) {
+    const EC_GROUP* group = group_of(m.curve_bits);
     BN_CTX* bctx = BN_CTX_secure_new_ex(ctx_);
-    Bn d = bn_from(key.ec.priv);
-    EC_POINT* pub = group ? EC_POINT_new(group) : nullptr;
+    Bn d = bn_from(m.priv);
+    EC_POINT* pub = EC_POINT_new(group);
     OSSL_PARAM_BLD* bld = nullptr;
     OSSL_PARAM* params = nullptr;
-    bool in_range = false, ok = false;
-    if (group && bctx && d && pub) {
+    bool ok = false;
+    if (bctx && d && pub) {
       BN_set_flags(d.get(), BN_FLG_CONSTTIME);
-      in_range = !BN_is_zero(d.get()) && !BN_is_negative(d.get()) && BN_cmp(d.get(), EC_GROUP_get0_order(group)) < 0;
+      ok = EC_POINT_mul(group, pub, d.get(), nullptr, nullptr, bctx) == 1;
     }
-    if (in_range && EC_POINT_mul(group, pub, d.get(), nullptr, nullptr, bctx) == 1) {
+    if (ok) {
       k->pub.resize(1 + 2 * k->coord);
       ok = EC_POINT_point2oct(group, pub, POINT_CONVERSION_UNCOMPRESSED, k->pub.data(), k->pub.size(), bctx) ==
            k->pub.size();
@@ -255,10 +300,17 @@ class CpuBackend final : public SyncBackend {
     OSSL_PARAM_BLD_free(bld);
     EC_POINT_free(pub);
     BN_CTX_free(bctx);
-    if (!ok) return Status::kBadKey;
-    key.bits = bits;
-    key.state[static_cast<size_t>(BackendKind::kCpu)] = std::move(k);
-    return Status::kOk;
+    return ok;
+  }
+
+  // The key imported on first use (any thread), or nullptr if that failed.
+  const CpuEcKey* ec_of(KeyEntry* key) {
+    auto* k = static_cast<CpuEcKey*>(key->state_for(BackendKind::kCpu));
+    std::call_once(k->lazy.once, [&] {
+      k->lazy.ok = import_ec(key->ec, k);
+      imported_.fetch_add(1, std::memory_order_relaxed);
+    });
+    return k->lazy.ok ? k : nullptr;
   }
 
   Status prepare_aes(KeyEntry& key) {
@@ -285,10 +337,6 @@ class CpuBackend final : public SyncBackend {
     const Status s = c ? c.record(seal, r) : Status::kCryptoFailure;
     ERR_pop_to_mark();
     return s;
-  }
-
-  static const CpuEcKey& ec_of(KeyEntry* key) {
-    return *static_cast<const CpuEcKey*>(key->state_for(BackendKind::kCpu));
   }
 
   // x(d*Q) for the peer's 04 || X || Y. OpenSSL's import validates the point
@@ -374,24 +422,31 @@ class CpuBackend final : public SyncBackend {
         if (r.in_len) std::memmove(r.out, r.in, r.in_len);
         return Status::kOk;
       case Op::kRsaPriv: return rsa_priv(cpu_key_of(key), r);
-      case Op::kX25519Derive: return x25519(cpu_key_of(key), r);
+      case Op::kX25519Derive: {
+        const CpuX25519Key* k = x25519_of(key);
+        return k ? x25519(*k, r) : Status::kCryptoFailure;
+      }
       case Op::kModExp: return modexp(*static_cast<CpuDhKey*>(key->state_for(BackendKind::kCpu)), r);
       case Op::kX25519Keygen: {
-        // OpenSSL computed the public key when the key was registered.
-        const CpuKey& k = cpu_key_of(key);
-        if (r.out_len != k.x25519_pub.size()) return Status::kCryptoFailure;
-        std::memcpy(r.out, k.x25519_pub.data(), k.x25519_pub.size());
+        // OpenSSL computes the public key when the key is imported.
+        const CpuX25519Key* k = x25519_of(key);
+        if (!k || r.out_len != k->pub.size()) return Status::kCryptoFailure;
+        std::memcpy(r.out, k->pub.data(), k->pub.size());
         return Status::kOk;
       }
       case Op::kEcKeygen: {
-        const CpuEcKey& k = ec_of(key);  // the point computed at registration
-        if (r.out_len != k.pub.size()) return Status::kCryptoFailure;
-        std::memcpy(r.out, k.pub.data(), k.pub.size());
+        const CpuEcKey* k = ec_of(key);  // the point computed at import
+        if (!k || r.out_len != k->pub.size()) return Status::kCryptoFailure;
+        std::memcpy(r.out, k->pub.data(), k->pub.size());
         return Status::kOk;
       }
-      case Op::kEcdhDerive: return ecdh(ec_of(key), r);
-      case Op::kEcdsaSign: return ecdsa(ec_of(key), r);
-      case Op::kEcdsaVerify: return ecdsa_verify(ec_of(key), r);
+      case Op::kEcdhDerive:
+      case Op::kEcdsaSign:
+      case Op::kEcdsaVerify: {
+        const CpuEcKey* k = ec_of(key);
+        if (!k) return Status::kCryptoFailure;
+        return op == Op::kEcdhDerive ? ecdh(*k, r) : op == Op::kEcdsaSign ? ecdsa(*k, r) : ecdsa_verify(*k, r);
+      }
       case Op::kAesGcmSeal: return aes_gcm(key, true, r);
       case Op::kAesGcmOpen: return aes_gcm(key, false, r);
       case Op::kCount: break;
@@ -409,7 +464,7 @@ class CpuBackend final : public SyncBackend {
     return ok ? Status::kOk : Status::kCryptoFailure;
   }
 
-  Status x25519(const CpuKey& k, Request& r) {
+  Status x25519(const CpuX25519Key& k, Request& r) {
     OSSL_PARAM params[] = {
         OSSL_PARAM_construct_octet_string(OSSL_PKEY_PARAM_PUB_KEY, const_cast<uint8_t*>(r.in), r.in_len),
         OSSL_PARAM_construct_end()};
@@ -424,6 +479,7 @@ class CpuBackend final : public SyncBackend {
   OSSL_PROVIDER* prov_;
   std::unique_ptr<ProviderGcm> gcm_;
   std::unique_ptr<ProviderPk> pk_;
+  std::atomic<uint64_t> imported_{0};
   // Read-only after construction, shared by every thread preparing EC keys.
   EC_GROUP* const p256_;
   EC_GROUP* const p384_;

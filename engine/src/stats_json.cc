@@ -118,6 +118,9 @@ std::string Engine::stats_json() const {
         {"probes", rotation_->probes()},
         {"retry_in_ms", rotation_->retry_in_ms()}}},
       {"keys_live", keys_->live_count()},
+      // Ephemeral keys the CPU backend imported (public key computed on the
+      // host): only those it served. With a GPU serving keygen, none.
+      {"cpu_keys_imported", cpu_->keys_imported()},
       {"keys_capacity", keys_->capacity()},
       {"batches_in_flight", in_flight_.load()},
       {"rejected", counts_json(load_all(rejected_), [](size_t i) { return status_name(static_cast<Status>(i)); })},

@@ -9,6 +9,8 @@
 #include <thread>
 #include <vector>
 
+#include <nlohmann/json.hpp>
+
 #include "engine_test_util.h"
 #include "test_keys.h"
 
@@ -101,6 +103,41 @@ TEST(EngineCpu, X25519KeygenGivesOpenSSLsPublicKey) {
   prepare(r, Op::kX25519Keygen, h, nullptr, 0, pub.data(), 31);
   EXPECT_EQ(eng->submit(r), Status::kInvalidArgument);
   EVP_PKEY_free(k);
+}
+
+Status run_one(Engine& eng, Op op, KeyHandle h, const uint8_t* in, size_t in_len, uint8_t* out, size_t out_len) {
+  Request r;
+  prepare(r, op, h, in, in_len, out, out_len);
+  Status s = eng.submit(r);
+  return s == Status::kOk ? eng.wait(r) : s;
+}
+
+// Ephemeral keys are imported by the CPU backend when it first serves them,
+// once, not when they are registered: a GPU that serves keygen leaves the
+// host no scalar multiplication per key (counted: cpu_keys_imported).
+TEST(EngineCpu, EphemeralKeysImportOnFirstUseOnly) {
+  auto eng = make_engine(cpu_config());
+  auto imported = [&] { return nlohmann::json::parse(eng->stats_json())["cpu_keys_imported"].get<uint64_t>(); };
+  EVP_PKEY* x = x25519_key();
+  EVP_PKEY* e = ec_key(256);
+  KeyHandle hx, he;
+  ASSERT_EQ(eng->register_x25519_key(x25519_material(x), &hx), Status::kOk);
+  ASSERT_EQ(eng->register_ec_key(ec_material(e, 256), &he), Status::kOk);
+  EXPECT_EQ(imported(), 0u) << "registration imported a key";
+  for (int i = 0; i < 2; ++i) {
+    Bytes pub(32), point(65);
+    ASSERT_EQ(run_one(*eng, Op::kX25519Keygen, hx, nullptr, 0, pub.data(), pub.size()), Status::kOk);
+    EXPECT_EQ(pub, x25519_public(x));
+    ASSERT_EQ(run_one(*eng, Op::kEcKeygen, he, nullptr, 0, point.data(), point.size()), Status::kOk);
+    EXPECT_EQ(point, ec_public(e));
+    EXPECT_EQ(imported(), 2u) << "each key is imported once, on first use";
+  }
+  KeyHandle unused;
+  ASSERT_EQ(eng->register_x25519_key(x25519_material(x), &unused), Status::kOk);
+  EXPECT_EQ(eng->free_key(unused), Status::kOk);
+  EXPECT_EQ(imported(), 2u) << "a key freed unused was never imported";
+  EVP_PKEY_free(x);
+  EVP_PKEY_free(e);
 }
 
 TEST(EngineCpu, RejectsMalformedRequests) {
@@ -277,13 +314,6 @@ namespace {
 using namespace testing;
 
 class EcCurves : public ::testing::TestWithParam<int> {};
-
-Status run_one(Engine& eng, Op op, KeyHandle h, const uint8_t* in, size_t in_len, uint8_t* out, size_t out_len) {
-  Request r;
-  prepare(r, op, h, in, in_len, out, out_len);
-  Status s = eng.submit(r);
-  return s == Status::kOk ? eng.wait(r) : s;
-}
 
 TEST_P(EcCurves, KeygenGivesOpenSSLsPublicKey) {
   const int bits = GetParam();
