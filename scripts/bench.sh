@@ -63,7 +63,7 @@ fi
 
 echo "== 1. in-process handshakes: default vs $gp ${gp_async:+(async)}, concurrency $sweep, $threads threads, ${duration}s per point"
 hs() {  # name args...
-  local name=$1 parts=() level; shift
+  local name=$1 parts=() host=() level; shift
   echo "-- $name"
   # Default and gputls alternate at each concurrency, so drift in a shared machine's load hits both.
   for level in ${sweep//,/ }; do
@@ -73,10 +73,23 @@ hs() {  # name args...
     "$bench" handshake --provider "$gp" $gp_async --modules "$modules" --duration "$duration" --concurrency "$level" \
       --threads "$threads" --json "$out/.g$level.json" "$@" | sed -n 2p
     parts+=("$out/.d$level.json" "$out/.g$level.json")
+    if [ "$gp" = gputls:cpu ]; then
+      # The host's cost with the public-key work off the server's thread, as a GPU would take it:
+      # records stay on the caller's thread, public-key operations queue to the engine's thread
+      # (GPUTLS_INLINE=2), the async server pauses on them (bench_table.py's host-cost table).
+      # shellcheck disable=SC2086
+      GPUTLS_INLINE=2 "$bench" handshake --provider gputls:cpu --async --modules "$modules" --duration "$duration" \
+        --concurrency "$level" --threads "$threads" --json "$out/.h$level.json" "$@" >/dev/null
+      host+=("$out/.h$level.json")
+    fi
   done
-  python3 -c 'import json,sys; json.dump([r for p in sys.argv[2:] for r in json.load(open(p))], open(sys.argv[1], "w"), indent=2)' \
-    "$out/handshake_$name.json" "${parts[@]}"
+  merge() { python3 -c 'import json,sys; json.dump([r for p in sys.argv[2:] for r in json.load(open(p))], open(sys.argv[1], "w"), indent=2)' "$@"; }
+  merge "$out/handshake_$name.json" "${parts[@]}"
   rm -f "${parts[@]}"
+  if [ ${#host[@]} -gt 0 ]; then
+    merge "$out/host_cost_$name.json" "${host[@]}"
+    rm -f "${host[@]}"
+  fi
 }
 hs tls12_rsa2048 --tls 1.2 --cipher AES128-GCM-SHA256 --cert rsa2048
 hs tls13_x25519_rsa2048 --tls 1.3 --group x25519 --cert rsa2048
@@ -159,7 +172,8 @@ net = [r for p in sys.argv[3:] for r in json.load(open(p))]
 json.dump({"s_time": records, "gputls_bench_network": net}, open(sys.argv[2], "w"), indent=2)
 PY
 
-python3 bench/handshake/validate_json.py bench/handshake/schema.json "$out"/handshake_*.json "$work"/net-*.json
+# shellcheck disable=SC2046
+python3 bench/handshake/validate_json.py bench/handshake/schema.json "$out"/handshake_*.json $(ls "$out"/host_cost_*.json 2>/dev/null) "$work"/net-*.json
 
 echo "== summary (ratios measured in this run)"
 # The plot needs matplotlib: Debian's python3-matplotlib, for /usr/bin/python3.

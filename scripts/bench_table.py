@@ -97,7 +97,34 @@ def handshake_table(d):
             print(f"  gputls-bench --connect {config_name(r):<40} {r['provider']:<17} "
                   f"{r['handshakes_per_sec']:>8.0f} hs/s     server {us if us is None else round(us):>5} us/hs  "
                   f"p99 {r['p99_ms']:.2f} ms")
+    host_cost_table(d, sweeps)
     plot(sweeps, os.path.join(d, "handshakes.png"))
+
+
+def host_cost_table(d, sweeps):
+    """The server thread's CPU per handshake with the public-key work off it (host_cost_*.json:
+    gputls async with GPUTLS_INLINE=2, the CPU backend on the engine's thread, as a GPU would take
+    it; with a GPU, the gputls:gpu rows), against libssl's floor (the default provider's rest us
+    at the same concurrency). Issue 24's figure: host us <= 1.15x the floor."""
+    rows = []
+    for name, runs in sweeps.items():
+        path = os.path.join(d, f"host_cost_{name}.json")
+        off = json.load(open(path)) if os.path.exists(path) else [r for r in runs if r["provider"] == "gputls:gpu"]
+        floor = {r["concurrency"]: r["cpu"]["rest_us_per_handshake"] for r in runs if r["provider"] == "default"}
+        for r in off:
+            if r["concurrency"] in floor:
+                rows.append((r, floor[r["concurrency"]]))
+    if not rows:
+        return
+    print("host cost with the public-key work off the server's thread: host us = the server's own SSL calls "
+          "(cpu.server_calls_us_per_handshake); offload us = the engine's threads doing the public-key work; "
+          "floor = libssl's (default's rest us)")
+    print(f"{'configuration':<28} {'conc':>5} {'floor us':>9} {'host us':>8} {'host/floor':>10} {'offload us':>10}")
+    for r, floor in rows:
+        c = r["cpu"]
+        host = c["server_calls_us_per_handshake"]
+        print(f"{config_name(r):<28} {r['concurrency']:>5} {floor:>9.1f} {host:>8.1f} {host / floor:>10.3f} "
+              f"{c['server_us_per_handshake'] - host:>10.1f}")
 
 
 def plot(sweeps, path):

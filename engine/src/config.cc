@@ -78,8 +78,9 @@ bool Config::set(const std::string& name, const std::string& value, std::string*
   }
   if (name == "inline") {
     uint32_t v;
-    if (!parse_u32(env, value, 0, 1, &v, error)) return false;
+    if (!parse_u32(env, value, 0, 2, &v, error)) return false;
     inline_without_gpu = v != 0;
+    inline_records_only = v == 2;
     return true;
   }
   if (name == "quiet") {

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <cstdlib>
+#include <tuple>
 
 namespace gputls::engine {
 namespace {
@@ -33,6 +34,22 @@ TEST(Config, ReadsEnvironment) {
   EXPECT_EQ(c->deadline_us, 50u);
   EXPECT_EQ(c->flusher_threads, 0u);
   EXPECT_EQ(c->queue_capacity, 16u);
+}
+
+TEST(Config, InlineModes) {
+  for (auto [value, without_gpu, records_only] :
+       {std::tuple{"0", false, false}, {"1", true, false}, {"2", true, true}}) {
+    EnvGuard g("GPUTLS_INLINE", value);
+    std::string err;
+    auto c = Config::from_env(&err);
+    ASSERT_TRUE(c) << err;
+    EXPECT_EQ(c->inline_without_gpu, without_gpu) << value;
+    EXPECT_EQ(c->inline_records_only, records_only) << value;
+  }
+  EnvGuard bad("GPUTLS_INLINE", "3");
+  std::string err;
+  EXPECT_FALSE(Config::from_env(&err));
+  EXPECT_NE(err.find("GPUTLS_INLINE"), std::string::npos) << err;
 }
 
 TEST(Config, MalformedValuesNameTheVariable) {

@@ -173,7 +173,9 @@ CallResult call_engine(ProvCtx* pc, ProvOp which, engine::Engine* eng, engine::O
                        const uint8_t* in, size_t in_len, uint8_t* out, size_t out_len,
                        const engine::AeadParams* aead) {
   ProvOpStats& st = pc->stats[which];
-  if (pc->config.inline_without_gpu && eng->prefers_run_now(op, in_len)) {
+  const engine::Config& cfg = pc->config;
+  if (cfg.inline_without_gpu && eng->prefers_run_now(op, in_len) &&
+      (!cfg.inline_records_only || (engine::is_aead(op) && in_len < cfg.aes_gpu_min_bytes))) {
     // Nothing to batch for (no GPU, policy cpu, or an AES-GCM record below
     // the GPU's size threshold): the engine runs it right here, with no
     // queue and no thread handoff; pausing an ASYNC_JOB would only add a

@@ -452,5 +452,34 @@ TEST_F(InlineEcHandshake, RunsOnTheCallersThreadWithoutPausing) {
   expect_no_software();
 }
 
+// GPUTLS_INLINE=2, the benchmark's "public-key work off the host": records
+// below GPUTLS_AES_GPU_MIN_BYTES stay on the calling thread (as with a GPU),
+// public-key operations queue to the engine's threads, so an async server
+// pauses on each of them and on no record.
+class RecordsInlineEcHandshake : public EcHandshake {
+ protected:
+  const char* inline_mode() const override { return "2"; }
+  uint64_t paused(std::initializer_list<const char*> ops) const {
+    uint64_t n = 0;
+    for (const char* op : ops) n += count(op, "async_paused");
+    return n;
+  }
+};
+
+TEST_F(RecordsInlineEcHandshake, PublicKeyWorkQueuesRecordsDoNot) {
+  const uint64_t seals = count("aes_gcm_seal"), opens = count("aes_gcm_open");
+  Counts d = handshake(ec_id(), TLS1_3_VERSION, nullptr, "P-256", /*async=*/true, /*expect_pause=*/true);
+  EXPECT_EQ(d.keygen, 1u);
+  EXPECT_EQ(d.derive, 1u);
+  EXPECT_EQ(d.ecdsa, 1u);
+  EXPECT_GT(paused({"ec_keygen"}), 0u) << stats().dump();
+  EXPECT_GT(paused({"ecdh_derive"}), 0u);
+  EXPECT_GT(paused({"ecdsa_sign"}), 0u);
+  EXPECT_GT(count("aes_gcm_seal") - seals, 0u) << "the server's handshake records went through the engine";
+  EXPECT_GT(count("aes_gcm_open") - opens, 0u);
+  EXPECT_EQ(paused({"aes_gcm_seal", "aes_gcm_open"}), 0u) << "records ran on the caller's thread";
+  expect_no_software();
+}
+
 }  // namespace
 }  // namespace gputls::host::testing

@@ -61,7 +61,7 @@ uint64_t ProviderFixture::engine_total() const {
 
 void QueuedProviderFixture::SetUp() {
   ASSERT_TRUE(kQueuedDeadlineSet);
-  setenv("GPUTLS_INLINE", "0", 1);
+  setenv("GPUTLS_INLINE", inline_mode(), 1);
   ProviderFixture::SetUp();
 }
 

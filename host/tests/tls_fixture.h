@@ -40,6 +40,9 @@ class QueuedProviderFixture : public ProviderFixture {
  protected:
   void SetUp() override;
   void TearDown() override;
+  // GPUTLS_INLINE's value for this fixture: 0 queues everything; 2 only
+  // public-key operations (small AES-GCM records run on the caller's thread).
+  virtual const char* inline_mode() const { return "0"; }
 };
 
 // A self-signed RSA (bits) or EC (curve, e.g. "P-256") certificate and its

@@ -49,6 +49,12 @@ struct Config {
   // policy cpu, or an AES-GCM record below aes_gpu_min_bytes), instead of
   // queueing them to the engine's threads and waiting or pausing.
   bool inline_without_gpu = true;
+  // With inline_without_gpu: only AES-GCM records below aes_gpu_min_bytes run
+  // on the caller's thread; public-key operations always queue, so the CPU
+  // backend serves them on the engine's threads (GPUTLS_INLINE=2). The
+  // caller's thread then pays what it would pay with a GPU doing the
+  // public-key math: the benchmark's "public-key work off the host" figure.
+  bool inline_records_only = false;
 
   // Tests and benchmarks only: replaces the CUDA backend (e.g. a backend that
   // injects device errors). Called once by the engine's constructor.
