@@ -19,6 +19,7 @@
 #include <memory>
 #include <vector>
 
+#include "loop/fd_limit.h"
 #include "port/appliance_config.h"
 #include "port/lcore_worker.h"
 #include "port/stats_report.h"
@@ -131,6 +132,16 @@ int main(int argc, char** argv) {
                            "stats, each other lcore runs the network loop\n");
       exit_code = 1;
       break;
+    }
+    if (cfg.tls_enabled) {
+      // Each TLS connection holds a backend socket and, while paused on
+      // gputls, a provider wait fd.
+      std::string err;
+      if (!loop::ensure_fd_limit(loop::descriptors_needed(workers.size(), cfg.tcp.max_connections, 2), &err)) {
+        std::fprintf(stderr, "gputls-appliance: %s\n", err.c_str());
+        exit_code = 1;
+        break;
+      }
     }
     if (!rte_eth_dev_is_valid_port(cfg.port_id)) {
       std::fprintf(stderr, "gputls-appliance: no DPDK port %u (%u ports found); attach a NIC or add "
