@@ -4,7 +4,9 @@
 #include <gtest/gtest.h>
 #include <openssl/core_names.h>
 #include <openssl/evp.h>
+#include <openssl/err.h>
 #include <openssl/pem.h>
+#include <openssl/ssl.h>
 #include <openssl/x509.h>
 #include <unistd.h>
 
@@ -55,6 +57,58 @@ TEST(TlsContext, LoadsACertificateAndKey) {
   ASSERT_TRUE(ctx) << err;
   EXPECT_NE(ctx->ssl_ctx(), nullptr);
   EXPECT_EQ(ctx->provider_stats_json(), "");  // default provider: no gputls counters
+}
+
+// A TLS 1.2 handshake over memory BIOs against the appliance's SSL_CTX with a
+// client offering `client_ciphers` in its order: the suite negotiated, or ""
+// when the handshake failed.
+std::string negotiate(SSL_CTX* server_ctx, const char* client_ciphers) {
+  SSL_CTX* cctx = SSL_CTX_new(TLS_client_method());
+  SSL_CTX_set_max_proto_version(cctx, TLS1_2_VERSION);
+  EXPECT_EQ(SSL_CTX_set_cipher_list(cctx, client_ciphers), 1);
+  SSL* c = SSL_new(cctx);
+  SSL* s = SSL_new(server_ctx);
+  BIO *cb = nullptr, *sb = nullptr;
+  BIO_new_bio_pair(&cb, 0, &sb, 0);
+  SSL_set_bio(c, cb, cb);
+  SSL_set_bio(s, sb, sb);
+  SSL_set_connect_state(c);
+  SSL_set_accept_state(s);
+  bool cdone = false, sdone = false, failed = false;
+  for (int i = 0; i < 100 && !(cdone && sdone) && !failed; ++i) {
+    for (auto [ssl, done] : {std::pair{c, &cdone}, std::pair{s, &sdone}}) {
+      if (*done) continue;
+      const int r = SSL_do_handshake(ssl);
+      if (r == 1) *done = true;
+      else if (const int e = SSL_get_error(ssl, r); e != SSL_ERROR_WANT_READ && e != SSL_ERROR_WANT_WRITE) failed = true;
+    }
+  }
+  ERR_clear_error();
+  std::string suite = cdone && sdone ? SSL_get_cipher_name(s) : "";
+  SSL_free(c);
+  SSL_free(s);
+  SSL_CTX_free(cctx);
+  return suite;
+}
+
+// Issue 22.8: what a TLS scanner checks. The server's order decides; the
+// default offers ECDHE with AEAD only (no CBC, no static RSA key exchange);
+// --ciphers still replaces the list.
+TEST(TlsContext, ServerOrderAndAeadOnlyByDefault) {
+  Material m;
+  std::string err;
+  auto ctx = TlsContext::create(m.settings(), &err);
+  ASSERT_TRUE(ctx) << err;
+  EXPECT_EQ(negotiate(ctx->ssl_ctx(), "ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-ECDSA-AES128-GCM-SHA256"),
+            "ECDHE-ECDSA-AES128-GCM-SHA256")
+      << "the client's first choice won";
+  EXPECT_EQ(negotiate(ctx->ssl_ctx(), "ECDHE-ECDSA-CHACHA20-POLY1305"), "ECDHE-ECDSA-CHACHA20-POLY1305");
+  EXPECT_EQ(negotiate(ctx->ssl_ctx(), "ECDHE-ECDSA-AES128-SHA:ECDHE-ECDSA-AES256-SHA384"), "") << "CBC offered";
+  TlsSettings s = m.settings();
+  s.ciphers = "ECDHE-ECDSA-AES128-SHA";
+  auto cbc = TlsContext::create(s, &err);
+  ASSERT_TRUE(cbc) << err;
+  EXPECT_EQ(negotiate(cbc->ssl_ctx(), "ECDHE-ECDSA-AES128-SHA"), "ECDHE-ECDSA-AES128-SHA") << "--ciphers overrides";
 }
 
 TEST(TlsContext, BadSettingsSayWhatIsWrong) {

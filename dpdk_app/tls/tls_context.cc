@@ -108,8 +108,12 @@ std::unique_ptr<TlsContext> TlsContext::create(const TlsSettings& s, std::string
   SSL_CTX_set_ex_data(ctx, g_ctx_index, t->impl_.get());
   SSL_CTX_set_min_proto_version(ctx, minv);
   SSL_CTX_set_max_proto_version(ctx, maxv);
-  if (!s.ciphers.empty() && SSL_CTX_set_cipher_list(ctx, s.ciphers.c_str()) != 1)
-    return fail("--ciphers " + s.ciphers + ": no usable TLS 1.2 cipher: " + ossl_errors());
+  const std::string& ciphers = s.ciphers.empty() ? kDefaultTls12Ciphers : s.ciphers;
+  if (SSL_CTX_set_cipher_list(ctx, ciphers.c_str()) != 1)
+    return fail("--ciphers " + ciphers + ": no usable TLS 1.2 cipher: " + ossl_errors());
+  // The server's order decides (TLS 1.2 and 1.3), as HAProxy's default does:
+  // a scanner rates a client-chosen order as a weakness.
+  SSL_CTX_set_options(ctx, SSL_OP_CIPHER_SERVER_PREFERENCE);
   if (!s.ciphersuites.empty() && SSL_CTX_set_ciphersuites(ctx, s.ciphersuites.c_str()) != 1)
     return fail("--ciphersuites " + s.ciphersuites + ": no usable TLS 1.3 suite: " + ossl_errors());
   for (const auto& ck : s.certs) {

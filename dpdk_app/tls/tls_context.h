@@ -18,11 +18,18 @@ struct CertKeyFiles {
   std::string cert, key;  // PEM: certificate chain, private key
 };
 
+// The TLS 1.2 suites offered unless --ciphers says otherwise: forward secrecy
+// and AEAD only, AES-GCM (what gputls accelerates) first, ChaCha20-Poly1305
+// (served on the CPU) after; no CBC (LUCKY13), no static RSA key exchange.
+inline const std::string kDefaultTls12Ciphers =
+    "ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256:ECDHE-ECDSA-AES256-GCM-SHA384:"
+    "ECDHE-RSA-AES256-GCM-SHA384:ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-RSA-CHACHA20-POLY1305";
+
 struct TlsSettings {
   std::vector<CertKeyFiles> certs;
   std::string client_ca;         // non-empty: client certificates required, verified against it
   std::string min_version = "1.2", max_version = "1.3";
-  std::string ciphers;           // TLS 1.2 cipher list ("" = OpenSSL's default)
+  std::string ciphers;           // TLS 1.2 cipher list ("" = kDefaultTls12Ciphers)
   std::string ciphersuites;      // TLS 1.3 suites ("" = OpenSSL's default)
   std::string ticket_key_file;   // one or more 80-byte keys (16 name | 32 HMAC | 32 AES-256)
   bool tickets = true;
