@@ -8,6 +8,8 @@
 #include <openssl/pem.h>
 #include <openssl/ssl.h>
 #include <openssl/x509.h>
+#include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <chrono>
@@ -139,13 +141,15 @@ TEST(TlsContext, BadSettingsSayWhatIsWrong) {
   s = m.settings();
   s.ticket_key_file = m.dir.file("short.key");
   std::ofstream(s.ticket_key_file) << std::string(79, 'k');
+  chmod(s.ticket_key_file.c_str(), 0600);
   EXPECT_NE(create_error(s).find("80 bytes"), std::string::npos);
 }
 
-void write_keys(const std::string& path, const std::string& names) {
+void write_keys(const std::string& path, const std::string& names, mode_t mode = 0600) {
   std::string data;
   for (char c : names) data += std::string(16, c) + std::string(32, char(c + 1)) + std::string(32, char(c + 2));
   std::ofstream(path, std::ios::binary | std::ios::trunc) << data;
+  chmod(path.c_str(), mode);
 }
 
 struct TicketCall {
@@ -194,6 +198,72 @@ TEST(TicketKeys, FirstKeyEncryptsAllDecryptAndRotationIsReRead) {
   std::this_thread::sleep_for(std::chrono::milliseconds(1100));
   ASSERT_EQ(t.run(keys, name, 1), 1);
   EXPECT_EQ(std::string(reinterpret_cast<char*>(name), 16), std::string(16, 'C'));
+}
+
+// Issue 22.7: the ticket keys are secrets. A file others may read, one not a
+// regular file, and a key with an all-zero secret are refused with the reason.
+TEST(TicketKeys, RefusesUnsafeFilesAndZeroKeys) {
+  TempDir d;
+  const std::string path = d.file("tickets.key");
+  TicketKeys keys;
+  std::string err;
+  write_keys(path, "AB", 0640);
+  EXPECT_FALSE(keys.load(path, &err));
+  EXPECT_NE(err.find("chmod 600"), std::string::npos) << err;
+  write_keys(path, "AB", 0604);
+  EXPECT_FALSE(keys.load(path, &err));
+  write_keys(path, "AB", 0600);
+  ASSERT_TRUE(keys.load(path, &err)) << err;
+  std::string zero = std::string(16, 'Z') + std::string(32, '\0') + std::string(32, 'a');
+  std::ofstream(path, std::ios::binary | std::ios::trunc) << zero;
+  EXPECT_FALSE(keys.load(path, &err));
+  EXPECT_NE(err.find("all-zero"), std::string::npos) << err;
+  EXPECT_FALSE(keys.load(d.file(""), &err)) << "a directory";
+}
+
+// A replacement renamed over the file is seen even when it has the old one's
+// size and mtime (the inode changed); the new keys take over.
+TEST(TicketKeys, RenamedReplacementIsSeenWithTheSameSizeAndTime) {
+  TempDir d;
+  const std::string path = d.file("tickets.key"), next = d.file("tickets.key.new");
+  write_keys(path, "AB");
+  TicketKeys keys;
+  std::string err;
+  ASSERT_TRUE(keys.load(path, &err)) << err;
+  struct stat old_st {};
+  ASSERT_EQ(stat(path.c_str(), &old_st), 0);
+  write_keys(next, "CD");
+  const timespec times[2] = {old_st.st_atim, old_st.st_mtim};
+  ASSERT_EQ(utimensat(AT_FDCWD, next.c_str(), times, 0), 0);
+  ASSERT_EQ(rename(next.c_str(), path.c_str()), 0);
+  std::this_thread::sleep_for(std::chrono::milliseconds(1100));  // re-checked at most once a second
+  TicketCall t;
+  uint8_t name[16];
+  ASSERT_EQ(t.run(keys, name, 1), 1);
+  EXPECT_EQ(std::string(reinterpret_cast<char*>(name), 16), std::string(16, 'C'));
+}
+
+// The key log: created 0600; never written through a symbolic link; an
+// existing file others may read is refused.
+TEST(TlsContext, KeyLogIsPrivate) {
+  Material m;
+  std::string err;
+  TlsSettings s = m.settings();
+  s.keylog_file = m.dir.file("keys.log");
+  {
+    auto ctx = TlsContext::create(s, &err);
+    ASSERT_TRUE(ctx) << err;
+  }
+  struct stat st {};
+  ASSERT_EQ(stat(s.keylog_file.c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 0777, 0600u);
+  const std::string link = m.dir.file("link.log");
+  ASSERT_EQ(symlink(s.keylog_file.c_str(), link.c_str()), 0);
+  TlsSettings via_link = s;
+  via_link.keylog_file = link;
+  EXPECT_NE(create_error(via_link).find("symbolic link"), std::string::npos) << create_error(via_link);
+  chmod(s.keylog_file.c_str(), 0644);
+  EXPECT_NE(create_error(s).find("chmod 600"), std::string::npos) << create_error(s);
 }
 
 TEST(ParseBackend, AcceptsHostPortAndExplainsMistakes) {

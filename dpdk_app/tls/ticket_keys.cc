@@ -4,7 +4,9 @@
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <openssl/rand.h>
+#include <fcntl.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <cerrno>
 #include <cstdio>
@@ -19,41 +21,89 @@ void TicketKeys::wipe(std::vector<Key>& keys) {
   keys.clear();
 }
 
-bool TicketKeys::read_file(std::vector<Key>* out, std::string* err) {
+bool TicketKeys::version_of(int fd, Version* v) {
   struct stat st {};
-  if (stat(path_.c_str(), &st) != 0) {
-    *err = "ticket key file " + path_ + ": " + std::strerror(errno);
-    return false;
-  }
-  if (st.st_size <= 0 || st.st_size % 80 != 0 || st.st_size > 80 * 64) {
-    *err = "ticket key file " + path_ + ": " + std::to_string(st.st_size) +
-           " bytes; want 1 to 64 keys of 80 bytes (make one with: openssl rand 80 > FILE)";
-    return false;
-  }
-  FILE* f = std::fopen(path_.c_str(), "rb");
-  if (!f) {
-    *err = "ticket key file " + path_ + ": " + std::strerror(errno);
-    return false;
-  }
-  std::vector<uint8_t> raw(size_t(st.st_size));
-  bool ok = std::fread(raw.data(), 1, raw.size(), f) == raw.size();
-  std::fclose(f);
-  if (!ok) {
-    OPENSSL_cleanse(raw.data(), raw.size());
-    *err = "ticket key file " + path_ + ": short read (file changed while reading?)";
-    return false;
-  }
-  out->resize(raw.size() / 80);
-  for (size_t i = 0; i < out->size(); ++i) {
-    const uint8_t* k = raw.data() + 80 * i;
-    std::memcpy((*out)[i].name.data(), k, 16);
-    std::memcpy((*out)[i].hmac.data(), k + 16, 32);
-    std::memcpy((*out)[i].aes.data(), k + 48, 32);
-  }
-  OPENSSL_cleanse(raw.data(), raw.size());
-  size_ = st.st_size;
-  mtime_ns_ = (long long)st.st_mtim.tv_sec * 1'000'000'000LL + st.st_mtim.tv_nsec;
+  if (fstat(fd, &st) != 0) return false;
+  v->dev = st.st_dev;
+  v->ino = st.st_ino;
+  v->size = st.st_size;
+  v->mtime_ns = (long long)st.st_mtim.tv_sec * 1'000'000'000LL + st.st_mtim.tv_nsec;
+  v->ctime_ns = (long long)st.st_ctim.tv_sec * 1'000'000'000LL + st.st_ctim.tv_nsec;
   return true;
+}
+
+namespace {
+
+bool all_zero(const uint8_t* p, size_t n) {
+  uint8_t acc = 0;
+  for (size_t i = 0; i < n; ++i) acc |= p[i];
+  return acc == 0;
+}
+
+}  // namespace
+
+// The file as it is now, checked (owner, mode, size, every key), read through
+// one descriptor and unchanged while it was read; nothing is kept otherwise.
+bool TicketKeys::read_file(std::vector<Key>* out, std::string* err) {
+  const std::string what = "ticket key file " + path_ + ": ";
+  const int fd = open(path_.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) {
+    *err = what + std::strerror(errno);
+    return false;
+  }
+  struct stat st {};
+  Version before, after;
+  bool ok = fstat(fd, &st) == 0 && version_of(fd, &before);
+  if (!ok) {
+    *err = what + std::strerror(errno);
+  } else if (!S_ISREG(st.st_mode)) {
+    *err = what + "not a regular file";
+    ok = false;
+  } else if (st.st_uid != geteuid() && st.st_uid != 0) {
+    *err = what + "owned by uid " + std::to_string(st.st_uid) + ", not by this user (" +
+           std::to_string(geteuid()) + ") or root";
+    ok = false;
+  } else if (st.st_mode & (S_IRWXG | S_IRWXO)) {
+    char mode[8];
+    std::snprintf(mode, sizeof mode, "%04o", unsigned(st.st_mode & 07777));
+    *err = what + "mode " + mode + " lets others read or change the keys; chmod 600 it";
+    ok = false;
+  } else if (st.st_size <= 0 || st.st_size % 80 != 0 || st.st_size > 80 * 64) {
+    *err = what + std::to_string(st.st_size) +
+           " bytes; want 1 to 64 keys of 80 bytes (make one with: (umask 077; openssl rand 80 > FILE))";
+    ok = false;
+  }
+  std::vector<uint8_t> raw(ok ? size_t(st.st_size) : 0);
+  if (ok) {
+    size_t got = 0;
+    while (got < raw.size()) {
+      const ssize_t n = read(fd, raw.data() + got, raw.size() - got);
+      if (n <= 0) break;
+      got += size_t(n);
+    }
+    ok = got == raw.size() && version_of(fd, &after) && after == before;
+    if (!ok) *err = what + "changed while being read (replace it by renaming a new file over it)";
+  }
+  close(fd);
+  for (size_t i = 0; ok && i < raw.size() / 80; ++i) {
+    const uint8_t* k = raw.data() + 80 * i;
+    if (all_zero(k + 16, 32) || all_zero(k + 48, 32)) {
+      *err = what + "key " + std::to_string(i + 1) + " has an all-zero HMAC or AES secret";
+      ok = false;
+    }
+  }
+  if (ok) {
+    out->resize(raw.size() / 80);
+    for (size_t i = 0; i < out->size(); ++i) {
+      const uint8_t* k = raw.data() + 80 * i;
+      std::memcpy((*out)[i].name.data(), k, 16);
+      std::memcpy((*out)[i].hmac.data(), k + 16, 32);
+      std::memcpy((*out)[i].aes.data(), k + 48, 32);
+    }
+    version_ = before;
+  }
+  if (!raw.empty()) OPENSSL_cleanse(raw.data(), raw.size());
+  return ok;
 }
 
 bool TicketKeys::load(const std::string& path, std::string* err) {
@@ -67,22 +117,24 @@ bool TicketKeys::load(const std::string& path, std::string* err) {
   return true;
 }
 
-// Called with mu_ held. A file that became unreadable or malformed keeps the
-// old keys (logged once per change) rather than breaking resumption.
+// Called with mu_ held. A file that became unreadable, malformed or unsafe
+// keeps the old keys (logged once per change) rather than breaking
+// resumption.
 void TicketKeys::maybe_reload() {
   auto now = std::chrono::steady_clock::now();
   if (now < next_check_) return;
   next_check_ = now + std::chrono::seconds(1);
-  struct stat st {};
-  if (stat(path_.c_str(), &st) != 0) return;
-  long long mt = (long long)st.st_mtim.tv_sec * 1'000'000'000LL + st.st_mtim.tv_nsec;
-  if (st.st_size == size_ && mt == mtime_ns_) return;
+  const int fd = open(path_.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return;
+  Version v;
+  const bool known = version_of(fd, &v);
+  close(fd);
+  if (!known || v == version_) return;
   std::vector<Key> keys;
   std::string err;
   if (!read_file(&keys, &err)) {
     std::fprintf(stderr, "gputls-appliance: keeping the old ticket keys: %s\n", err.c_str());
-    size_ = st.st_size;
-    mtime_ns_ = mt;
+    version_ = v;  // said once for this version of the file
     return;
   }
   wipe(keys_);

@@ -3,7 +3,10 @@
 #include <fcntl.h>
 #include <openssl/err.h>
 #include <openssl/provider.h>
+#include <sys/stat.h>
 #include <unistd.h>
+
+#include <cerrno>
 
 #include <cstdio>
 #include <cstring>
@@ -141,8 +144,22 @@ std::unique_ptr<TlsContext> TlsContext::create(const TlsSettings& s, std::string
     SSL_CTX_set_tlsext_ticket_key_evp_cb(ctx, ticket_cb);
   }
   if (!s.keylog_file.empty()) {
-    t->impl_->keylog_fd = open(s.keylog_file.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
-    if (t->impl_->keylog_fd < 0) return fail("--keylog-file " + s.keylog_file + ": " + std::strerror(errno));
+    // The key log decrypts every session: never through a symlink (a link
+    // planted there would send the secrets elsewhere), and an existing file
+    // others may read is refused rather than appended to.
+    t->impl_->keylog_fd = open(s.keylog_file.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | O_NOFOLLOW, 0600);
+    if (t->impl_->keylog_fd < 0)
+      return fail("--keylog-file " + s.keylog_file + ": " +
+                  (errno == ELOOP ? std::string("is a symbolic link; give the file itself") : std::strerror(errno)));
+    struct stat st {};
+    if (fstat(t->impl_->keylog_fd, &st) != 0 || !(S_ISREG(st.st_mode) || S_ISFIFO(st.st_mode)))
+      return fail("--keylog-file " + s.keylog_file + ": not a regular file or FIFO");
+    if (st.st_mode & (S_IRWXG | S_IRWXO)) {
+      char mode[8];
+      std::snprintf(mode, sizeof mode, "%04o", unsigned(st.st_mode & 07777));
+      return fail("--keylog-file " + s.keylog_file + ": mode " + mode +
+                  " lets others read the session secrets; chmod 600 it or give a new file");
+    }
     SSL_CTX_set_keylog_callback(ctx, keylog_cb);
   }
   SSL_CTX_set_mode(ctx, SSL_MODE_ASYNC | SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER |

@@ -44,7 +44,7 @@ check_resumed 1.3 "$WORK/session-1.3.pem"
 check_resumed 1.2 "$WORK/session-1.2.pem"
 echo "ok: sessions resumed across a restart (shared ticket keys)"
 if [ "$TLS_SERVER" = appliance ]; then
-  { openssl rand 80; cat "$PKI/tickets.key"; } >"$PKI/tickets.new"
+  (umask 077; { openssl rand 80; cat "$PKI/tickets.key"; } >"$PKI/tickets.new")
   mv "$PKI/tickets.new" "$PKI/tickets.key"
   for _ in $(seq 20); do
     new_session 1.3 "$WORK/session-rotated.pem"

@@ -91,7 +91,7 @@ make_tls_material() {
     sign "${c%:*}" "${c#*:}" "extendedKeyUsage=clientAuth"
   done
   # Three: HAProxy wants at least 3 (previous, current, next).
-  openssl rand 240 >"$PKI/tickets.key"
+  (umask 077; openssl rand 240 >"$PKI/tickets.key")  # the appliance refuses a key file others can read
   for k in 0 1 2; do dd if="$PKI/tickets.key" bs=80 skip=$k count=1 status=none | base64 -w0; echo; done >"$PKI/tickets.b64"
   head -c $((10 << 20)) /dev/urandom >"$WWW/big.bin"
   BIG_SHA=$(sha256sum "$WWW/big.bin" | cut -d' ' -f1)
