@@ -24,6 +24,45 @@ TEST(SynCookie, RoundTripAndForgeryAndAge) {
   EXPECT_FALSE(c.check(1, 2, 3, 4, 5000, k, now + 3 * SynCookies::kPeriodUs));  // stale
 }
 
+// Issue 22.4: cookies are taken only within their lifetime after one was
+// sent (no backlog overflow, no cookie), and the MAC (at least 24 bits)
+// covers the MSS and window-scale bits too.
+TEST(SynCookie, CheckedOnlyAfterARecentOverflow) {
+  SynCookies sender(SipKey{1, 2}), idle(SipKey{1, 2});
+  const uint64_t now = 1'000'000'000;
+  const uint32_t k = sender.make(1, 2, 3, 4, 5000, CookieParams{1460, true, 7}, now);
+  EXPECT_TRUE(sender.check(1, 2, 3, 4, 5000, k, now));
+  EXPECT_FALSE(idle.check(1, 2, 3, 4, 5000, k, now)) << "same secret, but it sent no cookie";
+  idle.make(9, 9, 9, 9, 1, CookieParams{}, now);
+  EXPECT_TRUE(idle.check(1, 2, 3, 4, 5000, k, now)) << "after its own overflow";
+  EXPECT_FALSE(idle.recently_sent(now + 2 * SynCookies::kPeriodUs));
+}
+
+TEST(SynCookie, MacCoversEveryEncodedField) {
+  static_assert(SynCookies::kMacBits >= 24);
+  SynCookies c(SipKey{3, 4});
+  const uint64_t now = 5'000'000'000;
+  const uint32_t k = c.make(1, 2, 3, 4, 5000, CookieParams{1460, true, 7}, now);
+  ASSERT_TRUE(c.check(1, 2, 3, 4, 5000, k, now));
+  for (uint32_t bit = SynCookies::kMacBits; bit < 32; ++bit)
+    EXPECT_FALSE(c.check(1, 2, 3, 4, 5000, k ^ (1u << bit), now)) << "MSS / window-scale bit " << bit;
+  // Guessing: 2^17 forged cookies for one tuple, none accepted (expected 2^17 * 2 / 2^25 = 0.008).
+  uint32_t x = 0x12345678, accepted = 0;
+  for (int i = 0; i < (1 << 17); ++i) {
+    x = x * 1664525u + 1013904223u;
+    if (x != k && c.check(1, 2, 3, 4, 5000, x, now)) ++accepted;
+  }
+  EXPECT_EQ(accepted, 0u);
+}
+
+TEST(SynCookie, StrayAckWithoutOverflowIsNotACookie) {
+  SimPeer p;
+  p.send(40000, 1001, 12345, kTcpAck);  // no SYN-ACK was ever sent
+  EXPECT_EQ(p.stats.tcp_syn_cookies_accepted.get(), 0u);
+  EXPECT_EQ(drops(p.stats, Drop::kTcpNoConnection), 1u);
+  EXPECT_TRUE(p.recorder.opened.empty());
+}
+
 TEST(SynCookie, FloodBeyondBacklogGetsCookiesAndRealClientsStillConnect) {
   TcpConfig cfg;
   cfg.max_half_open = 4;
