@@ -27,6 +27,7 @@ std::string_view drop_name(Drop d) {
     case Drop::kTcpSynInWindow: return "tcp_syn_in_window";
     case Drop::kTcpBacklogFull: return "tcp_backlog_full";
     case Drop::kTcpConnTableFull: return "tcp_conn_table_full";
+    case Drop::kTcpPerSourceLimit: return "tcp_per_source_limit";
     case Drop::kTcpOooOverflow: return "tcp_ooo_overflow";
     case Drop::kTcpZeroWindow: return "tcp_zero_window";
     case Drop::kTxNoBuffer: return "tx_no_buffer";

@@ -48,6 +48,7 @@ enum class Drop : uint8_t {
   kTcpSynInWindow,     // SYN on a synchronized connection (challenge ACK)
   kTcpBacklogFull,     // SYN with the half-open backlog full and cookies off
   kTcpConnTableFull,   // no connection slot (or buffer memory) left
+  kTcpPerSourceLimit,  // SYN (or cookie ACK) from a source at its connection limit
   kTcpOooOverflow,     // out-of-order segment beyond the reassembly bound
   kTcpZeroWindow,      // data while our receive window is zero (probe: ACKed)
   kTxNoBuffer,         // no mbuf / tx ring full
@@ -64,7 +65,7 @@ struct alignas(64) CoreStats {
   Counter tcp_dup_segments, tcp_ooo_segments, tcp_zero_window_probes_sent;
   Counter tcp_syn_received, tcp_syn_cookies_sent, tcp_syn_cookies_accepted;
   Counter tcp_conns_opened, tcp_conns_closed, tcp_conns_reset, tcp_conns_idle_timeout;
-  Counter tcp_rst_sent, tcp_challenge_acks;
+  Counter tcp_rst_sent, tcp_challenge_acks, tcp_time_wait_recycled;
   // Gauges.
   Counter tcp_conns_active, tcp_half_open, tcp_time_wait;
   Counter mem_bytes_in_use, mem_bytes_limit, mem_bytes_peak;

@@ -3,6 +3,7 @@
 // rcv_buf + snd_buf bytes from a pool capped at mem_limit_bytes.
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
 
 namespace gputls::net {
@@ -24,8 +25,18 @@ struct TcpConfig {
   uint32_t max_retransmits = 10;        // then the connection is reset
   uint32_t max_synack_retransmits = 4;
   uint64_t time_wait_us = 4'000'000;    // 2*MSL, short: the server closes actively only on idle/done
+  // TIME_WAIT may hold at most this many TCBs (0: half of max_connections);
+  // beyond it, and whenever a new connection finds the table full, the
+  // oldest TIME_WAIT TCB is recycled (as kernels do under pressure).
+  uint32_t max_time_wait = 0;
+  // Connections (half-open and open, not TIME_WAIT) one source address may
+  // hold on a core (0: a quarter of max_connections); its SYNs beyond it are
+  // dropped, counted as tcp_per_source_limit.
+  uint32_t max_per_source = 0;
   uint64_t idle_timeout_us = 120'000'000;
 
+  uint32_t effective_max_time_wait() const { return max_time_wait ? max_time_wait : std::max(1u, max_connections / 2); }
+  uint32_t effective_max_per_source() const { return max_per_source ? max_per_source : std::max(1u, max_connections / 4); }
   uint64_t effective_mem_limit() const {
     return mem_limit_bytes ? mem_limit_bytes : uint64_t(max_connections) * (rcv_buf + snd_buf);
   }

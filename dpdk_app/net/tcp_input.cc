@@ -44,6 +44,7 @@ void TcpStack::input_no_tcb(const MacAddr& src_mac, const Ipv4View& ip, const Tc
   uint64_t key = flow_key(ip.src, seg.src_port, seg.dst_port);
   if ((seg.flags & kTcpSyn) && !(seg.flags & kTcpAck)) {
     stats_.tcp_syn_received.add();
+    if (!admit_new(ip.src)) return;
     uint16_t peer_mss = seg.has_mss ? seg.mss : 536;
     if (stats_.tcp_half_open.get() >= cfg_.max_half_open || free_slots_.empty()) {
       if (!cfg_.syn_cookies) {
@@ -87,8 +88,13 @@ void TcpStack::input_no_tcb(const MacAddr& src_mac, const Ipv4View& ip, const Tc
     arm(*t);
     return;
   }
-  if ((seg.flags & kTcpAck) && !(seg.flags & kTcpSyn) && cfg_.syn_cookies && !free_slots_.empty()) {
+  if ((seg.flags & kTcpAck) && !(seg.flags & kTcpSyn) && cfg_.syn_cookies) {
     auto p = cookies_.check(ip.src, seg.src_port, ip.dst, seg.dst_port, seg.seq - 1, seg.ack - 1, now_us);
+    if (p && !admit_new(ip.src)) return;
+    if (p && free_slots_.empty()) {
+      stats_.drop(Drop::kTcpConnTableFull);
+      return;
+    }
     if (p) {
       Tcb* t = alloc_tcb(key, now_us);
       t->rip = ip.src;

@@ -155,6 +155,15 @@ void TcpStack::mark_pending(Tcb& t) {
 }
 
 void TcpStack::set_state(Tcb& t, TcpState s) {
+  const bool counted = counts_for_source(t.state), counts = counts_for_source(s);
+  if (counted != counts) {
+    const Ipv4Addr src = Ipv4Addr(t.key >> 32);  // flow_key: the peer's address in the top half
+    if (counts) {
+      ++per_source_[src];
+    } else if (auto it = per_source_.find(src); it != per_source_.end() && --it->second == 0) {
+      per_source_.erase(it);
+    }
+  }
   if (t.state == TcpState::kSynRcvd) stats_.tcp_half_open.sub();
   if (t.state == TcpState::kTimeWait) stats_.tcp_time_wait.sub();
   if (s == TcpState::kSynRcvd) stats_.tcp_half_open.add();
@@ -169,6 +178,29 @@ uint32_t TcpStack::new_iss(Ipv4Addr rip, uint16_t rport, uint16_t lport, uint64_
   store16(buf + 4, rport);
   store16(buf + 6, lport);
   return uint32_t(siphash24(secret_, buf, sizeof buf)) + uint32_t(now_us / 4);
+}
+
+bool TcpStack::recycle_time_wait() {
+  while (!time_wait_order_.empty()) {
+    const auto [slot, gen] = time_wait_order_.front();
+    time_wait_order_.pop_front();
+    Tcb& t = tcbs_[slot];
+    if (t.gen == gen && t.state == TcpState::kTimeWait) {
+      release(t, CloseReason::kNormal);
+      stats_.tcp_time_wait_recycled.add();
+      return true;
+    }
+  }
+  return false;
+}
+
+bool TcpStack::admit_new(Ipv4Addr rip) {
+  if (auto it = per_source_.find(rip); it != per_source_.end() && it->second >= cfg_.effective_max_per_source()) {
+    stats_.drop(Drop::kTcpPerSourceLimit);
+    return false;
+  }
+  if (free_slots_.empty()) recycle_time_wait();
+  return true;
 }
 
 Tcb* TcpStack::alloc_tcb(uint64_t key, uint64_t now_us) {
@@ -247,6 +279,8 @@ void TcpStack::enter_time_wait(Tcb& t, uint64_t now_us) {
   t.rto_at = 0;
   t.persist_at = 0;
   t.time_wait_at = now_us + cfg_.time_wait_us;
+  time_wait_order_.emplace_back(uint32_t(&t - tcbs_.data()), t.gen);
+  if (stats_.tcp_time_wait.get() > cfg_.effective_max_time_wait()) recycle_time_wait();
   if (was_open) {
     stats_.tcp_conns_active.sub();
     stats_.tcp_conns_closed.add();
@@ -267,7 +301,15 @@ void TcpStack::arm(Tcb& t) {
 
 void TcpStack::run_timers(Tcb& t, uint64_t now_us) {
   if (t.state == TcpState::kTimeWait) {
-    if (now_us >= t.time_wait_at) release(t, CloseReason::kNormal);
+    if (now_us >= t.time_wait_at) {
+      release(t, CloseReason::kNormal);
+      // Expiry is mostly in entry order: drop the entries that went stale.
+      while (!time_wait_order_.empty()) {
+        const auto [slot, gen] = time_wait_order_.front();
+        if (tcbs_[slot].gen == gen && tcbs_[slot].state == TcpState::kTimeWait) break;
+        time_wait_order_.pop_front();
+      }
+    }
     return;
   }
   if (now_us >= t.last_rx_us + cfg_.idle_timeout_us) {

@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <deque>
 #include <queue>
 #include <unordered_map>
 #include <vector>
@@ -97,6 +98,12 @@ class TcpStack {
   void free_buffers(Tcb& t);
   void send_rst(Tcb& t);  // RST at snd_nxt for an existing connection
   Tcb* alloc_tcb(uint64_t key, uint64_t now_us);
+  // Releases the oldest TCB still in TIME_WAIT; false if there is none.
+  bool recycle_time_wait();
+  // A slot for a new connection from rip: false (and the drop counted) when
+  // the source is at its limit or no slot is left even after recycling.
+  bool admit_new(Ipv4Addr rip);
+  static bool counts_for_source(TcpState s) { return s != TcpState::kFree && s != TcpState::kTimeWait; }
   uint32_t new_iss(Ipv4Addr rip, uint16_t rport, uint16_t lport, uint64_t now_us) const;
   ConnId id_of(const Tcb& t) const { return ConnId{uint32_t(&t - tcbs_.data()), t.gen}; }
   Tcb* get(ConnId c);
@@ -113,6 +120,8 @@ class TcpStack {
   std::vector<Tcb> tcbs_;
   std::vector<uint32_t> free_slots_;
   std::unordered_map<uint64_t, uint32_t> by_key_;
+  std::deque<std::pair<uint32_t, uint32_t>> time_wait_order_;  // (slot, gen), oldest first; stale entries skipped
+  std::unordered_map<Ipv4Addr, uint32_t> per_source_;          // connections counted per source address
   std::vector<uint32_t> pending_;
   struct TimerEntry {
     uint64_t at;

@@ -41,6 +41,14 @@ ParseResult parse_app_args(const std::vector<std::string>& args, ApplianceConfig
       ->capture_default_str();
   app.add_option("--syn-cookies", t.syn_cookies, "Answer SYNs beyond the backlog with SYN cookies")
       ->capture_default_str();
+  app.add_option("--max-time-wait", t.max_time_wait,
+                 "TIME_WAIT TCBs per core at most; beyond it, or with the table full, the oldest is recycled "
+                 "(0: half of --max-connections)")
+      ->capture_default_str();
+  app.add_option("--max-per-source", t.max_per_source,
+                 "Half-open and open connections one source address may hold per core (0: a quarter of "
+                 "--max-connections)")
+      ->capture_default_str();
   app.add_option("--rcv-buf", t.rcv_buf, "Receive buffer per connection, bytes")
       ->capture_default_str()->check(CLI::Range(2048u, 16u << 20));
   app.add_option("--snd-buf", t.snd_buf, "Send buffer per connection, bytes")

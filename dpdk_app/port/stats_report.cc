@@ -17,7 +17,7 @@ nlohmann::json core_json(const net::CoreStats& s, double tsc_hz) {
   GT_FIELD(tcp_ooo_segments); GT_FIELD(tcp_zero_window_probes_sent); GT_FIELD(tcp_syn_received);
   GT_FIELD(tcp_syn_cookies_sent); GT_FIELD(tcp_syn_cookies_accepted); GT_FIELD(tcp_conns_opened);
   GT_FIELD(tcp_conns_closed); GT_FIELD(tcp_conns_reset); GT_FIELD(tcp_conns_idle_timeout);
-  GT_FIELD(tcp_rst_sent); GT_FIELD(tcp_challenge_acks); GT_FIELD(tcp_conns_active); GT_FIELD(tcp_half_open);
+  GT_FIELD(tcp_rst_sent); GT_FIELD(tcp_challenge_acks); GT_FIELD(tcp_time_wait_recycled); GT_FIELD(tcp_conns_active); GT_FIELD(tcp_half_open);
   GT_FIELD(tcp_time_wait); GT_FIELD(mem_bytes_in_use); GT_FIELD(mem_bytes_limit); GT_FIELD(mem_bytes_peak);
   GT_FIELD(proc_cycles); GT_FIELD(stack_cycles); GT_FIELD(proc_packets);
 #undef GT_FIELD

@@ -19,7 +19,8 @@ StackConfig make_config(const TcpConfig& tcp) {
   return c;
 }
 
-void put_eth_ip(std::vector<uint8_t>& f, const MacAddr& dst, uint8_t proto, size_t l4_len) {
+void put_eth_ip(std::vector<uint8_t>& f, const MacAddr& dst, uint8_t proto, size_t l4_len,
+                Ipv4Addr src = SimPeer::kPeerIp) {
   f.assign(14 + 20 + l4_len, 0);
   store_mac(f.data(), dst);
   store_mac(f.data() + 6, SimPeer::kPeerMac);
@@ -29,7 +30,7 @@ void put_eth_ip(std::vector<uint8_t>& f, const MacAddr& dst, uint8_t proto, size
   store16(ip + 2, uint16_t(20 + l4_len));
   ip[8] = 64;
   ip[9] = proto;
-  store32(ip + 12, SimPeer::kPeerIp);
+  store32(ip + 12, src);
   store32(ip + 16, SimPeer::kServerIp);
   store16(ip + 10, checksum_finish(checksum_partial(ip, 20)));
 }
@@ -49,7 +50,7 @@ std::vector<uint8_t> SimPeer::tcp_frame(uint16_t sport, uint16_t dport, uint32_t
   while (o.size() % 4) o.push_back(0);
   size_t hl = 20 + o.size(), l4 = hl + data.size();
   std::vector<uint8_t> f;
-  put_eth_ip(f, kServerMac, kIpProtoTcp, l4);
+  put_eth_ip(f, kServerMac, kIpProtoTcp, l4, peer_ip);
   uint8_t* t = f.data() + 34;
   store16(t, sport);
   store16(t + 2, dport);
@@ -60,7 +61,7 @@ std::vector<uint8_t> SimPeer::tcp_frame(uint16_t sport, uint16_t dport, uint32_t
   store16(t + 14, window);
   std::copy(o.begin(), o.end(), t + 20);
   std::copy(data.begin(), data.end(), t + hl);
-  store16(t + 16, checksum_finish(checksum_partial(t, l4, pseudo_header_sum(kPeerIp, kServerIp, kIpProtoTcp, l4))));
+  store16(t + 16, checksum_finish(checksum_partial(t, l4, pseudo_header_sum(peer_ip, kServerIp, kIpProtoTcp, l4))));
   return f;
 }
 

@@ -107,6 +107,9 @@ class SimPeer {
   // scale 7 unless told otherwise; returns the server's SYN-ACK.
   Seg handshake(uint16_t sport, uint32_t isn, const SegmentOptions& opts = {1460, 7}, uint16_t dport = 80);
 
+  // The source address of the TCP frames built from now on (tests of
+  // per-source limits switch it; ARP and ICMP stay at kPeerIp).
+  net::Ipv4Addr peer_ip = kPeerIp;
   net::CoreStats stats;
   MemorySink sink;
   RecordingApp recorder;

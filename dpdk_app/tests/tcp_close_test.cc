@@ -123,3 +123,63 @@ TEST(TcpClose, HalfOpenConnectionsExpire) {
   EXPECT_EQ(p.stats.tcp_half_open.get(), 0u);
   EXPECT_EQ(p.stack.tcp().connections(), 0u);
 }
+
+namespace {
+// A connection from sport, closed by us, whose peer then ACKs our FIN and
+// sends its own: it ends in TIME_WAIT.
+void to_time_wait(SimPeer& p, uint16_t sport) {
+  auto sa = p.handshake(sport, 1000);
+  p.take_segments();
+  p.stack.tcp().close(p.recorder.last);
+  p.stack.poll(p.now_us);
+  p.take_segments();  // our FIN
+  p.send(sport, 1001, sa.seq + 2, kTcpAck | kTcpFin);
+  p.take_segments();
+}
+}  // namespace
+
+// Issue 22.2: TIME_WAIT does not exhaust the table. A new connection that
+// finds it full recycles the oldest TIME_WAIT TCB.
+TEST(TcpTimeWait, OldestIsRecycledWhenTheTableIsFull) {
+  TcpConfig cfg;
+  cfg.max_connections = 8;
+  cfg.max_time_wait = 8;
+  cfg.max_per_source = 100;
+  cfg.time_wait_us = 60'000'000;
+  SimPeer p(cfg);
+  for (uint16_t i = 0; i < 8; ++i) to_time_wait(p, uint16_t(40000 + i));
+  ASSERT_EQ(p.stats.tcp_time_wait.get(), 8u);
+  ASSERT_EQ(p.stack.tcp().connections(), 8u);
+  p.handshake(41000, 5000);
+  EXPECT_EQ(p.recorder.opened.size(), 9u) << "a new connection was refused with the table full of TIME_WAIT";
+  EXPECT_EQ(p.stats.tcp_time_wait_recycled.get(), 1u);
+  EXPECT_EQ(p.stats.tcp_time_wait.get(), 7u);
+  p.take_segments();
+  p.send(40001, 1002, 0, kTcpAck | kTcpFin);  // still in TIME_WAIT: its FIN is ACKed again
+  auto s = p.take_segments();
+  ASSERT_EQ(s.size(), 1u);
+  EXPECT_EQ(s[0].flags, kTcpAck);
+  p.send(40000, 1002, 0, kTcpAck | kTcpFin);  // the oldest was recycled: no connection any more
+  s = p.take_segments();
+  ASSERT_EQ(s.size(), 1u);
+  EXPECT_TRUE(s[0].has(kTcpRst));
+}
+
+TEST(TcpTimeWait, ShareOfTheTableIsBounded) {
+  TcpConfig cfg;
+  cfg.max_connections = 16;
+  cfg.max_time_wait = 4;
+  cfg.max_per_source = 100;
+  cfg.time_wait_us = 60'000'000;
+  SimPeer p(cfg);
+  for (uint16_t i = 0; i < 10; ++i) {
+    to_time_wait(p, uint16_t(40000 + i));
+    EXPECT_LE(p.stats.tcp_time_wait.get(), 4u);
+  }
+  EXPECT_EQ(p.stats.tcp_time_wait.get(), 4u);
+  EXPECT_EQ(p.stats.tcp_time_wait_recycled.get(), 6u);
+  EXPECT_EQ(p.stack.tcp().connections(), 4u);
+  p.advance_us(61'000'000);  // the rest expire as usual
+  EXPECT_EQ(p.stats.tcp_time_wait.get(), 0u);
+  EXPECT_EQ(p.stack.tcp().connections(), 0u);
+}

@@ -209,3 +209,25 @@ TEST(TcpPeerMac, FollowsOnlyAcceptedSegments) {
   EXPECT_EQ(p.recorder.received, "hello");
   EXPECT_EQ(last_dst(), kOther);
 }
+
+// Issue 22.2: one source may hold at most max_per_source connections
+// (half-open and open; TIME_WAIT does not count); others are still served.
+TEST(TcpLimits, PerSourceLimitLeavesOtherSourcesServed) {
+  TcpConfig cfg;
+  cfg.max_per_source = 3;
+  SimPeer p(cfg);
+  p.peer_ip = 0x0a000063;  // 10.0.0.99
+  for (uint16_t i = 0; i < 3; ++i) p.send(uint16_t(30000 + i), 7000, 0, kTcpSyn);
+  EXPECT_EQ(p.take_segments().size(), 3u);
+  p.send(30003, 7000, 0, kTcpSyn);
+  EXPECT_TRUE(p.take_segments().empty()) << "a fourth connection from the same source";
+  EXPECT_EQ(drops(p.stats, Drop::kTcpPerSourceLimit), 1u);
+  p.peer_ip = SimPeer::kPeerIp;
+  p.handshake(40000, 1000);
+  EXPECT_EQ(p.recorder.opened.size(), 1u) << "another source is served";
+  p.peer_ip = 0x0a000063;
+  p.advance_us(200'000'000);  // the half-open ones expire
+  p.take_segments();
+  p.send(30004, 7000, 0, kTcpSyn);
+  EXPECT_EQ(p.take_segments().size(), 1u) << "the source's count went down as its connections went";
+}
