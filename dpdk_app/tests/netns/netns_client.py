@@ -12,6 +12,12 @@
                                          then our FIN), stall (a whole
                                          ClientHello, then silence); each must
                                          see the server close within --timeout
+  churn HOST PORT --seconds S --rate R    garbage-then-close connections at up to R
+                                         a second (K in flight): each sends bytes
+                                         that are no TLS record and waits for the
+                                         server to close it (the server closes
+                                         first, so its side goes to TIME_WAIT);
+                                         prints the counts as JSON
   stats FILE CHECK...                    asserts on the appliance's stats JSON,
                                          CHECK like total.drops.ip_fragment>=1;
                                          a side may add paths (a.b+c.d>=1) and
@@ -173,6 +179,63 @@ def run_tls_bad(host, port, mode, conns, server_name, timeout):
               f"{len(got)} bytes received{', an alert record first' if alert else ''}")
 
 
+def run_churn(host, port, seconds, rate, inflight, timeout):
+    sel = selectors.DefaultSelector()
+    junk = b"\x47" + os.urandom(63)  # not a TLS record type
+    t0 = time.time()
+    next_start = t0
+    counts = {"started": 0, "closed_by_server": 0, "reset_by_server": 0, "failed": 0}
+
+    def finish(s, outcome):
+        sel.unregister(s)
+        s.close()
+        counts[outcome] += 1
+
+    while True:
+        now = time.time()
+        starting = now - t0 < seconds
+        if not starting and not sel.get_map():
+            break
+        while starting and len(sel.get_map()) < inflight and next_start <= now:
+            s = socket.socket()
+            s.setblocking(False)
+            try:
+                s.connect((host, port))
+            except BlockingIOError:
+                pass
+            sel.register(s, selectors.EVENT_WRITE, {"t": now, "sent": False})
+            counts["started"] += 1
+            next_start += 1.0 / rate
+        if next_start < now - 1:  # behind by more than a second: do not burst to catch up
+            next_start = now
+        for key, _ in sel.select(timeout=0.005):
+            s, st = key.fileobj, key.data
+            try:
+                if not st["sent"]:
+                    err = s.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR)
+                    if err:
+                        finish(s, "failed")
+                        continue
+                    s.send(junk)
+                    st["sent"] = True
+                    sel.modify(s, selectors.EVENT_READ, st)
+                elif not s.recv(4096):
+                    finish(s, "closed_by_server")
+            except ConnectionResetError:
+                finish(s, "reset_by_server")
+            except OSError:
+                finish(s, "failed")
+        for key in list(sel.get_map().values()):
+            if now - key.data["t"] > timeout:
+                finish(key.fileobj, "failed")
+    elapsed = time.time() - t0
+    counts["seconds"] = round(elapsed, 2)
+    counts["per_second"] = round((counts["closed_by_server"] + counts["reset_by_server"]) / elapsed)
+    print(json.dumps(counts))
+    if counts["failed"]:
+        raise SystemExit(f"churn: {counts['failed']} connections failed or were not closed within {timeout} s")
+
+
 def lookup(doc, path):
     node = doc
     for i, part in enumerate(path.split(".")):
@@ -228,6 +291,10 @@ def main():
     b.add_argument("--mode", choices=["garbage", "truncated", "stall"], required=True)
     b.add_argument("--conns", type=int, default=1); b.add_argument("--server-name", default="localhost")
     b.add_argument("--timeout", type=float, default=10)
+    c = sub.add_parser("churn")
+    c.add_argument("host"); c.add_argument("port", type=int)
+    c.add_argument("--seconds", type=float, default=5); c.add_argument("--rate", type=float, default=1000)
+    c.add_argument("--inflight", type=int, default=64); c.add_argument("--timeout", type=float, default=10)
     s = sub.add_parser("stats")
     s.add_argument("file"); s.add_argument("checks", nargs="+")
     a = ap.parse_args()
@@ -237,6 +304,8 @@ def main():
         run_download(a.host, a.port, a.size, a.conns, a.timeout)
     elif a.cmd == "tls-bad":
         run_tls_bad(a.host, a.port, a.mode, a.conns, a.server_name, a.timeout)
+    elif a.cmd == "churn":
+        run_churn(a.host, a.port, a.seconds, a.rate, a.inflight, a.timeout)
     else:
         run_stats(a.file, a.checks)
 
