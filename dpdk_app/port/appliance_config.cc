@@ -94,6 +94,10 @@ ParseResult parse_app_args(const std::vector<std::string>& args, ApplianceConfig
   app.add_option("--handshake-timeout-ms", cfg.handshake_timeout_ms,
                  "Reset connections whose TLS handshake takes longer")->capture_default_str()
       ->check(CLI::Range(10u, 600000u));
+  app.add_option("--progress-timeout-s", cfg.progress_timeout_s,
+                 "Reset an established TLS connection (and close its backend) when no application byte moved "
+                 "either way for this long, e.g. a client that never reads (0: never)")
+      ->capture_default_str()->check(CLI::Range(0u, 86400u));
   app.add_option("--backend", cfg.backend, "Plaintext backend HOST:PORT (IPv4 or localhost), kernel TCP");
   app.add_option("--proxy-buffer", cfg.proxy_buffer_bytes, "Proxy buffer per connection and direction, bytes")
       ->capture_default_str()->check(CLI::Range(1024u, 16u << 20));

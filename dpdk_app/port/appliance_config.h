@@ -33,6 +33,7 @@ struct ApplianceConfig {
   uint16_t tls_port = 443;
   tls::TlsSettings tls;
   uint32_t handshake_timeout_ms = 10000;
+  uint32_t progress_timeout_s = 60;  // 0: never
   std::string backend;             // HOST:PORT, plaintext goes there
   sockaddr_in backend_addr{};      // parsed
   uint32_t proxy_buffer_bytes = 64 << 10;

@@ -154,6 +154,7 @@ int run_worker(void* arg) {
     proxy = std::make_unique<proxy::ProxyApp>(pc, *poller, *a.proxy_stats);
     tls::TerminatorConfig tc;
     tc.handshake_timeout_us = uint64_t(cfg.handshake_timeout_ms) * 1000;
+    tc.progress_timeout_us = uint64_t(cfg.progress_timeout_s) * 1'000'000;
     terminator = std::make_unique<tls::TlsTerminator>(*a.tls, *proxy, *poller, *a.tls_stats, tc);
     ports.route(cfg.tls_port, *terminator);
   }

@@ -65,7 +65,9 @@ struct Rig {
 
   // app: the plaintext side (the echo app when null); ctx_hook: runs on the
   // server's SSL_CTX before the TCP connection (and so its SSL) exists.
-  explicit Rig(const std::string& version, PlainApp* app = nullptr, void (*ctx_hook)(SSL_CTX*) = nullptr) {
+  // tcfg: the terminator's settings (default: a 2 s handshake timeout).
+  explicit Rig(const std::string& version, PlainApp* app = nullptr, void (*ctx_hook)(SSL_CTX*) = nullptr,
+               const TerminatorConfig* tcfg = nullptr) {
     EVP_PKEY* key = EVP_EC_gen("P-256");
     write_self_signed(key, dir.file("c.pem"), dir.file("c.key"));
     EVP_PKEY_free(key);
@@ -78,6 +80,7 @@ struct Rig {
     if (ctx_hook) ctx_hook(ctx->ssl_ctx());
     TerminatorConfig tc;
     tc.handshake_timeout_us = 2'000'000;
+    if (tcfg) tc = *tcfg;
     term = std::make_unique<TlsTerminator>(*ctx, app ? *app : echo, poller, stats, tc);
     peer = std::make_unique<test::SimPeer>(net::TcpConfig{}, term.get());
     peer->stack.tcp().listen(443);
@@ -223,6 +226,38 @@ TEST(TlsTerminator, StalledHandshakeIsResetAtTheTimeout) {
   }
   EXPECT_TRUE(r.server_rst);
   EXPECT_EQ(r.stats.failures[size_t(HandshakeFailure::kHandshakeTimeout)].get(), 1u);
+  EXPECT_EQ(r.stats.active.get(), 0u);
+  EXPECT_EQ(r.term->connections(), 0u);
+}
+
+// Issue 22.3: an established connection that moves no application byte for
+// the progress timeout (a client that never reads, or one that went silent)
+// is reset and the backend told; one that keeps moving bytes is not.
+TEST(TlsTerminator, ConnectionThatMovesNoBytesIsResetAtTheProgressTimeout) {
+  TerminatorConfig tc;
+  tc.progress_timeout_us = 3'000'000;
+  Rig r("1.3", nullptr, nullptr, &tc);
+  ASSERT_TRUE(r.handshake());
+  auto wait_s = [&](double s) {
+    for (int i = 0; i < int(s * 10) && !r.server_rst; ++i) {
+      r.peer->advance_us(100'000);
+      r.term->poll(r.peer->now_us);
+      r.turn();
+    }
+  };
+  for (int i = 0; i < 5; ++i) {  // a byte each second: 5 s, beyond the timeout, still open
+    ASSERT_EQ(SSL_write(r.cssl, "x", 1), 1);
+    r.turn();
+    wait_s(1);
+  }
+  EXPECT_FALSE(r.server_rst);
+  EXPECT_EQ(r.stats.active.get(), 1u);
+  wait_s(1.5);  // 2.5 s since the last byte: not yet
+  EXPECT_FALSE(r.server_rst);
+  wait_s(1);  // 3.5 s
+  EXPECT_TRUE(r.server_rst);
+  EXPECT_EQ(r.stats.progress_timeouts.get(), 1u);
+  EXPECT_EQ(r.echo.closed, 1) << "the plaintext side (the backend) heard the close";
   EXPECT_EQ(r.stats.active.get(), 0u);
   EXPECT_EQ(r.term->connections(), 0u);
 }

@@ -31,6 +31,7 @@ struct alignas(64) TlsStats {
   std::array<net::Counter, 256> alerts_sent, alerts_received;  // by alert description code
   net::Counter client_certs_verified, async_pauses, active, bytes_in, bytes_out;
   net::Counter close_notify_sent, close_notify_received, errors_after_handshake;
+  net::Counter progress_timeouts;  // established, no application byte moved for --progress-timeout-s
 
   void fail(HandshakeFailure f) {
     handshake_failures.add();

@@ -20,6 +20,7 @@ struct TlsTerminator::Conn {
   bool alert_sent = false, alert_received = false;
   net::CloseReason tcp_why = net::CloseReason::kNormal;
   uint64_t deadline_us = 0;
+  uint64_t progress_us = 0;  // established: when an application byte last moved
   std::unique_ptr<uint8_t[]> in, out;  // plaintext: from the client, to the client
   size_t in_rd = 0, in_wr = 0, out_rd = 0, out_wr = 0;
   std::vector<int> fds;  // the SSL's async wait fds in the poller
@@ -145,6 +146,7 @@ void TlsTerminator::update_async_fds(Conn& k) {
 
 void TlsTerminator::on_handshake_done(Conn& k) {
   k.hs_done = true;
+  k.progress_us = now_us_;
   if (SSL_session_reused(k.ssl)) stats_.handshakes_resumed.add();
   else stats_.handshakes_full.add();
   X509* peer = SSL_get0_peer_certificate(k.ssl);
@@ -251,6 +253,7 @@ bool TlsTerminator::step(Conn& k) {
       if (ret == 1) {
         k.paused = Paused::kNone;
         k.in_wr += n;
+        k.progress_us = now_us_;
         stats_.bytes_in.add(n);
         k.notify_readable = true;
         return true;
@@ -262,6 +265,7 @@ bool TlsTerminator::step(Conn& k) {
         k.paused = Paused::kNone;
         k.out_rd += n;
         if (k.out_rd == k.out_wr) k.out_rd = k.out_wr = 0;
+        k.progress_us = now_us_;
         stats_.bytes_out.add(n);
         return true;
       }
@@ -509,8 +513,13 @@ void TlsTerminator::poll(uint64_t now_us) {
     next_timeout_scan_us_ = now_us + 100'000;
     for (auto& p : conns_) {
       Conn* k = p.get();
-      if (k && !k->dead && !k->hs_done && !k->failed && now_us > k->deadline_us)
+      if (!k || k->dead || k->failed) continue;
+      if (!k->hs_done && now_us > k->deadline_us) {
         fail_handshake(*k, HandshakeFailure::kHandshakeTimeout);
+      } else if (k->hs_done && cfg_.progress_timeout_us && now_us > k->progress_us + cfg_.progress_timeout_us) {
+        stats_.progress_timeouts.add();
+        tcp_->abort(k->id);  // RST to the client; on_closed releases it and the backend hears
+      }
     }
   }
 }

@@ -33,6 +33,11 @@ namespace gputls::tls {
 
 struct TerminatorConfig {
   uint64_t handshake_timeout_us = 10'000'000;
+  // An established connection that moves no application byte (none
+  // decrypted from the client, none encrypted to it) for this long is reset
+  // and its backend closed: a client that never reads, with its buffers and
+  // backend socket, is not held for ever (0: never).
+  uint64_t progress_timeout_us = 60'000'000;
 };
 
 class TlsTerminator : public net::TcpApp, public PlainStream, public loop::FdHandler {
