@@ -52,6 +52,19 @@ uint8_t* BufferPool::take() {
   return b;
 }
 
+bool BufferPool::reserve(uint64_t bytes) {
+  if (in_use_ + bytes > limit_) return false;
+  in_use_ += bytes;
+  stats_.mem_bytes_in_use.set(in_use_);
+  if (in_use_ > stats_.mem_bytes_peak.get()) stats_.mem_bytes_peak.set(in_use_);
+  return true;
+}
+
+void BufferPool::unreserve(uint64_t bytes) {
+  in_use_ -= bytes;
+  stats_.mem_bytes_in_use.set(in_use_);
+}
+
 void BufferPool::give(uint8_t* block) {
   free_.push_back(block);
   in_use_ -= block_;

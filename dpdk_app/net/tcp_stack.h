@@ -27,6 +27,10 @@ class BufferPool {
   BufferPool(size_t block_size, uint64_t limit_bytes, CoreStats& stats);
   uint8_t* take();            // nullptr when the limit is reached
   void give(uint8_t* block);
+  // Bytes an application layer holds for a connection (TLS state, proxy
+  // buffers), counted against the same limit; false when they do not fit.
+  bool reserve(uint64_t bytes);
+  void unreserve(uint64_t bytes);
   size_t block_size() const { return block_; }
 
  private:
@@ -62,6 +66,10 @@ class TcpStack {
   void close(ConnId c);  // FIN after the queued data
   void abort(ConnId c);  // RST now
   uint16_t local_port(ConnId c) const;
+  // Connection memory an application holds beyond the TCP rings, charged to
+  // the same --mem-limit (false: it does not fit; refuse the connection).
+  bool reserve_memory(uint64_t bytes) { return pool_.reserve(bytes); }
+  void release_memory(uint64_t bytes) { pool_.unreserve(bytes); }
 
   const TcpConfig& config() const { return cfg_; }
   size_t connections() const { return by_key_.size(); }

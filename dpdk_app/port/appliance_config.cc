@@ -54,7 +54,8 @@ ParseResult parse_app_args(const std::vector<std::string>& args, ApplianceConfig
   app.add_option("--snd-buf", t.snd_buf, "Send buffer per connection, bytes")
       ->capture_default_str()->check(CLI::Range(2048u, 16u << 20));
   app.add_option("--mem-limit", t.mem_limit_bytes,
-                 "Connection buffer memory per core, bytes (0: max-connections x (rcv-buf + snd-buf))")
+                 "Connection memory per core, bytes: TCP rings and, with TLS, the terminator's and proxy's "
+                 "buffers (0: room for --max-connections of them)")
       ->capture_default_str();
   double idle_s = double(t.idle_timeout_us) / 1e6, time_wait_ms = double(t.time_wait_us) / 1e3;
   app.add_option("--idle-timeout-s", idle_s, "Reset connections idle this long")->capture_default_str();

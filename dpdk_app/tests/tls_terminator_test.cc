@@ -67,7 +67,7 @@ struct Rig {
   // server's SSL_CTX before the TCP connection (and so its SSL) exists.
   // tcfg: the terminator's settings (default: a 2 s handshake timeout).
   explicit Rig(const std::string& version, PlainApp* app = nullptr, void (*ctx_hook)(SSL_CTX*) = nullptr,
-               const TerminatorConfig* tcfg = nullptr) {
+               const TerminatorConfig* tcfg = nullptr, const net::TcpConfig& tcp = {}) {
     EVP_PKEY* key = EVP_EC_gen("P-256");
     write_self_signed(key, dir.file("c.pem"), dir.file("c.key"));
     EVP_PKEY_free(key);
@@ -82,7 +82,7 @@ struct Rig {
     tc.handshake_timeout_us = 2'000'000;
     if (tcfg) tc = *tcfg;
     term = std::make_unique<TlsTerminator>(*ctx, app ? *app : echo, poller, stats, tc);
-    peer = std::make_unique<test::SimPeer>(net::TcpConfig{}, term.get());
+    peer = std::make_unique<test::SimPeer>(tcp, term.get());
     peer->stack.tcp().listen(443);
     term->poll(peer->now_us);
     cctx = SSL_CTX_new(TLS_client_method());
@@ -260,6 +260,32 @@ TEST(TlsTerminator, ConnectionThatMovesNoBytesIsResetAtTheProgressTimeout) {
   EXPECT_EQ(r.echo.closed, 1) << "the plaintext side (the backend) heard the close";
   EXPECT_EQ(r.stats.active.get(), 0u);
   EXPECT_EQ(r.term->connections(), 0u);
+}
+
+// Issue 22.3: what a TLS connection holds beyond TCP (plaintext buffers,
+// BIOs, the SSL, the plaintext app's buffers) is charged to --mem-limit; a
+// connection that does not fit is refused and counted, and everything is
+// given back when connections close.
+TEST(TlsTerminator, ConnectionMemoryIsChargedToTheLimit) {
+  net::TcpConfig tcp;
+  const uint64_t per_tcp = uint64_t(tcp.rcv_buf) + tcp.snd_buf;
+  TerminatorConfig tc;
+  tc.app_bytes_per_connection = 2 << 10;
+  const uint64_t per_tls = TlsTerminator::kConnBytes + tc.app_bytes_per_connection;
+  tcp.mem_limit_bytes = 2 * per_tcp + per_tls;  // TCP rings for two, TLS for one
+  Rig r("1.3", nullptr, nullptr, &tc, tcp);
+  EXPECT_EQ(r.peer->stats.mem_bytes_in_use.get(), per_tcp + per_tls);
+  r.peer->take_segments();
+  r.peer->handshake(40001, 7000, {1460, 7}, 443);  // TCP fits, its TLS state does not
+  bool reset = false;
+  for (auto& s : r.peer->take_segments()) reset = reset || s.has(kTcpRst);
+  EXPECT_TRUE(reset);
+  EXPECT_EQ(r.stats.failures[size_t(HandshakeFailure::kMemoryLimit)].get(), 1u);
+  EXPECT_LE(r.peer->stats.mem_bytes_peak.get(), tcp.mem_limit_bytes);
+  ASSERT_TRUE(r.handshake()) << "the first connection is served";
+  r.peer->send(r.sport, r.cseq, r.sseq, kTcpRst, "", 65535, {}, 443);
+  r.turn();
+  EXPECT_EQ(r.peer->stats.mem_bytes_in_use.get(), 0u) << "everything given back";
 }
 
 // An engine that holds one operation: a record of the chosen kind received by

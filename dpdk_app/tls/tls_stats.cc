@@ -15,6 +15,7 @@ std::string_view handshake_failure_name(HandshakeFailure f) {
     case HandshakeFailure::kTcpReset: return "tcp_reset";
     case HandshakeFailure::kMalformed: return "malformed_input";
     case HandshakeFailure::kInternal: return "internal";
+    case HandshakeFailure::kMemoryLimit: return "memory_limit";
     case HandshakeFailure::kCount: break;
   }
   return "unknown";

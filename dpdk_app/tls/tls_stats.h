@@ -21,6 +21,7 @@ enum class HandshakeFailure : uint8_t {
   kTcpReset,         // RST / retransmission timeout before the handshake completed
   kMalformed,        // not TLS at all (e.g. plain HTTP), rejected without an alert
   kInternal,         // a failure outside the protocol (out of memory, provider refusal)
+  kMemoryLimit,      // the connection's TLS and proxy buffers did not fit in --mem-limit
   kCount
 };
 std::string_view handshake_failure_name(HandshakeFailure f);

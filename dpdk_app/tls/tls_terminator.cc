@@ -29,7 +29,6 @@ struct TlsTerminator::Conn {
 namespace {
 
 constexpr size_t kChunk = 16 << 10;
-constexpr size_t kRbioBound = 40 << 10;  // ciphertext taken from TCP ahead of SSL_read
 
 // Alerts both ways, from OpenSSL's state machine (ret = level << 8 | code).
 void info_cb(const SSL* ssl, int where, int ret) {
@@ -71,6 +70,11 @@ TlsTerminator::Conn* TlsTerminator::get(ConnId c) const {
 
 void TlsTerminator::on_open(net::TcpStack& tcp, ConnId c, uint16_t) {
   tcp_ = &tcp;
+  if (!tcp.reserve_memory(charge())) {  // everything this connection may hold, or no connection
+    stats_.fail(HandshakeFailure::kMemoryLimit);
+    tcp.abort(c);
+    return;
+  }
   if (c.slot >= conns_.size()) conns_.resize(c.slot + 1);
   auto k = std::make_unique<Conn>();
   k->owner = this;
@@ -84,6 +88,7 @@ void TlsTerminator::on_open(net::TcpStack& tcp, ConnId c, uint16_t) {
     BIO_free(k->wbio);
     SSL_free(k->ssl);
     ERR_clear_error();
+    tcp.release_memory(charge());
     stats_.fail(HandshakeFailure::kInternal);
     tcp.abort(c);
     return;
@@ -412,6 +417,7 @@ void TlsTerminator::release(Conn& k) {
   if (k.in) OPENSSL_cleanse(k.in.get(), kPlainBuf);
   if (k.out) OPENSSL_cleanse(k.out.get(), kPlainBuf);
   SSL_free(k.ssl);  // a paused job is released by the provider's wait-ctx cleanup
+  if (tcp_) tcp_->release_memory(charge());
   conns_[id.slot].reset();
   --live_;
   stats_.active.sub();

@@ -38,12 +38,22 @@ struct TerminatorConfig {
   // and its backend closed: a client that never reads, with its buffers and
   // backend socket, is not held for ever (0: never).
   uint64_t progress_timeout_us = 60'000'000;
+  // Bytes the plaintext app holds per connection (the proxy: two buffers),
+  // charged with the terminator's own to the TCP stack's memory limit.
+  uint64_t app_bytes_per_connection = 0;
 };
 
 class TlsTerminator : public net::TcpApp, public PlainStream, public loop::FdHandler {
  public:
   static constexpr size_t kPlainBuf = 32 << 10;
   static constexpr size_t kCipherPending = 64 << 10;
+  static constexpr size_t kRbioBound = 40 << 10;  // ciphertext taken from TCP ahead of SSL_read
+  // What one connection may hold here, charged to --mem-limit at open: both
+  // plaintext buffers, ciphertext in the read and write BIOs, and OpenSSL's
+  // SSL with its record buffers (about 17 KiB each way while in use; an
+  // estimate, kept generous).
+  static constexpr size_t kSslBytes = 48 << 10;
+  static constexpr size_t kConnBytes = 2 * kPlainBuf + kRbioBound + kCipherPending + kSslBytes;
 
   TlsTerminator(const TlsContext& ctx, PlainApp& app, loop::FdPoller& poller, TlsStats& stats,
                 const TerminatorConfig& cfg);
@@ -92,6 +102,7 @@ class TlsTerminator : public net::TcpApp, public PlainStream, public loop::FdHan
   void pull_tcp(Conn& k);
   void update_async_fds(Conn& k);
   void release(Conn& k);
+  uint64_t charge() const { return kConnBytes + cfg_.app_bytes_per_connection; }
 
   const TlsContext& ctx_;
   PlainApp& app_;
