@@ -136,17 +136,23 @@ void to_time_wait(SimPeer& p, uint16_t sport) {
   p.send(sport, 1001, sa.seq + 2, kTcpAck | kTcpFin);
   p.take_segments();
 }
+
+// A table of max_connections TCBs of which at most max_time_wait in TIME_WAIT
+// (60 s, so only recycling frees them); no per-source limit in the way.
+TcpConfig time_wait_config(uint32_t max_connections, uint32_t max_time_wait) {
+  TcpConfig cfg;
+  cfg.max_connections = max_connections;
+  cfg.max_time_wait = max_time_wait;
+  cfg.max_per_source = 100;
+  cfg.time_wait_us = 60'000'000;
+  return cfg;
+}
 }  // namespace
 
 // Issue 22.2: TIME_WAIT does not exhaust the table. A new connection that
 // finds it full recycles the oldest TIME_WAIT TCB.
 TEST(TcpTimeWait, OldestIsRecycledWhenTheTableIsFull) {
-  TcpConfig cfg;
-  cfg.max_connections = 8;
-  cfg.max_time_wait = 8;
-  cfg.max_per_source = 100;
-  cfg.time_wait_us = 60'000'000;
-  SimPeer p(cfg);
+  SimPeer p(time_wait_config(8, 8));
   for (uint16_t i = 0; i < 8; ++i) to_time_wait(p, uint16_t(40000 + i));
   ASSERT_EQ(p.stats.tcp_time_wait.get(), 8u);
   ASSERT_EQ(p.stack.tcp().connections(), 8u);
@@ -166,12 +172,7 @@ TEST(TcpTimeWait, OldestIsRecycledWhenTheTableIsFull) {
 }
 
 TEST(TcpTimeWait, ShareOfTheTableIsBounded) {
-  TcpConfig cfg;
-  cfg.max_connections = 16;
-  cfg.max_time_wait = 4;
-  cfg.max_per_source = 100;
-  cfg.time_wait_us = 60'000'000;
-  SimPeer p(cfg);
+  SimPeer p(time_wait_config(16, 4));
   for (uint16_t i = 0; i < 10; ++i) {
     to_time_wait(p, uint16_t(40000 + i));
     EXPECT_LE(p.stats.tcp_time_wait.get(), 4u);
