@@ -12,6 +12,12 @@
                                          then our FIN), stall (a whole
                                          ClientHello, then silence); each must
                                          see the server close within --timeout
+  tls-slow HOST PORT --conns N --hold S   N TLS clients that each ask for PATH and
+                                         then read nothing for S seconds (their
+                                         receive windows close); then each reads
+                                         what it can: prints how many the server
+                                         had closed (reset or EOF) before the
+                                         whole body arrived, as JSON
   churn HOST PORT --seconds S --rate R    garbage-then-close connections at up to R
                                          a second (K in flight): each sends bytes
                                          that are no TLS record and waits for the
@@ -179,6 +185,41 @@ def run_tls_bad(host, port, mode, conns, server_name, timeout):
               f"{len(got)} bytes received{', an alert record first' if alert else ''}")
 
 
+def run_tls_slow(host, port, conns, hold, path, server_name, body_min):
+    import ssl
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    ctx.check_hostname = False
+    ctx.verify_mode = ssl.CERT_NONE
+    socks = []
+    for _ in range(conns):
+        raw = socket.socket()
+        raw.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)  # the window closes soon
+        raw.settimeout(10)
+        raw.connect((host, port))
+        s = ctx.wrap_socket(raw, server_hostname=server_name)
+        s.sendall(f"GET {path} HTTP/1.1\r\nHost: {server_name}\r\n\r\n".encode())
+        socks.append(s)
+    time.sleep(hold)
+    cut = complete = 0
+    for s in socks:
+        got = 0
+        try:
+            s.settimeout(2)
+            while got < body_min:
+                chunk = s.recv(65536)
+                if not chunk:
+                    break
+                got += len(chunk)
+        except (ConnectionResetError, ssl.SSLError, socket.timeout, OSError):
+            pass
+        if got >= body_min:
+            complete += 1
+        else:
+            cut += 1
+        s.close()
+    print(json.dumps({"connections": conns, "closed_by_server": cut, "complete": complete}))
+
+
 def run_churn(host, port, seconds, rate, inflight, timeout):
     sel = selectors.DefaultSelector()
     junk = b"\x47" + os.urandom(63)  # not a TLS record type
@@ -291,6 +332,11 @@ def main():
     b.add_argument("--mode", choices=["garbage", "truncated", "stall"], required=True)
     b.add_argument("--conns", type=int, default=1); b.add_argument("--server-name", default="localhost")
     b.add_argument("--timeout", type=float, default=10)
+    w = sub.add_parser("tls-slow")
+    w.add_argument("host"); w.add_argument("port", type=int)
+    w.add_argument("--conns", type=int, default=10); w.add_argument("--hold", type=float, default=5)
+    w.add_argument("--path", default="/big.bin"); w.add_argument("--server-name", default="localhost")
+    w.add_argument("--body-min", type=int, default=10 << 20)
     c = sub.add_parser("churn")
     c.add_argument("host"); c.add_argument("port", type=int)
     c.add_argument("--seconds", type=float, default=5); c.add_argument("--rate", type=float, default=1000)
@@ -304,6 +350,8 @@ def main():
         run_download(a.host, a.port, a.size, a.conns, a.timeout)
     elif a.cmd == "tls-bad":
         run_tls_bad(a.host, a.port, a.mode, a.conns, a.server_name, a.timeout)
+    elif a.cmd == "tls-slow":
+        run_tls_slow(a.host, a.port, a.conns, a.hold, a.path, a.server_name, a.body_min)
     elif a.cmd == "churn":
         run_churn(a.host, a.port, a.seconds, a.rate, a.inflight, a.timeout)
     else:
