@@ -47,7 +47,7 @@ nlohmann::json tls_stats_json(const TlsStats& s) {
   GT_FIELD(handshakes_full); GT_FIELD(handshakes_resumed); GT_FIELD(handshake_failures);
   GT_FIELD(client_certs_verified); GT_FIELD(async_pauses); GT_FIELD(active); GT_FIELD(bytes_in);
   GT_FIELD(bytes_out); GT_FIELD(close_notify_sent); GT_FIELD(close_notify_received);
-  GT_FIELD(errors_after_handshake); GT_FIELD(progress_timeouts);
+  GT_FIELD(errors_after_handshake); GT_FIELD(progress_timeouts); GT_FIELD(drained_jobs);
 #undef GT_FIELD
   nlohmann::json f = nlohmann::json::object();
   for (size_t i = 0; i < s.failures.size(); ++i)

@@ -33,6 +33,7 @@ struct alignas(64) TlsStats {
   net::Counter client_certs_verified, async_pauses, active, bytes_in, bytes_out;
   net::Counter close_notify_sent, close_notify_received, errors_after_handshake;
   net::Counter progress_timeouts;  // established, no application byte moved for --progress-timeout-s
+  net::Counter drained_jobs;       // SSLs kept after their connection until their paused job ended
 
   void fail(HandshakeFailure f) {
     handshake_failures.add();

@@ -60,6 +60,10 @@ TlsTerminator::~TlsTerminator() {
     for (int fd : k->fds) poller_.remove(fd);
     SSL_free(k->ssl);
   }
+  for (auto& [fd, k] : draining_) {
+    poller_.remove(fd);
+    SSL_free(k->ssl);
+  }
 }
 
 TlsTerminator::Conn* TlsTerminator::get(ConnId c) const {
@@ -402,11 +406,12 @@ void TlsTerminator::on_closed(net::TcpStack&, ConnId c, net::CloseReason why) {
 
 void TlsTerminator::release(Conn& k) {
   const ConnId id = k.id;
+  const bool paused = k.paused != Paused::kNone && k.fds.size() == 1;
   for (int fd : k.fds) {
-    poller_.remove(fd);
     by_fd_.erase(fd);
+    if (!paused) poller_.remove(fd);
   }
-  k.fds.clear();
+  if (!paused) k.fds.clear();
   if (k.opened) {
     PlainCloseReason r = PlainCloseReason::kPeerAbort;
     if (k.app_aborted) r = PlainCloseReason::kAppAbort;
@@ -414,13 +419,60 @@ void TlsTerminator::release(Conn& k) {
     else if (k.tcp_why == net::CloseReason::kNormal && (k.close_notify_in || k.shutdown_sent)) r = PlainCloseReason::kNormal;
     app_.on_closed(*this, id, r);
   }
-  if (k.in) OPENSSL_cleanse(k.in.get(), kPlainBuf);
-  if (k.out) OPENSSL_cleanse(k.out.get(), kPlainBuf);
-  SSL_free(k.ssl);  // a paused job is released by the provider's wait-ctx cleanup
-  if (tcp_) tcp_->release_memory(charge());
-  conns_[id.slot].reset();
   --live_;
   stats_.active.sub();
+  if (paused) {  // the job must end before the SSL goes (see drain())
+    drain(std::move(conns_[id.slot]));
+    return;
+  }
+  if (k.in) OPENSSL_cleanse(k.in.get(), kPlainBuf);
+  if (k.out) OPENSSL_cleanse(k.out.get(), kPlainBuf);
+  SSL_free(k.ssl);
+  if (tcp_) tcp_->release_memory(charge());
+  conns_[id.slot].reset();
+}
+
+void TlsTerminator::drain(std::unique_ptr<Conn> owned) {
+  Conn& k = *owned;
+  // Read-only empty memory BIOs: reading gives EOF, writing fails (no retry),
+  // so the resumed handshake, read or write cannot go on.
+  BIO* r = BIO_new_mem_buf("", 0);
+  BIO* w = BIO_new_mem_buf("", 0);
+  if (r && w) {
+    SSL_set_bio(k.ssl, r, w);  // frees the connection's BIOs
+    k.rbio = r;
+    k.wbio = w;
+  } else {
+    BIO_free(r);
+    BIO_free(w);  // the old BIOs stay: the job still ends, at its next pause or read
+  }
+  stats_.drained_jobs.add();
+  const int fd = k.fds.front();
+  draining_[fd] = std::move(owned);
+}
+
+void TlsTerminator::resume_drained(int fd) {
+  auto it = draining_.find(fd);
+  Conn& k = *it->second;
+  uint8_t scratch[256];
+  size_t n = 0;
+  int ret = 0;
+  switch (k.paused) {  // the paused call again (a resumed job keeps its own arguments)
+    case Paused::kHandshake: ret = SSL_do_handshake(k.ssl); break;
+    case Paused::kRead: ret = SSL_read_ex(k.ssl, scratch, sizeof scratch, &n); break;
+    case Paused::kWrite: ret = SSL_write_ex(k.ssl, k.out.get() + k.out_rd, k.out_wr - k.out_rd, &n); break;
+    case Paused::kShutdown: ret = SSL_shutdown(k.ssl); break;
+    case Paused::kNone: break;
+  }
+  const bool still_paused = ret <= 0 && k.paused != Paused::kNone && SSL_get_error(k.ssl, ret) == SSL_ERROR_WANT_ASYNC;
+  ERR_clear_error();
+  if (still_paused) return;  // the same wait fd wakes it again
+  poller_.remove(fd);
+  if (k.in) OPENSSL_cleanse(k.in.get(), kPlainBuf);
+  if (k.out) OPENSSL_cleanse(k.out.get(), kPlainBuf);
+  SSL_free(k.ssl);  // the job has ended: nothing is lost
+  if (tcp_) tcp_->release_memory(charge());
+  draining_.erase(it);
 }
 
 size_t TlsTerminator::readable(ConnId c) const {
@@ -483,6 +535,10 @@ void TlsTerminator::abort(ConnId c) {
 }
 
 void TlsTerminator::on_fd_ready(int fd, uint32_t) {
+  if (draining_.count(fd)) {
+    resume_drained(fd);
+    return;
+  }
   auto it = by_fd_.find(fd);
   if (it == by_fd_.end()) return;
   if (Conn* k = get(it->second)) drive(*k);

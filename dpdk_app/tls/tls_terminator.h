@@ -102,6 +102,15 @@ class TlsTerminator : public net::TcpApp, public PlainStream, public loop::FdHan
   void pull_tcp(Conn& k);
   void update_async_fds(Conn& k);
   void release(Conn& k);
+  // A connection gone while its SSL's job is paused on gputls: OpenSSL never
+  // frees a paused ASYNC_JOB (its 32 KiB stack and the job were lost on
+  // every abandoned handshake, about 27 KiB of RSS per connection in a
+  // ClientHello-then-RST flood; issue 21.4). The SSL is kept, its BIOs
+  // replaced by ones that fail, and when the engine completes the job is
+  // resumed once more: its next read or write fails, the job ends, and only
+  // then is the SSL freed.
+  void drain(std::unique_ptr<Conn> k);
+  void resume_drained(int fd);
   uint64_t charge() const { return kConnBytes + cfg_.app_bytes_per_connection; }
 
   const TlsContext& ctx_;
@@ -112,6 +121,7 @@ class TlsTerminator : public net::TcpApp, public PlainStream, public loop::FdHan
   net::TcpStack* tcp_ = nullptr;
   std::vector<std::unique_ptr<Conn>> conns_;  // by ConnId.slot
   std::unordered_map<int, ConnId> by_fd_;
+  std::unordered_map<int, std::unique_ptr<Conn>> draining_;  // by wait fd
   std::vector<ConnId> again_;                 // to drive from poll()
   std::vector<ConnId> driving_;               // poll()'s batch of again_ (kept: no allocation per poll)
   uint64_t now_us_ = 0, next_timeout_scan_us_ = 0;

@@ -23,7 +23,8 @@
                                          that are no TLS record and waits for the
                                          server to close it (the server closes
                                          first, so its side goes to TIME_WAIT);
-                                         prints the counts as JSON
+                                         --mode hello-rst: a ClientHello, then a
+                                         reset at once; prints the counts as JSON
   stats FILE CHECK...                    asserts on the appliance's stats JSON,
                                          CHECK like total.drops.ip_fragment>=1;
                                          a side may add paths (a.b+c.d>=1) and
@@ -37,6 +38,7 @@ import json
 import os
 import selectors
 import socket
+import struct
 import sys
 import time
 
@@ -220,12 +222,15 @@ def run_tls_slow(host, port, conns, hold, path, server_name, body_min):
     print(json.dumps({"connections": conns, "closed_by_server": cut, "complete": complete}))
 
 
-def run_churn(host, port, seconds, rate, inflight, timeout):
+def run_churn(host, port, seconds, rate, inflight, timeout, mode="garbage", server_name="localhost"):
     sel = selectors.DefaultSelector()
-    junk = b"\x47" + os.urandom(63)  # not a TLS record type
+    # garbage: bytes that are no TLS record, then wait for the server to close;
+    # hello-rst: a real ClientHello, then at once a reset (SO_LINGER 0), while
+    # the server is working on it (its job may be paused on gputls).
+    junk = b"\x47" + os.urandom(63) if mode == "garbage" else client_hello(server_name)
     t0 = time.time()
     next_start = t0
-    counts = {"started": 0, "closed_by_server": 0, "reset_by_server": 0, "failed": 0}
+    counts = {"started": 0, "closed_by_server": 0, "reset_by_server": 0, "reset_by_client": 0, "failed": 0}
 
     def finish(s, outcome):
         sel.unregister(s)
@@ -259,6 +264,10 @@ def run_churn(host, port, seconds, rate, inflight, timeout):
                         continue
                     s.send(junk)
                     st["sent"] = True
+                    if mode == "hello-rst":
+                        s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+                        finish(s, "reset_by_client")
+                        continue
                     sel.modify(s, selectors.EVENT_READ, st)
                 elif not s.recv(4096):
                     finish(s, "closed_by_server")
@@ -271,7 +280,8 @@ def run_churn(host, port, seconds, rate, inflight, timeout):
                 finish(key.fileobj, "failed")
     elapsed = time.time() - t0
     counts["seconds"] = round(elapsed, 2)
-    counts["per_second"] = round((counts["closed_by_server"] + counts["reset_by_server"]) / elapsed)
+    done = counts["closed_by_server"] + counts["reset_by_server"] + counts["reset_by_client"]
+    counts["per_second"] = round(done / elapsed)
     print(json.dumps(counts))
     if counts["failed"]:
         raise SystemExit(f"churn: {counts['failed']} connections failed or were not closed within {timeout} s")
@@ -341,6 +351,8 @@ def main():
     c.add_argument("host"); c.add_argument("port", type=int)
     c.add_argument("--seconds", type=float, default=5); c.add_argument("--rate", type=float, default=1000)
     c.add_argument("--inflight", type=int, default=64); c.add_argument("--timeout", type=float, default=10)
+    c.add_argument("--mode", choices=["garbage", "hello-rst"], default="garbage")
+    c.add_argument("--server-name", default="localhost")
     s = sub.add_parser("stats")
     s.add_argument("file"); s.add_argument("checks", nargs="+")
     a = ap.parse_args()
@@ -353,7 +365,7 @@ def main():
     elif a.cmd == "tls-slow":
         run_tls_slow(a.host, a.port, a.conns, a.hold, a.path, a.server_name, a.body_min)
     elif a.cmd == "churn":
-        run_churn(a.host, a.port, a.seconds, a.rate, a.inflight, a.timeout)
+        run_churn(a.host, a.port, a.seconds, a.rate, a.inflight, a.timeout, a.mode, a.server_name)
     else:
         run_stats(a.file, a.checks)
 
