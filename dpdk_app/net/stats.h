@@ -74,6 +74,10 @@ struct alignas(64) CoreStats {
   // burst; stack_cycles the protocol work alone (input, timers, services,
   // building frames), without the driver's tx burst.
   Counter proc_cycles, stack_cycles, proc_packets;
+  // The busy-polling loop: every iteration and those that did work (packets
+  // in or out), with their TSC cycles. A polling core always shows 100% CPU;
+  // busy_cycles / loop_cycles is how much of it served traffic.
+  Counter loop_iterations, busy_iterations, loop_cycles, busy_cycles;
   std::array<Counter, size_t(Drop::kCount)> drops;
 
   void drop(Drop d) { drops[size_t(d)].add(); }

@@ -176,6 +176,7 @@ int run_worker(void* arg) {
   RTE_LOG(INFO, USER1, "lcore %u: queue %u serving tcp/%u (echo) tcp/%u (download)\n", a.lcore, a.queue,
           cfg.services.echo, cfg.services.download);
   rte_mbuf* pkts[kBurst];
+  uint64_t loop_start = rte_rdtsc();
   while (!a.quit->load(std::memory_order_relaxed)) {
     uint64_t now = clock.now_us();
     tx.set_now(now);
@@ -205,11 +206,17 @@ int run_worker(void* arg) {
     stack->poll(now);
     uint64_t t1 = rte_rdtsc();
     uint16_t sent = tx.flush(now);
+    const uint64_t loop_end = rte_rdtsc();
+    stats.loop_iterations.add();
+    stats.loop_cycles.add(loop_end - loop_start);
     if (n || sent) {
       stats.stack_cycles.add(t1 - t0 - tx.take_driver_cycles());
-      stats.proc_cycles.add(rte_rdtsc() - t0);
+      stats.proc_cycles.add(loop_end - t0);
       stats.proc_packets.add(uint64_t(n) + sent);
+      stats.busy_iterations.add();
+      stats.busy_cycles.add(loop_end - loop_start);
     }
+    loop_start = loop_end;
   }
   // Connections still open are dropped with the stack; the terminator and
   // proxy free their SSLs and sockets first (order of destruction: the stack

@@ -20,7 +20,10 @@ nlohmann::json core_json(const net::CoreStats& s, double tsc_hz) {
   GT_FIELD(tcp_rst_sent); GT_FIELD(tcp_challenge_acks); GT_FIELD(tcp_time_wait_recycled); GT_FIELD(tcp_conns_active); GT_FIELD(tcp_half_open);
   GT_FIELD(tcp_time_wait); GT_FIELD(mem_bytes_in_use); GT_FIELD(mem_bytes_limit); GT_FIELD(mem_bytes_peak);
   GT_FIELD(proc_cycles); GT_FIELD(stack_cycles); GT_FIELD(proc_packets);
+  GT_FIELD(loop_iterations); GT_FIELD(busy_iterations); GT_FIELD(loop_cycles); GT_FIELD(busy_cycles);
 #undef GT_FIELD
+  j["busy_share"] = s.loop_cycles.get() ? double(s.busy_cycles.get()) / double(s.loop_cycles.get()) : 0.0;
+  j["busy_core_seconds"] = tsc_hz > 0 ? double(s.busy_cycles.get()) / tsc_hz : 0.0;
   uint64_t pk = s.proc_packets.get();
   j["cycles_per_packet"] = pk ? double(s.proc_cycles.get()) / double(pk) : 0.0;
   j["stack_cycles_per_packet"] = pk ? double(s.stack_cycles.get()) / double(pk) : 0.0;
@@ -35,7 +38,12 @@ nlohmann::json core_json(const net::CoreStats& s, double tsc_hz) {
 void add_into(nlohmann::json& total, const nlohmann::json& core) {
   if (!total.is_object()) total = nlohmann::json::object();
   for (auto& [k, v] : core.items()) {
-    if (k == "cycles_per_packet" || k == "stack_cycles_per_packet" || k == "ns_per_packet") continue;
+    if (k == "cycles_per_packet" || k == "stack_cycles_per_packet" || k == "ns_per_packet" || k == "busy_share")
+      continue;
+    if (k == "busy_core_seconds") {  // seconds add up
+      total[k] = total.value(k, 0.0) + v.get<double>();
+      continue;
+    }
     if (v.is_object()) {
       add_into(total[k], v);
     } else {  // counters add up; mem_bytes_peak becomes the sum of per-core peaks (an upper bound)

@@ -22,5 +22,8 @@ check_get after-load
 stop_tls_server
 # shellcheck disable=SC2046
 check_stats "total.tls.handshakes_full>=$total" 'total.tls.handshakes_resumed==0' 'total.tls.handshake_failures==0' \
-  "total.proxy.backend_connects>=$total" 'total.tls.active==0' 'total.proxy.active==0' $(gputls_offload_checks "$total")
+  "total.proxy.backend_connects>=$total" 'total.tls.active==0' 'total.proxy.active==0' $(gputls_offload_checks "$total") \
+  'total.busy_iterations>=1' 'total.loop_iterations>total.busy_iterations' 'total.loop_cycles>total.busy_cycles' \
+  'total.busy_core_seconds>0'
+echo "busy polling: $($PY -c 'import json,sys; c=json.load(open(sys.argv[1]))["cores"][0]; print("%.3f of the loop busy, %.2f busy core-seconds" % (c["busy_share"], c["busy_core_seconds"]))' "$STATS")"
 echo PASS
