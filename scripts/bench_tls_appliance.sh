@@ -62,6 +62,14 @@ server_pids() {  # the processes whose CPU is the server's
   if [ "$TLS_SERVER" = haproxy ]; then echo "$APP_PID$(pgrep -P "$APP_PID" | sed 's/^/,/' | tr -d '\n')"; else echo "$APP_PID"; fi
 }
 
+busy_core_seconds() {  # the appliance's busy cycles so far, in core-seconds (null for HAProxy)
+  if [ "$TLS_SERVER" = appliance ] && [ -f "$STATS" ]; then
+    $PY -c 'import json,sys; print(json.load(open(sys.argv[1]))["total"]["busy_core_seconds"])' "$STATS"
+  else
+    echo null
+  fi
+}
+
 handshakes() {  # label -> one JSON object (gputls-bench's run)
   in_ns taskset -c 0 "$BENCH" handshake --connect "$SERVER_IP:$TLS_PORT" --ca "$PKI/ca.pem" --servername "$SNI" \
     --app http --http-path /handshake --tls 1.3 --group x25519 --cert rsa2048 --concurrency "$CONCURRENCY" \
@@ -102,10 +110,16 @@ for round in $(seq "$REPEAT"); do
       else
         start_tls_server
       fi
+      # The appliance busy-polls (its CPU always reads 100%): its own count of
+      # busy cycles around the handshake run gives handshakes per busy core-second.
+      busy0=$(busy_core_seconds)
       hs=$(handshakes "$TLS_SERVER:$pairing")
+      sleep 0.5  # the stats file is rewritten every 200 ms
+      busy1=$(busy_core_seconds)
       dl=$(download); echo "download: $dl"
       stop_tls_server
       echo "{\"server\": \"$TLS_SERVER\", \"provider\": \"$pairing\", \"round\": $round, \"handshake\": $hs," \
+        "\"busy_core_seconds_handshake\": $($PY -c 'import sys; a, b = sys.argv[1:]; print("null" if "null" in (a, b) else float(b) - float(a))' "$busy0" "$busy1")," \
         "\"download\": $dl, \"server_stats\": $($PY -c 'import json,sys; print(json.dumps(json.load(open(sys.argv[1]))))' "$STATS")}" >>"$WORK/runs.jsonl"
     done
   done
@@ -117,6 +131,7 @@ out, device, runs_file, conc, secs = sys.argv[1], sys.argv[2], sys.argv[3], int(
 runs = [json.loads(l) for l in open(runs_file)]
 def med(server, provider, f):
     v = [f(r) for r in runs if r["server"] == server and r["provider"] == provider]
+    v = [x for x in v if x is not None]
     return statistics.median(v) if v else None
 pairings = {}
 for provider in sorted({r["provider"] for r in runs}):
@@ -127,6 +142,10 @@ for provider in sorted({r["provider"] for r in runs}):
             "p50_ms": med(server, provider, lambda r: r["handshake"]["p50_ms"]),
             "p99_ms": med(server, provider, lambda r: r["handshake"]["p99_ms"]),
             "server_cpu_us_per_handshake": med(server, provider, lambda r: r["handshake"].get("server_cpu_us_per_handshake") or 0),
+            # Busy-polling: the appliance's own busy cycles (null for HAProxy, whose CPU is the measure).
+            "handshakes_per_busy_core_sec": med(server, provider, lambda r: r["handshake"]["handshakes"] / r["busy_core_seconds_handshake"]
+                                                if r.get("busy_core_seconds_handshake") else None)
+                                            if server == "appliance" else None,
             "download_bytes_per_sec": med(server, provider, lambda r: r["download"]["bytes_per_sec"]),
         }
     if "appliance" in p and "haproxy" in p:
@@ -149,8 +168,10 @@ json.dump(doc, open(out, "w"), indent=1)
 for provider, p in pairings.items():
     for server in ("appliance", "haproxy"):
         if server in p:
+            busy = p[server].get("handshakes_per_busy_core_sec")
             print(f"{provider:8s} {server:9s} {p[server]['handshakes_per_sec']:9.0f} handshakes/s  "
-                  f"{p[server]['download_bytes_per_sec'] / 1e6:8.1f} MB/s download")
+                  f"{p[server]['download_bytes_per_sec'] / 1e6:8.1f} MB/s download"
+                  + (f"  {busy:9.0f} handshakes per busy core-second" if busy else ""))
     if "ratios_appliance_over_haproxy" in p:
         print(f"{provider:8s} appliance / haproxy: {json.dumps(p['ratios_appliance_over_haproxy'])}")
 print("wrote", out)
