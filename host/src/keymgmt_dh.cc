@@ -70,6 +70,13 @@ bool get_bn(const OSSL_PARAM* p, DhBytes* out) {
 // Public value from raw big-endian bytes: at most the prime's length, padded to it.
 bool set_pub_bytes(DhKey* k, const uint8_t* data, size_t len) {
   const size_t plen = k->params.bytes();
+  // Leading zero bytes beyond the prime's length change no value: the
+  // default provider takes the number whatever its length (RFC 8446 pads to
+  // the prime's; nothing enforces it), so gputls does too.
+  while (len > plen && *data == 0) {
+    ++data;
+    --len;
+  }
   if (plen == 0 || len == 0 || len > plen) {
     GT_RAISE(ERR_R_PASSED_INVALID_ARGUMENT, "gputls DH: public value of %zu bytes for a %zu-byte prime", len, plen);
     return false;
