@@ -78,12 +78,13 @@ struct CpuEcKey final : BackendKeyState {
 };
 
 // An AES-GCM key: a provider context with the key schedule set (OpenSSL
-// picks AES-NI / VAES), never used directly, and a working copy of it for the
-// records. A connection's records come one at a time, so the working copy is
-// nearly always free; a thread that finds it busy copies the template
-// instead. The provider cleanses both when they are freed.
+// picks AES-NI / VAES) for the records. A connection's records come one at a
+// time, so it is nearly always free; a thread that finds it busy keys a
+// context of its own from the key's material (rare: one context per key
+// instead of a template and a working copy saves a context copy per TLS
+// traffic key, four per handshake). The provider cleanses it when freed.
 struct CpuAesKey final : BackendKeyState {
-  ProviderGcm::Ctx tmpl, hot;
+  ProviderGcm::Ctx hot;
   // Taken with one atomic exchange and released with a plain store (a mutex
   // costs two locked instructions per record).
   std::atomic_flag hot_busy = ATOMIC_FLAG_INIT;
@@ -317,15 +318,14 @@ class CpuBackend final : public SyncBackend {
     const size_t len = key.aes.key.size();
     if (len != 16 && len != 32) return Status::kBadKey;
     auto k = std::make_unique<CpuAesKey>();
-    k->tmpl = gcm_->keyed(key.aes.key.data(), len);
-    if (k->tmpl) k->hot = k->tmpl.dup();
+    k->hot = gcm_->keyed(key.aes.key.data(), len);
     if (!k->hot) return Status::kBadKey;
     key.bits = static_cast<uint32_t>(len * 8);
     key.state[static_cast<size_t>(BackendKind::kCpu)] = std::move(k);
     return Status::kOk;
   }
 
-  static Status aes_gcm(KeyEntry* key, bool seal, Request& r) {
+  Status aes_gcm(KeyEntry* key, bool seal, Request& r) {
     auto& k = *static_cast<CpuAesKey*>(key->state_for(BackendKind::kCpu));
     if (!k.hot_busy.test_and_set(std::memory_order_acquire)) {
       const Status s = k.hot.record(seal, r);
@@ -333,7 +333,7 @@ class CpuBackend final : public SyncBackend {
       return s;
     }
     ERR_set_mark();  // an allocation may fail and raise
-    ProviderGcm::Ctx c = k.tmpl.dup();  // another thread has the working copy
+    ProviderGcm::Ctx c = gcm_->keyed(key->aes.key.data(), key->aes.key.size());  // another thread has it
     const Status s = c ? c.record(seal, r) : Status::kCryptoFailure;
     ERR_pop_to_mark();
     return s;

@@ -18,7 +18,6 @@ bool fns_of(const OSSL_ALGORITHM* algs, const char* name, ProviderGcm::Fns* f) {
     switch (d->function_id) {
       case OSSL_FUNC_CIPHER_NEWCTX: f->newctx = OSSL_FUNC_cipher_newctx(d); break;
       case OSSL_FUNC_CIPHER_FREECTX: f->freectx = OSSL_FUNC_cipher_freectx(d); break;
-      case OSSL_FUNC_CIPHER_DUPCTX: f->dupctx = OSSL_FUNC_cipher_dupctx(d); break;
       case OSSL_FUNC_CIPHER_ENCRYPT_INIT: f->einit = OSSL_FUNC_cipher_encrypt_init(d); break;
       case OSSL_FUNC_CIPHER_DECRYPT_INIT: f->dinit = OSSL_FUNC_cipher_decrypt_init(d); break;
       case OSSL_FUNC_CIPHER_UPDATE: f->update = OSSL_FUNC_cipher_update(d); break;
@@ -34,7 +33,7 @@ bool fns_of(const OSSL_ALGORITHM* algs, const char* name, ProviderGcm::Fns* f) {
 }  // namespace
 
 bool ProviderGcm::Fns::complete() const {
-  return newctx && freectx && dupctx && einit && dinit && update && final && get_ctx_params && set_ctx_params;
+  return newctx && freectx && einit && dinit && update && final && get_ctx_params && set_ctx_params;
 }
 
 std::unique_ptr<ProviderGcm> ProviderGcm::find(OSSL_PROVIDER* prov, std::string* error) {
@@ -75,7 +74,6 @@ void ProviderGcm::Ctx::reset() {
   c_ = nullptr;
 }
 
-ProviderGcm::Ctx ProviderGcm::Ctx::dup() const { return c_ ? Ctx(f_, f_->dupctx(c_)) : Ctx(); }
 
 // The calls EVP_CipherInit_ex2 / Update / Final / ctrl(tag) make, in the same
 // order, with the lengths EVP would pass. The tag parameter is one element,

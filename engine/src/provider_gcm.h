@@ -30,7 +30,6 @@ class ProviderGcm {
   struct Fns {
     OSSL_FUNC_cipher_newctx_fn* newctx = nullptr;
     OSSL_FUNC_cipher_freectx_fn* freectx = nullptr;
-    OSSL_FUNC_cipher_dupctx_fn* dupctx = nullptr;
     OSSL_FUNC_cipher_encrypt_init_fn* einit = nullptr;
     OSSL_FUNC_cipher_decrypt_init_fn* dinit = nullptr;
     OSSL_FUNC_cipher_update_fn* update = nullptr;
@@ -41,7 +40,7 @@ class ProviderGcm {
   };
 
   // A provider context holding one key's schedule. Not shareable between
-  // threads; dup() makes another. Freed by the provider, which cleanses it.
+  // threads. Freed by the provider, which cleanses it.
   class Ctx {
    public:
     Ctx() = default;
@@ -52,7 +51,6 @@ class ProviderGcm {
     Ctx(const Ctx&) = delete;
     Ctx& operator=(const Ctx&) = delete;
     explicit operator bool() const { return c_ != nullptr; }
-    Ctx dup() const;
     // One record of r (nonce, AAD, in -> out, tag): seal writes the tag,
     // open checks it (kCryptoFailure on a mismatch; the caller wipes out).
     // Sizes are the engine's validated ones (below 2^30).
