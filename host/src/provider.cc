@@ -132,6 +132,7 @@ void write_stats_file(ProvCtx* pc) {
 void teardown(void* provctx) {
   auto* pc = static_cast<ProvCtx*>(provctx);
   write_stats_file(pc);
+  free_common_mds(pc);
   for (auto& [nid, g] : pc->ec_groups) EC_GROUP_free(g);
   OSSL_PROVIDER_unload(pc->sw_default);
   OSSL_LIB_CTX_free(pc->sw);
@@ -205,6 +206,7 @@ extern "C" __attribute__((visibility("default"))) int OSSL_provider_init(const O
     return 0;
   }
   gputls::host::read_config(pc, in);
+  gputls::host::fetch_common_mds(pc);
   *out = gputls::host::kProviderDispatch;
   *provctx = pc;
   return 1;

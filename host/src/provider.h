@@ -7,6 +7,7 @@
 #include <openssl/types.h>
 
 #include <atomic>
+#include <array>
 #include <map>
 #include <mutex>
 #include <string>
@@ -29,6 +30,9 @@ struct ProvCtx {
   // afterwards: OpenSSL's point arithmetic takes them const, so threads share them).
   std::mutex ec_groups_mu;
   std::map<int, EC_GROUP*> ec_groups;
+  // The SHA-1 and SHA-2 digests in `sw`, fetched once (fetch_md): a TLS
+  // handshake's signature asked for one to three fetches.
+  std::array<EVP_MD*, 5> common_mds{};
   engine::Config config;
   std::string config_error;  // a malformed provider/env setting: reported, engine refused
   ProvStats stats;
@@ -37,6 +41,14 @@ struct ProvCtx {
   // with the reason logged once.
   engine::Engine* engine();
 };
+
+// The digest `name` from pc->sw (a reference the caller frees with
+// EVP_MD_free), without a fetch for SHA-1 and SHA-2 by their usual names;
+// nullptr if there is none.
+EVP_MD* fetch_md(ProvCtx* pc, const char* name);
+// Fetches ProvCtx::common_mds (at provider start) and frees them (at teardown).
+void fetch_common_mds(ProvCtx* pc);
+void free_common_mds(ProvCtx* pc);
 
 // An OSSL_DISPATCH entry.
 #define GT_DISPATCH(id, fn) {id, reinterpret_cast<void (*)()>(fn)}

@@ -32,7 +32,7 @@ struct SigCtx {
 };
 
 bool set_md(SigCtx* c, const char* name) {
-  EVP_MD* md = EVP_MD_fetch(c->pc->sw, name, nullptr);
+  EVP_MD* md = fetch_md(c->pc, name);
   if (!md) return false;
   const int size = EVP_MD_get_size(md);
   if (size <= 0 || size > 64 || (EVP_MD_get_flags(md) & EVP_MD_FLAG_XOF)) {  // what the engine signs

@@ -85,7 +85,7 @@ bool sync_md(SigCtx* c) {
     return true;
   }
   if (c->md && EVP_MD_is_a(c->md, st.md)) return true;
-  EVP_MD* md = EVP_MD_fetch(c->pc->sw, st.md, nullptr);
+  EVP_MD* md = fetch_md(c->pc, st.md);
   if (!md) {
     ERR_raise_data(ERR_LIB_PROV, PROV_R_INVALID_DIGEST, "gputls: digest %s could not be fetched", st.md);
     return false;
@@ -262,7 +262,7 @@ bool encode(SigCtx* c, const ShadowState& st, const unsigned char* tbs, size_t t
                        EVP_MD_get0_name(c->md), c->key->bits, max_salt);
         return false;
       }
-      EVP_MD* mgf1 = st.mgf1[0] ? EVP_MD_fetch(c->pc->sw, st.mgf1, nullptr) : nullptr;
+      EVP_MD* mgf1 = st.mgf1[0] ? fetch_md(c->pc, st.mgf1) : nullptr;
       const bool ok = emsa_pss_encode(c->pc->sw, c->md, mgf1 ? mgf1 : c->md, tbs, salt, c->key->bits, em, k);
       EVP_MD_free(mgf1);
       if (!ok) ERR_raise_data(ERR_LIB_RSA, ERR_R_INTERNAL_ERROR, "gputls: EMSA-PSS encoding failed");
