@@ -20,6 +20,15 @@ wait "$churn_pid" || { cat "$WORK/churn.json"; fail "the churn clients failed"; 
 echo "churn: $(cat "$WORK/churn.json")"
 check_get after-churn
 stop_tls_server
-check_stats 'total.tcp_time_wait_recycled>=1' 'total.drops.tcp_conn_table_full==0' \
-  'total.drops.tcp_per_source_limit==0' 'total.tls.handshake_failures>=1000' 'total.tls.active==0'
+check_stats 'total.drops.tcp_conn_table_full==0' 'total.drops.tcp_per_source_limit==0' \
+  'total.tls.handshake_failures>=1000' 'total.tls.active==0'
+# Past about 1,024 connections a second, 4 s of TIME_WAIT exceed the default
+# share (4,096 of 8,192): then the oldest must have been recycled. (This VM
+# reaches 3,000/s; a slower machine that cannot is told so, not failed.)
+rate=$($PY -c 'import json,sys; print(json.load(open(sys.argv[1]))["per_second"])' "$WORK/churn.json")
+if [ "$rate" -ge 1300 ]; then
+  check_stats 'total.tcp_time_wait_recycled>=1'
+else
+  echo "note: only $rate connections/s: TIME_WAIT stayed under its share, recycling not exercised"
+fi
 echo PASS
