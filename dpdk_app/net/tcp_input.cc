@@ -90,12 +90,12 @@ void TcpStack::input_no_tcb(const MacAddr& src_mac, const Ipv4View& ip, const Tc
   }
   if ((seg.flags & kTcpAck) && !(seg.flags & kTcpSyn) && cfg_.syn_cookies) {
     auto p = cookies_.check(ip.src, seg.src_port, ip.dst, seg.dst_port, seg.seq - 1, seg.ack - 1, now_us);
-    if (p && !admit_new(ip.src)) return;
-    if (p && free_slots_.empty()) {
-      stats_.drop(Drop::kTcpConnTableFull);
-      return;
-    }
     if (p) {
+      if (!admit_new(ip.src)) return;
+      if (free_slots_.empty()) {
+        stats_.drop(Drop::kTcpConnTableFull);
+        return;
+      }
       Tcb* t = alloc_tcb(key, now_us);
       t->rip = ip.src;
       t->rport = seg.src_port;

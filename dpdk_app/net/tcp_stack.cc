@@ -193,18 +193,22 @@ uint32_t TcpStack::new_iss(Ipv4Addr rip, uint16_t rport, uint16_t lport, uint64_
   return uint32_t(siphash24(secret_, buf, sizeof buf)) + uint32_t(now_us / 4);
 }
 
-bool TcpStack::recycle_time_wait() {
+void TcpStack::trim_time_wait_order() {
   while (!time_wait_order_.empty()) {
     const auto [slot, gen] = time_wait_order_.front();
+    if (tcbs_[slot].gen == gen && tcbs_[slot].state == TcpState::kTimeWait) return;
     time_wait_order_.pop_front();
-    Tcb& t = tcbs_[slot];
-    if (t.gen == gen && t.state == TcpState::kTimeWait) {
-      release(t, CloseReason::kNormal);
-      stats_.tcp_time_wait_recycled.add();
-      return true;
-    }
   }
-  return false;
+}
+
+bool TcpStack::recycle_time_wait() {
+  trim_time_wait_order();
+  if (time_wait_order_.empty()) return false;
+  Tcb& t = tcbs_[time_wait_order_.front().first];
+  time_wait_order_.pop_front();
+  release(t, CloseReason::kNormal);
+  stats_.tcp_time_wait_recycled.add();
+  return true;
 }
 
 bool TcpStack::admit_new(Ipv4Addr rip) {
@@ -316,12 +320,7 @@ void TcpStack::run_timers(Tcb& t, uint64_t now_us) {
   if (t.state == TcpState::kTimeWait) {
     if (now_us >= t.time_wait_at) {
       release(t, CloseReason::kNormal);
-      // Expiry is mostly in entry order: drop the entries that went stale.
-      while (!time_wait_order_.empty()) {
-        const auto [slot, gen] = time_wait_order_.front();
-        if (tcbs_[slot].gen == gen && tcbs_[slot].state == TcpState::kTimeWait) break;
-        time_wait_order_.pop_front();
-      }
+      trim_time_wait_order();  // expiry is mostly in entry order
     }
     return;
   }

@@ -108,6 +108,8 @@ class TcpStack {
   Tcb* alloc_tcb(uint64_t key, uint64_t now_us);
   // Releases the oldest TCB still in TIME_WAIT; false if there is none.
   bool recycle_time_wait();
+  // Drops the oldest entries of time_wait_order_ whose TCB has left TIME_WAIT.
+  void trim_time_wait_order();
   // A slot for a new connection from rip: false (and the drop counted) when
   // the source is at its limit or no slot is left even after recycling.
   bool admit_new(Ipv4Addr rip);

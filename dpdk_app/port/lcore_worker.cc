@@ -132,13 +132,14 @@ int run_worker(void* arg) {
   sc.mac = a.mac;
   sc.ip = cfg.ip_host;
   sc.tcp = cfg.tcp;
-  // With TLS a connection also holds the terminator's and the proxy's
-  // buffers, charged to the same limit; the default limit leaves room for
-  // --max-connections of them.
+  // With TLS a connection also holds the terminator's and the proxy's (two
+  // buffers) bytes, charged to the same limit; the default limit leaves room
+  // for --max-connections of them.
+  const uint64_t proxy_bytes_per_connection = 2 * uint64_t(cfg.proxy_buffer_bytes);
   if (a.tls && sc.tcp.mem_limit_bytes == 0)
     sc.tcp.mem_limit_bytes = uint64_t(sc.tcp.max_connections) *
                              (uint64_t(sc.tcp.rcv_buf) + sc.tcp.snd_buf + tls::TlsTerminator::kConnBytes +
-                              2 * uint64_t(cfg.proxy_buffer_bytes));
+                              proxy_bytes_per_connection);
   sc.secret = random_key();
   net::ImpairConfig irx = cfg.impair_rx, itx = cfg.impair_tx;
   irx.seed += 2 * a.queue;
@@ -162,7 +163,7 @@ int run_worker(void* arg) {
     tls::TerminatorConfig tc;
     tc.handshake_timeout_us = uint64_t(cfg.handshake_timeout_ms) * 1000;
     tc.progress_timeout_us = uint64_t(cfg.progress_timeout_s) * 1'000'000;
-    tc.app_bytes_per_connection = 2 * uint64_t(cfg.proxy_buffer_bytes);
+    tc.app_bytes_per_connection = proxy_bytes_per_connection;
     terminator = std::make_unique<tls::TlsTerminator>(*a.tls, *proxy, *poller, *a.tls_stats, tc);
     ports.route(cfg.tls_port, *terminator);
   }

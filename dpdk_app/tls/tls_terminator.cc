@@ -425,11 +425,15 @@ void TlsTerminator::release(Conn& k) {
     drain(std::move(conns_[id.slot]));
     return;
   }
+  free_ssl(k);
+  conns_[id.slot].reset();
+}
+
+void TlsTerminator::free_ssl(Conn& k) {
   if (k.in) OPENSSL_cleanse(k.in.get(), kPlainBuf);
   if (k.out) OPENSSL_cleanse(k.out.get(), kPlainBuf);
   SSL_free(k.ssl);
   if (tcp_) tcp_->release_memory(charge());
-  conns_[id.slot].reset();
 }
 
 void TlsTerminator::drain(std::unique_ptr<Conn> owned) {
@@ -468,10 +472,7 @@ void TlsTerminator::resume_drained(int fd) {
   ERR_clear_error();
   if (still_paused) return;  // the same wait fd wakes it again
   poller_.remove(fd);
-  if (k.in) OPENSSL_cleanse(k.in.get(), kPlainBuf);
-  if (k.out) OPENSSL_cleanse(k.out.get(), kPlainBuf);
-  SSL_free(k.ssl);  // the job has ended: nothing is lost
-  if (tcp_) tcp_->release_memory(charge());
+  free_ssl(k);  // the job has ended: nothing is lost
   draining_.erase(it);
 }
 

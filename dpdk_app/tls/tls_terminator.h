@@ -110,6 +110,8 @@ class TlsTerminator : public net::TcpApp, public PlainStream, public loop::FdHan
   // resumed once more: its next read or write fails, the job ends, and only
   // then is the SSL freed.
   void drain(std::unique_ptr<Conn> k);
+  // The connection's plaintext wiped, its SSL freed, its memory charge given back.
+  void free_ssl(Conn& k);
   void resume_drained(int fd);
   uint64_t charge() const { return kConnBytes + cfg_.app_bytes_per_connection; }
 

@@ -41,6 +41,16 @@ struct CpuKey final : BackendKeyState {
 struct LazyImport {
   std::once_flag once;
   bool ok = false;
+  // Runs import() once, whichever thread comes first, and counts it; then
+  // whether it succeeded.
+  template <class F>
+  bool done(F import, std::atomic<uint64_t>& count) {
+    std::call_once(once, [&] {
+      ok = import();
+      count.fetch_add(1, std::memory_order_relaxed);
+    });
+    return ok;
+  }
 };
 
 // An X25519 key: the provider's key and the public key it computed.
@@ -204,11 +214,7 @@ class CpuBackend final : public SyncBackend {
   // The key imported on first use (any thread), or nullptr if that failed.
   const CpuX25519Key* x25519_of(KeyEntry* key) {
     auto* k = static_cast<CpuX25519Key*>(key->state_for(BackendKind::kCpu));
-    std::call_once(k->lazy.once, [&] {
-      k->lazy.ok = import_x25519(key->x25519, k);
-      imported_.fetch_add(1, std::memory_order_relaxed);
-    });
-    return k->lazy.ok ? k : nullptr;
+    return k->lazy.done([&] { return import_x25519(key->x25519, k); }, imported_) ? k : nullptr;
   }
 
   // n = p*q, d*e = 1 mod p-1 and q-1, and the CRT parameters agree: a faulty
@@ -307,11 +313,7 @@ class CpuBackend final : public SyncBackend {
   // The key imported on first use (any thread), or nullptr if that failed.
   const CpuEcKey* ec_of(KeyEntry* key) {
     auto* k = static_cast<CpuEcKey*>(key->state_for(BackendKind::kCpu));
-    std::call_once(k->lazy.once, [&] {
-      k->lazy.ok = import_ec(key->ec, k);
-      imported_.fetch_add(1, std::memory_order_relaxed);
-    });
-    return k->lazy.ok ? k : nullptr;
+    return k->lazy.done([&] { return import_ec(key->ec, k); }, imported_) ? k : nullptr;
   }
 
   Status prepare_aes(KeyEntry& key) {
