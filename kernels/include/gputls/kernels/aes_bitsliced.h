@@ -9,8 +9,8 @@
 // Plane layout: plane b holds bit b (LSB = 0) of every byte of both blocks;
 // byte j of block `blk` (row j % 4, column j / 4 of the AES state) sits at bit
 // 8 * row + 2 * column + blk. Rows are byte lanes, so MixColumns' row rotation
-// is a 32-bit rotation by 8, and ShiftRows rotates each byte lane by a fixed
-// amount.
+// is a 32-bit rotation by 8; ShiftRows, a different rotation of each byte
+// lane, is not run per round at all (fixslicing, see mix_columns_frame).
 #pragma once
 
 #include <cstddef>
@@ -119,24 +119,63 @@ GT_HD void sub_bytes(uint32_t s[8]) {
   s[7] = u[1] ^ u[2];
 }
 
-// Row r (byte lane r) rotates left by r columns: within the lane, bit
-// 2c + blk takes bit 2((c + r) mod 4) + blk, a right rotation by 2r.
-GT_HD uint32_t shift_rows_plane(uint32_t x) {
-  return (x & 0x000000ffu) | ((x >> 2) & 0x00003f00u) | ((x << 6) & 0x0000c000u) | ((x >> 4) & 0x000f0000u) |
-         ((x << 4) & 0x00f00000u) | ((x >> 6) & 0x03000000u) | ((x << 2) & 0xfc000000u);
+// Column shift by J in every byte lane at once: within each byte, column c
+// takes column c + J (bit 2c + blk takes bit 2((c + J) mod 4) + blk), a right
+// rotation of each byte by 2J bits.
+template <int J>
+GT_HD uint32_t col_shift(uint32_t x) {
+  if constexpr (J % 4 == 0) {
+    return x;
+  } else {
+    constexpr int n = 2 * (J % 4);
+    constexpr uint32_t lo = (0xffu >> n) * 0x01010101u;  // bits that move down within their byte
+    return ((x >> n) & lo) | ((x << (8 - n)) & ~lo);
+  }
 }
 
-// out_r = 2 (a_r + a_(r+1)) + a_(r+1) + a_(r+2) + a_(r+3); a_(r+k) is rotr(x, 8k).
-GT_HD void mix_columns(uint32_t s[8]) {
-  uint32_t t[8], r1[8];
+// ShiftRows applied m times (m mod 4), on one plane: row r (byte lane r)
+// rotates left by m r columns, a right rotation of lane r by 2 m r bits.
+// Key set-up and the final fix-up only: the rounds never run it (below).
+GT_HD uint32_t shift_rows_pow(uint32_t x, int m) {
+  uint32_t out = 0;
+  for (int r = 0; r < 4; ++r) {
+    const int n = 2 * ((m * r) % 4);
+    const uint32_t lane = (x >> (8 * r)) & 0xffu;
+    const uint32_t rot = n == 0 ? lane : ((lane >> n) | (lane << (8 - n))) & 0xffu;
+    out |= rot << (8 * r);
+  }
+  return out;
+}
+
+// Fixslicing: the rounds skip ShiftRows. After k rounds the planes hold X with
+// the true state S(r, c) = X(r, c + k r) ("frame k"), and MixColumns in frame
+// k reads row r + i at column c + k i:
+//   X'(r, c) = 2 X(r, c) + 3 X(r+1, c+k) + X(r+2, c+2k) + X(r+3, c+3k),
+// which is a rotation across lanes (rows) and one column shift shared by all
+// lanes, instead of ShiftRows' different rotation per lane. Round keys are
+// stored in their round's frame (expand_key), so AddRoundKey stays one XOR,
+// and frame nr mod 4 = 2 is undone once after the last round.
+// With a1 = col_shift<k>(rotr8(X)) (row r+1) and t = X + a1:
+//   X' = xtime(t) + a1 + col_shift<2k>(rotr16(t)).
+template <int K>
+GT_HD void mix_columns_frame(uint32_t s[8]) {
+  uint32_t t[8], a1[8];
   for (int b = 0; b < 8; ++b) {
-    r1[b] = rotr(s[b], 8);
-    t[b] = s[b] ^ r1[b];
+    a1[b] = col_shift<K>(rotr(s[b], 8));
+    t[b] = s[b] ^ a1[b];
   }
   // xtime(t): multiply by x, reduce with 0x1b (bits 0, 1, 3, 4).
   const uint32_t hi = t[7];
   uint32_t xt[8] = {hi, t[0] ^ hi, t[1], t[2] ^ hi, t[3] ^ hi, t[4], t[5], t[6]};
-  for (int b = 0; b < 8; ++b) s[b] = xt[b] ^ r1[b] ^ rotr(t[b], 16);  // rotr16(t) = a_(r+2) + a_(r+3)
+  for (int b = 0; b < 8; ++b) s[b] = xt[b] ^ a1[b] ^ col_shift<2 * K>(rotr(t[b], 16));
+}
+
+// One full round in frame K: SubBytes, (ShiftRows skipped), MixColumns, AddRoundKey.
+template <int K>
+GT_HD void round_frame(uint32_t s[8], const uint32_t rk[8]) {
+  sub_bytes(s);
+  mix_columns_frame<K>(s);
+  for (int b = 0; b < 8; ++b) s[b] ^= rk[b];
 }
 
 }  // namespace detail
@@ -167,16 +206,26 @@ GT_HD void unpack(uint8_t b0[16], uint8_t b1[16], const uint32_t s[8]) {
   }
 }
 
-// Encrypts the two blocks held in s (plane form) in place.
+// Encrypts the two blocks held in s (plane form) in place. Rounds 1 .. nr-1
+// run in frames 1, 2, 3, 0, ... (round r in frame r mod 4); nr is 10 or 14,
+// so the groups of four end at round nr - 2, round nr - 1 is in frame 1 and
+// the last round leaves frame 2.
 GT_HD void encrypt_planes(uint32_t s[8], const RoundKeys& k) {
   for (int b = 0; b < 8; ++b) s[b] ^= k.rk[0][b];
   const int nr = static_cast<int>(k.rounds);
-  for (int round = 1; round <= nr; ++round) {
-    detail::sub_bytes(s);
-    for (int b = 0; b < 8; ++b) s[b] = detail::shift_rows_plane(s[b]);
-    if (round != nr) detail::mix_columns(s);
-    for (int b = 0; b < 8; ++b) s[b] ^= k.rk[round][b];
+  int round = 1;
+  for (; round + 4 <= nr; round += 4) {
+    detail::round_frame<1>(s, k.rk[round]);
+    detail::round_frame<2>(s, k.rk[round + 1]);
+    detail::round_frame<3>(s, k.rk[round + 2]);
+    detail::round_frame<0>(s, k.rk[round + 3]);
   }
+  detail::round_frame<1>(s, k.rk[round]);
+  detail::sub_bytes(s);  // last round: no MixColumns; its key is stored in frame 0
+  // Frame 2 -> 0 is ShiftRows twice: rows 1 and 3 move two columns (a nibble
+  // swap within their bytes), rows 0 and 2 stay.
+  for (int b = 0; b < 8; ++b)
+    s[b] = ((s[b] & 0x00ff00ffu) | (detail::col_shift<2>(s[b]) & 0xff00ff00u)) ^ k.rk[nr][b];
 }
 
 // out0 = AES_K(in0), out1 = AES_K(in1). Outputs may alias inputs.
@@ -231,7 +280,13 @@ GT_HD bool expand_key(RoundKeys& out, const uint8_t* key, size_t key_len) {
     for (int j = 0; j < 4; ++j) w[4 * i + j] = w[4 * (i - nk) + j] ^ t[j];
   }
   out.rounds = static_cast<uint32_t>(nr);
-  for (int r = 0; r <= nr; ++r) pack(out.rk[r], w + 16 * r, w + 16 * r);
+  // Round r's key in round r's frame (X = ShiftRows^-r of the true state),
+  // the last round's in frame 0: encrypt_planes undoes frame 2 before adding it.
+  for (int r = 0; r <= nr; ++r) {
+    pack(out.rk[r], w + 16 * r, w + 16 * r);
+    const int m = r == nr ? 0 : (4 - r % 4) % 4;
+    for (int b = 0; b < 8; ++b) out.rk[r][b] = detail::shift_rows_pow(out.rk[r][b], m);
+  }
   for (int r = nr + 1; r <= kMaxRounds; ++r)
     for (int b = 0; b < 8; ++b) out.rk[r][b] = 0;
   volatile uint8_t* vw = w;  // the expanded key bytes are secret: a wipe the compiler keeps
