@@ -926,7 +926,7 @@ def model_aes_gcm(funcs, record_bytes=16384, aad_bytes=5):
     g_loop_line = src_line("aes_gcm.h", r"for \(uint32_t g = g_lo; g <= g_hi;\)")
     rec_lo = src_line("aes_gcm.h", r"GT_HD uint32_t record_of")
     byte_loop = src_line("aes_gcm.h", r"for \(uint32_t t = lo; t < hi; \+\+t\) R\.out\[t\]")
-    store16_loop = src_line("aes_gcm.h", r"for \(uint32_t t = 0; t < m; \+\+t\) dst\[t\] = src\[t\]")
+    store16_loop = src_line("aes_gcm.h", r"for \(uint32_t t = 0; t < m; \+\+t\) dst\[t\] = static_cast")
     side = (src_line("aes_gcm.h", r"if \(g < a\) \{"), src_line("aes_gcm.h", r"// Ciphertext blocks i and"))
     j0_lo = src_line("aes_gcm.h", r"if \(k == 0\) \{  // the tag's mask")
     group_line = src_line("aes_bitsliced.h", r"for \(; round \+ 4 <= nr; round \+= 4\)")
@@ -960,11 +960,11 @@ def model_aes_gcm(funcs, record_bytes=16384, aad_bytes=5):
     w2 = weights(p2, trips(p2, P * 16))
     per_item = addc(weighted_mix(p1, w1), weighted_mix(p2, w2))
     mix = scaled(per_item, items)
-    # Sectors: record data (load16/store16 in pass 1, the byte loop's 1-byte accesses in
+    # Sectors: record data (load_words/store_words in pass 1, the byte loop's 1-byte accesses in
     # pass 2) is per thread, threads P*16 B apart: one 32 B sector per thread access.
     # Keys, H powers, the record table, chunk_start: the same for the threads of a warp
     # (129 items per record): one sector per warp instruction. Atomics: per thread.
-    data_lo = src_line("aes_gcm.h", r"GT_HD void load16")
+    data_lo = src_line("aes_gcm.h", r"GT_HD void load_words")
     data_hi = src_line("aes_gcm.h", r"GT_HD gf128::Elem load_block")
     sectors = 0.0
     for func, w in ((p1, w1), (p2, w2)):

@@ -30,18 +30,6 @@ struct RoundKeys {
 
 namespace detail {
 
-// Transposes an 8x8 bit matrix held as 8 bytes (byte i = row i, bit j = column j).
-GT_HD uint64_t transpose8(uint64_t x) {
-  uint64_t t;
-  t = (x ^ (x >> 7)) & 0x00AA00AA00AA00AAull;
-  x ^= t ^ (t << 7);
-  t = (x ^ (x >> 14)) & 0x0000CCCC0000CCCCull;
-  x ^= t ^ (t << 14);
-  t = (x ^ (x >> 28)) & 0x00000000F0F0F0F0ull;
-  x ^= t ^ (t << 28);
-  return x;
-}
-
 GT_HD uint32_t rotr(uint32_t x, int n) { return (x >> n) | (x << (32 - n)); }
 
 // The S-box inverts in a tower field instead of AES's own: GF(2^8) as
@@ -180,29 +168,73 @@ GT_HD void round_frame(uint32_t s[8], const uint32_t rk[8]) {
 
 }  // namespace detail
 
-// Two 16-byte blocks into plane form, and back.
-GT_HD void pack(uint32_t s[8], const uint8_t b0[16], const uint8_t b1[16]) {
-  for (int b = 0; b < 8; ++b) s[b] = 0;
-  for (int r = 0; r < 4; ++r) {
-    uint64_t x = 0;
-    for (int c = 0; c < 4; ++c) {
-      x |= uint64_t{b0[4 * c + r]} << (8 * (2 * c));
-      x |= uint64_t{b1[4 * c + r]} << (8 * (2 * c + 1));
-    }
-    x = detail::transpose8(x);
-    for (int b = 0; b < 8; ++b) s[b] |= static_cast<uint32_t>((x >> (8 * b)) & 0xff) << (8 * r);
+// Plane form is the transpose of word form: a 16-byte block is four 32-bit
+// little-endian words (word c = column c, byte r of it = row r), and with the
+// eight words of two blocks at index p = 2c + blk, bit b of byte r of word p
+// is bit 8r + p of plane b. Transposing the 8x8 bit matrix of each byte lane
+// takes three layers of swaps (plane index bit k <-> position bit k), each a
+// SWAPMOVE on four pairs: 60 logic operations for both directions, since the
+// transpose is its own inverse.
+namespace detail {
+
+GT_HD void swapmove(uint32_t& a, uint32_t& b, uint32_t mask, int n) {
+  const uint32_t t = ((a >> n) ^ b) & mask;
+  b ^= t;
+  a ^= t << n;
+}
+
+GT_HD void transpose_lanes(uint32_t x[8]) {
+  for (int i = 0; i < 8; i += 2) swapmove(x[i], x[i + 1], 0x55555555u, 1);
+  for (int i = 0; i < 8; i += 4)
+    for (int j = 0; j < 2; ++j) swapmove(x[i + j], x[i + j + 2], 0x33333333u, 2);
+  for (int j = 0; j < 4; ++j) swapmove(x[j], x[j + 4], 0x0f0f0f0fu, 4);
+}
+
+GT_HD uint32_t load_le32(const uint8_t* p) {
+  return uint32_t{p[0]} | uint32_t{p[1]} << 8 | uint32_t{p[2]} << 16 | uint32_t{p[3]} << 24;
+}
+
+GT_HD void store_le32(uint8_t* p, uint32_t v) {
+  for (int i = 0; i < 4; ++i) p[i] = static_cast<uint8_t>(v >> (8 * i));
+}
+
+}  // namespace detail
+
+// Two blocks in word form into plane form, and back.
+GT_HD void pack_words(uint32_t s[8], const uint32_t w0[4], const uint32_t w1[4]) {
+  for (int c = 0; c < 4; ++c) {
+    s[2 * c] = w0[c];
+    s[2 * c + 1] = w1[c];
+  }
+  detail::transpose_lanes(s);
+}
+
+GT_HD void unpack_words(uint32_t w0[4], uint32_t w1[4], const uint32_t s[8]) {
+  uint32_t x[8];
+  for (int b = 0; b < 8; ++b) x[b] = s[b];
+  detail::transpose_lanes(x);
+  for (int c = 0; c < 4; ++c) {
+    w0[c] = x[2 * c];
+    w1[c] = x[2 * c + 1];
   }
 }
 
+// Two 16-byte blocks into plane form, and back.
+GT_HD void pack(uint32_t s[8], const uint8_t b0[16], const uint8_t b1[16]) {
+  uint32_t w0[4], w1[4];
+  for (int c = 0; c < 4; ++c) {
+    w0[c] = detail::load_le32(b0 + 4 * c);
+    w1[c] = detail::load_le32(b1 + 4 * c);
+  }
+  pack_words(s, w0, w1);
+}
+
 GT_HD void unpack(uint8_t b0[16], uint8_t b1[16], const uint32_t s[8]) {
-  for (int r = 0; r < 4; ++r) {
-    uint64_t x = 0;
-    for (int b = 0; b < 8; ++b) x |= uint64_t{(s[b] >> (8 * r)) & 0xff} << (8 * b);
-    x = detail::transpose8(x);
-    for (int c = 0; c < 4; ++c) {
-      b0[4 * c + r] = static_cast<uint8_t>(x >> (8 * (2 * c)));
-      b1[4 * c + r] = static_cast<uint8_t>(x >> (8 * (2 * c + 1)));
-    }
+  uint32_t w0[4], w1[4];
+  unpack_words(w0, w1, s);
+  for (int c = 0; c < 4; ++c) {
+    detail::store_le32(b0 + 4 * c, w0[c]);
+    detail::store_le32(b1 + 4 * c, w1[c]);
   }
 }
 
@@ -236,6 +268,16 @@ GT_HD void encrypt2(const RoundKeys& k, const uint8_t in0[16], const uint8_t in1
   pack(s, in0, in1);
   encrypt_planes(s, k);
   unpack(out0, out1, s);
+}
+
+// The same on blocks in word form (counter mode builds and consumes words).
+GT_HD void encrypt2_words(const RoundKeys& k, const uint32_t in0[4], const uint32_t in1[4], uint32_t out0[4],
+                          uint32_t out1[4]) {
+  uint32_t s[8];
+  GT_COUNT("aes::encrypt2", static_cast<int>(k.rounds));
+  pack_words(s, in0, in1);
+  encrypt_planes(s, k);
+  unpack_words(out0, out1, s);
 }
 
 // Key expansion (FIPS 197 section 5.2) for 16- or 32-byte keys; false for any

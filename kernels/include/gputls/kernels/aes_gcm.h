@@ -130,28 +130,39 @@ GT_HD void counter_block(uint8_t blk[16], const uint8_t nonce[12], uint32_t ctr)
   blk[15] = static_cast<uint8_t>(ctr);
 }
 
-// m <= 16 bytes from src into dst (16-byte aligned), zero-padded; one 16-byte
-// load on the device when src is aligned and the block is whole. Addresses
-// and lengths are public.
-GT_HD void load16(uint8_t* dst, const uint8_t* src, uint32_t m) {
-#if defined(__CUDA_ARCH__)
-  if (m == 16 && (reinterpret_cast<uintptr_t>(src) & 15) == 0) {
-    *reinterpret_cast<uint4*>(dst) = *reinterpret_cast<const uint4*>(src);
-    return;
-  }
-#endif
-  for (uint32_t t = 0; t < 16; ++t) dst[t] = t < m ? src[t] : 0;
+// Keep mask of a block's first m bytes in word form (m <= 16, public).
+GT_HD uint32_t word_keep(uint32_t m, int w) {
+  const uint32_t have = m > 4u * w ? m - 4u * w : 0;  // bytes of word w within the m
+  return have >= 4 ? ~0u : (1u << (8 * have)) - 1;
 }
 
-// m <= 16 bytes from src (16-byte aligned) to dst.
-GT_HD void store16(uint8_t* dst, const uint8_t* src, uint32_t m) {
+// m <= 16 bytes from src as four little-endian words, zero-padded; one 16-byte
+// load on the device when src is aligned and the block is whole. Addresses and
+// lengths are public.
+GT_HD void load_words(uint32_t w[4], const uint8_t* src, uint32_t m) {
 #if defined(__CUDA_ARCH__)
-  if (m == 16 && (reinterpret_cast<uintptr_t>(dst) & 15) == 0) {
-    *reinterpret_cast<uint4*>(dst) = *reinterpret_cast<const uint4*>(src);
+  if (m == 16 && (reinterpret_cast<uintptr_t>(src) & 15) == 0) {
+    const uint4 v = *reinterpret_cast<const uint4*>(src);
+    w[0] = v.x, w[1] = v.y, w[2] = v.z, w[3] = v.w;
     return;
   }
 #endif
-  for (uint32_t t = 0; t < m; ++t) dst[t] = src[t];
+  for (int i = 0; i < 4; ++i) {
+    w[i] = 0;
+    for (uint32_t j = 0; j < 4; ++j)
+      if (4 * i + j < m) w[i] |= uint32_t{src[4 * i + j]} << (8 * j);
+  }
+}
+
+// The first m <= 16 bytes of the block in word form w to dst.
+GT_HD void store_words(uint8_t* dst, const uint32_t w[4], uint32_t m) {
+#if defined(__CUDA_ARCH__)
+  if (m == 16 && (reinterpret_cast<uintptr_t>(dst) & 15) == 0) {
+    *reinterpret_cast<uint4*>(dst) = make_uint4(w[0], w[1], w[2], w[3]);
+    return;
+  }
+#endif
+  for (uint32_t t = 0; t < m; ++t) dst[t] = static_cast<uint8_t>(w[t / 4] >> (8 * (t % 4)));
 }
 
 // A (possibly partial, zero-padded) 16-byte block of `data` starting at off.
@@ -175,6 +186,8 @@ GT_HD void aes_gcm_pass1(const AesGcmBatch& b, uint32_t item) {
   const uint32_t a = (R.aad_len + 15) / 16, c = (R.len + 15) / 16, n = a + c + 1;
   const uint32_t g_hi = n - 1 - k * kGcmChunkBlocks;  // exponent of block g is n - g
   const uint32_t g_lo = n > (k + 1) * kGcmChunkBlocks ? n - (k + 1) * kGcmChunkBlocks : 0;
+  uint32_t nw[3];  // the nonce as the counter blocks' first three words
+  for (int w = 0; w < 3; ++w) nw[w] = aes::detail::load_le32(R.nonce + 4 * w);
   gf128::Elem sum;
   for (uint32_t g = g_lo; g <= g_hi;) {
     if (g < a) {
@@ -189,22 +202,23 @@ GT_HD void aes_gcm_pass1(const AesGcmBatch& b, uint32_t item) {
       continue;
     }
     // Ciphertext blocks i and (when it is in this chunk too) i + 1: one
-    // two-block AES call for both keystream blocks.
+    // two-block AES call for both keystream blocks, in word form throughout
+    // (counter words built directly, data loaded and stored as words).
     const uint32_t i = g - a;
     const uint32_t pair = (g + 1 <= g_hi && g + 1 < n - 1) ? 2 : 1;
-    uint8_t ks[2][16];
-    counter_block(ks[0], R.nonce, 2 + i);
-    counter_block(ks[1], R.nonce, 3 + i);
-    aes::encrypt2(key.rk, ks[0], ks[1], ks[0], ks[1]);
-    for (uint32_t j = 0; j < pair; ++j) {
+    uint32_t ks[2][4] = {{nw[0], nw[1], nw[2], bswap32(2 + i)}, {nw[0], nw[1], nw[2], bswap32(3 + i)}};
+    aes::encrypt2_words(key.rk, ks[0], ks[1], ks[0], ks[1]);
+#pragma unroll
+    for (uint32_t j = 0; j < 2; ++j) {
+      if (j == pair) break;  // public: the chunk's last block has no partner
       const uint32_t off = 16 * (i + j);
       const uint32_t m = R.len - off < 16 ? R.len - off : 16;
-      alignas(16) uint8_t v[16], o[16];
-      load16(v, R.in + off, m);  // read before the write: in and out may alias
-      for (uint32_t t = 0; t < 16; ++t) o[t] = static_cast<uint8_t>(v[t] ^ ks[j][t]);
-      store16(R.out + off, o, m);
-      for (uint32_t t = m; t < 16; ++t) o[t] = 0;  // GHASH pads the last block with zeros
-      const gf128::Elem x = gf128::load(seal ? o : v);  // GHASH runs over the ciphertext
+      uint32_t v[4], o[4];
+      load_words(v, R.in + off, m);  // read before the write: in and out may alias
+      for (int w = 0; w < 4; ++w) o[w] = v[w] ^ ks[j][w];
+      store_words(R.out + off, o, m);
+      for (int w = 0; w < 4; ++w) o[w] &= word_keep(m, w);  // GHASH pads the last block with zeros
+      const gf128::Elem x = gf128::load_words(seal ? o : v);  // GHASH runs over the ciphertext
       sum = gf128::add(sum, gf128::mul(x, key.hpow[n - (g + j) - k * kGcmChunkBlocks - 1]));
     }
     g += pair;

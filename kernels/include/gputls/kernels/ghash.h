@@ -28,6 +28,12 @@ GT_HD Elem load(const uint8_t b[16]) {
   return e;
 }
 
+// The same from a block held as four little-endian 32-bit words (the AES
+// kernels' word form): each word byte-reversed.
+GT_HD Elem load_words(const uint32_t w[4]) {
+  return Elem{uint64_t{bswap32(w[0])} << 32 | bswap32(w[1]), uint64_t{bswap32(w[2])} << 32 | bswap32(w[3])};
+}
+
 GT_HD void store(uint8_t b[16], const Elem& e) {
   for (int i = 0; i < 8; ++i) {
     b[i] = static_cast<uint8_t>(e.hi >> (56 - 8 * i));

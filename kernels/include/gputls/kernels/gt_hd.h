@@ -2,6 +2,8 @@
 // the device, g++ for the host, so host tests run the device's own code.
 #pragma once
 
+#include <cstdint>
+
 #if defined(__CUDACC__)
 #define GT_HD __host__ __device__ __forceinline__
 #define GT_DEVICE_BUILD 1
@@ -23,3 +25,20 @@ void count(const char* name, int n);
 #else
 #define GT_COUNT(name, n) ((void)0)
 #endif
+
+namespace gputls::kernels {
+
+// Byte reversal of a 32-bit word: one PRMT on the device.
+#if defined(__CUDACC__)
+__host__ __device__ __forceinline__ uint32_t bswap32(uint32_t x) {
+#if defined(__CUDA_ARCH__)
+  return __byte_perm(x, 0, 0x0123);
+#else
+  return __builtin_bswap32(x);
+#endif
+}
+#else
+inline uint32_t bswap32(uint32_t x) { return __builtin_bswap32(x); }
+#endif
+
+}  // namespace gputls::kernels
