@@ -926,6 +926,7 @@ def model_aes_gcm(funcs, record_bytes=16384, aad_bytes=5):
     g_loop_line = src_line("aes_gcm.h", r"for \(uint32_t g = g_lo; g <= g_hi;\)")
     rec_lo = src_line("aes_gcm.h", r"GT_HD uint32_t record_of")
     byte_loop = src_line("aes_gcm.h", r"for \(uint32_t t = lo; t < hi; \+\+t\) R\.out\[t\]")
+    load_bytes_loop = src_line("aes_gcm.h", r"for \(uint32_t t = 0; t < m; \+\+t\) w\[t / 4\] \|=")
     store16_loop = src_line("aes_gcm.h", r"for \(uint32_t t = 0; t < m; \+\+t\) dst\[t\] = static_cast")
     side = (src_line("aes_gcm.h", r"if \(g < a\) \{"), src_line("aes_gcm.h", r"// Ciphertext blocks i and"))
     j0_lo = src_line("aes_gcm.h", r"if \(k == 0\) \{  // the tag's mask")
@@ -947,8 +948,8 @@ def model_aes_gcm(funcs, record_bytes=16384, aad_bytes=5):
                 if any(f == "aes_gcm.h" and j0_lo <= l <= j0_lo + 6 for f, l in fr):
                     return group / float(items)  # E_K(J0): item k == 0 only
                 return float(group)
-            if tail == ("aes_gcm.h", store16_loop):
-                return 0.0  # byte tail of a partial block: none in a 16 KiB record
+            if tail in (("aes_gcm.h", store16_loop), ("aes_gcm.h", load_bytes_loop)):
+                return 0.0  # byte paths of a partial or unaligned block: none in a 16 KiB record
             if tail == ("aes_gcm.h", byte_loop):
                 return 0.0  # the masking byte loop: a servable seal returns before it (aes_gcm.h pass 2)
             notes.append((tail, len(lp)))
@@ -979,7 +980,7 @@ def model_aes_gcm(funcs, record_bytes=16384, aad_bytes=5):
     method = ("SASS of aes_gcm_pass1_kernel + aes_gcm_pass2_kernel per work item, x %d items per 16 KiB record "
               "(N = %d AAD + %d data + 1 length blocks, P = %d blocks per item, aes_gcm.h): pass 1 g loop x P/2 "
               "(two-block AES calls), AES rounds in fixsliced groups of four (loop x (%d - 2) / 4, then two rounds straight), E_K(J0) once per record, record_of search x 10 "
-              "(1024-record batch), AAD/length-block branches excluded; pass 2's masking byte loop (%d bytes per item) not run "
+              "(1024-record batch), AAD/length-block branches excluded, the byte loops for partial or unaligned blocks not run (whole 16-byte aligned blocks); pass 2's masking byte loop (%d bytes per item) not run "
               "for a seal.%s"
               % (items, a, c, P, rounds, P * 16, (" Loops without a rule counted once: %s" % notes[:6]) if notes else ""))
     mem = {"pattern": "pass 1: 16 B plaintext loads / ciphertext stores, threads %d B apart (one 32 B sector per "

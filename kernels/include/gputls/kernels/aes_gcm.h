@@ -147,11 +147,9 @@ GT_HD void load_words(uint32_t w[4], const uint8_t* src, uint32_t m) {
     return;
   }
 #endif
-  for (int i = 0; i < 4; ++i) {
-    w[i] = 0;
-    for (uint32_t j = 0; j < 4; ++j)
-      if (4 * i + j < m) w[i] |= uint32_t{src[4 * i + j]} << (8 * j);
-  }
+  for (int i = 0; i < 4; ++i) w[i] = 0;
+#pragma unroll 1
+  for (uint32_t t = 0; t < m; ++t) w[t / 4] |= uint32_t{src[t]} << (8 * (t % 4));
 }
 
 // The first m <= 16 bytes of the block in word form w to dst.
@@ -217,7 +215,8 @@ GT_HD void aes_gcm_pass1(const AesGcmBatch& b, uint32_t item) {
       load_words(v, R.in + off, m);  // read before the write: in and out may alias
       for (int w = 0; w < 4; ++w) o[w] = v[w] ^ ks[j][w];
       store_words(R.out + off, o, m);
-      for (int w = 0; w < 4; ++w) o[w] &= word_keep(m, w);  // GHASH pads the last block with zeros
+      if (m < 16)  // public: only a record's last block can be partial
+        for (int w = 0; w < 4; ++w) o[w] &= word_keep(m, w);  // GHASH pads it with zeros
       const gf128::Elem x = gf128::load_words(seal ? o : v);  // GHASH runs over the ciphertext
       sum = gf128::add(sum, gf128::mul(x, key.hpow[n - (g + j) - k * kGcmChunkBlocks - 1]));
     }

@@ -47,13 +47,25 @@ namespace detail {
 
 // Carry-less 32 x 32 -> 64-bit product.
 GT_HD uint64_t clmul32(uint32_t a, uint32_t b) {
-  const uint64_t a0 = a & 0x11111111u, a1 = a & 0x22222222u, a2 = a & 0x44444444u, a3 = a & 0x88888888u;
-  const uint64_t b0 = b & 0x11111111u, b1 = b & 0x22222222u, b2 = b & 0x44444444u, b3 = b & 0x88888888u;
+  const uint32_t a0 = a & 0x11111111u, a1 = a & 0x22222222u, a2 = a & 0x44444444u, a3 = a & 0x88888888u;
+  const uint32_t b0 = b & 0x11111111u, b1 = b & 0x22222222u, b2 = b & 0x44444444u, b3 = b & 0x88888888u;
+  // 32 x 32 -> 64-bit products, one IMAD.WIDE.U32 each. On the device in PTX:
+  // from C++ nvcc followed about every product with a VIADD moving its high
+  // half (a tenth of GHASH's instructions).
+  auto m = [](uint32_t x, uint32_t y) {
+#if defined(__CUDA_ARCH__)
+    uint64_t r;
+    asm("mul.wide.u32 %0, %1, %2;" : "=l"(r) : "r"(x), "r"(y));
+    return r;
+#else
+    return static_cast<uint64_t>(x) * y;
+#endif
+  };
   // z_k gathers the products whose bits land at positions = k (mod 4).
-  const uint64_t z0 = (a0 * b0) ^ (a1 * b3) ^ (a2 * b2) ^ (a3 * b1);
-  const uint64_t z1 = (a0 * b1) ^ (a1 * b0) ^ (a2 * b3) ^ (a3 * b2);
-  const uint64_t z2 = (a0 * b2) ^ (a1 * b1) ^ (a2 * b0) ^ (a3 * b3);
-  const uint64_t z3 = (a0 * b3) ^ (a1 * b2) ^ (a2 * b1) ^ (a3 * b0);
+  const uint64_t z0 = m(a0, b0) ^ m(a1, b3) ^ m(a2, b2) ^ m(a3, b1);
+  const uint64_t z1 = m(a0, b1) ^ m(a1, b0) ^ m(a2, b3) ^ m(a3, b2);
+  const uint64_t z2 = m(a0, b2) ^ m(a1, b1) ^ m(a2, b0) ^ m(a3, b3);
+  const uint64_t z3 = m(a0, b3) ^ m(a1, b2) ^ m(a2, b1) ^ m(a3, b0);
   return (z0 & 0x1111111111111111ull) | (z1 & 0x2222222222222222ull) | (z2 & 0x4444444444444444ull) |
          (z3 & 0x8888888888888888ull);
 }
