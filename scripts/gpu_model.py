@@ -927,6 +927,7 @@ def model_aes_gcm(funcs, record_bytes=16384, aad_bytes=5):
     rec_lo = src_line("aes_gcm.h", r"GT_HD uint32_t record_of")
     byte_loop = src_line("aes_gcm.h", r"for \(uint32_t t = lo; t < hi; \+\+t\) R\.out\[t\]")
     load_bytes_loop = src_line("aes_gcm.h", r"for \(uint32_t t = 0; t < m; \+\+t\) w\[t / 4\] \|=")
+    pad_loop = src_line("aes_gcm.h", r"for \(uint32_t t = m; t < 16; \+\+t\) o\[t / 4\] &=")
     store16_loop = src_line("aes_gcm.h", r"for \(uint32_t t = 0; t < m; \+\+t\) dst\[t\] = static_cast")
     side = (src_line("aes_gcm.h", r"if \(g < a\) \{"), src_line("aes_gcm.h", r"// Ciphertext blocks i and"))
     j0_lo = src_line("aes_gcm.h", r"if \(k == 0\) \{  // the tag's mask")
@@ -948,7 +949,7 @@ def model_aes_gcm(funcs, record_bytes=16384, aad_bytes=5):
                 if any(f == "aes_gcm.h" and j0_lo <= l <= j0_lo + 6 for f, l in fr):
                     return group / float(items)  # E_K(J0): item k == 0 only
                 return float(group)
-            if tail in (("aes_gcm.h", store16_loop), ("aes_gcm.h", load_bytes_loop)):
+            if tail in (("aes_gcm.h", store16_loop), ("aes_gcm.h", load_bytes_loop), ("aes_gcm.h", pad_loop)):
                 return 0.0  # byte paths of a partial or unaligned block: none in a 16 KiB record
             if tail == ("aes_gcm.h", byte_loop):
                 return 0.0  # the masking byte loop: a servable seal returns before it (aes_gcm.h pass 2)

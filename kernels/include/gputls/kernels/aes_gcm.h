@@ -130,12 +130,6 @@ GT_HD void counter_block(uint8_t blk[16], const uint8_t nonce[12], uint32_t ctr)
   blk[15] = static_cast<uint8_t>(ctr);
 }
 
-// Keep mask of a block's first m bytes in word form (m <= 16, public).
-GT_HD uint32_t word_keep(uint32_t m, int w) {
-  const uint32_t have = m > 4u * w ? m - 4u * w : 0;  // bytes of word w within the m
-  return have >= 4 ? ~0u : (1u << (8 * have)) - 1;
-}
-
 // m <= 16 bytes from src as four little-endian words, zero-padded; one 16-byte
 // load on the device when src is aligned and the block is whole. Addresses and
 // lengths are public.
@@ -186,16 +180,16 @@ GT_HD void aes_gcm_pass1(const AesGcmBatch& b, uint32_t item) {
   const uint32_t g_lo = n > (k + 1) * kGcmChunkBlocks ? n - (k + 1) * kGcmChunkBlocks : 0;
   uint32_t nw[3];  // the nonce as the counter blocks' first three words
   for (int w = 0; w < 3; ++w) nw[w] = aes::detail::load_le32(R.nonce + 4 * w);
-  gf128::Elem sum;
+  gf128::Wide sum;  // this item's blocks times their H powers, reduced once after the loop
   for (uint32_t g = g_lo; g <= g_hi;) {
     if (g < a) {
-      sum = gf128::add(sum, gf128::mul(load_block(R.aad, R.aad_len, 16 * g), key.hpow[n - g - k * kGcmChunkBlocks - 1]));
+      sum = gf128::add(sum, gf128::mul_wide(load_block(R.aad, R.aad_len, 16 * g), key.hpow[n - g - k * kGcmChunkBlocks - 1]));
       ++g;
       continue;
     }
     if (g == n - 1) {  // lengths block: bit lengths of AAD and payload, big-endian 64-bit each
       const gf128::Elem lens{uint64_t{R.aad_len} * 8, uint64_t{R.len} * 8};
-      sum = gf128::add(sum, gf128::mul(lens, key.hpow[0]));
+      sum = gf128::add(sum, gf128::mul_wide(lens, key.hpow[0]));
       ++g;
       continue;
     }
@@ -215,25 +209,27 @@ GT_HD void aes_gcm_pass1(const AesGcmBatch& b, uint32_t item) {
       load_words(v, R.in + off, m);  // read before the write: in and out may alias
       for (int w = 0; w < 4; ++w) o[w] = v[w] ^ ks[j][w];
       store_words(R.out + off, o, m);
-      if (m < 16)  // public: only a record's last block can be partial
-        for (int w = 0; w < 4; ++w) o[w] &= word_keep(m, w);  // GHASH pads it with zeros
+      // GHASH pads a partial block (a record's last) with zeros; m is public.
+#pragma unroll 1
+      for (uint32_t t = m; t < 16; ++t) o[t / 4] &= ~(0xffu << (8 * (t % 4)));
       const gf128::Elem x = gf128::load_words(seal ? o : v);  // GHASH runs over the ciphertext
-      sum = gf128::add(sum, gf128::mul(x, key.hpow[n - (g + j) - k * kGcmChunkBlocks - 1]));
+      sum = gf128::add(sum, gf128::mul_wide(x, key.hpow[n - (g + j) - k * kGcmChunkBlocks - 1]));
     }
     g += pair;
   }
-  if (k > 0) sum = gf128::mul(sum, key.hchunk[k]);
+  gf128::Elem part = gf128::reduce(sum);
+  if (k > 0) part = gf128::mul(part, key.hchunk[k]);
   if (k == 0) {  // the tag's mask E_K(J0), added once per record
     uint8_t j0[16], unused[16];
     counter_block(j0, R.nonce, 1);
     aes::encrypt2(key.rk, j0, j0, j0, unused);
-    sum = gf128::add(sum, gf128::load(j0));
+    part = gf128::add(part, gf128::load(j0));
   }
   uint32_t* acc = b.acc + 4 * size_t{r};
-  acc_xor(acc + 0, static_cast<uint32_t>(sum.hi >> 32));
-  acc_xor(acc + 1, static_cast<uint32_t>(sum.hi));
-  acc_xor(acc + 2, static_cast<uint32_t>(sum.lo >> 32));
-  acc_xor(acc + 3, static_cast<uint32_t>(sum.lo));
+  acc_xor(acc + 0, static_cast<uint32_t>(part.hi >> 32));
+  acc_xor(acc + 1, static_cast<uint32_t>(part.hi));
+  acc_xor(acc + 2, static_cast<uint32_t>(part.lo >> 32));
+  acc_xor(acc + 3, static_cast<uint32_t>(part.lo));
 }
 
 // Pass 2, one work item: the record's status (tag written for seal, compared

@@ -82,10 +82,18 @@ GT_HD void clmul64(uint64_t a, uint64_t b, uint64_t& hi, uint64_t& lo) {
 
 }  // namespace detail
 
-// x * y in GCM's field: a 256-bit carry-less product (Karatsuba over 64-bit
-// halves), shifted left by one for the reflected order, then reduced by
-// x^128 = x^7 + x^2 + x + 1 in two folds.
-GT_HD Elem mul(const Elem& x, const Elem& y) {
+// A 256-bit carry-less product, not yet reduced (and not yet shifted for the
+// reflected order). Products to be summed are summed in this form and reduced
+// once: shifting and reduction are linear, so the sum of the reductions is the
+// reduction of the sum ("aggregated reduction").
+struct Wide {
+  uint64_t w3 = 0, w2 = 0, w1 = 0, w0 = 0;
+};
+
+GT_HD Wide add(const Wide& a, const Wide& b) { return Wide{a.w3 ^ b.w3, a.w2 ^ b.w2, a.w1 ^ b.w1, a.w0 ^ b.w0}; }
+
+// x * y unreduced: Karatsuba over 64-bit halves.
+GT_HD Wide mul_wide(const Elem& x, const Elem& y) {
   GT_COUNT("gf128::mul", 128);
   uint64_t p2h, p2l, p0h, p0l, p1h, p1l;
   detail::clmul64(x.hi, y.hi, p2h, p2l);
@@ -93,11 +101,16 @@ GT_HD Elem mul(const Elem& x, const Elem& y) {
   detail::clmul64(x.hi ^ x.lo, y.hi ^ y.lo, p1h, p1l);
   p1h ^= p2h ^ p0h;
   p1l ^= p2l ^ p0l;
-  uint64_t w3 = p2h, w2 = p2l ^ p1h, w1 = p0h ^ p1l, w0 = p0l;
-  w3 = (w3 << 1) | (w2 >> 63);
-  w2 = (w2 << 1) | (w1 >> 63);
-  w1 = (w1 << 1) | (w0 >> 63);
-  w0 <<= 1;
+  return Wide{p2h, p2l ^ p1h, p0h ^ p1l, p0l};
+}
+
+// The product's shift left by one for the reflected order, then reduction by
+// x^128 = x^7 + x^2 + x + 1 in two folds.
+GT_HD Elem reduce(const Wide& p) {
+  const uint64_t w3 = (p.w3 << 1) | (p.w2 >> 63);
+  const uint64_t w2 = (p.w2 << 1) | (p.w1 >> 63);
+  const uint64_t w1 = (p.w1 << 1) | (p.w0 >> 63);
+  const uint64_t w0 = p.w0 << 1;
   // Low half V = (w1, w0) holds x^128..x^255. The bits V >> {1, 2, 7} push
   // out (degrees >= 128 again) come back as the top 7 bits of a second fold.
   const uint64_t vh = w1, vl = w0;
@@ -107,5 +120,8 @@ GT_HD Elem mul(const Elem& x, const Elem& y) {
   const uint64_t fl = ul ^ (ul >> 1) ^ (ul >> 2) ^ (ul >> 7) ^ (uh << 63) ^ (uh << 62) ^ (uh << 57);
   return Elem{w3 ^ fh, w2 ^ fl};
 }
+
+// x * y in GCM's field.
+GT_HD Elem mul(const Elem& x, const Elem& y) { return reduce(mul_wide(x, y)); }
 
 }  // namespace gputls::kernels::gf128
