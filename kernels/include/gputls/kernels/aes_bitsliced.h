@@ -248,7 +248,8 @@ GT_HD void unpack(uint8_t b0[16], uint8_t b1[16], const uint32_t s[8]) {
   }
 }
 
-// Encrypts the two blocks held in s (plane form) in place. Rounds 1 .. nr-1
+// Encrypts the two blocks held in s (plane form) in place, leaving them in
+// frame 2 (frame2_to_words finishes the job after unpacking). Rounds 1 .. nr-1
 // run in frames 1, 2, 3, 0, ... (round r in frame r mod 4); nr is 10 or 14,
 // so the groups of four end at round nr - 2, round nr - 1 is in frame 1 and
 // the last round leaves frame 2.
@@ -263,24 +264,24 @@ GT_HD void encrypt_planes(uint32_t s[8], const RoundKeys& k) {
     detail::round_frame<0>(s, k.rk[round + 3]);
   }
   detail::round_frame<1>(s, k.rk[round]);
-  detail::sub_bytes(s);  // last round: no MixColumns; its key is stored in frame 0
-  // Frame 2 -> 0 is ShiftRows twice: rows 1 and 3 move two columns (a nibble
-  // swap within their bytes), rows 0 and 2 stay.
-  for (int b = 0; b < 8; ++b)
-    s[b] = ((s[b] & 0x00ff00ffu) | (detail::col_shift<2>(s[b]) & 0xff00ff00u)) ^ k.rk[nr][b];
+  detail::sub_bytes(s);  // last round: no MixColumns; its key is stored in frame 2 too
+  for (int b = 0; b < 8; ++b) s[b] ^= k.rk[nr][b];
 }
 
-// out0 = AES_K(in0), out1 = AES_K(in1). Outputs may alias inputs.
-GT_HD void encrypt2(const RoundKeys& k, const uint8_t in0[16], const uint8_t in1[16], uint8_t out0[16],
-                    uint8_t out1[16]) {
-  uint32_t s[8];
-  GT_COUNT("aes::encrypt2", static_cast<int>(k.rounds));
-  pack(s, in0, in1);
-  encrypt_planes(s, k);
-  unpack(out0, out1, s);
+// Frame 2 -> 0 on two blocks in word form: ShiftRows twice moves rows 1 and 3
+// (bytes 1 and 3 of every word) two columns over, so words c and c + 2
+// exchange those bytes: one select each, where the same in plane form is a
+// nibble swap on every plane.
+GT_HD void frame2_to_words(uint32_t w[4]) {
+  constexpr uint32_t kRows02 = 0x00ff00ffu;
+  for (int c = 0; c < 2; ++c) {
+    const uint32_t a = w[c], b = w[c + 2];
+    w[c] = (a & kRows02) | (b & ~kRows02);
+    w[c + 2] = (b & kRows02) | (a & ~kRows02);
+  }
 }
 
-// The same on blocks in word form (counter mode builds and consumes words).
+// Two blocks in word form (counter mode builds and consumes words).
 GT_HD void encrypt2_words(const RoundKeys& k, const uint32_t in0[4], const uint32_t in1[4], uint32_t out0[4],
                           uint32_t out1[4]) {
   uint32_t s[8];
@@ -288,6 +289,23 @@ GT_HD void encrypt2_words(const RoundKeys& k, const uint32_t in0[4], const uint3
   pack_words(s, in0, in1);
   encrypt_planes(s, k);
   unpack_words(out0, out1, s);
+  frame2_to_words(out0);
+  frame2_to_words(out1);
+}
+
+// out0 = AES_K(in0), out1 = AES_K(in1). Outputs may alias inputs.
+GT_HD void encrypt2(const RoundKeys& k, const uint8_t in0[16], const uint8_t in1[16], uint8_t out0[16],
+                    uint8_t out1[16]) {
+  uint32_t w0[4], w1[4];
+  for (int c = 0; c < 4; ++c) {
+    w0[c] = detail::load_le32(in0 + 4 * c);
+    w1[c] = detail::load_le32(in1 + 4 * c);
+  }
+  encrypt2_words(k, w0, w1, w0, w1);
+  for (int c = 0; c < 4; ++c) {
+    detail::store_le32(out0 + 4 * c, w0[c]);
+    detail::store_le32(out1 + 4 * c, w1[c]);
+  }
 }
 
 // Key expansion (FIPS 197 section 5.2) for 16- or 32-byte keys; false for any
@@ -332,11 +350,11 @@ GT_HD bool expand_key(RoundKeys& out, const uint8_t* key, size_t key_len) {
     for (int j = 0; j < 4; ++j) w[4 * i + j] = w[4 * (i - nk) + j] ^ t[j];
   }
   out.rounds = static_cast<uint32_t>(nr);
-  // Round r's key in round r's frame (X = ShiftRows^-r of the true state),
-  // the last round's in frame 0: encrypt_planes undoes frame 2 before adding it.
+  // Round r's key in round r's frame (X = ShiftRows^-r of the true state);
+  // the last round's, like the state it is added to, in frame 2.
   for (int r = 0; r <= nr; ++r) {
     pack(out.rk[r], w + 16 * r, w + 16 * r);
-    const int m = r == nr ? 0 : (4 - r % 4) % 4;
+    const int m = r == nr ? 2 : (4 - r % 4) % 4;
     for (int b = 0; b < 8; ++b) out.rk[r][b] = detail::shift_rows_pow(out.rk[r][b], m);
   }
   for (int r = nr + 1; r <= kMaxRounds; ++r)

@@ -52,7 +52,7 @@ enum AesGcmStatus : uint32_t {
 // powers the chunks need. Secret throughout.
 struct AesGcmKey {
   aes::RoundKeys rk;
-  gf128::Elem hpow[kGcmChunkBlocks];  // hpow[i] = H^(i+1)
+  gf128::Prepared hpow[kGcmChunkBlocks];  // H^(i+1), split for multiplication
   gf128::Elem hchunk[kGcmMaxChunks];  // hchunk[k] = H^(k * P); hchunk[0] unused
 };
 
@@ -291,9 +291,12 @@ GT_HD bool aes_gcm_key_init(AesGcmKey& out, const uint8_t* key, size_t key_len) 
   for (int i = 0; i < 16; ++i) h[i] = 0;
   aes::encrypt2(out.rk, h, h, h, unused);
   const gf128::Elem H = gf128::load(h);
-  out.hpow[0] = H;
-  for (uint32_t i = 1; i < kGcmChunkBlocks; ++i) out.hpow[i] = gf128::mul(out.hpow[i - 1], H);
-  const gf128::Elem HP = out.hpow[kGcmChunkBlocks - 1];
+  gf128::Elem hp = H;
+  for (uint32_t i = 0; i < kGcmChunkBlocks; ++i) {
+    if (i > 0) hp = gf128::mul(hp, H);
+    out.hpow[i] = gf128::prepare(hp);
+  }
+  const gf128::Elem HP = hp;
   out.hchunk[0] = gf128::Elem{};
   out.hchunk[1] = HP;
   for (uint32_t k = 2; k < kGcmMaxChunks; ++k) out.hchunk[k] = gf128::mul(out.hchunk[k - 1], HP);

@@ -46,9 +46,18 @@ GT_HD Elem add(const Elem& a, const Elem& b) { return Elem{a.hi ^ b.hi, a.lo ^ b
 namespace detail {
 
 // Carry-less 32 x 32 -> 64-bit product.
-GT_HD uint64_t clmul32(uint32_t a, uint32_t b) {
+// The four parts of a 32-bit operand, every fourth bit each.
+struct Parts32 {
+  uint32_t p[4];
+};
+
+GT_HD Parts32 split32(uint32_t b) {
+  return Parts32{{b & 0x11111111u, b & 0x22222222u, b & 0x44444444u, b & 0x88888888u}};
+}
+
+GT_HD uint64_t clmul32(uint32_t a, const Parts32& bp) {
   const uint32_t a0 = a & 0x11111111u, a1 = a & 0x22222222u, a2 = a & 0x44444444u, a3 = a & 0x88888888u;
-  const uint32_t b0 = b & 0x11111111u, b1 = b & 0x22222222u, b2 = b & 0x44444444u, b3 = b & 0x88888888u;
+  const uint32_t b0 = bp.p[0], b1 = bp.p[1], b2 = bp.p[2], b3 = bp.p[3];
   // 32 x 32 -> 64-bit products, one IMAD.WIDE.U32 each. On the device in PTX:
   // from C++ nvcc followed about every product with a VIADD moving its high
   // half (a tenth of GHASH's instructions).
@@ -70,12 +79,24 @@ GT_HD uint64_t clmul32(uint32_t a, uint32_t b) {
          (z3 & 0x8888888888888888ull);
 }
 
-// Carry-less 64 x 64 -> 128-bit product (Karatsuba over 32-bit halves).
-GT_HD void clmul64(uint64_t a, uint64_t b, uint64_t& hi, uint64_t& lo) {
-  const uint32_t a1 = static_cast<uint32_t>(a >> 32), a0 = static_cast<uint32_t>(a);
+GT_HD uint64_t clmul32(uint32_t a, uint32_t b) { return clmul32(a, split32(b)); }
+
+// The three 32-bit operands Karatsuba multiplies a 64-bit b by (high half,
+// low half, their sum), split.
+struct Parts64 {
+  Parts32 hi, lo, mid;
+};
+
+GT_HD Parts64 split64(uint64_t b) {
   const uint32_t b1 = static_cast<uint32_t>(b >> 32), b0 = static_cast<uint32_t>(b);
-  const uint64_t z2 = clmul32(a1, b1), z0 = clmul32(a0, b0);
-  const uint64_t z1 = clmul32(a1 ^ a0, b1 ^ b0) ^ z2 ^ z0;
+  return Parts64{split32(b1), split32(b0), split32(b1 ^ b0)};
+}
+
+// Carry-less 64 x 64 -> 128-bit product (Karatsuba over 32-bit halves).
+GT_HD void clmul64(uint64_t a, const Parts64& b, uint64_t& hi, uint64_t& lo) {
+  const uint32_t a1 = static_cast<uint32_t>(a >> 32), a0 = static_cast<uint32_t>(a);
+  const uint64_t z2 = clmul32(a1, b.hi), z0 = clmul32(a0, b.lo);
+  const uint64_t z1 = clmul32(a1 ^ a0, b.mid) ^ z2 ^ z0;
   hi = z2 ^ (z1 >> 32);
   lo = z0 ^ (z1 << 32);
 }
@@ -92,17 +113,27 @@ struct Wide {
 
 GT_HD Wide add(const Wide& a, const Wide& b) { return Wide{a.w3 ^ b.w3, a.w2 ^ b.w2, a.w1 ^ b.w1, a.w0 ^ b.w0}; }
 
+// A multiplier y split once for many products (GCM's H powers, per key): the
+// splits are a third of a multiplication's logic operations.
+struct Prepared {
+  detail::Parts64 hi, lo, mid;
+};
+
+GT_HD Prepared prepare(const Elem& y) { return Prepared{detail::split64(y.hi), detail::split64(y.lo), detail::split64(y.hi ^ y.lo)}; }
+
 // x * y unreduced: Karatsuba over 64-bit halves.
-GT_HD Wide mul_wide(const Elem& x, const Elem& y) {
+GT_HD Wide mul_wide(const Elem& x, const Prepared& y) {
   GT_COUNT("gf128::mul", 128);
   uint64_t p2h, p2l, p0h, p0l, p1h, p1l;
   detail::clmul64(x.hi, y.hi, p2h, p2l);
   detail::clmul64(x.lo, y.lo, p0h, p0l);
-  detail::clmul64(x.hi ^ x.lo, y.hi ^ y.lo, p1h, p1l);
+  detail::clmul64(x.hi ^ x.lo, y.mid, p1h, p1l);
   p1h ^= p2h ^ p0h;
   p1l ^= p2l ^ p0l;
   return Wide{p2h, p2l ^ p1h, p0h ^ p1l, p0l};
 }
+
+GT_HD Wide mul_wide(const Elem& x, const Elem& y) { return mul_wide(x, prepare(y)); }
 
 // The product's shift left by one for the reflected order, then reduction by
 // x^128 = x^7 + x^2 + x + 1 in two folds.
