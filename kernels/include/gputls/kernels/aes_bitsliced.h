@@ -42,15 +42,19 @@ GT_HD uint32_t rotr(uint32_t x, int n) { return (x >> n) | (x << (32 - n)); }
 // AesBitsliced.SboxCircuitMatchesTheDefinition checks all 256 inputs against
 // the definition (inverse in AES's field, then the affine map).
 
-// GF(16) on four bit planes: a * b reduced by x^4 = x + 1.
+// GF(16) on four bit planes: a * b reduced by x^4 = x + 1. Each product
+// term is one AND-XOR (a LOP3), the reduction four XORs.
 GT_HD void gf16_mul(uint32_t r[4], const uint32_t a[4], const uint32_t b[4]) {
+  constexpr uint32_t kAndXor = lop3_table([](uint32_t x, uint32_t y, uint32_t z) { return (x & y) ^ z; });
+  constexpr uint32_t kXor3 = lop3_table([](uint32_t x, uint32_t y, uint32_t z) { return x ^ y ^ z; });
   uint32_t p[7];
-  for (int k = 0; k < 7; ++k) p[k] = 0;
+  for (int k = 0; k < 7; ++k) p[k] = a[k < 4 ? k : 3] & b[k < 4 ? 0 : k - 3];  // the first term of each p[k]
   for (int i = 0; i < 4; ++i)
-    for (int j = 0; j < 4; ++j) p[i + j] ^= a[i] & b[j];
+    for (int j = 0; j < 4; ++j)
+      if (!(j == 0 && i + j < 4) && !(i == 3 && i + j >= 4)) p[i + j] = lop3<kAndXor>(a[i], b[j], p[i + j]);
   r[0] = p[0] ^ p[4];
-  r[1] = p[1] ^ p[4] ^ p[5];
-  r[2] = p[2] ^ p[5] ^ p[6];
+  r[1] = lop3<kXor3>(p[1], p[4], p[5]);
+  r[2] = lop3<kXor3>(p[2], p[5], p[6]);
   r[3] = p[3] ^ p[6];
 }
 
@@ -70,12 +74,21 @@ GT_HD void gf16_sq(uint32_t r[4], const uint32_t a[4]) {
 // algebraic normal forms of the inverse table of GF(2)[x]/(x^4 + x + 1);
 // AesBitsliced.SboxCircuitMatchesTheDefinition checks every input.
 GT_HD void gf16_inv(uint32_t r[4], const uint32_t d[4]) {
+  using F = uint32_t;
+  constexpr uint32_t kPick = lop3_table([](F sel, F if1, F if0) { return (sel & if1) | (~sel & if0); });
+  constexpr uint32_t k0h = lop3_table([](F a, F b, F c) { return ~(a ^ b ^ c ^ (a & c) ^ (a & b & c)); });
+  constexpr uint32_t k0l = lop3_table([](F a, F b, F c) { return a ^ b ^ c ^ (a & c) ^ (b & c) ^ (a & b & c); });
+  constexpr uint32_t k1h = lop3_table([](F a, F b, F c) { return ~(b ^ (a & c) ^ (b & c)); });
+  constexpr uint32_t k1l = lop3_table([](F a, F b, F c) { return (a & b) ^ (a & c) ^ (b & c); });
+  constexpr uint32_t k2h = lop3_table([](F a, F b, F c) { return ~(a ^ (a & b) ^ c); });
+  constexpr uint32_t k2l = lop3_table([](F a, F b, F c) { return (a & b) ^ c ^ (a & c); });
+  constexpr uint32_t k3h = lop3_table([](F a, F b, F c) { return ~(a ^ (b & c)); });
+  constexpr uint32_t k3l = lop3_table([](F a, F b, F c) { return b ^ c; });
   const uint32_t a = d[0], b = d[1], c = d[2], s = d[3];
-  auto pick = [](uint32_t sel, uint32_t if1, uint32_t if0) { return (sel & if1) | (~sel & if0); };
-  r[0] = pick(s, ~(a ^ b ^ c ^ (a & c) ^ (a & b & c)), a ^ b ^ c ^ (a & c) ^ (b & c) ^ (a & b & c));
-  r[1] = pick(s, ~(b ^ (a & c) ^ (b & c)), (a & b) ^ (a & c) ^ (b & c));
-  r[2] = pick(s, ~(a ^ (a & b) ^ c), (a & b) ^ c ^ (a & c));
-  r[3] = pick(s, ~(a ^ (b & c)), b ^ c);
+  r[0] = lop3<kPick>(s, lop3<k0h>(a, b, c), lop3<k0l>(a, b, c));
+  r[1] = lop3<kPick>(s, lop3<k1h>(a, b, c), lop3<k1l>(a, b, c));
+  r[2] = lop3<kPick>(s, lop3<k2h>(a, b, c), lop3<k2l>(a, b, c));
+  r[3] = lop3<kPick>(s, lop3<k3h>(a, b, c), lop3<k3l>(a, b, c));
 }
 
 // The AES S-box on 32 bytes at once.

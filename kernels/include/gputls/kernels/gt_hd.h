@@ -41,4 +41,36 @@ __host__ __device__ __forceinline__ uint32_t bswap32(uint32_t x) {
 inline uint32_t bswap32(uint32_t x) { return __builtin_bswap32(x); }
 #endif
 
+// Truth table of a 3-input logic function f(a, b, c), as LOP3 wants it: f
+// evaluated on a = 0xf0, b = 0xcc, c = 0xaa.
+template <typename F>
+#if defined(__CUDACC__)
+__host__ __device__
+#endif
+constexpr uint32_t lop3_table(F f) {
+  return f(0xf0u, 0xccu, 0xaau) & 0xffu;
+}
+
+// Any 3-input logic function in one instruction on the device: ptxas does not
+// always find the single LOP3 for a function written as an expression tree.
+// On the host, the same function from its truth table.
+template <uint32_t Lut>
+#if defined(__CUDACC__)
+__host__ __device__ __forceinline__
+#else
+inline
+#endif
+uint32_t lop3(uint32_t a, uint32_t b, uint32_t c) {
+#if defined(__CUDA_ARCH__)
+  uint32_t r;
+  asm("lop3.b32 %0, %1, %2, %3, %4;" : "=r"(r) : "r"(a), "r"(b), "r"(c), "n"(Lut));
+  return r;
+#else
+  uint32_t r = 0;
+  for (uint32_t i = 0; i < 8; ++i)
+    if ((Lut >> i) & 1) r |= ((i & 4) ? a : ~a) & ((i & 2) ? b : ~b) & ((i & 1) ? c : ~c);
+  return r;
+#endif
+}
+
 }  // namespace gputls::kernels
