@@ -83,7 +83,7 @@ GT_HD void gf16_inv(uint32_t r[4], const uint32_t d[4]) {
   constexpr uint32_t k2h = lop3_table([](F a, F b, F c) { return ~(a ^ (a & b) ^ c); });
   constexpr uint32_t k2l = lop3_table([](F a, F b, F c) { return (a & b) ^ c ^ (a & c); });
   constexpr uint32_t k3h = lop3_table([](F a, F b, F c) { return ~(a ^ (b & c)); });
-  constexpr uint32_t k3l = lop3_table([](F a, F b, F c) { return b ^ c; });
+  constexpr uint32_t k3l = lop3_table([](F, F b, F c) { return b ^ c; });
   const uint32_t a = d[0], b = d[1], c = d[2], s = d[3];
   r[0] = lop3<kPick>(s, lop3<k0h>(a, b, c), lop3<k0l>(a, b, c));
   r[1] = lop3<kPick>(s, lop3<k1h>(a, b, c), lop3<k1l>(a, b, c));

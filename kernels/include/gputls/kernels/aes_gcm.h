@@ -142,7 +142,7 @@ GT_HD void load_words(uint32_t w[4], const uint8_t* src, uint32_t m) {
   }
 #endif
   for (int i = 0; i < 4; ++i) w[i] = 0;
-#pragma unroll 1
+GT_ROLLED
   for (uint32_t t = 0; t < m; ++t) w[t / 4] |= uint32_t{src[t]} << (8 * (t % 4));
 }
 
@@ -200,7 +200,7 @@ GT_HD void aes_gcm_pass1(const AesGcmBatch& b, uint32_t item) {
     const uint32_t pair = (g + 1 <= g_hi && g + 1 < n - 1) ? 2 : 1;
     uint32_t ks[2][4] = {{nw[0], nw[1], nw[2], bswap32(2 + i)}, {nw[0], nw[1], nw[2], bswap32(3 + i)}};
     aes::encrypt2_words(key.rk, ks[0], ks[1], ks[0], ks[1]);
-#pragma unroll
+GT_UNROLL
     for (uint32_t j = 0; j < 2; ++j) {
       if (j == pair) break;  // public: the chunk's last block has no partner
       const uint32_t off = 16 * (i + j);
@@ -210,7 +210,7 @@ GT_HD void aes_gcm_pass1(const AesGcmBatch& b, uint32_t item) {
       for (int w = 0; w < 4; ++w) o[w] = v[w] ^ ks[j][w];
       store_words(R.out + off, o, m);
       // GHASH pads a partial block (a record's last) with zeros; m is public.
-#pragma unroll 1
+GT_ROLLED
       for (uint32_t t = m; t < 16; ++t) o[t / 4] &= ~(0xffu << (8 * (t % 4)));
       const gf128::Elem x = gf128::load_words(seal ? o : v);  // GHASH runs over the ciphertext
       sum = gf128::add(sum, gf128::mul_wide(x, key.hpow[n - (g + j) - k * kGcmChunkBlocks - 1]));

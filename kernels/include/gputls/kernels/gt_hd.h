@@ -4,12 +4,33 @@
 
 #include <cstdint>
 
+// GT_UNROLL / GT_ROLLED: nvcc's loop pragmas, nothing for the host compiler
+// (which would warn about a pragma it does not know).
+#if defined(__CUDACC__)
+#define GT_UNROLL _Pragma("unroll")
+#define GT_ROLLED _Pragma("unroll 1")
+#else
+#define GT_UNROLL
+#define GT_ROLLED
+#endif
+
 #if defined(__CUDACC__)
 #define GT_HD __host__ __device__ __forceinline__
 #define GT_DEVICE_BUILD 1
 #else
 #define GT_HD inline
 #define GT_DEVICE_BUILD 0
+#endif
+
+// GT_DECLASSIFY(p, n): bytes computed from secrets that the algorithm makes
+// public (ML-KEM's rho, which is part of the public key). Nothing, except in
+// the constant-time check's build (GPUTLS_CT_CHECK), where valgrind memcheck
+// is told those bytes are public so branches on them are not reported.
+#if defined(GPUTLS_CT_CHECK) && !defined(__CUDA_ARCH__)
+#include <valgrind/memcheck.h>
+#define GT_DECLASSIFY(p, n) VALGRIND_MAKE_MEM_DEFINED((p), (n))
+#else
+#define GT_DECLASSIFY(p, n) ((void)0)
 #endif
 
 // GT_COUNT(name, n): counting build for the static performance model

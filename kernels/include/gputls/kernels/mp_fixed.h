@@ -17,14 +17,6 @@
 #include "gputls/kernels/gt_hd.h"
 #include "gputls/kernels/mp.h"
 
-#if defined(__CUDACC__)
-#define GT_UNROLL _Pragma("unroll")
-#define GT_ROLLED _Pragma("unroll 1")
-#else
-#define GT_UNROLL
-#define GT_ROLLED
-#endif
-
 namespace gputls::kernels::mpf {
 
 // One request's words in a limb-major batch scratch: word k at p[k * stride],

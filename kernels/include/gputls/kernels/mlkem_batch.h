@@ -1,0 +1,73 @@
+// ML-KEM-768 over a batch of requests, written once for host and device: one
+// per-item body (mlkem_batch_item) that the CUDA kernel runs one thread per
+// request and the host twin loops over (mlkem_batch_host). Requests of a batch
+// share one operation; inputs and outputs are packed at fixed strides.
+//
+// First version: one thread per operation, polynomials in local memory (about
+// 7 KB a thread). The layout (one operation per warp, NTT in shared
+// memory, Keccak spread over lanes) is for the throughput work to come.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+
+#include "gputls/kernels/mlkem.h"
+
+namespace gputls::kernels {
+
+enum MlkemOp : uint32_t { kMlkemKeygen = 0, kMlkemEncaps = 1, kMlkemDecaps = 2 };
+
+enum MlkemStatus : uint32_t {
+  kMlkemOk = 0,
+  kMlkemBadKey = 1,      // encaps: ek fails the modulus check; decaps: dk's H(ek) does not match. Output zeroed
+  kMlkemBadRequest = 2,  // unknown op; output zeroed
+};
+
+// Bytes per request, by op: keygen d || z -> ek || dk; encaps ek || m -> K || c;
+// decaps dk || c -> K.
+GT_HD uint32_t mlkem_in_bytes(uint32_t op) {
+  return op == kMlkemKeygen ? 64 : op == kMlkemEncaps ? mlkem::kEkBytes + 32 : mlkem::kDkBytes + mlkem::kCtBytes;
+}
+GT_HD uint32_t mlkem_out_bytes(uint32_t op) {
+  return op == kMlkemKeygen   ? mlkem::kEkBytes + mlkem::kDkBytes
+         : op == kMlkemEncaps ? mlkem::kSharedBytes + mlkem::kCtBytes
+                              : mlkem::kSharedBytes;
+}
+
+struct MlkemBatch {
+  const uint8_t* in = nullptr;  // count * mlkem_in_bytes(op); secret (seeds, m, dk)
+  uint8_t* out = nullptr;       // count * mlkem_out_bytes(op); secret (dk, K)
+  uint32_t* status = nullptr;   // count
+  uint32_t count = 0;
+  uint32_t op = kMlkemEncaps;
+  const mlkem::Tables* tables = nullptr;  // in the runner's memory; filled when null
+};
+
+GT_HD void mlkem_batch_item(const MlkemBatch& b, uint32_t i) {
+  const uint32_t op = b.op;
+  if (op > kMlkemDecaps) {
+    b.status[i] = kMlkemBadRequest;
+    return;
+  }
+  const uint8_t* in = b.in + static_cast<size_t>(i) * mlkem_in_bytes(op);
+  uint8_t* out = b.out + static_cast<size_t>(i) * mlkem_out_bytes(op);
+  const mlkem::Tables& t = *b.tables;
+  bool ok = true;
+  if (op == kMlkemKeygen)
+    mlkem::keygen(out, out + mlkem::kEkBytes, in, in + 32, t);
+  else if (op == kMlkemEncaps)
+    ok = mlkem::encaps(out, out + mlkem::kSharedBytes, in, in + mlkem::kEkBytes, t);
+  else
+    ok = mlkem::decaps(out, in, in + mlkem::kDkBytes, t);
+  if (!ok)  // public verdict on a public key: nothing partial is released
+    for (uint32_t k = 0; k < mlkem_out_bytes(op); ++k) out[k] = 0;
+  b.status[i] = ok ? kMlkemOk : kMlkemBadKey;
+}
+
+inline void mlkem_batch_host(const MlkemBatch& b) {
+  MlkemBatch h = b;
+  if (!h.tables) h.tables = &mlkem::tables();
+  for (uint32_t i = 0; i < h.count; ++i) mlkem_batch_item(h, i);
+}
+
+}  // namespace gputls::kernels
