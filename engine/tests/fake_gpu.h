@@ -51,6 +51,10 @@ class FakeGpu final : public Backend {
     enum class EcFault { kNone, kResultBit, kKeyBit, kNonceBit } ec_fault = EcFault::kNone;
     uint32_t ec_fault_period = 0;
     uint32_t ec_fault_bit = 0;
+    // While *hold is true, batches wait before the "device" runs them: a
+    // test launches several batches and knows each is still in flight when
+    // the engine picks a device for the next (queue depth, not timing).
+    const std::atomic<bool>* hold = nullptr;
   };
   struct Counters {
     std::atomic<uint64_t> batches{0}, requests{0}, failed_batches{0};
@@ -129,6 +133,7 @@ class FakeGpu final : public Backend {
       Batch* b = q_.front();
       q_.pop_front();
       lock.unlock();
+      while (o_.hold && o_.hold->load()) std::this_thread::sleep_for(std::chrono::milliseconds(1));
       if (o_.delay.count()) std::this_thread::sleep_for(o_.delay);
       const bool aes = o_.aes_host_twin && (b->op == Op::kAesGcmSeal || b->op == Op::kAesGcmOpen);
       const bool ecdsa = o_.ec_host_twin && b->op == Op::kEcdsaSign;
