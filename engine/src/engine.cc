@@ -464,7 +464,7 @@ GpuDevice* Engine::least_loaded_device(Op op, uint32_t bits, bool* probe) {
   for (;;) {
     GpuDevice* best = nullptr;
     for (const auto& d : devices_) {
-      if ((refused >> d->index & 1) || !d->backend->supports(op, bits)) continue;
+      if (((refused >> d->index) & 1) || !d->backend->supports(op, bits)) continue;
       if (!best || d->in_flight() < best->in_flight()) best = d.get();
     }
     if (!best) return nullptr;

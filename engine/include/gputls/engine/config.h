@@ -64,9 +64,10 @@ struct Config {
   // injects device errors). Called once by the engine's constructor.
   std::function<std::unique_ptr<Backend>()> gpu_backend_factory;
   // Tests only: several devices, one backend from each factory, in this
-  // order (device index i is factory i). Takes precedence over
-  // gpu_backend_factory; a factory that returns nullptr is a device that
-  // did not start. At most kMaxDevices.
+  // order; the stats name each by its factory's position, as they name a
+  // CUDA device by its ordinal. Takes precedence over gpu_backend_factory; a
+  // factory that returns nullptr is a device that did not start (left out).
+  // At most kMaxDevices are used.
   std::vector<std::function<std::unique_ptr<Backend>()>> gpu_backend_factories;
 
   // Reads GPUTLS_POLICY, GPUTLS_BATCH, GPUTLS_GPU_BATCH, GPUTLS_DEADLINE_US, GPUTLS_QUEUE_CAPACITY,
