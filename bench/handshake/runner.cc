@@ -228,7 +228,7 @@ nlohmann::json gputls_stats(OSSL_LIB_CTX* lib, std::string* device) {
   nlohmann::json j;
   OSSL_PROVIDER* p = OSSL_PROVIDER_load(lib, "gputls");  // takes a reference to the loaded one
   if (!p) return j;
-  std::vector<char> stats(1 << 20), dev(512);
+  std::vector<char> stats(1 << 20), dev(4096);  // dev: the names of up to 16 GPUs
   OSSL_PARAM params[] = {OSSL_PARAM_utf8_string("gputls-stats", stats.data(), stats.size()),
                          OSSL_PARAM_utf8_string("gputls-device", dev.data(), dev.size()), OSSL_PARAM_END};
   if (OSSL_PROVIDER_get_params(p, params) == 1) {

@@ -1,9 +1,12 @@
 #include "gputls/engine/config.h"
 
+#include <algorithm>
 #include <cctype>
 #include <cerrno>
 #include <cstdlib>
 #include <limits>
+
+#include "gputls/engine/key.h"  // kMaxDevices
 
 namespace gputls::engine {
 
@@ -48,11 +51,51 @@ bool parse_u32(const std::string& name, const std::string& v, uint32_t lo, uint3
   return true;
 }
 
+// " 2 " -> "2": list items may be written with spaces after the commas.
+std::string trim_spaces(const std::string& s) {
+  const size_t b = s.find_first_not_of(' '), e = s.find_last_not_of(' ');
+  return b == std::string::npos ? std::string() : s.substr(b, e - b + 1);
+}
+
+// GPUTLS_CUDA_DEVICE: one ordinal ("1"), a list of distinct ordinals ("0,2")
+// or "all". On a malformed value says what is wrong and what is accepted.
+bool parse_cuda_devices(const std::string& env, const std::string& v, std::vector<int>* ordinals, bool* all,
+                        std::string* error) {
+  auto fail = [&](const std::string& why) {
+    *error = "gputls: " + env + "=\"" + v + "\" " + why +
+             "; give a device index (0), a comma-separated list of them (0,2) or all";
+    return false;
+  };
+  if (trim_spaces(v) == "all") {
+    *all = true;
+    ordinals->clear();
+    return true;
+  }
+  std::vector<int> list;
+  size_t start = 0;
+  for (;;) {
+    const size_t comma = v.find(',', start);
+    const std::string item = trim_spaces(v.substr(start, comma == std::string::npos ? std::string::npos : comma - start));
+    uint32_t d;
+    std::string why;
+    if (!parse_u32(env, item, 0, std::numeric_limits<int32_t>::max(), &d, &why))
+      return fail(item.empty() ? "has an empty entry" : "has \"" + item + "\", not a device index");
+    if (std::find(list.begin(), list.end(), static_cast<int>(d)) != list.end())
+      return fail("names device " + item + " twice");
+    list.push_back(static_cast<int>(d));
+    if (list.size() > kMaxDevices) return fail("names more than " + std::to_string(kMaxDevices) + " devices");
+    if (comma == std::string::npos) break;
+    start = comma + 1;
+  }
+  *all = false;
+  *ordinals = std::move(list);
+  return true;
+}
+
 }  // namespace
 
 bool Config::set(const std::string& name, const std::string& value, std::string* error) {
   const std::string env = env_name(name);
-  constexpr uint32_t kMax = std::numeric_limits<int32_t>::max();
   if (name == "policy") {
     auto p = parse_policy(value);
     if (!p) {
@@ -70,12 +113,7 @@ bool Config::set(const std::string& name, const std::string& value, std::string*
   if (name == "flushers") return parse_u32(env, value, 0, 64, &flusher_threads, error);
   if (name == "auto_min_batch") return parse_u32(env, value, 1, 1u << 16, &auto_min_batch, error);
   if (name == "aes_gpu_min_bytes") return parse_u32(env, value, 0, 1u << 20, &aes_gpu_min_bytes, error);
-  if (name == "cuda_device") {
-    uint32_t d;
-    if (!parse_u32(env, value, 0, kMax, &d, error)) return false;
-    cuda_device = static_cast<int>(d);
-    return true;
-  }
+  if (name == "cuda_device") return parse_cuda_devices(env, value, &cuda_devices, &all_cuda_devices, error);
   if (name == "inline") {
     uint32_t v;
     if (!parse_u32(env, value, 0, 2, &v, error)) return false;

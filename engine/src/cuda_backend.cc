@@ -165,7 +165,7 @@ class CudaBackend final : public Backend {
       return err;
     });
     if (e != cudaSuccess) return Status::kDeviceError;
-    key.state[static_cast<size_t>(BackendKind::kCuda)] = std::make_unique<CudaKey>(this, d, blob.size());
+    key.device_state[device_index()] = std::make_unique<CudaKey>(this, d, blob.size());
     return Status::kOk;
   }
 
@@ -193,7 +193,7 @@ class CudaBackend final : public Backend {
       x_free_.push_back(slot);
       return Status::kDeviceError;
     }
-    key.state[static_cast<size_t>(BackendKind::kCuda)] = std::make_unique<CudaX25519Key>(this, slot);
+    key.device_state[device_index()] = std::make_unique<CudaX25519Key>(this, slot);
     return Status::kOk;
   }
 
@@ -241,7 +241,7 @@ class CudaBackend final : public Backend {
     auto st = std::make_unique<CudaEcKey>(this, curve, slot);
     st->pub = std::move(pub);
     st->check_key = std::move(check_key);
-    key.state[static_cast<size_t>(BackendKind::kCuda)] = std::move(st);
+    key.device_state[device_index()] = std::move(st);
     return Status::kOk;
   }
 
@@ -276,32 +276,44 @@ class CudaBackend final : public Backend {
       aes_free_.push_back(slot);
       return Status::kDeviceError;
     }
-    key.state[static_cast<size_t>(BackendKind::kCuda)] = std::make_unique<CudaAesKey>(this, slot);
+    key.device_state[device_index()] = std::make_unique<CudaAesKey>(this, slot);
     return Status::kOk;
   }
 
+  // Key releases wipe the key's device copy and return its table slot only
+  // after the wipe (the slot is free once the task ran), without waiting: see
+  // post_to_worker.
   void release_aes(uint32_t slot) {
-    run_on_worker([this, slot] { return cudaMemset(aes_table_ + slot, 0, sizeof(kernels::AesGcmKey)); });
-    std::lock_guard<std::mutex> lock(aes_mu_);
-    aes_free_.push_back(slot);
+    post_to_worker([this, slot] {
+      const cudaError_t e = cudaMemset(aes_table_ + slot, 0, sizeof(kernels::AesGcmKey));
+      std::lock_guard<std::mutex> lock(aes_mu_);
+      aes_free_.push_back(slot);
+      return e;
+    });
   }
 
   void release_ec(uint32_t curve, uint32_t slot) {
     const size_t w = curve == kernels::ec::kEcP256 ? 32 : 48;
-    run_on_worker([this, curve, slot, w] { return cudaMemset(ec_table_[curve] + size_t{slot} * w, 0, w); });
-    std::lock_guard<std::mutex> lock(ec_mu_);
-    ec_free_[curve].push_back(slot);
+    post_to_worker([this, curve, slot, w] {
+      const cudaError_t e = cudaMemset(ec_table_[curve] + size_t{slot} * w, 0, w);
+      std::lock_guard<std::mutex> lock(ec_mu_);
+      ec_free_[curve].push_back(slot);
+      return e;
+    });
   }
 
   void release_x25519(uint32_t slot) {
-    run_on_worker([this, slot] { return cudaMemset(x_table_ + size_t{slot} * kernels::kX25519Bytes, 0, kernels::kX25519Bytes); });
-    std::lock_guard<std::mutex> lock(x_mu_);
-    x_free_.push_back(slot);
+    post_to_worker([this, slot] {
+      const cudaError_t e = cudaMemset(x_table_ + size_t{slot} * kernels::kX25519Bytes, 0, kernels::kX25519Bytes);
+      std::lock_guard<std::mutex> lock(x_mu_);
+      x_free_.push_back(slot);
+      return e;
+    });
   }
 
   // Wipes and frees a key's device copy on the worker (called from ~CudaKey).
   void release_key(uint32_t* d, size_t words) {
-    run_on_worker([d, words] {
+    post_to_worker([d, words] {
       cudaMemset(d, 0, words * sizeof(uint32_t));
       return cudaFree(d);
     });
@@ -315,12 +327,30 @@ class CudaBackend final : public Backend {
     if (std::this_thread::get_id() == worker_.get_id()) return f();
     std::packaged_task<cudaError_t()> task(std::move(f));
     auto result = task.get_future();
+    queue_task(std::move(task));
+    return result.get();
+  }
+
+  // Runs f on the worker thread without waiting for it. For key releases: a
+  // key lives on every device the engine drives, and its last request may
+  // finish on another device's worker, which frees it there; two workers
+  // each waiting for the other to free a key would deadlock. Tasks run in
+  // order, so a later upload into a released slot follows its wipe, and the
+  // worker runs every queued task before it stops.
+  void post_to_worker(std::function<cudaError_t()> f) {
+    if (std::this_thread::get_id() == worker_.get_id()) {
+      f();
+      return;
+    }
+    queue_task(std::packaged_task<cudaError_t()>(std::move(f)));
+  }
+
+  void queue_task(std::packaged_task<cudaError_t()>&& task) {
     {
       std::lock_guard<std::mutex> lock(mu_);
       tasks_.push_back(std::move(task));
     }
     cv_.notify_one();
-    return result.get();
   }
 
   void launch(Batch* b) override {
@@ -375,8 +405,8 @@ class CudaBackend final : public Backend {
     if (e != cudaSuccess) return cudaGetErrorString(e);
     if (count == 0) return "no CUDA device";
     if (opts_.device < 0 || opts_.device >= count)
-      return "GPUTLS_CUDA_DEVICE=" + std::to_string(opts_.device) + " but only " + std::to_string(count) +
-             " device(s)";
+      return "GPUTLS_CUDA_DEVICE names device " + std::to_string(opts_.device) + " but only " +
+             std::to_string(count) + " device(s) exist";
     if ((e = cudaSetDevice(opts_.device)) != cudaSuccess) return cudaGetErrorString(e);
     cudaDeviceProp prop{};
     if ((e = cudaGetDeviceProperties(&prop, opts_.device)) != cudaSuccess) return cudaGetErrorString(e);
@@ -514,7 +544,8 @@ class CudaBackend final : public Backend {
     if (e != cudaSuccess) return e;
     auto* keys = reinterpret_cast<uint64_t*>(s.h_in);
     for (uint32_t i = 0; i < n; ++i) {
-      keys[i] = reinterpret_cast<uint64_t>(static_cast<const CudaKey*>(b.keys[i]->state_for(BackendKind::kCuda))->words);
+      const auto* key = static_cast<const CudaKey*>(b.keys[i]->device_state_for(device_index()));
+      keys[i] = reinterpret_cast<uint64_t>(key->words);
       std::memcpy(s.h_in + keys_len + size_t{i} * bytes, b.requests[i]->in, bytes);
     }
     s.out_len = out_len;
@@ -549,7 +580,7 @@ class CudaBackend final : public Backend {
     if (e != cudaSuccess) return e;
     auto* idx = reinterpret_cast<uint32_t*>(s.h_in);
     for (uint32_t i = 0; i < n; ++i) {
-      idx[i] = static_cast<const CudaX25519Key*>(b.keys[i]->state_for(BackendKind::kCuda))->slot;
+      idx[i] = static_cast<const CudaX25519Key*>(b.keys[i]->device_state_for(device_index()))->slot;
       if (!keygen) std::memcpy(s.h_in + idx_len + i * kB, b.requests[i]->in, kB);
     }
     s.out_len = out_len;
@@ -592,7 +623,7 @@ class CudaBackend final : public Backend {
     uint8_t* data = s.h_in + idx_len;
     s.in_wipe_len = in_len;
     for (uint32_t i = 0; i < n; ++i) {
-      const auto* key = static_cast<const CudaEcKey*>(b.keys[i]->state_for(BackendKind::kCuda));
+      const auto* key = static_cast<const CudaEcKey*>(b.keys[i]->device_state_for(device_index()));
       idx[i] = key->slot;
       const Request& r = *b.requests[i];
       if (derive) {
@@ -644,7 +675,7 @@ class CudaBackend final : public Backend {
     if (e != cudaSuccess) return e;
     std::vector<uint32_t> slots(b.size());
     for (size_t i = 0; i < b.size(); ++i)
-      slots[i] = static_cast<const CudaAesKey*>(b.keys[i]->state_for(BackendKind::kCuda))->slot;
+      slots[i] = static_cast<const CudaAesKey*>(b.keys[i]->device_state_for(device_index()))->slot;
     const kernels::AesGcmBatch kb = s.aes.fill(b, slots, s.h_in, s.d_in, s.d_out, aes_table_);
     s.in_wipe_len = in_len;
     s.out_len = s.aes.copy_back_len();
@@ -675,7 +706,7 @@ class CudaBackend final : public Backend {
       if (b->op == Op::kEcdsaSign) {
         // The fault check: released only when OpenSSL verifies it with the
         // key's public point; otherwise the CPU signs (a device error).
-        const auto* key = static_cast<const CudaEcKey*>(b->keys[i]->state_for(BackendKind::kCuda));
+        const auto* key = static_cast<const CudaEcKey*>(b->keys[i]->device_state_for(device_index()));
         b->results[i] = release_ecdsa_signature(checker_, key->check_key.get(), status[i], res, B, r.in, r.in_len, r.out);
         continue;
       }
@@ -821,6 +852,20 @@ CudaAesKey::~CudaAesKey() { backend->release_aes(slot); }
 }  // namespace
 
 bool cuda_compiled_in() { return true; }
+
+int cuda_device_count(std::string* why) {
+  // On a thread of its own: the CUDA runtime is never called on a caller's
+  // thread (an OpenSSL ASYNC_JOB runs on a 32 KiB stack).
+  int count = 0;
+  cudaError_t e = cudaSuccess;
+  std::thread([&] { e = cudaGetDeviceCount(&count); }).join();
+  if (e != cudaSuccess) {
+    *why = cudaGetErrorString(e);
+    return 0;
+  }
+  if (count == 0) *why = "no CUDA device";
+  return count;
+}
 
 std::unique_ptr<Backend> make_cuda_backend(const CudaBackendOptions& options, std::string* why) {
   auto b = std::make_unique<CudaBackend>(options);

@@ -6,6 +6,11 @@ namespace gputls::engine {
 
 bool cuda_compiled_in() { return false; }
 
+int cuda_device_count(std::string* why) {
+  *why = "gputls was built without CUDA";
+  return 0;
+}
+
 std::unique_ptr<Backend> make_cuda_backend(const CudaBackendOptions&, std::string* why) {
   *why = "gputls was built without CUDA";
   return nullptr;

@@ -1,10 +1,12 @@
-// Whether the GPU is in rotation: a circuit breaker over batch outcomes.
+// Whether a GPU is in rotation: a circuit breaker over its batch outcomes,
+// one per device the engine drives.
 //
 // A device that keeps failing (a sticky CUDA error, a lost device) would
 // otherwise get every batch, fail it, and have the engine recompute it
 // serially on the CPU: the slowest of both worlds. After kTripAfter failed
-// batches in a row the device leaves rotation and batches go to the CPU
-// (counted as the `device_out_of_rotation` fallback). When its back-off has
+// batches in a row the device leaves rotation and its batches go to the other
+// devices, or to the CPU when none is left (counted as the
+// `device_out_of_rotation` fallback). When its back-off has
 // passed, one batch at a time probes it: success brings it back, failure
 // doubles the back-off (up to kMaxBackoffNs).
 #pragma once

@@ -11,7 +11,7 @@
 #include <cstdio>
 
 #include "backends.h"
-#include "device_rotation.h"
+#include "gpu_device.h"
 #include "gputls/engine/cuda_backend.h"
 #include "request_queue.h"
 #include "waiter.h"
@@ -69,7 +69,28 @@ size_t expected_len(Op op, const KeyEntry* key) {
   }
 }
 
+// Why the named CUDA devices did not start, as one line: the reason alone
+// when one device was asked for or all failed alike, else each device's.
+std::string join_reasons(const std::vector<std::pair<int, std::string>>& failed) {
+  bool alike = true;
+  for (const auto& f : failed) alike &= f.second == failed[0].second;
+  if (alike) return failed.empty() ? std::string() : failed[0].second;
+  std::string all;
+  for (const auto& [ordinal, why] : failed)
+    all += (all.empty() ? "" : "; ") + std::string("device ") + std::to_string(ordinal) + ": " + why;
+  return all;
+}
+
 }  // namespace
+
+// Where a batch goes: a device's backend, the CPU or the null backend.
+struct Engine::Route {
+  Backend* backend;
+  GpuDevice* device = nullptr;  // set when backend is a device's
+  bool probe = false;           // the device admitted this batch to probe it after its back-off
+  bool fallback = false;        // the policy wanted a GPU; the CPU serves, counted under why
+  Fallback why = Fallback::kNoDevice;
+};
 
 Engine::Engine(const Config& config) : config_(config), owner_pid_(current_pid()) {}
 
@@ -83,21 +104,59 @@ Status Engine::init(std::string* error) {
   cpu_ = make_cpu_backend(error);
   if (!cpu_) return Status::kUnsupported;
   null_ = make_null_backend();
-  if (config_.gpu_backend_factory) {
-    gpu_ = config_.gpu_backend_factory();
-  } else if (config_.policy == Policy::kGpu || config_.policy == Policy::kAuto) {
-    std::string why;
-    CudaBackendOptions opts;
-    opts.device = config_.cuda_device;
-    gpu_ = make_cuda_backend(opts, &why);
-    if (!gpu_) no_gpu_reason_ = why;
-    if (!gpu_ && !config_.quiet)
-      std::fprintf(stderr, "gputls: no usable GPU (%s); running on the CPU\n", why.c_str());
-  }
+  start_devices();
   keys_ = std::make_unique<KeyTable>(config_.max_keys, nullptr);
-  rotation_ = std::make_unique<DeviceRotation>();
   for (uint32_t i = 0; i < config_.flusher_threads; ++i) flushers_.emplace_back([this] { flusher_loop(); });
   return Status::kOk;
+}
+
+void Engine::start_devices() {
+  if (!config_.gpu_backend_factories.empty()) {
+    for (size_t i = 0; i < config_.gpu_backend_factories.size(); ++i)
+      add_device(static_cast<int>(i), config_.gpu_backend_factories[i]());
+  } else if (config_.gpu_backend_factory) {
+    add_device(0, config_.gpu_backend_factory());
+  } else if (config_.policy == Policy::kGpu || config_.policy == Policy::kAuto) {
+    start_cuda_devices();
+  }
+}
+
+// One CUDA backend per device named by GPUTLS_CUDA_DEVICE. A device that does
+// not start is left out with a notice; the others serve.
+void Engine::start_cuda_devices() {
+  std::vector<int> ordinals = config_.cuda_devices;
+  std::string why;
+  if (config_.all_cuda_devices) {
+    const int visible = cuda_device_count(&why);
+    ordinals.clear();
+    for (int i = 0; i < visible && i < static_cast<int>(kMaxDevices); ++i) ordinals.push_back(i);
+    if (visible > static_cast<int>(kMaxDevices) && !config_.quiet)
+      std::fprintf(stderr, "gputls: %d CUDA devices visible; driving the first %u\n", visible, kMaxDevices);
+  }
+  std::vector<std::pair<int, std::string>> failed;
+  for (int ordinal : ordinals) {
+    CudaBackendOptions opts;
+    opts.device = ordinal;
+    std::string device_why;
+    if (auto b = make_cuda_backend(opts, &device_why))
+      add_device(ordinal, std::move(b));
+    else
+      failed.emplace_back(ordinal, device_why);
+  }
+  if (!failed.empty()) why = join_reasons(failed);
+  if (devices_.empty()) {
+    no_gpu_reason_ = why;
+    if (!config_.quiet) std::fprintf(stderr, "gputls: no usable GPU (%s); running on the CPU\n", why.c_str());
+  } else if (!failed.empty() && !config_.quiet) {
+    std::fprintf(stderr, "gputls: %zu of %zu GPUs not usable (%s); running on the other %zu\n", failed.size(),
+                 ordinals.size(), why.c_str(), devices_.size());
+  }
+}
+
+void Engine::add_device(int ordinal, std::unique_ptr<Backend> backend) {
+  if (!backend || devices_.size() == kMaxDevices) return;
+  const auto index = static_cast<uint32_t>(devices_.size());
+  devices_.push_back(std::make_unique<GpuDevice>(index, ordinal, std::move(backend)));
 }
 
 Engine::~Engine() {
@@ -105,7 +164,7 @@ Engine::~Engine() {
     // A forked child: the threads, and any CUDA context, belong to the parent.
     // Joining or freeing them here would hang or crash, so abandon them.
     new std::vector<std::thread>(std::move(flushers_));
-    (void)gpu_.release();
+    for (auto& d : devices_) (void)d.release();
     (void)keys_.release();
     (void)sync_.release();
     return;
@@ -121,9 +180,10 @@ Status Engine::register_key(std::unique_ptr<KeyEntry> entry, KeyHandle* out) {
   if (!accepting_.load()) return Status::kShutdown;
   Status s = cpu_->prepare_key(*entry);  // validates the key and sets bits
   if (s != Status::kOk) return s;
-  // A GPU that cannot take the key leaves its state empty; such requests run
-  // on the CPU, counted as kKeyNotOnDevice.
-  if (gpu_) (void)gpu_->prepare_key(*entry);
+  // On every device: a device that cannot take the key leaves its slot empty,
+  // and the key's requests go to a device that holds it, or else to the CPU
+  // (counted as kKeyNotOnDevice).
+  for (auto& d : devices_) (void)d->backend->prepare_key(*entry);
   return keys_->insert(std::move(entry), out);
 }
 
@@ -221,8 +281,8 @@ RequestQueue* Engine::queue_for(Op op, uint32_t bits) {
   if (n == kMaxQueues) return nullptr;
   // A queue the GPU serves flushes at the GPU's batch size: one thread per
   // request, a batch of 64 fills half an SM for the kernel's whole latency.
-  const bool to_gpu = gpu_ && (config_.policy == Policy::kGpu || config_.policy == Policy::kAuto) &&
-                      gpu_->supports(op, bits);
+  const bool to_gpu =
+      (config_.policy == Policy::kGpu || config_.policy == Policy::kAuto) && any_device_supports(op, bits);
   // A full queue is always a full batch (a capacity below the batch size
   // would otherwise leave it to the deadline).
   const uint32_t flush_at = std::min(to_gpu ? config_.gpu_batch_size : config_.batch_size, config_.queue_capacity);
@@ -311,7 +371,7 @@ Status Engine::run_now(Request& r) {
   OpStats& st = q->stats();
   // A record the GPU would have taken but for its size: counted as launch()
   // counts the small records of a queued batch.
-  if (gpu_ && config_.policy != Policy::kCpu && is_aead(r.op) && r.in_len < config_.aes_gpu_min_bytes)
+  if (!devices_.empty() && config_.policy != Policy::kCpu && is_aead(r.op) && r.in_len < config_.aes_gpu_min_bytes)
     st.count_fallback(Fallback::kRecordSize);
   const Status s = cpu_->run_one(q->op(), r.entry_, r);
   r.served_by = BackendKind::kCpu;
@@ -330,7 +390,20 @@ bool Engine::due(RequestQueue& q, uint64_t now, bool force) const {
   uint64_t oldest = q.oldest_ns();
   if (oldest && now - oldest >= uint64_t{config_.deadline_us} * 1000) return true;
   // A blocked caller and an idle device: waiting longer only adds latency.
-  return blocked_.load(std::memory_order_relaxed) > 0 && (!gpu_ || gpu_->idle());
+  return blocked_.load(std::memory_order_relaxed) > 0 && any_device_idle();
+}
+
+// True without devices too: nothing on a GPU is worth waiting for.
+bool Engine::any_device_idle() const {
+  for (const auto& d : devices_)
+    if (d->backend->idle()) return true;
+  return devices_.empty();
+}
+
+bool Engine::any_device_supports(Op op, uint32_t bits) const {
+  for (const auto& d : devices_)
+    if (d->backend->supports(op, bits)) return true;
+  return false;
 }
 
 size_t Engine::poll(bool force) {
@@ -355,39 +428,65 @@ size_t Engine::flush(RequestQueue& q, bool force) {
   return launched;
 }
 
-Backend* Engine::choose_backend(RequestQueue& q, size_t n, bool* fallback, Fallback* why, bool* probe) {
-  *fallback = false;
-  *probe = false;
-  // The device is out of rotation after failing batches in a row: the CPU
-  // serves, and one batch at a time probes it once its back-off passed.
-  auto in_rotation = [&] {
-    const DeviceRotation::Admit a = rotation_->admit(now_ns());
-    *probe = a == DeviceRotation::Admit::kProbe;
-    if (a != DeviceRotation::Admit::kNo) return true;
-    *fallback = true;
-    *why = Fallback::kDeviceOut;
-    return false;
-  };
+Engine::Route Engine::choose_route(RequestQueue& q, size_t n) {
+  const auto cpu_for = [this](Fallback why) { return Route{cpu_.get(), nullptr, false, true, why}; };
   switch (config_.policy) {
-    case Policy::kNull: return null_.get();
-    case Policy::kCpu: return cpu_.get();
+    case Policy::kNull: return {null_.get()};
+    case Policy::kCpu: return {cpu_.get()};
     case Policy::kAuto:
-      if (!gpu_ || !gpu_->supports(q.op(), q.bits()) || n < config_.auto_min_batch) return cpu_.get();
-      return in_rotation() ? gpu_.get() : cpu_.get();
+      if (n < config_.auto_min_batch || !any_device_supports(q.op(), q.bits())) return {cpu_.get()};
+      return device_route(q);
     case Policy::kGpu:
-      if (!gpu_) {
-        *fallback = true;
-        *why = Fallback::kNoDevice;
-        return cpu_.get();
-      }
-      if (!gpu_->supports(q.op(), q.bits())) {
-        *fallback = true;
-        *why = Fallback::kUnsupported;
-        return cpu_.get();
-      }
-      return in_rotation() ? gpu_.get() : cpu_.get();
+      if (devices_.empty()) return cpu_for(Fallback::kNoDevice);
+      if (!any_device_supports(q.op(), q.bits())) return cpu_for(Fallback::kUnsupported);
+      return device_route(q);
   }
-  return cpu_.get();
+  return {cpu_.get()};
+}
+
+// The least loaded device that admits the batch; when every device is out of
+// rotation after failing batches in a row, the CPU (and one batch at a time
+// probes a device once its back-off passed).
+Engine::Route Engine::device_route(RequestQueue& q) {
+  bool probe = false;
+  if (GpuDevice* d = least_loaded_device(q.op(), q.bits(), &probe)) return {d->backend.get(), d, probe};
+  return {cpu_.get(), nullptr, false, true, Fallback::kDeviceOut};
+}
+
+// Queue depth decides: of the devices serving (op, bits), the one with the
+// fewest requests in flight that admits a batch. Admission is asked in that
+// order and only until one says yes, since a device due for a probe takes
+// the batch as its probe.
+GpuDevice* Engine::least_loaded_device(Op op, uint32_t bits, bool* probe) {
+  static_assert(kMaxDevices <= 32, "refused devices are a bit mask");
+  uint32_t refused = 0;
+  const uint64_t now = now_ns();
+  for (;;) {
+    GpuDevice* best = nullptr;
+    for (const auto& d : devices_) {
+      if (((refused >> d->index) & 1) || !d->backend->supports(op, bits)) continue;
+      if (!best || d->in_flight() < best->in_flight()) best = d.get();
+    }
+    if (!best) return nullptr;
+    const DeviceRotation::Admit a = best->rotation.admit(now);
+    if (a != DeviceRotation::Admit::kNo) {
+      *probe = a == DeviceRotation::Admit::kProbe;
+      return best;
+    }
+    refused |= 1u << best->index;
+  }
+}
+
+// Another device in rotation that serves q and holds the key, the least
+// loaded of them; nullptr when none does.
+GpuDevice* Engine::device_holding(const KeyEntry& key, const RequestQueue& q, const GpuDevice& not_this) const {
+  GpuDevice* best = nullptr;
+  for (const auto& d : devices_) {
+    if (d.get() == &not_this || !d->holds(key) || !d->rotation.in_rotation() || !d->backend->supports(q.op(), q.bits()))
+      continue;
+    if (!best || d->in_flight() < best->in_flight()) best = d.get();
+  }
+  return best;
 }
 
 void Engine::launch(RequestQueue& q, std::vector<Request*>&& reqs) {
@@ -400,66 +499,79 @@ void Engine::launch(RequestQueue& q, std::vector<Request*>&& reqs) {
   }
   q.stats().queue_wait.add_many(reqs.size(), wait_sum, wait_max);
 
-  bool fallback = false, probe = false;
-  Fallback why = Fallback::kNoDevice;
-  Backend* be = choose_backend(q, reqs.size(), &fallback, &why, &probe);
-  if (fallback) q.stats().count_fallback(why, reqs.size());
+  const Route route = choose_route(q, reqs.size());
+  if (route.fallback) q.stats().count_fallback(route.why, reqs.size());
 
-  // Keys the GPU could not take, and AES-GCM records too small to pay for
-  // the copies (or too large for the kernels), go to the CPU in a batch of their own.
   std::vector<Request*> cpu_reqs;
-  if (be == gpu_.get() && q.op() != Op::kEcho) {
-    const bool aead = is_aead(q.op());
-    size_t kept = 0, no_key = 0, sized = 0;
-    for (Request* r : reqs) {
-      if (!r->entry_->state_for(gpu_->kind())) {
-        ++no_key;
-        cpu_reqs.push_back(r);
-      } else if (aead && (r->in_len < config_.aes_gpu_min_bytes || !gpu_->accepts(*r))) {
-        ++sized;
-        cpu_reqs.push_back(r);
-      } else {
-        reqs[kept++] = r;
-      }
-    }
-    reqs.resize(kept);
-    if (no_key) q.stats().count_fallback(Fallback::kKeyNotOnDevice, no_key);
-    if (sized) q.stats().count_fallback(Fallback::kRecordSize, sized);
-  }
-
-  auto start = [&](Backend* backend, std::vector<Request*>&& rs) {
-    if (rs.empty()) return;
-    auto* b = new Batch;
-    b->op = q.op();
-    b->bits = q.bits();
-    b->requests = std::move(rs);
-    b->keys.reserve(b->requests.size());
-    for (Request* r : b->requests) b->keys.push_back(r->entry_);
-    b->results.assign(b->requests.size(), Status::kPending);
-    b->backend = backend->kind();
-    b->launch_ns = now_ns();
-    b->on_finish = [this](Batch* done) { finish_batch(done); };
-    q.stats().batches.fetch_add(1, std::memory_order_relaxed);
-    q.stats().batch_hist[OpStats::bucket_of(b->size())].fetch_add(1, std::memory_order_relaxed);
-    in_flight_.fetch_add(1);
-    backend->launch(b);
-  };
-  if (probe && reqs.empty()) rotation_->cancel_probe();  // nothing went to the device to probe it
-  start(cpu_.get(), std::move(cpu_reqs));
-  start(be, std::move(reqs));
+  std::vector<std::vector<Request*>> elsewhere;  // by device index
+  if (route.device && q.op() != Op::kEcho) split_for_device(q, *route.device, reqs, cpu_reqs, elsewhere);
+  if (route.probe && reqs.empty()) route.device->rotation.cancel_probe();  // nothing went to the device to probe it
+  start_batch(q, *cpu_, nullptr, std::move(cpu_reqs));
+  for (size_t i = 0; i < elsewhere.size(); ++i)
+    start_batch(q, *devices_[i]->backend, devices_[i].get(), std::move(elsewhere[i]));
+  start_batch(q, *route.backend, route.device, std::move(reqs));
 }
 
-void Engine::finish_batch(Batch* b) {
+// Keeps in reqs what `device` serves. A request whose key the device could
+// not take goes to another device in rotation that holds it (elsewhere, by
+// device index), or else to the CPU; AES-GCM records too small to pay for the
+// copies (or too large for the kernels) go to the CPU. Both CPU batches are
+// counted as fallbacks, by reason.
+void Engine::split_for_device(RequestQueue& q, const GpuDevice& device, std::vector<Request*>& reqs,
+                              std::vector<Request*>& cpu_reqs, std::vector<std::vector<Request*>>& elsewhere) {
+  const bool aead = is_aead(q.op());
+  size_t kept = 0, no_key = 0, sized = 0;
+  for (Request* r : reqs) {
+    const GpuDevice* to = device.holds(*r->entry_) ? &device : device_holding(*r->entry_, q, device);
+    if (!to) {
+      ++no_key;
+      cpu_reqs.push_back(r);
+    } else if (aead && (r->in_len < config_.aes_gpu_min_bytes || !to->backend->accepts(*r))) {
+      ++sized;
+      cpu_reqs.push_back(r);
+    } else if (to == &device) {
+      reqs[kept++] = r;
+    } else {
+      elsewhere.resize(devices_.size());
+      elsewhere[to->index].push_back(r);
+    }
+  }
+  reqs.resize(kept);
+  if (no_key) q.stats().count_fallback(Fallback::kKeyNotOnDevice, no_key);
+  if (sized) q.stats().count_fallback(Fallback::kRecordSize, sized);
+}
+
+void Engine::start_batch(RequestQueue& q, Backend& backend, GpuDevice* device, std::vector<Request*>&& reqs) {
+  if (reqs.empty()) return;
+  auto* b = new Batch;
+  b->op = q.op();
+  b->bits = q.bits();
+  b->requests = std::move(reqs);
+  b->keys.reserve(b->requests.size());
+  for (Request* r : b->requests) b->keys.push_back(r->entry_);
+  b->results.assign(b->requests.size(), Status::kPending);
+  b->backend = backend.kind();
+  b->launch_ns = now_ns();
+  b->on_finish = [this, device](Batch* done) { finish_batch(done, device); };
+  q.stats().batches.fetch_add(1, std::memory_order_relaxed);
+  q.stats().batch_hist[OpStats::bucket_of(b->size())].fetch_add(1, std::memory_order_relaxed);
+  in_flight_.fetch_add(1);
+  if (device) device->requests_in_flight.fetch_add(b->size(), std::memory_order_relaxed);
+  backend.launch(b);
+}
+
+void Engine::finish_batch(Batch* b, GpuDevice* device) {
   RequestQueue& q = *b->requests[0]->queue_;
   OpStats& st = q.stats();
   const uint64_t service = now_ns() - b->launch_ns;
   st.service.add_many(b->size(), service * b->size(), service);
 
-  // Device errors: re-run those requests on the CPU, never fail them outright.
-  if (b->backend == BackendKind::kCuda) {
+  // Device errors: re-run those requests on the CPU, never fail them
+  // outright, and count the batch against the device that failed it.
+  if (device) {
     bool device_failed = false;
     for (Status s : b->results) device_failed |= s == Status::kDeviceError;
-    rotation_->record(device_failed, now_ns());
+    device->rotation.record(device_failed, now_ns());
   }
   if (b->backend != BackendKind::kCpu) {
     uint64_t rerun = 0;
@@ -489,6 +601,11 @@ void Engine::finish_batch(Batch* b) {
   }
   st.count_served(b->backend, here);
   if (ok) st.completed.fetch_add(ok, std::memory_order_relaxed);
+  if (device) {
+    device->batches.fetch_add(1, std::memory_order_relaxed);
+    device->requests_served.fetch_add(here, std::memory_order_relaxed);
+    device->requests_in_flight.fetch_sub(b->size(), std::memory_order_relaxed);
+  }
   for (size_t i = 0; i < b->size(); ++i) complete(*b->requests[i], b->results[i], /*may_have_waiter=*/true);
   delete b;
 
@@ -651,7 +768,12 @@ Engine* Engine::for_this_process(std::string* error, const Config* given) {
 }
 
 std::string Engine::gpu_description() const {
-  return gpu_ ? gpu_->description() : "none (" + no_gpu_reason_ + ")";
+  if (devices_.empty()) return "none (" + no_gpu_reason_ + ")";
+  if (devices_.size() == 1) return devices_[0]->backend->description();
+  std::string all = std::to_string(devices_.size()) + " GPUs: ";
+  for (const auto& d : devices_)
+    all += (d->index ? ", " : "") + d->backend->description() + " (device " + std::to_string(d->ordinal) + ")";
+  return all;
 }
 
 const OpStats* Engine::op_stats(Op op, uint32_t bits) const {

@@ -76,6 +76,7 @@ void KeyTable::destroy(uint32_t slot, uint32_t generation) {
   if (entry) {
     if (on_destroy_) on_destroy_(*entry);
     for (auto& st : entry->state) st.reset();
+    for (auto& st : entry->device_state) st.reset();
     entry.reset();  // SecureBytes wipe the material as they are freed
   }
   uint32_t next = generation + 1;

@@ -4,7 +4,7 @@
 #include <nlohmann/json.hpp>
 
 #include "backends.h"
-#include "device_rotation.h"
+#include "gpu_device.h"
 #include "gputls/engine/engine.h"
 #include "request_queue.h"
 
@@ -77,6 +77,42 @@ nlohmann::json op_json(const RequestQueue& q, const OpStats& st) {
   };
 }
 
+nlohmann::json device_json(const GpuDevice& d) {
+  const DeviceRotation& r = d.rotation;
+  return {{"index", d.ordinal},
+          {"description", d.backend->description()},
+          {"in_rotation", r.in_rotation()},
+          {"failed_batches_in_row", r.failed_in_row()},
+          {"trips", r.trips()},
+          {"probes", r.probes()},
+          {"retry_in_ms", r.retry_in_ms()},
+          {"batches", get(d.batches)},
+          {"requests_served", get(d.requests_served)},
+          {"requests_in_flight", get(d.requests_in_flight)}};
+}
+
+// The GPU side as one breaker, as it read when the engine drove one device:
+// out of rotation only when every device is (the CPU then serves it all);
+// trips and probes summed; the longest run of failures; the soonest probe.
+nlohmann::json rotation_summary_json(const std::vector<std::unique_ptr<GpuDevice>>& devices) {
+  bool in_rotation = devices.empty();
+  uint32_t failed_in_row = 0;
+  uint64_t trips = 0, probes = 0, retry_in_ms = UINT64_MAX;
+  for (const auto& d : devices) {
+    const DeviceRotation& r = d->rotation;
+    in_rotation |= r.in_rotation();
+    failed_in_row = std::max(failed_in_row, r.failed_in_row());
+    trips += r.trips();
+    probes += r.probes();
+    retry_in_ms = std::min(retry_in_ms, r.retry_in_ms());
+  }
+  return {{"in_rotation", in_rotation},
+          {"failed_batches_in_row", failed_in_row},
+          {"trips", trips},
+          {"probes", probes},
+          {"retry_in_ms", in_rotation ? 0 : retry_in_ms}};
+}
+
 }  // namespace
 
 OpStats::Counts OpStats::counts() const {
@@ -102,6 +138,8 @@ std::string Engine::stats_json() const {
   nlohmann::json ops = nlohmann::json::array();
   const size_t n = queue_count_.load(std::memory_order_acquire);
   for (size_t i = 0; i < n; ++i) ops.push_back(op_json(*queues_[i], queues_[i]->stats()));
+  nlohmann::json devices = nlohmann::json::array();
+  for (const auto& d : devices_) devices.push_back(device_json(*d));
   nlohmann::json j = {
       {"policy", policy_name(config_.policy)},
       {"batch_size", config_.batch_size},
@@ -111,12 +149,8 @@ std::string Engine::stats_json() const {
       {"flusher_threads", config_.flusher_threads},
       {"cpu", cpu_->description()},
       {"gpu", gpu_description()},
-      {"device_rotation",
-       {{"in_rotation", rotation_->in_rotation()},
-        {"failed_batches_in_row", rotation_->failed_in_row()},
-        {"trips", rotation_->trips()},
-        {"probes", rotation_->probes()},
-        {"retry_in_ms", rotation_->retry_in_ms()}}},
+      {"device_rotation", rotation_summary_json(devices_)},
+      {"devices", devices},
       {"keys_live", keys_->live_count()},
       // Ephemeral keys the CPU backend imported (public key computed on the
       // host): only those it served. With a GPU serving keygen, none.

@@ -4,6 +4,8 @@
 
 #include <cstdlib>
 #include <tuple>
+#include <utility>
+#include <vector>
 
 namespace gputls::engine {
 namespace {
@@ -60,6 +62,43 @@ TEST(Config, MalformedValuesNameTheVariable) {
     std::string err;
     EXPECT_FALSE(Config::from_env(&err)) << name << "=" << value;
     EXPECT_NE(err.find(name), std::string::npos) << err;
+  }
+}
+
+TEST(Config, CudaDeviceIsOneIndexAListOrAll) {
+  Config c;
+  EXPECT_EQ(c.cuda_devices, std::vector<int>{0}) << "default: device 0, as before several were driven";
+  EXPECT_FALSE(c.all_cuda_devices);
+  std::string err;
+  for (auto [value, want] : {std::pair{"1", std::vector<int>{1}}, {"0,2", {0, 2}}, {"3, 1 ,0", {3, 1, 0}}}) {
+    EnvGuard g("GPUTLS_CUDA_DEVICE", value);
+    auto from_env = Config::from_env(&err);
+    ASSERT_TRUE(from_env) << value << ": " << err;
+    EXPECT_EQ(from_env->cuda_devices, want) << value;
+    EXPECT_FALSE(from_env->all_cuda_devices) << value;
+  }
+  EnvGuard g("GPUTLS_CUDA_DEVICE", "all");
+  auto all = Config::from_env(&err);
+  ASSERT_TRUE(all) << err;
+  EXPECT_TRUE(all->all_cuda_devices);
+  // A later single index replaces "all" (openssl.cnf first, then the environment).
+  ASSERT_TRUE(all->set("cuda_device", "2", &err)) << err;
+  EXPECT_FALSE(all->all_cuda_devices);
+  EXPECT_EQ(all->cuda_devices, std::vector<int>{2});
+}
+
+TEST(Config, MalformedCudaDeviceSaysWhatIsWrong) {
+  for (auto [value, why] : {std::pair{"", "empty entry"}, {"0,", "empty entry"}, {",1", "empty entry"},
+                            {"-1", "\"-1\", not a device index"}, {"0,x", "\"x\", not a device index"},
+                            {"1,1", "names device 1 twice"}, {"All", "\"All\", not a device index"},
+                            {"0,1,2,3,4,5,6,7,8,9,10,11,12,13,14,15,16", "more than 16 devices"},
+                            {"99999999999", "not a device index"}}) {
+    EnvGuard g("GPUTLS_CUDA_DEVICE", value);
+    std::string err;
+    EXPECT_FALSE(Config::from_env(&err)) << value;
+    EXPECT_NE(err.find("GPUTLS_CUDA_DEVICE"), std::string::npos) << err;
+    EXPECT_NE(err.find(why), std::string::npos) << value << ": " << err;
+    EXPECT_NE(err.find("comma-separated list"), std::string::npos) << err;
   }
 }
 

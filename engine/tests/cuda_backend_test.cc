@@ -3,6 +3,7 @@
 // every test skips and says why.
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <thread>
 
 #include "engine_test_util.h"
@@ -304,6 +305,64 @@ TEST_F(CudaBackendTest, EcdsaDeviceFaultSignsOnCpu) {
   EXPECT_EQ(r.served_by, BackendKind::kCuda);
   EXPECT_TRUE(openssl_ecdsa_verify(k, digest, sig));
   EVP_PKEY_free(k);
+}
+
+// Two CUDA backends in one engine (two devices, or two workers on device 0
+// when only one exists): keys on both, batches spread, and keys freed while
+// their requests are in flight, so a key's last request often completes on
+// the other device's worker, which frees the key's state on both devices.
+TEST_F(CudaBackendTest, TwoDevicesServeAndFreeKeysAcrossWorkers) {
+  std::string why;
+  const int visible = cuda_device_count(&why);
+  Config cfg;
+  cfg.policy = Policy::kGpu;
+  cfg.quiet = true;
+  cfg.batch_size = cfg.gpu_batch_size = 32;
+  for (int ordinal : {0, visible > 1 ? 1 : 0}) {
+    cfg.gpu_backend_factories.push_back([ordinal] {
+      CudaBackendOptions o;
+      o.device = ordinal;
+      std::string w;
+      return make_cuda_backend(o, &w);
+    });
+  }
+  auto eng = make_engine(cfg);
+  ASSERT_EQ(eng->device_count(), 2u);
+  constexpr int kKeys = 64, kPerKey = 40;
+  std::atomic<int> wrong{0};
+  std::vector<std::thread> ts;
+  for (int t = 0; t < 4; ++t) {
+    ts.emplace_back([&] {
+      for (int k = 0; k < kKeys / 4; ++k) {
+        EVP_PKEY* mine = x25519_key();
+        KeyHandle h;
+        if (eng->register_x25519_key(x25519_material(mine), &h) != Status::kOk) {
+          ++wrong;
+          EVP_PKEY_free(mine);
+          continue;
+        }
+        std::vector<Bytes> peer(kPerKey), out(kPerKey, Bytes(32));
+        std::vector<Request> reqs(kPerKey);
+        for (int i = 0; i < kPerKey; ++i) {
+          EVP_PKEY* p = x25519_key();
+          peer[i] = x25519_public(p);
+          EVP_PKEY_free(p);
+          prepare(reqs[i], Op::kX25519Derive, h, peer[i].data(), 32, out[i].data(), 32);
+          if (eng->submit(reqs[i]) != Status::kOk) ++wrong;
+        }
+        eng->free_key(h);  // the last request to finish frees the key, on whichever worker ran it
+        for (int i = 0; i < kPerKey; ++i)
+          if (eng->wait(reqs[i]) != Status::kOk || out[i] != openssl_x25519(mine, peer[i])) ++wrong;
+        EVP_PKEY_free(mine);
+      }
+    });
+  }
+  for (auto& t : ts) t.join();
+  EXPECT_EQ(wrong.load(), 0);
+  const OpStats::Counts c = eng->op_stats(Op::kX25519Derive, 255)->counts();
+  EXPECT_EQ(c.served_by(BackendKind::kCuda), uint64_t{kKeys} * kPerKey);
+  EXPECT_EQ(c.fallback(Fallback::kKeyNotOnDevice), 0u);
+  std::printf("%s\n", eng->stats_json().c_str());
 }
 
 }  // namespace

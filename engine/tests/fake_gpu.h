@@ -51,6 +51,10 @@ class FakeGpu final : public Backend {
     enum class EcFault { kNone, kResultBit, kKeyBit, kNonceBit } ec_fault = EcFault::kNone;
     uint32_t ec_fault_period = 0;
     uint32_t ec_fault_bit = 0;
+    // While *hold is true, batches wait before the "device" runs them: a
+    // test launches several batches and knows each is still in flight when
+    // the engine picks a device for the next (queue depth, not timing).
+    const std::atomic<bool>* hold = nullptr;
   };
   struct Counters {
     std::atomic<uint64_t> batches{0}, requests{0}, failed_batches{0};
@@ -104,10 +108,10 @@ class FakeGpu final : public Backend {
     if (k.type == KeyType::kAes && o_.aes_host_twin) {
       auto st = std::make_unique<AesState>(c_);
       if (!kernels::aes_gcm_key_init(st->key, k.aes.key.data(), k.aes.key.size())) return Status::kBadKey;
-      k.state[static_cast<size_t>(BackendKind::kCuda)] = std::move(st);
+      k.device_state[device_index()] = std::move(st);
       return Status::kOk;
     }
-    k.state[static_cast<size_t>(BackendKind::kCuda)] = std::make_unique<BackendKeyState>();
+    k.device_state[device_index()] = std::make_unique<BackendKeyState>();
     return Status::kOk;
   }
   bool idle() const override { return busy_.load() == 0; }
@@ -129,6 +133,7 @@ class FakeGpu final : public Backend {
       Batch* b = q_.front();
       q_.pop_front();
       lock.unlock();
+      while (o_.hold && o_.hold->load()) std::this_thread::sleep_for(std::chrono::milliseconds(1));
       if (o_.delay.count()) std::this_thread::sleep_for(o_.delay);
       const bool aes = o_.aes_host_twin && (b->op == Op::kAesGcmSeal || b->op == Op::kAesGcmOpen);
       const bool ecdsa = o_.ec_host_twin && b->op == Op::kEcdsaSign;
@@ -166,7 +171,7 @@ class FakeGpu final : public Backend {
     std::vector<kernels::AesGcmKey> keys(n);  // the "device" key table: one slot per record
     std::vector<uint32_t> slots(n);
     for (size_t i = 0; i < n; ++i) {
-      keys[i] = static_cast<const AesState*>(b->keys[i]->state_for(BackendKind::kCuda))->key;
+      keys[i] = static_cast<const AesState*>(b->keys[i]->device_state_for(device_index()))->key;
       slots[i] = static_cast<uint32_t>(i);
     }
     AesGcmStaging staging;
@@ -205,7 +210,7 @@ class FakeGpu final : public Backend {
       return Status::kBadKey;
     st->check_key = checker_.public_key(st->curve, st->pub.data());
     if (!st->check_key) return Status::kUnsupported;
-    k.state[static_cast<size_t>(BackendKind::kCuda)] = std::move(st);
+    k.device_state[device_index()] = std::move(st);
     return Status::kOk;
   }
 
@@ -223,7 +228,7 @@ class FakeGpu final : public Backend {
     std::vector<uint32_t> idx(n), status(n, 0xffffffffu);
     bool staged = true;
     for (uint32_t i = 0; i < n; ++i) {
-      const auto* k = static_cast<const EcState*>(b->keys[i]->state_for(BackendKind::kCuda));
+      const auto* k = static_cast<const EcState*>(b->keys[i]->device_state_for(device_index()));
       std::memcpy(table.data() + i * B, k->d.data(), B);
       idx[i] = i;
       const Request& r = *b->requests[i];
@@ -263,7 +268,7 @@ class FakeGpu final : public Backend {
         b->results[i] = Status::kDeviceError;
         continue;
       }
-      const auto* k = static_cast<const EcState*>(b->keys[i]->state_for(BackendKind::kCuda));
+      const auto* k = static_cast<const EcState*>(b->keys[i]->device_state_for(device_index()));
       b->results[i] = release_ecdsa_signature(checker_, k->check_key.get(), status[i], out.data() + i * 2 * B, B, r.in,
                                               r.in_len, r.out);
       (b->results[i] == Status::kOk ? c_->ec_signed : c_->ec_withheld)++;

@@ -1,5 +1,6 @@
 // gputls-info: loads the gputls provider the way an application would and
-// says what it will do: build, GPU in use (or why not), policy, and the
+// says what it will do: build, GPUs in use (or why none), policy, each GPU's
+// state (in rotation, batches, requests served and in flight), and the
 // engine's stats as JSON.
 #include <openssl/err.h>
 #include <openssl/params.h>
@@ -7,8 +8,32 @@
 
 #include <CLI/CLI.hpp>
 #include <cstdio>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
+
+namespace {
+
+// One line per GPU the engine drives, from the stats JSON's engine.devices
+// (nothing when the engine did not start or drives none).
+void print_devices(const char* stats_json) {
+  const nlohmann::json stats = nlohmann::json::parse(stats_json, nullptr, /*allow_exceptions=*/false);
+  if (!stats.is_object() || !stats.contains("engine") || !stats["engine"].is_object()) return;
+  const nlohmann::json& devices = stats["engine"].value("devices", nlohmann::json::array());
+  for (const nlohmann::json& d : devices) {
+    const bool in_rotation = d.value("in_rotation", false);
+    std::printf("device %d: %s, %s, %llu batches, %llu requests served, %llu in flight, %llu trips, %llu probes\n",
+                d.value("index", -1), d.value("description", std::string("?")).c_str(),
+                in_rotation ? "in rotation" : "OUT of rotation (the others or the CPU serve)",
+                static_cast<unsigned long long>(d.value("batches", uint64_t{0})),
+                static_cast<unsigned long long>(d.value("requests_served", uint64_t{0})),
+                static_cast<unsigned long long>(d.value("requests_in_flight", uint64_t{0})),
+                static_cast<unsigned long long>(d.value("trips", uint64_t{0})),
+                static_cast<unsigned long long>(d.value("probes", uint64_t{0})));
+  }
+}
+
+}  // namespace
 
 int main(int argc, char** argv) {
   CLI::App app{"Shows whether gputls loads, which GPU it uses (or why none), its policy, and its stats."};
@@ -28,15 +53,14 @@ int main(int argc, char** argv) {
     return 1;
   }
   const char *name = nullptr, *version = nullptr, *build = nullptr;
-  std::vector<char> device(512), policy(64), stats(1 << 20);
+  std::vector<char> device(4096), policy(64), stats(1 << 20);  // device: up to kMaxDevices names
   OSSL_PARAM p[] = {OSSL_PARAM_utf8_ptr("name", &name, 0),
                     OSSL_PARAM_utf8_ptr("version", &version, 0),
                     OSSL_PARAM_utf8_ptr("buildinfo", &build, 0),
                     OSSL_PARAM_utf8_string("gputls-device", device.data(), device.size()),
                     OSSL_PARAM_utf8_string("gputls-policy", policy.data(), policy.size()),
-                    OSSL_PARAM_utf8_string("gputls-stats", stats.data(), json ? stats.size() : 0),
+                    OSSL_PARAM_utf8_string("gputls-stats", stats.data(), stats.size()),
                     OSSL_PARAM_END};
-  if (!json) p[5] = OSSL_PARAM_construct_end();
   if (OSSL_PROVIDER_get_params(prov, p) != 1) {
     std::fprintf(stderr, "gputls-info: the provider did not answer its parameters\n");
     return 1;
@@ -46,6 +70,7 @@ int main(int argc, char** argv) {
   } else {
     std::printf("provider: %s %s\nbuild:    %s\nGPU:      %s\npolicy:   %s\n", name, version, build, device.data(),
                 policy.data());
+    print_devices(stats.data());
   }
   OSSL_PROVIDER_unload(prov);
   OSSL_LIB_CTX_free(lib);

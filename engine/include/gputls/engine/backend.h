@@ -51,6 +51,17 @@ class Backend {
   virtual void launch(Batch* batch) = 0;
   // No batch in flight: the engine flushes at once for a blocked caller.
   virtual bool idle() const = 0;
+
+  // A GPU backend is one of up to kMaxDevices the engine drives: it keeps its
+  // form of a key in key.device_state[device_index()] (not the CUDA ordinal:
+  // the engine's position of the device, 0 for the first), so devices of one
+  // kind never overwrite each other's. Set by the engine before the first
+  // prepare_key; host backends ignore it.
+  void set_device_index(uint32_t index) { device_index_ = index; }
+  uint32_t device_index() const { return device_index_; }
+
+ private:
+  uint32_t device_index_ = 0;
 };
 
 }  // namespace gputls::engine

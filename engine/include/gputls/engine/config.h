@@ -37,7 +37,11 @@ struct Config {
   uint32_t max_keys = 16384;        // key table slots
   uint32_t flusher_threads = 1;     // 0: no threads, the caller drives poll()
   uint32_t auto_min_batch = 16;     // kAuto: smallest batch sent to the GPU
-  int cuda_device = 0;
+  // GPUTLS_CUDA_DEVICE: the CUDA devices the engine drives, one backend (and
+  // one worker thread, one circuit breaker) each: these ordinals, or every
+  // visible device when all_cuda_devices (at most kMaxDevices either way).
+  std::vector<int> cuda_devices{0};
+  bool all_cuda_devices = false;
   // AES-GCM records shorter than this (payload bytes) run on the CPU (AES-NI)
   // even when a batch goes to the GPU: copying a small record over PCIe and
   // back costs more than encrypting it. Unmeasured default: set it from
@@ -59,6 +63,12 @@ struct Config {
   // Tests and benchmarks only: replaces the CUDA backend (e.g. a backend that
   // injects device errors). Called once by the engine's constructor.
   std::function<std::unique_ptr<Backend>()> gpu_backend_factory;
+  // Tests only: several devices, one backend from each factory, in this
+  // order; the stats name each by its factory's position, as they name a
+  // CUDA device by its ordinal. Takes precedence over gpu_backend_factory; a
+  // factory that returns nullptr is a device that did not start (left out).
+  // At most kMaxDevices are used.
+  std::vector<std::function<std::unique_ptr<Backend>()>> gpu_backend_factories;
 
   // Reads GPUTLS_POLICY, GPUTLS_BATCH, GPUTLS_GPU_BATCH, GPUTLS_DEADLINE_US, GPUTLS_QUEUE_CAPACITY,
   // GPUTLS_MAX_KEYS, GPUTLS_FLUSHERS, GPUTLS_AUTO_MIN_BATCH, GPUTLS_CUDA_DEVICE,

@@ -12,7 +12,7 @@
 namespace gputls::engine {
 
 struct CudaBackendOptions {
-  int device = 0;
+  int device = 0;  // CUDA ordinal
   uint32_t streams = 2;  // batches in flight at once, each with its own staging buffers
   // Tests: fail the first fail_batches batches as if the device had faulted
   // (results kDeviceError), to prove the engine re-runs them on the CPU.
@@ -25,5 +25,9 @@ std::unique_ptr<Backend> make_cuda_backend(const CudaBackendOptions& options, st
 
 // True when this build contains the CUDA backend.
 bool cuda_compiled_in();
+
+// The CUDA devices visible to this process (GPUTLS_CUDA_DEVICE=all): 0 with
+// *why set when none is usable or gputls was built without CUDA.
+int cuda_device_count(std::string* why);
 
 }  // namespace gputls::engine

@@ -1,6 +1,8 @@
 // The batching engine: per-(op, key size) bounded queues, a key table, a
 // flush policy (batch size, deadline, idle device with a blocked caller) and
-// backends (cpu, cuda, null) chosen by policy.
+// backends (cpu, cuda, null) chosen by policy. It drives every GPU it is told
+// to (Config::cuda_devices): keys live on each, and a batch goes to the
+// device in rotation with the fewest requests in flight.
 //
 //   Engine::create(config) -> engine
 //   engine->register_rsa_key(material, &handle)
@@ -36,7 +38,7 @@
 namespace gputls::engine {
 
 class RequestQueue;
-class DeviceRotation;
+struct GpuDevice;
 class SyncBackend;
 
 class Engine {
@@ -78,7 +80,7 @@ class Engine {
   // True when run_now is the better choice for a blocking caller: nothing
   // could batch it onto a GPU.
   bool prefers_run_now() const {
-    return config_.policy == Policy::kCpu || (!gpu_ && config_.policy != Policy::kNull);
+    return config_.policy == Policy::kCpu || (devices_.empty() && config_.policy != Policy::kNull);
   }
   // The same for one request: also true, with a GPU, for an AES-GCM record
   // below aes_gpu_min_bytes (the CPU serves it anyway; queueing it would only
@@ -101,24 +103,39 @@ class Engine {
   // Counters of one queue, nullptr if nothing was ever submitted to it.
   const OpStats* op_stats(Op op, uint32_t bits) const;
 
-  bool gpu_available() const { return gpu_ != nullptr; }
-  // The GPU's name, or "none (why)".
+  bool gpu_available() const { return !devices_.empty(); }
+  // GPUs the engine drives (those of Config::cuda_devices that started).
+  size_t device_count() const { return devices_.size(); }
+  // The GPU's name; with several, their count, names and ordinals; or "none (why)".
   std::string gpu_description() const;
   const Config& config() const { return config_; }
 
  private:
   explicit Engine(const Config& config);
   class Entering;
+  struct Route;
   Status init(std::string* error);
+  void start_devices();
+  void start_cuda_devices();
+  void add_device(int ordinal, std::unique_ptr<Backend> backend);
   Status register_key(std::unique_ptr<KeyEntry> entry, KeyHandle* out);
   Status validate(const Request& r, const KeyEntry* key) const;
   RequestQueue* queue_for(Op op, uint32_t bits);
   bool due(RequestQueue& q, uint64_t now_ns, bool force) const;
-  Backend* choose_backend(RequestQueue& q, size_t n, bool* fallback, Fallback* why, bool* probe);
+  Route choose_route(RequestQueue& q, size_t n);
+  Route device_route(RequestQueue& q);
+  GpuDevice* least_loaded_device(Op op, uint32_t bits, bool* probe);
+  GpuDevice* device_holding(const KeyEntry& key, const RequestQueue& q, const GpuDevice& not_this) const;
+  bool any_device_supports(Op op, uint32_t bits) const;
+  bool any_device_idle() const;
   size_t flush(RequestQueue& q, bool force);
   Status admit(Request& r, RequestQueue** queue);
   void launch(RequestQueue& q, std::vector<Request*>&& reqs);
-  void finish_batch(Batch* b);
+  void split_for_device(RequestQueue& q, const GpuDevice& device, std::vector<Request*>& reqs,
+                        std::vector<Request*>& cpu_reqs, std::vector<std::vector<Request*>>& elsewhere);
+  void start_batch(RequestQueue& q, Backend& backend, GpuDevice* device, std::vector<Request*>&& reqs);
+  // device: the GPU that ran b, nullptr for the CPU and null backends.
+  void finish_batch(Batch* b, GpuDevice* device);
   // may_have_waiter: false only for run_now(), whose caller is not yet
   // waiting, so completion is a plain store instead of an exchange.
   void complete(Request& r, Status s, bool may_have_waiter);
@@ -128,10 +145,12 @@ class Engine {
   const Config config_;
   const pid_t owner_pid_;
   std::unique_ptr<SyncBackend> cpu_;
-  std::unique_ptr<Backend> gpu_, null_;
+  std::unique_ptr<Backend> null_;
+  // The GPUs, each with its backend and circuit breaker; devices_[i]->index == i.
+  // Filled by init() and never changed after, so read without a lock.
+  std::vector<std::unique_ptr<GpuDevice>> devices_;
   std::string no_gpu_reason_ = "not requested by the policy";
   std::unique_ptr<KeyTable> keys_;
-  std::unique_ptr<DeviceRotation> rotation_;  // the GPU's circuit breaker
 
   // Queues are created on first use and never removed until destruction;
   // readers scan queues_[0, queue_count_) without a lock.

@@ -57,6 +57,10 @@ class BackendKeyState {
   virtual ~BackendKeyState() = default;
 };
 
+// The most GPUs one engine drives (GPUTLS_CUDA_DEVICE). A fixed bound keeps
+// a key's per-device state in the key itself, with no allocation per key.
+inline constexpr uint32_t kMaxDevices = 16;
+
 struct KeyEntry {
   KeyType type = KeyType::kNone;
   uint32_t bits = 0;  // modulus / curve size; the queue key together with the op
@@ -65,9 +69,15 @@ struct KeyEntry {
   DhKeyMaterial dh;
   EcKeyMaterial ec;
   AesKeyMaterial aes;
+  // Host backends (the CPU) keep their state by kind.
   std::array<std::unique_ptr<BackendKeyState>, static_cast<size_t>(BackendKind::kCount)> state;
+  // Each GPU keeps its own, under the engine's index of that device
+  // (Backend::device_index()): a key lives in every device's memory, and a
+  // device that could not take it leaves its slot empty.
+  std::array<std::unique_ptr<BackendKeyState>, kMaxDevices> device_state;
 
   BackendKeyState* state_for(BackendKind k) const { return state[static_cast<size_t>(k)].get(); }
+  BackendKeyState* device_state_for(uint32_t device_index) const { return device_state[device_index].get(); }
 };
 
 }  // namespace gputls::engine
