@@ -19,6 +19,7 @@
 #include <vector>
 
 #include "backends.h"
+#include "gputls/kernels/mlkem_batch.h"
 #include "provider_gcm.h"
 #include "provider_pk.h"
 
@@ -406,6 +407,22 @@ class CpuBackend final : public SyncBackend {
     return v >= 0 ? Status::kOk : Status::kCryptoFailure;
   }
 
+  // ML-KEM-768: OpenSSL 3.0 has none, so the CPU path is the kernels' own
+  // batch body (the host twin of the GPU's), one request at a time.
+  static Status mlkem(Op op, Request& r) {
+    uint32_t status = kernels::kMlkemBadRequest;
+    kernels::MlkemBatch b;
+    b.in = r.in;
+    b.out = r.out;
+    b.status = &status;
+    b.count = 1;
+    b.op = op == Op::kMlkemKeygen ? kernels::kMlkemKeygen
+           : op == Op::kMlkemEncaps ? kernels::kMlkemEncaps
+                                    : kernels::kMlkemDecaps;
+    kernels::mlkem_batch_host(b);
+    return status == kernels::kMlkemOk ? Status::kOk : Status::kCryptoFailure;
+  }
+
   // y = x^priv mod p for 0 <= x < p; x >= p is refused like the GPU refuses it.
   Status modexp(const CpuDhKey& k, Request& r) {
     Bn x(BN_bin2bn(r.in, static_cast<int>(r.in_len), nullptr));
@@ -451,6 +468,9 @@ class CpuBackend final : public SyncBackend {
       }
       case Op::kAesGcmSeal: return aes_gcm(key, true, r);
       case Op::kAesGcmOpen: return aes_gcm(key, false, r);
+      case Op::kMlkemKeygen:
+      case Op::kMlkemEncaps:
+      case Op::kMlkemDecaps: return mlkem(op, r);
       case Op::kCount: break;
     }
     return Status::kUnsupported;

@@ -22,6 +22,7 @@
 #include "gputls/kernels/ec_launch.h"
 #include "gputls/kernels/echo_launch.h"
 #include "gputls/kernels/key_blob.h"
+#include "gputls/kernels/mlkem_launch.h"
 #include "gputls/kernels/rsa_launch.h"
 #include "gputls/kernels/x25519_launch.h"
 
@@ -128,6 +129,9 @@ class CudaBackend final : public Backend {
       case Op::kEcdsaVerify: return bits == 256 || bits == 384;
       case Op::kAesGcmSeal:
       case Op::kAesGcmOpen: return bits == 128 || bits == 256;
+      case Op::kMlkemKeygen:
+      case Op::kMlkemEncaps:
+      case Op::kMlkemDecaps: return true;
       default: return false;
     }
   }
@@ -483,6 +487,7 @@ class CudaBackend final : public Backend {
           : b->op == Op::kX25519Derive || b->op == Op::kX25519Keygen ? start_x25519(s, *b)
           : is_ec_op(b->op)                                           ? start_ec(s, *b)
           : is_aead(b->op)                                          ? start_aes(s, *b)
+          : is_mlkem(b->op)                                         ? start_mlkem(s, *b)
                                                                       : start_rsa(s, *b);
       if (e == cudaSuccess) e = cudaEventRecord(s.done, s.stream);
     }
@@ -665,6 +670,46 @@ class CudaBackend final : public Backend {
     return cudaMemsetAsync(s.d_out, 0, out_len, s.stream);
   }
 
+  // ML-KEM-768: inputs at the op's fixed stride (seeds, messages, decapsulation
+  // keys: secrets, wiped on the device after the kernel and on the host after
+  // completion); out = outputs at their stride, then a status per request.
+  cudaError_t start_mlkem(Slot& s, const Batch& b) {
+    const uint32_t n = static_cast<uint32_t>(b.size());
+    const size_t in_stride = mlkem_in_len(b.op), out_stride = mlkem_out_len(b.op);
+    const size_t in_len = n * in_stride, out_len = n * out_stride + n * sizeof(uint32_t);
+    cudaError_t e = reserve(s, in_len > out_len ? in_len : out_len);
+    if (e != cudaSuccess) return e;
+    for (uint32_t i = 0; i < n; ++i) std::memcpy(s.h_in + i * in_stride, b.requests[i]->in, in_stride);
+    s.in_wipe_len = in_len;
+    s.out_len = out_len;
+    kernels::MlkemBatch mb;
+    mb.in = s.d_in;
+    mb.out = s.d_out;
+    mb.status = reinterpret_cast<uint32_t*>(s.d_out + n * out_stride);
+    mb.count = n;
+    mb.op = b.op == Op::kMlkemKeygen ? kernels::kMlkemKeygen
+            : b.op == Op::kMlkemEncaps ? kernels::kMlkemEncaps
+                                       : kernels::kMlkemDecaps;
+    if ((e = cudaMemcpyAsync(s.d_in, s.h_in, in_len, cudaMemcpyHostToDevice, s.stream)) != cudaSuccess ||
+        (e = kernels::launch_mlkem_batch(mb, s.stream)) != cudaSuccess ||
+        (e = cudaMemsetAsync(s.d_in, 0, in_len, s.stream)) != cudaSuccess ||
+        (e = cudaMemcpyAsync(s.h_out, s.d_out, out_len, cudaMemcpyDeviceToHost, s.stream)) != cudaSuccess)
+      return e;
+    return cudaMemsetAsync(s.d_out, 0, out_len, s.stream);
+  }
+
+  void finish_mlkem(Slot& s, Batch* b) {
+    const size_t out_stride = mlkem_out_len(b->op);
+    const auto* status = reinterpret_cast<const uint32_t*>(s.h_out + b->size() * out_stride);
+    for (size_t i = 0; i < b->size(); ++i) {
+      std::memcpy(b->requests[i]->out, s.h_out + i * out_stride, out_stride);
+      // A key failing FIPS 203's checks is refused as the CPU refuses it (output zeroed).
+      b->results[i] = status[i] == kernels::kMlkemOk       ? Status::kOk
+                      : status[i] == kernels::kMlkemBadKey ? Status::kCryptoFailure
+                                                           : Status::kDeviceError;
+    }
+  }
+
   // AES-GCM: the batch as AesGcmStaging lays it out; inputs (plaintexts for
   // seal) wiped on the device after the kernels, outputs after the copy back,
   // the host staging after completion.
@@ -743,6 +788,8 @@ class CudaBackend final : public Backend {
       finish_ec(s, b);
     } else if (is_aead(b->op)) {
       s.aes.collect(*b, s.h_out);
+    } else if (is_mlkem(b->op)) {
+      finish_mlkem(s, b);
     } else if (b->op == Op::kEcho) {
       size_t pos = 0;
       for (size_t i = 0; i < b->size(); ++i) {

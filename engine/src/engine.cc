@@ -246,6 +246,11 @@ Status Engine::validate(const Request& r, const KeyEntry* key) const {
     return Status::kOk;
   }
   if (r.op == Op::kX25519Keygen) return r.out && r.out_len == 32 ? Status::kOk : Status::kInvalidArgument;
+  if (is_mlkem(r.op)) {
+    return r.in && r.out && r.in_len == mlkem_in_len(r.op) && r.out_len == mlkem_out_len(r.op)
+               ? Status::kOk
+               : Status::kInvalidArgument;
+  }
   if (is_aead(r.op)) return validate_aead(r);
   if (r.op == Op::kEcKeygen)
     return r.out && r.out_len == expected_len(r.op, key) ? Status::kOk : Status::kInvalidArgument;
@@ -504,7 +509,8 @@ void Engine::launch(RequestQueue& q, std::vector<Request*>&& reqs) {
 
   std::vector<Request*> cpu_reqs;
   std::vector<std::vector<Request*>> elsewhere;  // by device index
-  if (route.device && q.op() != Op::kEcho) split_for_device(q, *route.device, reqs, cpu_reqs, elsewhere);
+  // Keyless ops (echo, ML-KEM) go wherever the batch goes.
+  if (route.device && op_key_type(q.op()) != KeyType::kNone) split_for_device(q, *route.device, reqs, cpu_reqs, elsewhere);
   if (route.probe && reqs.empty()) route.device->rotation.cancel_probe();  // nothing went to the device to probe it
   start_batch(q, *cpu_, nullptr, std::move(cpu_reqs));
   for (size_t i = 0; i < elsewhere.size(); ++i)

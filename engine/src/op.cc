@@ -15,6 +15,9 @@ std::string_view op_name(Op op) {
     case Op::kEcdsaVerify: return "ecdsa_verify";
     case Op::kAesGcmSeal: return "aes_gcm_seal";
     case Op::kAesGcmOpen: return "aes_gcm_open";
+    case Op::kMlkemKeygen: return "mlkem768_keygen";
+    case Op::kMlkemEncaps: return "mlkem768_encaps";
+    case Op::kMlkemDecaps: return "mlkem768_decaps";
     case Op::kCount: break;
   }
   return "unknown";

@@ -30,6 +30,7 @@
 #include "gputls/engine/backend.h"
 #include "gputls/kernels/aes_gcm.h"
 #include "gputls/kernels/ec_batch.h"
+#include "gputls/kernels/mlkem_batch.h"
 #include "../src/aes_gcm_staging.h"
 #include "../src/ecdsa_inputs.h"
 
@@ -137,10 +138,12 @@ class FakeGpu final : public Backend {
       if (o_.delay.count()) std::this_thread::sleep_for(o_.delay);
       const bool aes = o_.aes_host_twin && (b->op == Op::kAesGcmSeal || b->op == Op::kAesGcmOpen);
       const bool ecdsa = o_.ec_host_twin && b->op == Op::kEcdsaSign;
-      bool fail = fail_left_ > 0 || (b->op != Op::kEcho && !aes && !ecdsa);
+      const bool mlkem = is_mlkem(b->op);
+      bool fail = fail_left_ > 0 || (b->op != Op::kEcho && !aes && !ecdsa && !mlkem);
       if (fail_left_ > 0) --fail_left_;
-      if ((aes || ecdsa) && !fail) {
+      if ((aes || ecdsa || mlkem) && !fail) {
         if (aes) run_aes(b);
+        else if (mlkem) run_mlkem(b);
         else run_ecdsa(b);
         c_->batches++;
         c_->requests += b->size();
@@ -190,6 +193,30 @@ class FakeGpu final : public Backend {
       else
         c_->aes_computed++;
     }
+  }
+
+  // ML-KEM-768 as the CUDA backend stages it: inputs packed at the op's
+  // stride, the kernels' host twin, outputs and statuses copied back.
+  void run_mlkem(Batch* b) {
+    const size_t n = b->size(), in_stride = mlkem_in_len(b->op), out_stride = mlkem_out_len(b->op);
+    std::vector<uint8_t> d_in(n * in_stride), d_out(n * out_stride, 0xee);
+    std::vector<uint32_t> status(n, 0xeeeeeeee);
+    for (size_t i = 0; i < n; ++i) std::memcpy(d_in.data() + i * in_stride, b->requests[i]->in, in_stride);
+    kernels::MlkemBatch mb;
+    mb.in = d_in.data();
+    mb.out = d_out.data();
+    mb.status = status.data();
+    mb.count = static_cast<uint32_t>(n);
+    mb.op = b->op == Op::kMlkemKeygen ? kernels::kMlkemKeygen
+            : b->op == Op::kMlkemEncaps ? kernels::kMlkemEncaps
+                                        : kernels::kMlkemDecaps;
+    kernels::mlkem_batch_host(mb);
+    for (size_t i = 0; i < n; ++i) {
+      std::memcpy(b->requests[i]->out, d_out.data() + i * out_stride, out_stride);
+      b->results[i] = status[i] == kernels::kMlkemOk ? Status::kOk : Status::kCryptoFailure;
+    }
+    OPENSSL_cleanse(d_in.data(), d_in.size());
+    OPENSSL_cleanse(d_out.data(), d_out.size());
   }
 
   // As CudaBackend::prepare_ec: d at the curve's width, Q = d G by the

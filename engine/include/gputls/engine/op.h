@@ -27,6 +27,13 @@ enum class Op : uint8_t {
   kAesGcmOpen,    // in = ciphertext, out = plaintext, Request::aead's tag (16 bytes) is the expected tag;
                   // a mismatch is kCryptoFailure with out zeroed (no plaintext released). For both:
                   // IV not 12 bytes -> kBadIvLength; tag not 16 bytes, missing buffers -> kInvalidArgument
+  // ML-KEM-768 (FIPS 203), no registered key: the secrets travel in the
+  // request's buffers (the caller wipes them).
+  kMlkemKeygen,   // in = d || z (64 bytes), out = ek || dk (1184 + 2400 bytes)
+  kMlkemEncaps,   // in = ek || m (1184 + 32), out = K || c (32 + 1088); ek failing the modulus check
+                  // (FIPS 203 section 7.2) -> kCryptoFailure with out zeroed
+  kMlkemDecaps,   // in = dk || c (2400 + 1088), out = K (32), implicit rejection included; dk whose
+                  // stored H(ek) does not match (section 7.3) -> kCryptoFailure with out zeroed
   kCount
 };
 
@@ -36,6 +43,15 @@ std::string_view op_name(Op op);
 KeyType op_key_type(Op op);
 // AES-GCM record ops: requests that carry Request::aead and differ in size.
 constexpr bool is_aead(Op op) { return op == Op::kAesGcmSeal || op == Op::kAesGcmOpen; }
+
+// ML-KEM-768 ops: fixed request sizes, no key.
+constexpr bool is_mlkem(Op op) { return op == Op::kMlkemKeygen || op == Op::kMlkemEncaps || op == Op::kMlkemDecaps; }
+constexpr size_t mlkem_in_len(Op op) {
+  return op == Op::kMlkemKeygen ? 64 : op == Op::kMlkemEncaps ? 1184 + 32 : 2400 + 1088;
+}
+constexpr size_t mlkem_out_len(Op op) {
+  return op == Op::kMlkemKeygen ? 1184 + 2400 : op == Op::kMlkemEncaps ? 32 + 1088 : 32;
+}
 
 // Which backend served a request (also used to name backends in stats).
 enum class BackendKind : uint8_t { kNone = 0, kCpu, kCuda, kNull, kCount };
