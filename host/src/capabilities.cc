@@ -82,8 +82,16 @@ const Group kGroups[] = {
     {"ffdhe8192", "ffdhe8192", "DH", 260, 192, TLS1_3_VERSION, 0, -1, -1},
 };
 
-int group_params(const Group& g, OSSL_CALLBACK* cb, void* arg) {
-  unsigned id = g.id, bits = g.security_bits, is_kem = 0;
+// Post-quantum KEM groups OpenSSL 3.0's default provider does not have
+// (issue 23), TLS 1.3 only: they never join libssl's default group list, a
+// server or client names them (-groups, curves, ssl_ecdh_curve).
+const Group kKemGroups[] = {
+    {"X25519MLKEM768", "X25519MLKEM768", "X25519MLKEM768", 0x11EC, 192, TLS1_3_VERSION, 0, -1, -1},
+    {"MLKEM768", "MLKEM768", "MLKEM768", 0x0201, 192, TLS1_3_VERSION, 0, -1, -1},
+};
+
+int group_params(const Group& g, OSSL_CALLBACK* cb, void* arg, unsigned is_kem = 0) {
+  unsigned id = g.id, bits = g.security_bits;
   int min_tls = g.min_tls, max_tls = g.max_tls, min_dtls = g.min_dtls, max_dtls = g.max_dtls;
   OSSL_PARAM p[] = {
       OSSL_PARAM_utf8_string(OSSL_CAPABILITY_TLS_GROUP_NAME, const_cast<char*>(g.name), std::strlen(g.name)),
@@ -107,6 +115,8 @@ int get_capabilities(void*, const char* capability, OSSL_CALLBACK* cb, void* arg
   if (OPENSSL_strcasecmp(capability, "TLS-GROUP") != 0) return 0;
   for (const Group& g : kGroups)
     if (!group_params(g, cb, arg)) return 0;
+  for (const Group& g : kKemGroups)
+    if (!group_params(g, cb, arg, 1)) return 0;
   return 1;
 }
 

@@ -24,6 +24,9 @@ const char* prov_op_name(ProvOp op) {
     case ProvOp::kAesGcmOpen: return "aes_gcm_open";
     case ProvOp::kX448Keygen: return "x448_keygen";
     case ProvOp::kX448Derive: return "x448_derive";
+    case ProvOp::kMlkemKeygen: return "mlkem768_keygen";
+    case ProvOp::kMlkemEncaps: return "mlkem768_encaps";
+    case ProvOp::kMlkemDecaps: return "mlkem768_decaps";
     case ProvOp::kCount: break;
   }
   return "unknown";

@@ -17,6 +17,7 @@ enum class ProvOp : uint8_t { kRsaSign, kRsaDecrypt, kRsaVerify, kRsaEncrypt,
                              kDhKeygen, kDhDerive, kEcKeygen, kEcdhDerive, kEcdsaSign, kEcdsaVerify,
                              kAesGcmSeal, kAesGcmOpen,  // one per TLS record (or EVP message)
                              kX448Keygen, kX448Derive,  // software only (no X448 kernel)
+                             kMlkemKeygen, kMlkemEncaps, kMlkemDecaps,  // ML-KEM-768 (the hybrids' ML-KEM half)
                              kCount };
 
 struct ProvOpStats {

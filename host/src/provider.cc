@@ -37,7 +37,12 @@ const OSSL_ALGORITHM kKeymgmt[] = {{kRsaNames, kProps, kRsaKeymgmt, "gputls RSA 
                                    {kDhNames, kProps, kDhKeymgmt, "gputls finite-field DH keys (ffdhe, TLS 1.2 DHE)"},
                                    {kDhxNames, kProps, kDhxKeymgmt, "gputls X9.42 DH keys (DH key exchange)"},
                                    {kEcNames, kProps, kEcKeymgmt, "gputls EC keys, every named curve (P-256 / P-384 on the engine)"},
+                                   {"X25519MLKEM768", kProps, kX25519Mlkem768Keymgmt, "gputls X25519 + ML-KEM-768 hybrid TLS group keys"},
+                                   {"MLKEM768", kProps, kMlkem768Keymgmt, "gputls ML-KEM-768 TLS group keys"},
                                    {nullptr, nullptr, nullptr, nullptr}};
+const OSSL_ALGORITHM kKem[] = {{"X25519MLKEM768", kProps, kMlkemKem, "X25519MLKEM768 (ML-KEM-768 on the engine, X25519 on the engine)"},
+                               {"MLKEM768", kProps, kMlkemKem, "ML-KEM-768 on the engine"},
+                               {nullptr, nullptr, nullptr, nullptr}};
 const OSSL_ALGORITHM kSignature[] = {{kRsaNames, kProps, kRsaSignature, "RSA PKCS#1 v1.5 / PSS, signing on the engine"},
                                      {"ECDSA", kProps, kEcdsaSignature, "ECDSA, every named curve (P-256 / P-384 signing on the engine)"},
                                      {nullptr, nullptr, nullptr, nullptr}};
@@ -62,6 +67,7 @@ const OSSL_ALGORITHM* query(void*, int operation_id, int* no_cache) {
     case OSSL_OP_ASYM_CIPHER: return kAsymCipher;
     case OSSL_OP_KEYEXCH: return kKeyexch;
     case OSSL_OP_CIPHER: return kCipher;
+    case OSSL_OP_KEM: return kKem;
     default: return nullptr;
   }
 }

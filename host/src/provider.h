@@ -73,6 +73,9 @@ extern const OSSL_DISPATCH kEcdhKeyexch[];
 extern const OSSL_DISPATCH kEcdsaSignature[];
 extern const OSSL_DISPATCH kAes128GcmCipher[];
 extern const OSSL_DISPATCH kAes256GcmCipher[];
+extern const OSSL_DISPATCH kMlkem768Keymgmt[];
+extern const OSSL_DISPATCH kX25519Mlkem768Keymgmt[];
+extern const OSSL_DISPATCH kMlkemKem[];
 
 // TLS-GROUP capability (provider.cc).
 int get_capabilities(void* provctx, const char* capability, OSSL_CALLBACK* cb, void* arg);

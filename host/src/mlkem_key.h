@@ -1,0 +1,59 @@
+// gputls's post-quantum TLS groups (issue 23): ML-KEM-768 alone (MLKEM768,
+// 0x0201) and hybrid with X25519 (X25519MLKEM768, 0x11EC), as KEM groups
+// OpenSSL 3.0's libssl runs through a provider: keymgmt gen on the client
+// (its share), paramgen plus the client's share as the encoded public key on
+// the server, then the KEM's encapsulate (server) and decapsulate (client).
+// Wire formats per draft-ietf-tls-ecdhe-mlkem and
+// draft-connolly-tls-mlkem-key-agreement: the ML-KEM part first in the client
+// share, the server share and the shared secret. ML-KEM runs on the engine
+// (mlkem768_* ops; its CPU path is the kernels' own code, OpenSSL 3.0 having
+// no ML-KEM), the X25519 half through gputls's X25519 key (engine first).
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <vector>
+
+#include "gputls/engine/secure_bytes.h"
+#include "provider.h"
+#include "x25519_key.h"
+
+namespace gputls::host {
+
+struct MlkemGroup {
+  const char* name;  // as TLS, the keymgmt and the KEM name it
+  bool x25519;       // hybrid: X25519 after the ML-KEM part
+  size_t client_share, server_share, secret;
+  int security_bits;
+};
+extern const MlkemGroup kMlkem768Group, kX25519Mlkem768Group;
+
+constexpr size_t kMlkemEk = 1184, kMlkemDk = 2400, kMlkemCt = 1088, kMlkemSecret = 32;
+
+struct MlkemKey {
+  MlkemKey(ProvCtx* p, const MlkemGroup* g) : pc(p), group(g) {}
+  MlkemKey(const MlkemKey&) = delete;
+  MlkemKey& operator=(const MlkemKey&) = delete;
+
+  ProvCtx* pc;
+  const MlkemGroup* group;
+  std::vector<uint8_t> ek;  // kMlkemEk bytes when has_public
+  engine::SecureBytes dk;   // kMlkemDk bytes when has_private
+  std::unique_ptr<X25519Key> x;  // the X25519 half (hybrid only): ours, or the peer's public key
+  bool has_public = false, has_private = false;
+};
+
+// Client: a fresh key pair (ML-KEM from random d, z; X25519 too for the hybrid).
+bool mlkem_generate(MlkemKey* k);
+// The client share: ek (|| X25519 public).
+std::vector<uint8_t> mlkem_encoded_public(const MlkemKey& k);
+// Server: the client's share as k's public key; false (with the reason on the
+// error queue) for a wrong length or an ek failing FIPS 203's modulus check.
+bool mlkem_set_encoded_public(MlkemKey* k, const uint8_t* share, size_t len);
+// Server: ct = c (|| our X25519 public), secret = K (|| X25519 shared secret).
+bool mlkem_encapsulate(MlkemKey* peer, uint8_t* ct, uint8_t* secret);
+// Client: secret from the server's share.
+bool mlkem_decapsulate(MlkemKey* k, const uint8_t* ct, size_t ct_len, uint8_t* secret);
+
+}  // namespace gputls::host

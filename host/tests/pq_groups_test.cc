@@ -1,0 +1,168 @@
+// Post-quantum TLS groups (issue 23) through gputls on OpenSSL 3.0:
+// X25519MLKEM768 and MLKEM768 advertised as TLS 1.3 KEM groups, negotiated in
+// full handshakes (both ends in a library context with gputls, the only
+// provider with these groups), with gputls's counters proving it made the
+// client's share, the server's encapsulation and the client's decapsulation;
+// at the EVP level, both sides agree on the secret and a client share that is
+// malformed (wrong length, an ML-KEM coefficient not below q) is refused when
+// set, which libssl turns into an illegal_parameter alert.
+#include <openssl/core_names.h>
+#include <openssl/err.h>
+#include <openssl/evp.h>
+#include <openssl/params.h>
+#include <openssl/ssl.h>
+
+#include <string>
+#include <vector>
+
+#include "tls_fixture.h"
+
+namespace gputls::host::testing {
+namespace {
+
+using Bytes = std::vector<uint8_t>;
+
+struct PqGroup {
+  const char* name;
+  unsigned id;
+  size_t client_share, server_share, secret;
+  bool hybrid;
+};
+const PqGroup kPqGroups[] = {{"X25519MLKEM768", 0x11EC, 1216, 1120, 64, true}, {"MLKEM768", 0x0201, 1184, 1088, 32, false}};
+
+class PqGroups : public QueuedProviderFixture {
+ protected:
+  uint64_t done(const char* op) const { return count(op, "engine") + count(op, "sw"); }
+
+  SSL_CTX* client_ctx(const char* groups) {
+    SSL_CTX* ctx = SSL_CTX_new_ex(lib_, "?provider=gputls", TLS_client_method());
+    SSL_CTX_set_min_proto_version(ctx, TLS1_3_VERSION);
+    SSL_CTX_set_verify(ctx, SSL_VERIFY_NONE, nullptr);
+    SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_OFF);
+    EXPECT_EQ(SSL_CTX_set1_groups_list(ctx, groups), 1) << groups;
+    return ctx;
+  }
+
+  // The client's share: keygen by group name, then the encoded public key.
+  EVP_PKEY* client_key(const char* group) {
+    EVP_PKEY_CTX* c = EVP_PKEY_CTX_new_from_name(lib_, group, "?provider=gputls");
+    EVP_PKEY* k = nullptr;
+    EXPECT_TRUE(c && EVP_PKEY_keygen_init(c) == 1 && EVP_PKEY_CTX_set_group_name(c, group) == 1 &&
+                EVP_PKEY_keygen(c, &k) == 1);
+    EVP_PKEY_CTX_free(c);
+    return k;
+  }
+  // The server's view of a share: paramgen, then the share as encoded public key (nullptr when refused).
+  EVP_PKEY* peer_key(const char* group, const Bytes& share) {
+    EVP_PKEY_CTX* c = EVP_PKEY_CTX_new_from_name(lib_, group, "?provider=gputls");
+    EVP_PKEY* k = nullptr;
+    EXPECT_TRUE(c && EVP_PKEY_paramgen_init(c) == 1 && EVP_PKEY_CTX_set_group_name(c, group) == 1 &&
+                EVP_PKEY_paramgen(c, &k) == 1);
+    EVP_PKEY_CTX_free(c);
+    if (k && EVP_PKEY_set1_encoded_public_key(k, share.data(), share.size()) != 1) {
+      EVP_PKEY_free(k);
+      return nullptr;
+    }
+    return k;
+  }
+};
+
+TEST_F(PqGroups, AdvertisedAsTls13KemGroups) {
+  std::vector<std::pair<std::string, std::vector<unsigned>>> seen;
+  auto cb = [](const OSSL_PARAM* p, void* arg) -> int {
+    const char* name = nullptr;
+    unsigned id = 0, kem = 0;
+    int min_tls = 0, min_dtls = 0;
+    OSSL_PARAM_get_utf8_string_ptr(OSSL_PARAM_locate_const(p, OSSL_CAPABILITY_TLS_GROUP_NAME), &name);
+    OSSL_PARAM_get_uint(OSSL_PARAM_locate_const(p, OSSL_CAPABILITY_TLS_GROUP_ID), &id);
+    OSSL_PARAM_get_uint(OSSL_PARAM_locate_const(p, OSSL_CAPABILITY_TLS_GROUP_IS_KEM), &kem);
+    OSSL_PARAM_get_int(OSSL_PARAM_locate_const(p, OSSL_CAPABILITY_TLS_GROUP_MIN_TLS), &min_tls);
+    OSSL_PARAM_get_int(OSSL_PARAM_locate_const(p, OSSL_CAPABILITY_TLS_GROUP_MIN_DTLS), &min_dtls);
+    if (kem)
+      static_cast<decltype(seen)*>(arg)->push_back(
+          {name, {id, static_cast<unsigned>(min_tls), static_cast<unsigned>(min_dtls)}});
+    return 1;
+  };
+  ASSERT_EQ(OSSL_PROVIDER_get_capabilities(gputls_, "TLS-GROUP", cb, &seen), 1);
+  ASSERT_EQ(seen.size(), 2u);
+  for (size_t i = 0; i < 2; ++i) {
+    EXPECT_EQ(seen[i].first, kPqGroups[i].name);
+    EXPECT_EQ(seen[i].second, (std::vector<unsigned>{kPqGroups[i].id, TLS1_3_VERSION, static_cast<unsigned>(-1)}));
+  }
+}
+
+TEST_F(PqGroups, HandshakesNegotiateEachGroupOnGputls) {
+  ServerIdentity id(2048);
+  for (const PqGroup& g : kPqGroups) {
+    SCOPED_TRACE(g.name);
+    const uint64_t keygen0 = done("mlkem768_keygen"), encaps0 = done("mlkem768_encaps"),
+                   decaps0 = done("mlkem768_decaps"), x0 = done("x25519_derive");
+    SSL_CTX* sctx = make_server_ctx(lib_, id, false);
+    ASSERT_EQ(SSL_CTX_set1_groups_list(sctx, g.name), 1);
+    // The client also offers x25519: the server must still pick the PQ group it alone allows.
+    SSL_CTX* cctx = client_ctx((std::string(g.name) + ":x25519").c_str());
+    run_one_handshake(sctx, cctx, TLS1_3_VERSION, nullptr, false, false);
+    EXPECT_EQ(done("mlkem768_keygen") - keygen0, 1u);  // the client's share
+    EXPECT_EQ(done("mlkem768_encaps") - encaps0, 1u);  // the server
+    EXPECT_EQ(done("mlkem768_decaps") - decaps0, 1u);  // the client
+    EXPECT_GT(count("mlkem768_encaps", "engine"), 0u);
+    EXPECT_EQ(done("x25519_derive") - x0, g.hybrid ? 2u : 0u);  // each side's X25519 half
+    SSL_CTX_free(sctx);
+    SSL_CTX_free(cctx);
+  }
+}
+
+TEST_F(PqGroups, BothSidesAgreeAndMalformedSharesAreRefused) {
+  for (const PqGroup& g : kPqGroups) {
+    SCOPED_TRACE(g.name);
+    EVP_PKEY* client = client_key(g.name);
+    ASSERT_NE(client, nullptr);
+    unsigned char* raw = nullptr;
+    const size_t n = EVP_PKEY_get1_encoded_public_key(client, &raw);
+    const Bytes share(raw, raw + n);
+    OPENSSL_free(raw);
+    ASSERT_EQ(share.size(), g.client_share);
+
+    EVP_PKEY* server_view = peer_key(g.name, share);
+    ASSERT_NE(server_view, nullptr);
+    EVP_PKEY_CTX* enc = EVP_PKEY_CTX_new_from_pkey(lib_, server_view, "?provider=gputls");
+    size_t ct_len = 0, ss_len = 0;
+    ASSERT_EQ(EVP_PKEY_encapsulate_init(enc, nullptr), 1);
+    ASSERT_EQ(EVP_PKEY_encapsulate(enc, nullptr, &ct_len, nullptr, &ss_len), 1);
+    ASSERT_EQ(ct_len, g.server_share);
+    ASSERT_EQ(ss_len, g.secret);
+    Bytes ct(ct_len), ss(ss_len), ss2(g.secret);
+    ASSERT_EQ(EVP_PKEY_encapsulate(enc, ct.data(), &ct_len, ss.data(), &ss_len), 1);
+    EVP_PKEY_CTX* dec = EVP_PKEY_CTX_new_from_pkey(lib_, client, "?provider=gputls");
+    size_t ss2_len = ss2.size();
+    ASSERT_EQ(EVP_PKEY_decapsulate_init(dec, nullptr), 1);
+    ASSERT_EQ(EVP_PKEY_decapsulate(dec, ss2.data(), &ss2_len, ct.data(), ct.size()), 1);
+    EXPECT_EQ(ss2, ss);
+    // A changed ML-KEM ciphertext: implicit rejection, another secret (no error).
+    Bytes bad = ct;
+    bad[7] ^= 1;
+    ASSERT_EQ(EVP_PKEY_decapsulate(dec, ss2.data(), &ss2_len, bad.data(), bad.size()), 1);
+    EXPECT_NE(ss2, ss);
+    // A server share of the wrong length is an error.
+    EXPECT_NE(EVP_PKEY_decapsulate(dec, ss2.data(), &ss2_len, ct.data(), ct.size() - 1), 1);
+    EVP_PKEY_CTX_free(enc);
+    EVP_PKEY_CTX_free(dec);
+    EVP_PKEY_free(server_view);
+
+    // Client shares the server must refuse, each with a reason on the error queue.
+    Bytes overflow = share;
+    overflow[3] = 0xff;  // the second coefficient of the first polynomial: 0xff | (b4 & 0xf) << 8 region
+    overflow[4] |= 0xff;
+    for (const Bytes& b : {Bytes(share.begin(), share.end() - 1), Bytes(share.size() + 1, 0), overflow}) {
+      ERR_clear_error();
+      EVP_PKEY* k = peer_key(g.name, b);
+      EXPECT_EQ(k, nullptr) << "share of " << b.size() << " bytes accepted";
+      EXPECT_NE(ERR_peek_error(), 0u);
+      EVP_PKEY_free(k);
+    }
+    EVP_PKEY_free(client);
+  }
+}
+
+}  // namespace
+}  // namespace gputls::host::testing
