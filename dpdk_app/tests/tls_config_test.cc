@@ -7,6 +7,7 @@
 #include <openssl/err.h>
 #include <openssl/pem.h>
 #include <openssl/ssl.h>
+#include <openssl/provider.h>
 #include <openssl/x509.h>
 #include <fcntl.h>
 #include <sys/stat.h>
@@ -15,6 +16,7 @@
 #include <chrono>
 #include <cstdio>
 #include <fstream>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <thread>
 
@@ -139,10 +141,78 @@ TEST(TlsContext, BadSettingsSayWhatIsWrong) {
   s.provider_module = m.dir.file("nope/gputls.so");
   EXPECT_NE(create_error(s).find("--provider-module"), std::string::npos);
   s = m.settings();
+  s.groups = "X25519MLKEM768";  // the default provider has no ML-KEM
+  EXPECT_NE(create_error(s).find("--groups"), std::string::npos);
+  s = m.settings();
   s.ticket_key_file = m.dir.file("short.key");
   std::ofstream(s.ticket_key_file) << std::string(79, 'k');
   chmod(s.ticket_key_file.c_str(), 0600);
   EXPECT_NE(create_error(s).find("80 bytes"), std::string::npos);
+}
+
+// Issue 23: with gputls the appliance offers X25519MLKEM768 first. A TLS 1.3
+// client with gputls offering X25519MLKEM768 and x25519 gets the hybrid
+// (gputls's counters: the server encapsulated); a classic client (OpenSSL's
+// default context, no ML-KEM) still gets x25519; --groups x25519 turns it off.
+TEST(TlsContext, OffersX25519Mlkem768FirstWithGputls) {
+  Material m;
+  auto handshake = [](SSL_CTX* sctx, SSL_CTX* cctx) {
+    SSL* c = SSL_new(cctx);
+    SSL* s = SSL_new(sctx);
+    BIO *cb = nullptr, *sb = nullptr;
+    BIO_new_bio_pair(&cb, 0, &sb, 0);
+    SSL_set_bio(c, cb, cb);
+    SSL_set_bio(s, sb, sb);
+    SSL_set_connect_state(c);
+    SSL_set_accept_state(s);
+    bool cdone = false, sdone = false, failed = false;
+    for (int i = 0; i < 100 && !(cdone && sdone) && !failed; ++i)
+      for (auto [ssl, done] : {std::pair{c, &cdone}, std::pair{s, &sdone}}) {
+        if (*done) continue;
+        const int r = SSL_do_handshake(ssl);
+        if (r == 1) *done = true;
+        else if (const int e = SSL_get_error(ssl, r); e != SSL_ERROR_WANT_READ && e != SSL_ERROR_WANT_WRITE) failed = true;
+      }
+    ERR_clear_error();
+    SSL_free(c);
+    SSL_free(s);
+    return cdone && sdone;
+  };
+  auto encaps = [](const TlsContext& t) -> uint64_t {
+    const auto j = nlohmann::json::parse(t.provider_stats_json())["provider"]["mlkem768_encaps"];
+    return j["engine"].get<uint64_t>() + j["sw"].get<uint64_t>();
+  };
+  OSSL_LIB_CTX* lib = OSSL_LIB_CTX_new();  // the client's own gputls
+  OSSL_PROVIDER_set_default_search_path(lib, GPUTLS_MODULE_DIR);
+  OSSL_PROVIDER* g = OSSL_PROVIDER_load(lib, "gputls");
+  OSSL_PROVIDER* d = OSSL_PROVIDER_load(lib, "default");
+  ASSERT_TRUE(g && d);
+  SSL_CTX* pq_client = SSL_CTX_new_ex(lib, "?provider=gputls", TLS_client_method());
+  SSL_CTX_set_min_proto_version(pq_client, TLS1_3_VERSION);
+  ASSERT_EQ(SSL_CTX_set1_groups_list(pq_client, "X25519MLKEM768:x25519"), 1);
+  SSL_CTX* classic = SSL_CTX_new(TLS_client_method());
+
+  TlsSettings s = m.settings();
+  s.provider = "gputls";
+  s.provider_module = std::string(GPUTLS_MODULE_DIR) + "/gputls.so";
+  std::string err;
+  auto t = TlsContext::create(s, &err);
+  ASSERT_TRUE(t) << err;
+  ASSERT_TRUE(handshake(t->ssl_ctx(), pq_client));
+  EXPECT_EQ(encaps(*t), 1u);
+  ASSERT_TRUE(handshake(t->ssl_ctx(), classic));
+  EXPECT_EQ(encaps(*t), 1u);
+
+  s.groups = "x25519";
+  auto off = TlsContext::create(s, &err);
+  ASSERT_TRUE(off) << err;
+  ASSERT_TRUE(handshake(off->ssl_ctx(), pq_client));
+  EXPECT_EQ(encaps(*off), 0u);
+  SSL_CTX_free(pq_client);
+  SSL_CTX_free(classic);
+  OSSL_PROVIDER_unload(g);
+  OSSL_PROVIDER_unload(d);
+  OSSL_LIB_CTX_free(lib);
 }
 
 void write_keys(const std::string& path, const std::string& names, mode_t mode = 0600) {

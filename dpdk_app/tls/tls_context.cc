@@ -119,6 +119,10 @@ std::unique_ptr<TlsContext> TlsContext::create(const TlsSettings& s, std::string
   SSL_CTX_set_options(ctx, SSL_OP_CIPHER_SERVER_PREFERENCE);
   if (!s.ciphersuites.empty() && SSL_CTX_set_ciphersuites(ctx, s.ciphersuites.c_str()) != 1)
     return fail("--ciphersuites " + s.ciphersuites + ": no usable TLS 1.3 suite: " + ossl_errors());
+  const std::string groups = s.groups.empty() && s.provider == "gputls" ? kDefaultGroupsGputls : s.groups;
+  if (!groups.empty() && SSL_CTX_set1_groups_list(ctx, groups.c_str()) != 1)
+    return fail("--groups " + groups + ": unknown group in the list (X25519MLKEM768 and MLKEM768 need --provider gputls): " +
+                ossl_errors());
   for (const auto& ck : s.certs) {
     if (SSL_CTX_use_certificate_chain_file(ctx, ck.cert.c_str()) != 1)
       return fail("--cert " + ck.cert + ": not a readable PEM certificate chain: " + ossl_errors());

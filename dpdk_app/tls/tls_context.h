@@ -25,12 +25,20 @@ inline const std::string kDefaultTls12Ciphers =
     "ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256:ECDHE-ECDSA-AES256-GCM-SHA384:"
     "ECDHE-RSA-AES256-GCM-SHA384:ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-RSA-CHACHA20-POLY1305";
 
+// The key-exchange groups in the server's order unless --groups says
+// otherwise, with gputls: X25519MLKEM768 (post-quantum hybrid, what browsers
+// and OpenSSL 3.5 offer first) ahead of OpenSSL 3.0's own default list. With
+// the default provider, OpenSSL's default list (it has no ML-KEM).
+inline const std::string kDefaultGroupsGputls =
+    "X25519MLKEM768:x25519:secp256r1:x448:secp521r1:secp384r1:ffdhe2048:ffdhe3072:ffdhe4096:ffdhe6144:ffdhe8192";
+
 struct TlsSettings {
   std::vector<CertKeyFiles> certs;
   std::string client_ca;         // non-empty: client certificates required, verified against it
   std::string min_version = "1.2", max_version = "1.3";
   std::string ciphers;           // TLS 1.2 cipher list ("" = kDefaultTls12Ciphers)
   std::string ciphersuites;      // TLS 1.3 suites ("" = OpenSSL's default)
+  std::string groups;            // key-exchange groups ("" = kDefaultGroupsGputls with gputls, else OpenSSL's)
   std::string ticket_key_file;   // one or more 80-byte keys (16 name | 32 HMAC | 32 AES-256)
   bool tickets = true;
   std::string keylog_file;       // "" = no key log
