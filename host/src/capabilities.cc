@@ -87,6 +87,7 @@ const Group kGroups[] = {
 // server or client names them (-groups, curves, ssl_ecdh_curve).
 const Group kKemGroups[] = {
     {"X25519MLKEM768", "X25519MLKEM768", "X25519MLKEM768", 0x11EC, 192, TLS1_3_VERSION, 0, -1, -1},
+    {"SecP256r1MLKEM768", "SecP256r1MLKEM768", "SecP256r1MLKEM768", 0x11EB, 192, TLS1_3_VERSION, 0, -1, -1},
     {"MLKEM768", "MLKEM768", "MLKEM768", 0x0201, 192, TLS1_3_VERSION, 0, -1, -1},
 };
 

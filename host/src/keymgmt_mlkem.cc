@@ -145,5 +145,6 @@ void mk_gen_cleanup(void* genctx) { delete static_cast<MkGen*>(genctx); }
 
 const OSSL_DISPATCH kMlkem768Keymgmt[] = GT_MLKEM_KEYMGMT(&kMlkem768Group);
 const OSSL_DISPATCH kX25519Mlkem768Keymgmt[] = GT_MLKEM_KEYMGMT(&kX25519Mlkem768Group);
+const OSSL_DISPATCH kSecP256r1Mlkem768Keymgmt[] = GT_MLKEM_KEYMGMT(&kSecP256r1Mlkem768Group);
 
 }  // namespace gputls::host

@@ -38,9 +38,11 @@ const OSSL_ALGORITHM kKeymgmt[] = {{kRsaNames, kProps, kRsaKeymgmt, "gputls RSA 
                                    {kDhxNames, kProps, kDhxKeymgmt, "gputls X9.42 DH keys (DH key exchange)"},
                                    {kEcNames, kProps, kEcKeymgmt, "gputls EC keys, every named curve (P-256 / P-384 on the engine)"},
                                    {"X25519MLKEM768", kProps, kX25519Mlkem768Keymgmt, "gputls X25519 + ML-KEM-768 hybrid TLS group keys"},
+                                   {"SecP256r1MLKEM768", kProps, kSecP256r1Mlkem768Keymgmt, "gputls P-256 + ML-KEM-768 hybrid TLS group keys"},
                                    {"MLKEM768", kProps, kMlkem768Keymgmt, "gputls ML-KEM-768 TLS group keys"},
                                    {nullptr, nullptr, nullptr, nullptr}};
 const OSSL_ALGORITHM kKem[] = {{"X25519MLKEM768", kProps, kMlkemKem, "X25519MLKEM768 (ML-KEM-768 on the engine, X25519 on the engine)"},
+                               {"SecP256r1MLKEM768", kProps, kMlkemKem, "SecP256r1MLKEM768 (ML-KEM-768 and P-256 ECDH on the engine)"},
                                {"MLKEM768", kProps, kMlkemKem, "ML-KEM-768 on the engine"},
                                {nullptr, nullptr, nullptr, nullptr}};
 const OSSL_ALGORITHM kSignature[] = {{kRsaNames, kProps, kRsaSignature, "RSA PKCS#1 v1.5 / PSS, signing on the engine"},

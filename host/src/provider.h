@@ -75,6 +75,7 @@ extern const OSSL_DISPATCH kAes128GcmCipher[];
 extern const OSSL_DISPATCH kAes256GcmCipher[];
 extern const OSSL_DISPATCH kMlkem768Keymgmt[];
 extern const OSSL_DISPATCH kX25519Mlkem768Keymgmt[];
+extern const OSSL_DISPATCH kSecP256r1Mlkem768Keymgmt[];
 extern const OSSL_DISPATCH kMlkemKem[];
 
 // TLS-GROUP capability (provider.cc).

@@ -1,5 +1,5 @@
 // Post-quantum TLS groups (issue 23) through gputls on OpenSSL 3.0:
-// X25519MLKEM768 and MLKEM768 advertised as TLS 1.3 KEM groups, negotiated in
+// X25519MLKEM768, SecP256r1MLKEM768 and MLKEM768 advertised as TLS 1.3 KEM groups, negotiated in
 // full handshakes (both ends in a library context with gputls, the only
 // provider with these groups), with gputls's counters proving it made the
 // client's share, the server's encapsulation and the client's decapsulation;
@@ -26,9 +26,11 @@ struct PqGroup {
   const char* name;
   unsigned id;
   size_t client_share, server_share, secret;
-  bool hybrid;
+  const char* classic_derive;  // gputls's counter of the hybrid's classic half (nullptr: none)
 };
-const PqGroup kPqGroups[] = {{"X25519MLKEM768", 0x11EC, 1216, 1120, 64, true}, {"MLKEM768", 0x0201, 1184, 1088, 32, false}};
+const PqGroup kPqGroups[] = {{"X25519MLKEM768", 0x11EC, 1216, 1120, 64, "x25519_derive"},
+                             {"SecP256r1MLKEM768", 0x11EB, 1249, 1153, 64, "ecdh_derive"},
+                             {"MLKEM768", 0x0201, 1184, 1088, 32, nullptr}};
 
 class PqGroups : public QueuedProviderFixture {
  protected:
@@ -84,8 +86,8 @@ TEST_F(PqGroups, AdvertisedAsTls13KemGroups) {
     return 1;
   };
   ASSERT_EQ(OSSL_PROVIDER_get_capabilities(gputls_, "TLS-GROUP", cb, &seen), 1);
-  ASSERT_EQ(seen.size(), 2u);
-  for (size_t i = 0; i < 2; ++i) {
+  ASSERT_EQ(seen.size(), 3u);
+  for (size_t i = 0; i < 3; ++i) {
     EXPECT_EQ(seen[i].first, kPqGroups[i].name);
     EXPECT_EQ(seen[i].second, (std::vector<unsigned>{kPqGroups[i].id, TLS1_3_VERSION, static_cast<unsigned>(-1)}));
   }
@@ -96,7 +98,7 @@ TEST_F(PqGroups, HandshakesNegotiateEachGroupOnGputls) {
   for (const PqGroup& g : kPqGroups) {
     SCOPED_TRACE(g.name);
     const uint64_t keygen0 = done("mlkem768_keygen"), encaps0 = done("mlkem768_encaps"),
-                   decaps0 = done("mlkem768_decaps"), x0 = done("x25519_derive");
+                   decaps0 = done("mlkem768_decaps"), x0 = done("x25519_derive"), e0 = done("ecdh_derive");
     SSL_CTX* sctx = make_server_ctx(lib_, id, false);
     ASSERT_EQ(SSL_CTX_set1_groups_list(sctx, g.name), 1);
     // The client also offers x25519: the server must still pick the PQ group it alone allows.
@@ -106,7 +108,11 @@ TEST_F(PqGroups, HandshakesNegotiateEachGroupOnGputls) {
     EXPECT_EQ(done("mlkem768_encaps") - encaps0, 1u);  // the server
     EXPECT_EQ(done("mlkem768_decaps") - decaps0, 1u);  // the client
     EXPECT_GT(count("mlkem768_encaps", "engine"), 0u);
-    EXPECT_EQ(done("x25519_derive") - x0, g.hybrid ? 2u : 0u);  // each side's X25519 half
+    // Each side's classic half, and nothing else.
+    const bool x = g.classic_derive && std::string(g.classic_derive) == "x25519_derive";
+    const bool e = g.classic_derive && std::string(g.classic_derive) == "ecdh_derive";
+    EXPECT_EQ(done("x25519_derive") - x0, x ? 2u : 0u);
+    EXPECT_EQ(done("ecdh_derive") - e0, e ? 2u : 0u);
     SSL_CTX_free(sctx);
     SSL_CTX_free(cctx);
   }
@@ -139,10 +145,16 @@ TEST_F(PqGroups, BothSidesAgreeAndMalformedSharesAreRefused) {
     ASSERT_EQ(EVP_PKEY_decapsulate(dec, ss2.data(), &ss2_len, ct.data(), ct.size()), 1);
     EXPECT_EQ(ss2, ss);
     // A changed ML-KEM ciphertext: implicit rejection, another secret (no error).
+    const size_t ct_at = g.server_share == 1153 ? 65 : 0;  // SecP256r1MLKEM768: the P-256 point first
     Bytes bad = ct;
-    bad[7] ^= 1;
+    bad[ct_at + 7] ^= 1;
     ASSERT_EQ(EVP_PKEY_decapsulate(dec, ss2.data(), &ss2_len, bad.data(), bad.size()), 1);
     EXPECT_NE(ss2, ss);
+    if (ct_at) {  // the server's P-256 point off the curve: an error, not a secret
+      bad = ct;
+      bad[40] ^= 1;
+      EXPECT_NE(EVP_PKEY_decapsulate(dec, ss2.data(), &ss2_len, bad.data(), bad.size()), 1);
+    }
     // A server share of the wrong length is an error.
     EXPECT_NE(EVP_PKEY_decapsulate(dec, ss2.data(), &ss2_len, ct.data(), ct.size() - 1), 1);
     EVP_PKEY_CTX_free(enc);
@@ -150,10 +162,20 @@ TEST_F(PqGroups, BothSidesAgreeAndMalformedSharesAreRefused) {
     EVP_PKEY_free(server_view);
 
     // Client shares the server must refuse, each with a reason on the error queue.
+    const size_t ek_at = g.client_share == 1249 ? 65 : 0;  // SecP256r1MLKEM768: the P-256 point first
     Bytes overflow = share;
-    overflow[3] = 0xff;  // the second coefficient of the first polynomial: 0xff | (b4 & 0xf) << 8 region
-    overflow[4] |= 0xff;
-    for (const Bytes& b : {Bytes(share.begin(), share.end() - 1), Bytes(share.size() + 1, 0), overflow}) {
+    overflow[ek_at + 0] = 0xff;  // the first coefficient of ek: 0xfff >= q
+    overflow[ek_at + 1] |= 0x0f;
+    std::vector<Bytes> refused = {Bytes(share.begin(), share.end() - 1), Bytes(share.size() + 1, 0), overflow};
+    if (ek_at) {
+      Bytes off_curve = share;
+      off_curve[40] ^= 1;  // a coordinate of the point changed: off the curve
+      refused.push_back(off_curve);
+      Bytes compressed = share;
+      compressed[0] = 0x02;
+      refused.push_back(compressed);
+    }
+    for (const Bytes& b : refused) {
       ERR_clear_error();
       EVP_PKEY* k = peer_key(g.name, b);
       EXPECT_EQ(k, nullptr) << "share of " << b.size() << " bytes accepted";

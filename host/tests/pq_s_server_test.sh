@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Integration (ctest label "integration"): post-quantum key exchange between
 # real `openssl` processes of the system's OpenSSL 3.0, both ends with gputls
-# loaded. One `s_server` offers X25519MLKEM768, MLKEM768 and x25519; s_client
-# peers ask for X25519MLKEM768, then MLKEM768 (gputls loaded), then a plain
+# loaded. One `s_server` offers X25519MLKEM768, SecP256r1MLKEM768, MLKEM768
+# and x25519; s_client peers ask for each PQ group (gputls loaded), then a plain
 # s_client without gputls (x25519: a PQ server keeps serving classic
 # clients). The server's and the clients' GPUTLS_STATS_FILE prove gputls
 # made the encapsulations and decapsulations.
@@ -22,8 +22,8 @@ openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$w
   -subj /CN=localhost -days 1 2>/dev/null
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()')
 GPUTLS_QUIET=1 GPUTLS_STATS_FILE="$work/server.json" timeout 60 openssl s_server "${prov[@]}" \
-  -groups X25519MLKEM768:MLKEM768:x25519 -cert "$work/cert.pem" -key "$work/key.pem" \
-  -accept "127.0.0.1:$port" -naccept 3 >"$work/server.log" 2>&1 < <(sleep 90) &
+  -groups X25519MLKEM768:SecP256r1MLKEM768:MLKEM768:x25519 -cert "$work/cert.pem" -key "$work/key.pem" \
+  -accept "127.0.0.1:$port" -naccept 4 >"$work/server.log" 2>&1 < <(sleep 90) &
 server_pid=$!
 for _ in $(seq 100); do
   grep -q ACCEPT "$work/server.log" && break
@@ -41,6 +41,7 @@ connect() {  # name stats-file s_client-args...
   echo "ok: $name"
 }
 connect "X25519MLKEM768 client" "$work/hybrid.json" "${prov[@]}" -groups X25519MLKEM768
+connect "SecP256r1MLKEM768 client" "$work/p256.json" "${prov[@]}" -groups SecP256r1MLKEM768
 connect "MLKEM768 client" "$work/mlkem.json" "${prov[@]}" -groups MLKEM768
 connect "classic client (no gputls)" "$work/classic.json"
 
@@ -56,15 +57,15 @@ def ops(name):
     s = json.load(open(path))["provider"]
     return {op: s[op]["engine"] + s[op]["sw"] for op in s}
 srv = ops("server.json")
-print("server:", {k: srv[k] for k in ("mlkem768_encaps", "x25519_keygen", "x25519_derive")})
-if srv["mlkem768_encaps"] != 2:
-    sys.exit(f"FAIL: the server encapsulated {srv['mlkem768_encaps']} times (2 PQ clients)")
-if srv["x25519_derive"] != 2:  # the hybrid's X25519 half and the classic client
-    sys.exit(f"FAIL: the server derived X25519 {srv['x25519_derive']} times (2 expected)")
-for name, hybrid in (("hybrid.json", True), ("mlkem.json", False)):
+print("server:", {k: srv[k] for k in ("mlkem768_encaps", "x25519_keygen", "x25519_derive", "ecdh_derive")})
+if srv["mlkem768_encaps"] != 3:
+    sys.exit(f"FAIL: the server encapsulated {srv['mlkem768_encaps']} times (3 PQ clients)")
+if srv["x25519_derive"] != 2 or srv["ecdh_derive"] != 1:  # the hybrids' classic halves and the classic client
+    sys.exit(f"FAIL: the server's classic halves: {srv['x25519_derive']} X25519, {srv['ecdh_derive']} ECDH (2, 1)")
+for name, x, e in (("hybrid.json", 1, 0), ("p256.json", 0, 1), ("mlkem.json", 0, 0)):
     c = ops(name)
-    print(name, {k: c[k] for k in ("mlkem768_keygen", "mlkem768_decaps", "x25519_derive")})
-    if c["mlkem768_keygen"] != 1 or c["mlkem768_decaps"] != 1 or c["x25519_derive"] != (1 if hybrid else 0):
+    print(name, {k: c[k] for k in ("mlkem768_keygen", "mlkem768_decaps", "x25519_derive", "ecdh_derive")})
+    if (c["mlkem768_keygen"], c["mlkem768_decaps"], c["x25519_derive"], c["ecdh_derive"]) != (1, 1, x, e):
         sys.exit(f"FAIL: {name}: the client's ML-KEM work did not run in gputls as expected")
 PY
 echo "PASS"
