@@ -118,6 +118,24 @@ TEST_F(PqGroups, HandshakesNegotiateEachGroupOnGputls) {
   }
 }
 
+// SSL_MODE_ASYNC: the server's ASYNC_JOB pauses on the engine (the
+// encapsulation and the classic half) and resumes with the same result.
+TEST_F(PqGroups, AsyncServerPausesAndCompletes) {
+  ServerIdentity id(2048);
+  for (const PqGroup& g : kPqGroups) {
+    SCOPED_TRACE(g.name);
+    const uint64_t encaps0 = count("mlkem768_encaps", "engine"), paused0 = count("mlkem768_encaps", "async_paused");
+    SSL_CTX* sctx = make_server_ctx(lib_, id, true);
+    ASSERT_EQ(SSL_CTX_set1_groups_list(sctx, g.name), 1);
+    SSL_CTX* cctx = client_ctx(g.name);
+    run_one_handshake(sctx, cctx, TLS1_3_VERSION, nullptr, true, true);
+    EXPECT_EQ(count("mlkem768_encaps", "engine") - encaps0, 1u);
+    EXPECT_EQ(count("mlkem768_encaps", "async_paused") - paused0, 1u);
+    SSL_CTX_free(sctx);
+    SSL_CTX_free(cctx);
+  }
+}
+
 TEST_F(PqGroups, BothSidesAgreeAndMalformedSharesAreRefused) {
   for (const PqGroup& g : kPqGroups) {
     SCOPED_TRACE(g.name);
