@@ -21,6 +21,8 @@ packages=(
   python3-matplotlib
   # the appliance's key-log test decrypts a capture
   tshark
+  # OpenSSL 3.5 from Debian's source (build-openssl35.sh), the post-quantum interop peer
+  xz-utils perl make
 )
 
 missing=()
@@ -28,8 +30,17 @@ for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
 done
 
+# OpenSSL 3.5 for the post-quantum interoperability test, in a private prefix
+# (build/openssl-3.5; the system's OpenSSL is not touched), built once. Its
+# test is reported as skipped, with the reason, when this could not be done.
+build_openssl35() {
+  "$(dirname "$0")/build-openssl35.sh" ||
+    echo "setup: WARNING: OpenSSL 3.5 not built (see above); provider_pq_openssl35_interop will be skipped"
+}
+
 if [ "${#missing[@]}" -eq 0 ]; then
   echo "setup: all ${#packages[@]} packages already installed"
+  build_openssl35
   exit 0
 fi
 
@@ -41,4 +52,5 @@ export DEBIAN_FRONTEND=noninteractive
 echo 'wireshark-common wireshark-common/install-setuid boolean false' | $SUDO debconf-set-selections
 $SUDO apt-get update -q
 $SUDO apt-get install -y -q --no-install-recommends "${missing[@]}"
+build_openssl35
 echo "setup: done"
