@@ -3,7 +3,8 @@
 # against OpenSSL 3.0) terminates TLS with gputls loaded through its own
 # directives (ssl-provider-path, ssl-provider gputls + default, ssl-propquery
 # ?provider=gputls, ssl-mode-async) in master-worker mode, in front of a tiny
-# local HTTP server (python3 -m http.server). curl (TLS 1.3, TLS 1.2 ECDHE-RSA,
+# local HTTP server (python3 -m http.server), X25519MLKEM768 offered first
+# (`curves`). curl (TLS 1.3, TLS 1.2 ECDHE-RSA,
 # TLS 1.2 RSA key exchange) and h2load (a few hundred TLS 1.3 connections)
 # drive it on loopback.
 #
@@ -64,7 +65,7 @@ defaults
   timeout client 20s
   timeout server 20s
 frontend tls_in
-  bind 127.0.0.1:$port ssl crt $work/server.pem alpn h2,http/1.1 ssl-min-ver TLSv1.2
+  bind 127.0.0.1:$port ssl crt $work/server.pem alpn h2,http/1.1 ssl-min-ver TLSv1.2 curves X25519MLKEM768:x25519:secp256r1
   default_backend local_http
 backend local_http
   # python3 -m http.server listens with a backlog of 5: queue here instead.
@@ -94,6 +95,14 @@ check_curl() {  # description curl-args...
 check_curl "TLS 1.3" --tlsv1.3
 check_curl "TLS 1.2 ECDHE-RSA" --tls-max 1.2 --ciphers ECDHE-RSA-AES128-GCM-SHA256
 check_curl "TLS 1.2 RSA key exchange" --tls-max 1.2 --ciphers AES128-GCM-SHA256
+
+# Post-quantum: HAProxy's `curves` names gputls's X25519MLKEM768 (OpenSSL 3.0
+# alone has no ML-KEM); an s_client with gputls asks for it.
+out=$(echo | GPUTLS_QUIET=1 timeout 10 openssl s_client -provider-path "$modules" -provider gputls -provider default \
+      -propquery '?provider=gputls' -connect "127.0.0.1:$port" -tls1_3 -groups X25519MLKEM768 2>&1) || true
+{ grep -q "Protocol *: *TLSv1.3" <<<"$out" || grep -q "New, TLSv1.3" <<<"$out"; } ||
+  { echo "$out" | tail -15; fail "X25519MLKEM768 client: no handshake"; }
+echo "ok: s_client X25519MLKEM768"
 
 # h2load: 300 TLS 1.3 connections with one request each (h2load spreads -n
 # requests over -c connections), in three rounds of 100 concurrent.
@@ -125,13 +134,14 @@ for path in sys.argv[2:]:
         for k, v in c.items():
             total.setdefault(op, {}).setdefault(k, 0)
             total[op][k] += v
-show = {op: total[op] for op in ("rsa_sign", "rsa_decrypt", "x25519_keygen", "x25519_derive")}
+show = {op: total[op] for op in ("rsa_sign", "rsa_decrypt", "x25519_keygen", "x25519_derive", "mlkem768_encaps")}
 print("gputls counters in haproxy (all processes):", json.dumps(show))
 errors = []
 if total["rsa_sign"]["engine"] < want_sign: errors.append(f"rsa_sign on the engine {total['rsa_sign']['engine']} < {want_sign}")
 if total["rsa_decrypt"]["engine"] < 1: errors.append("no RSA key exchange decryption on the engine")
 if total["x25519_keygen"]["engine"] < want_sign - 1: errors.append("too few X25519 key generations on the engine")
 if total["rsa_sign"]["async_paused"] == 0: errors.append("ssl-mode-async: no job ever paused on gputls")
+if total["mlkem768_encaps"]["engine"] != 1: errors.append("the X25519MLKEM768 client's encapsulation did not run on the engine once")
 if total["rsa_sign"]["sw"] + total["rsa_sign"]["failed"]: errors.append("signatures fell back to software or failed")
 if errors: sys.exit("FAIL: " + "; ".join(errors))
 PY
