@@ -118,35 +118,28 @@ constexpr uint32_t kSha3_256Rate = 136, kSha3_512Rate = 72, kShake128Rate = 168,
 constexpr uint8_t kSha3Domain = 0x06, kShakeDomain = 0x1f;
 
 // One-shot digests of up to two concatenated inputs (ML-KEM's H, G, J, PRF).
-GT_HD void sha3_256(uint8_t out[32], const uint8_t* a, size_t alen, const uint8_t* b = nullptr, size_t blen = 0) {
+GT_HD void one_shot(uint32_t rate, uint8_t domain, uint8_t* out, size_t outlen, const uint8_t* a, size_t alen,
+                    const uint8_t* b, size_t blen) {
   Sponge sp;
-  sp.init(kSha3_256Rate);
+  sp.init(rate);
   sp.absorb(a, alen);
   sp.absorb(b, blen);
-  sp.finish(kSha3Domain);
-  sp.squeeze(out, 32);
+  sp.finish(domain);
+  sp.squeeze(out, outlen);
   sp.wipe();
 }
 
+GT_HD void sha3_256(uint8_t out[32], const uint8_t* a, size_t alen, const uint8_t* b = nullptr, size_t blen = 0) {
+  one_shot(kSha3_256Rate, kSha3Domain, out, 32, a, alen, b, blen);
+}
+
 GT_HD void sha3_512(uint8_t out[64], const uint8_t* a, size_t alen, const uint8_t* b = nullptr, size_t blen = 0) {
-  Sponge sp;
-  sp.init(kSha3_512Rate);
-  sp.absorb(a, alen);
-  sp.absorb(b, blen);
-  sp.finish(kSha3Domain);
-  sp.squeeze(out, 64);
-  sp.wipe();
+  one_shot(kSha3_512Rate, kSha3Domain, out, 64, a, alen, b, blen);
 }
 
 GT_HD void shake256(uint8_t* out, size_t outlen, const uint8_t* a, size_t alen, const uint8_t* b = nullptr,
                     size_t blen = 0) {
-  Sponge sp;
-  sp.init(kShake256Rate);
-  sp.absorb(a, alen);
-  sp.absorb(b, blen);
-  sp.finish(kShakeDomain);
-  sp.squeeze(out, outlen);
-  sp.wipe();
+  one_shot(kShake256Rate, kShakeDomain, out, outlen, a, alen, b, blen);
 }
 
 }  // namespace gputls::kernels::keccak
