@@ -783,6 +783,12 @@ class CudaBackend final : public Backend {
       s.in_wipe_len = 0;
     }
     if (e != cudaSuccess) {
+      // Results (shared secrets, plaintexts, ML-KEM keys) may sit in d_out when
+      // the kernel ran but a later copy or wipe failed: best effort, as above.
+      if (s.out_len) {
+        cudaStreamSynchronize(s.stream);
+        cudaMemset(s.d_out, 0, s.out_len);
+      }
       for (auto& res : b->results) res = Status::kDeviceError;
     } else if (is_ec_op(b->op)) {
       finish_ec(s, b);

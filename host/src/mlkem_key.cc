@@ -49,12 +49,13 @@ bool run_mlkem(ProvCtx* pc, ProvOp which, engine::Op op, const uint8_t* in, size
 
 bool random_secret(ProvCtx* pc, uint8_t* out, size_t n) { return RAND_priv_bytes_ex(pc->sw, out, n, 256) == 1; }
 
-std::unique_ptr<X25519Key> fresh_x25519(ProvCtx* pc) {
-  auto x = std::make_unique<X25519Key>(pc, &kX25519Type);
-  x->priv.resize(32);
-  x->has_private = random_secret(pc, x->priv.data(), 32);
-  if (!x->has_private || !x25519_make_public(x.get())) return nullptr;
-  return x;
+// A fresh X25519 / P-256 key made in its owner's slot, so that a job paused
+// inside the engine call and never resumed leaves it with its owner.
+bool fresh_x25519(ProvCtx* pc, std::unique_ptr<X25519Key>& slot) {
+  slot = std::make_unique<X25519Key>(pc, &kX25519Type);
+  slot->priv.resize(32);
+  slot->has_private = random_secret(pc, slot->priv.data(), 32);
+  return slot->has_private && x25519_make_public(slot.get());
 }
 
 const EcCurve* p256() {
@@ -62,30 +63,31 @@ const EcCurve* p256() {
   return c;
 }
 
-std::unique_ptr<EcKey> fresh_p256(ProvCtx* pc) {
-  auto e = std::make_unique<EcKey>(pc);
-  e->curve = p256();
-  e->has_private = e->curve && ec_random_private(pc, *e->curve, &e->priv);
-  if (!e->has_private || !ec_make_public(e.get())) return nullptr;
-  return e;
+bool fresh_p256(ProvCtx* pc, std::unique_ptr<EcKey>& slot) {
+  slot = std::make_unique<EcKey>(pc);
+  slot->curve = p256();
+  slot->has_private = slot->curve && ec_random_private(pc, *slot->curve, &slot->priv);
+  return slot->has_private && ec_make_public(slot.get());
 }
 
 // Where the ML-KEM and classic parts sit in a share or secret of the group.
 size_t mlkem_at(const MlkemGroup& g, size_t classic_len) { return g.mlkem_first ? 0 : classic_len; }
 size_t classic_at(const MlkemGroup& g, size_t mlkem_len) { return g.mlkem_first ? mlkem_len : 0; }
 
-// A fresh classic key of the group's kind into k (client) or `mine` (server).
-bool classic_generate(MlkemKey* k) {
+// A fresh classic key of the group's kind: k's own (client), or its own_*
+// (server, the ephemeral key for this peer).
+bool classic_generate(MlkemKey* k, bool server) {
   switch (k->group->classic) {
     case Classic::kNone: return true;
-    case Classic::kX25519: return (k->x = fresh_x25519(k->pc)) != nullptr;
-    case Classic::kP256: return (k->ec = fresh_p256(k->pc)) != nullptr;
+    case Classic::kX25519: return fresh_x25519(k->pc, server ? k->own_x : k->x);
+    case Classic::kP256: return fresh_p256(k->pc, server ? k->own_ec : k->ec);
   }
   return false;
 }
 
-const uint8_t* classic_public(const MlkemKey& k) {
-  return k.group->classic == Classic::kX25519 ? k.x->pub.data() : k.ec->pub.data();
+const uint8_t* classic_public(const MlkemKey& k, bool server) {
+  if (k.group->classic == Classic::kX25519) return (server ? k.own_x : k.x)->pub.data();
+  return (server ? k.own_ec : k.ec)->pub.data();
 }
 
 // The peer's classic public key; false (with the reason) when malformed.
@@ -109,27 +111,52 @@ bool classic_set_peer(MlkemKey* k, const uint8_t* pub) {
   return true;
 }
 
-// out = the classic shared secret of `mine` with the peer's public key.
-bool classic_derive(MlkemKey* mine, const uint8_t* peer_pub, uint8_t* out) {
-  switch (mine->group->classic) {
+// out = the classic shared secret of k's key (client) or own_* key (server)
+// with the peer's public key.
+bool classic_derive(MlkemKey* k, bool server, const uint8_t* peer_pub, uint8_t* out) {
+  switch (k->group->classic) {
     case Classic::kNone: return true;
-    case Classic::kX25519: return x25519_derive(mine->x.get(), peer_pub, out);
-    case Classic::kP256: return ec_derive(mine->ec.get(), peer_pub, 65, out);
+    case Classic::kX25519: return x25519_derive((server ? k->own_x : k->x).get(), peer_pub, out);
+    case Classic::kP256: return ec_derive((server ? k->own_ec : k->ec).get(), peer_pub, 65, out);
   }
   return false;
+}
+
+// What an abandoned ASYNC_JOB must not leave behind. A job paused inside
+// EVP_PKEY_encapsulate / decapsulate and never resumed keeps its
+// EVP_PKEY_CTX, and with it a reference to this key, for ever: libssl's
+// SSL_free then never frees the key. The wait ctx's cleanup (which SSL_free
+// runs) calls this instead: the staging buffers and the ML-KEM private key
+// wiped, the classic keys freed (wiped, their engine slots released). The
+// key object's memory itself stays with the leaked context.
+void drop_secrets(void* p) {
+  auto* k = static_cast<MlkemKey*>(p);
+  OPENSSL_cleanse(k->scratch_in.data(), k->scratch_in.size());
+  OPENSSL_cleanse(k->scratch_out.data(), k->scratch_out.size());
+  OPENSSL_cleanse(k->dk.data(), k->dk.size());
+  k->has_private = false;
+  k->x.reset();
+  k->ec.reset();
+  k->own_x.reset();
+  k->own_ec.reset();
 }
 
 }  // namespace
 
 bool mlkem_generate(MlkemKey* k) {
-  engine::SecureBytes seed(64), out(kMlkemEk + kMlkemDk);
-  if (!random_secret(k->pc, seed.data(), seed.size())) return false;  // d || z
+  engine::SecureBytes& seed = k->scratch_in;  // d || z
+  engine::SecureBytes& out = k->scratch_out;  // ek || dk
+  seed.assign(64, 0);
+  out.assign(kMlkemEk + kMlkemDk, 0);
+  if (!random_secret(k->pc, seed.data(), seed.size())) return false;
   if (!run_mlkem(k->pc, ProvOp::kMlkemKeygen, engine::Op::kMlkemKeygen, seed.data(), seed.size(), out.data(),
                  out.size()))
     return false;
   k->ek.assign(out.begin(), out.begin() + kMlkemEk);
   k->dk.assign(out.begin() + kMlkemEk, out.end());
-  if (!classic_generate(k)) return false;
+  OPENSSL_cleanse(seed.data(), seed.size());
+  OPENSSL_cleanse(out.data(), out.size());
+  if (!classic_generate(k, false)) return false;
   k->has_public = k->has_private = true;
   return true;
 }
@@ -138,7 +165,7 @@ std::vector<uint8_t> mlkem_encoded_public(const MlkemKey& k) {
   const MlkemGroup& g = *k.group;
   std::vector<uint8_t> share(g.client_share);
   std::memcpy(share.data() + mlkem_at(g, g.classic_pub), k.ek.data(), kMlkemEk);
-  if (g.classic_pub) std::memcpy(share.data() + classic_at(g, kMlkemEk), classic_public(k), g.classic_pub);
+  if (g.classic_pub) std::memcpy(share.data() + classic_at(g, kMlkemEk), classic_public(k, false), g.classic_pub);
   return share;
 }
 
@@ -167,25 +194,29 @@ bool mlkem_set_encoded_public(MlkemKey* k, const uint8_t* share, size_t len) {
 bool mlkem_encapsulate(MlkemKey* peer, uint8_t* ct, uint8_t* secret) {
   if (!peer->has_public) return false;
   const MlkemGroup& g = *peer->group;
-  engine::SecureBytes in(kMlkemEk + 32), out(kMlkemSecret + kMlkemCt);
+  AbandonGuard guard(drop_secrets, peer);
+  engine::SecureBytes& in = peer->scratch_in;    // ek || m
+  engine::SecureBytes& out = peer->scratch_out;  // K || c
+  in.assign(kMlkemEk + 32, 0);
+  out.assign(kMlkemSecret + kMlkemCt, 0);
   std::memcpy(in.data(), peer->ek.data(), kMlkemEk);
-  if (!random_secret(peer->pc, in.data() + kMlkemEk, 32)) return false;  // m
-  if (!run_mlkem(peer->pc, ProvOp::kMlkemEncaps, engine::Op::kMlkemEncaps, in.data(), in.size(), out.data(),
-                 out.size()))
-    return false;
-  std::memcpy(ct + mlkem_at(g, g.classic_pub), out.data() + kMlkemSecret, kMlkemCt);
-  std::memcpy(secret + mlkem_at(g, g.classic_secret), out.data(), kMlkemSecret);
-  if (g.classic != Classic::kNone) {
-    MlkemKey mine(peer->pc, peer->group);  // our ephemeral classic key
-    if (!classic_generate(&mine) ||
-        !classic_derive(&mine, g.classic == Classic::kX25519 ? peer->x->pub.data() : peer->ec->pub.data(),
-                        secret + classic_at(g, kMlkemSecret))) {
-      OPENSSL_cleanse(secret, g.secret);
-      return false;
-    }
-    std::memcpy(ct + classic_at(g, kMlkemCt), classic_public(mine), g.classic_pub);
+  bool ok = random_secret(peer->pc, in.data() + kMlkemEk, 32) &&  // m
+            run_mlkem(peer->pc, ProvOp::kMlkemEncaps, engine::Op::kMlkemEncaps, in.data(), in.size(), out.data(),
+                      out.size());
+  if (ok) {
+    std::memcpy(ct + mlkem_at(g, g.classic_pub), out.data() + kMlkemSecret, kMlkemCt);
+    std::memcpy(secret + mlkem_at(g, g.classic_secret), out.data(), kMlkemSecret);
   }
-  return true;
+  OPENSSL_cleanse(in.data(), in.size());
+  OPENSSL_cleanse(out.data(), out.size());
+  if (ok && g.classic != Classic::kNone) {  // our ephemeral classic key, kept in the peer key
+    ok = classic_generate(peer, true) &&
+         classic_derive(peer, true, g.classic == Classic::kX25519 ? peer->x->pub.data() : peer->ec->pub.data(),
+                        secret + classic_at(g, kMlkemSecret));
+    if (ok) std::memcpy(ct + classic_at(g, kMlkemCt), classic_public(*peer, true), g.classic_pub);
+  }
+  if (!ok) OPENSSL_cleanse(secret, g.secret);
+  return ok;
 }
 
 bool mlkem_decapsulate(MlkemKey* k, const uint8_t* ct, size_t ct_len, uint8_t* secret) {
@@ -196,12 +227,15 @@ bool mlkem_decapsulate(MlkemKey* k, const uint8_t* ct, size_t ct_len, uint8_t* s
              g.server_share);
     return false;
   }
-  engine::SecureBytes in(kMlkemDk + kMlkemCt);
+  AbandonGuard guard(drop_secrets, k);
+  engine::SecureBytes& in = k->scratch_in;  // dk || c
+  in.assign(kMlkemDk + kMlkemCt, 0);
   std::memcpy(in.data(), k->dk.data(), kMlkemDk);
   std::memcpy(in.data() + kMlkemDk, ct + mlkem_at(g, g.classic_pub), kMlkemCt);
-  if (!run_mlkem(k->pc, ProvOp::kMlkemDecaps, engine::Op::kMlkemDecaps, in.data(), in.size(),
-                 secret + mlkem_at(g, g.classic_secret), kMlkemSecret))
-    return false;
+  const bool ok = run_mlkem(k->pc, ProvOp::kMlkemDecaps, engine::Op::kMlkemDecaps, in.data(), in.size(),
+                            secret + mlkem_at(g, g.classic_secret), kMlkemSecret);
+  OPENSSL_cleanse(in.data(), in.size());
+  if (!ok) return false;
   if (g.classic != Classic::kNone) {
     const uint8_t* peer = ct + classic_at(g, kMlkemCt);
     bool ok = true;
@@ -212,7 +246,7 @@ bool mlkem_decapsulate(MlkemKey* k, const uint8_t* ct, size_t ct_len, uint8_t* s
         GT_RAISE(ERR_R_PASSED_INVALID_ARGUMENT, "gputls %s: the server's P-256 share is not a point on the curve",
                  g.name);
     }
-    if (!ok || !classic_derive(k, peer, secret + classic_at(g, kMlkemSecret))) {
+    if (!ok || !classic_derive(k, false, peer, secret + classic_at(g, kMlkemSecret))) {
       OPENSSL_cleanse(secret, g.secret);
       return false;
     }

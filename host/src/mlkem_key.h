@@ -49,6 +49,15 @@ struct MlkemKey {
   engine::SecureBytes dk;   // kMlkemDk bytes when has_private
   std::unique_ptr<X25519Key> x;  // the X25519 half: ours, or the peer's public key
   std::unique_ptr<EcKey> ec;     // the P-256 half, likewise
+  // Server: our ephemeral classic key for this peer, kept here rather than on
+  // the stack: an ASYNC_JOB paused in its generation or derivation and never
+  // resumed is not unwound, while libssl frees this key (and so wipes it and
+  // frees its engine slot) in SSL_free.
+  std::unique_ptr<X25519Key> own_x;
+  std::unique_ptr<EcKey> own_ec;
+  // Staging of the ML-KEM operations (seeds, m, dk copies, results): secrets,
+  // owned by the key for the same reason, wiped when it is freed.
+  engine::SecureBytes scratch_in, scratch_out;
   bool has_public = false, has_private = false;
 };
 

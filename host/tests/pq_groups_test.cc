@@ -12,7 +12,11 @@
 #include <openssl/params.h>
 #include <openssl/ssl.h>
 
+#include <algorithm>
+#include <chrono>
+#include <memory>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "tls_fixture.h"
@@ -134,6 +138,56 @@ TEST_F(PqGroups, AsyncServerPausesAndCompletes) {
     SSL_CTX_free(sctx);
     SSL_CTX_free(cctx);
   }
+}
+
+// An SSL freed while its server job is paused at any of its pauses (ML-KEM
+// encapsulation, the ephemeral classic key's generation and derivation, the
+// certificate's signature) leaves no request, no registered key and no
+// secret behind: the half-done work belongs to the peer key libssl frees.
+TEST_F(PqGroups, FreeingAnSslWithAPausedJobLeavesNothing) {
+  ServerIdentity id(2048);
+  SSL_CTX* sctx = make_server_ctx(lib_, id, true);
+  auto settled = [this](const char* what) {
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+    while (stats()[what].get<long>() > 0 && std::chrono::steady_clock::now() < deadline)
+      std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    return stats()[what].get<long>();
+  };
+  for (const PqGroup& g : kPqGroups) {
+    SCOPED_TRACE(g.name);
+    ASSERT_EQ(SSL_CTX_set1_groups_list(sctx, g.name), 1);
+    SSL_CTX* cctx = client_ctx(g.name);
+    run_one_handshake(sctx, cctx, TLS1_3_VERSION, nullptr, true, true);  // the certificate's key registered
+    const long keys_before = stats()["engine"]["keys_live"].get<long>();
+    int freed_paused = 0;
+    uint64_t max_pauses = 0;
+    for (uint64_t target = 1; target <= 4; ++target) {
+      for (int rep = 0; rep < 3; ++rep) {
+        auto pair = std::make_unique<TlsPair>(sctx, cctx);
+        const uint64_t paused0 = tally(stats()).paused;  // only the async server pauses
+        uint64_t pauses = 0;
+        const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+        while (!pair->done() && std::chrono::steady_clock::now() < deadline) {
+          const bool waiting = SSL_waiting_for_async(pair->server);
+          pauses = tally(stats()).paused - paused0;
+          if (waiting && pauses >= target) break;
+          ASSERT_TRUE(pair->step()) << pair->error;
+          if (waiting) std::this_thread::sleep_for(std::chrono::microseconds(200));
+        }
+        max_pauses = std::max(max_pauses, pauses);
+        freed_paused += SSL_waiting_for_async(pair->server);
+        pair.reset();  // SSL_free with the job paused
+      }
+    }
+    EXPECT_GE(freed_paused, 6);
+    // Encapsulation, the classic key's generation and derivation, then the signature.
+    EXPECT_GE(max_pauses, g.classic_derive ? 4u : 2u);
+    EXPECT_EQ(settled("calls_alive"), 0) << "requests of freed SSLs leaked";
+    EXPECT_EQ(stats()["engine"]["keys_live"].get<long>(), keys_before)
+        << "ephemeral keys of abandoned jobs stayed registered (and in the heap)";
+    SSL_CTX_free(cctx);
+  }
+  SSL_CTX_free(sctx);
 }
 
 TEST_F(PqGroups, BothSidesAgreeAndMalformedSharesAreRefused) {

@@ -204,9 +204,10 @@ GT_HD void pke_encrypt(uint8_t c[kCtBytes], const Poly t_hat[kK], const uint8_t 
     inv_ntt(acc, t);
     sample_cbd(e, r, nonce++);
     poly_add(acc, e);
-    Poly u;
+    Poly u;  // decaps re-encrypts under the secret m': not public until compared
     for (uint32_t j = 0; j < kN; ++j) u.c[j] = static_cast<uint16_t>(compress(acc.c[j], kDu));
     byte_encode(c + 32 * kDu * i, u, kDu);
+    wipe(&u, sizeof u);
   }
   poly_zero(acc);  // v = InvNTT(t_hat^T y) + e2 + Decompress_1(m)
   for (uint32_t j = 0; j < kK; ++j) basemul_acc(acc, t_hat[j], y[j], t);
@@ -224,6 +225,8 @@ GT_HD void pke_encrypt(uint8_t c[kCtBytes], const Poly t_hat[kK], const uint8_t 
   wipe(&acc, sizeof acc);
   wipe(&e, sizeof e);
   wipe(&v, sizeof v);
+  wipe(&a, sizeof a);  // public, but cheap: nothing of the operation stays on the stack
+
 }
 
 // K-PKE.Decrypt (FIPS 203 algorithm 15).

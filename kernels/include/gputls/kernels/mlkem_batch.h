@@ -20,7 +20,7 @@ enum MlkemOp : uint32_t { kMlkemKeygen = 0, kMlkemEncaps = 1, kMlkemDecaps = 2 }
 enum MlkemStatus : uint32_t {
   kMlkemOk = 0,
   kMlkemBadKey = 1,      // encaps: ek fails the modulus check; decaps: dk's H(ek) does not match. Output zeroed
-  kMlkemBadRequest = 2,  // unknown op; output zeroed
+  kMlkemBadRequest = 2,  // unknown op: nothing computed, nothing written (its sizes are unknown)
 };
 
 // Bytes per request, by op: keygen d || z -> ek || dk; encaps ek || m -> K || c;
