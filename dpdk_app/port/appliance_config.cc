@@ -82,8 +82,9 @@ ParseResult parse_app_args(const std::vector<std::string>& args, ApplianceConfig
   app.add_option("--ciphers", s.ciphers, "TLS 1.2 cipher list, OpenSSL syntax, in the server's order of preference (default: ECDHE with AES-GCM, then ChaCha20-Poly1305; no CBC, no RSA key exchange)");
   app.add_option("--ciphersuites", s.ciphersuites, "TLS 1.3 cipher suites, OpenSSL syntax, in the server's order of preference (default OpenSSL's, all AEAD)");
   app.add_option("--groups", s.groups,
-                 "Key-exchange groups, OpenSSL syntax, in the server's order of preference (default with gputls: "
-                 "X25519MLKEM768 (post-quantum hybrid) first, then OpenSSL's defaults; with --provider default: OpenSSL's)");
+                 "Key-exchange groups the server accepts, OpenSSL syntax (default with gputls: X25519MLKEM768 "
+                 "(post-quantum hybrid) first, then OpenSSL's defaults; with --provider default: OpenSSL's). A TLS 1.3 "
+                 "client's first key share in this list is taken; the order decides when a HelloRetryRequest picks one");
   app.add_option("--ticket-key-file", s.ticket_key_file,
                  "Session ticket keys: 80-byte keys (16 name, 32 HMAC, 32 AES), first encrypts; re-read when "
                  "the file changes, so appliances sharing it rotate together (default: random per process)");

@@ -25,10 +25,12 @@ inline const std::string kDefaultTls12Ciphers =
     "ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256:ECDHE-ECDSA-AES256-GCM-SHA384:"
     "ECDHE-RSA-AES256-GCM-SHA384:ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-RSA-CHACHA20-POLY1305";
 
-// The key-exchange groups in the server's order unless --groups says
-// otherwise, with gputls: X25519MLKEM768 (post-quantum hybrid, what browsers
-// and OpenSSL 3.5 offer first) ahead of OpenSSL 3.0's own default list. With
-// the default provider, OpenSSL's default list (it has no ML-KEM).
+// The key-exchange groups unless --groups says otherwise, with gputls:
+// X25519MLKEM768 (post-quantum hybrid, what browsers and OpenSSL 3.5 offer
+// first) ahead of OpenSSL 3.0's own default list. OpenSSL 3.0 takes a TLS 1.3
+// client's first key share that is in the list; the list's order decides only
+// when it has to ask for another share (HelloRetryRequest). With the default
+// provider, OpenSSL's default list (it has no ML-KEM).
 inline const std::string kDefaultGroupsGputls =
     "X25519MLKEM768:x25519:secp256r1:x448:secp521r1:secp384r1:ffdhe2048:ffdhe3072:ffdhe4096:ffdhe6144:ffdhe8192";
 
