@@ -94,6 +94,11 @@ ASSUMPTIONS = [
                "to be calibrated by scripts/gpu-check.sh"},
     {"name": "branch throughput", "value": "32 / clk / SM for BRA, BSSY, BSYNC, CALL, RET, EXIT, WARPSYNC",
      "source": "ASSUMPTION: one branch unit per sub-partition at 8 lanes/clk"},
+    {"name": "dependent-issue latency and pipe hold (X25519 requests-in-flight figure)",
+     "value": "4 cycles from issue to a dependent issue for ALU and IMAD, 5 for IMAD.WIDE/HI, 30 for L1 loads; "
+              "a warp instruction holds its 16-lane pipe of the sub-partition 2 cycles (4 for IMAD.WIDE/HI)",
+     "source": "ASSUMPTION: of the order reported by microbenchmarks of Volta/Turing/Ampere integer pipes (Jia et "
+               "al., arXiv:1804.06826 and 1903.07486); to be calibrated by scripts/gpu-check.sh"},
     {"name": "SM limits (sm_90)", "value": "65536 registers, 2048 threads, 32 blocks, 228 KB shared "
      "memory (1 KB reserved per block), register allocation 256 per warp, 255 registers per thread max",
      "source": CC_TABLE},
@@ -695,7 +700,92 @@ def model_x25519(funcs, op):
            "l1_bytes_per_op": local * 4,
            "l2_bytes_per_op": 3 * 32 + (mix["ldg"] * SECTOR / 32.0 if op == "keygen" else 0),
            "hbm_bytes_per_op": 3 * 32}
-    return mix, mem, method, {"ladder_step_static": len(step), "sq_loop_trips": sorted(sq_trips.values())}
+    step_cycles = in_order_cycles(step.body)
+    return mix, mem, method, {"ladder_step_static": len(step), "sq_loop_trips": sorted(sq_trips.values()),
+                              "ladder_step_cycles_one_warp": step_cycles,
+                              "ladder_step_ipc_one_warp": round(len(step) / step_cycles, 3)}
+
+
+# ---- Latency: one warp alone on a scheduler (in-order issue) -------------------
+# ASSUMPTIONS (not in the Programming Guide): dependent-issue latencies and the
+# cycles a warp instruction holds its pipe on one SM sub-partition. To be
+# calibrated by scripts/gpu-check.sh.
+LAT = {"alu": 4, "imad": 4, "imad_wide_hi": 5, "mem": 30, "other": 4}
+PIPE_HOLD = {"alu": 2, "imad": 2, "imad_wide_hi": 4}  # 16 lanes per sub-partition; wide = 2 IMAD slots
+_REG = re.compile(r"!?\b(U?R\d+|P\d+)\b")
+
+
+def _operands(text):
+    body = text.split(None, 1)[1] if " " in text else ""
+    out, depth, cur = [], 0, ""
+    for ch in body:
+        if ch == "[":
+            depth += 1
+        elif ch == "]":
+            depth -= 1
+        if ch == "," and depth == 0:
+            out.append(cur.strip())
+            cur = ""
+        else:
+            cur += ch
+    if cur.strip():
+        out.append(cur.strip())
+    return out
+
+
+def _dests_sources(ins):
+    """Registers an instruction writes and reads (R, P; RZ/PT and uniform registers ignored)."""
+    op = ins.op
+    base = op.split(".")[0]
+    ops = _operands(ins.text)
+    no_dest = base in ("STL", "STG", "STS", "ST", "BRA", "EXIT", "BSYNC", "BSSY", "RET", "CALL", "WARPSYNC",
+                       "RED", "REDG", "BAR", "NOP", "YIELD")
+    dests, srcs = [], []
+    k = 0
+    if not no_dest and ops:
+        first = re.fullmatch(r"(R\d+|P\d+|PT|RZ)", ops[0])
+        if first:
+            dests.append(ops[0])
+            k = 1
+            while k < len(ops) and re.fullmatch(r"P\d+|PT", ops[k]) and base in ("IADD3", "ISETP", "LEA", "PLOP3",
+                                                                                     "IMAD", "LOP3", "SHF", "FSETP"):
+                dests.append(ops[k])
+                k += 1
+    for o in ops[k:]:
+        srcs += [m.group(1) for m in _REG.finditer(o)]
+    if ins.pred:
+        srcs += [m.group(1) for m in _REG.finditer(ins.pred)]
+    wide = ".WIDE" in op or base in ("LDG", "LDL", "LDS", "LD") and (".64" in op)
+    if wide and dests and dests[0].startswith("R"):
+        dests.append("R%d" % (int(dests[0][1:]) + 1))
+    if ".WIDE" in op and len(ops) >= 4 and re.fullmatch(r"R\d+", ops[3]):
+        srcs.append("R%d" % (int(ops[3][1:]) + 1))
+    if ".128" in op and dests and dests[0].startswith("R"):
+        dests += ["R%d" % (int(dests[0][1:]) + i) for i in (1, 2, 3)]
+    drop = {"RZ", "PT"}
+    return [d for d in dests if d not in drop], [x for x in srcs if x not in drop and not x.startswith("UR")]
+
+
+def in_order_cycles(instrs, repeat=2):
+    """Cycles per pass of `instrs` for one warp issuing in order (one instruction a
+    cycle at most, an instruction waits for its operands and for its pipe), in
+    steady state: the last of `repeat` passes."""
+    ready, pipe_free, t = collections.defaultdict(int), collections.defaultdict(int), 0
+    starts = []
+    for _ in range(repeat):
+        starts.append(t)
+        for ins in instrs:
+            cls = classify(ins.op)
+            dests, srcs = _dests_sources(ins)
+            pipe = "alu" if cls == "int_logic" else cls if cls in PIPE_HOLD else None
+            t = max([t + 1] + [ready[r] for r in srcs] + ([pipe_free[pipe]] if pipe else []))
+            if pipe:
+                pipe_free[pipe] = t + PIPE_HOLD[pipe]
+            lat = LAT["mem"] if cls in ("ldg", "ldl", "lds", "ld_st_other") else LAT.get(
+                "alu" if cls == "int_logic" else cls, LAT["other"])
+            for d in dests:
+                ready[d] = t + lat
+    return t - starts[-1]
 
 
 # ---------------------------------------------------------------------------
@@ -1308,6 +1398,25 @@ def main():
                             "(memory_bound_if_l2_misses)" % (total_ws / 1e6, gpu["l2_mb"]))
                 if bench.startswith("aes"):
                     row["predicted_bytes_per_sec"] = rnd(pred * 16384)
+                if detail and detail.get("ladder_step_cycles_one_warp"):
+                    # Few requests in flight: up to one warp per SM sub-partition, each alone,
+                    # issuing in order (in_order_cycles); an operation's latency is its
+                    # instructions at the ladder step's one-warp rate, and throughput is
+                    # requests / latency until the issue bound caps it.
+                    ipc = detail["ladder_step_ipc_one_warp"]
+                    latency_s = total(mix) / ipc / (gpu["clock_ghz"] * 1e9)
+                    one_warp_each = 32 * 4 * gpu["sms"]
+                    row["latency_per_op_us_one_warp_per_subpartition"] = rnd(latency_s * 1e6)
+                    row["requests_in_flight_to_reach_the_issue_bound"] = round(issue * latency_s)
+                    for n in (4096, 16384):
+                        row["predicted_ops_per_sec_at_%d_in_flight" % n] = rnd(
+                            min(issue, n / latency_s) if n <= one_warp_each else issue)
+                    row["latency_note"] = (
+                        "ASSUMPTIONS: dependent-issue latency %d cycles (ALU, IMAD), %d (IMAD.WIDE/HI), a warp "
+                        "instruction holds its 16-lane pipe 2 cycles (4 for IMAD.WIDE/HI); one warp alone issues "
+                        "the ladder step at %.2f instructions a cycle (in-order simulation of its SASS); up to "
+                        "%d requests (one warp per sub-partition) throughput = requests / latency" % (
+                            LAT["alu"], LAT["imad_wide_hi"], ipc, one_warp_each))
             if bench in variants:
                 row["variants"] = []
                 for gname_v, v in variants[bench]:
