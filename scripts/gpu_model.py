@@ -1398,7 +1398,7 @@ def main():
                             "(memory_bound_if_l2_misses)" % (total_ws / 1e6, gpu["l2_mb"]))
                 if bench.startswith("aes"):
                     row["predicted_bytes_per_sec"] = rnd(pred * 16384)
-                if detail and detail.get("ladder_step_cycles_one_warp"):
+                if bench == "x25519_derive" and detail and detail.get("ladder_step_cycles_one_warp"):
                     # Few requests in flight: up to one warp per SM sub-partition, each alone,
                     # issuing in order (in_order_cycles); an operation's latency is its
                     # instructions at the ladder step's one-warp rate, and throughput is

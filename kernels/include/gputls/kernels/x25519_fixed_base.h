@@ -110,24 +110,21 @@ GT_HD void dbl(Ext& p) {
 }
 
 // The clamped scalar (RFC 7748 section 5) as 64 signed radix-16 digits in
-// [-8, 8]: arithmetic only, no branch on the digits.
-GT_HD void recode(int32_t e[kDigits], const uint8_t scalar[32]) {
-  GT_FE_NO_UNROLL
-  for (int i = 0; i < 32; ++i) {
-    uint32_t byte = scalar[i];
-    if (i == 0) byte &= 248u;                 // i is public
-    if (i == 31) byte = (byte & 127u) | 64u;
-    e[2 * i] = static_cast<int32_t>(byte & 15u);
-    e[2 * i + 1] = static_cast<int32_t>(byte >> 4);
+// [-8, 8], two at a time (the digits of byte j), so no digit array is kept:
+// each pass of base_mul walks the bytes in order and carries `carry` from one
+// call to the next. Arithmetic only, no branch on the digits (j is public).
+GT_HD void recode_byte(const uint8_t scalar[32], int j, int32_t& carry, int32_t& lo, int32_t& hi) {
+  uint32_t byte = scalar[j];
+  if (j == 0) byte &= 248u;
+  if (j == 31) byte = (byte & 127u) | 64u;
+  lo = static_cast<int32_t>(byte & 15u) + carry;
+  carry = (lo + 8) >> 4;  // 1 when the digit is >= 8: borrow 16 from the next digit
+  lo -= carry * 16;
+  hi = static_cast<int32_t>(byte >> 4) + carry;
+  if (j < 31) {  // the top digit keeps its carry: after clamping it is at most 8
+    carry = (hi + 8) >> 4;
+    hi -= carry * 16;
   }
-  int32_t carry = 0;
-  GT_FE_NO_UNROLL
-  for (int i = 0; i < kDigits - 1; ++i) {
-    e[i] += carry;
-    carry = (e[i] + 8) >> 4;  // 1 when e[i] >= 8: borrow 16 from the next digit
-    e[i] -= carry * 16;
-  }
-  e[kDigits - 1] += carry;  // top nibble <= 7 after clamping: at most 8
 }
 
 // r = digit * (row's base point), digit in [-8, 8], by a masked scan of the
@@ -159,23 +156,26 @@ GT_HD void select(Niels& r, const Niels* row, int32_t digit) {
   cswap(r.xy2d, minus, neg);
 }
 
-// u = num / den is X25519(scalar, 9): num = Z + Y, den = Z - Y of [k]B.
+// u = num / den is X25519(scalar, 9): num = Z + Y, den = Z - Y of [k]B. The
+// odd digits first (rows of 16^(2j+1) B), four doublings, then the even ones.
 GT_HD void base_mul(Fe& num, Fe& den, const uint8_t scalar[32], const BaseTable& table) {
-  int32_t e[kDigits];
-  recode(e, scalar);
   Ext p;
   Niels q;
   set_identity(p);
+  int32_t carry = 0, lo, hi;
   GT_FE_NO_UNROLL
-  for (int i = 1; i < kDigits; i += 2) {
-    select(q, table.e[i / 2], e[i]);
+  for (int j = 0; j < kDigits / 2; ++j) {
+    recode_byte(scalar, j, carry, lo, hi);
+    select(q, table.e[j], hi);
     add_niels(p, q);
   }
   GT_FE_NO_UNROLL
   for (int i = 0; i < 4; ++i) dbl(p);
+  carry = 0;
   GT_FE_NO_UNROLL
-  for (int i = 0; i < kDigits; i += 2) {
-    select(q, table.e[i / 2], e[i]);
+  for (int j = 0; j < kDigits / 2; ++j) {
+    recode_byte(scalar, j, carry, lo, hi);
+    select(q, table.e[j], lo);
     add_niels(p, q);
   }
   fe25519::add(num, p.Z, p.Y);
