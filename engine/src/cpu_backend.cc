@@ -20,6 +20,17 @@
 
 #include "backends.h"
 #include "gputls/kernels/mlkem_batch.h"
+
+// The engine's ML-KEM ops and sizes are the kernels' (op.h cannot include them).
+static_assert(gputls::engine::mlkem_kernel_op(gputls::engine::Op::kMlkemKeygen) == gputls::kernels::kMlkemKeygen &&
+              gputls::engine::mlkem_kernel_op(gputls::engine::Op::kMlkemEncaps) == gputls::kernels::kMlkemEncaps &&
+              gputls::engine::mlkem_kernel_op(gputls::engine::Op::kMlkemDecaps) == gputls::kernels::kMlkemDecaps);
+static_assert(gputls::engine::mlkem_in_len(gputls::engine::Op::kMlkemEncaps) ==
+                  gputls::kernels::mlkem_in_bytes(gputls::kernels::kMlkemEncaps) &&
+              gputls::engine::mlkem_in_len(gputls::engine::Op::kMlkemDecaps) ==
+                  gputls::kernels::mlkem_in_bytes(gputls::kernels::kMlkemDecaps) &&
+              gputls::engine::mlkem_out_len(gputls::engine::Op::kMlkemKeygen) ==
+                  gputls::kernels::mlkem_out_bytes(gputls::kernels::kMlkemKeygen));
 #include "provider_gcm.h"
 #include "provider_pk.h"
 
@@ -410,17 +421,8 @@ class CpuBackend final : public SyncBackend {
   // ML-KEM-768: OpenSSL 3.0 has none, so the CPU path is the kernels' own
   // batch body (the host twin of the GPU's), one request at a time.
   static Status mlkem(Op op, Request& r) {
-    uint32_t status = kernels::kMlkemBadRequest;
-    kernels::MlkemBatch b;
-    b.in = r.in;
-    b.out = r.out;
-    b.status = &status;
-    b.count = 1;
-    b.op = op == Op::kMlkemKeygen ? kernels::kMlkemKeygen
-           : op == Op::kMlkemEncaps ? kernels::kMlkemEncaps
-                                    : kernels::kMlkemDecaps;
-    kernels::mlkem_batch_host(b);
-    return status == kernels::kMlkemOk ? Status::kOk : Status::kCryptoFailure;
+    return kernels::mlkem_run_one(mlkem_kernel_op(op), r.in, r.out) == kernels::kMlkemOk ? Status::kOk
+                                                                                         : Status::kCryptoFailure;
   }
 
   // y = x^priv mod p for 0 <= x < p; x >= p is refused like the GPU refuses it.

@@ -687,9 +687,7 @@ class CudaBackend final : public Backend {
     mb.out = s.d_out;
     mb.status = reinterpret_cast<uint32_t*>(s.d_out + n * out_stride);
     mb.count = n;
-    mb.op = b.op == Op::kMlkemKeygen ? kernels::kMlkemKeygen
-            : b.op == Op::kMlkemEncaps ? kernels::kMlkemEncaps
-                                       : kernels::kMlkemDecaps;
+    mb.op = mlkem_kernel_op(b.op);
     if ((e = cudaMemcpyAsync(s.d_in, s.h_in, in_len, cudaMemcpyHostToDevice, s.stream)) != cudaSuccess ||
         (e = kernels::launch_mlkem_batch(mb, s.stream)) != cudaSuccess ||
         (e = cudaMemsetAsync(s.d_in, 0, in_len, s.stream)) != cudaSuccess ||

@@ -207,9 +207,7 @@ class FakeGpu final : public Backend {
     mb.out = d_out.data();
     mb.status = status.data();
     mb.count = static_cast<uint32_t>(n);
-    mb.op = b->op == Op::kMlkemKeygen ? kernels::kMlkemKeygen
-            : b->op == Op::kMlkemEncaps ? kernels::kMlkemEncaps
-                                        : kernels::kMlkemDecaps;
+    mb.op = mlkem_kernel_op(b->op);
     kernels::mlkem_batch_host(mb);
     for (size_t i = 0; i < n; ++i) {
       std::memcpy(b->requests[i]->out, d_out.data() + i * out_stride, out_stride);

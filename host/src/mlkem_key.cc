@@ -32,17 +32,7 @@ bool run_mlkem(ProvCtx* pc, ProvOp which, engine::Op op, const uint8_t* in, size
       case CallResult::kRefused: break;
     }
   }
-  uint32_t status = kernels::kMlkemBadRequest;
-  kernels::MlkemBatch b;
-  b.in = in;
-  b.out = out;
-  b.status = &status;
-  b.count = 1;
-  b.op = op == engine::Op::kMlkemKeygen   ? kernels::kMlkemKeygen
-         : op == engine::Op::kMlkemEncaps ? kernels::kMlkemEncaps
-                                          : kernels::kMlkemDecaps;
-  kernels::mlkem_batch_host(b);
-  const bool ok = status == kernels::kMlkemOk;
+  const bool ok = kernels::mlkem_run_one(engine::mlkem_kernel_op(op), in, out) == kernels::kMlkemOk;
   (ok ? st.sw : st.failed).fetch_add(1);
   return ok;
 }
@@ -90,6 +80,16 @@ const uint8_t* classic_public(const MlkemKey& k, bool server) {
   return (server ? k.own_ec : k.ec)->pub.data();
 }
 
+// A P-256 share: uncompressed (draft-ietf-tls-ecdhe-mlkem) and on the curve;
+// false with the reason on the error queue.
+bool decode_p256_share(ProvCtx* pc, const MlkemGroup& g, const uint8_t* pub, std::vector<uint8_t>* out) {
+  const EcCurve* c = p256();
+  if (c && pub[0] == 0x04 && ec_decode_point(pc, *c, pub, 65, out)) return true;
+  GT_RAISE(ERR_R_PASSED_INVALID_ARGUMENT, "gputls %s: the P-256 share is not an uncompressed point on the curve",
+           g.name);
+  return false;
+}
+
 // The peer's classic public key; false (with the reason) when malformed.
 bool classic_set_peer(MlkemKey* k, const uint8_t* pub) {
   const MlkemGroup& g = *k->group;
@@ -100,12 +100,7 @@ bool classic_set_peer(MlkemKey* k, const uint8_t* pub) {
   } else if (g.classic == Classic::kP256) {
     k->ec = std::make_unique<EcKey>(k->pc);
     k->ec->curve = p256();
-    // Uncompressed only (draft-ietf-tls-ecdhe-mlkem), and on the curve.
-    if (!k->ec->curve || pub[0] != 0x04 || !ec_decode_point(k->pc, *k->ec->curve, pub, 65, &k->ec->pub)) {
-      GT_RAISE(ERR_R_PASSED_INVALID_ARGUMENT, "gputls %s: the P-256 share is not an uncompressed point on the curve",
-               g.name);
-      return false;
-    }
+    if (!decode_p256_share(k->pc, g, pub, &k->ec->pub)) return false;
     k->ec->has_public = true;
   }
   return true;
@@ -177,13 +172,9 @@ bool mlkem_set_encoded_public(MlkemKey* k, const uint8_t* share, size_t len) {
     return false;
   }
   const uint8_t* ek = share + mlkem_at(g, g.classic_pub);
-  // FIPS 203 section 7.2: every coefficient of ek below q (the key is public).
-  for (size_t i = 0; i + 3 <= 3 * 384; i += 3) {
-    const unsigned c0 = ek[i] | (ek[i + 1] & 0x0f) << 8, c1 = ek[i + 1] >> 4 | ek[i + 2] << 4;
-    if (c0 >= 3329 || c1 >= 3329) {
-      GT_RAISE(ERR_R_PASSED_INVALID_ARGUMENT, "gputls %s: ML-KEM encapsulation key fails the modulus check", g.name);
-      return false;
-    }
+  if (!kernels::mlkem::ek_passes_modulus_check(ek)) {  // FIPS 203 section 7.2 (the key is public)
+    GT_RAISE(ERR_R_PASSED_INVALID_ARGUMENT, "gputls %s: ML-KEM encapsulation key fails the modulus check", g.name);
+    return false;
   }
   if (g.classic_pub && !classic_set_peer(k, share + classic_at(g, kMlkemEk))) return false;
   k->ek.assign(ek, ek + kMlkemEk);
@@ -211,8 +202,7 @@ bool mlkem_encapsulate(MlkemKey* peer, uint8_t* ct, uint8_t* secret) {
   OPENSSL_cleanse(out.data(), out.size());
   if (ok && g.classic != Classic::kNone) {  // our ephemeral classic key, kept in the peer key
     ok = classic_generate(peer, true) &&
-         classic_derive(peer, true, g.classic == Classic::kX25519 ? peer->x->pub.data() : peer->ec->pub.data(),
-                        secret + classic_at(g, kMlkemSecret));
+         classic_derive(peer, true, classic_public(*peer, false), secret + classic_at(g, kMlkemSecret));
     if (ok) std::memcpy(ct + classic_at(g, kMlkemCt), classic_public(*peer, true), g.classic_pub);
   }
   if (!ok) OPENSSL_cleanse(secret, g.secret);
@@ -238,15 +228,9 @@ bool mlkem_decapsulate(MlkemKey* k, const uint8_t* ct, size_t ct_len, uint8_t* s
   if (!ok) return false;
   if (g.classic != Classic::kNone) {
     const uint8_t* peer = ct + classic_at(g, kMlkemCt);
-    bool ok = true;
-    if (g.classic == Classic::kP256) {  // the server's point: uncompressed and on the curve
-      std::vector<uint8_t> decoded;
-      ok = peer[0] == 0x04 && ec_decode_point(k->pc, *k->ec->curve, peer, 65, &decoded);
-      if (!ok)
-        GT_RAISE(ERR_R_PASSED_INVALID_ARGUMENT, "gputls %s: the server's P-256 share is not a point on the curve",
-                 g.name);
-    }
-    if (!ok || !classic_derive(k, false, peer, secret + classic_at(g, kMlkemSecret))) {
+    std::vector<uint8_t> decoded;  // the server's point, checked as the client's was
+    const bool peer_ok = g.classic != Classic::kP256 || decode_p256_share(k->pc, g, peer, &decoded);
+    if (!peer_ok || !classic_derive(k, false, peer, secret + classic_at(g, kMlkemSecret))) {
       OPENSSL_cleanse(secret, g.secret);
       return false;
     }

@@ -52,6 +52,11 @@ constexpr size_t mlkem_in_len(Op op) {
 constexpr size_t mlkem_out_len(Op op) {
   return op == Op::kMlkemKeygen ? 1184 + 2400 : op == Op::kMlkemEncaps ? 32 + 1088 : 32;
 }
+// 0 keygen, 1 encaps, 2 decaps: the ML-KEM kernels' op codes (kernels::MlkemOp,
+// checked where both are visible).
+constexpr uint32_t mlkem_kernel_op(Op op) {
+  return static_cast<uint32_t>(op) - static_cast<uint32_t>(Op::kMlkemKeygen);
+}
 
 // Which backend served a request (also used to name backends in stats).
 enum class BackendKind : uint8_t { kNone = 0, kCpu, kCuda, kNull, kCount };

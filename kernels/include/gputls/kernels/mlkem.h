@@ -255,6 +255,13 @@ GT_HD void pke_decrypt(uint8_t m[32], const uint8_t* dk_pke, const uint8_t c[kCt
 
 }  // namespace detail
 
+// FIPS 203 section 7.2's modulus check alone, for a caller that only
+// validates an encapsulation key (a TLS server receiving a share).
+GT_HD bool ek_passes_modulus_check(const uint8_t* ek) {
+  Poly t_hat[kK];
+  return detail::decode_ek(t_hat, ek);
+}
+
 // ML-KEM.KeyGen_internal (FIPS 203 algorithm 16): ek (1184 bytes) and dk
 // (2400 bytes: dk_PKE || ek || H(ek) || z) from the seeds d and z.
 GT_HD void keygen(uint8_t ek[kEkBytes], uint8_t dk[kDkBytes], const uint8_t d[32], const uint8_t z[32],

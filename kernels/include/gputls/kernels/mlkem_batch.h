@@ -25,10 +25,10 @@ enum MlkemStatus : uint32_t {
 
 // Bytes per request, by op: keygen d || z -> ek || dk; encaps ek || m -> K || c;
 // decaps dk || c -> K.
-GT_HD uint32_t mlkem_in_bytes(uint32_t op) {
+GT_HD constexpr uint32_t mlkem_in_bytes(uint32_t op) {
   return op == kMlkemKeygen ? 64 : op == kMlkemEncaps ? mlkem::kEkBytes + 32 : mlkem::kDkBytes + mlkem::kCtBytes;
 }
-GT_HD uint32_t mlkem_out_bytes(uint32_t op) {
+GT_HD constexpr uint32_t mlkem_out_bytes(uint32_t op) {
   return op == kMlkemKeygen   ? mlkem::kEkBytes + mlkem::kDkBytes
          : op == kMlkemEncaps ? mlkem::kSharedBytes + mlkem::kCtBytes
                               : mlkem::kSharedBytes;
@@ -68,6 +68,19 @@ inline void mlkem_batch_host(const MlkemBatch& b) {
   MlkemBatch h = b;
   if (!h.tables) h.tables = &mlkem::tables();
   for (uint32_t i = 0; i < h.count; ++i) mlkem_batch_item(h, i);
+}
+
+// One request through the host twin (the CPU paths): its MlkemStatus.
+inline uint32_t mlkem_run_one(uint32_t op, const uint8_t* in, uint8_t* out) {
+  uint32_t status = kMlkemBadRequest;
+  MlkemBatch b;
+  b.in = in;
+  b.out = out;
+  b.status = &status;
+  b.count = 1;
+  b.op = op;
+  mlkem_batch_host(b);
+  return status;
 }
 
 }  // namespace gputls::kernels
