@@ -11,6 +11,7 @@
 # Usage: pq_openssl35_test.sh MODULE_DIR [OPENSSL35]
 set -euo pipefail
 modules=$1
+source "$(dirname "$0")/peer_util.sh"
 root=$(cd "$(dirname "$0")/../.." && pwd)
 ossl35=${2:-${GPUTLS_OPENSSL35:-$root/build/openssl-3.5/bin/openssl}}
 if ! "$ossl35" version 2>/dev/null | grep -q '^OpenSSL 3\.[5-9]'; then
@@ -28,8 +29,6 @@ trap cleanup EXIT
 prov=(-provider-path "$modules" -provider gputls -provider default -propquery '?provider=gputls')
 openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$work/key.pem" -out "$work/cert.pem" \
   -subj /CN=localhost -days 1 2>/dev/null
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'; }
-wait_accept() { for _ in $(seq 100); do grep -q ACCEPT "$1" && return 0; sleep 0.1; done; echo "FAIL: server did not start"; cat "$1"; exit 1; }
 mlkem_count() {  # stats-file op
   python3 -c 'import json,sys; s=json.load(open(sys.argv[1]))["provider"][sys.argv[2]]; print(s["engine"]+s["sw"])' "$1" "$2"
 }
@@ -41,7 +40,7 @@ for group in X25519MLKEM768 SecP256r1MLKEM768 MLKEM768; do
     -cert "$work/cert.pem" -key "$work/key.pem" -accept "127.0.0.1:$port" -naccept 1 \
     >"$work/srv-$group.log" 2>&1 < <(sleep 40) &
   pids+=($!)
-  wait_accept "$work/srv-$group.log"
+  wait_for_accept "$work/srv-$group.log"
   out=$(echo | timeout 10 "$ossl35" s_client -connect "127.0.0.1:$port" -tls1_3 -groups "$group" 2>&1) || true
   grep -q "Negotiated TLS1.3 group: $group" <<<"$out" ||
     { echo "FAIL: 3.5 client -> gputls server: $group not negotiated"; echo "$out" | tail -15; cat "$work/srv-$group.log"; exit 1; }
@@ -55,7 +54,7 @@ for group in X25519MLKEM768 SecP256r1MLKEM768 MLKEM768; do
   timeout 30 "$ossl35" s_server -groups "$group" -cert "$work/cert.pem" -key "$work/key.pem" \
     -accept "127.0.0.1:$port" -naccept 1 >"$work/srv35-$group.log" 2>&1 < <(sleep 40) &
   pids+=($!)
-  wait_accept "$work/srv35-$group.log"
+  wait_for_accept "$work/srv35-$group.log"
   out=$(echo | GPUTLS_QUIET=1 GPUTLS_STATS_FILE="$work/cli-$group.json" timeout 10 openssl s_client "${prov[@]}" \
         -connect "127.0.0.1:$port" -tls1_3 -groups "$group" 2>&1) || true
   { grep -q "Protocol *: *TLSv1.3" <<<"$out" || grep -q "New, TLSv1.3" <<<"$out"; } ||

@@ -9,6 +9,7 @@
 # Usage: pq_s_server_test.sh MODULE_DIR
 set -euo pipefail
 modules=$1
+source "$(dirname "$0")/peer_util.sh"
 work=$(mktemp -d)
 server_pid=""
 cleanup() {
@@ -20,15 +21,12 @@ prov=(-provider-path "$modules" -provider gputls -provider default -propquery '?
 
 openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$work/key.pem" -out "$work/cert.pem" \
   -subj /CN=localhost -days 1 2>/dev/null
-port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()')
+port=$(free_port)
 GPUTLS_QUIET=1 GPUTLS_STATS_FILE="$work/server.json" timeout 60 openssl s_server "${prov[@]}" \
   -groups X25519MLKEM768:SecP256r1MLKEM768:MLKEM768:x25519 -cert "$work/cert.pem" -key "$work/key.pem" \
   -accept "127.0.0.1:$port" -naccept 4 >"$work/server.log" 2>&1 < <(sleep 90) &
 server_pid=$!
-for _ in $(seq 100); do
-  grep -q ACCEPT "$work/server.log" && break
-  sleep 0.1
-done
+wait_for_accept "$work/server.log"
 
 connect() {  # name stats-file s_client-args...
   local name=$1 stats=$2; shift 2

@@ -10,6 +10,7 @@
 # Usage: s_server_test.sh MODULE_DIR
 set -euo pipefail
 modules=$1
+source "$(dirname "$0")/peer_util.sh"
 work=$(mktemp -d)
 server_pid=""
 www_pid=""
@@ -23,18 +24,13 @@ trap cleanup EXIT
 openssl req -x509 -newkey rsa:2048 -nodes -keyout "$work/key.pem" -out "$work/cert.pem" -subj /CN=localhost \
   -days 1 2>/dev/null
 
-# A free loopback port: bind 0 and read it back.
-port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()')
+port=$(free_port)
 GPUTLS_QUIET=1 GPUTLS_STATS_FILE="$work/stats.json" timeout 60 openssl s_server -provider-path "$modules" \
   -provider gputls -provider default -propquery '?provider=gputls' -cert "$work/cert.pem" -key "$work/key.pem" \
   -accept "127.0.0.1:$port" -naccept 4 >"$work/server.log" 2>&1 < <(sleep 90) &
 server_pid=$!
-# stdin stays open (s_server stops at EOF on stdin). Ready when it says
-# ACCEPT: a probe connection would use up one of -naccept.
-for _ in $(seq 100); do
-  grep -q ACCEPT "$work/server.log" && break
-  sleep 0.1
-done
+# stdin stays open (s_server stops at EOF on stdin).
+wait_for_accept "$work/server.log"
 
 connect() {  # expected-protocol s_client-args...
   local want=$1; shift
@@ -72,15 +68,12 @@ PY
 if ! command -v curl >/dev/null; then
   echo "SKIPPED curl part: curl not installed"; echo "PASS"; exit 0
 fi
-www_port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()')
+www_port=$(free_port)
 GPUTLS_QUIET=1 GPUTLS_STATS_FILE="$work/www_stats.json" timeout 60 openssl s_server -provider-path "$modules" \
   -provider gputls -provider default -propquery '?provider=gputls' -cert "$work/cert.pem" -key "$work/key.pem" \
   -accept "127.0.0.1:$www_port" -naccept 2 -www >"$work/www.log" 2>&1 < <(sleep 90) &
 www_pid=$!
-for _ in $(seq 100); do
-  grep -q ACCEPT "$work/www.log" && break
-  sleep 0.1
-done
+wait_for_accept "$work/www.log"
 fetch() {  # description curl-args...
   local what=$1; shift
   local page
