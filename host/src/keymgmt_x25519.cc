@@ -162,15 +162,7 @@ struct XGen {
 };
 
 int xk_gen_set_params(void* genctx, const OSSL_PARAM params[]) {
-  auto* g = static_cast<XGen*>(genctx);
-  const OSSL_PARAM* p = OSSL_PARAM_locate_const(params, OSSL_PKEY_PARAM_GROUP_NAME);
-  const char* name = nullptr;
-  if (p && (!OSSL_PARAM_get_utf8_string_ptr(p, &name) || OPENSSL_strcasecmp(name, g->type->name) != 0)) {
-    GT_RAISE(ERR_R_PASSED_INVALID_ARGUMENT, "gputls %s: group \"%s\" is not %s", g->type->name, name ? name : "?",
-             g->type->name);
-    return 0;
-  }
-  return 1;
+  return gen_group_is(params, static_cast<XGen*>(genctx)->type->name) ? 1 : 0;
 }
 template <const EcxType* T>
 void* xk_gen_init(void* provctx, int selection, const OSSL_PARAM params[]) {
