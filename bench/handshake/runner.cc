@@ -28,7 +28,8 @@ struct Conn {
   Clock::time_point started;
   bool client_ready = false, server_ready = false;  // handshake done (and verified) on each side
   std::string echo;                                  // server: read, not yet written back
-  bool waiting_async = false;
+  bool waiting_async = false;  // the server's job paused on the engine
+  bool async_ready = false;    // ... and its wait fd is readable
   ClientExchange exchange;
 };
 
@@ -167,36 +168,59 @@ struct Worker : ClientTally {
       open(*conns.back());
     }
     while (!st->stopping()) {
-      bool all_async = true;
+      // As an event loop does: a connection whose job paused on the engine
+      // is resumed only once its wait fd is readable. Resuming it before
+      // would run the job only for it to pause again: server work that no
+      // real server does.
+      mark_ready(conns);
       for (auto& c : conns) {
         if (st->stopping()) break;
+        if (c->waiting_async && !c->async_ready) continue;
         if (step(*c)) {
           finish(*c);
           close(*c);
           if (st->stopping()) break;
           open(*c);
         }
-        all_async = all_async && c->waiting_async;
       }
-      if (all_async && !conns.empty() && !st->stopping()) wait_async(conns);
     }
     for (auto& c : conns)
       if (c->client) close(*c);
     thread_cpu = thread_cpu_s() - t0;
   }
 
-  // Every connection waits on the engine: sleep on their wait fds.
-  void wait_async(std::vector<std::unique_ptr<Conn>>& conns) {
-    std::vector<pollfd> fds;
+  // One poll over the wait fds of the connections whose jobs are paused:
+  // without waiting while some connection can go on, up to 10 ms when every
+  // one waits on the engine.
+  void mark_ready(std::vector<std::unique_ptr<Conn>>& conns) {
+    fds.clear();
+    owners.clear();
+    bool all_waiting = true;
     for (auto& c : conns) {
+      c->async_ready = false;
+      if (!c->waiting_async) {
+        all_waiting = false;
+        continue;
+      }
       size_t n = 0;
       SSL_get_all_async_fds(c->server, nullptr, &n);
-      std::vector<OSSL_ASYNC_FD> afds(n);
+      afds.resize(n);
       SSL_get_all_async_fds(c->server, afds.data(), &n);
-      for (OSSL_ASYNC_FD fd : afds) fds.push_back({fd, POLLIN, 0});
+      if (n == 0) c->async_ready = true;  // nothing to wait on: try again
+      for (size_t i = 0; i < n; ++i) {
+        fds.push_back({afds[i], POLLIN, 0});
+        owners.push_back(c.get());
+      }
     }
-    if (!fds.empty()) poll(fds.data(), fds.size(), 10);
+    if (fds.empty()) return;
+    if (poll(fds.data(), fds.size(), all_waiting ? 10 : 0) <= 0) return;
+    for (size_t i = 0; i < fds.size(); ++i)
+      if (fds[i].revents) owners[i]->async_ready = true;
   }
+
+  std::vector<pollfd> fds;
+  std::vector<Conn*> owners;
+  std::vector<OSSL_ASYNC_FD> afds;
 };
 
 // The server's library context: only the default provider, or gputls (with
