@@ -66,10 +66,25 @@ const char kWaitKey = 0;  // its address names gputls's fd in a wait ctx
 // for its sockets. Past that (or when eventfd fails) the connection's
 // operations run in software on the caller's thread, counted as no_wait_fd,
 // rather than blocking the caller's event loop on the engine.
-long wait_fd_limit() {
+long read_wait_fd_limit() {
   rlimit rl{};
   if (getrlimit(RLIMIT_NOFILE, &rl) != 0 || rl.rlim_cur == RLIM_INFINITY) return 1L << 20;
   return static_cast<long>(rl.rlim_cur / 2);
+}
+
+// The bound as last read: getrlimit is a system call, and a connection's
+// first pause would make one each time. Read again only when the cached
+// bound says no, so an application that raised its limit after loading
+// gputls (servers raise it at start) gets the new one when it matters; one
+// that lowered it sees eventfd() fail (EMFILE), handled the same way.
+std::atomic<long> g_wait_fd_limit{0};
+
+bool wait_fd_allowed(long live) {
+  long limit = g_wait_fd_limit.load(std::memory_order_relaxed);
+  if (live < limit) return true;
+  limit = read_wait_fd_limit();
+  g_wait_fd_limit.store(limit, std::memory_order_relaxed);
+  return live < limit;
 }
 
 WaitFd* wait_fd_for(ASYNC_WAIT_CTX* wctx) {
@@ -78,7 +93,7 @@ WaitFd* wait_fd_for(ASYNC_WAIT_CTX* wctx) {
   if (ASYNC_WAIT_CTX_get_fd(wctx, &kWaitKey, &fd, &custom) == 1 && custom) return static_cast<WaitFd*>(custom);
   // A slot is taken before the descriptor is made, so threads making theirs
   // at once cannot pass the bound together.
-  if (g_wait_fds_live.fetch_add(1, std::memory_order_relaxed) >= wait_fd_limit()) {
+  if (!wait_fd_allowed(g_wait_fds_live.fetch_add(1, std::memory_order_relaxed))) {
     g_wait_fds_live.fetch_sub(1, std::memory_order_relaxed);
     return nullptr;
   }
