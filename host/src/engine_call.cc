@@ -11,6 +11,7 @@
 #include <atomic>
 #include <chrono>
 #include <cstring>
+#include <thread>
 #include <vector>
 
 namespace gputls::host {
@@ -261,7 +262,8 @@ CallResult call_engine(ProvCtx* pc, ProvOp which, engine::Engine* eng, engine::O
     return CallResult::kRefused;
   }
   if (job && c->wfd) {
-    bool paused = false;
+    bool paused = false, drained = false;
+    uint64_t count;
     while (!c->req.done()) {
       paused = true;
       c->wfd->paused_call = c;
@@ -273,10 +275,19 @@ CallResult call_engine(ProvCtx* pc, ProvOp which, engine::Engine* eng, engine::O
       AbandonGuard::set_current(guard);
       c->wfd->abandon_free = nullptr;
       c->wfd->paused_call = nullptr;
+      // The engine writes the fd just before it publishes completion: a
+      // written fd means done() is a few instructions away (its thread may
+      // have been preempted in between). Wait for that here rather than
+      // pausing again on an fd that stays readable: the event loop would
+      // resume the job at once, over and over, until the engine thread runs.
+      if (read(c->wfd->fd, &count, sizeof count) == sizeof count) {
+        drained = true;
+        while (!c->req.done()) std::this_thread::yield();
+      }
     }
-    uint64_t drained;
-    ssize_t n = read(c->wfd->fd, &drained, sizeof drained);  // reset readiness for the next request
-    (void)n;
+    // Completed before a pause, or between a resume's read and its check:
+    // reset readiness for the connection's next request.
+    if (!drained) (void)!read(c->wfd->fd, &count, sizeof count);
     if (paused) st.async_paused.fetch_add(1, std::memory_order_relaxed);
   } else {
     eng->wait(c->req);
