@@ -297,11 +297,12 @@ RequestQueue* Engine::queue_for(Op op, uint32_t bits) {
 }
 
 // Checks r and takes its key reference; on success r is ready to queue or run.
+Status Engine::reject(Status s) {
+  rejected_[static_cast<size_t>(s)].fetch_add(1, std::memory_order_relaxed);
+  return s;
+}
+
 Status Engine::admit(Request& r, RequestQueue** queue) {
-  auto reject = [this](Status s) {
-    rejected_[static_cast<size_t>(s)].fetch_add(1, std::memory_order_relaxed);
-    return s;
-  };
   if (r.op >= Op::kCount) return reject(Status::kInvalidArgument);
   if (!accepting_.load()) return reject(Status::kShutdown);
   KeyEntry* entry = nullptr;
@@ -368,17 +369,49 @@ Status Engine::run_now(Request& r) {
   Entering entering(submitting_);
   RequestQueue* q = nullptr;
   if (Status s = admit(r, &q); s != Status::kOk) return s;
-  // One request on the CPU backend right here: no queue, no Batch, no
-  // allocation, no clock read (two would be a quarter of what a small
-  // AES-GCM record adds to OpenSSL's own cost). Counted once, in ran_now
-  // (OpStats::counts() reads it as a batch of one served by the CPU); not in
-  // queue_wait or service.
-  OpStats& st = q->stats();
+  return run_admitted_now(r, *q, r.entry_);
+}
+
+Status Engine::aead_lane(KeyHandle key, AeadLane* lane) {
+  if (current_pid() != owner_pid_) return Status::kWrongProcess;
+  *lane = AeadLane{};
+  KeyEntry* entry = nullptr;
+  if (Status s = keys_->acquire(key, &entry); s != Status::kOk) return s;
+  Status s = entry->type == KeyType::kAes ? Status::kOk : Status::kInvalidArgument;
+  RequestQueue* seal = s == Status::kOk ? queue_for(Op::kAesGcmSeal, entry->bits) : nullptr;
+  RequestQueue* open = s == Status::kOk ? queue_for(Op::kAesGcmOpen, entry->bits) : nullptr;
+  if (s == Status::kOk && (!seal || !open)) s = Status::kUnsupported;
+  if (s == Status::kOk) *lane = AeadLane{entry, {seal, open}};
+  keys_->release(key);  // the caller's registration keeps the entry alive
+  return s;
+}
+
+Status Engine::run_now(const AeadLane& lane, Request& r) {
+  if (current_pid() != owner_pid_) return Status::kWrongProcess;
+  Entering entering(submitting_);
+  if (!lane || !is_aead(r.op)) return reject(Status::kInvalidArgument);
+  if (!accepting_.load()) return reject(Status::kShutdown);
+  if (Status s = validate_aead(r); s != Status::kOk) return reject(s);
+  RequestQueue& q = *lane.queue[r.op == Op::kAesGcmOpen ? 1 : 0];
+  r.state_.store(0, std::memory_order_relaxed);
+  r.entry_ = nullptr;  // no reference taken, none to release at completion
+  r.queue_ = &q;
+  r.served_by = BackendKind::kNone;
+  return run_admitted_now(r, q, lane.entry);
+}
+
+// One request on the CPU backend right here: no queue, no Batch, no
+// allocation, no clock read (two would be a quarter of what a small AES-GCM
+// record adds to OpenSSL's own cost). Counted once, in ran_now
+// (OpStats::counts() reads it as a batch of one served by the CPU); not in
+// queue_wait or service.
+Status Engine::run_admitted_now(Request& r, RequestQueue& q, KeyEntry* entry) {
+  OpStats& st = q.stats();
   // A record the GPU would have taken but for its size: counted as launch()
   // counts the small records of a queued batch.
   if (!devices_.empty() && config_.policy != Policy::kCpu && is_aead(r.op) && r.in_len < config_.aes_gpu_min_bytes)
     st.count_fallback(Fallback::kRecordSize);
-  const Status s = cpu_->run_one(q->op(), r.entry_, r);
+  const Status s = cpu_->run_one(q.op(), entry, r);
   r.served_by = BackendKind::kCpu;
   st.ran_now.fetch_add(1, std::memory_order_relaxed);
   if (s != Status::kOk) st.ran_now_failed.fetch_add(1, std::memory_order_relaxed);
@@ -756,9 +789,13 @@ struct ProcessEngine {
 std::atomic<const ProcessEngine*> g_published{nullptr};
 }  // namespace
 
+Engine* Engine::this_process() {
+  const ProcessEngine* p = g_published.load(std::memory_order_acquire);
+  return p && p->pid == current_pid() ? p->engine : nullptr;
+}
+
 Engine* Engine::for_this_process(std::string* error, const Config* given) {
-  if (const ProcessEngine* p = g_published.load(std::memory_order_acquire); p && p->pid == current_pid())
-    return p->engine;
+  if (Engine* e = this_process()) return e;
   static const int registered = pthread_atfork(lock_process_engine, unlock_process_engine, unlock_process_engine);
   (void)registered;
   std::lock_guard<std::mutex> lock(g_process_mu);

@@ -99,6 +99,60 @@ TEST(EngineAesGcm, RunNowInPlace) {
   EXPECT_EQ(0, std::memcmp(r.tag, r.want_tag, 16));
 }
 
+// The lane (Engine::aead_lane): records through it give OpenSSL's results,
+// a tampered open fails with its output zeroed, and each is counted as a
+// run_now() record is; a lane is refused for a stale handle and for a key
+// that is not an AES key, and checks each record as run_now() does.
+TEST(EngineAesGcm, LaneRecordsMatchOpenSslAndCountAsRunNow) {
+  auto eng = make_engine(cpu_config());
+  const Bytes key = random_bytes(16);
+  const KeyHandle h = testing::register_aes(*eng, key);
+  Engine::AeadLane lane;
+  ASSERT_EQ(eng->aead_lane(h, &lane), Status::kOk);
+  ASSERT_TRUE(lane);
+  std::vector<Record> records(40);
+  for (size_t i = 0; i < records.size(); ++i) make_record(records[i], key, h, i % 2 == 0, 1 + 61 * i, i % 14);
+  for (Record& r : records) EXPECT_EQ(eng->run_now(lane, r.req), Status::kOk);
+  for (size_t i = 0; i < records.size(); ++i) {
+    expect_result(records[i], i);
+    EXPECT_EQ(records[i].req.served_by, BackendKind::kCpu);
+    EXPECT_TRUE(records[i].req.done());
+  }
+  const OpStats* seal = eng->op_stats(Op::kAesGcmSeal, 128);
+  const OpStats* open = eng->op_stats(Op::kAesGcmOpen, 128);
+  ASSERT_TRUE(seal && open);
+  EXPECT_EQ(seal->ran_now.load(), 20u);
+  EXPECT_EQ(open->ran_now.load(), 20u);
+
+  Record bad;
+  make_record(bad, key, h, false, 100, 5);
+  bad.tag[3] ^= 1;
+  EXPECT_EQ(eng->run_now(lane, bad.req), Status::kCryptoFailure);
+  EXPECT_EQ(bad.out, Bytes(100, 0)) << "a failed open left plaintext";
+  EXPECT_EQ(open->ran_now_failed.load(), 1u);
+
+  Record odd_iv;
+  make_record(odd_iv, key, h, true, 32, 5);
+  odd_iv.aead.nonce_len = 16;
+  EXPECT_EQ(eng->run_now(lane, odd_iv.req), Status::kBadIvLength);
+  Record not_aead;
+  make_record(not_aead, key, h, true, 32, 5);
+  not_aead.req.op = Op::kEcho;
+  EXPECT_EQ(eng->run_now(lane, not_aead.req), Status::kInvalidArgument);
+  EXPECT_EQ(eng->run_now(Engine::AeadLane{}, not_aead.req), Status::kInvalidArgument);
+
+  EVP_PKEY* xk = testing::x25519_key();
+  KeyHandle x{};
+  ASSERT_EQ(eng->register_x25519_key(testing::x25519_material(xk), &x), Status::kOk);
+  EVP_PKEY_free(xk);
+  Engine::AeadLane none;
+  EXPECT_EQ(eng->aead_lane(x, &none), Status::kInvalidArgument);
+  EXPECT_FALSE(none);
+  ASSERT_EQ(eng->free_key(h), Status::kOk);
+  EXPECT_EQ(eng->aead_lane(h, &none), Status::kStaleKey);
+  EXPECT_FALSE(none);
+}
+
 // One key used by several threads at once (the CPU backend's context for the
 // key is taken by one; the others key a context of their own from the key's
 // material): every record still matches OpenSSL.

@@ -69,6 +69,7 @@ struct GcmCtx {
   engine::SecureBytes key;
   bool key_set = false;
   std::unique_ptr<EngineKeyRef> ref;  // the key's engine registration, made on first use
+  AeadLaneCache lane;                 // its fast path for records run on this thread
   bool enc = true;
 
   // The IV as the caller set (or the cipher generated) it, and its state.
@@ -163,10 +164,9 @@ bool run_record(GcmCtx* c, bool seal, const uint8_t* nonce, size_t nonce_len, co
     m.key = c->key;
     return eng->register_aes_key(m, h);
   };
-  return run_private_op(
-      c->pc, seal ? ProvOp::kAesGcmSeal : ProvOp::kAesGcmOpen, *c->ref, reg,
-      seal ? engine::Op::kAesGcmSeal : engine::Op::kAesGcmOpen, in, len, out, len,
-      [&] { return sw_record(c, seal, nonce, kEngineIvLen, aad, aad_len, in, out, len, tag); }, &a);
+  return run_record_op(c->pc, seal ? ProvOp::kAesGcmSeal : ProvOp::kAesGcmOpen, *c->ref, c->lane, reg,
+                       seal ? engine::Op::kAesGcmSeal : engine::Op::kAesGcmOpen, in, out, len, a,
+                       [&] { return sw_record(c, seal, nonce, kEngineIvLen, aad, aad_len, in, out, len, tag); });
 }
 
 // ------------------------------------------------------------ IV state
@@ -175,8 +175,7 @@ bool run_record(GcmCtx* c, bool seal, const uint8_t* nonce, size_t nonce_len, co
 void start_message(GcmCtx* c) {
   std::memcpy(c->msg_iv, c->iv, c->ivlen);
   c->msg_ivlen = c->ivlen;
-  if (!c->aad.empty()) OPENSSL_cleanse(c->aad.data(), c->aad.size());
-  c->aad.clear();
+  c->aad.clear();  // authenticated, not secret: no wipe per message
   c->route = Route::kUndecided;
   c->auth_failed = false;
   c->iv_state = IvState::kCopied;
@@ -289,6 +288,7 @@ int gcm_init(void* vctx, const unsigned char* key, size_t keylen, const unsigned
     c->key.assign(key, key + keylen);
     c->key_set = true;
     c->sw_keyed = false;
+    c->lane = AeadLaneCache{};  // before the registration it points into is freed
     c->ref = std::make_unique<EngineKeyRef>();  // the previous key's registration is freed
     c->tls_enc_records = 0;
     // A message in progress restarts under the new key (its IV stays used).
@@ -541,9 +541,7 @@ bool is(const OSSL_PARAM* p, const char* name) { return std::strcmp(p->key, name
 int gcm_get_ctx_params(void* vctx, OSSL_PARAM params[]) {
   auto* c = static_cast<GcmCtx*>(vctx);
   for (OSSL_PARAM* p = params; p && p->key; ++p) {
-    if (is(p, OSSL_CIPHER_PARAM_IVLEN)) {
-      if (!OSSL_PARAM_set_size_t(p, c->ivlen)) return 0;
-    } else if (is(p, OSSL_CIPHER_PARAM_AEAD_TAG)) {
+    if (is(p, OSSL_CIPHER_PARAM_AEAD_TAG)) {  // first: libssl asks for it after every sealed record
       const size_t sz = p->data_size;
       if (sz == 0 || sz > kTagLen || !c->enc || c->taglen == kUnset || p->data_type != OSSL_PARAM_OCTET_STRING) {
         raise(PROV_R_INVALID_TAG, "the tag is read after final, when encrypting, 1 to 16 bytes");
@@ -551,6 +549,8 @@ int gcm_get_ctx_params(void* vctx, OSSL_PARAM params[]) {
       }
       std::memcpy(p->data, c->tag, sz);
       p->return_size = sz;
+    } else if (is(p, OSSL_CIPHER_PARAM_IVLEN)) {
+      if (!OSSL_PARAM_set_size_t(p, c->ivlen)) return 0;
     } else if (is(p, OSSL_CIPHER_PARAM_KEYLEN)) {
       if (!OSSL_PARAM_set_size_t(p, c->keylen)) return 0;
     } else if (is(p, OSSL_CIPHER_PARAM_AEAD_TAGLEN)) {

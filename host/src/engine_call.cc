@@ -185,13 +185,20 @@ long wait_fds_live() { return g_wait_fds_live.load(std::memory_order_relaxed); }
 
 long engine_calls_alive() { return g_calls_alive.load(std::memory_order_relaxed); }
 
+namespace {
+// Whether the engine runs this request on the caller's thread (run_now)
+// rather than queueing it.
+bool runs_inline(const engine::Config& cfg, engine::Engine* eng, engine::Op op, size_t in_len) {
+  return cfg.inline_without_gpu && eng->prefers_run_now(op, in_len) &&
+         (!cfg.inline_records_only || (engine::is_aead(op) && in_len < cfg.aes_gpu_min_bytes));
+}
+}  // namespace
+
 CallResult call_engine(ProvCtx* pc, ProvOp which, engine::Engine* eng, engine::Op op, engine::KeyHandle key,
                        const uint8_t* in, size_t in_len, uint8_t* out, size_t out_len,
                        const engine::AeadParams* aead) {
   ProvOpStats& st = pc->stats[which];
-  const engine::Config& cfg = pc->config;
-  if (cfg.inline_without_gpu && eng->prefers_run_now(op, in_len) &&
-      (!cfg.inline_records_only || (engine::is_aead(op) && in_len < cfg.aes_gpu_min_bytes))) {
+  if (runs_inline(pc->config, eng, op, in_len)) {
     // Nothing to batch for (no GPU, policy cpu, or an AES-GCM record below
     // the GPU's size threshold): the engine runs it right here, with no
     // queue and no thread handoff; pausing an ASYNC_JOB would only add a
@@ -377,6 +384,36 @@ bool run_private_op(ProvCtx* pc, ProvOp which, EngineKeyRef& ref,
   const bool ok = software();
   (ok ? st.sw : st.failed).fetch_add(1);
   return ok;
+}
+
+bool run_record_op(ProvCtx* pc, ProvOp which, EngineKeyRef& ref, AeadLaneCache& cache,
+                   FunctionRef<engine::Status(engine::Engine*, engine::KeyHandle*)> reg, engine::Op op,
+                   const uint8_t* in, uint8_t* out, size_t len, const engine::AeadParams& aead,
+                   FunctionRef<bool()> software) {
+  engine::Engine* eng = pc->engine();
+  if (eng && runs_inline(pc->config, eng, op, len)) {
+    if (cache.engine != eng || !cache.lane) {
+      cache = AeadLaneCache{};
+      const engine::KeyHandle h = ref.handle_for(eng, reg);
+      if (h.valid() && eng->aead_lane(h, &cache.lane) == engine::Status::kOk) cache.engine = eng;
+    }
+    if (cache.lane) {
+      engine::Request req;
+      req.op = op;
+      req.in = in;
+      req.in_len = len;
+      req.out = out;
+      req.out_len = len;
+      req.aead = &aead;
+      ProvOpStats& st = pc->stats[which];
+      switch (eng->run_now(cache.lane, req)) {
+        case engine::Status::kOk: st.engine.fetch_add(1, std::memory_order_relaxed); return true;
+        case engine::Status::kCryptoFailure: st.failed.fetch_add(1, std::memory_order_relaxed); return false;
+        default: break;  // e.g. shut down: the usual path below decides
+      }
+    }
+  }
+  return run_private_op(pc, which, ref, reg, op, in, len, out, len, software, &aead);
 }
 
 }  // namespace gputls::host

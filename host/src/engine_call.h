@@ -100,4 +100,17 @@ bool run_private_op(ProvCtx* pc, ProvOp which, EngineKeyRef& ref,
                     const uint8_t* in, size_t in_len, uint8_t* out, size_t out_len, FunctionRef<bool()> software,
                     const engine::AeadParams* aead = nullptr);
 
+// AES-GCM records: run_private_op, but a record the engine serves on the
+// caller's thread goes through the key's lane (Engine::AeadLane), made on
+// first use and kept here. One per cipher context, used by its thread only.
+struct AeadLaneCache {
+  engine::Engine* engine = nullptr;  // the lane's engine (another after fork)
+  engine::Engine::AeadLane lane;
+};
+
+bool run_record_op(ProvCtx* pc, ProvOp which, EngineKeyRef& ref, AeadLaneCache& cache,
+                   FunctionRef<engine::Status(engine::Engine*, engine::KeyHandle*)> reg, engine::Op op,
+                   const uint8_t* in, uint8_t* out, size_t len, const engine::AeadParams& aead,
+                   FunctionRef<bool()> software);
+
 }  // namespace gputls::host
