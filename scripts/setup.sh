@@ -23,6 +23,9 @@ packages=(
   tshark
   # OpenSSL 3.5 from Debian's source (build-openssl35.sh), the post-quantum interop peer
   xz-utils perl make
+  # headless Chromium, a browser peer offering X25519MLKEM768 (chromium_haproxy_test.sh and the
+  # appliance's tls_chromium netns test; about 100 MB more to download, recommends not needed headless)
+  chromium
 )
 
 missing=()

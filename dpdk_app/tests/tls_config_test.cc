@@ -23,6 +23,7 @@
 #include "proxy/proxy_app.h"
 #include "tls/ticket_keys.h"
 #include "tls/tls_context.h"
+#include "tls/tls_stats.h"
 #include "tls_test_util.h"
 
 namespace gputls::tls {
@@ -67,8 +68,9 @@ TEST(TlsContext, LoadsACertificateAndKey) {
 // client offering `client_ciphers` in its order: the suite negotiated, or ""
 // when the handshake failed.
 // One handshake over a BIO pair between fresh SSLs of the two contexts: the
-// suite negotiated, or "" when it failed.
-std::string handshake(SSL_CTX* server_ctx, SSL_CTX* client_ctx) {
+// suite negotiated, or "" when it failed; *group (if given): the server's
+// negotiated_group_name (what the stats count).
+std::string handshake(SSL_CTX* server_ctx, SSL_CTX* client_ctx, std::string* group = nullptr) {
   SSL* c = SSL_new(client_ctx);
   SSL* s = SSL_new(server_ctx);
   BIO *cb = nullptr, *sb = nullptr;
@@ -88,6 +90,7 @@ std::string handshake(SSL_CTX* server_ctx, SSL_CTX* client_ctx) {
   }
   ERR_clear_error();
   std::string suite = cdone && sdone ? SSL_get_cipher_name(s) : "";
+  if (group) *group = cdone && sdone ? std::string(negotiated_group_name(s)) : "";
   SSL_free(c);
   SSL_free(s);
   return suite;
@@ -159,8 +162,9 @@ TEST(TlsContext, BadSettingsSayWhatIsWrong) {
 
 // Issue 23: with gputls the appliance offers X25519MLKEM768 first. A TLS 1.3
 // client with gputls offering X25519MLKEM768 and x25519 gets the hybrid
-// (gputls's counters: the server encapsulated); a classic client (OpenSSL's
-// default context, no ML-KEM) still gets x25519; --groups x25519 turns it off.
+// (gputls's counters: the server encapsulated; the name the appliance's stats
+// count it under); a classic client (OpenSSL's default context, no ML-KEM)
+// still gets x25519; --groups x25519 turns it off.
 TEST(TlsContext, OffersX25519Mlkem768FirstWithGputls) {
   Material m;
   auto encaps = [](const TlsContext& t) -> uint64_t {
@@ -183,16 +187,21 @@ TEST(TlsContext, OffersX25519Mlkem768FirstWithGputls) {
   std::string err;
   auto t = TlsContext::create(s, &err);
   ASSERT_TRUE(t) << err;
-  ASSERT_NE(handshake(t->ssl_ctx(), pq_client), "");
+  std::string group;
+  ASSERT_NE(handshake(t->ssl_ctx(), pq_client, &group), "");
   EXPECT_EQ(encaps(*t), 1u);
-  ASSERT_NE(handshake(t->ssl_ctx(), classic), "");
+  EXPECT_EQ(group, "X25519MLKEM768");
+  EXPECT_EQ(key_exchange_group_index(group), 0u);
+  ASSERT_NE(handshake(t->ssl_ctx(), classic, &group), "");
   EXPECT_EQ(encaps(*t), 1u);
+  EXPECT_EQ(group, "x25519");
 
   s.groups = "x25519";
   auto off = TlsContext::create(s, &err);
   ASSERT_TRUE(off) << err;
-  ASSERT_NE(handshake(off->ssl_ctx(), pq_client), "");
+  ASSERT_NE(handshake(off->ssl_ctx(), pq_client, &group), "");
   EXPECT_EQ(encaps(*off), 0u);
+  EXPECT_EQ(group, "x25519");
   SSL_CTX_free(pq_client);
   SSL_CTX_free(classic);
   OSSL_PROVIDER_unload(g);

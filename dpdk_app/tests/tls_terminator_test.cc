@@ -1,7 +1,8 @@
 // TlsTerminator in process: an OpenSSL client (default provider, memory BIOs)
 // talks to the terminator over the real per-core TCP stack through the
 // simulated peer, with an echo app on the plaintext side. Covers both TLS
-// versions, data both ways, a garbage ClientHello and a stalled handshake.
+// versions, data both ways, a garbage ClientHello, a stalled handshake and
+// the handshakes' key-exchange group counters.
 #include "tls/tls_terminator.h"
 
 #include <gtest/gtest.h>
@@ -184,9 +185,36 @@ TEST_P(TlsTerminatorVersions, HandshakeAndEchoBothWays) {
   EXPECT_EQ(r.stats.close_notify_received.get(), 1u);
   EXPECT_EQ(r.stats.close_notify_sent.get(), 1u);
   EXPECT_EQ(r.stats.handshake_failures.get(), 0u);
+  // OpenSSL's default groups on both sides: x25519 (TLS 1.3 key share, TLS 1.2 ECDHE).
+  EXPECT_EQ(r.stats.key_exchange_groups[key_exchange_group_index("x25519")].get(), 1u);
 }
 
 INSTANTIATE_TEST_SUITE_P(Tls, TlsTerminatorVersions, ::testing::Values("1.2", "1.3"));
+
+// Issue 23: the stats show which group each handshake's key exchange used
+// (the netns Chromium test reads X25519MLKEM768 there). A client offering
+// P-256 only is counted under secp256r1 and nowhere else; every known group
+// is in the JSON (0 when unused), so a test can assert one was not used.
+TEST(TlsTerminator, HandshakesAreCountedByKeyExchangeGroup) {
+  Rig r("1.3");
+  ASSERT_EQ(SSL_set1_groups_list(r.cssl, "P-256"), 1);
+  ASSERT_TRUE(r.handshake());
+  const nlohmann::json groups = tls_stats_json(r.stats)["key_exchange_groups"];
+  EXPECT_EQ(groups.size(), kKeyExchangeGroups.size() + 1);
+  for (auto& [name, n] : groups.items()) EXPECT_EQ(n.get<uint64_t>(), name == "secp256r1" ? 1u : 0u) << name;
+}
+
+TEST(TlsStats, KeyExchangeGroupNamesAreMatchedWithoutCase) {
+  EXPECT_EQ(key_exchange_group_index("X25519MLKEM768"), 0u);
+  EXPECT_EQ(key_exchange_group_index("x25519mlkem768"), 0u);
+  EXPECT_EQ(kKeyExchangeGroups[key_exchange_group_index("X25519")], "x25519");
+  EXPECT_EQ(key_exchange_group_index("brainpoolP256r1tls13"), kOtherGroup);
+  EXPECT_EQ(key_exchange_group_index("x2551"), kOtherGroup);
+  TlsStats s;
+  s.count_group("");  // no key exchange: not counted
+  s.count_group("?");
+  EXPECT_EQ(s.key_exchange_groups[kOtherGroup].get(), 1u);
+}
 
 TEST(TlsTerminator, PlainHttpInsteadOfTlsIsRefusedAndClosed) {
   Rig r("1.3");

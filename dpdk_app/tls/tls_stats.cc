@@ -2,6 +2,7 @@
 
 #include <openssl/ssl.h>
 
+#include <algorithm>
 #include <cctype>
 
 namespace gputls::tls {
@@ -19,6 +20,26 @@ std::string_view handshake_failure_name(HandshakeFailure f) {
     case HandshakeFailure::kCount: break;
   }
   return "unknown";
+}
+
+size_t key_exchange_group_index(std::string_view name) {
+  auto lower = [](char c) { return char(std::tolower(uint8_t(c))); };
+  for (size_t i = 0; i < kKeyExchangeGroups.size(); ++i) {
+    const std::string_view g = kKeyExchangeGroups[i];
+    if (g.size() == name.size() && std::equal(g.begin(), g.end(), name.begin(),
+                                              [&](char a, char b) { return lower(a) == lower(b); }))
+      return i;
+  }
+  return kOtherGroup;
+}
+
+std::string_view negotiated_group_name(SSL* ssl) {
+  // OpenSSL 3.0: a NID for its own groups, TLSEXT_nid_unknown | the TLS id for
+  // a provider's (gputls's ML-KEM groups); SSL_group_to_name names both.
+  const long nid = SSL_get_negotiated_group(ssl);
+  if (nid <= 0) return "";
+  const char* name = SSL_group_to_name(ssl, int(nid));
+  return name && *name ? name : "?";
 }
 
 namespace {
@@ -55,6 +76,11 @@ nlohmann::json tls_stats_json(const TlsStats& s) {
   j["failures"] = f;
   j["alerts_sent"] = alerts_json(s.alerts_sent);
   j["alerts_received"] = alerts_json(s.alerts_received);
+  nlohmann::json g = nlohmann::json::object();
+  for (size_t i = 0; i < kKeyExchangeGroups.size(); ++i)
+    g[std::string(kKeyExchangeGroups[i])] = s.key_exchange_groups[i].get();
+  g["other"] = s.key_exchange_groups[kOtherGroup].get();
+  j["key_exchange_groups"] = g;
   return j;
 }
 

@@ -158,6 +158,7 @@ void TlsTerminator::on_handshake_done(Conn& k) {
   k.progress_us = now_us_;
   if (SSL_session_reused(k.ssl)) stats_.handshakes_resumed.add();
   else stats_.handshakes_full.add();
+  stats_.count_group(negotiated_group_name(k.ssl));
   X509* peer = SSL_get0_peer_certificate(k.ssl);
   if (peer && SSL_get_verify_result(k.ssl) == X509_V_OK) stats_.client_certs_verified.add();
   k.in.reset(new uint8_t[kPlainBuf]);

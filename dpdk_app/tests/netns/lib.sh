@@ -22,7 +22,8 @@ APP_PID=""
 # Other processes a test starts (servers, capture): stopped by the trap.
 EXTRA_PIDS=()
 
-skip() { echo "SKIP: $*"; exit 77; }
+# (WORK goes too: a test may skip before netns_setup sets the trap that removes it.)
+skip() { echo "SKIP: $*"; rm -rf "$WORK"; exit 77; }
 
 cleanup() {
   local rc=$?
