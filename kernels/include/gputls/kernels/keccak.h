@@ -4,10 +4,18 @@
 // the round constants come from their LFSR (FIPS 202 algorithm 5), so the
 // same code runs on both sides with nothing to upload. Nothing here branches
 // on or indexes by the data; input and output lengths are public.
+//
+// Every index into the 25-lane state is a compile-time constant (the rho-pi
+// walk is expanded by template, the lane loops unrolled): on the device the
+// state then lives in 50 registers. Bytes go in and out through a block
+// buffer, so absorbing or squeezing at any byte position never indexes the
+// state at run time (that would put it in local memory for the whole
+// permutation: before, each permutation also ran the pi walk as 24 loops).
 #pragma once
 
 #include <cstddef>
 #include <cstdint>
+#include <utility>
 
 #include "gputls/kernels/gt_hd.h"
 
@@ -30,6 +38,34 @@ GT_HD constexpr int pi_lane(int i) {
 
 GT_HD uint64_t rotl64(uint64_t v, int n) { return n == 0 ? v : (v << n) | (v >> (64 - n)); }
 
+// One step of rho-pi with its lane and rotation fixed at compile time.
+template <int I>
+GT_HD void rho_pi_step(uint64_t s[25], uint64_t& t) {
+  constexpr int j = pi_lane(I);
+  constexpr int r = rho_rotation(I);
+  const uint64_t next = s[j];
+  s[j] = rotl64(t, r);
+  t = next;
+}
+
+template <int... I>
+GT_HD void rho_pi(uint64_t s[25], std::integer_sequence<int, I...>) {
+  uint64_t t = s[1];
+  (rho_pi_step<I>(s, t), ...);
+}
+
+GT_HD uint64_t load64_le(const uint8_t* p) {
+  uint64_t v = 0;
+GT_UNROLL
+  for (int b = 0; b < 8; ++b) v |= uint64_t{p[b]} << (8 * b);
+  return v;
+}
+
+GT_HD void store64_le(uint8_t* p, uint64_t v) {
+GT_UNROLL
+  for (int b = 0; b < 8; ++b) p[b] = static_cast<uint8_t>(v >> (8 * b));
+}
+
 }  // namespace detail
 
 // Keccak-f[1600] on 25 lanes, lane (x, y) at index x + 5 y.
@@ -37,25 +73,25 @@ GT_HD void permute(uint64_t s[25]) {
   uint32_t lfsr = 1;  // round constants: FIPS 202 rc(t), x^8 + x^6 + x^5 + x^4 + 1
   for (int round = 0; round < 24; ++round) {
     uint64_t c[5];
+GT_UNROLL
     for (int x = 0; x < 5; ++x) c[x] = s[x] ^ s[x + 5] ^ s[x + 10] ^ s[x + 15] ^ s[x + 20];
+GT_UNROLL
     for (int x = 0; x < 5; ++x) {
       const uint64_t d = c[(x + 4) % 5] ^ detail::rotl64(c[(x + 1) % 5], 1);
+GT_UNROLL
       for (int y = 0; y < 25; y += 5) s[x + y] ^= d;
     }
-    uint64_t t = s[1];
+    detail::rho_pi(s, std::make_integer_sequence<int, 24>{});
 GT_UNROLL
-    for (int i = 0; i < 24; ++i) {
-      const int j = detail::pi_lane(i);
-      const uint64_t next = s[j];
-      s[j] = detail::rotl64(t, detail::rho_rotation(i));
-      t = next;
-    }
     for (int y = 0; y < 25; y += 5) {
       uint64_t row[5];
+GT_UNROLL
       for (int x = 0; x < 5; ++x) row[x] = s[y + x];
+GT_UNROLL
       for (int x = 0; x < 5; ++x) s[y + x] = row[x] ^ (~row[(x + 1) % 5] & row[(x + 2) % 5]);
     }
     uint64_t rc = 0;
+GT_UNROLL
     for (int j = 0; j < 7; ++j) {
       rc |= uint64_t{lfsr & 1} << ((1 << j) - 1);
       lfsr = ((lfsr << 1) ^ ((lfsr >> 7) * 0x71u)) & 0xffu;
@@ -64,35 +100,56 @@ GT_UNROLL
   }
 }
 
-// A sponge: absorb, finish with the domain's padding, squeeze.
+// A sponge: absorb, finish with the domain's padding, squeeze. Bytes are
+// staged in `block` (input not yet absorbed; output of the current block),
+// the state is touched only a whole block at a time.
 struct Sponge {
+  static constexpr uint32_t kMaxRate = 168;  // SHAKE128
   uint64_t s[25];
-  uint32_t rate;  // bytes
-  uint32_t pos;   // bytes absorbed into (or squeezed from) the current block
+  uint8_t block[kMaxRate];
+  uint32_t rate;  // bytes, a multiple of 8, at most kMaxRate
+  uint32_t pos;   // bytes staged in (or squeezed from) the current block
 
   GT_HD void init(uint32_t rate_bytes) {
+GT_UNROLL
     for (int i = 0; i < 25; ++i) s[i] = 0;
     rate = rate_bytes;
     pos = 0;
   }
 
-  GT_HD void xor_byte(uint32_t i, uint8_t v) { s[i / 8] ^= uint64_t{v} << (8 * (i % 8)); }
+  // The staged block into the state's first rate / 8 lanes, then Keccak-f.
+  GT_HD void absorb_block() {
+GT_UNROLL
+    for (int i = 0; i < 25; ++i)
+      if (8 * uint32_t(i) < rate) s[i] ^= detail::load64_le(block + 8 * i);
+    permute(s);
+  }
 
   GT_HD void absorb(const uint8_t* in, size_t len) {
     for (size_t k = 0; k < len; ++k) {
-      xor_byte(pos, in[k]);
+      block[pos] = in[k];
       if (++pos == rate) {
-        permute(s);
+        absorb_block();
         pos = 0;
       }
     }
   }
 
-  // Padding: the domain bits (0x06 for SHA3, 0x1f for SHAKE) then the final 1.
+  // Padding: the domain bits (0x06 for SHA3, 0x1f for SHAKE) then the final
+  // 1; the first output block is made ready.
   GT_HD void finish(uint8_t domain) {
-    xor_byte(pos, domain);
-    xor_byte(rate - 1, 0x80);
-    permute(s);
+    for (uint32_t k = pos; k < rate; ++k) block[k] = 0;
+    block[pos] ^= domain;
+    block[rate - 1] ^= 0x80;
+    absorb_block();
+    output_block();
+  }
+
+  // The state's first rate bytes into `block`.
+  GT_HD void output_block() {
+GT_UNROLL
+    for (int i = 0; i < 25; ++i)
+      if (8 * uint32_t(i) < rate) detail::store64_le(block + 8 * i, s[i]);
     pos = 0;
   }
 
@@ -100,17 +157,19 @@ struct Sponge {
     for (size_t k = 0; k < len; ++k) {
       if (pos == rate) {
         permute(s);
-        pos = 0;
+        output_block();
       }
-      out[k] = static_cast<uint8_t>(s[pos / 8] >> (8 * (pos % 8)));
-      ++pos;
+      out[k] = block[pos++];
     }
   }
 
-  // Secret inputs (keys, seeds) pass through the state: wiped by the owner.
+  // Secret inputs (keys, seeds) pass through the state and the block: wiped
+  // by the owner.
   GT_HD void wipe() {
     volatile uint64_t* v = s;
     for (int i = 0; i < 25; ++i) v[i] = 0;
+    volatile uint8_t* b = block;
+    for (uint32_t i = 0; i < kMaxRate; ++i) b[i] = 0;
   }
 };
 
