@@ -9,11 +9,13 @@
 #      the default provider runs synchronously (as a server without an
 #      offload would); gputls runs in SSL_MODE_ASYNC when it has a GPU to
 #      batch for, synchronously (inline) otherwise;
+#      then the post-quantum hybrid: TLS 1.3 X25519MLKEM768 + ECDSA P-256 beside
+#      X25519 on the same gputls (OpenSSL 3.0's default provider has no ML-KEM);
 #   2. for reference, on loopback: `openssl s_time` against `openssl s_server`
 #      (default provider, and -provider gputls on the server), and
 #      gputls-bench's network mode against the same s_server with its CPU
 #      measured from /proc;
-#   3. with --micro, the engine/RSA/EC/AES-GCM micro-benchmarks as well;
+#   3. with --micro, the engine/RSA/EC/ML-KEM/AES-GCM micro-benchmarks as well;
 #   4. with --appliance (as root), the DPDK appliance's network path vs kernel
 #      TCP on the same cores (scripts/bench_appliance.sh), and its TLS
 #      termination vs HAProxy (scripts/bench_tls_appliance.sh).
@@ -35,7 +37,7 @@ done
 t0=$SECONDS
 
 targets="gputls gputls-bench"
-[ $micro = 1 ] && targets="$targets micro_engine micro_rsa micro_ec micro_aes_gcm micro_tls_records"
+[ $micro = 1 ] && targets="$targets micro_engine micro_rsa micro_ec micro_mlkem micro_aes_gcm micro_tls_records"
 if [ -n "${GPUTLS_BUILD_DIR:-}" ]; then
   dir=$GPUTLS_BUILD_DIR
 else
@@ -94,6 +96,27 @@ hs() {  # name args...
 hs tls12_rsa2048 --tls 1.2 --cipher AES128-GCM-SHA256 --cert rsa2048
 hs tls13_x25519_rsa2048 --tls 1.3 --group x25519 --cert rsa2048
 hs tls13_x25519_ecdsa_p256 --tls 1.3 --group x25519 --cert ecdsa-p256
+
+# Post-quantum key exchange: only gputls has ML-KEM here (the in-process clients load their own copy
+# of gputls.so), so X25519MLKEM768 is set beside X25519 on the same provider, alternating at each
+# point: what the hybrid adds to the server's CPU per handshake (bench_table.py's post-quantum table).
+pq() {  # name args...
+  local name=$1 parts=() level group; shift
+  echo "-- $name: X25519 vs X25519MLKEM768 on $gp"
+  for level in ${sweep//,/ }; do
+    for group in x25519 x25519mlkem768; do
+      # shellcheck disable=SC2086
+      "$bench" handshake --provider "$gp" $gp_async --modules "$modules" --tls 1.3 --group "$group" \
+        --duration "$duration" --concurrency "$level" --threads "$threads" --json "$out/.q$group$level.json" "$@" |
+        sed -n "$([ "$level" = "${sweep%%,*}" ] && [ "$group" = x25519 ] && echo 1,)2p"
+      parts+=("$out/.q$group$level.json")
+    done
+  done
+  python3 -c 'import json,sys; json.dump([r for p in sys.argv[2:] for r in json.load(open(p))], open(sys.argv[1], "w"), indent=2)' \
+    "$out/pq_$name.json" "${parts[@]}"
+  rm -f "${parts[@]}"
+}
+pq tls13_x25519mlkem768_ecdsa_p256 --cert ecdsa-p256
 
 echo "== 2. reference on loopback: openssl s_time and gputls-bench --connect against openssl s_server, ${stime}s each"
 work=$(mktemp -d)
@@ -173,7 +196,8 @@ json.dump({"s_time": records, "gputls_bench_network": net}, open(sys.argv[2], "w
 PY
 
 # shellcheck disable=SC2046
-python3 bench/handshake/validate_json.py bench/handshake/schema.json "$out"/handshake_*.json $(ls "$out"/host_cost_*.json 2>/dev/null) "$work"/net-*.json
+python3 bench/handshake/validate_json.py bench/handshake/schema.json "$out"/handshake_*.json $(ls "$out"/host_cost_*.json 2>/dev/null) \
+  "$out"/pq_*.json "$work"/net-*.json
 
 echo "== summary (ratios measured in this run)"
 # The plot needs matplotlib: Debian's python3-matplotlib, for /usr/bin/python3.
@@ -187,8 +211,8 @@ if [ $micro = 1 ]; then
   taskset -c 0 "$dir/bench/micro_engine" --benchmark_min_time="$min_time" \
     --benchmark_out="$out/micro_engine.json" --benchmark_out_format=json >/dev/null
   python3 scripts/bench_table.py "$out/micro_engine.json"
-  # RSA, EC and AES-GCM (its openssl rows also on all cores): not pinned, so the GPU rows' flusher and CUDA worker threads do not share one core with the submitter.
-  for m in micro_rsa micro_ec micro_aes_gcm micro_tls_records; do
+  # RSA, EC, ML-KEM and AES-GCM (its openssl rows also on all cores): not pinned, so the GPU rows' flusher and CUDA worker threads do not share one core with the submitter.
+  for m in micro_rsa micro_ec micro_mlkem micro_aes_gcm micro_tls_records; do
     "$dir/bench/$m" --benchmark_min_time="$min_time" --benchmark_out="$out/$m.json" --benchmark_out_format=json >/dev/null
     python3 scripts/bench_table.py "$out/$m.json"
   done

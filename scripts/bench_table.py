@@ -4,7 +4,9 @@
                                    engine row's throughput as a ratio of OpenSSL's on the same op
   bench_table.py --handshake DIR   gputls-bench sweeps (DIR/handshake_*.json) as a table of ratios,
                                    gputls vs the default provider at each concurrency, plus the
-                                   loopback references (DIR/s_time.json); writes DIR/handshakes.png
+                                   loopback references (DIR/s_time.json) and the post-quantum
+                                   sweeps (DIR/pq_*.json: X25519MLKEM768 vs X25519 on gputls);
+                                   writes DIR/handshakes.png
 """
 import glob
 import json
@@ -35,7 +37,8 @@ def micro_table(path):
         compare = impl != "engine_null" and op in openssl and ips
         ratio = f"{ips / openssl[op]:.3f}" if compare else ""
         ns = 1e9 / ips if ips else 0.0
-        print(f"{name:<34} {ns:>12.1f} {ips:>14.0f} {ratio:>11}")
+        cycles = f"  {b['cycles_per_op']:.0f} cycles/op" if "cycles_per_op" in b else ""
+        print(f"{name:<34} {ns:>12.1f} {ips:>14.0f} {ratio:>11}{cycles}")
 
 
 def config_name(r):
@@ -98,7 +101,39 @@ def handshake_table(d):
                   f"{r['handshakes_per_sec']:>8.0f} hs/s     server {us if us is None else round(us):>5} us/hs  "
                   f"p99 {r['p99_ms']:.2f} ms")
     host_cost_table(d, sweeps)
+    pq_table(d)
     plot(sweeps, os.path.join(d, "handshakes.png"))
+
+
+def pq_table(d):
+    """Post-quantum key exchange (pq_*.json): the same gputls server with X25519 and with
+    X25519MLKEM768 at each concurrency, same run. The default provider has no ML-KEM on OpenSSL
+    3.0, so the comparison is between groups, not providers."""
+    for path in sorted(glob.glob(os.path.join(d, "pq_*.json"))):
+        runs = json.load(open(path))
+        by = {}
+        for r in runs:
+            by.setdefault(r["concurrency"], {})[r["group"]] = r
+        groups = sorted({r["group"] for r in runs}, key=lambda g: g != "x25519")
+        if len(groups) != 2 or not runs:
+            continue
+        classic, pq = groups
+        r0 = runs[0]
+        print(f"post-quantum key exchange: {pq} vs {classic}, TLS 1.3, {r0['cert']}, {r0['provider']}"
+              f"{' (async)' if r0['async'] else ''}, same run; server us per handshake, pk us (ML-KEM "
+              f"timed with gputls's host code), rest us = server minus pk on the host")
+        print(f"{'conc':>5} {'hs/s ' + classic:>16} {'hs/s pq':>9} {'server us':>17} {'pq - classic':>12} "
+              f"{'pk us':>13} {'rest us':>13}")
+        for conc in sorted(by):
+            c, q = by[conc].get(classic), by[conc].get(pq)
+            if not c or not q:
+                continue
+            cc, qc = c["cpu"], q["cpu"]
+            print(f"{conc:>5} {c['handshakes_per_sec']:>16.0f} {q['handshakes_per_sec']:>9.0f} "
+                  f"{cc['server_us_per_handshake']:>8.0f}/{qc['server_us_per_handshake']:<8.0f} "
+                  f"{qc['server_us_per_handshake'] - cc['server_us_per_handshake']:>12.0f} "
+                  f"{cc['pk_us_per_handshake']:>6.0f}/{qc['pk_us_per_handshake']:<6.0f} "
+                  f"{cc['rest_us_per_handshake']:>6.0f}/{qc['rest_us_per_handshake']:<6.0f}")
 
 
 def host_cost_table(d, sweeps):

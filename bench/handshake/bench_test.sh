@@ -23,6 +23,12 @@ run tls13_mtls_resume --provider default,gputls:cpu --tls 1.3 --mtls --bytes 300
 # TLS 1.2 resumption (session IDs and tickets) with an ECDSA certificate, 40000 bytes (several records).
 run tls12_ecdsa_resume --provider gputls:cpu --tls 1.2 --cert ecdsa-p256 --group P-256 --mtls --bytes 40000 \
   --resume-ratio 0.25 --count 60 --concurrency 4
+# Post-quantum groups (gputls only; the in-process clients load their own copy of gputls.so): the
+# server's encapsulation counted against the model, sync and SSL_MODE_ASYNC queued to the engine.
+run tls13_x25519mlkem768 --provider gputls:cpu --tls 1.3 --group x25519mlkem768 --cert ecdsa-p256 --count 40 \
+  --concurrency 4
+GPUTLS_INLINE=0 run tls13_p256mlkem768_async --provider gputls:cpu --async --group SecP256r1MLKEM768 --count 40 \
+  --concurrency 4 --threads 2
 
 python3 "$here/validate_json.py" "$here/schema.json" "$work"/*.json
 python3 "$here/check_runs.py" 40 "$work"/*.json
@@ -55,5 +61,7 @@ fails 'unknown --cert "rsa1234"' --cert rsa1234 --count 1
 fails 'unknown gputls policy "fpga"' --provider gputls:fpga --count 1
 fails '--resume-ratio must be between 0 and 1' --resume-ratio 1.5 --count 1
 fails '--bytes must be at least 1' --bytes 0 --count 1
+fails "X25519MLKEM768 is a gputls group (OpenSSL 3.0's default provider has no ML-KEM)" --group x25519mlkem768 --count 1
+fails '--group MLKEM768 is a TLS 1.3 group' --provider gputls:cpu --tls 1.2 --group mlkem768 --count 1
 fails 'cipher list "NO-SUCH-CIPHER" matches nothing' --tls 1.2 --cipher NO-SUCH-CIPHER --count 1
 echo PASS

@@ -22,6 +22,8 @@ def counter_of(op):
         return "rsa_decrypt"
     if what == "verify":
         return "rsa_verify" if alg.startswith("rsa") else "ecdsa_verify"
+    if alg == "mlkem768":
+        return "mlkem768_" + what  # the server's encapsulation (post-quantum groups)
     if alg == "x25519":
         return "x25519_" + what
     if alg.startswith("ffdhe"):

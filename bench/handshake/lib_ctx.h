@@ -2,6 +2,7 @@
 // it, unloaded (our references dropped) before the context is freed.
 #pragma once
 
+#include <openssl/crypto.h>
 #include <openssl/provider.h>
 
 #include <vector>

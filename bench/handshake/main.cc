@@ -8,6 +8,7 @@
 #include <map>
 #include <sstream>
 
+#include "client_lib.h"
 #include "identity.h"
 #include "pk_cost.h"
 #include "report.h"
@@ -60,7 +61,10 @@ int main(int argc, char** argv) {
                                        "(from /proc) gives server CPU per handshake");
   hs->add_option("--label", label, "network mode: the name of the server in the table and JSON")->capture_default_str();
   hs->add_option("--tls", tls, "1.2 or 1.3")->capture_default_str();
-  hs->add_option("--group", cfg.group, "key exchange group: x25519, P-256, P-384, ffdhe2048, ffdhe3072")
+  hs->add_option("--group", cfg.group,
+                 "key exchange group: x25519, P-256, P-384, ffdhe2048, ffdhe3072; TLS 1.3 with gputls (server "
+                 "gputls:*, in-process clients load a copy of gputls.so from --modules): x25519mlkem768, "
+                 "secp256r1mlkem768, mlkem768")
       ->capture_default_str();
   hs->add_option("--cert", cfg.cert,
                  "in-process: the server's certificate (and with --mtls the client's); network: the server's key "
@@ -90,6 +94,9 @@ int main(int argc, char** argv) {
   if (tls == "1.2") cfg.tls = 12;
   else if (tls == "1.3") cfg.tls = 13;
   else return usage_error("--tls must be 1.2 or 1.3");
+  cfg.group = gputls::bench::canonical_group(cfg.group);
+  if (gputls::bench::gputls_only_group(cfg.group) && cfg.tls != 13)
+    return usage_error("--group " + cfg.group + " is a TLS 1.3 group (use --tls 1.3)");
   if (cfg.resume_ratio < 0 || cfg.resume_ratio > 1) return usage_error("--resume-ratio must be between 0 and 1");
   if (cfg.app_bytes < 1) return usage_error("--bytes must be at least 1 (one record is exchanged each way)");
   if (cfg.duration_s <= 0 && cfg.count == 0) return usage_error("--duration must be positive (or give --count)");

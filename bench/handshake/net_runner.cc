@@ -19,6 +19,7 @@
 
 #include "client_tally.h"
 #include "cpu_clock.h"
+#include "client_lib.h"
 #include "lib_ctx.h"
 #include "load_loop.h"
 #include "runner.h"
@@ -276,9 +277,11 @@ bool run_network(const RunConfig& cfg, RunResult* out, std::string* error) {
   Target target;
   if (!resolve(cfg.connect, &target, error)) return false;
 
-  LibCtx lib;
-  lib.load("default");
-  SSL_CTX* ctx = make_client_ctx(cfg, lib.get(), error);
+  LibCtx own;
+  OSSL_LIB_CTX* lib = nullptr;
+  const char* propq = nullptr;
+  if (!client_libctx(cfg, &own, &lib, &propq, error)) return false;
+  SSL_CTX* ctx = make_client_ctx(cfg, lib, propq, error);
   bool ok = ctx != nullptr;
   if (ok && SSL_CTX_load_verify_locations(ctx, cfg.ca_file.c_str(), nullptr) != 1) {
     *error = "cannot load --ca " + cfg.ca_file + " (" + ssl_error("CA") + ")";

@@ -3,18 +3,28 @@
 #include <openssl/core_names.h>
 #include <openssl/ec.h>
 #include <openssl/evp.h>
+#include <openssl/rand.h>
 #include <openssl/rsa.h>
 
 #include <functional>
 #include <memory>
 
 #include "cpu_clock.h"
+#include "gputls/kernels/mlkem_batch.h"
 
 namespace gputls::bench {
 namespace {
 
-// The key exchange's two operations, named after the group.
+// The key exchange's operations, named after the group: a classic group's
+// key generation and derivation; a post-quantum hybrid's classic pair plus the
+// ML-KEM-768 encapsulation (the server's only ML-KEM operation; the client
+// generates the key and decapsulates).
 void add_kex(const std::string& g, std::vector<PkOp>* ops, double full, double resumed) {
+  if (g == "X25519MLKEM768" || g == "SecP256r1MLKEM768" || g == "MLKEM768") {
+    if (g != "MLKEM768") add_kex(g == "X25519MLKEM768" ? "x25519" : "P-256", ops, full, resumed);
+    ops->push_back({"mlkem768_encaps", "mlkem768_encaps", full, resumed});
+    return;
+  }
   if (g == "x25519" || g == "X25519") {
     ops->push_back({"x25519_keygen", "x25519_keygen", full, resumed});
     ops->push_back({"x25519_derive", "x25519_derive", full, resumed});
@@ -103,6 +113,18 @@ bool rsa_decrypt(EVP_PKEY* key, const std::vector<unsigned char>& ct) {
          EVP_PKEY_decrypt(c.get(), out, &len, ct.data(), ct.size()) == 1;
 }
 
+// What gputls's server does for the ML-KEM half of a key share: FIPS 203's
+// modulus check of the client's encapsulation key (when libssl sets the
+// share), a fresh m from the DRBG and the encapsulation, with the kernels' host
+// code, which is what gputls runs on the CPU (OpenSSL 3.0 has no ML-KEM).
+// ek_m: ek, then room for m.
+bool mlkem768_encaps(std::vector<uint8_t>& ek_m) {
+  namespace mlkem = kernels::mlkem;
+  uint8_t out[mlkem::kSharedBytes + mlkem::kCtBytes];
+  return mlkem::ek_passes_modulus_check(ek_m.data()) && RAND_priv_bytes(ek_m.data() + mlkem::kEkBytes, 32) == 1 &&
+         kernels::mlkem_run_one(kernels::kMlkemEncaps, ek_m.data(), out) == kernels::kMlkemOk;
+}
+
 // CPU microseconds per call of `op` on this thread: at least 50 ms and 3 calls.
 double time_op(const std::function<bool()>& op, bool* ok) {
   const double t0 = thread_cpu_s();
@@ -119,6 +141,10 @@ double time_op(const std::function<bool()>& op, bool* ok) {
 }
 
 }  // namespace
+
+const char* pk_op_timed_with(const std::string& op) {
+  return op.rfind("mlkem", 0) == 0 ? "gputls host code (OpenSSL 3.0 has no ML-KEM)" : "OpenSSL default provider";
+}
 
 std::vector<PkOp> server_pk_ops(const RunConfig& cfg) {
   std::vector<PkOp> ops;
@@ -152,6 +178,22 @@ std::vector<PkOp> server_pk_ops(const RunConfig& cfg) {
 bool calibrate_pk_ops(const std::vector<PkOp>& ops, std::map<std::string, double>* us_per_op, std::string* error) {
   for (const PkOp& op : ops) {
     if (us_per_op->count(op.name)) continue;
+    if (op.name == "mlkem768_encaps") {
+      // A key pair from a random seed, then the server's side timed on it.
+      uint8_t seed[64];
+      std::vector<uint8_t> keys(kernels::mlkem_out_bytes(kernels::kMlkemKeygen));
+      bool ok = RAND_bytes(seed, sizeof seed) == 1 &&
+                kernels::mlkem_run_one(kernels::kMlkemKeygen, seed, keys.data()) == kernels::kMlkemOk;
+      std::vector<uint8_t> ek_m(keys.begin(), keys.begin() + kernels::mlkem::kEkBytes);
+      ek_m.resize(ek_m.size() + 32);
+      const double us = ok ? time_op([&] { return mlkem768_encaps(ek_m); }, &ok) : 0;
+      if (!ok) {
+        *error = "cannot time the ML-KEM-768 encapsulation with gputls's host code";
+        return false;
+      }
+      (*us_per_op)[op.name] = us;
+      continue;
+    }
     const size_t cut = op.name.find('_');
     const std::string alg = op.name.substr(0, cut), what = op.name.substr(cut + 1);
     Pkey key = gen_key(alg), peer = gen_key(alg);

@@ -7,6 +7,7 @@
 #include <cstdlib>
 #include <memory>
 
+#include "client_lib.h"
 #include "client_tally.h"
 #include "cpu_clock.h"
 #include "identity.h"
@@ -343,17 +344,23 @@ bool run_handshakes(const RunConfig& cfg, RunResult* out, std::string* error) {
   if (cfg.tls != 12 && cfg.tls != 13) return *error = "--tls must be 1.2 or 1.3", false;
   if (cfg.concurrency < 1 || cfg.threads < 1 || cfg.threads > cfg.concurrency)
     return *error = "need 1 <= --threads <= --concurrency", false;
+  if (gputls_only_group(cfg.group) && cfg.provider == "default")
+    return *error = cfg.group + " is a gputls group (OpenSSL 3.0's default provider has no ML-KEM): run it with "
+                                "--provider gputls:cpu or gputls:gpu",
+           false;
   Identity id;
   if (!make_identity(cfg.cert, cfg.mtls, &id, error)) return false;
-  LibCtx lib, client_lib;
+  LibCtx lib, own_client_lib;
   const char* propq = nullptr;
   if (!server_libctx(cfg, &lib, &propq, error)) {
     if (error->empty()) *error = ssl_error("loading providers");
     return false;
   }
-  client_lib.load("default");
+  OSSL_LIB_CTX* client_lib = nullptr;
+  const char* client_propq = nullptr;
+  if (!client_libctx(cfg, &own_client_lib, &client_lib, &client_propq, error)) return false;
   SSL_CTX* sctx = make_server_ctx(cfg, lib.get(), propq, id, error);
-  SSL_CTX* cctx = sctx ? make_client_ctx(cfg, client_lib.get(), error) : nullptr;
+  SSL_CTX* cctx = sctx ? make_client_ctx(cfg, client_lib, client_propq, error) : nullptr;
   bool ok = cctx != nullptr;
   if (ok) {
     X509_STORE_add_cert(SSL_CTX_get_cert_store(cctx), id.ca);

@@ -21,8 +21,8 @@ std::string RunConfig::tls12_ciphers() const {
   return cert.rfind("ecdsa", 0) == 0 ? "ECDHE-ECDSA-AES128-GCM-SHA256" : "ECDHE-RSA-AES128-GCM-SHA256";
 }
 
-SSL_CTX* make_client_ctx(const RunConfig& cfg, OSSL_LIB_CTX* lib, std::string* error) {
-  SSL_CTX* c = SSL_CTX_new_ex(lib, nullptr, TLS_client_method());
+SSL_CTX* make_client_ctx(const RunConfig& cfg, OSSL_LIB_CTX* lib, const char* propq, std::string* error) {
+  SSL_CTX* c = SSL_CTX_new_ex(lib, propq, TLS_client_method());
   if (!c) {
     *error = ssl_error("client SSL_CTX");
     return nullptr;
@@ -39,7 +39,7 @@ SSL_CTX* make_client_ctx(const RunConfig& cfg, OSSL_LIB_CTX* lib, std::string* e
   SSL_CTX_set_verify(c, SSL_VERIFY_PEER, nullptr);
   if (SSL_CTX_set1_groups_list(c, cfg.group.c_str()) != 1) {
     *error = "group \"" + cfg.group + "\" is not available (" + ssl_error("groups") +
-             "); use x25519, P-256, P-384, ffdhe2048 or ffdhe3072";
+             "); use x25519, P-256, P-384, ffdhe2048, ffdhe3072, or with gputls X25519MLKEM768, SecP256r1MLKEM768, MLKEM768";
     SSL_CTX_free(c);
     return nullptr;
   }

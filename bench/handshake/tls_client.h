@@ -18,8 +18,9 @@ std::string ssl_error(const char* who);
 
 // TLS version pinned, groups, TLS 1.2 ciphers, SSL_VERIFY_PEER, partial
 // writes; session tickets only when resuming. The caller adds the CA and,
-// for mTLS, the client's certificate. Null and *error on failure.
-SSL_CTX* make_client_ctx(const RunConfig& cfg, OSSL_LIB_CTX* lib, std::string* error);
+// for mTLS, the client's certificate. `lib` and `propq` from client_libctx
+// (client_lib.h). Null and *error on failure.
+SSL_CTX* make_client_ctx(const RunConfig& cfg, OSSL_LIB_CTX* lib, const char* propq, std::string* error);
 
 // Empty when the handshake on `client` verified the peer's certificate
 // chain against the CA (and the name); else what went wrong.
