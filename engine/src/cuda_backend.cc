@@ -6,11 +6,13 @@
 #include <openssl/crypto.h>
 #include <openssl/rand.h>
 
+#include <atomic>
 #include <condition_variable>
 #include <cstring>
 #include <deque>
 #include <functional>
 #include <future>
+#include <memory>
 #include <mutex>
 #include <thread>
 #include <vector>
@@ -57,23 +59,48 @@ struct CudaKey final : BackendKeyState {
   size_t count;
 };
 
+// d as a w-byte big-endian scalar (leading zero bytes beyond w dropped);
+// false when it does not fit.
+bool fixed_width(const SecureBytes& priv, size_t w, SecureBytes* out) {
+  size_t skip = 0;
+  while (priv.size() - skip > w && priv[skip] == 0) ++skip;
+  if (priv.size() - skip > w) return false;
+  out->assign(w, 0);
+  std::memcpy(out->data() + (w - (priv.size() - skip)), priv.data() + skip, priv.size() - skip);
+  return true;
+}
+
+// A scalar's upload into its table slot, queued on the worker at
+// registration (the registering thread does not wait for it) and run before
+// any batch that could use the key. A failed upload fails those batches
+// (their requests re-run on the CPU) instead of computing with a stale slot.
+using UploadFailed = std::shared_ptr<std::atomic<bool>>;
+
 // An X25519 private key: a 32-byte slot of the device-resident scalar table.
 struct CudaX25519Key final : BackendKeyState {
-  CudaX25519Key(CudaBackend* b, uint32_t s) : backend(b), slot(s) {}
+  CudaX25519Key(CudaBackend* b, uint32_t s, UploadFailed f) : backend(b), slot(s), upload_failed(std::move(f)) {}
   ~CudaX25519Key() override;
   CudaBackend* backend;
   uint32_t slot;
+  UploadFailed upload_failed;
 };
 
 // A P-256 / P-384 private key: a slot of its curve's device-resident scalar table.
 struct CudaEcKey final : BackendKeyState {
-  CudaEcKey(CudaBackend* b, uint32_t c, uint32_t s) : backend(b), curve(c), slot(s) {}
+  CudaEcKey(CudaBackend* b, uint32_t c, uint32_t s, UploadFailed f)
+      : backend(b), curve(c), slot(s), upload_failed(std::move(f)) {}
   ~CudaEcKey() override;
   CudaBackend* backend;
   uint32_t curve;  // kernels::ec::EcCurveId
   uint32_t slot;
-  std::vector<uint8_t> pub;  // X || Y of d*G (public), for verify: the device table holds only scalars
-  EcdsaPublicKey check_key;  // pub as an OpenSSL key of the backend's checker: every signature is verified with it
+  UploadFailed upload_failed;
+  // d*G and its checker key, made on the worker at the key's first signature
+  // or verification: an ephemeral ECDH key never needs them, and computing
+  // d*G at registration cost the host a scalar multiplication per key that
+  // the device's own key generation repeats.
+  mutable std::once_flag pub_once;
+  mutable std::vector<uint8_t> pub;  // X || Y of d*G (public), for verify: the device table holds only scalars
+  mutable EcdsaPublicKey check_key;  // pub as an OpenSSL key of the backend's checker: every signature is verified with it
 };
 
 // An AES key: a slot of the device-resident AesGcmKey table (round keys and
@@ -184,20 +211,11 @@ class CudaBackend final : public Backend {
       slot = x_free_.back();
       x_free_.pop_back();
     }
-    const uint8_t* priv = key.x25519.priv.data();
-    cudaError_t e = run_on_worker([&] {
-      cudaError_t err = cudaSuccess;
-      if (!x_table_) err = cudaMalloc(reinterpret_cast<void**>(&x_table_), size_t{kX25519Slots} * kernels::kX25519Bytes);
-      if (err == cudaSuccess)
-        err = kernels::upload_and_wait(x_table_ + size_t{slot} * kernels::kX25519Bytes, priv, kernels::kX25519Bytes);
-      return err;
+    auto failed = std::make_shared<std::atomic<bool>>(false);
+    post_upload(failed, key.x25519.priv, [this, slot](const uint8_t* d, size_t n) {
+      return kernels::upload_and_wait(x_table_ + size_t{slot} * kernels::kX25519Bytes, d, n);
     });
-    if (e != cudaSuccess) {
-      std::lock_guard<std::mutex> lock(x_mu_);
-      x_free_.push_back(slot);
-      return Status::kDeviceError;
-    }
-    key.device_state[device_index()] = std::make_unique<CudaX25519Key>(this, slot);
+    key.device_state[device_index()] = std::make_unique<CudaX25519Key>(this, slot, std::move(failed));
     return Status::kOk;
   }
 
@@ -208,22 +226,11 @@ class CudaBackend final : public Backend {
     if (key.bits != 256 && key.bits != 384) return Status::kUnsupported;
     const uint32_t curve = key.bits == 256 ? kernels::ec::kEcP256 : kernels::ec::kEcP384;
     const size_t w = key.bits / 8;
-    const SecureBytes& priv = key.ec.priv;
-    size_t skip = 0;  // leading zero bytes beyond the width
-    while (priv.size() - skip > w && priv[skip] == 0) ++skip;
-    if (priv.size() - skip > w) return Status::kBadKey;
-    SecureBytes d(w, 0);
-    std::memcpy(d.data() + (w - (priv.size() - skip)), priv.data() + skip, priv.size() - skip);
-    // The public point d*G, computed once on the host (the kernels' host twin)
-    // and kept with the key: ECDSA verify sends it per request.
-    std::vector<uint8_t> pub(2 * w);
-    if (kernels::ec::ec_op(kernels::ec::kEcKeygen, kernels::ec::curve(curve), d.data(), nullptr, nullptr, nullptr, 0,
-                           nullptr, pub.data(), kernels::ec::base_table_host(curve)) != kernels::ec::kEcOk)
-      return Status::kBadKey;
-    // Signatures made on the device are verified with it before release: no
-    // checker, no GPU signing for this key.
-    EcdsaPublicKey check_key = checker_.public_key(curve, pub.data());
-    if (!check_key) return Status::kUnsupported;
+    SecureBytes d;
+    if (!fixed_width(key.ec.priv, w, &d)) return Status::kBadKey;
+    // Signatures made on the device are verified before release: no checker,
+    // no GPU for EC keys.
+    if (!checker_.ready()) return Status::kUnsupported;
     uint32_t slot;
     {
       std::lock_guard<std::mutex> lock(ec_mu_);
@@ -231,22 +238,56 @@ class CudaBackend final : public Backend {
       slot = ec_free_[curve].back();
       ec_free_[curve].pop_back();
     }
-    cudaError_t e = run_on_worker([&] {
-      cudaError_t err = cudaSuccess;
-      if (!ec_table_[curve]) err = cudaMalloc(reinterpret_cast<void**>(&ec_table_[curve]), size_t{kEcSlots} * w);
-      if (err == cudaSuccess) err = kernels::upload_and_wait(ec_table_[curve] + size_t{slot} * w, d.data(), w);
+    auto failed = std::make_shared<std::atomic<bool>>(false);
+    post_upload(failed, d, [this, curve, slot, w](const uint8_t* p, size_t n) {
+      return kernels::upload_and_wait(ec_table_[curve] + size_t{slot} * w, p, n);
+    });
+    key.device_state[device_index()] = std::make_unique<CudaEcKey>(this, curve, slot, std::move(failed));
+    return Status::kOk;
+  }
+
+  // d*G of an EC key (the kernels' host twin) and its checker key, once.
+  // False when either cannot be made: the key's signatures are then never
+  // released from the device (the CPU signs) and its verifications fail over.
+  bool ensure_public(const CudaEcKey& k, const KeyEntry& key) {
+    std::call_once(k.pub_once, [&] {
+      const size_t w = k.curve == kernels::ec::kEcP256 ? 32 : 48;
+      SecureBytes d;
+      if (!fixed_width(key.ec.priv, w, &d)) return;
+      std::vector<uint8_t> pub(2 * w);
+      if (kernels::ec::ec_op(kernels::ec::kEcKeygen, kernels::ec::curve(k.curve), d.data(), nullptr, nullptr, nullptr,
+                             0, nullptr, pub.data(), kernels::ec::base_table_host(k.curve)) != kernels::ec::kEcOk)
+        return;
+      k.check_key = checker_.public_key(k.curve, pub.data());
+      if (k.check_key) k.pub = std::move(pub);
+    });
+    return !k.pub.empty();
+  }
+
+  // Queues a scalar's upload (a copy of it, wiped once uploaded) on the
+  // worker; the table it goes into is allocated on first use. Tasks run in
+  // order and before batches, so the key's first batch finds it uploaded.
+  template <class Upload>
+  void post_upload(const UploadFailed& failed, const SecureBytes& scalar, Upload upload) {
+    auto copy = std::make_shared<SecureBytes>(scalar);
+    post_to_worker([this, failed, copy, upload]() {
+      cudaError_t err = ensure_tables();
+      if (err == cudaSuccess) err = upload(copy->data(), copy->size());
+      OPENSSL_cleanse(copy->data(), copy->size());
+      if (err != cudaSuccess) failed->store(true);
       return err;
     });
-    if (e != cudaSuccess) {
-      std::lock_guard<std::mutex> lock(ec_mu_);
-      ec_free_[curve].push_back(slot);
-      return Status::kDeviceError;
+  }
+
+  // The X25519 and P-256 / P-384 scalar tables (on the worker).
+  cudaError_t ensure_tables() {
+    cudaError_t err = cudaSuccess;
+    if (!x_table_) err = cudaMalloc(reinterpret_cast<void**>(&x_table_), size_t{kX25519Slots} * kernels::kX25519Bytes);
+    for (uint32_t c : {kernels::ec::kEcP256, kernels::ec::kEcP384}) {
+      const size_t w = c == kernels::ec::kEcP256 ? 32 : 48;
+      if (err == cudaSuccess && !ec_table_[c]) err = cudaMalloc(reinterpret_cast<void**>(&ec_table_[c]), size_t{kEcSlots} * w);
     }
-    auto st = std::make_unique<CudaEcKey>(this, curve, slot);
-    st->pub = std::move(pub);
-    st->check_key = std::move(check_key);
-    key.device_state[device_index()] = std::move(st);
-    return Status::kOk;
+    return err;
   }
 
   // AES keys: round keys and powers of H computed once on the host (the
@@ -299,7 +340,7 @@ class CudaBackend final : public Backend {
   void release_ec(uint32_t curve, uint32_t slot) {
     const size_t w = curve == kernels::ec::kEcP256 ? 32 : 48;
     post_to_worker([this, curve, slot, w] {
-      const cudaError_t e = cudaMemset(ec_table_[curve] + size_t{slot} * w, 0, w);
+      const cudaError_t e = ec_table_[curve] ? cudaMemset(ec_table_[curve] + size_t{slot} * w, 0, w) : cudaSuccess;
       std::lock_guard<std::mutex> lock(ec_mu_);
       ec_free_[curve].push_back(slot);
       return e;
@@ -308,7 +349,8 @@ class CudaBackend final : public Backend {
 
   void release_x25519(uint32_t slot) {
     post_to_worker([this, slot] {
-      const cudaError_t e = cudaMemset(x_table_ + size_t{slot} * kernels::kX25519Bytes, 0, kernels::kX25519Bytes);
+      const cudaError_t e =
+          x_table_ ? cudaMemset(x_table_ + size_t{slot} * kernels::kX25519Bytes, 0, kernels::kX25519Bytes) : cudaSuccess;
       std::lock_guard<std::mutex> lock(x_mu_);
       x_free_.push_back(slot);
       return e;
@@ -386,6 +428,13 @@ class CudaBackend final : public Backend {
       if (stop_ && pending_.empty() && in_flight.empty()) break;
       // Fill every free slot first, so copies and kernels of several batches overlap.
       while (!pending_.empty() && in_flight.size() < slots_.size()) {
+        while (!tasks_.empty()) {  // an upload queued while the last batch started goes first
+          auto task = std::move(tasks_.front());
+          tasks_.pop_front();
+          lock.unlock();
+          task();
+          lock.lock();
+        }
         Batch* b = pending_.front();
         pending_.pop_front();
         Slot* s = free_slot();
@@ -585,7 +634,9 @@ class CudaBackend final : public Backend {
     if (e != cudaSuccess) return e;
     auto* idx = reinterpret_cast<uint32_t*>(s.h_in);
     for (uint32_t i = 0; i < n; ++i) {
-      idx[i] = static_cast<const CudaX25519Key*>(b.keys[i]->device_state_for(device_index()))->slot;
+      const auto* key = static_cast<const CudaX25519Key*>(b.keys[i]->device_state_for(device_index()));
+      if (key->upload_failed->load()) return cudaErrorUnknown;  // the whole batch re-runs on the CPU
+      idx[i] = key->slot;
       if (!keygen) std::memcpy(s.h_in + idx_len + i * kB, b.requests[i]->in, kB);
     }
     s.out_len = out_len;
@@ -629,6 +680,8 @@ class CudaBackend final : public Backend {
     s.in_wipe_len = in_len;
     for (uint32_t i = 0; i < n; ++i) {
       const auto* key = static_cast<const CudaEcKey*>(b.keys[i]->device_state_for(device_index()));
+      if (key->upload_failed->load()) return cudaErrorUnknown;  // the whole batch re-runs on the CPU
+      if ((sign || verify) && !ensure_public(*key, *b.keys[i])) return cudaErrorUnknown;
       idx[i] = key->slot;
       const Request& r = *b.requests[i];
       if (derive) {
