@@ -12,6 +12,7 @@
 #include <deque>
 #include <functional>
 #include <future>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <thread>
@@ -51,12 +52,20 @@ class CudaBackend;
 
 // A key's precomputed words in device memory. Freed (after a wipe) by the
 // worker thread, like every other CUDA call.
+// An RSA or DH key blob's device copy: a block the worker takes from its
+// pool (or allocates) and uploads into after registration returns; set on
+// the worker, read there by the key's batches, which it runs after the upload.
+struct DeviceBlob {
+  uint32_t* words = nullptr;
+  std::atomic<bool> failed{false};  // the upload failed: the key's batches re-run on the CPU
+};
+
 struct CudaKey final : BackendKeyState {
-  CudaKey(CudaBackend* b, uint32_t* d, size_t w) : backend(b), words(d), count(w) {}
+  CudaKey(CudaBackend* b, std::shared_ptr<DeviceBlob> d, size_t w) : backend(b), blob(std::move(d)), count(w) {}
   ~CudaKey() override;
   CudaBackend* backend;
-  uint32_t* words;
-  size_t count;
+  std::shared_ptr<DeviceBlob> blob;
+  size_t count;  // words
 };
 
 // d as a w-byte big-endian scalar (leading zero bytes beyond w dropped);
@@ -184,20 +193,34 @@ class CudaBackend final : public Backend {
       blob = kernels::make_modexp_key_blob(key.dh.p, key.dh.priv, &why);
     }
     if (blob.empty()) return Status::kUnsupported;
-    uint32_t* d = nullptr;
-    cudaError_t e = run_on_worker([&] {
-      cudaError_t err = cudaMalloc(reinterpret_cast<void**>(&d), blob.size() * sizeof(uint32_t));
-      if (err == cudaSuccess)
-        err = kernels::upload_and_wait(d, blob.data(), blob.size() * sizeof(uint32_t));
-      if (err != cudaSuccess && d) {
-        cudaFree(d);
-        d = nullptr;
-      }
+    // Queued, not waited for (as the scalar keys): the worker takes a block of
+    // the blob's size from its pool and uploads; the host blob (secret words)
+    // is wiped when the task, its last owner, is gone.
+    auto dev = std::make_shared<DeviceBlob>();
+    auto host = std::make_shared<kernels::KeyBlob>(std::move(blob));
+    const size_t count = host->size();
+    post_to_worker([this, dev, host] {
+      cudaError_t err = take_block(host->size(), &dev->words);
+      if (err == cudaSuccess) err = kernels::upload_and_wait(dev->words, host->data(), host->size() * sizeof(uint32_t));
+      if (err != cudaSuccess) dev->failed.store(true);
       return err;
     });
-    if (e != cudaSuccess) return Status::kDeviceError;
-    key.device_state[device_index()] = std::make_unique<CudaKey>(this, d, blob.size());
+    key.device_state[device_index()] = std::make_unique<CudaKey>(this, std::move(dev), count);
     return Status::kOk;
+  }
+
+  // A device block of `words` words for a key blob: a freed key's block of
+  // the same size when there is one (wiped when it was freed), else a new
+  // one. cudaFree synchronizes the whole device: with a DH key per handshake
+  // it ran once per handshake. Worker thread only.
+  cudaError_t take_block(size_t words, uint32_t** out) {
+    std::vector<uint32_t*>& pool = blob_blocks_[words];
+    if (!pool.empty()) {
+      *out = pool.back();
+      pool.pop_back();
+      return cudaSuccess;
+    }
+    return cudaMalloc(reinterpret_cast<void**>(out), words * sizeof(uint32_t));
   }
 
   // X25519 scalars live in one device table (uploaded once per key, a slot
@@ -357,11 +380,15 @@ class CudaBackend final : public Backend {
     });
   }
 
-  // Wipes and frees a key's device copy on the worker (called from ~CudaKey).
-  void release_key(uint32_t* d, size_t words) {
-    post_to_worker([d, words] {
-      cudaMemset(d, 0, words * sizeof(uint32_t));
-      return cudaFree(d);
+  // Wipes a key's device copy and returns its block to the pool, on the
+  // worker (called from ~CudaKey).
+  void release_key(std::shared_ptr<DeviceBlob> d, size_t words) {
+    post_to_worker([this, d, words] {
+      if (!d->words) return cudaSuccess;
+      const cudaError_t e = cudaMemset(d->words, 0, words * sizeof(uint32_t));
+      blob_blocks_[words].push_back(d->words);
+      d->words = nullptr;
+      return e;
     });
   }
   bool idle() const override { return busy_.load() == 0; }
@@ -599,7 +626,8 @@ class CudaBackend final : public Backend {
     auto* keys = reinterpret_cast<uint64_t*>(s.h_in);
     for (uint32_t i = 0; i < n; ++i) {
       const auto* key = static_cast<const CudaKey*>(b.keys[i]->device_state_for(device_index()));
-      keys[i] = reinterpret_cast<uint64_t>(key->words);
+      if (key->blob->failed.load()) return cudaErrorUnknown;  // the whole batch re-runs on the CPU
+      keys[i] = reinterpret_cast<uint64_t>(key->blob->words);
       std::memcpy(s.h_in + keys_len + size_t{i} * bytes, b.requests[i]->in, bytes);
     }
     s.out_len = out_len;
@@ -900,6 +928,9 @@ class CudaBackend final : public Backend {
       cudaFree(x_table_);
       x_table_ = nullptr;
     }
+    for (auto& [words, pool] : blob_blocks_)  // wiped when their keys were freed
+      for (uint32_t* p : pool) cudaFree(p);
+    blob_blocks_.clear();
     for (Slot& s : slots_) {
       release_buffers(s);
       if (s.done) cudaEventDestroy(s.done);
@@ -924,6 +955,7 @@ class CudaBackend final : public Backend {
 
   static constexpr uint32_t kX25519Slots = 1u << 16;  // 2 MiB of device memory
   uint8_t* x_table_ = nullptr;                         // allocated and used on the worker only
+  std::map<size_t, std::vector<uint32_t*>> blob_blocks_;  // free key-blob blocks by size: worker only
   std::mutex x_mu_;
   std::vector<uint32_t> x_free_ = [] {
     std::vector<uint32_t> v(kX25519Slots);
@@ -948,7 +980,7 @@ class CudaBackend final : public Backend {
   }
 };
 
-CudaKey::~CudaKey() { backend->release_key(words, count); }
+CudaKey::~CudaKey() { backend->release_key(std::move(blob), count); }
 CudaX25519Key::~CudaX25519Key() { backend->release_x25519(slot); }
 CudaEcKey::~CudaEcKey() { backend->release_ec(curve, slot); }
 CudaAesKey::~CudaAesKey() { backend->release_aes(slot); }
