@@ -113,6 +113,7 @@ bool Config::set(const std::string& name, const std::string& value, std::string*
   if (name == "flushers") return parse_u32(env, value, 0, 64, &flusher_threads, error);
   if (name == "auto_min_batch") return parse_u32(env, value, 1, 1u << 16, &auto_min_batch, error);
   if (name == "aes_gpu_min_bytes") return parse_u32(env, value, 0, 1u << 20, &aes_gpu_min_bytes, error);
+  if (name == "busy_software_max") return parse_u32(env, value, 0, 1u << 16, &busy_software_max, error);
   if (name == "cuda_device") return parse_cuda_devices(env, value, &cuda_devices, &all_cuda_devices, error);
   if (name == "inline") {
     uint32_t v;
@@ -134,7 +135,8 @@ bool Config::set(const std::string& name, const std::string& value, std::string*
 const std::vector<std::string>& Config::setting_names() {
   static const std::vector<std::string> kNames = {"policy",   "batch",          "gpu_batch",   "deadline_us",
                                                   "queue_capacity", "max_keys", "flushers", "auto_min_batch",
-                                                  "cuda_device", "quiet", "inline", "aes_gpu_min_bytes"};
+                                                  "cuda_device", "quiet", "inline", "aes_gpu_min_bytes",
+                                                  "busy_software_max"};
   return kNames;
 }
 

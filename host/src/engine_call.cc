@@ -9,8 +9,10 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <algorithm>
 #include <chrono>
 #include <cstring>
+#include <optional>
 #include <thread>
 #include <vector>
 
@@ -51,12 +53,14 @@ struct WaitFd {
 // freed once the engine is done with it too.
 void wait_fd_cleanup(ASYNC_WAIT_CTX*, const void*, OSSL_ASYNC_FD, void* custom) {
   auto* w = static_cast<WaitFd*>(custom);
-  if (Call* c = w->paused_call) {  // the job is paused and will never resume
-    w->paused_call = nullptr;
-    if (w->abandon_free) w->abandon_free(w->abandon_obj);
-    w->abandon_free = nullptr;
-    release_call(c);
-  }
+  // A job paused on w (waiting for a request, or yielding while the engine
+  // was busy) will never resume: free what it was building, drop its
+  // reference to the request.
+  Call* c = w->paused_call;
+  w->paused_call = nullptr;
+  if (w->abandon_free) w->abandon_free(w->abandon_obj);
+  w->abandon_free = nullptr;
+  if (c) release_call(c);
   w->release();
 }
 
@@ -146,6 +150,24 @@ void on_complete(void* user, engine::Status) {
   c->release();
 }
 
+AbandonGuard* guard_get();
+void guard_set(AbandonGuard* g);
+
+// Pauses the current ASYNC_JOB until the application resumes it (its event
+// loop saw w readable). c: the request the job waits for, or none; the wait
+// ctx's cleanup frees what the job was building if it never resumes.
+void pause_job_on(WaitFd* w, Call* c) {
+  w->paused_call = c;
+  AbandonGuard* guard = guard_get();
+  w->abandon_free = guard ? guard->free_fn : nullptr;
+  w->abandon_obj = guard ? guard->obj : nullptr;
+  guard_set(nullptr);  // the application's own code runs on this thread now
+  ASYNC_pause_job();   // libssl returns SSL_ERROR_WANT_ASYNC; we resume when the fd is readable
+  guard_set(guard);
+  w->abandon_free = nullptr;
+  w->paused_call = nullptr;
+}
+
 }  // namespace
 
 namespace {
@@ -182,6 +204,70 @@ AbandonGuard* AbandonGuard::current() { return guard_get(); }
 void AbandonGuard::set_current(AbandonGuard* g) { guard_set(g); }
 
 long wait_fds_live() { return g_wait_fds_live.load(std::memory_order_relaxed); }
+
+namespace {
+// Operations running in software on their caller's thread because the engine
+// was busy, and the most there ever were at once.
+std::atomic<uint32_t> g_busy_running{0};
+std::atomic<long> g_busy_peak{0};
+
+// Waiting for room in the engine's queue, at most this long per operation;
+// then the operation runs in software past the bound (counted).
+constexpr uint64_t kBusyWaitNs = 100'000'000;  // 100 ms
+constexpr auto kBusySleep = std::chrono::microseconds(100);
+
+uint32_t busy_bound(const engine::Config& cfg) {
+  return cfg.busy_software_max ? cfg.busy_software_max : std::max(1u, std::thread::hardware_concurrency());
+}
+
+// A software run because the engine was busy, counted while it lasts:
+// within the bound (a place taken atomically: held() false when the bound
+// was reached), or past it (bound 0: always).
+class BusyRun {
+ public:
+  explicit BusyRun(uint32_t bound) {
+    const uint32_t now = g_busy_running.fetch_add(1) + 1;
+    if (bound && now > bound) {
+      g_busy_running.fetch_sub(1);
+      return;
+    }
+    held_ = true;
+    long peak = g_busy_peak.load(std::memory_order_relaxed);
+    while (static_cast<long>(now) > peak && !g_busy_peak.compare_exchange_weak(peak, now)) {
+    }
+  }
+  ~BusyRun() {
+    if (held_) g_busy_running.fetch_sub(1);
+  }
+  bool held() const { return held_; }
+  BusyRun(const BusyRun&) = delete;
+  BusyRun& operator=(const BusyRun&) = delete;
+
+ private:
+  bool held_ = false;
+};
+
+// Lets the caller's event loop run while the engine's queue is full: an
+// ASYNC_JOB pauses with its wait fd already readable (the loop resumes it on
+// its next turn, after serving the connections that are ready); a blocking
+// caller sleeps a little. False when the job has no descriptor to pause on.
+bool wait_for_room() {
+  if (ASYNC_JOB* job = ASYNC_get_current_job()) {
+    WaitFd* w = wait_fd_for(ASYNC_get_wait_ctx(job));
+    if (!w) return false;
+    const uint64_t one = 1;
+    if (write(w->fd, &one, sizeof one) != sizeof one) return false;
+    pause_job_on(w, nullptr);
+    uint64_t count;
+    (void)!read(w->fd, &count, sizeof count);  // quiet again for the connection's next request
+    return true;
+  }
+  std::this_thread::sleep_for(kBusySleep);
+  return true;
+}
+}  // namespace
+
+long busy_software_peak() { return g_busy_peak.load(std::memory_order_relaxed); }
 
 long engine_calls_alive() { return g_calls_alive.load(std::memory_order_relaxed); }
 
@@ -265,23 +351,14 @@ CallResult call_engine(ProvCtx* pc, ProvOp which, engine::Engine* eng, engine::O
   if (s != engine::Status::kOk) {
     if (c->wfd) c->wfd->release();
     delete c;
-    if (s == engine::Status::kBusy) st.busy.fetch_add(1, std::memory_order_relaxed);
-    return CallResult::kRefused;
+    return s == engine::Status::kBusy ? CallResult::kBusy : CallResult::kRefused;
   }
   if (job && c->wfd) {
     bool paused = false, drained = false;
     uint64_t count;
     while (!c->req.done()) {
       paused = true;
-      c->wfd->paused_call = c;
-      AbandonGuard* guard = AbandonGuard::current();
-      c->wfd->abandon_free = guard ? guard->free_fn : nullptr;
-      c->wfd->abandon_obj = guard ? guard->obj : nullptr;
-      AbandonGuard::set_current(nullptr);  // the application's own code runs on this thread now
-      ASYNC_pause_job();  // libssl returns SSL_ERROR_WANT_ASYNC; we resume when the fd is readable
-      AbandonGuard::set_current(guard);
-      c->wfd->abandon_free = nullptr;
-      c->wfd->paused_call = nullptr;
+      pause_job_on(c->wfd, c);
       // The engine writes the fd just before it publishes completion: a
       // written fd means done() is a few instructions away (its thread may
       // have been preempted in between). Wait for that here rather than
@@ -364,22 +441,51 @@ engine::KeyHandle EngineKeyRef::handle_for(engine::Engine* eng,
   return refused_.load(std::memory_order_acquire) ? engine::KeyHandle{} : handle_;
 }
 
+bool run_or_fall_back(ProvCtx* pc, ProvOp which, engine::Engine* eng, engine::Op op, engine::KeyHandle key,
+                      const uint8_t* in, size_t in_len, uint8_t* out, size_t out_len, FunctionRef<bool()> software,
+                      const engine::AeadParams* aead) {
+  ProvOpStats& st = pc->stats[which];
+  uint64_t give_up_ns = 0;
+  for (;;) {
+    const CallResult r = call_engine(pc, which, eng, op, key, in, in_len, out, out_len, aead);
+    if (r == CallResult::kOk) return true;
+    if (r == CallResult::kFailed) {
+      st.failed.fetch_add(1);
+      return false;
+    }
+    if (r == CallResult::kRefused) break;  // software below
+    // The engine's queue is full. In software here, unless that many callers
+    // already are: then wait for room and try again, for a while.
+    BusyRun within(busy_bound(pc->config));
+    if (!within.held()) {
+      if (give_up_ns == 0) {
+        give_up_ns = steady_ns() + kBusyWaitNs;
+        st.busy_waited.fetch_add(1, std::memory_order_relaxed);
+      }
+      if (steady_ns() < give_up_ns && wait_for_room()) continue;
+      st.busy_past_bound.fetch_add(1, std::memory_order_relaxed);
+    }
+    std::optional<BusyRun> past;  // counted too when past the bound
+    if (!within.held()) past.emplace(0);
+    st.busy.fetch_add(1, std::memory_order_relaxed);
+    const bool ok = software();
+    (ok ? st.sw : st.failed).fetch_add(1);
+    return ok;
+  }
+  const bool ok = software();
+  (ok ? st.sw : st.failed).fetch_add(1);
+  return ok;
+}
+
 bool run_private_op(ProvCtx* pc, ProvOp which, EngineKeyRef& ref,
                     FunctionRef<engine::Status(engine::Engine*, engine::KeyHandle*)> reg, engine::Op op,
                     const uint8_t* in, size_t in_len, uint8_t* out, size_t out_len, FunctionRef<bool()> software,
                     const engine::AeadParams* aead) {
   ProvOpStats& st = pc->stats[which];
   if (engine::Engine* eng = pc->engine()) {
-    engine::KeyHandle h = ref.handle_for(eng, reg);
-    if (!h.valid()) {
-      st.key_refused.fetch_add(1);
-    } else {
-      switch (call_engine(pc, which, eng, op, h, in, in_len, out, out_len, aead)) {
-        case CallResult::kOk: return true;
-        case CallResult::kFailed: st.failed.fetch_add(1); return false;
-        case CallResult::kRefused: break;  // software below
-      }
-    }
+    const engine::KeyHandle h = ref.handle_for(eng, reg);
+    if (h.valid()) return run_or_fall_back(pc, which, eng, op, h, in, in_len, out, out_len, software, aead);
+    st.key_refused.fetch_add(1);
   }
   const bool ok = software();
   (ok ? st.sw : st.failed).fetch_add(1);

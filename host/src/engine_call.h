@@ -17,7 +17,8 @@ namespace gputls::host {
 
 enum class CallResult {
   kOk,       // out holds the result
-  kRefused,  // the engine could not take the request (busy, no engine): compute in software
+  kRefused,  // the engine could not take the request (no engine, shut down, ...): compute in software
+  kBusy,     // the engine's queue for it is full: software within the bound, or wait and retry
   kFailed,   // the operation itself failed (e.g. input >= modulus); out is zeroed
 };
 
@@ -64,6 +65,11 @@ long engine_calls_alive();
 // RLIMIT_NOFILE); reported in the stats.
 long wait_fds_live();
 
+// The most operations the provider ever ran in software at once because the
+// engine was busy (bounded by Config::busy_software_max while waiting for
+// room can help); reported in the stats.
+long busy_software_peak();
+
 // A provider key's registration with this process's engine: made on first
 // use, made again after fork (the child has another engine), freed with the key.
 class EngineKeyRef {
@@ -90,6 +96,18 @@ class EngineKeyRef {
   std::atomic<bool> refused_{false};
   std::atomic<uint64_t> retry_at_ns_{UINT64_MAX};  // UINT64_MAX: refused for good (or registered)
 };
+
+// One request on the engine (key: a registered key, or none for keyless
+// ops); when the engine cannot take it, `software`. When its queue is full
+// (kBusy) the operation runs in software on this thread, at most
+// Config::busy_software_max of them at once in the process; past that the
+// caller waits for room (a blocking caller sleeps, an ASYNC_JOB yields to
+// its event loop) and tries again, for up to 100 ms, then runs in software
+// anyway. Every outcome is counted in pc->stats[which] (busy, busy_waited,
+// busy_past_bound beside engine / sw / failed).
+bool run_or_fall_back(ProvCtx* pc, ProvOp which, engine::Engine* eng, engine::Op op, engine::KeyHandle key,
+                      const uint8_t* in, size_t in_len, uint8_t* out, size_t out_len, FunctionRef<bool()> software,
+                      const engine::AeadParams* aead = nullptr);
 
 // A private-key operation for a provider key: on the engine when it takes the
 // key and the request, otherwise by `software` in the provider's own OpenSSL

@@ -24,15 +24,11 @@ namespace {
 // here (the same code the engine's CPU backend runs), counted as software.
 bool run_mlkem(ProvCtx* pc, ProvOp which, engine::Op op, const uint8_t* in, size_t in_len, uint8_t* out,
                size_t out_len) {
+  auto software = [&] { return kernels::mlkem_run_one(engine::mlkem_kernel_op(op), in, out) == kernels::kMlkemOk; };
+  if (engine::Engine* eng = pc->engine())
+    return run_or_fall_back(pc, which, eng, op, engine::KeyHandle{}, in, in_len, out, out_len, software);
   ProvOpStats& st = pc->stats[which];
-  if (engine::Engine* eng = pc->engine()) {
-    switch (call_engine(pc, which, eng, op, engine::KeyHandle{}, in, in_len, out, out_len)) {
-      case CallResult::kOk: return true;
-      case CallResult::kFailed: st.failed.fetch_add(1); return false;
-      case CallResult::kRefused: break;
-    }
-  }
-  const bool ok = kernels::mlkem_run_one(engine::mlkem_kernel_op(op), in, out) == kernels::kMlkemOk;
+  const bool ok = software();
   (ok ? st.sw : st.failed).fetch_add(1);
   return ok;
 }

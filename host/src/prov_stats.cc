@@ -39,7 +39,8 @@ std::string ProvStats::json() const {
     j[prov_op_name(static_cast<ProvOp>(i))] = {
         {"engine", s.engine.load()},     {"sw", s.sw.load()},     {"failed", s.failed.load()},
         {"async_paused", s.async_paused.load()}, {"busy", s.busy.load()}, {"key_refused", s.key_refused.load()},
-        {"no_wait_fd", s.no_wait_fd.load()}};
+        {"no_wait_fd", s.no_wait_fd.load()},    {"busy_waited", s.busy_waited.load()},
+        {"busy_past_bound", s.busy_past_bound.load()}};
   }
   return j.dump();
 }

@@ -26,6 +26,8 @@ struct ProvOpStats {
   std::atomic<uint64_t> failed{0};        // reported an error to OpenSSL
   std::atomic<uint64_t> async_paused{0};  // engine requests that paused an ASYNC_JOB
   std::atomic<uint64_t> busy{0};          // engine queue full: ran in software instead
+  std::atomic<uint64_t> busy_waited{0};   // engine queue full and the software bound reached: waited for room
+  std::atomic<uint64_t> busy_past_bound{0};  // ... in vain (kBusyWaitLimit): ran in software past the bound
   std::atomic<uint64_t> key_refused{0};   // engine refused the key (multi-prime, no CRT): software
   std::atomic<uint64_t> no_wait_fd{0};    // async caller, no descriptor left to pause on: software
 };

@@ -47,6 +47,12 @@ struct Config {
   // back costs more than encrypting it. Unmeasured default: set it from
   // bench/micro_aes_gcm on the target GPU (engine_gpu vs openssl per size).
   uint32_t aes_gpu_min_bytes = 1024;
+  // The provider runs an operation the engine refused as busy (its queue
+  // full) in software on the caller's thread, at most this many at once in
+  // the process; past that a caller waits for room in the queue (a blocking
+  // caller sleeps, an ASYNC_JOB yields to its event loop) and tries again,
+  // up to kBusyWaitLimit. 0: the number of CPUs (GPUTLS_BUSY_SOFTWARE_MAX).
+  uint32_t busy_software_max = 0;
   bool quiet = false;               // suppress the one-line "no GPU" notice
   // Callers of the engine (the provider) run operations at once on their own
   // thread when nothing can batch them (Engine::prefers_run_now: no GPU,
