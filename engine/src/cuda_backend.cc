@@ -50,8 +50,6 @@ struct Slot {
 
 class CudaBackend;
 
-// A key's precomputed words in device memory. Freed (after a wipe) by the
-// worker thread, like every other CUDA call.
 // An RSA or DH key blob's device copy: a block the worker takes from its
 // pool (or allocates) and uploads into after registration returns; set on
 // the worker, read there by the key's batches, which it runs after the upload.
@@ -63,6 +61,7 @@ struct DeviceBlob {
 struct CudaKey final : BackendKeyState {
   CudaKey(CudaBackend* b, std::shared_ptr<DeviceBlob> d, size_t w) : backend(b), blob(std::move(d)), count(w) {}
   ~CudaKey() override;
+  bool usable() const override { return !blob->failed.load(); }
   CudaBackend* backend;
   std::shared_ptr<DeviceBlob> blob;
   size_t count;  // words
@@ -89,6 +88,7 @@ using UploadFailed = std::shared_ptr<std::atomic<bool>>;
 struct CudaX25519Key final : BackendKeyState {
   CudaX25519Key(CudaBackend* b, uint32_t s, UploadFailed f) : backend(b), slot(s), upload_failed(std::move(f)) {}
   ~CudaX25519Key() override;
+  bool usable() const override { return !upload_failed->load(); }
   CudaBackend* backend;
   uint32_t slot;
   UploadFailed upload_failed;
@@ -99,6 +99,7 @@ struct CudaEcKey final : BackendKeyState {
   CudaEcKey(CudaBackend* b, uint32_t c, uint32_t s, UploadFailed f)
       : backend(b), curve(c), slot(s), upload_failed(std::move(f)) {}
   ~CudaEcKey() override;
+  bool usable() const override { return !upload_failed->load(); }
   CudaBackend* backend;
   uint32_t curve;  // kernels::ec::EcCurveId
   uint32_t slot;
@@ -269,7 +270,9 @@ class CudaBackend final : public Backend {
     return Status::kOk;
   }
 
-  // d*G of an EC key (the kernels' host twin) and its checker key, once.
+  // d*G of an EC key (the kernels' host twin) and its checker key, once: a
+  // host scalar multiplication on the worker, once per signing key and
+  // device (a server's certificate key), never for an ephemeral ECDH key.
   // False when either cannot be made: the key's signatures are then never
   // released from the device (the CPU signs) and its verifications fail over.
   bool ensure_public(const CudaEcKey& k, const KeyEntry& key) {
@@ -385,8 +388,13 @@ class CudaBackend final : public Backend {
   void release_key(std::shared_ptr<DeviceBlob> d, size_t words) {
     post_to_worker([this, d, words] {
       if (!d->words) return cudaSuccess;
-      const cudaError_t e = cudaMemset(d->words, 0, words * sizeof(uint32_t));
-      blob_blocks_[words].push_back(d->words);
+      cudaError_t e = cudaMemset(d->words, 0, words * sizeof(uint32_t));
+      std::vector<uint32_t*>& pool = blob_blocks_[words];
+      if (pool.size() < kPooledBlocksPerSize) {
+        pool.push_back(d->words);
+      } else if (e == cudaSuccess) {
+        e = cudaFree(d->words);  // past a burst: the pool keeps no more than it usually needs
+      }
       d->words = nullptr;
       return e;
     });
@@ -709,7 +717,10 @@ class CudaBackend final : public Backend {
     for (uint32_t i = 0; i < n; ++i) {
       const auto* key = static_cast<const CudaEcKey*>(b.keys[i]->device_state_for(device_index()));
       if (key->upload_failed->load()) return cudaErrorUnknown;  // the whole batch re-runs on the CPU
-      if ((sign || verify) && !ensure_public(*key, *b.keys[i])) return cudaErrorUnknown;
+      if ((sign || verify) && !ensure_public(*key, *b.keys[i])) {
+        key->upload_failed->store(true);  // no public point: the key's later requests go to the CPU
+        return cudaErrorUnknown;
+      }
       idx[i] = key->slot;
       const Request& r = *b.requests[i];
       if (derive) {
@@ -956,6 +967,7 @@ class CudaBackend final : public Backend {
   static constexpr uint32_t kX25519Slots = 1u << 16;  // 2 MiB of device memory
   uint8_t* x_table_ = nullptr;                         // allocated and used on the worker only
   std::map<size_t, std::vector<uint32_t*>> blob_blocks_;  // free key-blob blocks by size: worker only
+  static constexpr size_t kPooledBlocksPerSize = 256;     // at most this many kept per size
   std::mutex x_mu_;
   std::vector<uint32_t> x_free_ = [] {
     std::vector<uint32_t> v(kX25519Slots);

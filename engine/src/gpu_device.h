@@ -31,7 +31,10 @@ struct alignas(64) GpuDevice {
   std::atomic<uint64_t> batches{0}, requests_served{0};
 
   uint64_t in_flight() const { return requests_in_flight.load(std::memory_order_relaxed); }
-  bool holds(const KeyEntry& key) const { return key.device_state_for(index) != nullptr; }
+  bool holds(const KeyEntry& key) const {
+    const BackendKeyState* s = key.device_state_for(index);
+    return s && s->usable();
+  }
 };
 
 }  // namespace gputls::engine

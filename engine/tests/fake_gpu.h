@@ -42,6 +42,7 @@ class FakeGpu final : public Backend {
     std::chrono::microseconds delay{0};  // per batch
     uint32_t fail_batches = 0;           // the first N batches fail with kDeviceError
     bool take_keys = true;               // prepare_key succeeds
+    bool keys_unusable = false;          // ... but the key's state says it is unusable (an upload that failed later)
     bool aes_host_twin = false;          // compute AES-GCM batches with the kernels' host twin
     uint32_t fail_from = UINT32_MAX;     // AES-GCM: requests from this index of a batch on fail (device died mid-batch)
     uint32_t max_record = UINT32_MAX;    // AES-GCM: accepts() refuses longer records
@@ -105,6 +106,10 @@ class FakeGpu final : public Backend {
   bool accepts(const Request& r) const override { return r.in_len <= o_.max_record; }
   Status prepare_key(KeyEntry& k) override {
     if (!o_.take_keys) return Status::kUnsupported;
+    if (o_.keys_unusable) {
+      k.device_state[device_index()] = std::make_unique<UnusableState>();
+      return Status::kOk;
+    }
     if (k.type == KeyType::kEc && o_.ec_host_twin) return prepare_ec(k);
     if (k.type == KeyType::kAes && o_.aes_host_twin) {
       auto st = std::make_unique<AesState>(c_);
@@ -115,6 +120,9 @@ class FakeGpu final : public Backend {
     k.device_state[device_index()] = std::make_unique<BackendKeyState>();
     return Status::kOk;
   }
+  struct UnusableState final : BackendKeyState {
+    bool usable() const override { return false; }
+  };
   bool idle() const override { return busy_.load() == 0; }
   void launch(Batch* b) override {
     busy_.fetch_add(1);

@@ -185,6 +185,33 @@ TEST(MultiDevice, KeyRefusedByOneDeviceIsServedByAnother) {
   EXPECT_EQ(fx.fallbacks(), 0u);
 }
 
+// A key a device took at registration but then could not serve (its upload
+// failed later: usable() false) goes to a device that can, or to the CPU,
+// and is never held against the device's health.
+TEST(MultiDevice, KeyADeviceCannotServeGoesElsewhereWithoutTrippingIt) {
+  FakeGpu::Options unusable;
+  unusable.keys_unusable = true;
+  {
+    FakeDevices fx({unusable, {}});
+    const AesKey key(*fx.engine);
+    fx.round(key.bytes, key.handle, 2);
+    EXPECT_EQ(fx.counters[0]->batches.load(), 0u);
+    EXPECT_EQ(fx.counters[1]->requests.load(), fx.submitted);
+    EXPECT_EQ(fx.device(0)["in_rotation"], true);
+    EXPECT_EQ(fx.device(0)["trips"], 0u);
+  }
+  FakeDevices fx({unusable});
+  const AesKey key(*fx.engine);
+  for (uint32_t i = 0; i < DeviceRotation::kTripAfter + 1; ++i) fx.round(key.bytes, key.handle, 1);
+  const OpStats::Counts c = fx.counts();
+  EXPECT_EQ(c.served_by(BackendKind::kCpu), fx.submitted);
+  EXPECT_EQ(c.fallback(Fallback::kKeyNotOnDevice), fx.submitted);
+  EXPECT_EQ(c.fallback(Fallback::kDeviceError), 0u);
+  EXPECT_EQ(fx.counters[0]->batches.load(), 0u);
+  EXPECT_EQ(fx.device(0)["in_rotation"], true);
+  EXPECT_EQ(fx.device(0)["trips"], 0u);
+}
+
 TEST(MultiDevice, KeyOnNoDeviceInRotationRunsOnTheCpuCounted) {
   FakeGpu::Options refuses, failing;
   refuses.take_keys = false;

@@ -66,6 +66,10 @@ void wait_fd_cleanup(ASYNC_WAIT_CTX*, const void*, OSSL_ASYNC_FD, void* custom) 
 
 const char kWaitKey = 0;  // its address names gputls's fd in a wait ctx
 
+// Yields a resumed job makes for the engine to publish a completion whose fd
+// write it has seen, before it gives the readiness back and pauses again.
+constexpr int kResumeSpins = 1000;
+
 // The provider holds one eventfd per connection that has paused: at most
 // half the process's descriptor limit, so the application keeps the rest
 // for its sockets. Past that (or when eventfd fails) the connection's
@@ -78,15 +82,16 @@ long read_wait_fd_limit() {
 }
 
 // The bound as last read: getrlimit is a system call, and a connection's
-// first pause would make one each time. Read again only when the cached
-// bound says no, so an application that raised its limit after loading
-// gputls (servers raise it at start) gets the new one when it matters; one
-// that lowered it sees eventfd() fail (EMFILE), handled the same way.
+// first pause would make one each time. Read again when the cached bound
+// says no (an application that raised its limit after loading gputls, as
+// servers do at start, gets the new one when it matters) and every 256th
+// descriptor (one that lowered it is followed within 256).
 std::atomic<long> g_wait_fd_limit{0};
+std::atomic<uint32_t> g_wait_fds_made{0};
 
 bool wait_fd_allowed(long live) {
   long limit = g_wait_fd_limit.load(std::memory_order_relaxed);
-  if (live < limit) return true;
+  if (live < limit && (g_wait_fds_made.fetch_add(1, std::memory_order_relaxed) & 255) != 0) return true;
   limit = read_wait_fd_limit();
   g_wait_fd_limit.store(limit, std::memory_order_relaxed);
   return live < limit;
@@ -366,7 +371,13 @@ CallResult call_engine(ProvCtx* pc, ProvOp which, engine::Engine* eng, engine::O
       // resume the job at once, over and over, until the engine thread runs.
       if (read(c->wfd->fd, &count, sizeof count) == sizeof count) {
         drained = true;
-        while (!c->req.done()) std::this_thread::yield();
+        for (int spin = 0; spin < kResumeSpins && !c->req.done(); ++spin) std::this_thread::yield();
+        if (!c->req.done()) {
+          // The engine thread did not get to run (a real-time caller on its
+          // core?): put the readiness back and pause again, not spin forever.
+          const uint64_t one = 1;
+          drained = write(c->wfd->fd, &one, sizeof one) != sizeof one;
+        }
       }
     }
     // Completed before a pause, or between a resume's read and its check:
@@ -515,7 +526,11 @@ bool run_record_op(ProvCtx* pc, ProvOp which, EngineKeyRef& ref, AeadLaneCache& 
       switch (eng->run_now(cache.lane, req)) {
         case engine::Status::kOk: st.engine.fetch_add(1, std::memory_order_relaxed); return true;
         case engine::Status::kCryptoFailure: st.failed.fetch_add(1, std::memory_order_relaxed); return false;
-        default: break;  // e.g. shut down: the usual path below decides
+        default: {  // e.g. shut down: software, not the same refusal again
+          const bool ok = software();
+          (ok ? st.sw : st.failed).fetch_add(1, std::memory_order_relaxed);
+          return ok;
+        }
       }
     }
   }

@@ -55,6 +55,10 @@ struct X25519KeyMaterial {
 class BackendKeyState {
  public:
   virtual ~BackendKeyState() = default;
+  // False once the device knows it cannot serve the key (e.g. its upload
+  // failed after registration): the key's requests then go to another device
+  // or the CPU, and nothing is held against the device's health.
+  virtual bool usable() const { return true; }
 };
 
 // The most GPUs one engine drives (GPUTLS_CUDA_DEVICE). A fixed bound keeps
