@@ -63,4 +63,21 @@ struct CudaStreamEvents {
   }
 };
 
+// The timed loop of a kernel_gpu row: each iteration one launch of `count`
+// operations on se.stream, timed by CUDA events (the row uses manual time);
+// stops at the first CUDA error (the state then carries it).
+template <class Launch>
+void time_launches(benchmark::State& state, CudaStreamEvents& se, uint32_t count, Launch launch) {
+  for (auto _ : state) {
+    if (!cuda_ok(state, cudaEventRecord(se.start, se.stream), "cudaEventRecord") ||
+        !cuda_ok(state, launch(), "launch") || !cuda_ok(state, cudaEventRecord(se.stop, se.stream), "cudaEventRecord") ||
+        !cuda_ok(state, cudaStreamSynchronize(se.stream), "cudaStreamSynchronize"))
+      break;
+    float ms = 0;
+    if (!cuda_ok(state, cudaEventElapsedTime(&ms, se.start, se.stop), "cudaEventElapsedTime")) break;
+    state.SetIterationTime(static_cast<double>(ms) / 1e3);
+  }
+  state.SetItemsProcessed(static_cast<int64_t>(state.iterations() * count));
+}
+
 }  // namespace gputls::engine::bench

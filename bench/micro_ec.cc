@@ -497,19 +497,9 @@ void BM_kernel(benchmark::State& state, Spec s) {
                                        d_nonces.as<const uint8_t>(), d_points.as<const uint8_t>(),
                                        d_digests.as<const uint8_t>(), d_sigs.as<const uint8_t>(), d_out.as<uint8_t>(),
                                        d_status.as<uint32_t>());
-  for (auto _ : state) {
-    if (!cuda_ok(state, cudaEventRecord(se.start, se.stream), "cudaEventRecord") ||
-        !cuda_ok(state,
-                 is_x25519(s) ? kernels::launch_x25519_batch(xb, se.stream) : kernels::launch_ec_batch(eb, se.stream),
-                 "launch") ||
-        !cuda_ok(state, cudaEventRecord(se.stop, se.stream), "cudaEventRecord") ||
-        !cuda_ok(state, cudaStreamSynchronize(se.stream), "cudaStreamSynchronize"))
-      break;
-    float ms = 0;
-    if (!cuda_ok(state, cudaEventElapsedTime(&ms, se.start, se.stop), "cudaEventElapsedTime")) break;
-    state.SetIterationTime(static_cast<double>(ms) / 1e3);
-  }
-  state.SetItemsProcessed(static_cast<int64_t>(state.iterations() * count));
+  time_launches(state, se, count, [&] {
+    return is_x25519(s) ? kernels::launch_x25519_batch(xb, se.stream) : kernels::launch_ec_batch(eb, se.stream);
+  });
   if (state.error_occurred()) return;
   std::vector<uint32_t> status(count);
   if (!cuda_ok(state, cudaMemcpy(status.data(), d_status.p, count * sizeof(uint32_t), cudaMemcpyDeviceToHost),

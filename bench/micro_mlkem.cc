@@ -286,17 +286,7 @@ void BM_kernel_gpu(benchmark::State& state, Spec s) {
   if (!cuda_ok(state, kernels::launch_mlkem_batch(b, se.stream), "launch (warm-up)") ||
       !cuda_ok(state, cudaStreamSynchronize(se.stream), "cudaStreamSynchronize"))
     return;
-  for (auto _ : state) {
-    if (!cuda_ok(state, cudaEventRecord(se.start, se.stream), "cudaEventRecord") ||
-        !cuda_ok(state, kernels::launch_mlkem_batch(b, se.stream), "launch") ||
-        !cuda_ok(state, cudaEventRecord(se.stop, se.stream), "cudaEventRecord") ||
-        !cuda_ok(state, cudaStreamSynchronize(se.stream), "cudaStreamSynchronize"))
-      break;
-    float ms = 0;
-    if (!cuda_ok(state, cudaEventElapsedTime(&ms, se.start, se.stop), "cudaEventElapsedTime")) break;
-    state.SetIterationTime(static_cast<double>(ms) / 1e3);
-  }
-  state.SetItemsProcessed(static_cast<int64_t>(state.iterations() * count));
+  time_launches(state, se, count, [&] { return kernels::launch_mlkem_batch(b, se.stream); });
   if (state.error_occurred()) return;
   std::vector<uint32_t> status(count);
   std::vector<uint8_t> out(size_t{count} * olen);

@@ -263,17 +263,7 @@ void BM_rsa_kernel_gpu(benchmark::State& state, int bits) {
   b.scratch_words = scratch_words;
   b.op = kernels::kBatchRsaCrt;
 
-  for (auto _ : state) {
-    if (!cuda_ok(state, cudaEventRecord(se.start, se.stream), "cudaEventRecord") ||
-        !cuda_ok(state, kernels::launch_rsa_batch(b, se.stream), "launch_rsa_batch") ||
-        !cuda_ok(state, cudaEventRecord(se.stop, se.stream), "cudaEventRecord") ||
-        !cuda_ok(state, cudaStreamSynchronize(se.stream), "cudaStreamSynchronize"))
-      break;
-    float ms = 0;
-    if (!cuda_ok(state, cudaEventElapsedTime(&ms, se.start, se.stop), "cudaEventElapsedTime")) break;
-    state.SetIterationTime(static_cast<double>(ms) / 1e3);
-  }
-  state.SetItemsProcessed(static_cast<int64_t>(state.iterations() * count));
+  time_launches(state, se, count, [&] { return kernels::launch_rsa_batch(b, se.stream); });
   if (state.error_occurred()) return;
 
   // Results, checked once after the run: every status, and the first and
