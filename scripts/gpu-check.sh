@@ -5,10 +5,12 @@
 #                                on a build machine: CUDA build (build/gpu, rpath
 #                                $ORIGIN; or an existing CUDA build DIR), packed
 #                                with the shared libraries it needs into
-#                                build/gpu-pack (<= 64 MiB)
+#                                build/gpu-pack, archived as
+#                                build/gpu-pack.tar.gz (<= 64 MiB)
 #   scripts/gpu-check.sh run [--dry-run]
 #                                on the GPU machine, from the repository root,
-#                                with build/gpu-pack carried there: calibration
+#                                with build/gpu-pack.tar.gz carried there
+#                                (unpacked on first use): calibration
 #                                of the static model (instruction rates, L2/HBM
 #                                bandwidth), gpu tests (device vs host
 #                                bit-exact), compute-sanitizer, unit tests, GPU
@@ -23,7 +25,7 @@
 #                                its shape (CI runs it: scripts/test.sh).
 #
 # With the device tool: run `pack` here, then run `scripts/gpu-check.sh run`
-# with carry ["build/gpu-pack"], and commit the JSON it returns under
+# with carry ["build/gpu-pack.tar.gz"], and commit the JSON it returns under
 # bench/results/<device>/.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -43,6 +45,7 @@ do_pack() {
   mkdir -p "$pack"
   local bins=("$dir/engine/engine_gpu_test" "$dir/kernels/kernels_gpu_test" "$dir/kernels/kernels_x25519_gpu_test"
               "$dir/kernels/kernels_ec_gpu_test" "$dir/kernels/kernels_aes_gcm_gpu_test" "$dir/bench/micro_aes_gcm"
+              "$dir/kernels/kernels_mlkem_gpu_test" "$dir/bench/micro_mlkem"
               "$dir/engine/engine_test"
               "$dir/kernels/kernels_host_test"
               "$dir/bench/micro_engine" "$dir/bench/micro_rsa" "$dir/bench/micro_ec" "$dir/bench/gpu_calibrate"
@@ -55,16 +58,22 @@ do_pack() {
       cp -L "$lib" "$pack/"
     done
   strip --strip-debug "$pack"/* 2>/dev/null || true
+  # What travels is one gzip archive: the binaries each carry the kernels'
+  # device code, and the device tool carries at most 64 MiB.
+  tar -czf "$pack.tar.gz" -C "$(dirname "$pack")" "$(basename "$pack")"
   local size
-  size=$(du -sm "$pack" | cut -f1)
-  echo "packed $pack: ${size} MiB ($(ls "$pack" | tr '\n' ' '))"
+  size=$(du -sm "$pack.tar.gz" | cut -f1)
+  echo "packed $pack.tar.gz: ${size} MiB compressed, $(du -sm "$pack" | cut -f1) MiB unpacked ($(ls "$pack" | tr '\n' ' '))"
   if [ "$size" -gt 64 ]; then echo "gpu-check: pack exceeds 64 MiB" >&2; exit 1; fi
 }
 
 do_run() {
   local dry=0
   [ "${1:-}" = "--dry-run" ] && dry=1
-  [ -x "$pack/engine_gpu_test" ] || { echo "gpu-check: $pack missing: run 'scripts/gpu-check.sh pack' on the build machine and carry $pack" >&2; exit 2; }
+  if [ ! -x "$pack/engine_gpu_test" ] && [ -f "$pack.tar.gz" ]; then
+    tar -xzf "$pack.tar.gz" -C "$(dirname "$pack")"
+  fi
+  [ -x "$pack/engine_gpu_test" ] || { echo "gpu-check: $pack missing: run 'scripts/gpu-check.sh pack' on the build machine and carry $pack.tar.gz" >&2; exit 2; }
   local out=${OUT:-build/gpu-check-out}
   local work
   work=$(mktemp -d)
@@ -96,6 +105,10 @@ do_run() {
   [ "$rc_gpu" -eq 0 ] && rc_gpu=$rc_kgpu
   timeout "$(cap 90)" "$pack/kernels_ec_gpu_test" --gtest_output=json:"$work/ec_gpu_tests.json" \
     >"$work/ec_gpu_tests.log" 2>&1
+  rc_kgpu=$?
+  [ "$rc_gpu" -eq 0 ] && rc_gpu=$rc_kgpu
+  timeout "$(cap 90)" "$pack/kernels_mlkem_gpu_test" --gtest_output=json:"$work/mlkem_gpu_tests.json" \
+    >"$work/mlkem_gpu_tests.log" 2>&1
   rc_kgpu=$?
   [ "$rc_gpu" -eq 0 ] && rc_gpu=$rc_kgpu
   GPUTLS_VECTORS_DIR="$PWD/tests/vectors" timeout "$(cap 60)" "$pack/kernels_aes_gcm_gpu_test" \
@@ -137,6 +150,10 @@ do_run() {
   timeout "$(cap 120)" "$pack/micro_aes_gcm" --benchmark_filter='seal_(64|16384)/(kernel_gpu|engine_gpu|openssl/64$)|pcie' \
     --benchmark_min_time=$mt_aes --benchmark_out="$work/bench_aes.json" --benchmark_out_format=json >"$work/bench_aes.log" 2>&1
   local rc_bench_aes=$?
+  timeout "$(cap 90)" "$pack/micro_mlkem" --benchmark_filter='kernel_gpu|engine_gpu|kernel_host' \
+    --benchmark_min_time=$mt_ec --benchmark_out="$work/bench_mlkem.json" --benchmark_out_format=json \
+    >"$work/bench_mlkem.log" 2>&1
+  local rc_bench_mlkem=$?
 
   # End to end (issue 25): in-process TLS handshakes, the default provider vs
   # gputls with the GPU doing the math, SSL_MODE_ASYNC so connections wait on
@@ -163,13 +180,13 @@ do_run() {
 
   local result="$out/gpu-check-$device.json"
   python3 - "$work" "$device" "$rc_gpu" "$rc_unit" "$rc_san" "$rc_bench" "$rc_bench_rsa" "$rc_bench_ec" "$rc_bench_aes" \
-    "$rc_cal" "$rc_hs" "$rc_records" "$dry" >"$result" <<'PY'
+    "$rc_cal" "$rc_hs" "$rc_records" "$dry" "$rc_bench_mlkem" >"$result" <<'PY'
 import json, os, sys
 sys.path.insert(0, "scripts")
 from gpu_model_compare import compare
 from gpu_check_report import records_crossover
 (work, device, rc_gpu, rc_unit, rc_san, rc_bench, rc_bench_rsa, rc_bench_ec, rc_bench_aes, rc_cal, rc_hs, rc_records,
- dry) = sys.argv[1:]
+ dry, rc_bench_mlkem) = sys.argv[1:]
 def load(name):
     try:
         with open(os.path.join(work, name)) as f:
@@ -202,28 +219,32 @@ print(json.dumps({
                   "kernels_report": load("kernel_gpu_tests.json"), "kernels_log_tail": tail("kernel_gpu_tests.log", 20),
                   "x25519_report": load("x25519_gpu_tests.json"), "x25519_log_tail": tail("x25519_gpu_tests.log", 20),
                   "ec_report": load("ec_gpu_tests.json"), "ec_log_tail": tail("ec_gpu_tests.log", 20),
-                  "aes_gcm_report": load("aes_gpu_tests.json"), "aes_gcm_log_tail": tail("aes_gpu_tests.log", 20)},
+                  "aes_gcm_report": load("aes_gpu_tests.json"), "aes_gcm_log_tail": tail("aes_gpu_tests.log", 20),
+                  "mlkem_report": load("mlkem_gpu_tests.json"), "mlkem_log_tail": tail("mlkem_gpu_tests.log", 20)},
     "unit_tests": {"rc": int(rc_unit), "log_tail": tail("unit_tests.log", 15)},
     "compute_sanitizer": {"rc": int(rc_san), "log_tail": tail("sanitizer.log", 40)},
     "benchmarks": {"rc": int(rc_bench), "report": load("bench.json")},
     "benchmarks_rsa": {"rc": int(rc_bench_rsa), "report": load("bench_rsa.json"), "log_tail": tail("bench_rsa.log", 20)},
     "benchmarks_ec": {"rc": int(rc_bench_ec), "report": load("bench_ec.json"), "log_tail": tail("bench_ec.log", 20)},
     "benchmarks_aes_gcm": {"rc": int(rc_bench_aes), "report": load("bench_aes.json"), "log_tail": tail("bench_aes.log", 20)},
+    "benchmarks_mlkem": {"rc": int(rc_bench_mlkem), "report": load("bench_mlkem.json"),
+                         "log_tail": tail("bench_mlkem.log", 20)},
 }, indent=1))
 PY
   echo "handshakes rc=$rc_hs, records rc=$rc_records"
-  echo "calibration rc=$rc_cal, gpu tests rc=$rc_gpu, unit tests rc=$rc_unit, compute-sanitizer rc=$rc_san, benchmarks rc=$rc_bench, rsa benchmarks rc=$rc_bench_rsa, ec benchmarks rc=$rc_bench_ec, aes-gcm benchmarks rc=$rc_bench_aes"
+  echo "calibration rc=$rc_cal, gpu tests rc=$rc_gpu, unit tests rc=$rc_unit, compute-sanitizer rc=$rc_san, benchmarks rc=$rc_bench, rsa benchmarks rc=$rc_bench_rsa, ec benchmarks rc=$rc_bench_ec, aes-gcm benchmarks rc=$rc_bench_aes, ml-kem benchmarks rc=$rc_bench_mlkem"
   echo "wrote $result"
   [ -f "$work/bench.json" ] && python3 scripts/bench_table.py "$work/bench.json" || true
   [ -f "$work/bench_rsa.json" ] && python3 scripts/bench_table.py "$work/bench_rsa.json" || true
   [ -f "$work/bench_ec.json" ] && python3 scripts/bench_table.py "$work/bench_ec.json" || true
   [ -f "$work/bench_aes.json" ] && python3 scripts/bench_table.py "$work/bench_aes.json" || true
+  [ -f "$work/bench_mlkem.json" ] && python3 scripts/bench_table.py "$work/bench_mlkem.json" || true
   rm -rf "$work"
   local shape=0
   python3 scripts/gpu_check_report.py check "$result" $([ "$dry" = 1 ] && echo --dry-run) || shape=$?
   [ "$shape" -eq 0 ] && [ "$rc_gpu" -eq 0 ] && [ "$rc_unit" -eq 0 ] && { [ "$rc_san" -eq 0 ] || [ "$dry" = 1 ]; } &&
     [ "$rc_bench" -eq 0 ] && [ "$rc_bench_rsa" -eq 0 ] && [ "$rc_bench_ec" -eq 0 ] && [ "$rc_bench_aes" -eq 0 ] &&
-    [ "$rc_hs" -eq 0 ] && [ "$rc_records" -eq 0 ]
+    [ "$rc_bench_mlkem" -eq 0 ] && [ "$rc_hs" -eq 0 ] && [ "$rc_records" -eq 0 ]
 }
 
 case "${1:-}" in

@@ -27,7 +27,7 @@ import validate_json  # noqa: E402  (the handshake JSON's own schema check)
 
 HANDSHAKE_RUNS = ("tls12_rsa_kx", "tls13_x25519_rsa2048", "tls13_x25519_ecdsa_p256")
 STEPS = ("calibration", "model_vs_measured", "gpu_tests", "unit_tests", "compute_sanitizer", "benchmarks",
-         "benchmarks_rsa", "benchmarks_ec", "benchmarks_aes_gcm", "handshakes", "records")
+         "benchmarks_rsa", "benchmarks_ec", "benchmarks_aes_gcm", "benchmarks_mlkem", "handshakes", "records")
 
 
 def records_crossover(report):
@@ -55,7 +55,7 @@ def problems(doc, dry):
     for step in STEPS:
         if step != "model_vs_measured" and not isinstance(doc[step].get("rc"), int):
             out.append("%s: no integer rc" % step)
-    for step in ("benchmarks", "benchmarks_rsa", "benchmarks_ec", "benchmarks_aes_gcm", "records"):
+    for step in ("benchmarks", "benchmarks_rsa", "benchmarks_ec", "benchmarks_aes_gcm", "benchmarks_mlkem", "records"):
         rep = doc[step].get("report", {})
         if "missing" in rep:
             out.append("%s: report unreadable: %s" % (step, rep["missing"]))

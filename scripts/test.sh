@@ -40,7 +40,9 @@ run_label() {  # DIR LABEL
 # scripts/gpu-check.sh packed from the CUDA build and run with --dry-run, so
 # the one command a lent GPU machine gets cannot rot between loans (issue 25).
 gpu_check_dry_run() {
+  # The run starts from the archive alone, as on the GPU machine.
   GPU_PACK=build/gpu-pack-dry scripts/gpu-check.sh pack --from build/cuda >build/gpu-check-dry.log 2>&1 &&
+    rm -rf build/gpu-pack-dry &&
     GPU_PACK=build/gpu-pack-dry OUT=build/gpu-check-dry scripts/gpu-check.sh run --dry-run >>build/gpu-check-dry.log 2>&1 ||
     { tail -60 build/gpu-check-dry.log; return 1; }
   grep -E "rc=|gpu-check shape" build/gpu-check-dry.log
