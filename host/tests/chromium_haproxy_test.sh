@@ -84,27 +84,8 @@ run_page() {
   local name=$1 curves=$2 dir="$work/$1" port
   mkdir -p "$dir"
   port=$(free_port)
-  cat >"$dir/haproxy.cfg" <<EOF
-global
-  master-worker
-  pidfile $dir/haproxy.pid
-  nbthread 1
-  ssl-provider-path $modules
-  ssl-provider gputls
-  ssl-provider default
-  ssl-propquery ?provider=gputls
-  ssl-mode-async
-defaults
-  mode http
-  timeout connect 5s
-  timeout client 20s
-  timeout server 20s
-frontend tls_in
-  bind 127.0.0.1:$port ssl crt $work/server.pem alpn h2,http/1.1 ssl-min-ver TLSv1.2 curves $curves
-  default_backend local_http
-backend local_http
-  server backend 127.0.0.1:$backend_port
-EOF
+  write_haproxy_gputls_cfg "$dir/haproxy.cfg" "$dir/haproxy.pid" "$modules" "$port" "$work/server.pem" "$curves" \
+    "server backend 127.0.0.1:$backend_port"
   haproxy -c -f "$dir/haproxy.cfg" >"$dir/haproxy.log" 2>&1 || fail "$name: haproxy refused its configuration" "$name"
   GPUTLS_QUIET=1 GPUTLS_INLINE=0 GPUTLS_STATS_FILE="$dir/stats.%p.json" \
     timeout 120 haproxy -W -f "$dir/haproxy.cfg" >"$dir/haproxy.log" 2>&1 &

@@ -49,29 +49,9 @@ timeout 120 python3 -m http.server "$backend_port" --bind 127.0.0.1 --directory 
 pids+=($!)
 
 port=$(free_port)
-cat >"$work/haproxy.cfg" <<EOF
-global
-  master-worker
-  pidfile $work/haproxy.pid
-  nbthread 1
-  ssl-provider-path $modules
-  ssl-provider gputls
-  ssl-provider default
-  ssl-propquery ?provider=gputls
-  ssl-mode-async
-defaults
-  mode http
-  timeout connect 5s
-  timeout client 20s
-  timeout server 20s
-frontend tls_in
-  bind 127.0.0.1:$port ssl crt $work/server.pem alpn h2,http/1.1 ssl-min-ver TLSv1.2 curves X25519MLKEM768:x25519:secp256r1
-  default_backend local_http
-backend local_http
-  # python3 -m http.server listens with a backlog of 5: queue here instead.
-  timeout queue 30s
-  server backend 127.0.0.1:$backend_port maxconn 4
-EOF
+# python3 -m http.server listens with a backlog of 5: queue in HAProxy instead.
+write_haproxy_gputls_cfg "$work/haproxy.cfg" "$work/haproxy.pid" "$modules" "$port" "$work/server.pem" \
+  X25519MLKEM768:x25519:secp256r1 "timeout queue 30s" "server backend 127.0.0.1:$backend_port maxconn 4"
 haproxy -c -f "$work/haproxy.cfg" >/dev/null 2>&1 || { haproxy -c -f "$work/haproxy.cfg"; fail "configuration refused"; }
 
 GPUTLS_QUIET=1 GPUTLS_INLINE=0 GPUTLS_STATS_FILE="$work/stats.%p.json" \
