@@ -155,13 +155,6 @@ engine::Status register_key(EcKey* k, engine::Engine* eng, engine::KeyHandle* h)
   return eng->register_ec_key(m, h);
 }
 
-// A curve the engine does not serve: OpenSSL's arithmetic in pc->sw, counted as software.
-bool run_software(EcKey* k, ProvOp which, FunctionRef<bool()> software) {
-  const bool ok = software();
-  (ok ? k->pc->stats[which].sw : k->pc->stats[which].failed).fetch_add(1);
-  return ok;
-}
-
 bool has_private(EcKey* k, ProvOp which) {
   if (k->curve && k->has_private && k->priv.size() == k->curve->order_bytes) return true;
   k->pc->stats[which].failed.fetch_add(1);
@@ -248,7 +241,7 @@ bool ec_make_public(EcKey* k) {
   auto reg = [k](engine::Engine* eng, engine::KeyHandle* h) { return register_key(k, eng, h); };
   auto software = [&] { return sw_make_public(k); };
   bool ok = !k->curve->accelerated
-                ? run_software(k, ProvOp::kEcKeygen, software)
+                ? run_software(k->pc->stats[ProvOp::kEcKeygen], software)
                 : run_private_op(k->pc, ProvOp::kEcKeygen, k->engine_ref, reg, engine::Op::kEcKeygen, nullptr, 0,
                                  k->pub.data(), k->pub.size(), software);
   k->has_public = ok && k->pub[0] == 0x04;
@@ -264,7 +257,7 @@ bool ec_derive(EcKey* k, const uint8_t* peer, size_t peer_len, uint8_t* out, boo
   auto reg = [k](engine::Engine* eng, engine::KeyHandle* h) { return register_key(k, eng, h); };
   cofactor = cofactor && !k->curve->cofactor_one;  // h = 1: the same value
   auto software = [&] { return sw_derive(k, peer, peer_len, out, cofactor); };
-  if (!k->curve->accelerated || cofactor) return run_software(k, ProvOp::kEcdhDerive, software);
+  if (!k->curve->accelerated || cofactor) return run_software(k->pc->stats[ProvOp::kEcdhDerive], software);
   return run_private_op(k->pc, ProvOp::kEcdhDerive, k->engine_ref, reg, engine::Op::kEcdhDerive, peer, peer_len, out,
                         k->curve->bytes, software);
 }
@@ -272,7 +265,7 @@ bool ec_derive(EcKey* k, const uint8_t* peer, size_t peer_len, uint8_t* out, boo
 bool ec_sign(EcKey* k, const uint8_t* digest, size_t digest_len, uint8_t* rs) {
   if (!has_private(k, ProvOp::kEcdsaSign)) return false;
   auto software = [&] { return sw_sign(k, digest, digest_len, rs); };
-  if (!k->curve->accelerated && digest_len > 0) return run_software(k, ProvOp::kEcdsaSign, software);
+  if (!k->curve->accelerated && digest_len > 0) return run_software(k->pc->stats[ProvOp::kEcdsaSign], software);
   if (digest_len == 0 || digest_len > 64) {
     k->pc->stats[ProvOp::kEcdsaSign].failed.fetch_add(1);
     return false;

@@ -12,7 +12,6 @@
 #include <algorithm>
 #include <chrono>
 #include <cstring>
-#include <optional>
 #include <thread>
 #include <vector>
 
@@ -225,26 +224,27 @@ uint32_t busy_bound(const engine::Config& cfg) {
   return cfg.busy_software_max ? cfg.busy_software_max : std::max(1u, std::thread::hardware_concurrency());
 }
 
-// A software run because the engine was busy, counted while it lasts:
-// within the bound (a place taken atomically: held() false when the bound
-// was reached), or past it (bound 0: always).
+// A software run because the engine was busy, counted while it lasts.
 class BusyRun {
  public:
-  explicit BusyRun(uint32_t bound) {
+  BusyRun() = default;
+  // Takes a place (atomically) unless `bound` runs already hold one; bound 0:
+  // always (a run past the bound). False when the bound was reached.
+  bool enter(uint32_t bound) {
     const uint32_t now = g_busy_running.fetch_add(1) + 1;
     if (bound && now > bound) {
       g_busy_running.fetch_sub(1);
-      return;
+      return false;
     }
     held_ = true;
     long peak = g_busy_peak.load(std::memory_order_relaxed);
     while (static_cast<long>(now) > peak && !g_busy_peak.compare_exchange_weak(peak, now)) {
     }
+    return true;
   }
   ~BusyRun() {
     if (held_) g_busy_running.fetch_sub(1);
   }
-  bool held() const { return held_; }
   BusyRun(const BusyRun&) = delete;
   BusyRun& operator=(const BusyRun&) = delete;
 
@@ -452,6 +452,12 @@ engine::KeyHandle EngineKeyRef::handle_for(engine::Engine* eng,
   return refused_.load(std::memory_order_acquire) ? engine::KeyHandle{} : handle_;
 }
 
+bool run_software(ProvOpStats& st, FunctionRef<bool()> software) {
+  const bool ok = software();
+  (ok ? st.sw : st.failed).fetch_add(1, std::memory_order_relaxed);
+  return ok;
+}
+
 bool run_or_fall_back(ProvCtx* pc, ProvOp which, engine::Engine* eng, engine::Op op, engine::KeyHandle key,
                       const uint8_t* in, size_t in_len, uint8_t* out, size_t out_len, FunctionRef<bool()> software,
                       const engine::AeadParams* aead) {
@@ -467,25 +473,20 @@ bool run_or_fall_back(ProvCtx* pc, ProvOp which, engine::Engine* eng, engine::Op
     if (r == CallResult::kRefused) break;  // software below
     // The engine's queue is full. In software here, unless that many callers
     // already are: then wait for room and try again, for a while.
-    BusyRun within(busy_bound(pc->config));
-    if (!within.held()) {
+    BusyRun run;
+    if (!run.enter(busy_bound(pc->config))) {
       if (give_up_ns == 0) {
         give_up_ns = steady_ns() + kBusyWaitNs;
         st.busy_waited.fetch_add(1, std::memory_order_relaxed);
       }
       if (steady_ns() < give_up_ns && wait_for_room()) continue;
       st.busy_past_bound.fetch_add(1, std::memory_order_relaxed);
+      run.enter(0);  // counted too when past the bound
     }
-    std::optional<BusyRun> past;  // counted too when past the bound
-    if (!within.held()) past.emplace(0);
     st.busy.fetch_add(1, std::memory_order_relaxed);
-    const bool ok = software();
-    (ok ? st.sw : st.failed).fetch_add(1);
-    return ok;
+    return run_software(st, software);
   }
-  const bool ok = software();
-  (ok ? st.sw : st.failed).fetch_add(1);
-  return ok;
+  return run_software(st, software);
 }
 
 bool run_private_op(ProvCtx* pc, ProvOp which, EngineKeyRef& ref,
@@ -498,9 +499,7 @@ bool run_private_op(ProvCtx* pc, ProvOp which, EngineKeyRef& ref,
     if (h.valid()) return run_or_fall_back(pc, which, eng, op, h, in, in_len, out, out_len, software, aead);
     st.key_refused.fetch_add(1);
   }
-  const bool ok = software();
-  (ok ? st.sw : st.failed).fetch_add(1);
-  return ok;
+  return run_software(st, software);
 }
 
 bool run_record_op(ProvCtx* pc, ProvOp which, EngineKeyRef& ref, AeadLaneCache& cache,
@@ -526,11 +525,7 @@ bool run_record_op(ProvCtx* pc, ProvOp which, EngineKeyRef& ref, AeadLaneCache& 
       switch (eng->run_now(cache.lane, req)) {
         case engine::Status::kOk: st.engine.fetch_add(1, std::memory_order_relaxed); return true;
         case engine::Status::kCryptoFailure: st.failed.fetch_add(1, std::memory_order_relaxed); return false;
-        default: {  // e.g. shut down: software, not the same refusal again
-          const bool ok = software();
-          (ok ? st.sw : st.failed).fetch_add(1, std::memory_order_relaxed);
-          return ok;
-        }
+        default: return run_software(st, software);  // e.g. shut down: not the same refusal again
       }
     }
   }

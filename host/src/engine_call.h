@@ -97,6 +97,10 @@ class EngineKeyRef {
   std::atomic<uint64_t> retry_at_ns_{UINT64_MAX};  // UINT64_MAX: refused for good (or registered)
 };
 
+// `software` (OpenSSL, or the kernels' host code, in the provider itself),
+// counted in st as sw or failed.
+bool run_software(ProvOpStats& st, FunctionRef<bool()> software);
+
 // One request on the engine (key: a registered key, or none for keyless
 // ops); when the engine cannot take it, `software`. When its queue is full
 // (kBusy) the operation runs in software on this thread, at most

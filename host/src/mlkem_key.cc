@@ -27,10 +27,7 @@ bool run_mlkem(ProvCtx* pc, ProvOp which, engine::Op op, const uint8_t* in, size
   auto software = [&] { return kernels::mlkem_run_one(engine::mlkem_kernel_op(op), in, out) == kernels::kMlkemOk; };
   if (engine::Engine* eng = pc->engine())
     return run_or_fall_back(pc, which, eng, op, engine::KeyHandle{}, in, in_len, out, out_len, software);
-  ProvOpStats& st = pc->stats[which];
-  const bool ok = software();
-  (ok ? st.sw : st.failed).fetch_add(1);
-  return ok;
+  return run_software(pc->stats[which], software);
 }
 
 bool random_secret(ProvCtx* pc, uint8_t* out, size_t n) { return RAND_priv_bytes_ex(pc->sw, out, n, 256) == 1; }

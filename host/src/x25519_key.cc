@@ -36,13 +36,6 @@ bool has_private(X25519Key* k, ProvOp which) {
   return false;
 }
 
-// X448: no engine operation, OpenSSL in pc->sw, counted as software.
-bool run_software(X25519Key* k, ProvOp which, FunctionRef<bool()> software) {
-  const bool ok = software();
-  (ok ? k->pc->stats[which].sw : k->pc->stats[which].failed).fetch_add(1);
-  return ok;
-}
-
 }  // namespace
 
 bool x25519_derive(X25519Key* k, const uint8_t* u, uint8_t* out) {
@@ -51,7 +44,7 @@ bool x25519_derive(X25519Key* k, const uint8_t* u, uint8_t* out) {
   auto software = [&] { return sw_scalarmult(k->pc, t, k->priv, u, out); };
   bool ok;
   if (!t.accelerated) {
-    ok = run_software(k, t.derive, software);
+    ok = run_software(k->pc->stats[t.derive], software);
   } else {
     auto reg = [k](engine::Engine* eng, engine::KeyHandle* h) { return register_key(k, eng, h); };
     ok = run_private_op(k->pc, t.derive, k->engine_ref, reg, engine::Op::kX25519Derive, u, 32, out, 32, software);
@@ -68,7 +61,7 @@ bool x25519_make_public(X25519Key* k) {
   auto software = [&] { return sw_scalarmult(k->pc, t, k->priv, t.accelerated ? kBase25519 : kBase448, k->pub.data()); };
   bool ok;
   if (!t.accelerated) {
-    ok = run_software(k, t.keygen, software);
+    ok = run_software(k->pc->stats[t.keygen], software);
   } else {
     auto reg = [k](engine::Engine* eng, engine::KeyHandle* h) { return register_key(k, eng, h); };
     ok = run_private_op(k->pc, t.keygen, k->engine_ref, reg, engine::Op::kX25519Keygen, nullptr, 0, k->pub.data(), 32,
