@@ -444,6 +444,17 @@ class CudaBackend final : public Backend {
   }
 
  private:
+  // Runs every queued task, in order, without holding mu_ while one runs.
+  void run_tasks(std::unique_lock<std::mutex>& lock) {
+    while (!tasks_.empty()) {
+      auto task = std::move(tasks_.front());
+      tasks_.pop_front();
+      lock.unlock();
+      task();
+      lock.lock();
+    }
+  }
+
   void run(std::promise<std::string>& ready) {
     std::string why = init();
     ready.set_value(why);
@@ -453,23 +464,11 @@ class CudaBackend final : public Backend {
       std::unique_lock<std::mutex> lock(mu_);
       if (in_flight.empty())
         cv_.wait(lock, [this] { return stop_ || !pending_.empty() || !tasks_.empty(); });
-      while (!tasks_.empty()) {  // key uploads and frees go before batches
-        auto task = std::move(tasks_.front());
-        tasks_.pop_front();
-        lock.unlock();
-        task();
-        lock.lock();
-      }
+      run_tasks(lock);  // key uploads and frees go before batches
       if (stop_ && pending_.empty() && in_flight.empty()) break;
       // Fill every free slot first, so copies and kernels of several batches overlap.
       while (!pending_.empty() && in_flight.size() < slots_.size()) {
-        while (!tasks_.empty()) {  // an upload queued while the last batch started goes first
-          auto task = std::move(tasks_.front());
-          tasks_.pop_front();
-          lock.unlock();
-          task();
-          lock.lock();
-        }
+        run_tasks(lock);  // an upload queued while the last batch started goes first
         Batch* b = pending_.front();
         pending_.pop_front();
         Slot* s = free_slot();
