@@ -495,16 +495,25 @@ Engine::Route Engine::device_route(RequestQueue& q) {
 // fewest requests in flight that admits a batch. Admission is asked in that
 // order and only until one says yes, since a device due for a probe takes
 // the batch as its probe.
+namespace {
+// Of the devices `take` accepts, the one with the fewest requests in flight.
+template <class Take>
+GpuDevice* least_loaded(const std::vector<std::unique_ptr<GpuDevice>>& devices, Take take) {
+  GpuDevice* best = nullptr;
+  for (const auto& d : devices)
+    if (take(*d) && (!best || d->in_flight() < best->in_flight())) best = d.get();
+  return best;
+}
+}  // namespace
+
 GpuDevice* Engine::least_loaded_device(Op op, uint32_t bits, bool* probe) {
   static_assert(kMaxDevices <= 32, "refused devices are a bit mask");
   uint32_t refused = 0;
   const uint64_t now = now_ns();
   for (;;) {
-    GpuDevice* best = nullptr;
-    for (const auto& d : devices_) {
-      if (((refused >> d->index) & 1) || !d->backend->supports(op, bits)) continue;
-      if (!best || d->in_flight() < best->in_flight()) best = d.get();
-    }
+    GpuDevice* best = least_loaded(devices_, [&](const GpuDevice& d) {
+      return !((refused >> d.index) & 1) && d.backend->supports(op, bits);
+    });
     if (!best) return nullptr;
     const DeviceRotation::Admit a = best->rotation.admit(now);
     if (a != DeviceRotation::Admit::kNo) {
@@ -518,13 +527,9 @@ GpuDevice* Engine::least_loaded_device(Op op, uint32_t bits, bool* probe) {
 // Another device in rotation that serves q and holds the key, the least
 // loaded of them; nullptr when none does.
 GpuDevice* Engine::device_holding(const KeyEntry& key, const RequestQueue& q, const GpuDevice& not_this) const {
-  GpuDevice* best = nullptr;
-  for (const auto& d : devices_) {
-    if (d.get() == &not_this || !d->holds(key) || !d->rotation.in_rotation() || !d->backend->supports(q.op(), q.bits()))
-      continue;
-    if (!best || d->in_flight() < best->in_flight()) best = d.get();
-  }
-  return best;
+  return least_loaded(devices_, [&](const GpuDevice& d) {
+    return &d != &not_this && d.holds(key) && d.rotation.in_rotation() && d.backend->supports(q.op(), q.bits());
+  });
 }
 
 void Engine::launch(RequestQueue& q, std::vector<Request*>&& reqs) {
