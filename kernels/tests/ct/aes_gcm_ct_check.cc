@@ -33,12 +33,7 @@ using namespace gputls::kernels::testing;
 using namespace gputls::kernels::ct;
 
 bool g_on_valgrind = false;
-int g_failures = 0;
-
-void fail(const std::string& what) {
-  std::fprintf(stderr, "aes_gcm_ct_check: FAIL: %s\n", what.c_str());
-  ++g_failures;
-}
+gputls::kernels::ct::Failures fail("aes_gcm_ct_check");
 
 int check_key(size_t key_len) {
   const std::string name = "AES-" + std::to_string(8 * key_len) + "-GCM";
@@ -138,7 +133,7 @@ int main(int argc, char** argv) {
   check_key(16);
   check_key(32);
   if (!g_on_valgrind) std::printf("aes_gcm_ct_check: not under valgrind: results checked, timing not\n");
-  if (g_failures) return 1;
+  if (fail.count()) return 1;
   std::printf("aes_gcm_ct_check: ok (%s)\n", g_on_valgrind ? "under valgrind" : "no valgrind");
   return 0;
 }

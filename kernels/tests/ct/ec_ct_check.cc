@@ -40,12 +40,7 @@ using namespace gputls::kernels;
 using namespace gputls::kernels::testing;
 
 bool g_on_valgrind = false;
-int g_failures = 0;
-
-void fail(const std::string& what) {
-  std::fprintf(stderr, "ec_ct_check: FAIL: %s\n", what.c_str());
-  ++g_failures;
-}
+gputls::kernels::ct::Failures fail("ec_ct_check");
 
 using namespace gputls::kernels::ct;
 
@@ -206,7 +201,7 @@ int run_check() {
     std::printf(
         "ec_ct_check: NOTE not running under valgrind: results "
         "verified, constant time NOT checked\n");
-  if (g_failures) return 1;
+  if (fail.count()) return 1;
   std::printf("ec_ct_check: results match OpenSSL%s\n",
               g_on_valgrind ? (errors_in_region ? "; secret-dependent branches/indices FOUND (see above)"
                                                 : "; no secret-dependent branch or index")

@@ -7,6 +7,8 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <cstdio>
+#include <string>
 #include <vector>
 
 namespace gputls::kernels::ct {
@@ -31,5 +33,21 @@ inline long undefined_bytes(const void* p, size_t n) {
 }
 
 inline unsigned long errors_so_far() { return static_cast<unsigned long>(VALGRIND_COUNT_ERRORS); }
+
+// A check program's failures: each printed with the program's name, and
+// counted for its exit status.
+class Failures {
+ public:
+  explicit Failures(const char* program) : program_(program) {}
+  void operator()(const std::string& what) {
+    std::fprintf(stderr, "%s: FAIL: %s\n", program_, what.c_str());
+    ++count_;
+  }
+  int count() const { return count_; }
+
+ private:
+  const char* program_;
+  int count_ = 0;
+};
 
 }  // namespace gputls::kernels::ct

@@ -32,12 +32,7 @@ using namespace gputls::kernels::testing;
 using namespace gputls::kernels::ct;
 
 bool g_on_valgrind = false;
-int g_failures = 0;
-
-void fail(const std::string& what) {
-  std::fprintf(stderr, "mlkem_ct_check: FAIL: %s\n", what.c_str());
-  ++g_failures;
-}
+gputls::kernels::ct::Failures fail("mlkem_ct_check");
 
 Bytes shake256(const Bytes& in, size_t n) {
   Bytes out(n);
@@ -109,7 +104,7 @@ int main(int argc, char** argv) {
   }
   check();
   if (!g_on_valgrind) std::printf("mlkem_ct_check: not under valgrind: results checked, timing not\n");
-  if (g_failures) return 1;
+  if (fail.count()) return 1;
   std::printf("mlkem_ct_check: ok (%s)\n", g_on_valgrind ? "under valgrind" : "no valgrind");
   return 0;
 }

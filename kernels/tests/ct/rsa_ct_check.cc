@@ -49,12 +49,7 @@ using namespace gputls::kernels;
 using namespace gputls::kernels::testing;
 
 bool g_on_valgrind = false;
-int g_failures = 0;
-
-void fail(const char* what) {
-  std::fprintf(stderr, "rsa_ct_check: FAIL: %s\n", what);
-  ++g_failures;
-}
+gputls::kernels::ct::Failures fail("rsa_ct_check");
 
 using namespace gputls::kernels::ct;
 
@@ -279,7 +274,7 @@ int run_check() {
     std::printf("rsa_ct_check: memcheck errors in the checked region: %lu\n", errors_in_region);
   else
     std::printf("rsa_ct_check: NOTE not running under valgrind: results verified, constant time NOT checked\n");
-  if (g_failures) return 1;
+  if (fail.count()) return 1;
   std::printf("rsa_ct_check: results match OpenSSL%s\n",
               g_on_valgrind ? (errors_in_region ? "; secret-dependent branches/indices FOUND (see above)"
                                                 : "; no secret-dependent branch or index")
