@@ -753,12 +753,20 @@ class CudaBackend final : public Backend {
             : sign   ? kernels::ec::kEcSign
             : verify ? kernels::ec::kEcVerify
                      : kernels::ec::kEcKeygen;
+    return launch_wiped(s, in_len, out_len, out_len, [&] { return kernels::launch_ec_batch(eb, s.stream); });
+  }
+
+  // On s.stream: the staged inputs to the device, the kernel, the device's
+  // copy of the inputs wiped (they hold secrets), `copy_back` bytes of output
+  // to the host, then `wipe_out` bytes of device output wiped.
+  template <class Launch>
+  cudaError_t launch_wiped(Slot& s, size_t in_len, size_t copy_back, size_t wipe_out, Launch launch) {
+    cudaError_t e;
     if ((e = cudaMemcpyAsync(s.d_in, s.h_in, in_len, cudaMemcpyHostToDevice, s.stream)) != cudaSuccess ||
-        (e = kernels::launch_ec_batch(eb, s.stream)) != cudaSuccess ||
-        (e = cudaMemsetAsync(s.d_in, 0, in_len, s.stream)) != cudaSuccess ||
-        (e = cudaMemcpyAsync(s.h_out, s.d_out, out_len, cudaMemcpyDeviceToHost, s.stream)) != cudaSuccess)
+        (e = launch()) != cudaSuccess || (e = cudaMemsetAsync(s.d_in, 0, in_len, s.stream)) != cudaSuccess ||
+        (e = cudaMemcpyAsync(s.h_out, s.d_out, copy_back, cudaMemcpyDeviceToHost, s.stream)) != cudaSuccess)
       return e;
-    return cudaMemsetAsync(s.d_out, 0, out_len, s.stream);
+    return cudaMemsetAsync(s.d_out, 0, wipe_out, s.stream);
   }
 
   // ML-KEM-768: inputs at the op's fixed stride (seeds, messages, decapsulation
@@ -779,12 +787,7 @@ class CudaBackend final : public Backend {
     mb.status = reinterpret_cast<uint32_t*>(s.d_out + n * out_stride);
     mb.count = n;
     mb.op = mlkem_kernel_op(b.op);
-    if ((e = cudaMemcpyAsync(s.d_in, s.h_in, in_len, cudaMemcpyHostToDevice, s.stream)) != cudaSuccess ||
-        (e = kernels::launch_mlkem_batch(mb, s.stream)) != cudaSuccess ||
-        (e = cudaMemsetAsync(s.d_in, 0, in_len, s.stream)) != cudaSuccess ||
-        (e = cudaMemcpyAsync(s.h_out, s.d_out, out_len, cudaMemcpyDeviceToHost, s.stream)) != cudaSuccess)
-      return e;
-    return cudaMemsetAsync(s.d_out, 0, out_len, s.stream);
+    return launch_wiped(s, in_len, out_len, out_len, [&] { return kernels::launch_mlkem_batch(mb, s.stream); });
   }
 
   void finish_mlkem(Slot& s, Batch* b) {
@@ -813,12 +816,7 @@ class CudaBackend final : public Backend {
     const kernels::AesGcmBatch kb = s.aes.fill(b, slots, s.h_in, s.d_in, s.d_out, aes_table_);
     s.in_wipe_len = in_len;
     s.out_len = s.aes.copy_back_len();
-    if ((e = cudaMemcpyAsync(s.d_in, s.h_in, in_len, cudaMemcpyHostToDevice, s.stream)) != cudaSuccess ||
-        (e = kernels::launch_aes_gcm_batch(kb, s.stream)) != cudaSuccess ||
-        (e = cudaMemsetAsync(s.d_in, 0, in_len, s.stream)) != cudaSuccess ||
-        (e = cudaMemcpyAsync(s.h_out, s.d_out, s.out_len, cudaMemcpyDeviceToHost, s.stream)) != cudaSuccess)
-      return e;
-    return cudaMemsetAsync(s.d_out, 0, out_len, s.stream);
+    return launch_wiped(s, in_len, s.out_len, out_len, [&] { return kernels::launch_aes_gcm_batch(kb, s.stream); });
   }
 
   void finish_ec(Slot& s, Batch* b) {
