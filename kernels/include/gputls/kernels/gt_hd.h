@@ -22,6 +22,15 @@
 #define GT_DEVICE_BUILD 0
 #endif
 
+// GT_HD_NOINLINE: for big bodies called from many places, one out-of-line
+// copy each on the device (short nvcc compile times, small kernels and
+// binaries); plain inline on the host.
+#if defined(__CUDACC__)
+#define GT_HD_NOINLINE __host__ __device__ __noinline__ inline
+#else
+#define GT_HD_NOINLINE inline
+#endif
+
 // GT_DECLASSIFY(p, n): bytes computed from secrets that the algorithm makes
 // public (ML-KEM's rho, which is part of the public key). Nothing, except in
 // the constant-time check's build (GPUTLS_CT_CHECK), where valgrind memcheck

@@ -68,19 +68,14 @@ GT_UNROLL
 
 }  // namespace detail
 
-// Out of line on the device (Keccak-f and a sponge's block in and out): ML-KEM
-// calls them from about twenty places, and a copy inlined at each made every
-// binary that links the kernels megabytes larger. The state is copied into registers on entry and
-// back on exit (50 local loads and stores against about 5,700 instructions
-// of rounds); plain inline on the host.
-#if defined(__CUDACC__)
-#define GT_KECCAK_FN __host__ __device__ __noinline__ inline
-#else
-#define GT_KECCAK_FN inline
-#endif
+// Out of line on the device (Keccak-f and a sponge's block in and out,
+// GT_HD_NOINLINE): ML-KEM calls them from about twenty places, and a copy
+// inlined at each made every binary that links the kernels megabytes larger.
+// The state is copied into registers on entry and back on exit (50 local
+// loads and stores against about 5,700 instructions of rounds).
 
 // Keccak-f[1600] on 25 lanes, lane (x, y) at index x + 5 y.
-GT_KECCAK_FN void permute(uint64_t state[25]) {
+GT_HD_NOINLINE void permute(uint64_t state[25]) {
   uint64_t s[25];
 GT_UNROLL
   for (int i = 0; i < 25; ++i) s[i] = state[i];
@@ -134,7 +129,7 @@ GT_UNROLL
   }
 
   // The staged block into the state's first rate / 8 lanes, then Keccak-f.
-  GT_KECCAK_FN void absorb_block() {
+  GT_HD_NOINLINE void absorb_block() {
 GT_UNROLL
     for (int i = 0; i < 25; ++i)
       if (8 * uint32_t(i) < rate) s[i] ^= detail::load64_le(block + 8 * i);
@@ -162,7 +157,7 @@ GT_UNROLL
   }
 
   // The state's first rate bytes into `block`.
-  GT_KECCAK_FN void output_block() {
+  GT_HD_NOINLINE void output_block() {
 GT_UNROLL
     for (int i = 0; i < 25; ++i)
       if (8 * uint32_t(i) < rate) detail::store64_le(block + 8 * i, s[i]);

@@ -32,15 +32,10 @@
 #include "gputls/kernels/mp.h"
 #include "gputls/kernels/mp_fixed.h"
 
-// Big bodies are kept out of line in device builds (one copy each: short nvcc
-// compile times, small kernels); plain inline on the host.
-#if defined(__CUDACC__)
-#define GT_EC_FN __host__ __device__ __noinline__
-#define GT_EC_NO_UNROLL _Pragma("unroll 1")
-#else
-#define GT_EC_FN inline
-#define GT_EC_NO_UNROLL
-#endif
+// Big bodies are kept out of line in device builds (GT_HD_NOINLINE), their
+// loops rolled there.
+#define GT_EC_FN GT_HD_NOINLINE
+#define GT_EC_NO_UNROLL GT_ROLLED
 
 namespace gputls::kernels::ec {
 
