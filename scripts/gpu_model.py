@@ -131,7 +131,7 @@ for g in GPUS.values():
 NVCC_FLAGS = ["-std=c++17", "-O2", "-DNDEBUG", "--Werror=all-warnings", "-arch=sm_90", "-lineinfo"]
 
 # Launcher block sizes are read from the .cu (constexpr kThreadsPerBlock / kThreadsPerItem).
-KERNEL_FILES = ["rsa_batch.cu", "ec_batch.cu", "x25519_batch.cu", "aes_gcm_batch.cu", "echo_batch.cu"]
+KERNEL_FILES = ["rsa_batch.cu", "ec_batch.cu", "x25519_batch.cu", "aes_gcm_batch.cu", "echo_batch.cu", "mlkem_batch.cu"]
 
 
 def log(msg):
@@ -1083,6 +1083,123 @@ def model_aes_gcm(funcs, record_bytes=16384, aad_bytes=5):
     return mix, mem, method, {"items_per_record": items, "per_item_instructions": round(total(per_item))}
 
 
+# ---- Counted code (ML-KEM-768): every call and loop trip from the host twin ------
+# mlkem.h / keccak.h mark every loop GT_TRIP(u) (on the line of its `for`, unrolled
+# by exactly u on the device) and every out-of-line function GT_CALLED; the counting
+# build (scripts/gpu_model_count.cc) runs one operation of the batch body and counts
+# them. Each SASS instruction then executes (calls of its function) times, or
+# (trips of its innermost loop / u) inside a loop: no per-loop rule. Code under a
+# non-loop branch (an early return, `if (pos == rate)`) is counted as if it always
+# ran: an upper bound on the work.
+HOST_COUNTS = {}  # bench -> counts, filled by main() before the models run
+COUNTED_FILES = ("mlkem.h", "keccak.h", "mlkem_batch.h")
+
+
+def trip_markers():
+    """(file, line) -> (unroll, per template argument) of every GT_TRIP / GT_TRIP_OF."""
+    out = {}
+    for fname in COUNTED_FILES:
+        path = os.path.join(ROOT, "kernels", "include", "gputls", "kernels", fname)
+        for k, line in enumerate(open(path), 1):
+            m = re.search(r"GT_TRIP(_OF)?\((\d+)", line)
+            if m:
+                out[(fname, k)] = (int(m.group(2)), bool(m.group(1)))
+    return out
+
+
+def counted_name(mangled):
+    """('mlkem::ntt', 0) / ('mlkem::byte_encode', 12) / ('keccak::Sponge::absorb', 0) from
+    a mangled name: its nested-name segments after gputls::kernels (detail dropped) and
+    its first integer template argument."""
+    s, segs = mangled[3:] if mangled.startswith("_ZN") else "", []
+    while s and s[0].isdigit():
+        n = int(re.match(r"\d+", s).group(0))
+        d = len(str(n))
+        segs.append(s[d:d + n])
+        s = s[d + n:]
+    m = re.match(r"IL[a-z](\d+)E", s)
+    return "::".join(x for x in segs if x not in ("gputls", "kernels", "detail")), int(m.group(1)) if m else 0
+
+
+def counted_weights(f, counts, marks, is_entry):
+    """Executions per op of each instruction of f (see above), and its loops that carry
+    no marker (which the caller reports: the model cannot weight them)."""
+    key, arg = counted_name(f.name)
+    calls = 1.0 if is_entry else counts.get("%s/%d" % (key, arg), 0.0)
+    loops = f.loops()
+    mark_of = {}  # loop head -> its marker: the line its back edge carries, else the one
+    for lp in loops:  # marked line among its own (not nested loops') instructions
+        tail = f.ins[lp.tail].chain[0] if f.ins[lp.tail].chain else None
+        if tail in marks:
+            mark_of[lp.head] = tail
+    unmarked = []
+    for lp in loops:
+        if lp.head in mark_of:
+            continue
+        own = [i for i in lp.body if not any(ch.head <= i.idx <= ch.tail for ch in lp.children)]
+        cand = {fr for i in own for fr in i.chain if fr in marks and fr not in mark_of.values()}
+        if len(cand) != 1:
+            unmarked.append("%s: loop of %d instructions (%s)" % (key, len(lp), sorted(cand) or "no marker"))
+            continue
+        mark_of[lp.head] = cand.pop()
+    if len(set(mark_of.values())) != len(mark_of):
+        raise ModelError("%s: two SASS loops carry one marker (a counted loop inlined twice)" % key)
+    trips = {}
+    for lp in loops:
+        if lp.head in mark_of:
+            (fname, line), (u, per_arg) = mark_of[lp.head], marks[mark_of[lp.head]]
+            trips[lp.head] = counts.get("trip:%s:%d/%d" % (fname, line, u) + ("@%d" % arg if per_arg else ""),
+                                        0.0) / u
+    w = []
+    for i in f.ins:
+        inner = [lp for lp in loops if lp.head <= i.idx <= lp.tail]
+        w.append(trips.get(min(inner, key=len).head, calls) if inner else calls)
+    return key + ("<%d>" % arg if arg else ""), w, unmarked
+
+
+def access_bytes(op):
+    """Bytes a thread access moves in local memory, which interleaves 4-byte words per
+    thread: narrower accesses cost 4 B, .64 8 B, .128 16 B."""
+    return 16 if ".128" in op else 8 if ".64" in op else 4
+
+
+def model_counted(funcs, bench, entry_part, stack_bytes=None):
+    counts = HOST_COUNTS.get(bench)
+    if not counts:
+        raise ModelError("no host-twin counts for %s (the counting build is needed for counted code)" % bench)
+    marks = trip_markers()
+    mix, per_fn, unmarked, static, local_b = collections.Counter(), {}, [], 0, 0.0
+    for name, f in funcs.items():
+        label, w, um = counted_weights(f, counts, marks, entry_part in name)
+        unmarked += um
+        fmix = weighted_mix(f, w)
+        static += len(f.ins)
+        local_b += sum(x * access_bytes(i.op) for i, x in zip(f.ins, w) if classify(i.op) in ("ldl", "stl"))
+        if total(fmix):
+            per_fn[label] = round(total(fmix))
+        mix = addc(mix, fmix)
+    if unmarked:
+        raise ModelError("loops without a GT_TRIP marker: %s" % "; ".join(unmarked[:5]))
+    request_n = mix["ldg"] + mix["stg"] + mix["ld_st_other"]
+    method = ("counted code: SASS of every function of the cubin (%d static instructions), each instruction weighted "
+              "by its function's calls or its innermost loop's trips / unroll, both counted in the host twin (same "
+              "source, GT_CALLED / GT_TRIP, averaged over %d keys); code under non-loop branches counted as always "
+              "run (an upper bound). Dynamic instructions per function: %s"
+              % (static, int(counts.get("keys_averaged/0", 1)),
+                 dict(sorted(per_fn.items(), key=lambda kv: -kv[1])[:12])))
+    mem = {"pattern": "polynomials, sponge states and buffers in the thread's stack (local memory): LDL/STL "
+                      "interleaved per thread, 4 B per access (8 / 16 B for .64 / .128); every resident thread's "
+                      "frame exceeds L1, so all local traffic is counted at L2 (pessimistic). Request bytes "
+                      "(LDG/STG, and generic LD/ST through pointers that may be global) a byte or a word per "
+                      "thread access, requests 1-3 KB apart: one 32 B sector per thread access at L2, no L1 "
+                      "reuse counted (pessimistic for reads)",
+           "l2_bytes_per_op": local_b + request_n * SECTOR,
+           "local_bytes_per_op": local_b, "request_sector_bytes_per_op": request_n * SECTOR,
+           "hbm_bytes_per_op": 0}
+    calls = {k: v for k, v in counts.items() if not k.startswith("trip:")}
+    return mix, mem, method, {"dynamic_per_function": per_fn, "host_counted_calls": calls}
+
+
 # ---------------------------------------------------------------------------
 # 4b. Exact primitive counts from the host twins (GT_COUNT counting build)
 # ---------------------------------------------------------------------------
@@ -1144,6 +1261,7 @@ def count_check(bench, detail, counts):
 TARGETS = {  # issues 19 and 20 (ops/s; AES in records/s, 190 GB/s of 16 KiB records)
     "rsa2048_priv": 1_000_000, "rsa4096_priv": 100_000, "p256_ecdsa_sign": 10_000_000,
     "p256_ecdh_derive": 5_000_000, "x25519_derive": 15_000_000, "aes128gcm_seal_16384": 190e9 / 16384,
+    "mlkem768_encaps": 10_000_000,  # issue 23
 }
 
 # benchmark name -> (cu file, __global__ name fragment, model)
@@ -1157,6 +1275,12 @@ KERNELS = [
     ("p384_ecdsa_sign", "ec_batch.cu", "ec_batch_kernel", lambda f: model_ec(f, "p384", "sign")),
     ("p384_ecdh_derive", "ec_batch.cu", "ec_batch_kernel", lambda f: model_ec(f, "p384", "derive")),
     ("aes128gcm_seal_16384", "aes_gcm_batch.cu", "aes_gcm_pass1_kernel", lambda f: model_aes_gcm(f)),
+    ("mlkem768_encaps", "mlkem_batch.cu", "mlkem_batch_kernel",
+     lambda f: model_counted(f, "mlkem768_encaps", "mlkem_batch_kernel")),
+    ("mlkem768_decaps", "mlkem_batch.cu", "mlkem_batch_kernel",
+     lambda f: model_counted(f, "mlkem768_decaps", "mlkem_batch_kernel")),
+    ("mlkem768_keygen", "mlkem_batch.cu", "mlkem_batch_kernel",
+     lambda f: model_counted(f, "mlkem768_keygen", "mlkem_batch_kernel")),
 ]
 
 
@@ -1251,6 +1375,14 @@ def main():
             static_mix.setdefault(cu, collections.Counter())
             static_mix[cu] = addc(static_mix[cu], mix_of(f.ins))
 
+    # 3b (first: the counted-code models need them). exact counts from the host twins
+    counts, counts_reason = host_counts(args.build_dir)
+    if counts is None:
+        log("WARNING: no host-twin counts (%s)" % counts_reason)
+    else:
+        HOST_COUNTS.update(counts)
+        log("host-twin counts done (%.1f s so far)" % (time.time() - t0))
+
     # 3. per-op dynamic models (GPU-independent)
     dyn = {}
     for bench, cu, gname, fn in KERNELS:
@@ -1283,13 +1415,6 @@ def main():
                 v["dyn"] = (None, None, None, None, "model failed: %s" % e)
         variants.setdefault(bench, []).append((gname, v))
         log("modelled variant %s of %s (%.1f s so far)" % (tag, bench, time.time() - t0))
-
-    # 3b. exact counts from the host twins
-    counts, counts_reason = host_counts(args.build_dir)
-    if counts is None:
-        log("WARNING: no host-twin counts (%s)" % counts_reason)
-    else:
-        log("host-twin counts done (%.1f s so far)" % (time.time() - t0))
 
     # engine defaults (engine/include/gputls/engine/config.h): can one queue fill the GPU?
     engine_cfg = {}

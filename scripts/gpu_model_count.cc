@@ -8,6 +8,8 @@
 #include <openssl/rand.h>
 
 #include <cstdio>
+#include <algorithm>
+#include <cstring>
 #include <map>
 #include <string>
 #include <vector>
@@ -15,6 +17,7 @@
 #include "ec_test_util.h"
 #include "gputls/kernels/aes_gcm.h"
 #include "gputls/kernels/ec_batch.h"
+#include "gputls/kernels/mlkem_batch.h"
 #include "gputls/kernels/rsa_batch.h"
 #include "gputls/kernels/x25519.h"
 #include "rsa_test_keys.h"
@@ -25,6 +28,12 @@ std::map<std::string, long> g_counts;
 
 namespace gputls::kernels::model {
 void count(const char* name, int n) { ++g_counts[std::string(name) + "/" + std::to_string(n)]; }
+// "trip:<file>:<line>/<unroll>", with "@<arg>" for a template's instantiation.
+void count_trip(const char* file, int line, int unroll, long arg) {
+  const char* slash = std::strrchr(file, '/');
+  ++g_counts["trip:" + std::string(slash ? slash + 1 : file) + ":" + std::to_string(line) + "/" +
+             std::to_string(unroll) + (arg >= 0 ? "@" + std::to_string(arg) : "")];
+}
 }  // namespace gputls::kernels::model
 
 using namespace gputls::kernels;
@@ -136,16 +145,54 @@ static std::string aes_gcm(const char* bench, uint32_t len, uint32_t aad_len) {
   return s.substr(0, s.size() - 1) + ", \"work_items/0\": " + std::to_string(b.items) + "}";
 }
 
+// One ML-KEM-768 operation through the batch body: keygen from random seeds,
+// encapsulation to that key, decapsulation of that ciphertext (the counts of
+// the rejection-sampling loop depend on the key's rho: averaged over `keys`).
+static std::string mlkem_op(const char* bench, uint32_t op, int keys) {
+  std::map<std::string, long> sum;
+  for (int k = 0; k < keys; ++k) {
+    std::vector<uint8_t> seed(64), m(32), ek_dk(mlkem::kEkBytes + mlkem::kDkBytes), enc_in(mlkem_in_bytes(kMlkemEncaps)),
+        enc_out(mlkem_out_bytes(kMlkemEncaps)), dec_in(mlkem_in_bytes(kMlkemDecaps)), out(mlkem_out_bytes(op));
+    RAND_bytes(seed.data(), 64);
+    RAND_bytes(m.data(), 32);
+    g_counts.clear();
+    if (mlkem_run_one(kMlkemKeygen, seed.data(), ek_dk.data()) != kMlkemOk) throw std::runtime_error("ML-KEM keygen");
+    if (op == kMlkemKeygen) {
+      for (const auto& [name, v] : g_counts) sum[name] += v;
+      continue;
+    }
+    std::copy(ek_dk.begin(), ek_dk.begin() + mlkem::kEkBytes, enc_in.begin());
+    std::copy(m.begin(), m.end(), enc_in.begin() + mlkem::kEkBytes);
+    g_counts.clear();
+    if (mlkem_run_one(kMlkemEncaps, enc_in.data(), enc_out.data()) != kMlkemOk) throw std::runtime_error("ML-KEM encaps");
+    if (op == kMlkemEncaps) {
+      for (const auto& [name, v] : g_counts) sum[name] += v;
+      continue;
+    }
+    std::copy(ek_dk.begin() + mlkem::kEkBytes, ek_dk.end(), dec_in.begin());
+    std::copy(enc_out.begin() + mlkem::kSharedBytes, enc_out.end(), dec_in.begin() + mlkem::kDkBytes);
+    g_counts.clear();
+    if (mlkem_run_one(kMlkemDecaps, dec_in.data(), out.data()) != kMlkemOk) throw std::runtime_error("ML-KEM decaps");
+    if (!std::equal(out.begin(), out.end(), enc_out.begin())) throw std::runtime_error("ML-KEM shared secrets differ");
+    for (const auto& [name, v] : g_counts) sum[name] += v;
+  }
+  std::string s = "\"" + std::string(bench) + "\": {\"keys_averaged/0\": " + std::to_string(keys);
+  for (const auto& [name, v] : sum) s += ", \"" + name + "\": " + std::to_string(static_cast<double>(v) / keys);
+  g_counts.clear();
+  return s + "}";
+}
+
 int main() {
   try {
-    std::printf("{%s,\n %s,\n %s,\n %s,\n %s,\n %s,\n %s,\n %s,\n %s}\n", rsa("rsa2048_priv", 2048).c_str(),
+    std::printf("{%s,\n %s,\n %s,\n %s,\n %s,\n %s,\n %s,\n %s,\n %s,\n %s,\n %s,\n %s}\n", rsa("rsa2048_priv", 2048).c_str(),
                 rsa("rsa4096_priv", 4096).c_str(), x25519("x25519_derive", kX25519Derive).c_str(),
                 x25519("x25519_keygen", kX25519Keygen).c_str(),
                 ec_op1("p256_ecdsa_sign", ec::kEcP256, ec::kEcSign).c_str(),
                 ec_op1("p256_ecdh_derive", ec::kEcP256, ec::kEcDerive).c_str(),
                 ec_op1("p384_ecdsa_sign", ec::kEcP384, ec::kEcSign).c_str(),
                 ec_op1("p384_ecdh_derive", ec::kEcP384, ec::kEcDerive).c_str(),
-                aes_gcm("aes128gcm_seal_16384", 16384, 5).c_str());
+                aes_gcm("aes128gcm_seal_16384", 16384, 5).c_str(), mlkem_op("mlkem768_keygen", kMlkemKeygen, 64).c_str(),
+                mlkem_op("mlkem768_encaps", kMlkemEncaps, 64).c_str(), mlkem_op("mlkem768_decaps", kMlkemDecaps, 64).c_str());
   } catch (const std::exception& e) {
     std::fprintf(stderr, "gpu_model_count: %s\n", e.what());
     return 1;

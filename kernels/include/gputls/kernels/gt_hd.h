@@ -56,6 +56,38 @@ void count(const char* name, int n);
 #define GT_COUNT(name, n) ((void)0)
 #endif
 
+// Counted code (the ML-KEM kernel): every loop's trips and every out-of-line
+// function's calls come from the counting build, so the model weights each
+// SASS instruction exactly without a rule per loop. A counted loop is written
+//   GT_UNROLL_BY(u) for (...) { GT_TRIP(u);
+// on one line: nvcc unrolls it by exactly u (1: not at all; the trip count a
+// multiple of u), and the counting build counts its source trips under
+// "trip:<file>:<line of the for>/u", which the model divides by u for the one
+// SASS loop whose back edge carries that line. GT_CALLED(name) at the top of a
+// GT_HD_NOINLINE function counts its calls. In a function template, whose
+// instantiations are separate SASS functions, GT_TRIP_OF(u, A) and
+// GT_CALLED_OF(name, A) count per value A of its (first) integer parameter.
+#define GT_PRAGMA_(x) _Pragma(#x)
+#if defined(__CUDACC__)
+#define GT_UNROLL_BY(u) GT_PRAGMA_(unroll u)
+#else
+#define GT_UNROLL_BY(u)
+#endif
+#if defined(GPUTLS_MODEL_COUNT) && !defined(__CUDA_ARCH__)
+namespace gputls::kernels::model {
+void count_trip(const char* file, int line, int unroll, long arg);
+}  // namespace gputls::kernels::model
+#define GT_TRIP(u) ::gputls::kernels::model::count_trip(__FILE__, __LINE__, (u), -1)
+#define GT_TRIP_OF(u, a) ::gputls::kernels::model::count_trip(__FILE__, __LINE__, (u), static_cast<long>(a))
+#define GT_CALLED(name) ::gputls::kernels::model::count(name, 0)
+#define GT_CALLED_OF(name, a) ::gputls::kernels::model::count(name, static_cast<int>(a))
+#else
+#define GT_TRIP(u) ((void)0)
+#define GT_TRIP_OF(u, a) ((void)0)
+#define GT_CALLED(name) ((void)0)
+#define GT_CALLED_OF(name, a) ((void)0)
+#endif
+
 namespace gputls::kernels {
 
 // Byte reversal of a 32-bit word: one PRMT on the device.

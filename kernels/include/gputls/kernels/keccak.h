@@ -5,12 +5,12 @@
 // same code runs on both sides with nothing to upload. Nothing here branches
 // on or indexes by the data; input and output lengths are public.
 //
-// Every index into the 25-lane state is a compile-time constant (the rho-pi
-// walk is expanded by template, the lane loops unrolled): on the device the
-// state then lives in 50 registers. Bytes go in and out through a block
-// buffer, so absorbing or squeezing at any byte position never indexes the
-// state at run time (that would put it in local memory for the whole
-// permutation: before, each permutation also ran the pi walk as 24 loops).
+// Inside Keccak-f every index into the 25-lane state is a compile-time
+// constant (the rho-pi walk is expanded by template, the lane loops
+// unrolled): on the device the permutation's state lives in 50 registers
+// (before, the pi walk ran as 24 loops over a state in local memory). The
+// sponge around it keeps its state in memory and reads and writes bytes at
+// run-time positions, which are public (lengths and the block position).
 #pragma once
 
 #include <cstddef>
@@ -68,19 +68,22 @@ GT_UNROLL
 
 }  // namespace detail
 
-// Out of line on the device (Keccak-f and a sponge's block in and out,
-// GT_HD_NOINLINE): ML-KEM calls them from about twenty places, and a copy
-// inlined at each made every binary that links the kernels megabytes larger.
-// The state is copied into registers on entry and back on exit (50 local
-// loads and stores against about 5,700 instructions of rounds).
+// Out of line on the device (GT_HD_NOINLINE): Keccak-f and the sponge's
+// steps. ML-KEM calls them from about twenty places; one copy each keeps the
+// kernel small, and the static model counts each call (GT_CALLED) and each
+// loop's trips (GT_TRIP). Keccak-f copies the state into registers on entry
+// and back on exit (50 local loads and stores against about 5,700
+// instructions of rounds), so the sponge may index its state in memory at run
+// time, a byte at a time, without costing the rounds anything.
 
 // Keccak-f[1600] on 25 lanes, lane (x, y) at index x + 5 y.
 GT_HD_NOINLINE void permute(uint64_t state[25]) {
+  GT_CALLED("keccak::permute");
   uint64_t s[25];
 GT_UNROLL
   for (int i = 0; i < 25; ++i) s[i] = state[i];
   uint32_t lfsr = 1;  // round constants: FIPS 202 rc(t), x^8 + x^6 + x^5 + x^4 + 1
-  for (int round = 0; round < 24; ++round) {
+  GT_UNROLL_BY(1) for (int round = 0; round < 24; ++round) { GT_TRIP(1);
     uint64_t c[5];
 GT_UNROLL
     for (int x = 0; x < 5; ++x) c[x] = s[x] ^ s[x + 5] ^ s[x + 10] ^ s[x + 15] ^ s[x + 20];
@@ -111,15 +114,14 @@ GT_UNROLL
   for (int i = 0; i < 25; ++i) state[i] = s[i];
 }
 
-// A sponge: absorb, finish with the domain's padding, squeeze. Bytes are
-// staged in `block` (input not yet absorbed; output of the current block),
-// the state is touched only a whole block at a time.
+// A sponge: absorb, finish with the domain's padding, squeeze. Input bytes
+// are XORed into the state's lanes (little-endian, FIPS 202's byte order) and
+// output bytes read from them, at the byte position `pos` of the current
+// block; Keccak-f runs a whole block at a time.
 struct Sponge {
-  static constexpr uint32_t kMaxRate = 168;  // SHAKE128
   uint64_t s[25];
-  uint8_t block[kMaxRate];
-  uint32_t rate;  // bytes, a multiple of 8, at most kMaxRate
-  uint32_t pos;   // bytes staged in (or squeezed from) the current block
+  uint32_t rate;  // bytes, a multiple of 8, at most 168 (SHAKE128)
+  uint32_t pos;   // bytes absorbed into (or squeezed from) the current block
 
   GT_HD void init(uint32_t rate_bytes) {
 GT_UNROLL
@@ -128,59 +130,62 @@ GT_UNROLL
     pos = 0;
   }
 
-  // The staged block into the state's first rate / 8 lanes, then Keccak-f.
-  GT_HD_NOINLINE void absorb_block() {
-GT_UNROLL
-    for (int i = 0; i < 25; ++i)
-      if (8 * uint32_t(i) < rate) s[i] ^= detail::load64_le(block + 8 * i);
-    permute(s);
-  }
+  GT_HD void xor_byte(uint32_t at, uint32_t b) { s[at / 8] ^= uint64_t{b} << (8 * (at % 8)); }
+  GT_HD uint8_t byte(uint32_t at) const { return static_cast<uint8_t>(s[at / 8] >> (8 * (at % 8))); }
 
-  GT_HD void absorb(const uint8_t* in, size_t len) {
-    for (size_t k = 0; k < len; ++k) {
-      block[pos] = in[k];
-      if (++pos == rate) {
-        absorb_block();
+  // Bytes to the next lane boundary one at a time, then whole lanes, then the
+  // rest; Keccak-f after each full block.
+  GT_HD_NOINLINE void absorb(const uint8_t* in, size_t len) {
+    GT_CALLED("keccak::Sponge::absorb");
+    size_t k = 0;
+    GT_UNROLL_BY(1) for (; k < len && pos % 8 != 0; ++k) { GT_TRIP(1);
+      xor_byte(pos++, in[k]);
+      if (pos == rate) {
+        permute(s);
         pos = 0;
       }
+    }
+    GT_UNROLL_BY(1) for (; k + 8 <= len; k += 8) { GT_TRIP(1);
+      s[pos / 8] ^= detail::load64_le(in + k);
+      pos += 8;
+      if (pos == rate) {
+        permute(s);
+        pos = 0;
+      }
+    }
+    GT_UNROLL_BY(1) for (; k < len; ++k) { GT_TRIP(1);
+      xor_byte(pos++, in[k]);
     }
   }
 
   // Padding: the domain bits (0x06 for SHA3, 0x1f for SHAKE) then the final
-  // 1; the first output block is made ready.
+  // 1; then Keccak-f, the first output block ready at pos 0.
   GT_HD void finish(uint8_t domain) {
-    for (uint32_t k = pos; k < rate; ++k) block[k] = 0;
-    block[pos] ^= domain;
-    block[rate - 1] ^= 0x80;
-    absorb_block();
-    output_block();
-  }
-
-  // The state's first rate bytes into `block`.
-  GT_HD_NOINLINE void output_block() {
-GT_UNROLL
-    for (int i = 0; i < 25; ++i)
-      if (8 * uint32_t(i) < rate) detail::store64_le(block + 8 * i, s[i]);
+    xor_byte(pos, domain);
+    xor_byte(rate - 1, 0x80);
+    permute(s);
     pos = 0;
   }
 
-  GT_HD void squeeze(uint8_t* out, size_t len) {
-    for (size_t k = 0; k < len; ++k) {
-      if (pos == rate) {
-        permute(s);
-        output_block();
-      }
-      out[k] = block[pos++];
+  // The rest of the current block used up: the next one.
+  GT_HD void next_block() {
+    permute(s);
+    pos = 0;
+  }
+
+  GT_HD_NOINLINE void squeeze(uint8_t* out, size_t len) {
+    GT_CALLED("keccak::Sponge::squeeze");
+    GT_UNROLL_BY(1) for (size_t k = 0; k < len; ++k) { GT_TRIP(1);
+      if (pos == rate) next_block();
+      out[k] = byte(pos++);
     }
   }
 
-  // Secret inputs (keys, seeds) pass through the state and the block: wiped
-  // by the owner.
+  // Secret inputs (keys, seeds) pass through the state: wiped by the owner.
   GT_HD void wipe() {
     volatile uint64_t* v = s;
+GT_UNROLL
     for (int i = 0; i < 25; ++i) v[i] = 0;
-    volatile uint8_t* b = block;
-    for (uint32_t i = 0; i < kMaxRate; ++i) b[i] = 0;
   }
 };
 
@@ -188,8 +193,9 @@ constexpr uint32_t kSha3_256Rate = 136, kSha3_512Rate = 72, kShake128Rate = 168,
 constexpr uint8_t kSha3Domain = 0x06, kShakeDomain = 0x1f;
 
 // One-shot digests of up to two concatenated inputs (ML-KEM's H, G, J, PRF).
-GT_HD void one_shot(uint32_t rate, uint8_t domain, uint8_t* out, size_t outlen, const uint8_t* a, size_t alen,
+GT_HD_NOINLINE void one_shot(uint32_t rate, uint8_t domain, uint8_t* out, size_t outlen, const uint8_t* a, size_t alen,
                     const uint8_t* b, size_t blen) {
+  GT_CALLED("keccak::one_shot");
   Sponge sp;
   sp.init(rate);
   sp.absorb(a, alen);

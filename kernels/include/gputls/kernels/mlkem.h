@@ -42,10 +42,15 @@ struct Tables {
   uint16_t gammas[128];
 };
 
-struct Poly {
+struct alignas(16) Poly {
   uint16_t c[kN];  // coefficients in [0, q)
 };
 
+// On the device every function below with a loop is out of line
+// (GT_HD_NOINLINE): one copy each, so that the static model counts its calls
+// and its loops' trips in the host twin (GT_CALLED, GT_TRIP) and weights the
+// kernel's SASS exactly. Polynomials live in the thread's stack (local memory)
+// either way; a call costs a few instructions against hundreds to thousands.
 namespace detail {
 
 GT_HD uint32_t reduce(uint32_t x) { return x % kQ; }  // a constant divisor: multiply and shift, no divide
@@ -53,43 +58,62 @@ GT_HD uint32_t add(uint32_t a, uint32_t b) { return reduce(a + b); }
 GT_HD uint32_t sub(uint32_t a, uint32_t b) { return reduce(a + kQ - b); }
 GT_HD uint32_t mul(uint32_t a, uint32_t b) { return reduce(a * b); }
 
-GT_HD void wipe(void* p, size_t n) {
+// Zeroes n bytes the compiler may not drop: 32-bit stores where p and n allow
+// (every polynomial and buffer here), bytes otherwise. Addresses and sizes are public.
+GT_HD_NOINLINE void wipe(void* p, size_t n) {
+  GT_CALLED("mlkem::wipe");
+  if (reinterpret_cast<uintptr_t>(p) % 4 == 0 && n % 4 == 0) {
+    volatile uint32_t* w = static_cast<volatile uint32_t*>(p);
+    GT_UNROLL_BY(1) for (size_t i = 0; i < n / 4; ++i) { GT_TRIP(1);
+      w[i] = 0;
+    }
+    return;
+  }
   volatile uint8_t* v = static_cast<volatile uint8_t*>(p);
-  for (size_t i = 0; i < n; ++i) v[i] = 0;
+  GT_UNROLL_BY(1) for (size_t i = 0; i < n; ++i) { GT_TRIP(1);
+    v[i] = 0;
+  }
 }
 
 // FIPS 203 algorithm 9.
-GT_HD void ntt(Poly& f, const Tables& t) {
+GT_HD_NOINLINE void ntt(Poly& f, const Tables& t) {
+  GT_CALLED("mlkem::ntt");
   uint32_t i = 1;
-  for (uint32_t len = 128; len >= 2; len /= 2)
-    for (uint32_t start = 0; start < kN; start += 2 * len) {
+  GT_UNROLL_BY(1) for (uint32_t len = 128; len >= 2; len /= 2) { GT_TRIP(1);
+    GT_UNROLL_BY(1) for (uint32_t start = 0; start < kN; start += 2 * len) { GT_TRIP(1);
       const uint32_t zeta = t.zetas[i++];
-      for (uint32_t j = start; j < start + len; ++j) {
+      GT_UNROLL_BY(2) for (uint32_t j = start; j < start + len; ++j) { GT_TRIP(2);
         const uint32_t u = mul(zeta, f.c[j + len]);
         f.c[j + len] = static_cast<uint16_t>(sub(f.c[j], u));
         f.c[j] = static_cast<uint16_t>(add(f.c[j], u));
       }
     }
+  }
 }
 
 // FIPS 203 algorithm 10.
-GT_HD void inv_ntt(Poly& f, const Tables& t) {
+GT_HD_NOINLINE void inv_ntt(Poly& f, const Tables& t) {
+  GT_CALLED("mlkem::inv_ntt");
   uint32_t i = 127;
-  for (uint32_t len = 2; len <= 128; len *= 2)
-    for (uint32_t start = 0; start < kN; start += 2 * len) {
+  GT_UNROLL_BY(1) for (uint32_t len = 2; len <= 128; len *= 2) { GT_TRIP(1);
+    GT_UNROLL_BY(1) for (uint32_t start = 0; start < kN; start += 2 * len) { GT_TRIP(1);
       const uint32_t zeta = t.zetas[i--];
-      for (uint32_t j = start; j < start + len; ++j) {
+      GT_UNROLL_BY(2) for (uint32_t j = start; j < start + len; ++j) { GT_TRIP(2);
         const uint32_t u = f.c[j];
         f.c[j] = static_cast<uint16_t>(add(u, f.c[j + len]));
         f.c[j + len] = static_cast<uint16_t>(mul(zeta, sub(f.c[j + len], u)));
       }
     }
-  for (uint32_t j = 0; j < kN; ++j) f.c[j] = static_cast<uint16_t>(mul(f.c[j], kInvN));
+  }
+  GT_UNROLL_BY(4) for (uint32_t j = 0; j < kN; ++j) { GT_TRIP(4);
+    f.c[j] = static_cast<uint16_t>(mul(f.c[j], kInvN));
+  }
 }
 
 // r += a * b in the NTT domain (FIPS 203 algorithms 11 and 12).
-GT_HD void basemul_acc(Poly& r, const Poly& a, const Poly& b, const Tables& t) {
-  for (uint32_t i = 0; i < 128; ++i) {
+GT_HD_NOINLINE void basemul_acc(Poly& r, const Poly& a, const Poly& b, const Tables& t) {
+  GT_CALLED("mlkem::basemul_acc");
+  GT_UNROLL_BY(2) for (uint32_t i = 0; i < 128; ++i) { GT_TRIP(2);
     const uint32_t a0 = a.c[2 * i], a1 = a.c[2 * i + 1], b0 = b.c[2 * i], b1 = b.c[2 * i + 1];
     const uint32_t c0 = reduce(a0 * b0 + mul(a1 * b1 % kQ, t.gammas[i]));
     const uint32_t c1 = reduce(a0 * b1 + a1 * b0);
@@ -98,17 +122,26 @@ GT_HD void basemul_acc(Poly& r, const Poly& a, const Poly& b, const Tables& t) {
   }
 }
 
-GT_HD void poly_add(Poly& r, const Poly& a) {
-  for (uint32_t j = 0; j < kN; ++j) r.c[j] = static_cast<uint16_t>(add(r.c[j], a.c[j]));
+GT_HD_NOINLINE void poly_add(Poly& r, const Poly& a) {
+  GT_CALLED("mlkem::poly_add");
+  GT_UNROLL_BY(4) for (uint32_t j = 0; j < kN; ++j) { GT_TRIP(4);
+    r.c[j] = static_cast<uint16_t>(add(r.c[j], a.c[j]));
+  }
 }
 
-GT_HD void poly_zero(Poly& r) {
-  for (uint32_t j = 0; j < kN; ++j) r.c[j] = 0;
+GT_HD_NOINLINE void poly_zero(Poly& r) {
+  GT_CALLED("mlkem::poly_zero");
+  GT_UNROLL_BY(8) for (uint32_t j = 0; j < kN; ++j) { GT_TRIP(8);
+    r.c[j] = 0;
+  }
 }
 
-// SampleNTT (FIPS 203 algorithm 7): rejection sampling from SHAKE128(rho || j || i).
-// Its loop length depends on rho alone, which is public.
-GT_HD void sample_ntt(Poly& a, const uint8_t rho[32], uint8_t j, uint8_t i) {
+// SampleNTT (FIPS 203 algorithm 7): rejection sampling from SHAKE128(rho || j
+// || i), read from the sponge's lanes three at a time (24 bytes, 16
+// candidates); a block is 7 such groups. Its loop length depends on rho
+// alone, which is public.
+GT_HD_NOINLINE void sample_ntt(Poly& a, const uint8_t rho[32], uint8_t j, uint8_t i) {
+  GT_CALLED("mlkem::sample_ntt");
   keccak::Sponge xof;
   xof.init(keccak::kShake128Rate);
   xof.absorb(rho, 32);
@@ -116,57 +149,85 @@ GT_HD void sample_ntt(Poly& a, const uint8_t rho[32], uint8_t j, uint8_t i) {
   xof.absorb(ji, 2);
   xof.finish(keccak::kShakeDomain);
   uint32_t n = 0;
-  while (n < kN) {
-    uint8_t b[3];
-    xof.squeeze(b, 3);
-    const uint32_t d1 = b[0] | (uint32_t{b[1]} & 0x0f) << 8;
-    const uint32_t d2 = b[1] >> 4 | uint32_t{b[2]} << 4;
-    if (d1 < kQ) a.c[n++] = static_cast<uint16_t>(d1);
-    if (d2 < kQ && n < kN) a.c[n++] = static_cast<uint16_t>(d2);
-  }
-}
-
-// SamplePolyCBD_2 (FIPS 203 algorithm 8) of PRF_2(seed, nonce) = SHAKE256(seed || nonce, 128 bytes).
-GT_HD void sample_cbd(Poly& f, const uint8_t seed[32], uint8_t nonce) {
-  uint8_t buf[64 * kEta];
-  keccak::shake256(buf, sizeof buf, seed, 32, &nonce, 1);
-  for (uint32_t k = 0; k < sizeof buf; ++k) {
-    const uint32_t v = buf[k];
-    for (uint32_t h = 0; h < 2; ++h) {  // two coefficients a byte: bits 4h .. 4h + 3
-      const uint32_t x = (v >> (4 * h) & 1) + (v >> (4 * h + 1) & 1);
-      const uint32_t y = (v >> (4 * h + 2) & 1) + (v >> (4 * h + 3) & 1);
-      f.c[2 * k + h] = static_cast<uint16_t>(reduce(x + kQ - y));
-    }
-  }
-  wipe(buf, sizeof buf);
-}
-
-// ByteEncode_d / ByteDecode_d (FIPS 203 algorithms 5 and 6): a little-endian bit stream.
-GT_HD void byte_encode(uint8_t* out, const Poly& f, uint32_t d) {
-  uint32_t acc = 0, bits = 0, k = 0;
-  for (uint32_t j = 0; j < kN; ++j) {
-    acc |= uint32_t{f.c[j]} << bits;
-    bits += d;
-    while (bits >= 8) {  // d and j are public
-      out[k++] = static_cast<uint8_t>(acc);
-      acc >>= 8;
-      bits -= 8;
+  GT_UNROLL_BY(1) for (uint32_t block = 0; n < kN; ++block) { GT_TRIP(1);
+    if (block > 0) xof.next_block();
+    GT_UNROLL_BY(1) for (uint32_t g = 0; g < keccak::kShake128Rate / 24; ++g) { GT_TRIP(1);
+      const uint64_t w0 = xof.s[3 * g], w1 = xof.s[3 * g + 1], w2 = xof.s[3 * g + 2];
+      uint32_t d[16];  // 12-bit candidates: bits 12 k .. 12 k + 11 of w2:w1:w0
+GT_UNROLL
+      for (int k = 0; k < 16; ++k) {
+        const int bit = 12 * k;
+        const uint64_t lo = bit < 64 ? w0 : bit < 128 ? w1 : w2;
+        const uint64_t hi = bit + 12 <= 64 ? w0 : bit + 12 <= 128 ? w1 : w2;
+        const int sh = bit % 64;
+        const uint64_t v = sh + 12 <= 64 ? lo >> sh : (lo >> sh) | (hi << (64 - sh));
+        d[k] = static_cast<uint32_t>(v) & 0xfff;
+      }
+GT_UNROLL
+      for (int k = 0; k < 16; ++k)
+        if (d[k] < kQ && n < kN) a.c[n++] = static_cast<uint16_t>(d[k]);
     }
   }
 }
 
-// Raw d-bit values (for d = 12 up to 4095: the caller reduces or checks them).
-GT_HD void byte_decode(Poly& f, const uint8_t* in, uint32_t d) {
-  uint32_t acc = 0, bits = 0, k = 0;
-  const uint32_t mask = (1u << d) - 1;
-  for (uint32_t j = 0; j < kN; ++j) {
-    while (bits < d) {
-      acc |= uint32_t{in[k++]} << bits;
-      bits += 8;
+// SamplePolyCBD_2 (FIPS 203 algorithm 8) of PRF_2(seed, nonce) = SHAKE256(seed
+// || nonce, 128 bytes), read from the sponge's first 16 lanes: coefficient 16 l
+// + h takes bits 4h .. 4h + 3 of lane l, x = the sum of the first two, y = the
+// sum of the other two. Sums of bit pairs by mask and add, no branch.
+GT_HD_NOINLINE void sample_cbd(Poly& f, const uint8_t seed[32], uint8_t nonce) {
+  GT_CALLED("mlkem::sample_cbd");
+  keccak::Sponge prf;
+  prf.init(keccak::kShake256Rate);
+  prf.absorb(seed, 32);
+  prf.absorb(&nonce, 1);
+  prf.finish(keccak::kShakeDomain);
+  static_assert(64 * kEta <= keccak::kShake256Rate, "PRF output in one block");
+  GT_UNROLL_BY(1) for (uint32_t l = 0; l < 64 * kEta / 8; ++l) { GT_TRIP(1);
+    const uint64_t w = prf.s[l];
+    const uint64_t pairs = (w & 0x5555555555555555ull) + (w >> 1 & 0x5555555555555555ull);
+GT_UNROLL
+    for (uint32_t h = 0; h < 16; ++h) {
+      const uint32_t x = static_cast<uint32_t>(pairs >> (4 * h)) & 3;
+      const uint32_t y = static_cast<uint32_t>(pairs >> (4 * h + 2)) & 3;
+      f.c[16 * l + h] = static_cast<uint16_t>(reduce(x + kQ - y));
     }
-    f.c[j] = static_cast<uint16_t>(acc & mask);
-    acc >>= d;
-    bits -= d;
+  }
+  prf.wipe();
+}
+
+// ByteEncode_D / ByteDecode_D (FIPS 203 algorithms 5 and 6): a little-endian
+// bit stream, G coefficients (G * D bits, a whole number of bytes) at a time.
+template <uint32_t D>
+struct BitGroup {
+  static constexpr uint32_t kCoeffs = D % 8 == 0 ? 1 : D % 4 == 0 ? 2 : D % 2 == 0 ? 4 : 8;
+  static constexpr uint32_t kBytes = kCoeffs * D / 8;
+};
+
+template <uint32_t D>
+GT_HD_NOINLINE void byte_encode(uint8_t* out, const Poly& f) {
+  GT_CALLED_OF("mlkem::byte_encode", D);
+  using G = BitGroup<D>;
+  GT_UNROLL_BY(1) for (uint32_t g = 0; g < kN / G::kCoeffs; ++g) { GT_TRIP_OF(1, D);
+    uint64_t acc = 0;
+GT_UNROLL
+    for (uint32_t k = 0; k < G::kCoeffs; ++k) acc |= uint64_t{f.c[G::kCoeffs * g + k]} << (D * k);
+GT_UNROLL
+    for (uint32_t b = 0; b < G::kBytes; ++b) out[G::kBytes * g + b] = static_cast<uint8_t>(acc >> (8 * b));
+  }
+}
+
+// Raw D-bit values (for D = 12 up to 4095: the caller reduces or checks them).
+template <uint32_t D>
+GT_HD_NOINLINE void byte_decode(Poly& f, const uint8_t* in) {
+  GT_CALLED_OF("mlkem::byte_decode", D);
+  using G = BitGroup<D>;
+  GT_UNROLL_BY(1) for (uint32_t g = 0; g < kN / G::kCoeffs; ++g) { GT_TRIP_OF(1, D);
+    uint64_t acc = 0;
+GT_UNROLL
+    for (uint32_t b = 0; b < G::kBytes; ++b) acc |= uint64_t{in[G::kBytes * g + b]} << (8 * b);
+GT_UNROLL
+    for (uint32_t k = 0; k < G::kCoeffs; ++k)
+      f.c[G::kCoeffs * g + k] = static_cast<uint16_t>(acc >> (D * k) & ((1u << D) - 1));
   }
 }
 
@@ -176,78 +237,96 @@ GT_HD uint32_t decompress(uint32_t y, uint32_t d) { return (y * kQ + (1u << (d -
 
 // t_hat (decoded, reduced) from an encapsulation key; false when a
 // coefficient is not below q (FIPS 203 section 7.2's modulus check). The key is public.
-GT_HD bool decode_ek(Poly t_hat[kK], const uint8_t* ek) {
-  bool ok = true;
-  for (uint32_t i = 0; i < kK; ++i) {
-    byte_decode(t_hat[i], ek + kPolyBytes * i, 12);
-    for (uint32_t j = 0; j < kN; ++j) ok &= t_hat[i].c[j] < kQ;
+GT_HD_NOINLINE bool decode_ek(Poly t_hat[kK], const uint8_t* ek) {
+  GT_CALLED("mlkem::decode_ek");
+  uint32_t ok = 1;
+  GT_UNROLL_BY(1) for (uint32_t i = 0; i < kK; ++i) { GT_TRIP(1);
+    byte_decode<12>(t_hat[i], ek + kPolyBytes * i);
+    GT_UNROLL_BY(4) for (uint32_t j = 0; j < kN; ++j) { GT_TRIP(4);
+      ok &= t_hat[i].c[j] < kQ;
+    }
   }
-  return ok;
+  return ok != 0;
+}
+
+// Compress_D of every coefficient, then ByteEncode_D (a secret under decaps'
+// re-encryption until compared).
+template <uint32_t D>
+GT_HD_NOINLINE void compress_encode(uint8_t* out, Poly& scratch, const Poly& f) {
+  GT_CALLED_OF("mlkem::compress_encode", D);
+  GT_UNROLL_BY(4) for (uint32_t j = 0; j < kN; ++j) { GT_TRIP_OF(4, D);
+    scratch.c[j] = static_cast<uint16_t>(compress(f.c[j], D));
+  }
+  byte_encode<D>(out, scratch);
 }
 
 // K-PKE.Encrypt (FIPS 203 algorithm 14) with t_hat already decoded.
-GT_HD void pke_encrypt(uint8_t c[kCtBytes], const Poly t_hat[kK], const uint8_t rho[32], const uint8_t m[32],
-                       const uint8_t r[32], const Tables& t) {
+GT_HD_NOINLINE void pke_encrypt(uint8_t c[kCtBytes], const Poly t_hat[kK], const uint8_t rho[32],
+                                const uint8_t m[32], const uint8_t r[32], const Tables& t) {
+  GT_CALLED("mlkem::pke_encrypt");
   Poly y[kK];
   uint8_t nonce = 0;
-  for (uint32_t i = 0; i < kK; ++i) {
+  GT_UNROLL_BY(1) for (uint32_t i = 0; i < kK; ++i) { GT_TRIP(1);
     sample_cbd(y[i], r, nonce++);
     ntt(y[i], t);
   }
   Poly a, acc, e;
-  for (uint32_t i = 0; i < kK; ++i) {  // u[i] = InvNTT(sum_j A[j][i] y[j]) + e1[i]
+  GT_UNROLL_BY(1) for (uint32_t i = 0; i < kK; ++i) { GT_TRIP(1);  // u[i] = InvNTT(sum_j A[j][i] y[j]) + e1[i]
     poly_zero(acc);
-    for (uint32_t j = 0; j < kK; ++j) {
+    GT_UNROLL_BY(1) for (uint32_t j = 0; j < kK; ++j) { GT_TRIP(1);
       sample_ntt(a, rho, static_cast<uint8_t>(i), static_cast<uint8_t>(j));  // A^T: A[j][i] = SampleNTT(rho || i || j)
       basemul_acc(acc, a, y[j], t);
     }
     inv_ntt(acc, t);
     sample_cbd(e, r, nonce++);
     poly_add(acc, e);
-    Poly u;  // decaps re-encrypts under the secret m': not public until compared
-    for (uint32_t j = 0; j < kN; ++j) u.c[j] = static_cast<uint16_t>(compress(acc.c[j], kDu));
-    byte_encode(c + 32 * kDu * i, u, kDu);
-    wipe(&u, sizeof u);
+    compress_encode<kDu>(c + 32 * kDu * i, e, acc);  // e (added, no longer needed) as the scratch
   }
   poly_zero(acc);  // v = InvNTT(t_hat^T y) + e2 + Decompress_1(m)
-  for (uint32_t j = 0; j < kK; ++j) basemul_acc(acc, t_hat[j], y[j], t);
+  GT_UNROLL_BY(1) for (uint32_t j = 0; j < kK; ++j) { GT_TRIP(1);
+    basemul_acc(acc, t_hat[j], y[j], t);
+  }
   inv_ntt(acc, t);
   sample_cbd(e, r, nonce++);
   poly_add(acc, e);
-  for (uint32_t j = 0; j < kN; ++j) {
+  GT_UNROLL_BY(8) for (uint32_t j = 0; j < kN; ++j) { GT_TRIP(8);
     const uint32_t bit = m[j / 8] >> (j % 8) & 1;
     acc.c[j] = static_cast<uint16_t>(add(acc.c[j], bit * ((kQ + 1) / 2)));
   }
-  Poly v;
-  for (uint32_t j = 0; j < kN; ++j) v.c[j] = static_cast<uint16_t>(compress(acc.c[j], kDv));
-  byte_encode(c + 32 * kDu * kK, v, kDv);
+  compress_encode<kDv>(c + 32 * kDu * kK, e, acc);
   wipe(y, sizeof y);
   wipe(&acc, sizeof acc);
   wipe(&e, sizeof e);
-  wipe(&v, sizeof v);
   wipe(&a, sizeof a);  // public, but cheap: nothing of the operation stays on the stack
-
 }
 
 // K-PKE.Decrypt (FIPS 203 algorithm 15).
-GT_HD void pke_decrypt(uint8_t m[32], const uint8_t* dk_pke, const uint8_t c[kCtBytes], const Tables& t) {
+GT_HD_NOINLINE void pke_decrypt(uint8_t m[32], const uint8_t* dk_pke, const uint8_t c[kCtBytes], const Tables& t) {
+  GT_CALLED("mlkem::pke_decrypt");
   Poly acc, s, u;
   poly_zero(acc);
-  for (uint32_t i = 0; i < kK; ++i) {
-    byte_decode(u, c + 32 * kDu * i, kDu);
-    for (uint32_t j = 0; j < kN; ++j) u.c[j] = static_cast<uint16_t>(decompress(u.c[j], kDu));
+  GT_UNROLL_BY(1) for (uint32_t i = 0; i < kK; ++i) { GT_TRIP(1);
+    byte_decode<kDu>(u, c + 32 * kDu * i);
+    GT_UNROLL_BY(4) for (uint32_t j = 0; j < kN; ++j) { GT_TRIP(4);
+      u.c[j] = static_cast<uint16_t>(decompress(u.c[j], kDu));
+    }
     ntt(u, t);
-    byte_decode(s, dk_pke + kPolyBytes * i, 12);
-    for (uint32_t j = 0; j < kN; ++j) s.c[j] = static_cast<uint16_t>(reduce(s.c[j]));
+    byte_decode<12>(s, dk_pke + kPolyBytes * i);
+    GT_UNROLL_BY(4) for (uint32_t j = 0; j < kN; ++j) { GT_TRIP(4);
+      s.c[j] = static_cast<uint16_t>(reduce(s.c[j]));
+    }
     basemul_acc(acc, s, u, t);
   }
   inv_ntt(acc, t);
-  Poly v;
-  byte_decode(v, c + 32 * kDu * kK, kDv);
-  for (uint32_t j = 0; j < 32; ++j) m[j] = 0;
-  for (uint32_t j = 0; j < kN; ++j) {  // w = v - s^T u, then Compress_1
-    const uint32_t w = sub(decompress(v.c[j], kDv), acc.c[j]);
-    m[j / 8] = static_cast<uint8_t>(m[j / 8] | compress(w, 1) << (j % 8));
+  byte_decode<kDv>(u, c + 32 * kDu * kK);  // v
+  GT_UNROLL_BY(1) for (uint32_t j = 0; j < 32; ++j) { GT_TRIP(1);  // w = v - s^T u, then Compress_1
+    uint32_t byte = 0;
+GT_UNROLL
+    for (uint32_t b = 0; b < 8; ++b) {
+      const uint32_t w = sub(decompress(u.c[8 * j + b], kDv), acc.c[8 * j + b]);
+      byte |= compress(w, 1) << b;
+    }
+    m[j] = static_cast<uint8_t>(byte);
   }
   wipe(&acc, sizeof acc);
   wipe(&s, sizeof s);
@@ -258,16 +337,17 @@ GT_HD void pke_decrypt(uint8_t m[32], const uint8_t* dk_pke, const uint8_t c[kCt
 // FIPS 203 section 7.2's modulus check alone, for a caller that only
 // validates an encapsulation key (a TLS server receiving a share).
 GT_HD bool ek_passes_modulus_check(const uint8_t* ek) {
-  Poly t_hat[kK];
+  Poly t_hat[kK];  // public: nothing to wipe
   return detail::decode_ek(t_hat, ek);
 }
 
 // ML-KEM.KeyGen_internal (FIPS 203 algorithm 16): ek (1184 bytes) and dk
 // (2400 bytes: dk_PKE || ek || H(ek) || z) from the seeds d and z.
-GT_HD void keygen(uint8_t ek[kEkBytes], uint8_t dk[kDkBytes], const uint8_t d[32], const uint8_t z[32],
-                  const Tables& t) {
+GT_HD_NOINLINE void keygen(uint8_t ek[kEkBytes], uint8_t dk[kDkBytes], const uint8_t d[32], const uint8_t z[32],
+                           const Tables& t) {
+  GT_CALLED("mlkem::keygen");
   using namespace detail;
-  uint8_t rho_sigma[64];
+  alignas(8) uint8_t rho_sigma[64];
   const uint8_t k = kK;
   keccak::sha3_512(rho_sigma, d, 32, &k, 1);  // (rho, sigma) = G(d || k)
   const uint8_t* rho = rho_sigma;  // public: it ends up in ek
@@ -275,25 +355,33 @@ GT_HD void keygen(uint8_t ek[kEkBytes], uint8_t dk[kDkBytes], const uint8_t d[32
   GT_DECLASSIFY(rho_sigma, 32);
   Poly s[kK];
   uint8_t nonce = 0;
-  for (uint32_t i = 0; i < kK; ++i) {
+  GT_UNROLL_BY(1) for (uint32_t i = 0; i < kK; ++i) { GT_TRIP(1);
     sample_cbd(s[i], sigma, nonce++);
     ntt(s[i], t);
   }
   Poly a, acc;
-  for (uint32_t i = 0; i < kK; ++i) {  // t_hat[i] = sum_j A[i][j] s_hat[j] + e_hat[i]
+  GT_UNROLL_BY(1) for (uint32_t i = 0; i < kK; ++i) { GT_TRIP(1);  // t_hat[i] = sum_j A[i][j] s_hat[j] + e_hat[i]
     sample_cbd(acc, sigma, nonce++);
     ntt(acc, t);
-    for (uint32_t j = 0; j < kK; ++j) {
+    GT_UNROLL_BY(1) for (uint32_t j = 0; j < kK; ++j) { GT_TRIP(1);
       sample_ntt(a, rho, static_cast<uint8_t>(j), static_cast<uint8_t>(i));  // A[i][j] = SampleNTT(rho || j || i)
       basemul_acc(acc, a, s[j], t);
     }
-    byte_encode(ek + kPolyBytes * i, acc, 12);
+    byte_encode<12>(ek + kPolyBytes * i, acc);
   }
-  for (uint32_t i = 0; i < 32; ++i) ek[kDkPkeBytes + i] = rho[i];
-  for (uint32_t i = 0; i < kK; ++i) byte_encode(dk + kPolyBytes * i, s[i], 12);
-  for (uint32_t i = 0; i < kEkBytes; ++i) dk[kDkPkeBytes + i] = ek[i];
+  GT_UNROLL_BY(8) for (uint32_t i = 0; i < 32; ++i) { GT_TRIP(8);
+    ek[kDkPkeBytes + i] = rho[i];
+  }
+  GT_UNROLL_BY(1) for (uint32_t i = 0; i < kK; ++i) { GT_TRIP(1);
+    byte_encode<12>(dk + kPolyBytes * i, s[i]);
+  }
+  GT_UNROLL_BY(8) for (uint32_t i = 0; i < kEkBytes; ++i) { GT_TRIP(8);
+    dk[kDkPkeBytes + i] = ek[i];
+  }
   keccak::sha3_256(dk + kDkPkeBytes + kEkBytes, ek, kEkBytes);
-  for (uint32_t i = 0; i < 32; ++i) dk[kDkPkeBytes + kEkBytes + 32 + i] = z[i];
+  GT_UNROLL_BY(8) for (uint32_t i = 0; i < 32; ++i) { GT_TRIP(8);
+    dk[kDkPkeBytes + kEkBytes + 32 + i] = z[i];
+  }
   wipe(rho_sigma, sizeof rho_sigma);
   wipe(s, sizeof s);
   wipe(&acc, sizeof acc);
@@ -302,16 +390,19 @@ GT_HD void keygen(uint8_t ek[kEkBytes], uint8_t dk[kDkBytes], const uint8_t d[32
 // ML-KEM.Encaps_internal (FIPS 203 algorithm 17) behind the encapsulation-key
 // check of section 7.2: false, with nothing written, when a coefficient of ek
 // is not below q (TLS: illegal_parameter).
-GT_HD bool encaps(uint8_t shared[kSharedBytes], uint8_t c[kCtBytes], const uint8_t ek[kEkBytes], const uint8_t m[32],
-                  const Tables& t) {
+GT_HD_NOINLINE bool encaps(uint8_t shared[kSharedBytes], uint8_t c[kCtBytes], const uint8_t ek[kEkBytes],
+                           const uint8_t m[32], const Tables& t) {
+  GT_CALLED("mlkem::encaps");
   using namespace detail;
   Poly t_hat[kK];
   if (!decode_ek(t_hat, ek)) return false;
-  uint8_t h[32], kr[64];
+  alignas(8) uint8_t h[32], kr[64];
   keccak::sha3_256(h, ek, kEkBytes);
   keccak::sha3_512(kr, m, 32, h, 32);  // (K, r) = G(m || H(ek))
   pke_encrypt(c, t_hat, ek + kDkPkeBytes, m, kr + 32, t);
-  for (uint32_t i = 0; i < kSharedBytes; ++i) shared[i] = kr[i];
+  GT_UNROLL_BY(8) for (uint32_t i = 0; i < kSharedBytes; ++i) { GT_TRIP(8);
+    shared[i] = kr[i];
+  }
   wipe(kr, sizeof kr);
   return true;
 }
@@ -321,29 +412,35 @@ GT_HD bool encaps(uint8_t shared[kSharedBytes], uint8_t c[kCtBytes], const uint8
 // stored in dk): false, with nothing written, when that check fails. A
 // ciphertext that does not re-encrypt to itself yields J(z || c), chosen by
 // mask.
-GT_HD bool decaps(uint8_t shared[kSharedBytes], const uint8_t dk[kDkBytes], const uint8_t c[kCtBytes],
-                  const Tables& t) {
+GT_HD_NOINLINE bool decaps(uint8_t shared[kSharedBytes], const uint8_t dk[kDkBytes], const uint8_t c[kCtBytes],
+                           const Tables& t) {
+  GT_CALLED("mlkem::decaps");
   using namespace detail;
   const uint8_t* ek = dk + kDkPkeBytes;
   const uint8_t* h = ek + kEkBytes;
   const uint8_t* z = h + 32;
-  uint8_t hek[32];
+  alignas(8) uint8_t hek[32];
   keccak::sha3_256(hek, ek, kEkBytes);
   uint32_t hash_diff = 0;
-  for (uint32_t i = 0; i < 32; ++i) hash_diff |= static_cast<uint32_t>(hek[i] ^ h[i]);
+  GT_UNROLL_BY(8) for (uint32_t i = 0; i < 32; ++i) { GT_TRIP(8);
+    hash_diff |= static_cast<uint32_t>(hek[i] ^ h[i]);
+  }
   if (hash_diff != 0) return false;  // a malformed key (public verdict), not a secret comparison
   Poly t_hat[kK];
   (void)decode_ek(t_hat, ek);  // the key's own ek: its modulus is the keygen's business
-  uint8_t m[32], kr[64], reject[kSharedBytes], c2[kCtBytes];
+  alignas(8) uint8_t m[32], kr[64], reject[kSharedBytes], c2[kCtBytes];
   pke_decrypt(m, dk, c, t);
   keccak::sha3_512(kr, m, 32, h, 32);               // (K', r') = G(m' || h)
   keccak::shake256(reject, sizeof reject, z, 32, c, kCtBytes);  // K_bar = J(z || c)
   pke_encrypt(c2, t_hat, ek + kDkPkeBytes, m, kr + 32, t);
   uint32_t diff = 0;
-  for (uint32_t i = 0; i < kCtBytes; ++i) diff |= static_cast<uint32_t>(c[i] ^ c2[i]);
+  GT_UNROLL_BY(8) for (uint32_t i = 0; i < kCtBytes; ++i) { GT_TRIP(8);
+    diff |= static_cast<uint32_t>(c[i] ^ c2[i]);
+  }
   const uint8_t keep = static_cast<uint8_t>(((diff | (0u - diff)) >> 31) - 1);  // 0xff iff c == c'
-  for (uint32_t i = 0; i < kSharedBytes; ++i)
+  GT_UNROLL_BY(8) for (uint32_t i = 0; i < kSharedBytes; ++i) { GT_TRIP(8);
     shared[i] = static_cast<uint8_t>((kr[i] & keep) | (reject[i] & static_cast<uint8_t>(~keep)));
+  }
   wipe(m, sizeof m);
   wipe(kr, sizeof kr);
   wipe(reject, sizeof reject);
