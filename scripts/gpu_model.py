@@ -1157,6 +1157,18 @@ def counted_weights(f, counts, marks, is_entry):
     return key + ("<%d>" % arg if arg else ""), w, unmarked
 
 
+TABLE_READ = re.compile(r"\bt\.(zetas|gammas)\[")
+
+
+def src_text(fname, line):
+    """The text of a source line of kernels/include/gputls/kernels/<fname> ('' if none)."""
+    if fname not in _SRC:
+        path = os.path.join(ROOT, "kernels", "include", "gputls", "kernels", fname)
+        _SRC[fname] = open(path).read().splitlines() if os.path.exists(path) else []
+    lines = _SRC[fname]
+    return lines[line - 1] if 0 < line <= len(lines) else ""
+
+
 def access_bytes(op):
     """Bytes a thread access moves in local memory, which interleaves 4-byte words per
     thread: narrower accesses cost 4 B, .64 8 B, .128 16 B."""
@@ -1168,19 +1180,27 @@ def model_counted(funcs, bench, entry_part, stack_bytes=None):
     if not counts:
         raise ModelError("no host-twin counts for %s (the counting build is needed for counted code)" % bench)
     marks = trip_markers()
-    mix, per_fn, unmarked, static, local_b = collections.Counter(), {}, [], 0, 0.0
+    mix, per_fn, unmarked, static = collections.Counter(), {}, [], 0
+    local_b = table_b = request_b = 0.0
     for name, f in funcs.items():
         label, w, um = counted_weights(f, counts, marks, entry_part in name)
         unmarked += um
         fmix = weighted_mix(f, w)
         static += len(f.ins)
-        local_b += sum(x * access_bytes(i.op) for i, x in zip(f.ins, w) if classify(i.op) in ("ldl", "stl"))
+        for i, x in zip(f.ins, w):
+            cls = classify(i.op)
+            if cls in ("ldl", "stl"):
+                local_b += x * access_bytes(i.op)
+            elif cls in ("ldg", "stg", "ld_st_other") and x:
+                if i.chain and TABLE_READ.search(src_text(*i.chain[0])):
+                    table_b += x * SECTOR / 32.0
+                else:
+                    request_b += x * SECTOR
         if total(fmix):
             per_fn[label] = round(total(fmix))
         mix = addc(mix, fmix)
     if unmarked:
         raise ModelError("loops without a GT_TRIP marker: %s" % "; ".join(unmarked[:5]))
-    request_n = mix["ldg"] + mix["stg"] + mix["ld_st_other"]
     method = ("counted code: SASS of every function of the cubin (%d static instructions), each instruction weighted "
               "by its function's calls or its innermost loop's trips / unroll, both counted in the host twin (same "
               "source, GT_CALLED / GT_TRIP, averaged over %d keys); code under non-loop branches counted as always "
@@ -1189,12 +1209,15 @@ def model_counted(funcs, bench, entry_part, stack_bytes=None):
                  dict(sorted(per_fn.items(), key=lambda kv: -kv[1])[:12])))
     mem = {"pattern": "polynomials, sponge states and buffers in the thread's stack (local memory): LDL/STL "
                       "interleaved per thread, 4 B per access (8 / 16 B for .64 / .128); every resident thread's "
-                      "frame exceeds L1, so all local traffic is counted at L2 (pessimistic). Request bytes "
-                      "(LDG/STG, and generic LD/ST through pointers that may be global) a byte or a word per "
-                      "thread access, requests 1-3 KB apart: one 32 B sector per thread access at L2, no L1 "
-                      "reuse counted (pessimistic for reads)",
-           "l2_bytes_per_op": local_b + request_n * SECTOR,
-           "local_bytes_per_op": local_b, "request_sector_bytes_per_op": request_n * SECTOR,
+                      "frame exceeds L1, so all local traffic is counted at L2 (pessimistic). The zeta / gamma "
+                      "tables (loads on source lines reading t.zetas / t.gammas) are read at the same address by "
+                      "every thread of a warp: one 32 B sector per warp access. Other global and generic LD/ST "
+                      "(request bytes, or stack buffers behind a pointer) a word per thread access, requests "
+                      "1-3 KB apart: one 32 B sector per thread access at L2, no L1 reuse counted (pessimistic "
+                      "for reads)",
+           "l2_bytes_per_op": local_b + table_b + request_b,
+           "local_bytes_per_op": local_b, "table_sector_bytes_per_op": table_b,
+           "request_sector_bytes_per_op": request_b,
            "hbm_bytes_per_op": 0}
     calls = {k: v for k, v in counts.items() if not k.startswith("trip:")}
     return mix, mem, method, {"dynamic_per_function": per_fn, "host_counted_calls": calls}

@@ -15,6 +15,10 @@ __global__ void __launch_bounds__(kThreadsPerBlock) mlkem_batch_kernel(MlkemBatc
 
 cudaError_t launch_mlkem_batch(const MlkemBatch& batch, cudaStream_t stream) {
   if (batch.count == 0) return cudaSuccess;
+  // The kernel reads and writes requests a word at a time (mlkem.h): 8-byte
+  // aligned buffers (cudaMalloc's are), strides multiples of 8 (mlkem_batch.h).
+  if (reinterpret_cast<uintptr_t>(batch.in) % 8 != 0 || reinterpret_cast<uintptr_t>(batch.out) % 8 != 0)
+    return cudaErrorInvalidValue;
   MlkemBatch b = batch;
   if (!b.tables) {  // the zeta tables in device global memory (uploaded once per device)
     const mlkem::Tables& host = mlkem::tables();

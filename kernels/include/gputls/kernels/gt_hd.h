@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <cstring>
 
 // GT_UNROLL / GT_ROLLED: nvcc's loop pragmas, nothing for the host compiler
 // (which would warn about a pragma it does not know).
@@ -102,6 +103,40 @@ __host__ __device__ __forceinline__ uint32_t bswap32(uint32_t x) {
 #else
 inline uint32_t bswap32(uint32_t x) { return __builtin_bswap32(x); }
 #endif
+
+// Little-endian words at an address aligned to their size: one load or store
+// on the device (a misaligned address faults there: callers guarantee the
+// alignment), memcpy on the host (any address). Both sides are little-endian.
+static_assert(__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__, "little-endian hosts only");
+template <typename W>
+#if defined(__CUDACC__)
+__host__ __device__ __forceinline__
+#else
+inline
+#endif
+W load_aligned_le(const uint8_t* p) {
+#if defined(__CUDA_ARCH__)
+  return *reinterpret_cast<const W*>(p);
+#else
+  W w;
+  std::memcpy(&w, p, sizeof w);
+  return w;
+#endif
+}
+
+template <typename W>
+#if defined(__CUDACC__)
+__host__ __device__ __forceinline__
+#else
+inline
+#endif
+void store_aligned_le(uint8_t* p, W w) {
+#if defined(__CUDA_ARCH__)
+  *reinterpret_cast<W*>(p) = w;
+#else
+  std::memcpy(p, &w, sizeof w);
+#endif
+}
 
 // Truth table of a 3-input logic function f(a, b, c), as LOP3 wants it: f
 // evaluated on a = 0xf0, b = 0xcc, c = 0xaa.

@@ -61,11 +61,6 @@ GT_UNROLL
   return v;
 }
 
-GT_HD void store64_le(uint8_t* p, uint64_t v) {
-GT_UNROLL
-  for (int b = 0; b < 8; ++b) p[b] = static_cast<uint8_t>(v >> (8 * b));
-}
-
 }  // namespace detail
 
 // Out of line on the device (GT_HD_NOINLINE): Keccak-f and the sponge's
@@ -145,12 +140,23 @@ GT_UNROLL
         pos = 0;
       }
     }
-    GT_UNROLL_BY(1) for (; k + 8 <= len; k += 8) { GT_TRIP(1);
-      s[pos / 8] ^= detail::load64_le(in + k);
-      pos += 8;
-      if (pos == rate) {
-        permute(s);
-        pos = 0;
+    if (reinterpret_cast<uintptr_t>(in + k) % 8 == 0) {  // one 8-byte load a lane (an address is public)
+      GT_UNROLL_BY(1) for (; k + 8 <= len; k += 8) { GT_TRIP(1);
+        s[pos / 8] ^= load_aligned_le<uint64_t>(in + k);
+        pos += 8;
+        if (pos == rate) {
+          permute(s);
+          pos = 0;
+        }
+      }
+    } else {
+      GT_UNROLL_BY(1) for (; k + 8 <= len; k += 8) { GT_TRIP(1);
+        s[pos / 8] ^= detail::load64_le(in + k);
+        pos += 8;
+        if (pos == rate) {
+          permute(s);
+          pos = 0;
+        }
       }
     }
     GT_UNROLL_BY(1) for (; k < len; ++k) { GT_TRIP(1);

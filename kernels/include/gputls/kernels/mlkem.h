@@ -196,11 +196,15 @@ GT_UNROLL
 }
 
 // ByteEncode_D / ByteDecode_D (FIPS 203 algorithms 5 and 6): a little-endian
-// bit stream, G coefficients (G * D bits, a whole number of bytes) at a time.
+// bit stream, read and written a 32-bit word at a time, G coefficients (G * D
+// bits, a whole number of words) per step. Every buffer passed here is 4-byte
+// aligned (request strides and offsets are multiples of 8, stack buffers
+// alignas(8)); launch_mlkem_batch refuses misaligned request buffers.
 template <uint32_t D>
 struct BitGroup {
-  static constexpr uint32_t kCoeffs = D % 8 == 0 ? 1 : D % 4 == 0 ? 2 : D % 2 == 0 ? 4 : 8;
-  static constexpr uint32_t kBytes = kCoeffs * D / 8;
+  static constexpr uint32_t kCoeffs = D % 32 == 0 ? 1 : D % 16 == 0 ? 2 : D % 8 == 0 ? 4 : D % 4 == 0 ? 8
+                                                     : D % 2 == 0 ? 16 : 32;
+  static constexpr uint32_t kWords = kCoeffs * D / 32;
 };
 
 template <uint32_t D>
@@ -208,11 +212,15 @@ GT_HD_NOINLINE void byte_encode(uint8_t* out, const Poly& f) {
   GT_CALLED_OF("mlkem::byte_encode", D);
   using G = BitGroup<D>;
   GT_UNROLL_BY(1) for (uint32_t g = 0; g < kN / G::kCoeffs; ++g) { GT_TRIP_OF(1, D);
-    uint64_t acc = 0;
+    uint32_t w[G::kWords] = {};
 GT_UNROLL
-    for (uint32_t k = 0; k < G::kCoeffs; ++k) acc |= uint64_t{f.c[G::kCoeffs * g + k]} << (D * k);
+    for (uint32_t k = 0; k < G::kCoeffs; ++k) {
+      const uint32_t v = f.c[G::kCoeffs * g + k], bit = D * k, sh = bit % 32;
+      w[bit / 32] |= v << sh;
+      if (sh + D > 32) w[bit / 32 + 1] |= v >> (32 - sh);  // compile-time: k is unrolled
+    }
 GT_UNROLL
-    for (uint32_t b = 0; b < G::kBytes; ++b) out[G::kBytes * g + b] = static_cast<uint8_t>(acc >> (8 * b));
+    for (uint32_t i = 0; i < G::kWords; ++i) store_aligned_le<uint32_t>(out + 4 * (G::kWords * g + i), w[i]);
   }
 }
 
@@ -222,12 +230,24 @@ GT_HD_NOINLINE void byte_decode(Poly& f, const uint8_t* in) {
   GT_CALLED_OF("mlkem::byte_decode", D);
   using G = BitGroup<D>;
   GT_UNROLL_BY(1) for (uint32_t g = 0; g < kN / G::kCoeffs; ++g) { GT_TRIP_OF(1, D);
-    uint64_t acc = 0;
+    uint32_t w[G::kWords];
 GT_UNROLL
-    for (uint32_t b = 0; b < G::kBytes; ++b) acc |= uint64_t{in[G::kBytes * g + b]} << (8 * b);
+    for (uint32_t i = 0; i < G::kWords; ++i) w[i] = load_aligned_le<uint32_t>(in + 4 * (G::kWords * g + i));
 GT_UNROLL
-    for (uint32_t k = 0; k < G::kCoeffs; ++k)
-      f.c[G::kCoeffs * g + k] = static_cast<uint16_t>(acc >> (D * k) & ((1u << D) - 1));
+    for (uint32_t k = 0; k < G::kCoeffs; ++k) {
+      const uint32_t bit = D * k, sh = bit % 32;
+      uint32_t v = w[bit / 32] >> sh;
+      if (sh + D > 32) v |= w[bit / 32 + 1] << (32 - sh);  // compile-time: k is unrolled
+      f.c[G::kCoeffs * g + k] = static_cast<uint16_t>(v & ((1u << D) - 1));
+    }
+  }
+}
+
+// n bytes (a multiple of 4, both buffers 4-byte aligned) a word at a time.
+GT_HD_NOINLINE void copy_words(uint8_t* dst, const uint8_t* src, uint32_t n) {
+  GT_CALLED("mlkem::copy_words");
+  GT_UNROLL_BY(1) for (uint32_t i = 0; i < n; i += 4) { GT_TRIP(1);
+    store_aligned_le<uint32_t>(dst + i, load_aligned_le<uint32_t>(src + i));
   }
 }
 
@@ -369,19 +389,13 @@ GT_HD_NOINLINE void keygen(uint8_t ek[kEkBytes], uint8_t dk[kDkBytes], const uin
     }
     byte_encode<12>(ek + kPolyBytes * i, acc);
   }
-  GT_UNROLL_BY(8) for (uint32_t i = 0; i < 32; ++i) { GT_TRIP(8);
-    ek[kDkPkeBytes + i] = rho[i];
-  }
+  copy_words(ek + kDkPkeBytes, rho, 32);
   GT_UNROLL_BY(1) for (uint32_t i = 0; i < kK; ++i) { GT_TRIP(1);
     byte_encode<12>(dk + kPolyBytes * i, s[i]);
   }
-  GT_UNROLL_BY(8) for (uint32_t i = 0; i < kEkBytes; ++i) { GT_TRIP(8);
-    dk[kDkPkeBytes + i] = ek[i];
-  }
+  copy_words(dk + kDkPkeBytes, ek, kEkBytes);
   keccak::sha3_256(dk + kDkPkeBytes + kEkBytes, ek, kEkBytes);
-  GT_UNROLL_BY(8) for (uint32_t i = 0; i < 32; ++i) { GT_TRIP(8);
-    dk[kDkPkeBytes + kEkBytes + 32 + i] = z[i];
-  }
+  copy_words(dk + kDkPkeBytes + kEkBytes + 32, z, 32);
   wipe(rho_sigma, sizeof rho_sigma);
   wipe(s, sizeof s);
   wipe(&acc, sizeof acc);
@@ -400,9 +414,7 @@ GT_HD_NOINLINE bool encaps(uint8_t shared[kSharedBytes], uint8_t c[kCtBytes], co
   keccak::sha3_256(h, ek, kEkBytes);
   keccak::sha3_512(kr, m, 32, h, 32);  // (K, r) = G(m || H(ek))
   pke_encrypt(c, t_hat, ek + kDkPkeBytes, m, kr + 32, t);
-  GT_UNROLL_BY(8) for (uint32_t i = 0; i < kSharedBytes; ++i) { GT_TRIP(8);
-    shared[i] = kr[i];
-  }
+  copy_words(shared, kr, kSharedBytes);
   wipe(kr, sizeof kr);
   return true;
 }
@@ -422,8 +434,8 @@ GT_HD_NOINLINE bool decaps(uint8_t shared[kSharedBytes], const uint8_t dk[kDkByt
   alignas(8) uint8_t hek[32];
   keccak::sha3_256(hek, ek, kEkBytes);
   uint32_t hash_diff = 0;
-  GT_UNROLL_BY(8) for (uint32_t i = 0; i < 32; ++i) { GT_TRIP(8);
-    hash_diff |= static_cast<uint32_t>(hek[i] ^ h[i]);
+  GT_UNROLL_BY(8) for (uint32_t i = 0; i < 32; i += 4) { GT_TRIP(8);
+    hash_diff |= load_aligned_le<uint32_t>(hek + i) ^ load_aligned_le<uint32_t>(h + i);
   }
   if (hash_diff != 0) return false;  // a malformed key (public verdict), not a secret comparison
   Poly t_hat[kK];
@@ -434,12 +446,13 @@ GT_HD_NOINLINE bool decaps(uint8_t shared[kSharedBytes], const uint8_t dk[kDkByt
   keccak::shake256(reject, sizeof reject, z, 32, c, kCtBytes);  // K_bar = J(z || c)
   pke_encrypt(c2, t_hat, ek + kDkPkeBytes, m, kr + 32, t);
   uint32_t diff = 0;
-  GT_UNROLL_BY(8) for (uint32_t i = 0; i < kCtBytes; ++i) { GT_TRIP(8);
-    diff |= static_cast<uint32_t>(c[i] ^ c2[i]);
+  GT_UNROLL_BY(8) for (uint32_t i = 0; i < kCtBytes; i += 4) { GT_TRIP(8);
+    diff |= load_aligned_le<uint32_t>(c + i) ^ load_aligned_le<uint32_t>(c2 + i);
   }
-  const uint8_t keep = static_cast<uint8_t>(((diff | (0u - diff)) >> 31) - 1);  // 0xff iff c == c'
-  GT_UNROLL_BY(8) for (uint32_t i = 0; i < kSharedBytes; ++i) { GT_TRIP(8);
-    shared[i] = static_cast<uint8_t>((kr[i] & keep) | (reject[i] & static_cast<uint8_t>(~keep)));
+  const uint32_t keep = ((diff | (0u - diff)) >> 31) - 1;  // all ones iff c == c'
+  GT_UNROLL_BY(8) for (uint32_t i = 0; i < kSharedBytes; i += 4) { GT_TRIP(8);
+    const uint32_t k = load_aligned_le<uint32_t>(kr + i), r = load_aligned_le<uint32_t>(reject + i);
+    store_aligned_le<uint32_t>(shared + i, (k & keep) | (r & ~keep));
   }
   wipe(m, sizeof m);
   wipe(kr, sizeof kr);

@@ -33,6 +33,17 @@ GT_HD constexpr uint32_t mlkem_out_bytes(uint32_t op) {
                               : mlkem::kSharedBytes;
 }
 
+// Requests are read and written a word at a time on the device (mlkem.h):
+// every request, and every field in one, starts 8-byte aligned in a batch
+// whose buffers are.
+static_assert(mlkem_in_bytes(kMlkemKeygen) % 8 == 0 && mlkem_in_bytes(kMlkemEncaps) % 8 == 0 &&
+                  mlkem_in_bytes(kMlkemDecaps) % 8 == 0 && mlkem_out_bytes(kMlkemKeygen) % 8 == 0 &&
+                  mlkem_out_bytes(kMlkemEncaps) % 8 == 0 && mlkem_out_bytes(kMlkemDecaps) % 8 == 0,
+              "request strides");
+static_assert(mlkem::kEkBytes % 8 == 0 && mlkem::kDkBytes % 8 == 0 && mlkem::kSharedBytes % 8 == 0 &&
+                  mlkem::kDkPkeBytes % 8 == 0 && mlkem::kPolyBytes % 8 == 0 && (32 * mlkem::kDu) % 8 == 0,
+              "field offsets");
+
 struct MlkemBatch {
   const uint8_t* in = nullptr;  // count * mlkem_in_bytes(op); secret (seeds, m, dk)
   uint8_t* out = nullptr;       // count * mlkem_out_bytes(op); secret (dk, K)
