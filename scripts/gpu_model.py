@@ -1157,7 +1157,7 @@ def counted_weights(f, counts, marks, is_entry):
     return key + ("<%d>" % arg if arg else ""), w, unmarked
 
 
-TABLE_READ = re.compile(r"\bt\.(zetas|gammas)\[")
+TABLE_READ = re.compile(r"\bt\.(zetas|gammas)\[|\bkRoundConstants\[")
 
 
 def src_text(fname, line):
@@ -1210,7 +1210,7 @@ def model_counted(funcs, bench, entry_part, stack_bytes=None):
     mem = {"pattern": "polynomials, sponge states and buffers in the thread's stack (local memory): LDL/STL "
                       "interleaved per thread, 4 B per access (8 / 16 B for .64 / .128); every resident thread's "
                       "frame exceeds L1, so all local traffic is counted at L2 (pessimistic). The zeta / gamma "
-                      "tables (loads on source lines reading t.zetas / t.gammas) are read at the same address by "
+                      "tables (loads on source lines reading t.zetas / t.gammas) and Keccak's round constants (kRoundConstants) are read at the same address by "
                       "every thread of a warp: one 32 B sector per warp access. Other global and generic LD/ST "
                       "(request bytes, or stack buffers behind a pointer) a word per thread access, requests "
                       "1-3 KB apart: one 32 B sector per thread access at L2, no L1 reuse counted (pessimistic "

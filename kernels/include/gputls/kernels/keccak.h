@@ -1,9 +1,10 @@
 // Keccak-f[1600] and the FIPS 202 sponges ML-KEM needs (SHA3-256, SHA3-512,
-// SHAKE128, SHAKE256), written once for host and device (GT_HD). No table:
-// the rho rotations and pi lane order are compile-time functions of the step,
-// the round constants come from their LFSR (FIPS 202 algorithm 5), so the
-// same code runs on both sides with nothing to upload. Nothing here branches
-// on or indexes by the data; input and output lengths are public.
+// SHAKE128, SHAKE256), written once for host and device (GT_HD). The rho
+// rotations and pi lane order are compile-time functions of the step and the
+// round constants are computed from their LFSR (FIPS 202 algorithm 5) at
+// compile time, so the same code runs on both sides with nothing to upload.
+// Nothing here branches on or indexes by the data; input and output lengths
+// are public.
 //
 // Inside Keccak-f every index into the 25-lane state is a compile-time
 // constant (the rho-pi walk is expanded by template, the lane loops
@@ -34,6 +35,21 @@ GT_HD constexpr int pi_lane(int i) {
     y = ny;
   }
   return x + 5 * y;
+}
+
+// Round constant rc of round `round` (FIPS 202 algorithms 5 and 6: the LFSR
+// x^8 + x^6 + x^5 + x^4 + 1 from 1, seven bits a round at positions 2^j - 1).
+GT_HD constexpr uint64_t round_constant(int round) {
+  uint32_t lfsr = 1;
+  uint64_t rc = 0;
+  for (int r = 0; r <= round; ++r) {
+    rc = 0;
+    for (int j = 0; j < 7; ++j) {
+      rc |= uint64_t{lfsr & 1} << ((1 << j) - 1);
+      lfsr = ((lfsr << 1) ^ ((lfsr >> 7) * 0x71u)) & 0xffu;
+    }
+  }
+  return rc;
 }
 
 GT_HD uint64_t rotl64(uint64_t v, int n) { return n == 0 ? v : (v << n) | (v >> (64 - n)); }
@@ -77,7 +93,16 @@ GT_HD_NOINLINE void permute(uint64_t state[25]) {
   uint64_t s[25];
 GT_UNROLL
   for (int i = 0; i < 25; ++i) s[i] = state[i];
-  uint32_t lfsr = 1;  // round constants: FIPS 202 rc(t), x^8 + x^6 + x^5 + x^4 + 1
+  // Computed at compile time; a table read at the same index by every thread
+  // of a warp (one read-only load a round instead of the LFSR's ~20 instructions).
+  static constexpr uint64_t kRoundConstants[24] = {
+      detail::round_constant(0),  detail::round_constant(1),  detail::round_constant(2),  detail::round_constant(3),
+      detail::round_constant(4),  detail::round_constant(5),  detail::round_constant(6),  detail::round_constant(7),
+      detail::round_constant(8),  detail::round_constant(9),  detail::round_constant(10), detail::round_constant(11),
+      detail::round_constant(12), detail::round_constant(13), detail::round_constant(14), detail::round_constant(15),
+      detail::round_constant(16), detail::round_constant(17), detail::round_constant(18), detail::round_constant(19),
+      detail::round_constant(20), detail::round_constant(21), detail::round_constant(22), detail::round_constant(23)};
+  static_assert(kRoundConstants[0] == 1 && kRoundConstants[23] == 0x8000000080008008ull, "FIPS 202 round constants");
   GT_UNROLL_BY(1) for (int round = 0; round < 24; ++round) { GT_TRIP(1);
     uint64_t c[5];
 GT_UNROLL
@@ -97,13 +122,7 @@ GT_UNROLL
 GT_UNROLL
       for (int x = 0; x < 5; ++x) s[y + x] = row[x] ^ (~row[(x + 1) % 5] & row[(x + 2) % 5]);
     }
-    uint64_t rc = 0;
-GT_UNROLL
-    for (int j = 0; j < 7; ++j) {
-      rc |= uint64_t{lfsr & 1} << ((1 << j) - 1);
-      lfsr = ((lfsr << 1) ^ ((lfsr >> 7) * 0x71u)) & 0xffu;
-    }
-    s[0] ^= rc;
+    s[0] ^= kRoundConstants[round];
   }
 GT_UNROLL
   for (int i = 0; i < 25; ++i) state[i] = s[i];

@@ -75,38 +75,81 @@ GT_HD_NOINLINE void wipe(void* p, size_t n) {
   }
 }
 
-// FIPS 203 algorithm 9.
-GT_HD_NOINLINE void ntt(Poly& f, const Tables& t) {
-  GT_CALLED("mlkem::ntt");
-  uint32_t i = 1;
-  GT_UNROLL_BY(1) for (uint32_t len = 128; len >= 2; len /= 2) { GT_TRIP(1);
-    GT_UNROLL_BY(1) for (uint32_t start = 0; start < kN; start += 2 * len) { GT_TRIP(1);
-      const uint32_t zeta = t.zetas[i++];
-      GT_UNROLL_BY(2) for (uint32_t j = start; j < start + len; ++j) { GT_TRIP(2);
-        const uint32_t u = mul(zeta, f.c[j + len]);
-        f.c[j + len] = static_cast<uint16_t>(sub(f.c[j], u));
-        f.c[j] = static_cast<uint16_t>(add(f.c[j], u));
+// The NTT and its inverse (FIPS 203 algorithms 9 and 10) a few layers per
+// pass: a pass loads 2^K coefficients x[m] = f[base + S m] into registers,
+// runs the K layers of butterflies among them (len = S 2^l, l < K) and stores
+// them back, so a polynomial crosses local memory twice per transform instead
+// of once per layer (7). Layer len = L pairs f[p] with f[p + L]; its zeta
+// index, counting algorithm 9's i, is 128 / L + p / (2 L) (algorithm 10's
+// i = 256 / L - 1 - p / (2 L)); here p / (2 L) = seg * (S 2^K) / (2 L) + m /
+// 2^(l + 1) for base = seg * S 2^K + o, o < S. Same arithmetic, same results.
+template <uint32_t K, uint32_t S, bool kInverse>
+GT_HD void ntt_pass(uint32_t x[1u << K], uint32_t seg, const Tables& t) {
+  constexpr uint32_t kSpan = S << K;  // coefficients a segment of this pass covers
+GT_UNROLL
+  for (uint32_t step = 0; step < K; ++step) {
+    const uint32_t l = kInverse ? step : K - 1 - step;  // forward: longest len first
+    const uint32_t len = S << l;
+GT_UNROLL
+    for (uint32_t m = 0; m < (1u << K); ++m) {
+      if (m >> l & 1) continue;  // compile-time: m and l are unrolled
+      const uint32_t group = seg * (kSpan / (2 * len)) + (m >> (l + 1));
+      const uint32_t zeta = t.zetas[kInverse ? 256 / len - 1 - group : 128 / len + group];
+      const uint32_t a = x[m], b = x[m + (1u << l)];
+      if (!kInverse) {
+        const uint32_t u = mul(zeta, b);
+        x[m + (1u << l)] = sub(a, u);
+        x[m] = add(a, u);
+      } else {
+        x[m] = add(a, b);
+        x[m + (1u << l)] = mul(zeta, sub(b, a));
       }
     }
   }
 }
 
-// FIPS 203 algorithm 10.
+// Layers len 128..16 over x[m] = f[j + 16 m] (16 passes), then len 8..2 over
+// x[m] = f[16 seg + o + 2 m] (32 passes).
+GT_HD_NOINLINE void ntt(Poly& f, const Tables& t) {
+  GT_CALLED("mlkem::ntt");
+  GT_UNROLL_BY(1) for (uint32_t j = 0; j < 16; ++j) { GT_TRIP(1);
+    uint32_t x[16];
+GT_UNROLL
+    for (uint32_t m = 0; m < 16; ++m) x[m] = f.c[j + 16 * m];
+    ntt_pass<4, 16, false>(x, 0, t);
+GT_UNROLL
+    for (uint32_t m = 0; m < 16; ++m) f.c[j + 16 * m] = static_cast<uint16_t>(x[m]);
+  }
+  GT_UNROLL_BY(1) for (uint32_t q = 0; q < 32; ++q) { GT_TRIP(1);
+    const uint32_t base = 16 * (q >> 1) + (q & 1);
+    uint32_t x[8];
+GT_UNROLL
+    for (uint32_t m = 0; m < 8; ++m) x[m] = f.c[base + 2 * m];
+    ntt_pass<3, 2, false>(x, q >> 1, t);
+GT_UNROLL
+    for (uint32_t m = 0; m < 8; ++m) f.c[base + 2 * m] = static_cast<uint16_t>(x[m]);
+  }
+}
+
+// Layers len 2..8, then 16..128 with the final scaling by 128^-1 before the store.
 GT_HD_NOINLINE void inv_ntt(Poly& f, const Tables& t) {
   GT_CALLED("mlkem::inv_ntt");
-  uint32_t i = 127;
-  GT_UNROLL_BY(1) for (uint32_t len = 2; len <= 128; len *= 2) { GT_TRIP(1);
-    GT_UNROLL_BY(1) for (uint32_t start = 0; start < kN; start += 2 * len) { GT_TRIP(1);
-      const uint32_t zeta = t.zetas[i--];
-      GT_UNROLL_BY(2) for (uint32_t j = start; j < start + len; ++j) { GT_TRIP(2);
-        const uint32_t u = f.c[j];
-        f.c[j] = static_cast<uint16_t>(add(u, f.c[j + len]));
-        f.c[j + len] = static_cast<uint16_t>(mul(zeta, sub(f.c[j + len], u)));
-      }
-    }
+  GT_UNROLL_BY(1) for (uint32_t q = 0; q < 32; ++q) { GT_TRIP(1);
+    const uint32_t base = 16 * (q >> 1) + (q & 1);
+    uint32_t x[8];
+GT_UNROLL
+    for (uint32_t m = 0; m < 8; ++m) x[m] = f.c[base + 2 * m];
+    ntt_pass<3, 2, true>(x, q >> 1, t);
+GT_UNROLL
+    for (uint32_t m = 0; m < 8; ++m) f.c[base + 2 * m] = static_cast<uint16_t>(x[m]);
   }
-  GT_UNROLL_BY(4) for (uint32_t j = 0; j < kN; ++j) { GT_TRIP(4);
-    f.c[j] = static_cast<uint16_t>(mul(f.c[j], kInvN));
+  GT_UNROLL_BY(1) for (uint32_t j = 0; j < 16; ++j) { GT_TRIP(1);
+    uint32_t x[16];
+GT_UNROLL
+    for (uint32_t m = 0; m < 16; ++m) x[m] = f.c[j + 16 * m];
+    ntt_pass<4, 16, true>(x, 0, t);
+GT_UNROLL
+    for (uint32_t m = 0; m < 16; ++m) f.c[j + 16 * m] = static_cast<uint16_t>(mul(x[m], kInvN));
   }
 }
 
