@@ -11,8 +11,8 @@ packages=(
   googletest libgtest-dev libgmock-dev libbenchmark-dev
   nlohmann-json3-dev libcli11-dev
   valgrind python3
-  # real TLS peers for the integration tests (loopback only)
-  curl haproxy nghttp2-client
+  # real TLS peers for the integration tests (loopback only); nginx for the appliance benchmark
+  curl haproxy nghttp2-client nginx
   # the appliance: DPDK, network namespaces and veth pairs for its netns tests, scapy for bad traffic
   dpdk libdpdk-dev iproute2 iputils-ping ethtool nftables python3-scapy
   # libFuzzer targets (clang's runtime)
@@ -55,5 +55,14 @@ export DEBIAN_FRONTEND=noninteractive
 echo 'wireshark-common wireshark-common/install-setuid boolean false' | $SUDO debconf-set-selections
 $SUDO apt-get update -q
 $SUDO apt-get install -y -q --no-install-recommends "${missing[@]}"
+# The benchmark starts its own nginx on the test's address; Debian's packaged
+# service (the default site on port 80) is not wanted on a build machine.
+if [[ " ${missing[*]} " == *" nginx "* ]]; then
+  if command -v systemctl >/dev/null && systemctl is-system-running >/dev/null 2>&1; then
+    $SUDO systemctl disable --now nginx >/dev/null 2>&1 || true
+  elif pgrep -x nginx >/dev/null; then
+    $SUDO nginx -s quit 2>/dev/null || true
+  fi
+fi
 build_openssl35
 echo "setup: done"

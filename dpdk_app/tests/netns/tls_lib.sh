@@ -13,9 +13,14 @@
 #   stats are not there; only the gputls.* checks run (from the provider's
 #   counters, written by HAProxy's worker at exit), the rest are listed as
 #   skipped. Impairment flags are ignored (no netem on these machines).
+# TLS_SERVER=nginx: nginx 1.22 (kernel TCP) the same way, for the benchmark
+#   (scripts/bench_tls_appliance.sh; no test runs it): gputls loaded through an
+#   OpenSSL configuration file (nginx has no provider directive), synchronous
+#   (stock nginx has no SSL_MODE_ASYNC), one worker; SERVER_CPUS pins it.
 # Also: TLS_PROVIDER=gputls (default) or default (OpenSSL's, for both servers);
-# TLS_CERTS="rsa ec" (default; the server certificates loaded); HAPROXY_CPUS
-# (taskset list for HAProxy, for the benchmark).
+# TLS_CERTS="rsa ec" (default; the server certificates loaded; also rsa4096,
+# made only when listed); HAPROXY_CPUS / SERVER_CPUS (taskset list for HAProxy /
+# nginx, for the benchmark).
 TLS_PROVIDER=${TLS_PROVIDER:-gputls}
 TLS_CERTS=${TLS_CERTS:-rsa ec}
 HAPROXY_CPUS=${HAPROXY_CPUS:-}
@@ -24,9 +29,10 @@ HAPROXY_CPUS=${HAPROXY_CPUS:-}
 # and resume from its loop (the tests assert the pauses). The benchmark sets 1:
 # the provider's default (inline on the CPU when there is nothing to batch for).
 export GPUTLS_INLINE=${GPUTLS_INLINE:-0} GPUTLS_QUIET=1
-if [ "${TLS_SERVER:=appliance}" = haproxy ]; then
+if [ "${TLS_SERVER:=appliance}" != appliance ]; then
   APPLIANCE=${APPLIANCE:-unused}
 fi
+SERVER_CPUS=${SERVER_CPUS:-$HAPROXY_CPUS}
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 TLS_PORT=443
@@ -40,8 +46,8 @@ BACKEND_PID=""
 
 tls_setup() {
   for tool in openssl curl; do command -v "$tool" >/dev/null || skip "$tool is not installed; run scripts/setup.sh"; done
-  if [ "$TLS_SERVER" = haproxy ]; then
-    command -v haproxy >/dev/null || skip "haproxy is not installed; run scripts/setup.sh"
+  if [ "$TLS_SERVER" = haproxy ] || [ "$TLS_SERVER" = nginx ]; then
+    command -v "$TLS_SERVER" >/dev/null || skip "$TLS_SERVER is not installed; run scripts/setup.sh"
   else
     [ -x "$APPLIANCE" ] || skip "no appliance binary at $APPLIANCE"
     # A build from before TLS termination (its --help needs no EAL set-up).
@@ -81,7 +87,12 @@ make_tls_material() {
   openssl req -new -newkey rsa:2048 -nodes -keyout "$PKI/rsa.key" -out "$PKI/rsa.csr" -subj "/CN=$SNI" 2>/dev/null
   openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$PKI/ec.key" -out "$PKI/ec.csr" \
     -subj "/CN=$SNI" 2>/dev/null
-  for s in rsa ec; do
+  local servers="rsa ec"
+  if [[ " $TLS_CERTS " == *" rsa4096 "* ]]; then  # a server-bound handshake (the benchmark)
+    openssl req -new -newkey rsa:4096 -nodes -keyout "$PKI/rsa4096.key" -out "$PKI/rsa4096.csr" -subj "/CN=$SNI" 2>/dev/null
+    servers+=" rsa4096"
+  fi
+  for s in $servers; do
     sign "$s" ca "subjectAltName=DNS:$SNI,IP:$SERVER_IP" "extendedKeyUsage=serverAuth"
     cat "$PKI/$s.pem" "$PKI/$s.key" >"$PKI/haproxy-$s.pem"
   done
@@ -131,6 +142,7 @@ stop_backend() {
 # --impair-*); in HAProxy mode they are translated to its configuration.
 start_tls_server() {
   if [ "$TLS_SERVER" = haproxy ]; then start_haproxy "$@"; return; fi
+  if [ "$TLS_SERVER" = nginx ]; then start_nginx "$@"; return; fi
   local certs=() c
   for c in $TLS_CERTS; do certs+=(--cert "$PKI/$c.pem" --key "$PKI/$c.key"); done
   [ "$TLS_PROVIDER" = gputls ] && certs+=(--provider-module "$GPUTLS_PROVIDER")
@@ -141,6 +153,7 @@ start_tls_server() {
 # stop_tls_server: stops it cleanly; then $STATS holds its final stats (in
 # HAProxy mode: {"gputls": the provider's counters summed over its processes}).
 stop_tls_server() {
+  if [ "$TLS_SERVER" = nginx ]; then stop_nginx; return; fi
   if [ "$TLS_SERVER" != haproxy ]; then
     # Clients have exited, but closing runs on after them (close_notify ->
     # backend half-close -> backend EOF -> our close_notify and FIN): let the
@@ -162,6 +175,12 @@ PY
   wait "$APP_PID" || true
   APP_PID=""
   ip addr del "$SERVER_IP/24" dev "$VETH_DPDK"  # the veth is the appliance's again
+  gputls_stats_of_processes
+}
+
+# $STATS = {"gputls": the provider's counters summed over the kernel-TCP
+# server's processes} (each wrote $WORK/gputls.<pid>.json as it unloaded gputls).
+gputls_stats_of_processes() {
   $PY - "$STATS" "$WORK" <<'PY'
 import glob, json, os, sys
 total = {}
@@ -234,14 +253,98 @@ EOF
   echo "haproxy did not start:"; cat "$APP_LOG"; return 1
 }
 
+# start_nginx [--tls-min V] [--tls-max V] [--ciphers L] [--ciphersuites L]:
+# nginx on $SERVER_IP:$TLS_PORT (the appliance's address, on its veth while
+# nginx runs), one worker, the same certificates and backend; gputls (or only
+# the default provider) from an OpenSSL configuration file, the way any nginx
+# on OpenSSL 3 loads a provider. nginx clears its workers' environment but for
+# the variables named by `env`.
+start_nginx() {
+  local protocols="TLSv1.2 TLSv1.3" ciphers="" suites="" c certs=""
+  while [ $# -gt 0 ]; do
+    case $1 in
+      --tls-min) [ "$2" = 1.3 ] && protocols="TLSv1.3"; shift ;;
+      --tls-max) [ "$2" = 1.2 ] && protocols="TLSv1.2"; shift ;;
+      --ciphers) ciphers="ssl_ciphers $2;"; shift ;;
+      --ciphersuites) suites="ssl_conf_command Ciphersuites $2;"; shift ;;
+      *) echo "start_nginx: no translation for $1"; return 1 ;;
+    esac
+    shift
+  done
+  for c in $TLS_CERTS; do certs+="    ssl_certificate $PKI/$c.pem; ssl_certificate_key $PKI/$c.key;"$'\n'; done
+  mkdir -p "$WORK/nginx"
+  if [ "$TLS_PROVIDER" = gputls ]; then
+    cat >"$WORK/openssl-nginx.cnf" <<EOF
+openssl_conf = openssl_init
+[openssl_init]
+providers = provider_sect
+alg_section = algorithm_sect
+[provider_sect]
+gputls = gputls_sect
+default = default_sect
+[gputls_sect]
+module = $GPUTLS_PROVIDER
+activate = 1
+[default_sect]
+activate = 1
+[algorithm_sect]
+default_properties = ?provider=gputls
+EOF
+  else
+    printf 'openssl_conf = openssl_init\n[openssl_init]\n' >"$WORK/openssl-nginx.cnf"
+  fi
+  cat >"$WORK/nginx.conf" <<EOF
+daemon off;
+user root;
+worker_processes 1;
+pid $WORK/nginx/nginx.pid;
+error_log $WORK/nginx/error.log;
+env OPENSSL_CONF; env GPUTLS_STATS_FILE; env GPUTLS_INLINE; env GPUTLS_POLICY; env GPUTLS_QUIET;
+events { worker_connections 8192; }
+http {
+  access_log off;
+  client_body_temp_path $WORK/nginx/body; proxy_temp_path $WORK/nginx/proxy;
+  fastcgi_temp_path $WORK/nginx/fastcgi; uwsgi_temp_path $WORK/nginx/uwsgi; scgi_temp_path $WORK/nginx/scgi;
+  server {
+    listen $SERVER_IP:$TLS_PORT ssl;
+$certs    ssl_protocols $protocols; $ciphers $suites
+    location / { proxy_pass http://127.0.0.1:$BACKEND_PORT; proxy_http_version 1.1; proxy_set_header Connection ""; }
+  }
+}
+EOF
+  ip addr replace "$SERVER_IP/24" dev "$VETH_DPDK"
+  OPENSSL_CONF="$WORK/openssl-nginx.cnf" nginx -t -p "$WORK/nginx" -e "$WORK/nginx/error.log" -c "$WORK/nginx.conf" \
+    >"$APP_LOG" 2>&1 || { cat "$APP_LOG"; return 1; }
+  OPENSSL_CONF="$WORK/openssl-nginx.cnf" GPUTLS_STATS_FILE="$WORK/gputls.%p.json" ${SERVER_CPUS:+taskset -c "$SERVER_CPUS"} \
+    nginx -p "$WORK/nginx" -e "$WORK/nginx/error.log" -c "$WORK/nginx.conf" >"$APP_LOG" 2>&1 &
+  APP_PID=$!
+  for _ in $(seq 100); do
+    ss -Hltn "sport = :$TLS_PORT" | grep -q "$SERVER_IP" && return 0
+    kill -0 "$APP_PID" 2>/dev/null || break
+    sleep 0.1
+  done
+  echo "nginx did not start:"; cat "$APP_LOG" "$WORK/nginx/error.log"; return 1
+}
+
+# stop_nginx: graceful quit (the worker exits, unloading gputls, which writes its counters).
+stop_nginx() {
+  kill -QUIT "$APP_PID"
+  for _ in $(seq 100); do kill -0 "$APP_PID" 2>/dev/null || break; sleep 0.1; done
+  if kill -0 "$APP_PID" 2>/dev/null; then echo "nginx did not stop on SIGQUIT in 10 s"; return 1; fi
+  wait "$APP_PID" || true
+  APP_PID=""
+  ip addr del "$SERVER_IP/24" dev "$VETH_DPDK"
+  gputls_stats_of_processes
+}
+
 # check_stats CHECK...: netns_client.py stats on $STATS (after stop_tls_server).
 # Every assertion on the appliance's stats keys goes through here; in HAProxy
 # mode only the gputls.* checks apply.
 check_stats() {
   local run=() c
   for c in "$@"; do
-    if [ "$TLS_SERVER" = haproxy ] && [ "${c#gputls.}" = "$c" ]; then
-      echo "stats: $c: skipped (haproxy mode)"
+    if [ "$TLS_SERVER" != appliance ] && [ "${c#gputls.}" = "$c" ]; then
+      echo "stats: $c: skipped ($TLS_SERVER mode)"
     else
       run+=("$c")
     fi
