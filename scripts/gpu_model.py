@@ -977,12 +977,13 @@ def model_ec(funcs, curve, op):
     entry = next(name for name in funcs if "ec_batch_kernel" in name)
     mix = ec_cost(funcs, entry, n, op, memo, notes)
     fmul = next(name for name in funcs if "ec6fmul_nILi%dE" % n in name)
-    pa = next(name for name in funcs if "point_add" in name)
-    pd = next(name for name in funcs if "point_dbl" in name)
+    pa = next(name for name in funcs if "point_add_nILi%dE" % n in name)
+    pd = next(name for name in funcs if "point_dbl_nILi%dE" % n in name)
     mp_ = next(name for name in funcs if "mont_pow_nILi%dE" % n in name)
     per = {k: round(total(memo[(nm, n, op)])) for k, nm in
            (("fmul", fmul), ("point_add", pa), ("point_dbl", pd), ("mont_pow", mp_)) if (nm, n, op) in memo}
-    method = ("SASS of ec_batch_kernel and its __noinline__ callees (fmul_n<%d>, point_add, point_dbl, scalar_mul, "
+    method = ("SASS of ec_batch_kernel and its __noinline__ callees (fmul_n<%d>, point_add_n / point_dbl_n (every "
+              "field operation inline on register operands), scalar_mul, "
               "fixed_base_mul, mont_pow_n<%d>, to_affine, decode_point, ec_op): each function's instructions weighted "
               "by its loops' trip counts (windows %d (4-bit) for scalar_mul / fixed_base_mul, 16-entry scans; "
               "mont_pow_n: mp_fixed.h mont_exp, %d 4-bit windows and 14 table multiplies, limb loops %d; "
@@ -992,7 +993,9 @@ def model_ec(funcs, curve, op):
               "call: %s. %s"
               % (n, n, 32 * n // 4, 8 * n, n, n, per, " ".join(notes)))
     local = mix["ldl"] + mix["stl"] + mix["ld_st_other"]
-    mem = {"pattern": "field elements in pointer-passed stack arrays (local memory, 4,368 B frame): LDL/STL "
+    mem = {"pattern": "points, the variable-base window table and the inversion's operands in stack arrays "
+                      "(local memory; the point formulas read their points once and write the result once, "
+                      "operands in registers between): LDL/STL "
                       "interleaved per thread (4 B per thread access, coalesced); the frame of every resident "
                       "thread exceeds L1, so all local traffic is counted at L2 (pessimistic); curve constants and "
                       "the fixed-base table are read at the same addresses by every thread of a warp (one sector "

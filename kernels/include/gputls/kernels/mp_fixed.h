@@ -111,6 +111,32 @@ GT_HD void mont_mul(uint32_t (&a)[N], const B& b, const uint32_t (&m)[N], uint32
   reduce_once<N>(a, top, m);
 }
 
+// mont_mul with b in registers too: the outer loop unrolled as well, so every
+// limb of both operands is indexed by a constant (a rolled loop reading b[i]
+// would put b in local memory). For the EC point formulas, N = 8 or 12.
+template <int N>
+GT_HD void mont_mul_regs(uint32_t (&a)[N], const uint32_t (&b)[N], const uint32_t (&m)[N], uint32_t m0inv) {
+  uint32_t t[N];
+  uint32_t top = 0;
+  GT_UNROLL for (int j = 0; j < N; ++j) t[j] = 0;
+  GT_UNROLL for (int i = 0; i < N; ++i) {
+    const uint64_t bi = b[i];
+    uint64_t c = 0;
+    GT_UNROLL for (int j = 0; j < N; ++j) {
+      const uint64_t s = static_cast<uint64_t>(t[j]) + a[j] * bi + c;
+      t[j] = static_cast<uint32_t>(s);
+      c = s >> 32;
+    }
+    const uint64_t s = static_cast<uint64_t>(top) + c;
+    uint32_t hi = static_cast<uint32_t>(s >> 32);
+    top = static_cast<uint32_t>(s);
+    redc_step<N>(t, top, m, m0inv);
+    top += hi;
+  }
+  GT_UNROLL for (int j = 0; j < N; ++j) a[j] = t[j];
+  reduce_once<N>(a, top, m);
+}
+
 // a = a^2 * 2^(-32N) mod m, for a < m: the square (cross products once, doubled,
 // plus the diagonal) and then N reduction steps, about three quarters of the
 // limb products of mont_mul. Needs 3N registers for the operands: used for N <= 32.

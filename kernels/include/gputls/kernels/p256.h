@@ -216,107 +216,182 @@ GT_HD void set_infinity(Point& r, const Curve& c) {
   mp::set_zero(r.z, c.limbs);
 }
 
+// The field for the point formulas, in registers: the modulus, its
+// Montgomery constant and the curve's b.
+template <int N>
+struct FieldRegs {
+  uint32_t m[N], b[N];
+  uint32_t m0inv;
+};
+
+template <int N>
+GT_HD void load_field(FieldRegs<N>& f, const Curve& c) {
+  mpf::load<N>(f.m, mpf::Limbs{c.p});
+  mpf::load<N>(f.b, mpf::Limbs{c.bm});
+  f.m0inv = c.p0inv;
+}
+
+// Field operations on register operands (every limb index a constant after
+// unrolling): r may be a or b.
+template <int N>
+GT_HD void rmul(uint32_t (&r)[N], const uint32_t (&a)[N], const uint32_t (&b)[N], const FieldRegs<N>& f) {
+  uint32_t x[N];
+  GT_UNROLL for (int j = 0; j < N; ++j) x[j] = a[j];
+  mpf::mont_mul_regs<N>(x, b, f.m, f.m0inv);
+  GT_UNROLL for (int j = 0; j < N; ++j) r[j] = x[j];
+}
+template <int N>
+GT_HD void radd(uint32_t (&r)[N], const uint32_t (&a)[N], const uint32_t (&b)[N], const FieldRegs<N>& f) {
+  uint32_t x[N];
+  GT_UNROLL for (int j = 0; j < N; ++j) x[j] = a[j];
+  mpf::mod_add<N>(x, b, f.m);
+  GT_UNROLL for (int j = 0; j < N; ++j) r[j] = x[j];
+}
+template <int N>
+GT_HD void rsub(uint32_t (&r)[N], const uint32_t (&a)[N], const uint32_t (&b)[N], const FieldRegs<N>& f) {
+  uint32_t x[N];
+  GT_UNROLL for (int j = 0; j < N; ++j) x[j] = a[j];
+  mpf::mod_sub<N>(x, b, f.m);
+  GT_UNROLL for (int j = 0; j < N; ++j) r[j] = x[j];
+}
+
+// The point formulas with every coordinate and temporary in registers: the
+// points are read once at entry and the result written once at exit (before,
+// each of the 40-odd field operations loaded its operands from and stored its
+// result to the thread's stack).
+
 // r = p + q for any p, q (complete: doubling, infinity and inverses included).
 // RCB 2016 algorithm 4 (a = -3): 12M + 2 m_b. r may alias p or q.
-GT_EC_FN void point_add(Point& r, const Point& p, const Point& q, const Curve& c) {
+template <int N>
+GT_EC_FN void point_add_n(Point& r, const Point& p, const Point& q, const Curve& c) {
+  FieldRegs<N> f;
+  load_field<N>(f, c);
+  const uint32_t(&b)[N] = f.b;
+  uint32_t px[N], py[N], pz[N], qx[N], qy[N], qz[N];
+  mpf::load<N>(px, mpf::Limbs{p.x});
+  mpf::load<N>(py, mpf::Limbs{p.y});
+  mpf::load<N>(pz, mpf::Limbs{p.z});
+  mpf::load<N>(qx, mpf::Limbs{q.x});
+  mpf::load<N>(qy, mpf::Limbs{q.y});
+  mpf::load<N>(qz, mpf::Limbs{q.z});
+  uint32_t t0[N], t1[N], t2[N], t3[N], t4[N], X3[N], Y3[N], Z3[N];
+  rmul(t0, px, qx, f);  // 1
+  rmul(t1, py, qy, f);
+  rmul(t2, pz, qz, f);
+  radd(t3, px, py, f);
+  radd(t4, qx, qy, f);  // 5
+  rmul(t3, t3, t4, f);
+  radd(t4, t0, t1, f);
+  rsub(t3, t3, t4, f);
+  radd(t4, py, pz, f);
+  radd(X3, qy, qz, f);  // 10
+  rmul(t4, t4, X3, f);
+  radd(X3, t1, t2, f);
+  rsub(t4, t4, X3, f);
+  radd(X3, px, pz, f);
+  radd(Y3, qx, qz, f);  // 15
+  rmul(X3, X3, Y3, f);
+  radd(Y3, t0, t2, f);
+  rsub(Y3, X3, Y3, f);
+  rmul(Z3, b, t2, f);
+  rsub(X3, Y3, Z3, f);  // 20
+  radd(Z3, X3, X3, f);
+  radd(X3, X3, Z3, f);
+  rsub(Z3, t1, X3, f);
+  radd(X3, t1, X3, f);
+  rmul(Y3, b, Y3, f);  // 25
+  radd(t1, t2, t2, f);
+  radd(t2, t1, t2, f);
+  rsub(Y3, Y3, t2, f);
+  rsub(Y3, Y3, t0, f);
+  radd(t1, Y3, Y3, f);  // 30
+  radd(Y3, t1, Y3, f);
+  radd(t1, t0, t0, f);
+  radd(t0, t1, t0, f);
+  rsub(t0, t0, t2, f);
+  rmul(t1, t4, Y3, f);  // 35
+  rmul(t2, t0, Y3, f);
+  rmul(Y3, X3, Z3, f);
+  radd(Y3, Y3, t2, f);
+  rmul(X3, t3, X3, f);
+  rsub(X3, X3, t1, f);  // 40
+  rmul(Z3, t4, Z3, f);
+  rmul(t1, t3, t0, f);
+  radd(Z3, Z3, t1, f);
+  GT_UNROLL for (int j = 0; j < N; ++j) {
+    r.x[j] = X3[j];
+    r.y[j] = Y3[j];
+    r.z[j] = Z3[j];
+  }
+}
+
+GT_HD void point_add(Point& r, const Point& p, const Point& q, const Curve& c) {
   GT_COUNT("ec::point_add", c.limbs);
-  // Zero-initialised only to keep the host compiler's uninitialised-use
-  // analysis quiet (it cannot see that c.limbs words are always written first).
-  uint32_t t0[kMaxLimbs] = {}, t1[kMaxLimbs] = {}, t2[kMaxLimbs] = {}, t3[kMaxLimbs] = {}, t4[kMaxLimbs] = {};
-  uint32_t X3[kMaxLimbs] = {}, Y3[kMaxLimbs] = {}, Z3[kMaxLimbs] = {};
-  const uint32_t* b = c.bm;
-  fmul(t0, p.x, q.x, c);  // 1
-  fmul(t1, p.y, q.y, c);
-  fmul(t2, p.z, q.z, c);
-  fadd(t3, p.x, p.y, c);
-  fadd(t4, q.x, q.y, c);  // 5
-  fmul(t3, t3, t4, c);
-  fadd(t4, t0, t1, c);
-  fsub(t3, t3, t4, c);
-  fadd(t4, p.y, p.z, c);
-  fadd(X3, q.y, q.z, c);  // 10
-  fmul(t4, t4, X3, c);
-  fadd(X3, t1, t2, c);
-  fsub(t4, t4, X3, c);
-  fadd(X3, p.x, p.z, c);
-  fadd(Y3, q.x, q.z, c);  // 15
-  fmul(X3, X3, Y3, c);
-  fadd(Y3, t0, t2, c);
-  fsub(Y3, X3, Y3, c);
-  fmul(Z3, b, t2, c);
-  fsub(X3, Y3, Z3, c);  // 20
-  fadd(Z3, X3, X3, c);
-  fadd(X3, X3, Z3, c);
-  fsub(Z3, t1, X3, c);
-  fadd(X3, t1, X3, c);
-  fmul(Y3, b, Y3, c);  // 25
-  fadd(t1, t2, t2, c);
-  fadd(t2, t1, t2, c);
-  fsub(Y3, Y3, t2, c);
-  fsub(Y3, Y3, t0, c);
-  fadd(t1, Y3, Y3, c);  // 30
-  fadd(Y3, t1, Y3, c);
-  fadd(t1, t0, t0, c);
-  fadd(t0, t1, t0, c);
-  fsub(t0, t0, t2, c);
-  fmul(t1, t4, Y3, c);  // 35
-  fmul(t2, t0, Y3, c);
-  fmul(Y3, X3, Z3, c);
-  fadd(Y3, Y3, t2, c);
-  fmul(X3, t3, X3, c);
-  fsub(X3, X3, t1, c);  // 40
-  fmul(Z3, t4, Z3, c);
-  fmul(t1, t3, t0, c);
-  fadd(Z3, Z3, t1, c);
-  mp::copy(r.x, X3, c.limbs);
-  mp::copy(r.y, Y3, c.limbs);
-  mp::copy(r.z, Z3, c.limbs);
+  if (c.limbs == 8)  // public: the curve
+    point_add_n<8>(r, p, q, c);
+  else
+    point_add_n<12>(r, p, q, c);
 }
 
 // r = 2p for any p (complete). RCB 2016 algorithm 6 (a = -3): 8M + 3S + 2 m_b.
 // r may alias p.
-GT_EC_FN void point_dbl(Point& r, const Point& p, const Curve& c) {
+template <int N>
+GT_EC_FN void point_dbl_n(Point& r, const Point& p, const Curve& c) {
+  FieldRegs<N> f;
+  load_field<N>(f, c);
+  const uint32_t(&b)[N] = f.b;
+  uint32_t px[N], py[N], pz[N];
+  mpf::load<N>(px, mpf::Limbs{p.x});
+  mpf::load<N>(py, mpf::Limbs{p.y});
+  mpf::load<N>(pz, mpf::Limbs{p.z});
+  uint32_t t0[N], t1[N], t2[N], t3[N], X3[N], Y3[N], Z3[N];
+  rmul(t0, px, px, f);  // 1
+  rmul(t1, py, py, f);
+  rmul(t2, pz, pz, f);
+  rmul(t3, px, py, f);
+  radd(t3, t3, t3, f);  // 5
+  rmul(Z3, px, pz, f);
+  radd(Z3, Z3, Z3, f);
+  rmul(Y3, b, t2, f);
+  rsub(Y3, Y3, Z3, f);
+  radd(X3, Y3, Y3, f);  // 10
+  radd(Y3, X3, Y3, f);
+  rsub(X3, t1, Y3, f);
+  radd(Y3, t1, Y3, f);
+  rmul(Y3, X3, Y3, f);
+  rmul(X3, X3, t3, f);  // 15
+  radd(t3, t2, t2, f);
+  radd(t2, t2, t3, f);
+  rmul(Z3, b, Z3, f);
+  rsub(Z3, Z3, t2, f);
+  rsub(Z3, Z3, t0, f);  // 20
+  radd(t3, Z3, Z3, f);
+  radd(Z3, Z3, t3, f);
+  radd(t3, t0, t0, f);
+  radd(t0, t3, t0, f);
+  rsub(t0, t0, t2, f);  // 25
+  rmul(t0, t0, Z3, f);
+  radd(Y3, Y3, t0, f);
+  rmul(t0, py, pz, f);
+  radd(t0, t0, t0, f);
+  rmul(Z3, t0, Z3, f);  // 30
+  rsub(X3, X3, Z3, f);
+  rmul(Z3, t0, t1, f);
+  radd(Z3, Z3, Z3, f);
+  radd(Z3, Z3, Z3, f);
+  GT_UNROLL for (int j = 0; j < N; ++j) {
+    r.x[j] = X3[j];
+    r.y[j] = Y3[j];
+    r.z[j] = Z3[j];
+  }
+}
+
+GT_HD void point_dbl(Point& r, const Point& p, const Curve& c) {
   GT_COUNT("ec::point_dbl", c.limbs);
-  uint32_t t0[kMaxLimbs] = {}, t1[kMaxLimbs] = {}, t2[kMaxLimbs] = {}, t3[kMaxLimbs] = {};  // see point_add
-  uint32_t X3[kMaxLimbs] = {}, Y3[kMaxLimbs] = {}, Z3[kMaxLimbs] = {};
-  const uint32_t* b = c.bm;
-  fmul(t0, p.x, p.x, c);  // 1
-  fmul(t1, p.y, p.y, c);
-  fmul(t2, p.z, p.z, c);
-  fmul(t3, p.x, p.y, c);
-  fadd(t3, t3, t3, c);  // 5
-  fmul(Z3, p.x, p.z, c);
-  fadd(Z3, Z3, Z3, c);
-  fmul(Y3, b, t2, c);
-  fsub(Y3, Y3, Z3, c);
-  fadd(X3, Y3, Y3, c);  // 10
-  fadd(Y3, X3, Y3, c);
-  fsub(X3, t1, Y3, c);
-  fadd(Y3, t1, Y3, c);
-  fmul(Y3, X3, Y3, c);
-  fmul(X3, X3, t3, c);  // 15
-  fadd(t3, t2, t2, c);
-  fadd(t2, t2, t3, c);
-  fmul(Z3, b, Z3, c);
-  fsub(Z3, Z3, t2, c);
-  fsub(Z3, Z3, t0, c);  // 20
-  fadd(t3, Z3, Z3, c);
-  fadd(Z3, Z3, t3, c);
-  fadd(t3, t0, t0, c);
-  fadd(t0, t3, t0, c);
-  fsub(t0, t0, t2, c);  // 25
-  fmul(t0, t0, Z3, c);
-  fadd(Y3, Y3, t0, c);
-  fmul(t0, p.y, p.z, c);
-  fadd(t0, t0, t0, c);
-  fmul(Z3, t0, Z3, c);  // 30
-  fsub(X3, X3, Z3, c);
-  fmul(Z3, t0, t1, c);
-  fadd(Z3, Z3, Z3, c);
-  fadd(Z3, Z3, Z3, c);
-  mp::copy(r.x, X3, c.limbs);
-  mp::copy(r.y, Y3, c.limbs);
-  mp::copy(r.z, Z3, c.limbs);
+  if (c.limbs == 8)
+    point_dbl_n<8>(r, p, c);
+  else
+    point_dbl_n<12>(r, p, c);
 }
 
 constexpr int kWindowBits = 4;
