@@ -1315,6 +1315,10 @@ KERNELS = [
 VARIANTS = [
     ("rsa2048_priv", "rsa_batch.cu", ["-DGPUTLS_RSA2048_MIN_BLOCKS=6"], "min_blocks_6",
      "__launch_bounds__ min blocks 6: registers capped at 168 for 12 warps per SM, spills in the window loop"),
+    ("p256_ecdsa_sign", "ec_batch.cu", ["-DGPUTLS_EC_MIN_BLOCKS=3"], "min_blocks_3",
+     "__launch_bounds__ min blocks 3: registers capped at 168 for 12 warps per SM (255 unbounded), spills"),
+    ("p256_ecdh_derive", "ec_batch.cu", ["-DGPUTLS_EC_MIN_BLOCKS=3"], "min_blocks_3",
+     "__launch_bounds__ min blocks 3: registers capped at 168 for 12 warps per SM (255 unbounded), spills"),
     ("x25519_derive", "x25519_batch.cu", ["-DGPUTLS_X25519_MIN_BLOCKS=4"], "min_blocks_4",
      "__launch_bounds__ min blocks 4: registers capped at 128 for 16 warps per SM (issue 20: occupancy), spills"),
 ]

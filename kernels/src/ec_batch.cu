@@ -6,7 +6,15 @@ namespace {
 
 constexpr uint32_t kThreadsPerBlock = 128;
 
-__global__ void __launch_bounds__(kThreadsPerBlock) ec_batch_kernel(EcBatch b) {
+// Registers: unbounded, ptxas takes 255 (the P-384 point formulas with every
+// operand in registers), 8 warps per SM. The static model reports min blocks
+// 3 as a variant (168 registers, 12 warps, some spills); it does not credit
+// extra warps with hiding the multiply chains' latency: a GPU run decides.
+#ifndef GPUTLS_EC_MIN_BLOCKS
+#define GPUTLS_EC_MIN_BLOCKS 1
+#endif
+
+__global__ void __launch_bounds__(kThreadsPerBlock, GPUTLS_EC_MIN_BLOCKS) ec_batch_kernel(EcBatch b) {
   const uint32_t i = blockIdx.x * blockDim.x + threadIdx.x;
   if (i < b.count) ec_batch_item(b, i);
 }
