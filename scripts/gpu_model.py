@@ -903,9 +903,29 @@ def ec_cost(funcs, fname_part, n, op, memo, notes):
         (F, L(F, r"GT_ROLLED for \(int k = 0; k < kWindowBits")): 4.0,
     })
     unknown = []
+    # invert_p_n's addition chain: each sqn_mul call is a squaring loop of n trips, n a
+    # literal at the call. nvdisasm's inline chains do not name the call sites reliably,
+    # so the chain's calls and their total squarings are read from its source (the
+    # block for this curve), and each of its SASS loops (same body) gets the average.
+    sqn_line = ("p256.h", L("p256.h", r"GT_ROLLED for \(int i = 0; i < n; \+\+i\) mpf::mont_sqr<N>"))
+    src = open(os.path.join(ROOT, "kernels", "include", "gputls", "kernels", "p256.h")).read()
+    chain = src[src.index("GT_EC_FN void invert_p_n("):src.index("GT_HD void invert_p(")]
+    common, rest = chain.split("if constexpr (N == 8) {")
+    p256_part, p384_part = rest.split("} else {")
+    calls = [int(x) for x in re.findall(r"sqn_mul<N>\(\w+,\s*(\d+),", common + (p256_part if n == 8 else p384_part))]
+    calls = [x for x in calls if x > 1]  # a single squaring is straight code, no loop (weighted once)
+    sqn_loops = [lp for lp in func.loops() if func.ins[lp.tail].chain and func.ins[lp.tail].chain[0] == sqn_line]
+    if sqn_loops and len(sqn_loops) != len(calls):
+        raise ModelError("invert_p_n<%d>: %d squaring loops in SASS, %d sqn_mul calls in the source"
+                         % (n, len(sqn_loops), len(calls)))
+    sqn_avg = sum(calls) / float(len(calls)) if calls else 0.0
+    if sqn_loops:
+        notes.append("invert_p_n<%d>: %d squarings in %d sqn_mul loops (and single ones)" % (n, sum(calls), len(calls)))
 
     def trip_of(lp):
         tail = func.ins[lp.tail].chain[0] if func.ins[lp.tail].chain else None
+        if tail == sqn_line:
+            return sqn_avg
         if tail in rules:
             return rules[tail]
         if lp.head in limb:
@@ -1263,7 +1283,7 @@ def count_check(bench, detail, counts):
         n = 8 if bench.startswith("p256") else 12
         calls = detail.get("calls_per_op_from_sass_model", {})
         for short, key in (("4fmul", "ec::fmul"), ("9point_add", "ec::point_add"), ("9point_dbl", "ec::point_dbl"),
-                           ("8mont_pow", "mpf::mont_exp")):
+                           ("8mont_pow", "mpf::mont_exp"), ("8invert_p", "ec::invert_p")):
             name = short.lstrip("0123456789")
             model = next((v for k, v in calls.items() if k.endswith(name)), 0)
             checks.append((name, model, counts.get("%s/%d" % (key, n), 0)))

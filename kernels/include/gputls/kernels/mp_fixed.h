@@ -172,7 +172,11 @@ GT_HD void mont_sqr(uint32_t (&a)[N], const uint32_t (&m)[N], uint32_t m0inv) {
 #undef GT_W
   // Reduce the low half: after N steps lo + top * 2^(32N) = (lo + Q m) / 2^(32N) <= m.
   uint32_t top = 0;
-  GT_ROLLED for (int i = 0; i < N; ++i) redc_step<N>(lo, top, m, m0inv);
+  if constexpr (N <= 12) {  // EC sizes: unrolled, a few hundred instructions in all
+    GT_UNROLL for (int i = 0; i < N; ++i) redc_step<N>(lo, top, m, m0inv);
+  } else {  // RSA sizes: one step's code, looped
+    GT_ROLLED for (int i = 0; i < N; ++i) redc_step<N>(lo, top, m, m0inv);
+  }
   // a^2 / 2^(32N) mod m = lo + hi, with hi < m: below 2m, one conditional subtraction.
   c = 0;
   GT_UNROLL for (int j = 0; j < N; ++j) {
