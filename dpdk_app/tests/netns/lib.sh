@@ -21,6 +21,23 @@ APP_LOG="$WORK/appliance.log"
 APP_PID=""
 # Other processes a test starts (servers, capture): stopped by the trap.
 EXTRA_PIDS=()
+# More namespaces a test makes (add_netns), removed by the trap; kernel clients
+# run (in_ns) in CLIENT_NS, which is $NS unless a test sets it (tls_scale_out's
+# clients reach the appliances through a balancer namespace, $NS).
+MORE_NETNS=()
+CLIENT_NS=""
+
+# Several appliances in one test (tls_scale_out): each has its own veth pair,
+# EAL file prefix, address, stats file, log and pid, kept in the variables
+# below for the current one. lib.sh's own is "main"; add_appliance makes
+# another, use_appliance makes one current, and start_appliance,
+# stop_appliance, check_stats... act on the current one. Plain globals
+# switched by name rather than function-local overrides: the trap runs in the
+# scope of whatever called exit, where a local would hide the others.
+APP_VARS=(VETH_DPDK VETH_NS PREFIX SERVER_IP CLIENT_IP STATS APP_LOG APP_PID)
+declare -gA APP_SAVED=()  # "NAME VAR" -> value, for the appliances not current
+APP_NAMES=(main)
+APP_CURRENT=main
 
 # (WORK goes too: a test may skip before netns_setup sets the trap that removes it.)
 skip() { echo "SKIP: $*"; rm -rf "$WORK"; exit 77; }
@@ -28,20 +45,38 @@ skip() { echo "SKIP: $*"; rm -rf "$WORK"; exit 77; }
 cleanup() {
   local rc=$?
   set +e
-  if [ -n "$APP_PID" ] && kill -0 "$APP_PID" 2>/dev/null; then
-    kill -TERM "$APP_PID"
-    for _ in $(seq 50); do kill -0 "$APP_PID" 2>/dev/null || break; sleep 0.1; done
-    kill -0 "$APP_PID" 2>/dev/null && { echo "appliance did not stop on SIGTERM; killing it"; kill -KILL "$APP_PID"; }
-    wait "$APP_PID" 2>/dev/null
-  fi
+  use_appliance "$APP_CURRENT"  # the current one's variables join the others'
+  local name pid pids=() alive
+  for name in "${APP_NAMES[@]}"; do
+    pid=${APP_SAVED["$name APP_PID"]}
+    if [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null; then kill -TERM "$pid"; pids+=("$pid"); fi
+  done
+  for _ in $(seq 50); do  # all stop together: 5 s at most, not 5 s each
+    alive=0
+    for pid in "${pids[@]}"; do kill -0 "$pid" 2>/dev/null && alive=1; done
+    [ $alive -eq 1 ] || break
+    sleep 0.1
+  done
+  for pid in "${pids[@]}"; do
+    kill -0 "$pid" 2>/dev/null && { echo "appliance did not stop on SIGTERM; killing it"; kill -KILL "$pid"; }
+    wait "$pid" 2>/dev/null
+  done
   for p in "${EXTRA_PIDS[@]}"; do kill -TERM "$p" 2>/dev/null && wait "$p" 2>/dev/null; done
-  ip link del "$VETH_DPDK" 2>/dev/null
-  ip netns del "$NS" 2>/dev/null
-  rm -rf "/etc/netns/$NS"  # per-namespace /etc files (hosts), if a test made them
-  rm -rf "/var/run/dpdk/$PREFIX"
+  for name in "${APP_NAMES[@]}"; do
+    ip link del "${APP_SAVED["$name VETH_DPDK"]}" 2>/dev/null
+    rm -rf "/var/run/dpdk/${APP_SAVED["$name PREFIX"]}"
+  done
+  for name in "$NS" "${MORE_NETNS[@]}"; do
+    ip netns del "$name" 2>/dev/null
+    rm -rf "/etc/netns/$name"  # per-namespace /etc files (hosts), if a test made them
+  done
   if [ $rc -ne 0 ] && [ $rc -ne 77 ]; then
-    echo "--- appliance log (last 40 lines)"; tail -n 40 "$APP_LOG" 2>/dev/null
-    echo "--- stats"; cat "$STATS" 2>/dev/null | head -c 4000; echo
+    for name in "${APP_NAMES[@]}"; do
+      local label=appliance
+      [ ${#APP_NAMES[@]} -eq 1 ] || label="appliance $name"
+      echo "--- $label log (last 40 lines)"; tail -n 40 "${APP_SAVED["$name APP_LOG"]}" 2>/dev/null
+      echo "--- $label stats"; head -c 4000 "${APP_SAVED["$name STATS"]}" 2>/dev/null; echo
+    done
     # NETNS_KEEP_FAILED=DIR (the stress script sets it): the failed run's
     # logs and stats are kept under DIR (not the test's 10 MiB payloads).
     if [ -n "${NETNS_KEEP_FAILED:-}" ]; then
@@ -54,6 +89,59 @@ cleanup() {
   exit $rc
 }
 
+# use_appliance NAME: NAME's veth, prefix, address, stats, log and pid become
+# the current ones (VETH_DPDK, PREFIX, SERVER_IP, STATS, APP_LOG, APP_PID...).
+use_appliance() {
+  local v
+  if [ "$1" != "$APP_CURRENT" ] && [ -z "${APP_SAVED["$1 PREFIX"]+set}" ]; then
+    echo "use_appliance: no appliance '$1'"
+    return 1
+  fi
+  for v in "${APP_VARS[@]}"; do APP_SAVED["$APP_CURRENT $v"]=${!v}; done
+  for v in "${APP_VARS[@]}"; do printf -v "$v" '%s' "${APP_SAVED["$1 $v"]}"; done
+  APP_CURRENT=$1
+}
+
+# add_appliance NAME IP PEER_IP: another appliance (not started; use_appliance
+# NAME, then start_appliance) at IP on a veth pair of its own whose other end
+# is in $NS with PEER_IP/24.
+add_appliance() {
+  local name=$1 k=${#APP_NAMES[@]}
+  # A letter in the names: no clash with another test's gtd<6 digits>.
+  APP_SAVED["$name VETH_DPDK"]="gtd${ID}i$k"
+  APP_SAVED["$name VETH_NS"]="gtn${ID}i$k"
+  APP_SAVED["$name PREFIX"]="gtapp${ID}i$k"
+  APP_SAVED["$name SERVER_IP"]=$2
+  APP_SAVED["$name CLIENT_IP"]=$3
+  APP_SAVED["$name STATS"]="$WORK/stats-$name.json"
+  APP_SAVED["$name APP_LOG"]="$WORK/appliance-$name.log"
+  APP_SAVED["$name APP_PID"]=""
+  APP_NAMES+=("$name")  # from here on the trap removes its veth
+  veth_to_ns "gtd${ID}i$k" "gtn${ID}i$k" "$3"
+}
+
+# add_netns NAME: another namespace (loopback up), removed by the trap.
+add_netns() {
+  ip netns add "$1"
+  MORE_NETNS+=("$1")
+  ip netns exec "$1" ip link set lo up
+}
+
+# veth_to_ns DPDK_END NS_END ADDR: a veth pair, DPDK_END here (for DPDK's
+# net_af_packet), NS_END in $NS with ADDR/24.
+veth_to_ns() {
+  ip link add "$1" type veth peer name "$2"
+  ip link set "$2" netns "$NS"
+  ip netns exec "$NS" ip addr add "$3/24" dev "$2"
+  ip netns exec "$NS" ip link set "$2" up
+  ip link set "$1" up
+  # No IPv6 chatter on the appliance's side; software checksums on both ends
+  # (veth offload would leave them unfilled).
+  sysctl -qw "net.ipv6.conf.$1.disable_ipv6=1" || true
+  ethtool -K "$1" tx off >/dev/null 2>&1 || true
+  ip netns exec "$NS" ethtool -K "$2" tx off >/dev/null 2>&1 || true
+}
+
 netns_setup() {
   [ "$(id -u)" -eq 0 ] || skip "netns tests need root"
   command -v ip >/dev/null || skip "iproute2 (ip) is not installed"
@@ -62,17 +150,8 @@ netns_setup() {
   trap cleanup EXIT
   trap 'exit 1' INT TERM
   ip netns add "$NS" 2>/dev/null || skip "cannot create a network namespace here"
-  ip link add "$VETH_DPDK" type veth peer name "$VETH_NS"
-  ip link set "$VETH_NS" netns "$NS"
   ip netns exec "$NS" ip link set lo up
-  ip netns exec "$NS" ip addr add "$CLIENT_IP/24" dev "$VETH_NS"
-  ip netns exec "$NS" ip link set "$VETH_NS" up
-  ip link set "$VETH_DPDK" up
-  # No IPv6 chatter on the appliance's side; software checksums on both ends
-  # (veth offload would leave them unfilled).
-  sysctl -qw "net.ipv6.conf.$VETH_DPDK.disable_ipv6=1" || true
-  ethtool -K "$VETH_DPDK" tx off >/dev/null 2>&1 || true
-  ip netns exec "$NS" ethtool -K "$VETH_NS" tx off >/dev/null 2>&1 || true
+  veth_to_ns "$VETH_DPDK" "$VETH_NS" "$CLIENT_IP"
 }
 
 # start_appliance [appliance options...]: starts it (lcores from APP_LCORES,
@@ -104,4 +183,4 @@ stop_appliance() {
   grep -q '"running": false' "$STATS" || { echo "final stats not written"; return 1; }
 }
 
-in_ns() { ip netns exec "$NS" "$@"; }
+in_ns() { ip netns exec "${CLIENT_NS:-$NS}" "$@"; }

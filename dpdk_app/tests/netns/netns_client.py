@@ -30,6 +30,11 @@
                                          a side may add paths (a.b+c.d>=1) and
                                          a path ending in .* sums an object's
                                          values (total.tls.failures.*>=3)
+  value FILE EXPR... [--fresh]           prints each EXPR's value (paths as in
+                                         stats), one a line; --fresh first waits
+                                         until the running appliance has
+                                         rewritten FILE twice, so the values
+                                         include everything done before the call
 Exit status 0 only when every transfer was complete and correct.
 """
 import argparse
@@ -326,6 +331,32 @@ def run_stats(path, checks):
         raise SystemExit(f"stats checks failed: {bad}")
 
 
+def load_json(path):
+    with open(path) as f:
+        return json.load(f)
+
+
+def run_value(path, exprs, fresh, timeout=10.0):
+    doc = load_json(path)
+    if fresh and doc.get("running", False):
+        # The file is replaced every --stats-interval-ms with counters read
+        # just before. When we look, the appliance may have read its counters
+        # and not yet renamed the file: the rewrite after the one we see may
+        # still hold counters from before this call; the second cannot.
+        seen, changes = doc.get("uptime_s"), 0
+        deadline = time.time() + timeout
+        while changes < 2 and doc.get("running", False):
+            if time.time() > deadline:
+                raise SystemExit(f"value: {path} was not rewritten twice within {timeout} s")
+            time.sleep(0.02)
+            doc = load_json(path)
+            if doc.get("uptime_s") != seen:
+                seen, changes = doc.get("uptime_s"), changes + 1
+    for e in exprs:
+        v = value(doc, e)
+        print(int(v) if isinstance(v, float) and v.is_integer() else v)
+
+
 def main():
     ap = argparse.ArgumentParser()
     sub = ap.add_subparsers(dest="cmd", required=True)
@@ -355,6 +386,8 @@ def main():
     c.add_argument("--server-name", default="localhost")
     s = sub.add_parser("stats")
     s.add_argument("file"); s.add_argument("checks", nargs="+")
+    v = sub.add_parser("value")
+    v.add_argument("file"); v.add_argument("exprs", nargs="+"); v.add_argument("--fresh", action="store_true")
     a = ap.parse_args()
     if a.cmd == "echo":
         run_echo(a.host, a.port, a.conns, a.bytes, a.timeout)
@@ -366,6 +399,8 @@ def main():
         run_tls_slow(a.host, a.port, a.conns, a.hold, a.path, a.server_name, a.body_min)
     elif a.cmd == "churn":
         run_churn(a.host, a.port, a.seconds, a.rate, a.inflight, a.timeout, a.mode, a.server_name)
+    elif a.cmd == "value":
+        run_value(a.file, a.exprs, a.fresh)
     else:
         run_stats(a.file, a.checks)
 
