@@ -69,8 +69,9 @@ SERVER_CPUS=1
 source dpdk_app/tests/netns/tls_lib.sh
 tls_setup
 taskset -a -pc 0 "$BACKEND_PID" >/dev/null
-[[ $SERVERS != *appliance* ]] || timeout 20 "$APPLIANCE" -- --help | grep -q -- --tls-port ||
-  { echo "this gputls-appliance has no TLS termination (--tls-port); SERVERS=haproxy runs the HAProxy half"; exit 1; }
+# The help read whole first: grep -q stopping early could SIGPIPE the appliance, failing the pipe.
+[[ $SERVERS != *appliance* ]] || grep -q -- --tls-port <<<"$(timeout 20 "$APPLIANCE" -- --help 2>/dev/null || true)" ||
+  { echo "this gputls-appliance has no TLS termination (--tls-port); SERVERS=\"haproxy nginx\" runs the others"; exit 1; }
 
 server_pids() {  # the processes whose CPU is the server's
   if [ "$TLS_SERVER" != appliance ]; then echo "$APP_PID$(pgrep -P "$APP_PID" | sed 's/^/,/' | tr -d '\n')"; else echo "$APP_PID"; fi

@@ -224,11 +224,34 @@ struct FieldRegs {
   uint32_t m0inv;
 };
 
+// The primes' limbs as compile-time constants (N = 8: P-256, N = 12: P-384),
+// so that the Montgomery reduction is specialised to each prime's shape by
+// the compiler: a limb 0 drops its multiply, a limb 1 becomes an add, and
+// -p^-1 mod 2^32 = 1 for both (q = t[0]). A function of the index, not a
+// table, so device code folds it after unrolling; checked against the curve
+// table below.
+template <int N>
+GT_HD constexpr uint32_t prime_limb(int j) {
+  if (N == 8)  // 2^256 - 2^224 + 2^192 + 2^96 - 1
+    return j < 3 ? 0xffffffffu : j < 6 ? 0u : j == 6 ? 1u : 0xffffffffu;
+  // 2^384 - 2^128 - 2^96 + 2^32 - 1
+  return j == 0 ? 0xffffffffu : j < 3 ? 0u : j == 3 ? 0xffffffffu : j == 4 ? 0xfffffffeu : 0xffffffffu;
+}
+
+template <int N>
+constexpr bool prime_limbs_match(const Curve& c) {
+  for (int j = 0; j < N; ++j)
+    if (prime_limb<N>(j) != c.p[j]) return false;
+  return c.limbs == N && c.p0inv == 1u;
+}
+static_assert(prime_limbs_match<8>(detail::kCurvesHost[kEcP256]) && prime_limbs_match<12>(detail::kCurvesHost[kEcP384]),
+              "prime_limb and the curve table disagree");
+
 template <int N>
 GT_HD void load_field(FieldRegs<N>& f, const Curve& c) {
-  mpf::load<N>(f.m, mpf::Limbs{c.p});
+  GT_UNROLL for (int j = 0; j < N; ++j) f.m[j] = prime_limb<N>(j);
   mpf::load<N>(f.b, mpf::Limbs{c.bm});
-  f.m0inv = c.p0inv;
+  f.m0inv = 1u;
 }
 
 // Field operations on register operands (every limb index a constant after
