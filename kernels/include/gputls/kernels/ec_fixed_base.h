@@ -38,38 +38,46 @@ GT_HD constexpr size_t base_table_words(int limbs) {
   return static_cast<size_t>(base_table_windows(limbs)) * kCombEntries * 2 * static_cast<size_t>(limbs);
 }
 
-// r = k G for k of c.limbs limbs (any value below 2^(32 limbs)); `table` is
+// r = k G for k of N limbs (any value below 2^(32 N)); `table` is
 // base_table_host(curve) or its device copy. Table layout: window w, digit j:
-// x then y (c.limbs words each, Montgomery form) at (w * 15 + j - 1) * 2 limbs.
-GT_EC_FN void fixed_base_mul(Point& r, const uint32_t* k, const Curve& c, const uint32_t* table) {
-  const int L = c.limbs;
-  const int windows = base_table_windows(L);
+// x then y (N words each, Montgomery form) at (w * 15 + j - 1) * 2 N. The
+// selected entry is accumulated in registers and written once.
+template <int N>
+GT_EC_FN void fixed_base_mul_n(Point& r, const uint32_t* k, const Curve& c, const uint32_t* table) {
+  constexpr int windows = base_table_windows(N);
   Point acc, sel;
   set_infinity(acc, c);
   GT_EC_NO_UNROLL
   for (int w = 0; w < windows; ++w) {
     const uint32_t v = (k[w / 8] >> (kCombBits * (w % 8))) & static_cast<uint32_t>(kCombEntries);
-    const uint32_t* row = table + static_cast<size_t>(w) * kCombEntries * 2 * L;
-    mp::set_zero(sel.x, L);
-    mp::set_zero(sel.y, L);
+    const uint32_t* row = table + static_cast<size_t>(w) * kCombEntries * 2 * N;
+    uint32_t x[N] = {}, y[N] = {};
     GT_EC_NO_UNROLL
     for (int j = 0; j < kCombEntries; ++j) {
       const uint32_t mask = mp::ct_eq_mask(static_cast<uint32_t>(j + 1), v);
-      const uint32_t* e = row + static_cast<size_t>(j) * 2 * L;
-      for (int t = 0; t < L; ++t) {
-        sel.x[t] |= e[t] & mask;
-        sel.y[t] |= e[L + t] & mask;
+      const uint32_t* e = row + static_cast<size_t>(j) * 2 * N;
+      GT_UNROLL for (int t = 0; t < N; ++t) {
+        x[t] |= e[t] & mask;
+        y[t] |= e[N + t] & mask;
       }
     }
     // Digit 0 selected nothing (x = y = 0): make it (0 : 1 : 0), infinity.
     const uint32_t zero = mp::ct_eq_mask(v, 0);
-    for (int t = 0; t < L; ++t) {
-      sel.y[t] |= c.onep[t] & zero;
+    GT_UNROLL for (int t = 0; t < N; ++t) {
+      sel.x[t] = x[t];
+      sel.y[t] = y[t] | (c.onep[t] & zero);
       sel.z[t] = c.onep[t] & ~zero;
     }
     point_add(acc, acc, sel, c);
   }
   r = acc;
+}
+
+GT_HD void fixed_base_mul(Point& r, const uint32_t* k, const Curve& c, const uint32_t* table) {
+  if (c.limbs == 8)  // public: the curve
+    fixed_base_mul_n<8>(r, k, c, table);
+  else
+    fixed_base_mul_n<12>(r, k, c, table);
 }
 
 // ---- The table (host only: built once, then copied to devices) --------------

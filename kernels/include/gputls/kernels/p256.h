@@ -420,12 +420,13 @@ GT_HD void point_dbl(Point& r, const Point& p, const Curve& c) {
 constexpr int kWindowBits = 4;
 constexpr int kTableSize = 1 << kWindowBits;
 
-// r = k * p, k an integer of c.limbs limbs (any value; reduced implicitly by
-// the group order). Fixed 4-bit windows from the top: every window costs 4
+// r = k * p, k an integer of N limbs (any value; reduced implicitly by the
+// group order). Fixed 4-bit windows from the top: every window costs 4
 // doublings (none before the first) and one complete addition, and reads all
-// 16 table entries with masks. Neither branches nor addresses depend on k or p.
-GT_EC_FN void scalar_mul(Point& r, const Point& p, const uint32_t* k, const Curve& c) {
-  const int L = c.limbs;
+// 16 table entries with masks, accumulating the selected entry in registers
+// (written once). Neither branches nor addresses depend on k or p.
+template <int N>
+GT_EC_FN void scalar_mul_n(Point& r, const Point& p, const uint32_t* k, const Curve& c) {
   Point table[kTableSize];
   set_infinity(table[0], c);
   table[1] = p;
@@ -438,7 +439,7 @@ GT_EC_FN void scalar_mul(Point& r, const Point& p, const uint32_t* k, const Curv
   }
   Point acc, sel;
   set_infinity(acc, c);
-  const int windows = 32 * L / kWindowBits;
+  constexpr int windows = 32 * N / kWindowBits;
   GT_EC_NO_UNROLL
   for (int w = windows - 1; w >= 0; --w) {
     if (w != windows - 1) {
@@ -446,21 +447,31 @@ GT_EC_FN void scalar_mul(Point& r, const Point& p, const uint32_t* k, const Curv
       for (int d = 0; d < kWindowBits; ++d) point_dbl(acc, acc, c);
     }
     const uint32_t v = (k[w / 8] >> (kWindowBits * (w % 8))) & (kTableSize - 1);
-    mp::set_zero(sel.x, L);
-    mp::set_zero(sel.y, L);
-    mp::set_zero(sel.z, L);
+    uint32_t x[N] = {}, y[N] = {}, z[N] = {};
     GT_EC_NO_UNROLL
     for (int i = 0; i < kTableSize; ++i) {
       const uint32_t mask = mp::ct_eq_mask(static_cast<uint32_t>(i), v);
-      for (int j = 0; j < L; ++j) {
-        sel.x[j] |= table[i].x[j] & mask;
-        sel.y[j] |= table[i].y[j] & mask;
-        sel.z[j] |= table[i].z[j] & mask;
+      GT_UNROLL for (int j = 0; j < N; ++j) {
+        x[j] |= table[i].x[j] & mask;
+        y[j] |= table[i].y[j] & mask;
+        z[j] |= table[i].z[j] & mask;
       }
+    }
+    GT_UNROLL for (int j = 0; j < N; ++j) {
+      sel.x[j] = x[j];
+      sel.y[j] = y[j];
+      sel.z[j] = z[j];
     }
     point_add(acc, acc, sel, c);
   }
   r = acc;
+}
+
+GT_HD void scalar_mul(Point& r, const Point& p, const uint32_t* k, const Curve& c) {
+  if (c.limbs == 8)  // public: the curve
+    scalar_mul_n<8>(r, p, k, c);
+  else
+    scalar_mul_n<12>(r, p, k, c);
 }
 
 // r = r^(2^n) m: n squarings, then one multiplication, in registers (n public).
