@@ -196,16 +196,28 @@ TEST(MlKem768, RoundTripAndImplicitRejection) {
   }
 }
 
+// A key pair from (d, z) and an encapsulation to it with m (aligned buffers).
+struct Exchange {
+  Bytes ek = Bytes(mlkem::kEkBytes), dk = Bytes(mlkem::kDkBytes), c = Bytes(mlkem::kCtBytes);
+  uint8_t k[32] = {};
+};
+Exchange exchange(const Bytes& d, const Bytes& z, const Bytes& m) {
+  const auto& tab = mlkem::tables();
+  Exchange x;
+  mlkem::keygen(x.ek.data(), x.dk.data(), d.data(), z.data(), tab);
+  EXPECT_TRUE(mlkem::encaps(x.k, x.c.data(), x.ek.data(), m.data(), tab));
+  return x;
+}
+
 // The device moves requests a word at a time from aligned buffers; the host
 // twin (the CPU path, fed from TLS messages) takes any address: every input
 // and output at an odd offset gives the same bytes as aligned buffers.
 TEST(MlKem768, UnalignedBuffersGiveTheSameBytes) {
   const auto& tab = mlkem::tables();
   const Bytes d = random_bytes(32), z = random_bytes(32), m = random_bytes(32);
-  Bytes ek(mlkem::kEkBytes), dk(mlkem::kDkBytes), c(mlkem::kCtBytes);
-  mlkem::keygen(ek.data(), dk.data(), d.data(), z.data(), tab);
-  uint8_t k[32];
-  ASSERT_TRUE(mlkem::encaps(k, c.data(), ek.data(), m.data(), tab));
+  const Exchange x = exchange(d, z, m);
+  const Bytes &ek = x.ek, &dk = x.dk, &c = x.c;
+  const uint8_t* k = x.k;
   for (size_t off : {1u, 3u, 5u}) {
     Bytes d2(off + 32), z2(off + 32), m2(off + 32), ek2(off + mlkem::kEkBytes), dk2(off + mlkem::kDkBytes),
         c2(off + mlkem::kCtBytes), k2(off + 32), k3(off + 32);
@@ -225,14 +237,9 @@ TEST(MlKem768, UnalignedBuffersGiveTheSameBytes) {
 
 // A decapsulation key whose stored H(ek) does not match is refused.
 TEST(MlKem768, DecapsRefusesAKeyWithAWrongHash) {
-  const auto& tab = mlkem::tables();
-  const Bytes d = random_bytes(32), z = random_bytes(32), m = random_bytes(32);
-  Bytes ek(mlkem::kEkBytes), dk(mlkem::kDkBytes), c(mlkem::kCtBytes);
-  mlkem::keygen(ek.data(), dk.data(), d.data(), z.data(), tab);
-  uint8_t k[32];
-  ASSERT_TRUE(mlkem::encaps(k, c.data(), ek.data(), m.data(), tab));
-  dk[mlkem::kDkPkeBytes + 5] ^= 1;  // ek inside dk changed: H(ek) no longer matches
-  EXPECT_FALSE(mlkem::decaps(k, dk.data(), c.data(), tab));
+  Exchange x = exchange(random_bytes(32), random_bytes(32), random_bytes(32));
+  x.dk[mlkem::kDkPkeBytes + 5] ^= 1;  // ek inside dk changed: H(ek) no longer matches
+  EXPECT_FALSE(mlkem::decaps(x.k, x.dk.data(), x.c.data(), mlkem::tables()));
 }
 
 }  // namespace

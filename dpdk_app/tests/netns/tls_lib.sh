@@ -169,9 +169,15 @@ PY
     stop_appliance
     return
   fi
-  kill -USR1 "$APP_PID"  # soft stop: the worker unloads gputls, which writes its counters
+  stop_kernel_server USR1  # soft stop: the worker unloads gputls, which writes its counters
+}
+
+# stop_kernel_server SIGNAL: stops HAProxy or nginx with its graceful signal
+# (at most 10 s), gives the veth back to the appliance, sums gputls's counters.
+stop_kernel_server() {
+  kill -"$1" "$APP_PID"
   for _ in $(seq 100); do kill -0 "$APP_PID" 2>/dev/null || break; sleep 0.1; done
-  if kill -0 "$APP_PID" 2>/dev/null; then echo "haproxy did not stop on SIGUSR1 in 10 s"; return 1; fi
+  if kill -0 "$APP_PID" 2>/dev/null; then echo "$TLS_SERVER did not stop on SIG$1 in 10 s"; return 1; fi
   wait "$APP_PID" || true
   APP_PID=""
   ip addr del "$SERVER_IP/24" dev "$VETH_DPDK"  # the veth is the appliance's again
@@ -328,13 +334,7 @@ EOF
 
 # stop_nginx: graceful quit (the worker exits, unloading gputls, which writes its counters).
 stop_nginx() {
-  kill -QUIT "$APP_PID"
-  for _ in $(seq 100); do kill -0 "$APP_PID" 2>/dev/null || break; sleep 0.1; done
-  if kill -0 "$APP_PID" 2>/dev/null; then echo "nginx did not stop on SIGQUIT in 10 s"; return 1; fi
-  wait "$APP_PID" || true
-  APP_PID=""
-  ip addr del "$SERVER_IP/24" dev "$VETH_DPDK"
-  gputls_stats_of_processes
+  stop_kernel_server QUIT
 }
 
 # check_stats CHECK...: netns_client.py stats on $STATS (after stop_tls_server).

@@ -109,12 +109,7 @@ inline uint32_t bswap32(uint32_t x) { return __builtin_bswap32(x); }
 // alignment), memcpy on the host (any address). Both sides are little-endian.
 static_assert(__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__, "little-endian hosts only");
 template <typename W>
-#if defined(__CUDACC__)
-__host__ __device__ __forceinline__
-#else
-inline
-#endif
-W load_aligned_le(const uint8_t* p) {
+GT_HD W load_aligned_le(const uint8_t* p) {
 #if defined(__CUDA_ARCH__)
   return *reinterpret_cast<const W*>(p);
 #else
@@ -125,12 +120,7 @@ W load_aligned_le(const uint8_t* p) {
 }
 
 template <typename W>
-#if defined(__CUDACC__)
-__host__ __device__ __forceinline__
-#else
-inline
-#endif
-void store_aligned_le(uint8_t* p, W w) {
+GT_HD void store_aligned_le(uint8_t* p, W w) {
 #if defined(__CUDA_ARCH__)
   *reinterpret_cast<W*>(p) = w;
 #else

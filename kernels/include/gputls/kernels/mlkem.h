@@ -108,26 +108,27 @@ GT_UNROLL
   }
 }
 
+// One pass: x[m] = f[base + S m] (m < 2^K) through K layers in registers and
+// back, scaled by 128^-1 on the way out for the inverse's last pass.
+template <uint32_t K, uint32_t S, bool kInverse, bool kScale = false>
+GT_HD void ntt_block(Poly& f, uint32_t base, uint32_t seg, const Tables& t) {
+  uint32_t x[1u << K];
+GT_UNROLL
+  for (uint32_t m = 0; m < (1u << K); ++m) x[m] = f.c[base + S * m];
+  ntt_pass<K, S, kInverse>(x, seg, t);
+GT_UNROLL
+  for (uint32_t m = 0; m < (1u << K); ++m) f.c[base + S * m] = static_cast<uint16_t>(kScale ? mul(x[m], kInvN) : x[m]);
+}
+
 // Layers len 128..16 over x[m] = f[j + 16 m] (16 passes), then len 8..2 over
 // x[m] = f[16 seg + o + 2 m] (32 passes).
 GT_HD_NOINLINE void ntt(Poly& f, const Tables& t) {
   GT_CALLED("mlkem::ntt");
   GT_UNROLL_BY(1) for (uint32_t j = 0; j < 16; ++j) { GT_TRIP(1);
-    uint32_t x[16];
-GT_UNROLL
-    for (uint32_t m = 0; m < 16; ++m) x[m] = f.c[j + 16 * m];
-    ntt_pass<4, 16, false>(x, 0, t);
-GT_UNROLL
-    for (uint32_t m = 0; m < 16; ++m) f.c[j + 16 * m] = static_cast<uint16_t>(x[m]);
+    ntt_block<4, 16, false>(f, j, 0, t);
   }
   GT_UNROLL_BY(1) for (uint32_t q = 0; q < 32; ++q) { GT_TRIP(1);
-    const uint32_t base = 16 * (q >> 1) + (q & 1);
-    uint32_t x[8];
-GT_UNROLL
-    for (uint32_t m = 0; m < 8; ++m) x[m] = f.c[base + 2 * m];
-    ntt_pass<3, 2, false>(x, q >> 1, t);
-GT_UNROLL
-    for (uint32_t m = 0; m < 8; ++m) f.c[base + 2 * m] = static_cast<uint16_t>(x[m]);
+    ntt_block<3, 2, false>(f, 16 * (q >> 1) + (q & 1), q >> 1, t);
   }
 }
 
@@ -135,21 +136,10 @@ GT_UNROLL
 GT_HD_NOINLINE void inv_ntt(Poly& f, const Tables& t) {
   GT_CALLED("mlkem::inv_ntt");
   GT_UNROLL_BY(1) for (uint32_t q = 0; q < 32; ++q) { GT_TRIP(1);
-    const uint32_t base = 16 * (q >> 1) + (q & 1);
-    uint32_t x[8];
-GT_UNROLL
-    for (uint32_t m = 0; m < 8; ++m) x[m] = f.c[base + 2 * m];
-    ntt_pass<3, 2, true>(x, q >> 1, t);
-GT_UNROLL
-    for (uint32_t m = 0; m < 8; ++m) f.c[base + 2 * m] = static_cast<uint16_t>(x[m]);
+    ntt_block<3, 2, true>(f, 16 * (q >> 1) + (q & 1), q >> 1, t);
   }
   GT_UNROLL_BY(1) for (uint32_t j = 0; j < 16; ++j) { GT_TRIP(1);
-    uint32_t x[16];
-GT_UNROLL
-    for (uint32_t m = 0; m < 16; ++m) x[m] = f.c[j + 16 * m];
-    ntt_pass<4, 16, true>(x, 0, t);
-GT_UNROLL
-    for (uint32_t m = 0; m < 16; ++m) f.c[j + 16 * m] = static_cast<uint16_t>(mul(x[m], kInvN));
+    ntt_block<4, 16, true, true>(f, j, 0, t);
   }
 }
 

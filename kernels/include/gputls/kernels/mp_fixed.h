@@ -83,6 +83,25 @@ GT_HD void redc_step(uint32_t (&t)[N], uint32_t& top, const uint32_t (&m)[N], ui
   top = static_cast<uint32_t>(s >> 32);
 }
 
+// One row of CIOS: t += a * bi, then one reduction step.
+template <int N>
+GT_HD void mont_row(uint32_t (&t)[N], uint32_t& top, const uint32_t (&a)[N], uint64_t bi, const uint32_t (&m)[N],
+                    uint32_t m0inv) {
+  uint64_t c = 0;
+  GT_UNROLL for (int j = 0; j < N; ++j) {
+    const uint64_t s = static_cast<uint64_t>(t[j]) + a[j] * bi + c;
+    t[j] = static_cast<uint32_t>(s);
+    c = s >> 32;
+  }
+  // t + top * 2^(32N) < 2m before the product row, so top stays below 2 after it
+  // (no third word) and after the reduction step.
+  const uint64_t s = static_cast<uint64_t>(top) + c;
+  uint32_t hi = static_cast<uint32_t>(s >> 32);
+  top = static_cast<uint32_t>(s);
+  redc_step<N>(t, top, m, m0inv);
+  top += hi;
+}
+
 // a = a * b * 2^(-32N) mod m (CIOS), fully reduced; needs a * b < 2^(32N) * m.
 // a and m in registers, b read one limb per outer iteration.
 template <int N, class B>
@@ -92,20 +111,7 @@ GT_HD void mont_mul(uint32_t (&a)[N], const B& b, const uint32_t (&m)[N], uint32
   uint32_t top = 0;
   GT_UNROLL for (int j = 0; j < N; ++j) t[j] = 0;
   GT_ROLLED for (int i = 0; i < N; ++i) {
-    const uint64_t bi = b[i];
-    uint64_t c = 0;
-    GT_UNROLL for (int j = 0; j < N; ++j) {
-      const uint64_t s = static_cast<uint64_t>(t[j]) + a[j] * bi + c;
-      t[j] = static_cast<uint32_t>(s);
-      c = s >> 32;
-    }
-    // t + top * 2^(32N) < 2m before the product row, so top stays below 2 after it
-    // (no third word) and after the reduction step.
-    const uint64_t s = static_cast<uint64_t>(top) + c;
-    uint32_t hi = static_cast<uint32_t>(s >> 32);
-    top = static_cast<uint32_t>(s);
-    redc_step<N>(t, top, m, m0inv);
-    top += hi;
+    mont_row<N>(t, top, a, b[i], m, m0inv);
   }
   GT_UNROLL for (int j = 0; j < N; ++j) a[j] = t[j];
   reduce_once<N>(a, top, m);
@@ -119,20 +125,7 @@ GT_HD void mont_mul_regs(uint32_t (&a)[N], const uint32_t (&b)[N], const uint32_
   uint32_t t[N];
   uint32_t top = 0;
   GT_UNROLL for (int j = 0; j < N; ++j) t[j] = 0;
-  GT_UNROLL for (int i = 0; i < N; ++i) {
-    const uint64_t bi = b[i];
-    uint64_t c = 0;
-    GT_UNROLL for (int j = 0; j < N; ++j) {
-      const uint64_t s = static_cast<uint64_t>(t[j]) + a[j] * bi + c;
-      t[j] = static_cast<uint32_t>(s);
-      c = s >> 32;
-    }
-    const uint64_t s = static_cast<uint64_t>(top) + c;
-    uint32_t hi = static_cast<uint32_t>(s >> 32);
-    top = static_cast<uint32_t>(s);
-    redc_step<N>(t, top, m, m0inv);
-    top += hi;
-  }
+  GT_UNROLL for (int i = 0; i < N; ++i) mont_row<N>(t, top, a, b[i], m, m0inv);
   GT_UNROLL for (int j = 0; j < N; ++j) a[j] = t[j];
   reduce_once<N>(a, top, m);
 }

@@ -263,19 +263,23 @@ GT_HD void rmul(uint32_t (&r)[N], const uint32_t (&a)[N], const uint32_t (&b)[N]
   mpf::mont_mul_regs<N>(x, b, f.m, f.m0inv);
   GT_UNROLL for (int j = 0; j < N; ++j) r[j] = x[j];
 }
-template <int N>
-GT_HD void radd(uint32_t (&r)[N], const uint32_t (&a)[N], const uint32_t (&b)[N], const FieldRegs<N>& f) {
+template <int N, bool kSub>
+GT_HD void raddsub(uint32_t (&r)[N], const uint32_t (&a)[N], const uint32_t (&b)[N], const FieldRegs<N>& f) {
   uint32_t x[N];
   GT_UNROLL for (int j = 0; j < N; ++j) x[j] = a[j];
-  mpf::mod_add<N>(x, b, f.m);
+  if constexpr (kSub)
+    mpf::mod_sub<N>(x, b, f.m);
+  else
+    mpf::mod_add<N>(x, b, f.m);
   GT_UNROLL for (int j = 0; j < N; ++j) r[j] = x[j];
 }
 template <int N>
+GT_HD void radd(uint32_t (&r)[N], const uint32_t (&a)[N], const uint32_t (&b)[N], const FieldRegs<N>& f) {
+  raddsub<N, false>(r, a, b, f);
+}
+template <int N>
 GT_HD void rsub(uint32_t (&r)[N], const uint32_t (&a)[N], const uint32_t (&b)[N], const FieldRegs<N>& f) {
-  uint32_t x[N];
-  GT_UNROLL for (int j = 0; j < N; ++j) x[j] = a[j];
-  mpf::mod_sub<N>(x, b, f.m);
-  GT_UNROLL for (int j = 0; j < N; ++j) r[j] = x[j];
+  raddsub<N, true>(r, a, b, f);
 }
 
 // The point formulas with every coordinate and temporary in registers: the
