@@ -61,7 +61,7 @@ TEST(Keccak, Sha3AndShakeMatchOpenSsl) {
     Bytes s256(outlen);
     keccak::shake256(s256.data(), outlen, msg.data(), cut, msg.data() + cut, msg.size() - cut);
     EXPECT_EQ(s256, openssl_digest("SHAKE256", msg, outlen)) << msg.size() << " -> " << outlen;
-    keccak::Sponge sp;  // SHAKE128 squeezed in pieces, as SampleNTT squeezes 3 bytes at a time
+    keccak::Sponge sp;  // SHAKE128 squeezed in pieces, across block boundaries
     sp.init(keccak::kShake128Rate);
     sp.absorb(msg.data(), msg.size());
     sp.finish(keccak::kShakeDomain);

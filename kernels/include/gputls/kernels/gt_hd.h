@@ -104,6 +104,12 @@ __host__ __device__ __forceinline__ uint32_t bswap32(uint32_t x) {
 inline uint32_t bswap32(uint32_t x) { return __builtin_bswap32(x); }
 #endif
 
+// A word type that may alias any other (GNU may_alias, as char does): byte
+// buffers read and written a word at a time without breaking type-based
+// aliasing rules.
+template <typename W>
+using word_alias __attribute__((__may_alias__)) = W;
+
 // Little-endian words at an address aligned to their size: one load or store
 // on the device (a misaligned address faults there: callers guarantee the
 // alignment), memcpy on the host (any address). Both sides are little-endian.
@@ -111,7 +117,7 @@ static_assert(__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__, "little-endian hosts on
 template <typename W>
 GT_HD W load_aligned_le(const uint8_t* p) {
 #if defined(__CUDA_ARCH__)
-  return *reinterpret_cast<const W*>(p);
+  return *reinterpret_cast<const word_alias<W>*>(p);
 #else
   W w;
   std::memcpy(&w, p, sizeof w);
@@ -122,7 +128,7 @@ GT_HD W load_aligned_le(const uint8_t* p) {
 template <typename W>
 GT_HD void store_aligned_le(uint8_t* p, W w) {
 #if defined(__CUDA_ARCH__)
-  *reinterpret_cast<W*>(p) = w;
+  *reinterpret_cast<word_alias<W>*>(p) = w;
 #else
   std::memcpy(p, &w, sizeof w);
 #endif

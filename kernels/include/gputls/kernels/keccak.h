@@ -80,7 +80,7 @@ GT_UNROLL
 }  // namespace detail
 
 // Out of line on the device (GT_HD_NOINLINE): Keccak-f and the sponge's
-// steps. ML-KEM calls them from about twenty places; one copy each keeps the
+// steps with loops (absorb, squeeze; the rest is a few instructions). ML-KEM calls them from about twenty places; one copy each keeps the
 // kernel small, and the static model counts each call (GT_CALLED) and each
 // loop's trips (GT_TRIP). Keccak-f copies the state into registers on entry
 // and back on exit (50 local loads and stores against about 5,700

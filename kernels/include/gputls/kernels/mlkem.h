@@ -46,8 +46,8 @@ struct alignas(16) Poly {
   uint16_t c[kN];  // coefficients in [0, q)
 };
 
-// On the device every function below with a loop is out of line
-// (GT_HD_NOINLINE): one copy each, so that the static model counts its calls
+// On the device every function below with a loop that is not unrolled is
+// out of line (GT_HD_NOINLINE): one copy each, so that the static model counts its calls
 // and its loops' trips in the host twin (GT_CALLED, GT_TRIP) and weights the
 // kernel's SASS exactly. Polynomials live in the thread's stack (local memory)
 // either way; a call costs a few instructions against hundreds to thousands.
@@ -63,7 +63,7 @@ GT_HD uint32_t mul(uint32_t a, uint32_t b) { return reduce(a * b); }
 GT_HD_NOINLINE void wipe(void* p, size_t n) {
   GT_CALLED("mlkem::wipe");
   if (reinterpret_cast<uintptr_t>(p) % 4 == 0 && n % 4 == 0) {
-    volatile uint32_t* w = static_cast<volatile uint32_t*>(p);
+    volatile word_alias<uint32_t>* w = static_cast<volatile word_alias<uint32_t>*>(p);  // may alias the bytes
     GT_UNROLL_BY(1) for (size_t i = 0; i < n / 4; ++i) { GT_TRIP(1);
       w[i] = 0;
     }

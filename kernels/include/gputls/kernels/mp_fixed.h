@@ -3,7 +3,8 @@
 // 32-bit limbs indexed only by constants after unrolling, so nvcc keeps them
 // in registers and turns each limb product into an IMAD carry chain; the
 // other operand of a multiplication is read one limb per outer iteration from
-// memory (a Lane of the limb-major scratch, or key material).
+// memory (a Lane of the limb-major scratch, or key material), except in
+// mont_mul_regs (both operands in registers, for the EC sizes).
 //
 // Written once for host and device (GT_HD): the host twin runs this same code.
 //

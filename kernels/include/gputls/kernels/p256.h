@@ -9,8 +9,9 @@
 //   - scalar multiplication: fixed 4-bit windows, 4 doublings and one complete
 //     addition per window whatever the digit; the table entry is fetched by a
 //     masked scan of all 16 entries (no secret-dependent index);
-//   - affine conversion and inversion mod n: Fermat (fixed public exponents
-//     p - 2 and n - 2) through mpf::mont_exp (masked table scan);
+//   - affine conversion: Fermat, Z^(p - 2) by a fixed addition chain
+//     (invert_p_n); inversion mod n: Fermat, n - 2 through mpf::mont_exp
+//     (masked table scan); both exponents public;
 //   - range checks (0 < d, k < n), point validation, r == 0 / s == 0 and the
 //     release of outputs: masks, reported as a status, never a branch.
 // Only public values steer control flow: the curve, the op, limb counts,
