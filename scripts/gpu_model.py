@@ -908,18 +908,20 @@ def ec_cost(funcs, fname_part, n, op, memo, notes):
     # so the chain's calls and their total squarings are read from its source (the
     # block for this curve), and each of its SASS loops (same body) gets the average.
     sqn_line = ("p256.h", L("p256.h", r"GT_ROLLED for \(int i = 0; i < n; \+\+i\) mpf::mont_sqr<N>"))
-    src = open(os.path.join(ROOT, "kernels", "include", "gputls", "kernels", "p256.h")).read()
-    chain = src[src.index("GT_EC_FN void invert_p_n("):src.index("GT_HD void invert_p(")]
-    common, rest = chain.split("if constexpr (N == 8) {")
-    p256_part, p384_part = rest.split("} else {")
-    calls = [int(x) for x in re.findall(r"sqn_mul<N>\(\w+,\s*(\d+),", common + (p256_part if n == 8 else p384_part))]
-    calls = [x for x in calls if x > 1]  # a single squaring is straight code, no loop (weighted once)
     sqn_loops = [lp for lp in func.loops() if func.ins[lp.tail].chain and func.ins[lp.tail].chain[0] == sqn_line]
-    if sqn_loops and len(sqn_loops) != len(calls):
-        raise ModelError("invert_p_n<%d>: %d squaring loops in SASS, %d sqn_mul calls in the source"
-                         % (n, len(sqn_loops), len(calls)))
-    sqn_avg = sum(calls) / float(len(calls)) if calls else 0.0
+    sqn_avg = 0.0
     if sqn_loops:
+        src = "\n".join(_SRC["p256.h"])  # read by L above
+        chain = src[src.index("GT_EC_FN void invert_p_n("):src.index("GT_HD void invert_p(")]
+        common, rest = chain.split("if constexpr (N == 8) {")
+        p256_part, p384_part = rest.split("} else {")
+        calls = [int(x) for x in re.findall(r"sqn_mul<N>\(\w+,\s*(\d+),",
+                                            common + (p256_part if n == 8 else p384_part))]
+        calls = [x for x in calls if x > 1]  # a single squaring is straight code, no loop (weighted once)
+        if len(sqn_loops) != len(calls):
+            raise ModelError("invert_p_n<%d>: %d squaring loops in SASS, %d sqn_mul calls in the source"
+                             % (n, len(sqn_loops), len(calls)))
+        sqn_avg = sum(calls) / float(len(calls))
         notes.append("invert_p_n<%d>: %d squarings in %d sqn_mul loops (and single ones)" % (n, sum(calls), len(calls)))
 
     def trip_of(lp):

@@ -250,13 +250,19 @@ EOF
   haproxy -c -f "$WORK/haproxy.cfg" >"$APP_LOG" 2>&1 || { cat "$APP_LOG"; return 1; }
   GPUTLS_STATS_FILE="$WORK/gputls.%p.json" ${HAPROXY_CPUS:+taskset -c "$HAPROXY_CPUS"} haproxy -W -f "$WORK/haproxy.cfg" >"$APP_LOG" 2>&1 &
   APP_PID=$!
+  wait_kernel_server_listening "$APP_LOG"
+}
+
+# wait_kernel_server_listening LOG...: until HAProxy or nginx ($APP_PID)
+# listens on $SERVER_IP:$TLS_PORT (10 s at most); otherwise its logs and failure.
+wait_kernel_server_listening() {
   for _ in $(seq 100); do
     # Listening is seen without connecting (a probe connection would be a failed handshake).
     ss -Hltn "sport = :$TLS_PORT" | grep -q "$SERVER_IP" && return 0
     kill -0 "$APP_PID" 2>/dev/null || break
     sleep 0.1
   done
-  echo "haproxy did not start:"; cat "$APP_LOG"; return 1
+  echo "$TLS_SERVER did not start:"; cat "$@"; return 1
 }
 
 # start_nginx [--tls-min V] [--tls-max V] [--ciphers L] [--ciphersuites L]:
@@ -324,12 +330,7 @@ EOF
   OPENSSL_CONF="$WORK/openssl-nginx.cnf" GPUTLS_STATS_FILE="$WORK/gputls.%p.json" ${SERVER_CPUS:+taskset -c "$SERVER_CPUS"} \
     nginx -p "$WORK/nginx" -e "$WORK/nginx/error.log" -c "$WORK/nginx.conf" >"$APP_LOG" 2>&1 &
   APP_PID=$!
-  for _ in $(seq 100); do
-    ss -Hltn "sport = :$TLS_PORT" | grep -q "$SERVER_IP" && return 0
-    kill -0 "$APP_PID" 2>/dev/null || break
-    sleep 0.1
-  done
-  echo "nginx did not start:"; cat "$APP_LOG" "$WORK/nginx/error.log"; return 1
+  wait_kernel_server_listening "$APP_LOG" "$WORK/nginx/error.log"
 }
 
 # stop_nginx: graceful quit (the worker exits, unloading gputls, which writes its counters).

@@ -283,6 +283,22 @@ GT_HD void rsub(uint32_t (&r)[N], const uint32_t (&a)[N], const uint32_t (&b)[N]
   raddsub<N, true>(r, a, b, f);
 }
 
+// A point's coordinates into registers, and back.
+template <int N>
+GT_HD void load_point(uint32_t (&x)[N], uint32_t (&y)[N], uint32_t (&z)[N], const Point& p) {
+  mpf::load<N>(x, mpf::Limbs{p.x});
+  mpf::load<N>(y, mpf::Limbs{p.y});
+  mpf::load<N>(z, mpf::Limbs{p.z});
+}
+template <int N>
+GT_HD void store_point(Point& r, const uint32_t (&x)[N], const uint32_t (&y)[N], const uint32_t (&z)[N]) {
+  GT_UNROLL for (int j = 0; j < N; ++j) {
+    r.x[j] = x[j];
+    r.y[j] = y[j];
+    r.z[j] = z[j];
+  }
+}
+
 // The point formulas with every coordinate and temporary in registers: the
 // points are read once at entry and the result written once at exit (before,
 // each of the 40-odd field operations loaded its operands from and stored its
@@ -296,12 +312,8 @@ GT_EC_FN void point_add_n(Point& r, const Point& p, const Point& q, const Curve&
   load_field<N>(f, c);
   const uint32_t(&b)[N] = f.b;
   uint32_t px[N], py[N], pz[N], qx[N], qy[N], qz[N];
-  mpf::load<N>(px, mpf::Limbs{p.x});
-  mpf::load<N>(py, mpf::Limbs{p.y});
-  mpf::load<N>(pz, mpf::Limbs{p.z});
-  mpf::load<N>(qx, mpf::Limbs{q.x});
-  mpf::load<N>(qy, mpf::Limbs{q.y});
-  mpf::load<N>(qz, mpf::Limbs{q.z});
+  load_point<N>(px, py, pz, p);
+  load_point<N>(qx, qy, qz, q);
   uint32_t t0[N], t1[N], t2[N], t3[N], t4[N], X3[N], Y3[N], Z3[N];
   rmul(t0, px, qx, f);  // 1
   rmul(t1, py, qy, f);
@@ -346,11 +358,7 @@ GT_EC_FN void point_add_n(Point& r, const Point& p, const Point& q, const Curve&
   rmul(Z3, t4, Z3, f);
   rmul(t1, t3, t0, f);
   radd(Z3, Z3, t1, f);
-  GT_UNROLL for (int j = 0; j < N; ++j) {
-    r.x[j] = X3[j];
-    r.y[j] = Y3[j];
-    r.z[j] = Z3[j];
-  }
+  store_point<N>(r, X3, Y3, Z3);
 }
 
 GT_HD void point_add(Point& r, const Point& p, const Point& q, const Curve& c) {
@@ -369,9 +377,7 @@ GT_EC_FN void point_dbl_n(Point& r, const Point& p, const Curve& c) {
   load_field<N>(f, c);
   const uint32_t(&b)[N] = f.b;
   uint32_t px[N], py[N], pz[N];
-  mpf::load<N>(px, mpf::Limbs{p.x});
-  mpf::load<N>(py, mpf::Limbs{p.y});
-  mpf::load<N>(pz, mpf::Limbs{p.z});
+  load_point<N>(px, py, pz, p);
   uint32_t t0[N], t1[N], t2[N], t3[N], X3[N], Y3[N], Z3[N];
   rmul(t0, px, px, f);  // 1
   rmul(t1, py, py, f);
@@ -407,11 +413,7 @@ GT_EC_FN void point_dbl_n(Point& r, const Point& p, const Curve& c) {
   rmul(Z3, t0, t1, f);
   radd(Z3, Z3, Z3, f);
   radd(Z3, Z3, Z3, f);
-  GT_UNROLL for (int j = 0; j < N; ++j) {
-    r.x[j] = X3[j];
-    r.y[j] = Y3[j];
-    r.z[j] = Z3[j];
-  }
+  store_point<N>(r, X3, Y3, Z3);
 }
 
 GT_HD void point_dbl(Point& r, const Point& p, const Curve& c) {
