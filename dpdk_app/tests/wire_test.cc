@@ -1,6 +1,8 @@
 // Checksums and header parsing against independently known values.
 #include <gtest/gtest.h>
 
+#include <cstring>
+
 #include "net/checksum.h"
 #include "net/net_stack.h"
 #include "net/ooo_ranges.h"
@@ -102,22 +104,47 @@ TEST(ByteRing, WrapsAround) {
   EXPECT_EQ(0, memcmp(out, want, 8));
 }
 
+// The plain RFC 1071 loop, 16 bits at a time.
+static uint16_t reference_checksum(const uint8_t* d, size_t n, uint32_t sum) {
+  uint64_t acc = sum;
+  size_t i = 0;
+  for (; i + 1 < n; i += 2) acc += uint32_t(d[i]) << 8 | d[i + 1];
+  if (i < n) acc += uint32_t(d[i]) << 8;
+  while (acc >> 16) acc = (acc & 0xffff) + (acc >> 16);
+  return uint16_t(~acc);
+}
+
 // The word-at-a-time sum against the plain RFC 1071 loop on random buffers of
-// every length and alignment.
+// every length (past a full frame, so every path of the 32-byte loop and its
+// tail runs) and alignment.
 TEST(Checksum, MatchesReferenceLoop) {
-  uint8_t buf[300];
+  static uint8_t buf[1600];
   uint32_t x = 12345;
   for (auto& b : buf) b = uint8_t((x = x * 1103515245 + 12345) >> 16);
-  auto reference = [](const uint8_t* d, size_t n, uint32_t sum) {
-    uint64_t acc = sum;
-    size_t i = 0;
-    for (; i + 1 < n; i += 2) acc += uint32_t(d[i]) << 8 | d[i + 1];
-    if (i < n) acc += uint32_t(d[i]) << 8;
-    while (acc >> 16) acc = (acc & 0xffff) + (acc >> 16);
-    return uint16_t(~acc);
-  };
   for (size_t off = 0; off < 8; ++off)
     for (size_t n = 0; n + off <= sizeof buf; ++n)
-      ASSERT_EQ(checksum_finish(checksum_partial(buf + off, n, 0xabcd)), reference(buf + off, n, 0xabcd))
+      ASSERT_EQ(checksum_finish(checksum_partial(buf + off, n, 0xabcd)), reference_checksum(buf + off, n, 0xabcd))
           << "offset " << off << " length " << n;
+}
+
+// All-ones data carries out of every 64-bit add; all-zero data must not turn
+// into 0xffff (nor the reverse), with and without a pseudo-header sum.
+TEST(Checksum, CarriesAndZerosMatchReferenceLoop) {
+  static uint8_t ones[1600], zeros[1600];
+  std::memset(ones, 0xff, sizeof ones);
+  for (uint32_t sum : {0u, 1u, 0xffffu, 0xfffeffffu})
+    for (size_t n = 0; n <= sizeof ones; ++n) {
+      ASSERT_EQ(checksum_finish(checksum_partial(ones, n, sum)), reference_checksum(ones, n, sum))
+          << "ones, length " << n << " sum " << sum;
+      ASSERT_EQ(checksum_finish(checksum_partial(zeros, n, sum)), reference_checksum(zeros, n, sum))
+          << "zeros, length " << n << " sum " << sum;
+    }
+  // Words ~0, ~0, 1, 0 (little-endian): their 128-bit sum is 2^65 - 1, whose
+  // halves 2^64 - 1 and 1 overflow when folded: the end-around carry.
+  uint8_t fold[32] = {};
+  std::memset(fold, 0xff, 16);
+  fold[16] = 1;
+  for (uint32_t sum : {0u, 1u, 0xffffu})
+    ASSERT_EQ(checksum_finish(checksum_partial(fold, sizeof fold, sum)), reference_checksum(fold, sizeof fold, sum))
+        << "folding carry, sum " << sum;
 }
