@@ -306,7 +306,7 @@ void TcpStack::input_tcb(Tcb& t, const MacAddr& src_mac, const TcpView& seg, uin
       input_no_tcb(src_mac, ip, seg, now_us);  // the new incarnation's sender
     } else if (seg.flags & kTcpFin || seg.payload_len) {
       send_ack(t);  // our last ACK was lost: the peer resent its FIN
-      t.time_wait_at = now_us + cfg_.time_wait_us;
+      start_time_wait_clock(t, now_us);
     }
     return;
   }

@@ -195,16 +195,31 @@ uint32_t TcpStack::new_iss(Ipv4Addr rip, uint16_t rport, uint16_t lport, uint64_
 
 void TcpStack::trim_time_wait_order() {
   while (!time_wait_order_.empty()) {
-    const auto [slot, gen] = time_wait_order_.front();
-    if (tcbs_[slot].gen == gen && tcbs_[slot].state == TcpState::kTimeWait) return;
+    const TimeWaitEntry& e = time_wait_order_.front();
+    const Tcb& t = tcbs_[e.slot];
+    if (t.gen == e.gen && t.state == TcpState::kTimeWait && t.time_wait_at == e.at) return;
     time_wait_order_.pop_front();
+  }
+}
+
+void TcpStack::start_time_wait_clock(Tcb& t, uint64_t now_us) {
+  t.time_wait_at = now_us + cfg_.time_wait_us;
+  time_wait_order_.push_back(TimeWaitEntry{uint32_t(&t - tcbs_.data()), t.gen, t.time_wait_at});
+}
+
+void TcpStack::expire_time_wait(uint64_t now_us) {
+  for (trim_time_wait_order(); !time_wait_order_.empty() && time_wait_order_.front().at <= now_us;
+       trim_time_wait_order()) {
+    Tcb& t = tcbs_[time_wait_order_.front().slot];
+    time_wait_order_.pop_front();
+    release(t, CloseReason::kNormal);
   }
 }
 
 bool TcpStack::recycle_time_wait() {
   trim_time_wait_order();
   if (time_wait_order_.empty()) return false;
-  Tcb& t = tcbs_[time_wait_order_.front().first];
+  Tcb& t = tcbs_[time_wait_order_.front().slot];
   time_wait_order_.pop_front();
   release(t, CloseReason::kNormal);
   stats_.tcp_time_wait_recycled.add();
@@ -295,8 +310,8 @@ void TcpStack::enter_time_wait(Tcb& t, uint64_t now_us) {
   set_state(t, TcpState::kTimeWait);
   t.rto_at = 0;
   t.persist_at = 0;
-  t.time_wait_at = now_us + cfg_.time_wait_us;
-  time_wait_order_.emplace_back(uint32_t(&t - tcbs_.data()), t.gen);
+  t.heap_at = 0;  // its heap entries are stale now: the TIME_WAIT queue times it
+  start_time_wait_clock(t, now_us);
   if (stats_.tcp_time_wait.get() > cfg_.effective_max_time_wait()) recycle_time_wait();
   if (was_open) {
     stats_.tcp_conns_active.sub();
@@ -305,10 +320,11 @@ void TcpStack::enter_time_wait(Tcb& t, uint64_t now_us) {
   }
 }
 
-// Keeps one heap entry at or before the TCB's earliest deadline.
+// Keeps one heap entry at or before the TCB's earliest deadline (TIME_WAIT
+// is timed by its own queue).
 void TcpStack::arm(Tcb& t) {
-  if (t.state == TcpState::kFree) return;
-  uint64_t at = t.state == TcpState::kTimeWait ? t.time_wait_at : t.last_rx_us + cfg_.idle_timeout_us;
+  if (t.state == TcpState::kFree || t.state == TcpState::kTimeWait) return;
+  uint64_t at = t.last_rx_us + cfg_.idle_timeout_us;
   if (t.rto_at) at = std::min(at, t.rto_at);
   if (t.persist_at) at = std::min(at, t.persist_at);
   if (t.heap_at && t.heap_at <= at) return;
@@ -317,13 +333,7 @@ void TcpStack::arm(Tcb& t) {
 }
 
 void TcpStack::run_timers(Tcb& t, uint64_t now_us) {
-  if (t.state == TcpState::kTimeWait) {
-    if (now_us >= t.time_wait_at) {
-      release(t, CloseReason::kNormal);
-      trim_time_wait_order();  // expiry is mostly in entry order
-    }
-    return;
-  }
+  if (t.state == TcpState::kTimeWait) return;  // expire_time_wait's
   if (now_us >= t.last_rx_us + cfg_.idle_timeout_us) {
     if (t.state != TcpState::kSynRcvd) {
       send_rst(t);
@@ -379,6 +389,7 @@ void TcpStack::on_rto(Tcb& t, uint64_t now_us) {
 
 void TcpStack::poll(uint64_t now_us) {
   now_us_ = now_us;
+  expire_time_wait(now_us);
   while (!timers_.empty() && timers_.top().at <= now_us) {
     TimerEntry e = timers_.top();
     timers_.pop();

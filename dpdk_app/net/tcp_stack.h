@@ -108,8 +108,12 @@ class TcpStack {
   Tcb* alloc_tcb(uint64_t key, uint64_t now_us);
   // Releases the oldest TCB still in TIME_WAIT; false if there is none.
   bool recycle_time_wait();
-  // Drops the oldest entries of time_wait_order_ whose TCB has left TIME_WAIT.
+  // Drops the oldest entries of time_wait_order_ that are stale.
   void trim_time_wait_order();
+  // (Re)starts t's TIME_WAIT clock: now_us + time_wait_us.
+  void start_time_wait_clock(Tcb& t, uint64_t now_us);
+  // Releases the TIME_WAIT TCBs whose time is up.
+  void expire_time_wait(uint64_t now_us);
   // A slot for a new connection from rip: false (and the drop counted) when
   // the source is at its limit or no slot is left even after recycling.
   bool admit_new(Ipv4Addr rip);
@@ -130,7 +134,16 @@ class TcpStack {
   std::vector<Tcb> tcbs_;
   std::vector<uint32_t> free_slots_;
   std::unordered_map<uint64_t, uint32_t> by_key_;
-  std::deque<std::pair<uint32_t, uint32_t>> time_wait_order_;  // (slot, gen), oldest first; stale entries skipped
+  // TIME_WAIT TCBs in expiry order (time_wait_us is the same for all and the
+  // clock only moves forward), oldest first: they expire from the front and
+  // are recycled from it under pressure, and never enter the timer heap, which
+  // under a high connection rate they would fill. An entry is stale (skipped)
+  // once its TCB left TIME_WAIT or had its TIME_WAIT restarted (a new entry).
+  struct TimeWaitEntry {
+    uint32_t slot, gen;
+    uint64_t at;
+  };
+  std::deque<TimeWaitEntry> time_wait_order_;
   std::unordered_map<Ipv4Addr, uint32_t> per_source_;          // connections counted per source address
   std::vector<uint32_t> pending_;
   struct TimerEntry {

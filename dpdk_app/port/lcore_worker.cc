@@ -6,6 +6,7 @@
 #include <rte_mbuf.h>
 #include <sys/random.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <memory>
 
@@ -23,10 +24,16 @@ namespace {
 
 constexpr uint16_t kBurst = 32;
 
-// Converts the TSC to microseconds without overflow for years of uptime.
+// Converts the TSC to microseconds without overflow for years of uptime, as
+// tsc * (2^64 * 10^6 / hz) / 2^64: one multiply per loop iteration where a
+// 128-bit division (__udivti3) had taken a few per cent of a polling core.
+// The factor fits 64 bits for any TSC above 1 MHz; its rounding is under one
+// part in 10^15.
 struct Clock {
-  uint64_t hz = rte_get_tsc_hz();
-  uint64_t now_us() const { return uint64_t((unsigned __int128)rte_rdtsc() * 1'000'000 / hz); }
+  static constexpr unsigned __int128 kTwo64 = (unsigned __int128)1 << 64;
+  uint64_t hz = std::max<uint64_t>(rte_get_tsc_hz(), 1'000'001);
+  uint64_t mult = uint64_t(kTwo64 * 1'000'000 / hz);
+  uint64_t now_us() const { return uint64_t(((unsigned __int128)rte_rdtsc() * mult) >> 64); }
 };
 
 // FrameSink over mbufs: frames are built in place and sent in bursts, through

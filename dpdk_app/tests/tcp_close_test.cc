@@ -69,6 +69,29 @@ TEST(TcpClose, ActiveCloseWithDataThenTimeWait) {
   EXPECT_EQ(p.stack.tcp().connections(), 0u);
 }
 
+// TIME_WAIT lasts time_wait_us from its start, and from each retransmitted
+// FIN the peer sends (RFC 9293 3.10.7.4): the queue that times it keeps the
+// restarted deadline, not the first.
+TEST(TcpClose, TimeWaitRestartsOnARetransmittedFin) {
+  TcpConfig cfg;
+  cfg.time_wait_us = 1'000'000;
+  SimPeer p(cfg);
+  uint32_t s0 = open(p);
+  p.stack.tcp().close(p.recorder.last);
+  p.stack.poll(p.now_us);
+  p.take_segments();
+  p.send(40000, 1001, s0 + 1, kTcpAck | kTcpFin);  // ACKs our FIN and sends its own
+  ASSERT_EQ(p.stats.tcp_time_wait.get(), 1u);
+  p.advance_us(900'000);
+  EXPECT_EQ(p.stats.tcp_time_wait.get(), 1u);  // not before its time
+  p.send(40000, 1001, s0 + 1, kTcpAck | kTcpFin);  // our ACK was lost: restart
+  p.advance_us(600'000);  // 1.5 s after the first FIN, 0.6 s after the second
+  EXPECT_EQ(p.stats.tcp_time_wait.get(), 1u);
+  p.advance_us(500'000);
+  EXPECT_EQ(p.stats.tcp_time_wait.get(), 0u);
+  EXPECT_EQ(p.stack.tcp().connections(), 0u);
+}
+
 TEST(TcpClose, SimultaneousClose) {
   TcpConfig cfg;
   cfg.time_wait_us = 1'000'000;
