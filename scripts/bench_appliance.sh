@@ -14,6 +14,12 @@ cd "$(dirname "$0")/.."
 root=$PWD
 build=${1:-build/host}
 export APPLIANCE="$root/$build/dpdk_app/port/gputls-appliance"
+# APPLIANCE_BEFORE=path/to/an/older/gputls-appliance: each round also runs it
+# (same loads, alternating), and the JSON compares its per-packet cycles with
+# this build's: a change's before and after in one run.
+APPLIANCE_AFTER=$APPLIANCE
+export APPLIANCE_BEFORE=${APPLIANCE_BEFORE:-}
+[ -z "$APPLIANCE_BEFORE" ] || [ -x "$APPLIANCE_BEFORE" ] || { echo "APPLIANCE_BEFORE=$APPLIANCE_BEFORE is not executable"; exit 1; }
 LOAD="$root/$build/dpdk_app/bench_appliance/appliance_tcp_load"
 KSERVER="$root/$build/dpdk_app/bench_appliance/appliance_kernel_server"
 for b in "$APPLIANCE" "$LOAD" "$KSERVER"; do
@@ -47,15 +53,18 @@ REPEAT=${REPEAT:-3}
 : >"$WORK/runs.jsonl"
 for round in $(seq "$REPEAT"); do
   # Alternate within the run so background load on the machine hits both alike.
-  echo "=== round $round: appliance (DPDK worker on CPU 1)"
-  start_appliance --max-connections 65536 --max-half-open 4096 --time-wait-ms 1000
-  for spec in "conn 32 64" "bulk 4 $((64 << 20))"; do
-    r=$(load "$SERVER_IP" $spec); echo "$r"
-    echo "{\"server\": \"appliance\", \"round\": $round, \"result\": $r}" >>"$WORK/runs.jsonl"
+  for server in appliance ${APPLIANCE_BEFORE:+appliance_before}; do
+    echo "=== round $round: $server (DPDK worker on CPU 1)"
+    [ "$server" = appliance ] && APPLIANCE=$APPLIANCE_AFTER || APPLIANCE=$APPLIANCE_BEFORE
+    start_appliance --max-connections 65536 --max-half-open 4096 --time-wait-ms 1000
+    for spec in "conn 32 64" "bulk 4 $((64 << 20))"; do
+      r=$(load "$SERVER_IP" $spec); echo "$r"
+      echo "{\"server\": \"$server\", \"round\": $round, \"result\": $r}" >>"$WORK/runs.jsonl"
+    done
+    stop_appliance
+    cp "$STATS" "$WORK/${server}_stats_$round.json"
+    rm -f "$STATS"
   done
-  stop_appliance
-  cp "$STATS" "$WORK/appliance_stats_$round.json"
-  rm -f "$STATS"
   echo "=== round $round: kernel TCP server (CPU 1)"
   taskset -c 1 "$KSERVER" --ip 10.214.0.1 --port 9000 2>"$WORK/kserver.log" &
   KPID=$!
@@ -73,9 +82,10 @@ out, device, work, repeat = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[
 runs = [json.loads(l) for l in open(os.path.join(work, "runs.jsonl"))]
 def med(server, mode, key):
     return statistics.median(r["result"][key] for r in runs if r["server"] == server and r["result"]["mode"] == mode)
-stats = [json.load(open(os.path.join(work, f"appliance_stats_{i}.json"))) for i in range(1, repeat + 1)]
-cyc = [s["total"]["cycles_per_packet"] for s in stats]
-stack_cyc = [s["total"]["stack_cycles_per_packet"] for s in stats]
+def fast_path(server):
+    stats = [json.load(open(os.path.join(work, f"{server}_stats_{i}.json"))) for i in range(1, repeat + 1)]
+    return stats, [s["total"]["cycles_per_packet"] for s in stats], [s["total"]["stack_cycles_per_packet"] for s in stats]
+stats, cyc, stack_cyc = fast_path("appliance")
 cpu = next((l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo") if l.startswith("model name")), "?")
 summary = {
   "appliance": {"conns_per_sec": med("appliance", "conn", "conns_per_sec"),
@@ -103,6 +113,18 @@ doc = {
   },
   "runs": runs,
 }
+if any(r["server"] == "appliance_before" for r in runs):
+    _, bcyc, bstack = fast_path("appliance_before")
+    doc["before_after"] = {
+      "before_binary": os.environ.get("APPLIANCE_BEFORE", ""),
+      "stack_cycles_per_packet": {"before_median": statistics.median(bstack), "after_median": statistics.median(stack_cyc),
+                                  "before_rounds": bstack, "after_rounds": stack_cyc},
+      "cycles_per_packet": {"before_median": statistics.median(bcyc), "after_median": statistics.median(cyc)},
+      "conns_per_sec": {"before": med("appliance_before", "conn", "conns_per_sec"), "after": summary["appliance"]["conns_per_sec"]},
+      "bytes_per_sec": {"before": med("appliance_before", "bulk", "bytes_per_sec"), "after": summary["appliance"]["bytes_per_sec"]},
+      "note": "alternating rounds of the two binaries in one run, same loads and cores",
+    }
+    print("before/after:", json.dumps(doc["before_after"]["stack_cycles_per_packet"]))
 json.dump(doc, open(out, "w"), indent=1)
 print(json.dumps(doc["median"]), json.dumps(doc["ratios_appliance_over_kernel"]),
       "cycles/packet", round(statistics.median(cyc), 1), "stack cycles/packet", round(statistics.median(stack_cyc), 1))
