@@ -21,12 +21,12 @@ void TcpStack::input(const MacAddr& src_mac, const Ipv4View& ip, uint64_t now_us
     return;
   }
   stats_.tcp_rx_segments.add();
-  auto it = by_key_.find(flow_key(ip.src, seg.src_port, seg.dst_port));
-  if (it == by_key_.end()) {
+  const uint32_t* slot = by_key_.find(flow_key(ip.src, seg.src_port, seg.dst_port));
+  if (!slot) {
     input_no_tcb(src_mac, ip, seg, now_us);
     return;
   }
-  Tcb& t = tcbs_[it->second];
+  Tcb& t = tcbs_[*slot];
   input_tcb(t, src_mac, seg, now_us);
   if (t.state != TcpState::kFree) mark_pending(t);
 }

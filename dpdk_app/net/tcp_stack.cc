@@ -5,6 +5,14 @@
 
 namespace gputls::net {
 
+namespace {
+// The flow tables' hash multipliers: secret, one per table (purpose 1, 2, ...).
+uint64_t flow_table_multiplier(const SipKey& secret, uint8_t purpose) {
+  const uint8_t label[] = {'f', 'l', 'o', 'w', purpose};
+  return siphash24(secret, label, sizeof label);
+}
+}  // namespace
+
 const char* tcp_state_name(TcpState s) {
   switch (s) {
     case TcpState::kFree: return "FREE";
@@ -78,11 +86,12 @@ TcpStack::TcpStack(const TcpConfig& cfg, FrameWriter& out, CoreStats& stats, Tcp
       app_(app),
       secret_(secret),
       cookies_(secret),
-      pool_(size_t(cfg.rcv_buf) + cfg.snd_buf, cfg.effective_mem_limit(), stats) {
+      pool_(size_t(cfg.rcv_buf) + cfg.snd_buf, cfg.effective_mem_limit(), stats),
+      by_key_(cfg.max_connections, flow_table_multiplier(secret, 1)),
+      per_source_(cfg.max_connections, flow_table_multiplier(secret, 2)) {
   tcbs_.resize(cfg_.max_connections);
   free_slots_.reserve(cfg_.max_connections);
   for (uint32_t i = cfg_.max_connections; i-- > 0;) free_slots_.push_back(i);
-  by_key_.reserve(cfg_.max_connections);
 }
 
 bool TcpStack::listening(uint16_t port) const {
@@ -172,9 +181,11 @@ void TcpStack::set_state(Tcb& t, TcpState s) {
   if (counted != counts) {
     const Ipv4Addr src = Ipv4Addr(t.key >> 32);  // flow_key: the peer's address in the top half
     if (counts) {
-      ++per_source_[src];
-    } else if (auto it = per_source_.find(src); it != per_source_.end() && --it->second == 0) {
-      per_source_.erase(it);
+      // At most one entry per connection: the table (max_connections) has room.
+      if (uint32_t* n = per_source_.find(src)) ++*n;
+      else per_source_.insert(src, 1);
+    } else if (uint32_t* n = per_source_.find(src); n && --*n == 0) {
+      per_source_.erase(src);
     }
   }
   if (t.state == TcpState::kSynRcvd) stats_.tcp_half_open.sub();
@@ -227,7 +238,7 @@ bool TcpStack::recycle_time_wait() {
 }
 
 bool TcpStack::admit_new(Ipv4Addr rip) {
-  if (auto it = per_source_.find(rip); it != per_source_.end() && it->second >= cfg_.effective_max_per_source()) {
+  if (const uint32_t* n = per_source_.find(rip); n && *n >= cfg_.effective_max_per_source()) {
     stats_.drop(Drop::kTcpPerSourceLimit);
     return false;
   }
@@ -236,7 +247,8 @@ bool TcpStack::admit_new(Ipv4Addr rip) {
 }
 
 Tcb* TcpStack::alloc_tcb(uint64_t key, uint64_t now_us) {
-  if (free_slots_.empty()) return nullptr;
+  // by_key_ has room for every slot, so a free slot means room for its key.
+  if (free_slots_.empty() || by_key_.size() >= by_key_.capacity()) return nullptr;
   uint32_t slot = free_slots_.back();
   free_slots_.pop_back();
   Tcb& t = tcbs_[slot];
@@ -247,7 +259,7 @@ Tcb* TcpStack::alloc_tcb(uint64_t key, uint64_t now_us) {
   t.ooo.set_max(cfg_.max_ooo_ranges);
   t.last_rx_us = now_us;
   t.rto_us = cfg_.rto_initial_us;
-  by_key_.emplace(key, slot);
+  by_key_.insert(key, slot);
   return &t;
 }
 

@@ -8,9 +8,9 @@
 #include <memory>
 #include <deque>
 #include <queue>
-#include <unordered_map>
 #include <vector>
 
+#include "net/flow_table.h"
 #include "net/frame_writer.h"
 #include "net/stats.h"
 #include "net/syn_cookie.h"
@@ -133,7 +133,7 @@ class TcpStack {
   std::vector<uint16_t> listeners_;
   std::vector<Tcb> tcbs_;
   std::vector<uint32_t> free_slots_;
-  std::unordered_map<uint64_t, uint32_t> by_key_;
+  FlowTable by_key_;  // flow key -> slot
   // TIME_WAIT TCBs in expiry order (time_wait_us is the same for all and the
   // clock only moves forward), oldest first: they expire from the front and
   // are recycled from it under pressure, and never enter the timer heap, which
@@ -144,7 +144,7 @@ class TcpStack {
     uint64_t at;
   };
   std::deque<TimeWaitEntry> time_wait_order_;
-  std::unordered_map<Ipv4Addr, uint32_t> per_source_;          // connections counted per source address
+  FlowTable per_source_;  // source address -> connections counted for it
   std::vector<uint32_t> pending_;
   struct TimerEntry {
     uint64_t at;
