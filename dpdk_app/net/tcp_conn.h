@@ -59,7 +59,7 @@ struct Tcb {
 
   uint64_t last_rx_us = 0;
   uint64_t time_wait_at = 0;
-  uint64_t heap_at = 0;       // earliest timer entry queued for this TCB
+  uint64_t timer_at = 0;      // time of the earliest timer entry queued for this TCB (0: none)
   bool ack_pending = false;
   bool in_pending = false;
   bool app_open = false;      // on_open delivered, on_closed owed

@@ -322,7 +322,7 @@ void TcpStack::enter_time_wait(Tcb& t, uint64_t now_us) {
   set_state(t, TcpState::kTimeWait);
   t.rto_at = 0;
   t.persist_at = 0;
-  t.heap_at = 0;  // its heap entries are stale now: the TIME_WAIT queue times it
+  t.timer_at = 0;  // its timer entries are stale now: the TIME_WAIT queue times it
   start_time_wait_clock(t, now_us);
   if (stats_.tcp_time_wait.get() > cfg_.effective_max_time_wait()) recycle_time_wait();
   if (was_open) {
@@ -332,16 +332,16 @@ void TcpStack::enter_time_wait(Tcb& t, uint64_t now_us) {
   }
 }
 
-// Keeps one heap entry at or before the TCB's earliest deadline (TIME_WAIT
+// Keeps one timer entry at or before the TCB's earliest deadline (TIME_WAIT
 // is timed by its own queue).
 void TcpStack::arm(Tcb& t) {
   if (t.state == TcpState::kFree || t.state == TcpState::kTimeWait) return;
   uint64_t at = t.last_rx_us + cfg_.idle_timeout_us;
   if (t.rto_at) at = std::min(at, t.rto_at);
   if (t.persist_at) at = std::min(at, t.persist_at);
-  if (t.heap_at && t.heap_at <= at) return;
-  t.heap_at = at;
-  timers_.push(TimerEntry{at, uint32_t(&t - tcbs_.data()), t.gen});
+  if (t.timer_at && t.timer_at <= at) return;
+  t.timer_at = at;
+  timers_.push(TimerWheel::Entry{at, uint32_t(&t - tcbs_.data()), t.gen});
 }
 
 void TcpStack::run_timers(Tcb& t, uint64_t now_us) {
@@ -402,15 +402,13 @@ void TcpStack::on_rto(Tcb& t, uint64_t now_us) {
 void TcpStack::poll(uint64_t now_us) {
   now_us_ = now_us;
   expire_time_wait(now_us);
-  while (!timers_.empty() && timers_.top().at <= now_us) {
-    TimerEntry e = timers_.top();
-    timers_.pop();
+  timers_.expire(now_us, [&](const TimerWheel::Entry& e) {
     Tcb& t = tcbs_[e.slot];
-    if (t.state == TcpState::kFree || t.gen != e.gen || t.heap_at != e.at) continue;  // superseded
-    t.heap_at = 0;
+    if (t.state == TcpState::kFree || t.gen != e.gen || t.timer_at != e.at) return;  // superseded
+    t.timer_at = 0;
     run_timers(t, now_us);
     if (t.state != TcpState::kFree && t.gen == e.gen) arm(t);
-  }
+  });
   // Output for everything input or the app touched: data, FIN, pure ACKs.
   for (size_t i = 0; i < pending_.size(); ++i) {
     Tcb& t = tcbs_[pending_[i]];

@@ -7,7 +7,6 @@
 #include <functional>
 #include <memory>
 #include <deque>
-#include <queue>
 #include <vector>
 
 #include "net/flow_table.h"
@@ -17,6 +16,7 @@
 #include "net/tcp_app.h"
 #include "net/tcp_config.h"
 #include "net/tcp_conn.h"
+#include "net/timer_wheel.h"
 
 namespace gputls::net {
 
@@ -136,7 +136,7 @@ class TcpStack {
   FlowTable by_key_;  // flow key -> slot
   // TIME_WAIT TCBs in expiry order (time_wait_us is the same for all and the
   // clock only moves forward), oldest first: they expire from the front and
-  // are recycled from it under pressure, and never enter the timer heap, which
+  // are recycled from it under pressure, and never enter the timer wheel, which
   // under a high connection rate they would fill. An entry is stale (skipped)
   // once its TCB left TIME_WAIT or had its TIME_WAIT restarted (a new entry).
   struct TimeWaitEntry {
@@ -146,12 +146,7 @@ class TcpStack {
   std::deque<TimeWaitEntry> time_wait_order_;
   FlowTable per_source_;  // source address -> connections counted for it
   std::vector<uint32_t> pending_;
-  struct TimerEntry {
-    uint64_t at;
-    uint32_t slot, gen;
-    bool operator>(const TimerEntry& o) const { return at > o.at; }
-  };
-  std::priority_queue<TimerEntry, std::vector<TimerEntry>, std::greater<TimerEntry>> timers_;
+  TimerWheel timers_;
   uint64_t now_us_ = 0;
 };
 

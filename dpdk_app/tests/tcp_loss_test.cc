@@ -46,7 +46,7 @@ TEST(TcpLoss, RtoFollowsRfc6298AndBacksOff) {
   EXPECT_EQ(t->rto_us, 400'000u);  // doubled
   p.advance_us(398'000);  // the retransmission went out at +201 ms
   EXPECT_TRUE(p.take_segments().empty());
-  p.advance_us(2'000);
+  p.advance_us(3'000);  // due at +601 ms; timers fire within one 128 us wheel tick
   EXPECT_EQ(p.take_segments().size(), 1u);
   EXPECT_EQ(p.stats.tcp_rto_expirations.get(), 2u);
   // The ACK of a retransmitted segment gives no RTT sample (Karn).
