@@ -15,6 +15,12 @@ namespace gputls::engine {
 class SyncBackend : public Backend {
  public:
   virtual Status run_one(Op op, KeyEntry* key, Request& r) = 0;
+  // The function serving an AES key's records on the calling thread, and
+  // its argument in *state (Engine::AeadLane); nullptr when there is none.
+  virtual AeadRecordFn aead_record_fn(KeyEntry& /*key*/, void** state) {
+    *state = nullptr;
+    return nullptr;
+  }
   // Ephemeral keys (X25519, EC) imported so far: each on its first use by
   // this backend, never at registration.
   virtual uint64_t keys_imported() const { return 0; }

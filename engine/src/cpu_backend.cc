@@ -110,7 +110,27 @@ struct CpuAesKey final : BackendKeyState {
   // Taken with one atomic exchange and released with a plain store (a mutex
   // costs two locked instructions per record).
   std::atomic_flag hot_busy = ATOMIC_FLAG_INIT;
+  // For a context of its own when hot is busy: the provider's functions and
+  // the key (its KeyEntry's, which outlives this state).
+  const ProviderGcm* gcm = nullptr;
+  const AesKeyMaterial* material = nullptr;
 };
+
+// One record of a CpuAesKey (AeadRecordFn): on its working context, or on a
+// context of this call's own when another thread has that one.
+Status aes_record(void* state, bool seal, const AeadParams& a, const uint8_t* in, uint8_t* out, size_t len) {
+  auto& k = *static_cast<CpuAesKey*>(state);
+  if (!k.hot_busy.test_and_set(std::memory_order_acquire)) {
+    const Status s = k.hot.record(seal, a, in, out, len);
+    k.hot_busy.clear(std::memory_order_release);
+    return s;
+  }
+  ERR_set_mark();  // an allocation may fail and raise
+  ProviderGcm::Ctx c = k.gcm->keyed(k.material->key.data(), k.material->key.size());
+  const Status s = c ? c.record(seal, a, in, out, len) : Status::kCryptoFailure;
+  ERR_pop_to_mark();
+  return s;
+}
 
 class CpuBackend final : public SyncBackend {
  public:
@@ -180,6 +200,12 @@ class CpuBackend final : public SyncBackend {
     const Status s = run(op, key, r);
     ERR_pop_to_mark();
     return s;
+  }
+
+  AeadRecordFn aead_record_fn(KeyEntry& key, void** state) override {
+    BackendKeyState* k = key.type == KeyType::kAes ? key.state_for(BackendKind::kCpu) : nullptr;
+    *state = k;
+    return k ? aes_record : nullptr;
   }
 
  private:
@@ -334,23 +360,15 @@ class CpuBackend final : public SyncBackend {
     auto k = std::make_unique<CpuAesKey>();
     k->hot = gcm_->keyed(key.aes.key.data(), len);
     if (!k->hot) return Status::kBadKey;
+    k->gcm = gcm_.get();
+    k->material = &key.aes;
     key.bits = static_cast<uint32_t>(len * 8);
     key.state[static_cast<size_t>(BackendKind::kCpu)] = std::move(k);
     return Status::kOk;
   }
 
   Status aes_gcm(KeyEntry* key, bool seal, Request& r) {
-    auto& k = *static_cast<CpuAesKey*>(key->state_for(BackendKind::kCpu));
-    if (!k.hot_busy.test_and_set(std::memory_order_acquire)) {
-      const Status s = k.hot.record(seal, r);
-      k.hot_busy.clear(std::memory_order_release);
-      return s;
-    }
-    ERR_set_mark();  // an allocation may fail and raise
-    ProviderGcm::Ctx c = gcm_->keyed(key->aes.key.data(), key->aes.key.size());  // another thread has it
-    const Status s = c ? c.record(seal, r) : Status::kCryptoFailure;
-    ERR_pop_to_mark();
-    return s;
+    return aes_record(key->state_for(BackendKind::kCpu), seal, *r.aead, r.in, r.out, r.in_len);
   }
 
   // x(d*Q) for the peer's 04 || X || Y. OpenSSL's import validates the point

@@ -44,18 +44,19 @@ uint64_t now_ns() {
 // so, out as long as in and either the same buffer or not overlapping it
 // (in-place is served, a shifted overlap is not); lengths below 2^30 (EVP
 // takes int lengths).
-Status validate_aead(const Request& r) {
-  const AeadParams* a = r.aead;
+Status validate_aead(const AeadParams* a, const uint8_t* in_p, size_t in_len, const uint8_t* out_p, size_t out_len) {
   if (!a) return Status::kInvalidArgument;
   if (a->nonce_len != 12) return Status::kBadIvLength;
   constexpr size_t kMax = size_t{1} << 30;
   if (!a->nonce || !a->tag || a->tag_len != 16 || (a->aad_len && !a->aad) || a->aad_len >= kMax ||
-      r.in_len >= kMax || r.out_len != r.in_len || (r.in_len && (!r.in || !r.out)))
+      in_len >= kMax || out_len != in_len || (in_len && (!in_p || !out_p)))
     return Status::kInvalidArgument;
-  const auto in = reinterpret_cast<uintptr_t>(r.in), out = reinterpret_cast<uintptr_t>(r.out);
-  if (r.in_len && in != out && in < out + r.in_len && out < in + r.in_len) return Status::kInvalidArgument;
+  const auto in = reinterpret_cast<uintptr_t>(in_p), out = reinterpret_cast<uintptr_t>(out_p);
+  if (in_len && in != out && in < out + in_len && out < in + in_len) return Status::kInvalidArgument;
   return Status::kOk;
 }
+
+Status validate_aead(const Request& r) { return validate_aead(r.aead, r.in, r.in_len, r.out, r.out_len); }
 
 size_t expected_len(Op op, const KeyEntry* key) {
   switch (op) {
@@ -381,7 +382,11 @@ Status Engine::aead_lane(KeyHandle key, AeadLane* lane) {
   RequestQueue* seal = s == Status::kOk ? queue_for(Op::kAesGcmSeal, entry->bits) : nullptr;
   RequestQueue* open = s == Status::kOk ? queue_for(Op::kAesGcmOpen, entry->bits) : nullptr;
   if (s == Status::kOk && (!seal || !open)) s = Status::kUnsupported;
-  if (s == Status::kOk) *lane = AeadLane{entry, {seal, open}};
+  void* state = nullptr;
+  const AeadRecordFn record = s == Status::kOk ? cpu_->aead_record_fn(*entry, &state) : nullptr;
+  if (s == Status::kOk && !record) s = Status::kUnsupported;
+  const bool gpu_would_take = !devices_.empty() && config_.policy != Policy::kCpu;  // run_admitted_now's test
+  if (s == Status::kOk) *lane = AeadLane{entry, {seal, open}, record, state, gpu_would_take ? config_.aes_gpu_min_bytes : 0};
   keys_->release(key);  // the caller's registration keeps the entry alive
   return s;
 }
@@ -398,6 +403,26 @@ Status Engine::run_now(const AeadLane& lane, Request& r) {
   r.queue_ = &q;
   r.served_by = BackendKind::kNone;
   return run_admitted_now(r, q, lane.entry);
+}
+
+Status Engine::run_record_now(const AeadLane& lane, bool seal, const AeadParams& a, const uint8_t* in, uint8_t* out,
+                              size_t len) {
+  if (current_pid() != owner_pid_) return Status::kWrongProcess;
+  Entering entering(submitting_);
+  if (!lane) return reject(Status::kInvalidArgument);
+  if (!accepting_.load()) return reject(Status::kShutdown);
+  if (Status s = validate_aead(&a, in, len, out, len); s != Status::kOk) return reject(s);
+  OpStats& st = lane.queue[seal ? 0 : 1]->stats();
+  if (len < lane.fallback_below) st.count_fallback(Fallback::kRecordSize);
+  const Status s = lane.record(lane.record_state, seal, a, in, out, len);
+  st.ran_now.fetch_add(1, std::memory_order_relaxed);
+  if (s != Status::kOk) {  // as run_admitted_now() and complete() count and wipe a failed one
+    st.ran_now_failed.fetch_add(1, std::memory_order_relaxed);
+    st.failed.fetch_add(1, std::memory_order_relaxed);
+    st.count_error(s);
+    if (len) OPENSSL_cleanse(out, len);
+  }
+  return s;
 }
 
 // One request on the CPU backend right here: no queue, no Batch, no

@@ -77,17 +77,18 @@ void ProviderGcm::Ctx::reset() {
 
 // The calls EVP_CipherInit_ex2 / Update / Final / ctrl(tag) make, in the same
 // order, with the lengths EVP would pass. The tag parameter is one element,
-// so the provider finds it with a single name comparison.
-Status ProviderGcm::Ctx::record(bool seal, const Request& r) {
-  const AeadParams& a = *r.aead;
-  OSSL_PARAM tag[] = {OSSL_PARAM_construct_octet_string(OSSL_CIPHER_PARAM_AEAD_TAG, a.tag, a.tag_len),
-                      OSSL_PARAM_construct_end()};
+// so the provider finds it with a single name comparison; it is written out
+// (OSSL_PARAM_DEFN: what OSSL_PARAM_construct_octet_string returns) rather
+// than built by two calls into libcrypto per record.
+Status ProviderGcm::Ctx::record(bool seal, const AeadParams& a, const uint8_t* in, uint8_t* out, size_t len) {
+  OSSL_PARAM tag[] = {OSSL_PARAM_DEFN(OSSL_CIPHER_PARAM_AEAD_TAG, OSSL_PARAM_OCTET_STRING, a.tag, a.tag_len),
+                      OSSL_PARAM_END};
   size_t n = 0;
   unsigned char fin[16];
   const bool ok = (seal ? f_->einit : f_->dinit)(c_, nullptr, 0, a.nonce, a.nonce_len, nullptr) == 1 &&
                   (seal || f_->set_ctx_params(c_, tag) == 1) &&
                   (a.aad_len == 0 || f_->update(c_, nullptr, &n, a.aad_len, a.aad, a.aad_len) == 1) &&
-                  (r.in_len == 0 || (f_->update(c_, r.out, &n, r.out_len, r.in, r.in_len) == 1 && n == r.in_len)) &&
+                  (len == 0 || (f_->update(c_, out, &n, len, in, len) == 1 && n == len)) &&
                   f_->final(c_, fin, &n, sizeof fin) == 1 && (!seal || f_->get_ctx_params(c_, tag) == 1);
   return ok ? Status::kOk : Status::kCryptoFailure;
 }

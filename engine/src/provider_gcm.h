@@ -22,7 +22,7 @@
 
 namespace gputls::engine {
 
-struct Request;
+struct AeadParams;
 
 class ProviderGcm {
  public:
@@ -51,10 +51,10 @@ class ProviderGcm {
     Ctx(const Ctx&) = delete;
     Ctx& operator=(const Ctx&) = delete;
     explicit operator bool() const { return c_ != nullptr; }
-    // One record of r (nonce, AAD, in -> out, tag): seal writes the tag,
-    // open checks it (kCryptoFailure on a mismatch; the caller wipes out).
-    // Sizes are the engine's validated ones (below 2^30).
-    Status record(bool seal, const Request& r);
+    // One record (a's nonce, AAD and tag; len bytes in -> out): seal writes
+    // the tag, open checks it (kCryptoFailure on a mismatch; the caller wipes
+    // out). Sizes are the engine's validated ones (below 2^30).
+    Status record(bool seal, const AeadParams& a, const uint8_t* in, uint8_t* out, size_t len);
 
    private:
     friend class ProviderGcm;

@@ -153,6 +153,68 @@ TEST(EngineAesGcm, LaneRecordsMatchOpenSslAndCountAsRunNow) {
   EXPECT_FALSE(none);
 }
 
+// run_record_now (the lane without a Request, the provider's per-record
+// call): OpenSSL's results, in place too; counted as run_now() counts its
+// records (ran_now; a tag mismatch in ran_now_failed, failed and its error,
+// with the output wiped); the same refusals; beside a GPU, a record below its
+// size threshold counts the record-size fallback as run_now() counts it.
+TEST(EngineAesGcm, LaneRecordNowMatchesOpenSslAndCountsAsRunNow) {
+  for (bool gpu : {false, true}) {
+    FakeGpu::Counters counters;
+    auto eng = make_engine(gpu ? fake_gpu_config({}, &counters) : cpu_config());  // GPU: aes_gpu_min_bytes = 256
+    const Bytes key = random_bytes(16);
+    const KeyHandle h = testing::register_aes(*eng, key);
+    Engine::AeadLane lane;
+    ASSERT_EQ(eng->aead_lane(h, &lane), Status::kOk);
+    std::vector<Record> records(30);
+    for (size_t i = 0; i < records.size(); ++i) {
+      Record& r = records[i];
+      make_record(r, key, h, i % 2 == 0, 7 * i, i % 14);
+      if (i % 3 == 0) {  // in place
+        r.out = r.in;
+        EXPECT_EQ(eng->run_record_now(lane, r.seal, r.aead, r.out.data(), r.out.data(), r.out.size()), Status::kOk);
+      } else {
+        EXPECT_EQ(eng->run_record_now(lane, r.seal, r.aead, r.in.data(), r.out.data(), r.in.size()), Status::kOk);
+      }
+      expect_result(r, i);
+    }
+    const OpStats* seal = eng->op_stats(Op::kAesGcmSeal, 128);
+    const OpStats* open = eng->op_stats(Op::kAesGcmOpen, 128);
+    ASSERT_TRUE(seal && open);
+    EXPECT_EQ(seal->ran_now.load(), 15u);
+    EXPECT_EQ(open->ran_now.load(), 15u);
+    EXPECT_EQ(served(seal, BackendKind::kCpu), 15u);
+    EXPECT_EQ(fallbacks(seal, Fallback::kRecordSize) + fallbacks(open, Fallback::kRecordSize), gpu ? 30u : 0u);
+
+    Record bad;
+    make_record(bad, key, h, false, 300, 5);
+    bad.tag[3] ^= 1;
+    EXPECT_EQ(eng->run_record_now(lane, false, bad.aead, bad.in.data(), bad.out.data(), 300), Status::kCryptoFailure);
+    EXPECT_EQ(bad.out, Bytes(300, 0)) << "a failed open left plaintext";
+    EXPECT_EQ(open->ran_now_failed.load(), 1u);
+    const OpStats::Counts c = open->counts();
+    EXPECT_EQ(c.failed, 1u);
+    EXPECT_EQ(c.errors[static_cast<size_t>(Status::kCryptoFailure)], 1u);
+    EXPECT_EQ(fallbacks(open, Fallback::kRecordSize), gpu ? 15u : 0u) << "300 bytes is above the threshold";
+
+    Record odd;
+    make_record(odd, key, h, true, 32, 5);
+    odd.aead.nonce_len = 16;
+    EXPECT_EQ(eng->run_record_now(lane, true, odd.aead, odd.in.data(), odd.out.data(), 32), Status::kBadIvLength);
+    odd.aead.nonce_len = 12;
+    odd.aead.tag_len = 12;
+    EXPECT_EQ(eng->run_record_now(lane, true, odd.aead, odd.in.data(), odd.out.data(), 32), Status::kInvalidArgument);
+    odd.aead.tag_len = 16;
+    EXPECT_EQ(eng->run_record_now(lane, true, odd.aead, odd.in.data() + 1, odd.in.data(), 31), Status::kInvalidArgument)
+        << "overlapping input and output";
+    EXPECT_EQ(eng->run_record_now(Engine::AeadLane{}, true, odd.aead, odd.in.data(), odd.out.data(), 32),
+              Status::kInvalidArgument);
+    EXPECT_EQ(seal->ran_now.load(), 15u) << "a refused record is not run";
+    eng->shutdown();
+    EXPECT_EQ(eng->run_record_now(lane, true, odd.aead, odd.in.data(), odd.out.data(), 32), Status::kShutdown);
+  }
+}
+
 // One key used by several threads at once (the CPU backend's context for the
 // key is taken by one; the others key a context of their own from the key's
 // material): every record still matches OpenSSL.

@@ -152,13 +152,17 @@ bool run_record(GcmCtx* c, bool seal, const uint8_t* nonce, size_t nonce_len, co
     if (!ok) stats_of(c, seal).failed.fetch_add(1, std::memory_order_relaxed);
     return ok;
   }
-  engine::AeadParams a;
-  a.nonce = nonce;
-  a.nonce_len = kEngineIvLen;
-  a.aad = aad;
-  a.aad_len = aad_len;
-  a.tag = tag;
-  a.tag_len = kTagLen;
+  const engine::AeadParams a{nonce, kEngineIvLen, aad, aad_len, tag, kTagLen};
+  ProvOpStats& st = stats_of(c, seal);
+  // The context's lane first, inline: a record the engine runs on this
+  // thread takes no other call than the engine's.
+  switch (run_on_lane(c->lane, st, seal, a, in, out, len)) {
+    case LaneResult::kOk: return true;
+    case LaneResult::kFailed: return false;
+    case LaneResult::kRefused:
+      return run_software(st, [&] { return sw_record(c, seal, nonce, kEngineIvLen, aad, aad_len, in, out, len, tag); });
+    case LaneResult::kNotTaken: break;
+  }
   auto reg = [c](engine::Engine* eng, engine::KeyHandle* h) {
     engine::AesKeyMaterial m;
     m.key = c->key;

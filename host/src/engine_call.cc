@@ -283,6 +283,20 @@ bool runs_inline(const engine::Config& cfg, engine::Engine* eng, engine::Op op, 
   return cfg.inline_without_gpu && eng->prefers_run_now(op, in_len) &&
          (!cfg.inline_records_only || (engine::is_aead(op) && in_len < cfg.aes_gpu_min_bytes));
 }
+
+// runs_inline() for AES-GCM records as a length bound: a record runs inline
+// exactly when it is shorter than this. Spelled out from the terms above:
+// prefers_run_now(op, len) is "always" (no GPU, or policy cpu) or, unless the
+// engine's policy is null, len below the engine's aes_gpu_min_bytes; and
+// inline_records_only adds len below the provider's aes_gpu_min_bytes.
+size_t inline_record_limit(const engine::Config& cfg, const engine::Engine* eng) {
+  if (!cfg.inline_without_gpu) return 0;
+  const engine::Config& ec = eng->config();
+  const size_t engine_bound = eng->prefers_run_now()                 ? SIZE_MAX
+                              : ec.policy != engine::Policy::kNull ? size_t{ec.aes_gpu_min_bytes}
+                                                                   : 0;
+  return cfg.inline_records_only ? std::min(engine_bound, size_t{cfg.aes_gpu_min_bytes}) : engine_bound;
+}
 }  // namespace
 
 CallResult call_engine(ProvCtx* pc, ProvOp which, engine::Engine* eng, engine::Op op, engine::KeyHandle key,
@@ -506,28 +520,26 @@ bool run_record_op(ProvCtx* pc, ProvOp which, EngineKeyRef& ref, AeadLaneCache& 
                    FunctionRef<engine::Status(engine::Engine*, engine::KeyHandle*)> reg, engine::Op op,
                    const uint8_t* in, uint8_t* out, size_t len, const engine::AeadParams& aead,
                    FunctionRef<bool()> software) {
-  engine::Engine* eng = pc->engine();
-  if (eng && runs_inline(pc->config, eng, op, len)) {
+  ProvOpStats& st = pc->stats[which];
+  const bool seal = op == engine::Op::kAesGcmSeal;
+  LaneResult r = run_on_lane(cache, st, seal, aead, in, out, len);
+  engine::Engine* eng = nullptr;
+  if (r == LaneResult::kNotTaken && (eng = pc->engine()) && runs_inline(pc->config, eng, op, len)) {
     if (cache.engine != eng || !cache.lane) {
       cache = AeadLaneCache{};
       const engine::KeyHandle h = ref.handle_for(eng, reg);
-      if (h.valid() && eng->aead_lane(h, &cache.lane) == engine::Status::kOk) cache.engine = eng;
-    }
-    if (cache.lane) {
-      engine::Request req;
-      req.op = op;
-      req.in = in;
-      req.in_len = len;
-      req.out = out;
-      req.out_len = len;
-      req.aead = &aead;
-      ProvOpStats& st = pc->stats[which];
-      switch (eng->run_now(cache.lane, req)) {
-        case engine::Status::kOk: st.engine.fetch_add(1, std::memory_order_relaxed); return true;
-        case engine::Status::kCryptoFailure: st.failed.fetch_add(1, std::memory_order_relaxed); return false;
-        default: return run_software(st, software);  // e.g. shut down: not the same refusal again
+      if (h.valid() && eng->aead_lane(h, &cache.lane) == engine::Status::kOk) {
+        cache.engine = eng;
+        cache.inline_below = inline_record_limit(pc->config, eng);
       }
     }
+    if (cache.lane) r = run_on_lane(cache, st, seal, aead, in, out, len);
+  }
+  switch (r) {
+    case LaneResult::kOk: return true;
+    case LaneResult::kFailed: return false;
+    case LaneResult::kRefused: return run_software(st, software);  // e.g. shut down: not the same refusal again
+    case LaneResult::kNotTaken: break;
   }
   return run_private_op(pc, which, ref, reg, op, in, len, out, len, software, &aead);
 }

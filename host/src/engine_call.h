@@ -128,7 +128,34 @@ bool run_private_op(ProvCtx* pc, ProvOp which, EngineKeyRef& ref,
 struct AeadLaneCache {
   engine::Engine* engine = nullptr;  // the lane's engine (another after fork)
   engine::Engine::AeadLane lane;
+  // Records shorter than this run on the lane: what runs_inline() answers
+  // for an AES-GCM record, which depends only on its length once the engine
+  // and the configuration are fixed. 0 while there is no lane.
+  size_t inline_below = 0;
 };
+
+enum class LaneResult {
+  kOk,        // the engine ran the record (counted engine)
+  kFailed,    // it ran and failed: a tag mismatch (counted failed; out wiped)
+  kRefused,   // the engine refused it (shut down): software, not the same refusal again
+  kNotTaken,  // no lane for it: run_record_op decides
+};
+
+// One record on the cache's lane, with no engine lookup: the call a cipher
+// makes per record, inline. kNotTaken without a lane (not made yet), for a
+// record too long to run inline, and in a forked child holding its parent's
+// lane (the engine answers kWrongProcess before touching it; the cache is
+// cleared, and run_record_op finds the child's engine).
+inline LaneResult run_on_lane(AeadLaneCache& cache, ProvOpStats& st, bool seal, const engine::AeadParams& a,
+                              const uint8_t* in, uint8_t* out, size_t len) {
+  if (len >= cache.inline_below) return LaneResult::kNotTaken;
+  switch (cache.engine->run_record_now(cache.lane, seal, a, in, out, len)) {
+    case engine::Status::kOk: st.engine.fetch_add(1, std::memory_order_relaxed); return LaneResult::kOk;
+    case engine::Status::kCryptoFailure: st.failed.fetch_add(1, std::memory_order_relaxed); return LaneResult::kFailed;
+    case engine::Status::kWrongProcess: cache = AeadLaneCache{}; return LaneResult::kNotTaken;
+    default: return LaneResult::kRefused;
+  }
+}
 
 bool run_record_op(ProvCtx* pc, ProvOp which, EngineKeyRef& ref, AeadLaneCache& cache,
                    FunctionRef<engine::Status(engine::Engine*, engine::KeyHandle*)> reg, engine::Op op,

@@ -8,6 +8,9 @@
 #include <openssl/evp.h>
 #include <openssl/rand.h>
 
+#include <sys/wait.h>
+#include <unistd.h>
+
 #include <random>
 #include <string>
 #include <vector>
@@ -304,6 +307,57 @@ TEST_F(Cipher, CopiedAndRekeyedContexts) {
   EXPECT_EQ(stats()["engine"]["keys_live"].get<long>(), keys_before) << "the old key stayed registered";
   EVP_CIPHER_CTX_free(b);
   EXPECT_EQ(stats()["engine"]["keys_live"].get<long>(), keys_before - 1) << "freeing the context freed its key";
+}
+
+// A context whose records ran on its key's lane (the engine's fast path, kept
+// per context) in a parent keeps sealing in a forked child: the lane is the
+// parent engine's, which the child must not use; its records run on the
+// child's own engine, right and counted there.
+TEST_F(Cipher, ForkedChildRecordsRunOnItsOwnEngine) {
+  const Bytes key = random_bytes(16), pt = random_bytes(64), aad = tls13_header(pt.size());
+  EVP_CIPHER_CTX* c = EVP_CIPHER_CTX_new();
+  ASSERT_EQ(EVP_EncryptInit_ex2(c, ours_[0], key.data(), nullptr, nullptr), 1);
+  // One TLS 1.3-shaped record with this IV in this context, its result against the default provider's.
+  auto record = [&](const Bytes& iv) {
+    int n = 0, f = 0;
+    Bytes ct(pt.size()), tag(16);
+    const bool ok = EVP_EncryptInit_ex2(c, nullptr, nullptr, iv.data(), nullptr) == 1 &&
+                    EVP_EncryptUpdate(c, nullptr, &n, aad.data(), static_cast<int>(aad.size())) == 1 &&
+                    EVP_EncryptUpdate(c, ct.data(), &n, pt.data(), static_cast<int>(pt.size())) == 1 &&
+                    EVP_EncryptFinal_ex(c, ct.data() + n, &f) == 1 &&
+                    EVP_CIPHER_CTX_ctrl(c, EVP_CTRL_AEAD_GET_TAG, 16, tag.data()) == 1;
+    const Sealed want = seal(ref_[0], key, iv, aad, pt, false);
+    return ok && want.ok && ct == want.ct && tag == want.tag;
+  };
+  // Seals the child's engine served on its caller's thread (ran_now: a batch of one by the CPU).
+  auto engine_seals = [&] {
+    uint64_t n = 0;
+    const nlohmann::json s = stats();
+    for (const auto& op : s["engine"]["ops"])
+      if (op["op"] == "aes_gcm_seal") n += op["served_by"].value("cpu", uint64_t{0});
+    return n;
+  };
+  const uint64_t before = count("aes_gcm_seal");
+  ASSERT_TRUE(record(random_bytes(12)));
+  ASSERT_TRUE(record(random_bytes(12)));
+  ASSERT_EQ(count("aes_gcm_seal"), before + 2);
+  fflush(nullptr);
+  const pid_t pid = fork();
+  ASSERT_GE(pid, 0);
+  if (pid == 0) {
+    // Child: no gtest assertions, an exit code.
+    const uint64_t child_before = engine_seals();  // a fresh engine: none yet
+    bool ok = true;
+    for (int i = 0; i < 3; ++i) ok = ok && record(random_bytes(12));
+    _exit(!ok ? 1 : count("aes_gcm_seal") != before + 5 ? 2 : engine_seals() != child_before + 3 ? 3 : 0);
+  }
+  int status = 0;
+  ASSERT_EQ(waitpid(pid, &status, 0), pid);
+  ASSERT_TRUE(WIFEXITED(status));
+  EXPECT_EQ(WEXITSTATUS(status), 0) << "1: a wrong record, 2: not counted as gputls's engine, 3: not on the child's engine";
+  EXPECT_TRUE(record(random_bytes(12))) << "and the parent's context still works";
+  EXPECT_EQ(count("aes_gcm_seal"), before + 3);
+  EVP_CIPHER_CTX_free(c);
 }
 
 }  // namespace

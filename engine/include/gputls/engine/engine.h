@@ -91,6 +91,13 @@ class Engine {
   struct AeadLane {
     KeyEntry* entry = nullptr;
     RequestQueue* queue[2] = {};  // kAesGcmSeal, kAesGcmOpen
+    // The CPU backend's function for the key's records and its argument.
+    AeadRecordFn record = nullptr;
+    void* record_state = nullptr;
+    // Records below this size count a kRecordSize fallback, as run_now()
+    // counts them (a GPU would take larger ones); 0 without a GPU or under
+    // policy cpu. Fixed for the engine's life, so found once here.
+    size_t fallback_below = 0;
     explicit operator bool() const { return entry != nullptr; }
   };
   // kOk and *lane set for a live AES key, else the status run_now would give.
@@ -98,6 +105,13 @@ class Engine {
   // run_now() for an AES-GCM seal or open of the lane's key: the same checks
   // of the record, the same result, completion and counters.
   Status run_now(const AeadLane& lane, Request& r);
+  // The same for a caller that needs only the status: one record (a's nonce,
+  // AAD and tag; len bytes from in to out, which may be the same buffer)
+  // with no Request to fill, complete and read back. Same checks, result
+  // (a failed record's output wiped) and counters (ran_now, ran_now_failed,
+  // failed and its error, the record-size fallback); nothing else to signal.
+  Status run_record_now(const AeadLane& lane, bool seal, const AeadParams& a, const uint8_t* in, uint8_t* out,
+                        size_t len);
   // True when run_now is the better choice for a blocking caller: nothing
   // could batch it onto a GPU.
   bool prefers_run_now() const {

@@ -35,6 +35,12 @@ struct AeadParams {
   size_t tag_len = 16;
 };
 
+// One AES-GCM record (a's nonce, AAD and tag; len bytes from in to out) on a
+// backend's state for one key: what Engine::AeadLane calls per record, found
+// once per lane instead of a virtual run_one() and its op switch per record.
+using AeadRecordFn = Status (*)(void* state, bool seal, const AeadParams& a, const uint8_t* in, uint8_t* out,
+                                size_t len);
+
 struct Request {
   // --- set by the caller ---
   Op op = Op::kEcho;
