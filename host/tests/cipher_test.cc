@@ -5,7 +5,9 @@
 // else through its software context.
 #include <gtest/gtest.h>
 #include <openssl/err.h>
+#include <openssl/core_names.h>
 #include <openssl/evp.h>
+#include <openssl/params.h>
 #include <openssl/rand.h>
 
 #include <sys/wait.h>
@@ -307,6 +309,75 @@ TEST_F(Cipher, CopiedAndRekeyedContexts) {
   EXPECT_EQ(stats()["engine"]["keys_live"].get<long>(), keys_before) << "the old key stayed registered";
   EVP_CIPHER_CTX_free(b);
   EXPECT_EQ(stats()["engine"]["keys_live"].get<long>(), keys_before - 1) << "freeing the context freed its key";
+}
+
+// gputls's context parameter handlers (names compared in line, EVP's size_t
+// written without a call) against the default provider's: the same answer
+// to each name libssl and applications use, to other integer shapes of
+// `ivlen`, to names that only share a prefix with a known one (ignored), and
+// to tag reads and writes of several lengths.
+TEST_F(Cipher, ContextParametersAnswerAsTheDefaultProvider) {
+  const Bytes key = random_bytes(16), iv = random_bytes(12), pt = random_bytes(40), aad = random_bytes(7);
+  EVP_CIPHER_CTX* ctx[2] = {EVP_CIPHER_CTX_new(), EVP_CIPHER_CTX_new()};  // gputls, default
+  int n = 0;
+  for (int i = 0; i < 2; ++i) {
+    Bytes ct(pt.size());
+    ASSERT_EQ(EVP_EncryptInit_ex2(ctx[i], i == 0 ? ours_[0] : ref_[0], key.data(), iv.data(), nullptr), 1);
+    ASSERT_EQ(EVP_EncryptUpdate(ctx[i], nullptr, &n, aad.data(), static_cast<int>(aad.size())), 1);
+    ASSERT_EQ(EVP_EncryptUpdate(ctx[i], ct.data(), &n, pt.data(), static_cast<int>(pt.size())), 1);
+    ASSERT_EQ(EVP_EncryptFinal_ex(ctx[i], ct.data() + n, &n), 1);
+  }
+  struct Ask {
+    const char* name;
+    unsigned type;
+    size_t size;
+  };
+  const Ask asks[] = {{"ivlen", OSSL_PARAM_UNSIGNED_INTEGER, sizeof(size_t)},
+                      {"ivlen", OSSL_PARAM_UNSIGNED_INTEGER, sizeof(uint32_t)},
+                      {"ivlen", OSSL_PARAM_INTEGER, sizeof(int)},
+                      {"ivlen", OSSL_PARAM_UNSIGNED_INTEGER, 0},  // no data: the size it would take
+                      {"keylen", OSSL_PARAM_UNSIGNED_INTEGER, sizeof(size_t)},
+                      {"taglen", OSSL_PARAM_UNSIGNED_INTEGER, sizeof(size_t)},
+                      {"tag", OSSL_PARAM_OCTET_STRING, 16},
+                      {"tag", OSSL_PARAM_OCTET_STRING, 12},
+                      {"ivle", OSSL_PARAM_UNSIGNED_INTEGER, sizeof(size_t)},
+                      {"ivlenx", OSSL_PARAM_UNSIGNED_INTEGER, sizeof(size_t)},
+                      {"ta", OSSL_PARAM_OCTET_STRING, 16},
+                      {"tags", OSSL_PARAM_OCTET_STRING, 16},
+                      {"", OSSL_PARAM_OCTET_STRING, 16}};
+  for (const Ask& a : asks) {
+    SCOPED_TRACE(std::string(a.name) + " size " + std::to_string(a.size));
+    uint8_t buf[2][16];
+    OSSL_PARAM p[2][2];
+    int rc[2];
+    for (int i = 0; i < 2; ++i) {
+      std::memset(buf[i], 0xA5, sizeof buf[i]);
+      p[i][0] = OSSL_PARAM_DEFN(a.name, a.type, a.size ? buf[i] : nullptr, a.size);
+      p[i][1] = OSSL_PARAM_construct_end();
+      rc[i] = EVP_CIPHER_CTX_get_params(ctx[i], p[i]);
+      ERR_clear_error();
+    }
+    EXPECT_EQ(rc[0], rc[1]);
+    EXPECT_EQ(p[0][0].return_size, p[1][0].return_size);
+    EXPECT_EQ(0, std::memcmp(buf[0], buf[1], sizeof buf[0]));
+  }
+  // The expected tag on decrypting contexts: accepted at 16 and 12 bytes,
+  // read back by neither (a decrypting context has no tag to give), refused
+  // at 17; a name sharing only a prefix with it is ignored.
+  for (int i = 0; i < 2; ++i) ASSERT_EQ(EVP_DecryptInit_ex2(ctx[i], nullptr, key.data(), iv.data(), nullptr), 1);
+  for (const Ask& a : {Ask{"tag", OSSL_PARAM_OCTET_STRING, 16}, Ask{"tag", OSSL_PARAM_OCTET_STRING, 12},
+                       Ask{"tag", OSSL_PARAM_OCTET_STRING, 17}, Ask{"tagx", OSSL_PARAM_OCTET_STRING, 16}}) {
+    SCOPED_TRACE(std::string("set ") + a.name + " size " + std::to_string(a.size));
+    uint8_t t[17] = {1, 2, 3};
+    int rc[2];
+    for (int i = 0; i < 2; ++i) {
+      OSSL_PARAM p[] = {OSSL_PARAM_DEFN(a.name, a.type, t, a.size), OSSL_PARAM_END};
+      rc[i] = EVP_CIPHER_CTX_set_params(ctx[i], p);
+      ERR_clear_error();
+    }
+    EXPECT_EQ(rc[0], rc[1]);
+  }
+  for (EVP_CIPHER_CTX* c : ctx) EVP_CIPHER_CTX_free(c);
 }
 
 // A context whose records ran on its key's lane (the engine's fast path, kept
