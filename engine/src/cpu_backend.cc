@@ -116,19 +116,25 @@ struct CpuAesKey final : BackendKeyState {
   const AesKeyMaterial* material = nullptr;
 };
 
-// One record of a CpuAesKey (AeadRecordFn): on its working context, or on a
-// context of this call's own when another thread has that one.
-Status aes_record(void* state, bool seal, const AeadParams& a, const uint8_t* in, uint8_t* out, size_t len) {
-  auto& k = *static_cast<CpuAesKey*>(state);
-  if (!k.hot_busy.test_and_set(std::memory_order_acquire)) {
-    const Status s = k.hot.record(seal, a, in, out, len);
-    k.hot_busy.clear(std::memory_order_release);
-    return s;
-  }
+// A record of k while another thread has its working context: on a context
+// of this call's own. Out of line, so the common case below keeps a small
+// frame.
+[[gnu::noinline]] Status aes_record_elsewhere(const CpuAesKey& k, bool seal, const AeadParams& a, const uint8_t* in,
+                                              uint8_t* out, size_t len) {
   ERR_set_mark();  // an allocation may fail and raise
   ProviderGcm::Ctx c = k.gcm->keyed(k.material->key.data(), k.material->key.size());
   const Status s = c ? c.record(seal, a, in, out, len) : Status::kCryptoFailure;
   ERR_pop_to_mark();
+  return s;
+}
+
+// One record of a CpuAesKey (AeadRecordFn): on its working context, or on a
+// context of this call's own when another thread has that one.
+Status aes_record(void* state, bool seal, const AeadParams& a, const uint8_t* in, uint8_t* out, size_t len) {
+  auto& k = *static_cast<CpuAesKey*>(state);
+  if (k.hot_busy.test_and_set(std::memory_order_acquire)) return aes_record_elsewhere(k, seal, a, in, out, len);
+  const Status s = k.hot.record(seal, a, in, out, len);
+  k.hot_busy.clear(std::memory_order_release);
   return s;
 }
 

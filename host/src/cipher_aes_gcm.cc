@@ -589,6 +589,36 @@ bool set_size(OSSL_PARAM* p, size_t v) {
   return OSSL_PARAM_set_size_t(p, v) == 1;
 }
 
+// gcm_get_ctx_params for the names libssl does not ask for per record: 1
+// when answered (or unknown), 0 on an error. Out of line, so the per-record
+// walk below keeps a small frame.
+[[gnu::noinline]] int get_other_param(GcmCtx* c, OSSL_PARAM* p) {
+  if (is(p, OSSL_CIPHER_PARAM_KEYLEN)) {
+    if (!OSSL_PARAM_set_size_t(p, c->keylen)) return 0;
+  } else if (is(p, OSSL_CIPHER_PARAM_AEAD_TAGLEN)) {
+    if (!OSSL_PARAM_set_size_t(p, c->taglen != kUnset ? c->taglen : kTagLen)) return 0;
+  } else if (is(p, OSSL_CIPHER_PARAM_IV) || is(p, OSSL_CIPHER_PARAM_UPDATED_IV)) {
+    if (c->iv_state == IvState::kUninitialised) {
+      raise(PROV_R_INVALID_IV_LENGTH, "no IV is set");
+      return 0;
+    }
+    if (c->ivlen > p->data_size) {
+      raise(PROV_R_INVALID_IV_LENGTH, "the IV does not fit the buffer");
+      return 0;
+    }
+    if (!OSSL_PARAM_set_octet_string(p, c->iv, c->ivlen) && !OSSL_PARAM_set_octet_ptr(p, c->iv, c->ivlen)) return 0;
+  } else if (is(p, OSSL_CIPHER_PARAM_AEAD_TLS1_AAD_PAD)) {
+    if (!OSSL_PARAM_set_size_t(p, kTagLen)) return 0;
+  } else if (is(p, OSSL_CIPHER_PARAM_AEAD_TLS1_GET_IV_GEN)) {
+    if (!p->data || p->data_type != OSSL_PARAM_OCTET_STRING ||
+        !get_iv_gen(c, static_cast<uint8_t*>(p->data), p->data_size)) {
+      raise(PROV_R_FAILED_TO_GET_PARAMETER, "IV generation needs a key and a fixed IV (tlsivfixed)");
+      return 0;
+    }
+  }
+  return 1;
+}
+
 int gcm_get_ctx_params(void* vctx, OSSL_PARAM params[]) {
   auto* c = static_cast<GcmCtx*>(vctx);
   for (OSSL_PARAM* p = params; p && p->key; ++p) {
@@ -602,28 +632,8 @@ int gcm_get_ctx_params(void* vctx, OSSL_PARAM params[]) {
       p->return_size = sz;
     } else if (is(p, OSSL_CIPHER_PARAM_IVLEN)) {  // EVP asks at every init
       if (!set_size(p, c->ivlen)) return 0;
-    } else if (is(p, OSSL_CIPHER_PARAM_KEYLEN)) {
-      if (!OSSL_PARAM_set_size_t(p, c->keylen)) return 0;
-    } else if (is(p, OSSL_CIPHER_PARAM_AEAD_TAGLEN)) {
-      if (!OSSL_PARAM_set_size_t(p, c->taglen != kUnset ? c->taglen : kTagLen)) return 0;
-    } else if (is(p, OSSL_CIPHER_PARAM_IV) || is(p, OSSL_CIPHER_PARAM_UPDATED_IV)) {
-      if (c->iv_state == IvState::kUninitialised) {
-        raise(PROV_R_INVALID_IV_LENGTH, "no IV is set");
-        return 0;
-      }
-      if (c->ivlen > p->data_size) {
-        raise(PROV_R_INVALID_IV_LENGTH, "the IV does not fit the buffer");
-        return 0;
-      }
-      if (!OSSL_PARAM_set_octet_string(p, c->iv, c->ivlen) && !OSSL_PARAM_set_octet_ptr(p, c->iv, c->ivlen)) return 0;
-    } else if (is(p, OSSL_CIPHER_PARAM_AEAD_TLS1_AAD_PAD)) {
-      if (!OSSL_PARAM_set_size_t(p, kTagLen)) return 0;
-    } else if (is(p, OSSL_CIPHER_PARAM_AEAD_TLS1_GET_IV_GEN)) {
-      if (!p->data || p->data_type != OSSL_PARAM_OCTET_STRING ||
-          !get_iv_gen(c, static_cast<uint8_t*>(p->data), p->data_size)) {
-        raise(PROV_R_FAILED_TO_GET_PARAMETER, "IV generation needs a key and a fixed IV (tlsivfixed)");
-        return 0;
-      }
+    } else if (!get_other_param(c, p)) {
+      return 0;
     }
   }
   return 1;
