@@ -386,7 +386,8 @@ Status Engine::aead_lane(KeyHandle key, AeadLane* lane) {
   const AeadRecordFn record = s == Status::kOk ? cpu_->aead_record_fn(*entry, &state) : nullptr;
   if (s == Status::kOk && !record) s = Status::kUnsupported;
   const bool gpu_would_take = !devices_.empty() && config_.policy != Policy::kCpu;  // run_admitted_now's test
-  if (s == Status::kOk) *lane = AeadLane{entry, {seal, open}, record, state, gpu_would_take ? config_.aes_gpu_min_bytes : 0};
+  if (s == Status::kOk)
+    *lane = AeadLane{entry, {seal, open}, record, state, gpu_would_take ? size_t{config_.aes_gpu_min_bytes} : 0};
   keys_->release(key);  // the caller's registration keeps the entry alive
   return s;
 }

@@ -425,7 +425,8 @@ TEST_F(Cipher, ForkedChildRecordsRunOnItsOwnEngine) {
   int status = 0;
   ASSERT_EQ(waitpid(pid, &status, 0), pid);
   ASSERT_TRUE(WIFEXITED(status));
-  EXPECT_EQ(WEXITSTATUS(status), 0) << "1: a wrong record, 2: not counted as gputls's engine, 3: not on the child's engine";
+  EXPECT_EQ(WEXITSTATUS(status), 0)
+      << "1: a wrong record, 2: not counted as gputls's engine, 3: not on the child's engine";
   EXPECT_TRUE(record(random_bytes(12))) << "and the parent's context still works";
   EXPECT_EQ(count("aes_gcm_seal"), before + 3);
   EVP_CIPHER_CTX_free(c);
