@@ -306,7 +306,10 @@ void TcpStack::input_tcb(Tcb& t, const MacAddr& src_mac, const TcpView& seg, uin
       input_no_tcb(src_mac, ip, seg, now_us);  // the new incarnation's sender
     } else if (seg.flags & kTcpFin || seg.payload_len) {
       send_ack(t);  // our last ACK was lost: the peer resent its FIN
-      start_time_wait_clock(t, now_us);
+      // Restart only for the FIN itself (RFC 9293 3.10.7.4: its sequence
+      // number ends at rcv_nxt), so a blind sender cannot hold the TCB.
+      if ((seg.flags & kTcpFin) && seg.seq + uint32_t(seg.payload_len) + 1 == t.rcv_nxt)
+        t.time_wait_at = now_us + cfg_.time_wait_us;
     }
     return;
   }

@@ -208,21 +208,23 @@ void TcpStack::trim_time_wait_order() {
   while (!time_wait_order_.empty()) {
     const TimeWaitEntry& e = time_wait_order_.front();
     const Tcb& t = tcbs_[e.slot];
-    if (t.gen == e.gen && t.state == TcpState::kTimeWait && t.time_wait_at == e.at) return;
+    if (t.gen == e.gen && t.state == TcpState::kTimeWait) return;
     time_wait_order_.pop_front();
   }
-}
-
-void TcpStack::start_time_wait_clock(Tcb& t, uint64_t now_us) {
-  t.time_wait_at = now_us + cfg_.time_wait_us;
-  time_wait_order_.push_back(TimeWaitEntry{uint32_t(&t - tcbs_.data()), t.gen, t.time_wait_at});
 }
 
 void TcpStack::expire_time_wait(uint64_t now_us) {
   for (trim_time_wait_order(); !time_wait_order_.empty() && time_wait_order_.front().at <= now_us;
        trim_time_wait_order()) {
-    Tcb& t = tcbs_[time_wait_order_.front().slot];
+    const TimeWaitEntry e = time_wait_order_.front();
     time_wait_order_.pop_front();
+    Tcb& t = tcbs_[e.slot];
+    if (t.time_wait_at > e.at) {
+      // Restarted by a retransmitted FIN: to the back, which keeps the queue
+      // in expiry order (every entry's time is at most now + time_wait_us).
+      time_wait_order_.push_back(TimeWaitEntry{e.slot, e.gen, t.time_wait_at});
+      continue;
+    }
     release(t, CloseReason::kNormal);
   }
 }
@@ -323,7 +325,8 @@ void TcpStack::enter_time_wait(Tcb& t, uint64_t now_us) {
   t.rto_at = 0;
   t.persist_at = 0;
   t.timer_at = 0;  // its timer entries are stale now: the TIME_WAIT queue times it
-  start_time_wait_clock(t, now_us);
+  t.time_wait_at = now_us + cfg_.time_wait_us;
+  time_wait_order_.push_back(TimeWaitEntry{uint32_t(&t - tcbs_.data()), t.gen, t.time_wait_at});
   if (stats_.tcp_time_wait.get() > cfg_.effective_max_time_wait()) recycle_time_wait();
   if (was_open) {
     stats_.tcp_conns_active.sub();

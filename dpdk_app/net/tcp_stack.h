@@ -72,6 +72,9 @@ class TcpStack {
   void release_memory(uint64_t bytes) { pool_.unreserve(bytes); }
 
   const TcpConfig& config() const { return cfg_; }
+  // Entries in the TIME_WAIT queue (at most one per TIME_WAIT TCB, plus
+  // stale ones not yet at its front): for tests.
+  size_t time_wait_queue_size() const { return time_wait_order_.size(); }
   size_t connections() const { return by_key_.size(); }
   const Tcb* tcb(ConnId c) const { return valid(c) ? &tcbs_[c.slot] : nullptr; }
 
@@ -110,9 +113,8 @@ class TcpStack {
   bool recycle_time_wait();
   // Drops the oldest entries of time_wait_order_ that are stale.
   void trim_time_wait_order();
-  // (Re)starts t's TIME_WAIT clock: now_us + time_wait_us.
-  void start_time_wait_clock(Tcb& t, uint64_t now_us);
-  // Releases the TIME_WAIT TCBs whose time is up.
+  // Releases the TIME_WAIT TCBs whose time is up (a restarted one goes to
+  // the back of the queue instead).
   void expire_time_wait(uint64_t now_us);
   // A slot for a new connection from rip: false (and the drop counted) when
   // the source is at its limit or no slot is left even after recycling.
@@ -135,10 +137,12 @@ class TcpStack {
   std::vector<uint32_t> free_slots_;
   FlowTable by_key_;  // flow key -> slot
   // TIME_WAIT TCBs in expiry order (time_wait_us is the same for all and the
-  // clock only moves forward), oldest first: they expire from the front and
-  // are recycled from it under pressure, and never enter the timer wheel, which
-  // under a high connection rate they would fill. An entry is stale (skipped)
-  // once its TCB left TIME_WAIT or had its TIME_WAIT restarted (a new entry).
+  // clock only moves forward), oldest first, one entry each: they expire from
+  // the front and are recycled from it under pressure, and never enter the
+  // timer wheel, which under a high connection rate they would fill. An entry
+  // is stale (skipped) once its TCB left TIME_WAIT; a TIME_WAIT restarted by
+  // a retransmitted FIN keeps its entry, moved to the back when it comes due
+  // (a new entry per FIN would let a peer grow the queue at its packet rate).
   struct TimeWaitEntry {
     uint32_t slot, gen;
     uint64_t at;

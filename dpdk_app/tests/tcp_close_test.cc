@@ -92,6 +92,31 @@ TEST(TcpClose, TimeWaitRestartsOnARetransmittedFin) {
   EXPECT_EQ(p.stack.tcp().connections(), 0u);
 }
 
+// A peer resending its FIN at its packet rate restarts TIME_WAIT each time
+// but adds nothing to the queue that times it (one entry per TCB); a FIN whose
+// sequence number is not the one TIME_WAIT acknowledged is answered and does
+// not extend it.
+TEST(TcpClose, RetransmittedFinsKeepOneTimeWaitEntry) {
+  TcpConfig cfg;
+  cfg.time_wait_us = 1'000'000;
+  SimPeer p(cfg);
+  uint32_t s0 = open(p);
+  p.stack.tcp().close(p.recorder.last);
+  p.stack.poll(p.now_us);
+  p.take_segments();
+  p.send(40000, 1001, s0 + 1, kTcpAck | kTcpFin);
+  ASSERT_EQ(p.stats.tcp_time_wait.get(), 1u);
+  p.take_segments();
+  for (int i = 0; i < 10000; ++i) p.send(40000, 1001, s0 + 1, kTcpAck | kTcpFin);
+  EXPECT_EQ(p.stack.tcp().time_wait_queue_size(), 1u);
+  EXPECT_EQ(p.take_segments().size(), 10000u);  // each answered with an ACK
+  p.advance_us(900'000);
+  for (int i = 0; i < 100; ++i) p.send(40000, 5000, s0 + 1, kTcpAck | kTcpFin);  // not the FIN TIME_WAIT acked
+  p.advance_us(200'000);
+  EXPECT_EQ(p.stats.tcp_time_wait.get(), 0u) << "a FIN out of sequence extended TIME_WAIT";
+  EXPECT_EQ(p.stack.tcp().time_wait_queue_size(), 0u);
+}
+
 TEST(TcpClose, SimultaneousClose) {
   TcpConfig cfg;
   cfg.time_wait_us = 1'000'000;
