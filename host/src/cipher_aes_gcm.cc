@@ -628,7 +628,7 @@ int gcm_get_ctx_params(void* vctx, OSSL_PARAM params[]) {
         raise(PROV_R_INVALID_TAG, "the tag is read after final, when encrypting, 1 to 16 bytes");
         return 0;
       }
-      copy_tag(p->data, c->tag, sz);
+      if (p->data) copy_tag(p->data, c->tag, sz);  // no buffer: the size alone, as OSSL_PARAM_set_octet_string
       p->return_size = sz;
     } else if (is(p, OSSL_CIPHER_PARAM_IVLEN)) {  // EVP asks at every init
       if (!set_size(p, c->ivlen)) return 0;

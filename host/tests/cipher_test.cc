@@ -361,6 +361,15 @@ TEST_F(Cipher, ContextParametersAnswerAsTheDefaultProvider) {
     EXPECT_EQ(p[0][0].return_size, p[1][0].return_size);
     EXPECT_EQ(0, std::memcmp(buf[0], buf[1], sizeof buf[0]));
   }
+  // The tag asked with a size and no buffer: the size alone, no copy (a
+  // caller sizing its buffer first); gputls copied to the null pointer.
+  for (int i = 0; i < 2; ++i) {
+    SCOPED_TRACE(i == 0 ? "gputls" : "default");
+    OSSL_PARAM p[] = {OSSL_PARAM_DEFN("tag", OSSL_PARAM_OCTET_STRING, nullptr, 16), OSSL_PARAM_END};
+    EXPECT_EQ(EVP_CIPHER_CTX_get_params(ctx[i], p), 1);
+    EXPECT_EQ(p[0].return_size, 16u);
+    ERR_clear_error();
+  }
   // The expected tag on decrypting contexts: accepted at 16 and 12 bytes,
   // read back by neither (a decrypting context has no tag to give), refused
   // at 17; a name sharing only a prefix with it is ignored.
