@@ -16,7 +16,8 @@ build=${1:-build/host}
 export APPLIANCE="$root/$build/dpdk_app/port/gputls-appliance"
 # APPLIANCE_BEFORE=path/to/an/older/gputls-appliance: each round also runs it
 # (same loads, alternating), and the JSON compares its per-packet cycles with
-# this build's: a change's before and after in one run.
+# this build's: a change's before and after in one run (APPLIANCE_BEFORE_LABEL,
+# e.g. the commit it was built from, is recorded with it).
 APPLIANCE_AFTER=$APPLIANCE
 export APPLIANCE_BEFORE=${APPLIANCE_BEFORE:-}
 [ -z "$APPLIANCE_BEFORE" ] || [ -x "$APPLIANCE_BEFORE" ] || { echo "APPLIANCE_BEFORE=$APPLIANCE_BEFORE is not executable"; exit 1; }
@@ -117,6 +118,7 @@ if any(r["server"] == "appliance_before" for r in runs):
     _, bcyc, bstack = fast_path("appliance_before")
     doc["before_after"] = {
       "before_binary": os.environ.get("APPLIANCE_BEFORE", ""),
+      "before_label": os.environ.get("APPLIANCE_BEFORE_LABEL", ""),  # e.g. the commit it was built from
       "stack_cycles_per_packet": {"before_median": statistics.median(bstack), "after_median": statistics.median(stack_cyc),
                                   "before_rounds": bstack, "after_rounds": stack_cyc},
       "cycles_per_packet": {"before_median": statistics.median(bcyc), "after_median": statistics.median(cyc)},
