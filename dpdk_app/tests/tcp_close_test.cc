@@ -69,18 +69,30 @@ TEST(TcpClose, ActiveCloseWithDataThenTimeWait) {
   EXPECT_EQ(p.stack.tcp().connections(), 0u);
 }
 
-// TIME_WAIT lasts time_wait_us from its start, and from each retransmitted
-// FIN the peer sends (RFC 9293 3.10.7.4): the queue that times it keeps the
-// restarted deadline, not the first.
-TEST(TcpClose, TimeWaitRestartsOnARetransmittedFin) {
-  TcpConfig cfg;
-  cfg.time_wait_us = 1'000'000;
-  SimPeer p(cfg);
+namespace {
+// A connection we close whose peer ACKs our FIN and sends its own: TIME_WAIT
+// (1 s) from now. Returns our initial sequence number.
+uint32_t close_into_time_wait(SimPeer& p) {
   uint32_t s0 = open(p);
   p.stack.tcp().close(p.recorder.last);
   p.stack.poll(p.now_us);
   p.take_segments();
-  p.send(40000, 1001, s0 + 1, kTcpAck | kTcpFin);  // ACKs our FIN and sends its own
+  p.send(40000, 1001, s0 + 1, kTcpAck | kTcpFin);
+  return s0;
+}
+TcpConfig one_second_time_wait() {
+  TcpConfig cfg;
+  cfg.time_wait_us = 1'000'000;
+  return cfg;
+}
+}  // namespace
+
+// TIME_WAIT lasts time_wait_us from its start, and from each retransmitted
+// FIN the peer sends (RFC 9293 3.10.7.4): the queue that times it keeps the
+// restarted deadline, not the first.
+TEST(TcpClose, TimeWaitRestartsOnARetransmittedFin) {
+  SimPeer p(one_second_time_wait());
+  const uint32_t s0 = close_into_time_wait(p);
   ASSERT_EQ(p.stats.tcp_time_wait.get(), 1u);
   p.advance_us(900'000);
   EXPECT_EQ(p.stats.tcp_time_wait.get(), 1u);  // not before its time
@@ -97,14 +109,8 @@ TEST(TcpClose, TimeWaitRestartsOnARetransmittedFin) {
 // sequence number is not the one TIME_WAIT acknowledged is answered and does
 // not extend it.
 TEST(TcpClose, RetransmittedFinsKeepOneTimeWaitEntry) {
-  TcpConfig cfg;
-  cfg.time_wait_us = 1'000'000;
-  SimPeer p(cfg);
-  uint32_t s0 = open(p);
-  p.stack.tcp().close(p.recorder.last);
-  p.stack.poll(p.now_us);
-  p.take_segments();
-  p.send(40000, 1001, s0 + 1, kTcpAck | kTcpFin);
+  SimPeer p(one_second_time_wait());
+  const uint32_t s0 = close_into_time_wait(p);
   ASSERT_EQ(p.stats.tcp_time_wait.get(), 1u);
   p.take_segments();
   for (int i = 0; i < 10000; ++i) p.send(40000, 1001, s0 + 1, kTcpAck | kTcpFin);
