@@ -220,8 +220,10 @@ void TcpStack::expire_time_wait(uint64_t now_us) {
     time_wait_order_.pop_front();
     Tcb& t = tcbs_[e.slot];
     if (t.time_wait_at > e.at) {
-      // Restarted by a retransmitted FIN: to the back, which keeps the queue
-      // in expiry order (every entry's time is at most now + time_wait_us).
+      // Restarted by a retransmitted FIN: to the back. Entries queued since
+      // the restart may be due later than it, so it can expire late (by at
+      // most the time since its restart), never early; the queue keeps one
+      // entry per TCB whatever the peer sends.
       time_wait_order_.push_back(TimeWaitEntry{e.slot, e.gen, t.time_wait_at});
       continue;
     }
