@@ -360,8 +360,10 @@ Status Engine::submit(Request& r) {
   q->stats().submitted.fetch_add(1, std::memory_order_relaxed);
   queued_.fetch_add(1);
   // Wake a flusher for a full batch, or for a first request when it sleeps
-  // with nothing to time (otherwise it is already timing an earlier deadline).
-  if (!flushers_.empty() && (depth >= q->flush_at() || flusher_idle_.load())) wake_flusher();
+  // with nothing to time (otherwise it is already timing an earlier deadline:
+  // a kick then only makes it look and sleep again, and costs this caller a
+  // futex wake per request).
+  if (!flushers_.empty() && (depth >= q->flush_at() || flushers_untimed_.load() != 0)) wake_flusher();
   return Status::kOk;
 }
 
@@ -757,13 +759,15 @@ void Engine::flusher_loop() {
     lock.lock();
     if (flusher_stop_) break;
     if (launched || flusher_kick_) continue;
-    // Sleep until the earliest deadline, or until kicked. flusher_idle_ and
-    // queued_ are a Dekker pair with submit(): either we see its request or
-    // it sees us idle and kicks.
-    flusher_idle_.store(true);
+    // Sleep until the earliest deadline, or until kicked. flushers_untimed_
+    // and queued_ are a Dekker pair with submit(): either we see its request
+    // (and time its deadline) or it sees us untimed and kicks.
+    flushers_untimed_.fetch_add(1);
     if (queued_.load() == 0) {
       flusher_cv_.wait(lock, [this] { return flusher_kick_ || flusher_stop_; });
+      flushers_untimed_.fetch_sub(1);
     } else {
+      flushers_untimed_.fetch_sub(1);
       uint64_t earliest = UINT64_MAX;
       const size_t n = queue_count_.load(std::memory_order_acquire);
       for (size_t i = 0; i < n; ++i) {
@@ -778,7 +782,6 @@ void Engine::flusher_loop() {
                                [this] { return flusher_kick_ || flusher_stop_; });
       }
     }
-    flusher_idle_.store(false);
   }
 }
 

@@ -216,7 +216,10 @@ class Engine {
   std::condition_variable& flusher_cv_ = sync_->flusher_cv;
   bool flusher_stop_ = false;
   bool flusher_kick_ = false;
-  std::atomic<bool> flusher_idle_{false};
+  // Flushers asleep with nothing queued: only they need a submit()'s kick.
+  // A flusher timing a deadline wakes by itself, no later than any request
+  // queued after it went to sleep needs (deadlines only get later).
+  std::atomic<uint32_t> flushers_untimed_{0};
   std::vector<std::thread> flushers_;
 
   std::mutex& drain_mu_ = sync_->drain_mu;
