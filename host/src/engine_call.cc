@@ -27,9 +27,64 @@ void release_call(Call* c);
 
 std::atomic<long> g_wait_fds_live{0};
 
+// Quiet eventfds kept for the next connection that pauses: making one and
+// closing it per connection were two system calls (eventfd2, close) on the
+// server's thread per handshake. At most kFdPoolMax are kept; they count
+// against the descriptor bound like those in use. A forked child closes its
+// copies (they share their counters with the parent's).
+constexpr size_t kFdPoolMax = 64;
+
+class FdPool {
+ public:
+  FdPool() {
+    pthread_atfork([] { pool().mu_.lock(); }, [] { pool().mu_.unlock(); },
+                   [] {
+                     FdPool& p = pool();
+                     for (int fd : p.fds_) close(fd);
+                     p.fds_.clear();
+                     p.size_.store(0, std::memory_order_relaxed);
+                     p.mu_.unlock();
+                   });
+  }
+  ~FdPool() {
+    for (int fd : fds_) close(fd);
+  }
+  static FdPool& pool() {
+    static FdPool p;
+    return p;
+  }
+  // A quiet eventfd, or -1 when none is kept.
+  int take() {
+    if (size_.load(std::memory_order_relaxed) == 0) return -1;
+    std::lock_guard<std::mutex> lock(mu_);
+    if (fds_.empty()) return -1;
+    const int fd = fds_.back();
+    fds_.pop_back();
+    size_.store(static_cast<long>(fds_.size()), std::memory_order_relaxed);
+    return fd;
+  }
+  // Keeps a quiet fd; false (the caller closes it) when the pool is full.
+  bool put(int fd) {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (fds_.size() >= kFdPoolMax) return false;
+    fds_.push_back(fd);
+    size_.store(static_cast<long>(fds_.size()), std::memory_order_relaxed);
+    return true;
+  }
+  long size() const { return size_.load(std::memory_order_relaxed); }
+
+ private:
+  std::mutex mu_;
+  std::vector<int> fds_;
+  std::atomic<long> size_{0};
+};
+
 struct WaitFd {
   int fd;
   std::atomic<int> refs{1};
+  // The wait ctx was freed while its job was paused: the fd may be left
+  // readable (by the engine, or by wait_for_room) and is drained before reuse.
+  bool abandoned = false;
   // The request the paused job waits for, holding the job's reference to it.
   // Set and cleared on the application's thread only (by the job around its
   // pause, and by the wait ctx's cleanup), never by the engine.
@@ -37,9 +92,15 @@ struct WaitFd {
   // What the paused job was building (AbandonGuard), freed if it never resumes.
   void (*abandon_free)(void*) = nullptr;
   void* abandon_obj = nullptr;
+  bool paused = false;  // the job is paused on fd (set and cleared by the job)
   void release() {
     if (refs.fetch_sub(1) == 1) {
-      close(fd);
+      // Every reference is gone, the engine's too: nothing writes fd any
+      // more. A job that ran to its end left it quiet (it reads each
+      // completion); an abandoned one may not have.
+      uint64_t count;
+      if (abandoned) (void)!read(fd, &count, sizeof count);
+      if (!FdPool::pool().put(fd)) close(fd);
       g_wait_fds_live.fetch_sub(1, std::memory_order_relaxed);
       delete this;
     }
@@ -57,6 +118,7 @@ void wait_fd_cleanup(ASYNC_WAIT_CTX*, const void*, OSSL_ASYNC_FD, void* custom) 
   // reference to the request.
   Call* c = w->paused_call;
   w->paused_call = nullptr;
+  if (w->paused) w->abandoned = true;
   if (w->abandon_free) w->abandon_free(w->abandon_obj);
   w->abandon_free = nullptr;
   if (c) release_call(c);
@@ -101,12 +163,14 @@ WaitFd* wait_fd_for(ASYNC_WAIT_CTX* wctx) {
   void* custom = nullptr;
   if (ASYNC_WAIT_CTX_get_fd(wctx, &kWaitKey, &fd, &custom) == 1 && custom) return static_cast<WaitFd*>(custom);
   // A slot is taken before the descriptor is made, so threads making theirs
-  // at once cannot pass the bound together.
-  if (!wait_fd_allowed(g_wait_fds_live.fetch_add(1, std::memory_order_relaxed))) {
+  // at once cannot pass the bound together; kept descriptors count too.
+  const long live = g_wait_fds_live.fetch_add(1, std::memory_order_relaxed);
+  int efd = FdPool::pool().take();
+  if (efd < 0 && !wait_fd_allowed(live + FdPool::pool().size())) {
     g_wait_fds_live.fetch_sub(1, std::memory_order_relaxed);
     return nullptr;
   }
-  int efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+  if (efd < 0) efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
   if (efd < 0) {
     g_wait_fds_live.fetch_sub(1, std::memory_order_relaxed);
     return nullptr;
@@ -166,7 +230,9 @@ void pause_job_on(WaitFd* w, Call* c) {
   w->abandon_free = guard ? guard->free_fn : nullptr;
   w->abandon_obj = guard ? guard->obj : nullptr;
   guard_set(nullptr);  // the application's own code runs on this thread now
+  w->paused = true;
   ASYNC_pause_job();   // libssl returns SSL_ERROR_WANT_ASYNC; we resume when the fd is readable
+  w->paused = false;
   guard_set(guard);
   w->abandon_free = nullptr;
   w->paused_call = nullptr;
@@ -208,6 +274,7 @@ AbandonGuard* AbandonGuard::current() { return guard_get(); }
 void AbandonGuard::set_current(AbandonGuard* g) { guard_set(g); }
 
 long wait_fds_live() { return g_wait_fds_live.load(std::memory_order_relaxed); }
+long wait_fds_kept() { return FdPool::pool().size(); }
 
 namespace {
 // Operations running in software on their caller's thread because the engine

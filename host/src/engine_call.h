@@ -65,6 +65,10 @@ long engine_calls_alive();
 // RLIMIT_NOFILE); reported in the stats.
 long wait_fds_live();
 
+// Quiet eventfds kept for reuse by later connections (at most 64); reported
+// in the stats.
+long wait_fds_kept();
+
 // The most operations the provider ever ran in software at once because the
 // engine was busy (bounded by Config::busy_software_max while waiting for
 // room can help); reported in the stats.

@@ -104,6 +104,7 @@ int get_params(void* provctx, OSSL_PARAM params[]) {
                      ", \"engine\": " + (need_engine() ? eng->stats_json() : std::string("null")) +
                      ", \"calls_alive\": " + std::to_string(engine_calls_alive()) +
                      ", \"wait_fds_live\": " + std::to_string(wait_fds_live()) +
+                     ", \"wait_fds_kept\": " + std::to_string(wait_fds_kept()) +
                      ", \"busy_software_peak\": " + std::to_string(busy_software_peak()) + "}";
     if (!OSSL_PARAM_set_utf8_string(p, js.c_str())) return 0;
   }
