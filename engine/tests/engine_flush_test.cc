@@ -43,6 +43,35 @@ TEST(EngineFlush, DeadlineFlushesASingleRequest) {
   EXPECT_EQ(st->counts().batch_hist[0], 1u);
 }
 
+// A request queued while the flusher times an earlier request's deadline
+// does not kick it (submit() only kicks a flusher asleep with nothing
+// queued): it goes out with the earlier one, at that deadline, not later.
+TEST(EngineFlush, RequestQueuedDuringADeadlineWaitLeavesAtThatDeadline) {
+  Config c = cpu_config();
+  c.batch_size = 64;
+  c.deadline_us = 50'000;
+  auto eng = make_engine(c);
+  Bytes in1 = random_bytes(16), out1(16), in2 = random_bytes(16), out2(16);
+  Request r1, r2;
+  prepare(r1, Op::kEcho, {}, in1.data(), 16, out1.data(), 16);
+  prepare(r2, Op::kEcho, {}, in2.data(), 16, out2.data(), 16);
+  const auto t0 = std::chrono::steady_clock::now();
+  ASSERT_EQ(eng->submit(r1), Status::kOk);
+  std::this_thread::sleep_for(10ms);
+  ASSERT_EQ(eng->submit(r2), Status::kOk);
+  ASSERT_TRUE(done_within(r1, 10s));
+  ASSERT_TRUE(done_within(r2, 10s));
+  EXPECT_EQ(out1, in1);
+  EXPECT_EQ(out2, in2);
+  // r2 did not make the flusher send r1 early: r1 waited out its deadline
+  // and r2 left with it (or, on a flusher preempted past r2's own deadline,
+  // right after).
+  EXPECT_GE(std::chrono::steady_clock::now() - t0, 50ms);
+  const OpStats* st = eng->op_stats(Op::kEcho, 0);
+  EXPECT_GE(st->queue_wait.max_ns.load(), 50'000'000u);
+  EXPECT_LE(st->counts().batches, 2u);
+}
+
 TEST(EngineFlush, FullBatchFlushesBeforeDeadline) {
   Config c = cpu_config();
   c.batch_size = 8;

@@ -164,12 +164,12 @@ WaitFd* wait_fd_for(ASYNC_WAIT_CTX* wctx) {
   if (ASYNC_WAIT_CTX_get_fd(wctx, &kWaitKey, &fd, &custom) == 1 && custom) return static_cast<WaitFd*>(custom);
   // A slot is taken before the descriptor is made, so threads making theirs
   // at once cannot pass the bound together; kept descriptors count too.
-  const long live = g_wait_fds_live.fetch_add(1, std::memory_order_relaxed);
-  int efd = FdPool::pool().take();
-  if (efd < 0 && !wait_fd_allowed(live + FdPool::pool().size())) {
+  // A kept one is taken under the same bound on those in use.
+  if (!wait_fd_allowed(g_wait_fds_live.fetch_add(1, std::memory_order_relaxed) + FdPool::pool().size())) {
     g_wait_fds_live.fetch_sub(1, std::memory_order_relaxed);
     return nullptr;
   }
+  int efd = FdPool::pool().take();
   if (efd < 0) efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
   if (efd < 0) {
     g_wait_fds_live.fetch_sub(1, std::memory_order_relaxed);
