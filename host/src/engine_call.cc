@@ -13,6 +13,7 @@
 #include <chrono>
 #include <cstring>
 #include <thread>
+#include <type_traits>
 #include <vector>
 
 namespace gputls::host {
@@ -34,50 +35,69 @@ std::atomic<long> g_wait_fds_live{0};
 // copies (they share their counters with the parent's).
 constexpr size_t kFdPoolMax = 64;
 
+// Trivially destructible, with no destructor of its own: a WaitFd's last
+// release can come after static destructors ran (the engine completing its
+// last requests when OpenSSL's exit handler shuts it down), and must find
+// the pool usable. The DSO's destructor below closes what it holds and
+// closes any fd put back after that.
 class FdPool {
  public:
-  FdPool() {
-    pthread_atfork([] { pool().mu_.lock(); }, [] { pool().mu_.unlock(); },
-                   [] {
-                     FdPool& p = pool();
-                     for (int fd : p.fds_) close(fd);
-                     p.fds_.clear();
-                     p.size_.store(0, std::memory_order_relaxed);
-                     p.mu_.unlock();
-                   });
-  }
-  ~FdPool() {
-    for (int fd : fds_) close(fd);
-  }
-  static FdPool& pool() {
-    static FdPool p;
-    return p;
-  }
   // A quiet eventfd, or -1 when none is kept.
   int take() {
-    if (size_.load(std::memory_order_relaxed) == 0) return -1;
+    if (n_.load(std::memory_order_relaxed) == 0) return -1;
     std::lock_guard<std::mutex> lock(mu_);
-    if (fds_.empty()) return -1;
-    const int fd = fds_.back();
-    fds_.pop_back();
-    size_.store(static_cast<long>(fds_.size()), std::memory_order_relaxed);
-    return fd;
+    long n = n_.load(std::memory_order_relaxed);
+    if (n == 0) return -1;
+    n_.store(n - 1, std::memory_order_relaxed);
+    return fds_[n - 1];
   }
-  // Keeps a quiet fd; false (the caller closes it) when the pool is full.
+  // Keeps a quiet fd; false (the caller closes it) when the pool is full or
+  // gone.
   bool put(int fd) {
     std::lock_guard<std::mutex> lock(mu_);
-    if (fds_.size() >= kFdPoolMax) return false;
-    fds_.push_back(fd);
-    size_.store(static_cast<long>(fds_.size()), std::memory_order_relaxed);
+    const long n = n_.load(std::memory_order_relaxed);
+    if (closed_ || n >= static_cast<long>(kFdPoolMax)) return false;
+    fds_[n] = fd;
+    n_.store(n + 1, std::memory_order_relaxed);
     return true;
   }
-  long size() const { return size_.load(std::memory_order_relaxed); }
+  long size() const { return n_.load(std::memory_order_relaxed); }
+  void lock() { mu_.lock(); }
+  void unlock() { mu_.unlock(); }
+  // Under lock(): closes every kept fd; with `for_good`, later puts are refused.
+  void close_all_locked(bool for_good) {
+    for (long i = 0; i < n_.load(std::memory_order_relaxed); ++i) close(fds_[i]);
+    n_.store(0, std::memory_order_relaxed);
+    closed_ = closed_ || for_good;
+  }
 
  private:
   std::mutex mu_;
-  std::vector<int> fds_;
-  std::atomic<long> size_{0};
+  int fds_[kFdPoolMax] = {};
+  std::atomic<long> n_{0};
+  bool closed_ = false;
 };
+static_assert(std::is_trivially_destructible_v<FdPool>, "released fds may arrive after static destruction");
+
+constinit FdPool g_fd_pool;  // constant-initialized: usable from any constructor or thread
+
+// A forked child closes its copies: they share their counters with the
+// parent's descriptors. The pool is locked across fork so the child's copy
+// is consistent.
+[[gnu::constructor]] void fd_pool_register_atfork() {
+  pthread_atfork([] { g_fd_pool.lock(); }, [] { g_fd_pool.unlock(); },
+                 [] {
+                   g_fd_pool.close_all_locked(false);
+                   g_fd_pool.unlock();
+                 });
+}
+
+// gputls.so unloaded (or the process exiting): the kept fds are closed.
+[[gnu::destructor]] void fd_pool_close() {
+  g_fd_pool.lock();
+  g_fd_pool.close_all_locked(true);
+  g_fd_pool.unlock();
+}
 
 struct WaitFd {
   int fd;
@@ -100,7 +120,7 @@ struct WaitFd {
       // completion); an abandoned one may not have.
       uint64_t count;
       if (abandoned) (void)!read(fd, &count, sizeof count);
-      if (!FdPool::pool().put(fd)) close(fd);
+      if (!g_fd_pool.put(fd)) close(fd);
       g_wait_fds_live.fetch_sub(1, std::memory_order_relaxed);
       delete this;
     }
@@ -165,11 +185,11 @@ WaitFd* wait_fd_for(ASYNC_WAIT_CTX* wctx) {
   // A slot is taken before the descriptor is made, so threads making theirs
   // at once cannot pass the bound together; kept descriptors count too.
   // A kept one is taken under the same bound on those in use.
-  if (!wait_fd_allowed(g_wait_fds_live.fetch_add(1, std::memory_order_relaxed) + FdPool::pool().size())) {
+  if (!wait_fd_allowed(g_wait_fds_live.fetch_add(1, std::memory_order_relaxed) + g_fd_pool.size())) {
     g_wait_fds_live.fetch_sub(1, std::memory_order_relaxed);
     return nullptr;
   }
-  int efd = FdPool::pool().take();
+  int efd = g_fd_pool.take();
   if (efd < 0) efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
   if (efd < 0) {
     g_wait_fds_live.fetch_sub(1, std::memory_order_relaxed);
@@ -274,7 +294,7 @@ AbandonGuard* AbandonGuard::current() { return guard_get(); }
 void AbandonGuard::set_current(AbandonGuard* g) { guard_set(g); }
 
 long wait_fds_live() { return g_wait_fds_live.load(std::memory_order_relaxed); }
-long wait_fds_kept() { return FdPool::pool().size(); }
+long wait_fds_kept() { return g_fd_pool.size(); }
 
 namespace {
 // Operations running in software on their caller's thread because the engine
