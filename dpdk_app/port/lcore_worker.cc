@@ -45,11 +45,7 @@ class MbufTx : public net::FrameSink {
       : port_(port), queue_(queue), pool_(pool), stats_(stats), impair_(impair), impairing_(impair.active()) {}
 
   uint8_t* begin_frame(size_t max_len) override {
-    if (n_ == kBurst) {  // a full burst mid-processing: send it, and keep its cost out of the stack's
-      uint64_t t = rte_rdtsc();
-      flush(now_);
-      driver_cycles_ += rte_rdtsc() - t;
-    }
+    if (n_ == kBurst) flush_now();  // a full burst mid-processing: send it, its cost out of the stack's
     cur_ = rte_pktmbuf_alloc(pool_);
     if (!cur_) return nullptr;
     if (max_len > rte_pktmbuf_tailroom(cur_)) {
@@ -72,6 +68,13 @@ class MbufTx : public net::FrameSink {
     cur_ = nullptr;
   }
   void set_now(uint64_t now_us) { now_ = now_us; }
+  // Sends what is queued now, its cost counted as the driver's (as a full
+  // burst sent from begin_frame is).
+  void flush_now() {
+    uint64_t t = rte_rdtsc();
+    flush(now_);
+    driver_cycles_ += rte_rdtsc() - t;
+  }
   // TSC cycles spent in tx bursts sent from inside begin_frame since the last call.
   uint64_t take_driver_cycles() { uint64_t c = driver_cycles_; driver_cycles_ = 0; return c; }
   // Sends what is queued (and impaired packets whose delay is over).
@@ -185,6 +188,7 @@ int run_worker(void* arg) {
   RTE_LOG(INFO, USER1, "lcore %u: queue %u serving tcp/%u (echo) tcp/%u (download)\n", a.lcore, a.queue,
           cfg.services.echo, cfg.services.download);
   rte_mbuf* pkts[kBurst];
+  const uint64_t long_packet_cycles = clock.hz / 20'000;  // 50 us
   uint64_t loop_start = rte_rdtsc();
   while (!a.quit->load(std::memory_order_relaxed)) {
     // The previous iteration's last TSC read is this one's clock: a polling
@@ -195,9 +199,25 @@ int run_worker(void* arg) {
     uint16_t n = rte_eth_rx_burst(a.port_id, a.queue, pkts, kBurst);
     uint64_t t0 = rte_rdtsc();
     tx.take_driver_cycles();
+    // With TLS, one packet can take milliseconds (a ClientHello's private-key
+    // operation runs inline): what the burst produced so far (SYN-ACKs, other
+    // connections' server flights) is sent once a packet took longer than
+    // kLongPacketCycles, not after the whole burst. Otherwise every client
+    // in the burst waits for every other's signature, and with few clients
+    // in flight all of them end up waiting on the server at once (its core
+    // idles between bursts).
+    uint64_t last_sent = t0;
     auto process = [&](rte_mbuf* m) {
       input_mbuf(*stack, m, now);
       rte_pktmbuf_free(m);
+      if (terminator) {
+        const uint64_t t = rte_rdtsc();
+        if (t - last_sent > long_packet_cycles) {
+          stack->poll(now);
+          tx.flush_now();
+          last_sent = rte_rdtsc();
+        }
+      }
     };
     if (rx_impairing) {
       rx_impair.release(now, process);
