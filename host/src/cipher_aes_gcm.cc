@@ -143,20 +143,19 @@ bool sw_record(const GcmCtx* c, bool seal, const uint8_t* nonce, size_t nonce_le
 }
 
 // A 96-bit-nonce record the context's lane did not run (no lane yet, a
-// record too long to run inline, or the engine refused it: `refused`):
-// through run_record_op, or in software. Out of line, so a record the lane
-// runs sets up none of these callbacks.
+// record too long to run inline, or the engine refused it: `tried`):
+// through run_record_op. Out of line, so a record the lane runs sets up none
+// of these callbacks.
 [[gnu::noinline]] bool run_record_off_lane(GcmCtx* c, bool seal, const engine::AeadParams& a, const uint8_t* in,
-                                           uint8_t* out, size_t len, bool refused) {
+                                           uint8_t* out, size_t len, LaneResult tried) {
   auto software = [&] { return sw_record(c, seal, a.nonce, kEngineIvLen, a.aad, a.aad_len, in, out, len, a.tag); };
-  if (refused) return run_software(stats_of(c, seal), software);  // e.g. shut down: not the same refusal again
   auto reg = [c](engine::Engine* eng, engine::KeyHandle* h) {
     engine::AesKeyMaterial m;
     m.key = c->key;
     return eng->register_aes_key(m, h);
   };
   return run_record_op(c->pc, seal ? ProvOp::kAesGcmSeal : ProvOp::kAesGcmOpen, *c->ref, c->lane, reg,
-                       seal ? engine::Op::kAesGcmSeal : engine::Op::kAesGcmOpen, in, out, len, a, software);
+                       seal ? engine::Op::kAesGcmSeal : engine::Op::kAesGcmOpen, in, out, len, a, software, tried);
 }
 
 // One whole record (nonce, AAD, data, 16-byte tag) on the engine, in
@@ -173,13 +172,10 @@ bool run_record(GcmCtx* c, bool seal, const uint8_t* nonce, size_t nonce_len, co
   const engine::AeadParams a{nonce, kEngineIvLen, aad, aad_len, tag, kTagLen};
   // The context's lane first, inline: a record the engine runs on this
   // thread takes no other call than the engine's.
-  switch (run_on_lane(c->lane, stats_of(c, seal), seal, a, in, out, len)) {
-    case LaneResult::kOk: return true;
-    case LaneResult::kFailed: return false;
-    case LaneResult::kRefused: return run_record_off_lane(c, seal, a, in, out, len, true);
-    case LaneResult::kNotTaken: break;
-  }
-  return run_record_off_lane(c, seal, a, in, out, len, false);
+  const LaneResult r = run_on_lane(c->lane, stats_of(c, seal), seal, a, in, out, len);
+  if (r == LaneResult::kOk) return true;
+  if (r == LaneResult::kFailed) return false;
+  return run_record_off_lane(c, seal, a, in, out, len, r);
 }
 
 // ------------------------------------------------------------ IV state

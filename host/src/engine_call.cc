@@ -606,10 +606,10 @@ bool run_private_op(ProvCtx* pc, ProvOp which, EngineKeyRef& ref,
 bool run_record_op(ProvCtx* pc, ProvOp which, EngineKeyRef& ref, AeadLaneCache& cache,
                    FunctionRef<engine::Status(engine::Engine*, engine::KeyHandle*)> reg, engine::Op op,
                    const uint8_t* in, uint8_t* out, size_t len, const engine::AeadParams& aead,
-                   FunctionRef<bool()> software) {
+                   FunctionRef<bool()> software, LaneResult tried) {
   ProvOpStats& st = pc->stats[which];
   const bool seal = op == engine::Op::kAesGcmSeal;
-  LaneResult r = run_on_lane(cache, st, seal, aead, in, out, len);
+  LaneResult r = tried;  // the caller's run_on_lane on this cache (not tried again here)
   engine::Engine* eng = nullptr;
   if (r == LaneResult::kNotTaken && (eng = pc->engine()) && runs_inline(pc->config, eng, op, len)) {
     if (cache.engine != eng || !cache.lane) {

@@ -142,7 +142,7 @@ enum class LaneResult {
   kOk,        // the engine ran the record (counted engine)
   kFailed,    // it ran and failed: a tag mismatch (counted failed; out wiped)
   kRefused,   // the engine refused it (shut down): software, not the same refusal again
-  kNotTaken,  // no lane for it: run_record_op decides
+  kNotTaken,  // no lane for it: run_record_op decides (as it does after kRefused)
 };
 
 // One record on the cache's lane, with no engine lookup: the call a cipher
@@ -161,9 +161,12 @@ inline LaneResult run_on_lane(AeadLaneCache& cache, ProvOpStats& st, bool seal, 
   }
 }
 
+// A record run_on_lane did not finish (`tried`: kNotTaken or kRefused): in
+// software after a refusal; else on a lane made for it when the record runs
+// inline, else as run_private_op.
 bool run_record_op(ProvCtx* pc, ProvOp which, EngineKeyRef& ref, AeadLaneCache& cache,
                    FunctionRef<engine::Status(engine::Engine*, engine::KeyHandle*)> reg, engine::Op op,
                    const uint8_t* in, uint8_t* out, size_t len, const engine::AeadParams& aead,
-                   FunctionRef<bool()> software);
+                   FunctionRef<bool()> software, LaneResult tried);
 
 }  // namespace gputls::host
