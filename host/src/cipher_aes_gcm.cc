@@ -180,13 +180,15 @@ bool run_record(GcmCtx* c, bool seal, const uint8_t* nonce, size_t nonce_len, co
 
 // ------------------------------------------------------------ IV state
 
-// An IV copy: 96-bit IVs (every TLS record's) as a fixed-size copy, which the
-// compiler makes two moves, rather than a call to memcpy for a short length
-// known only at run time.
-void copy_iv(uint8_t* to, const uint8_t* from, size_t len) {
-  if (len == kEngineIvLen) std::memcpy(to, from, kEngineIvLen);
+// A short copy whose usual length is Usual (every TLS record's 12-byte IV,
+// libssl's 16-byte tag) as a fixed-size copy, which the compiler makes a move
+// or two, rather than a call to memcpy for a length known only at run time.
+template <size_t Usual>
+void copy_usually(void* to, const void* from, size_t len) {
+  if (len == Usual) std::memcpy(to, from, Usual);
   else std::memcpy(to, from, len);
 }
+void copy_iv(uint8_t* to, const uint8_t* from, size_t len) { copy_usually<kEngineIvLen>(to, from, len); }
 
 // The message starts with the buffered IV (the default provider's `setiv`).
 void start_message(GcmCtx* c) {
@@ -567,11 +569,7 @@ bool is(const OSSL_PARAM* p, const char (&name)[N]) {
   return same_name(p->key, name, std::make_index_sequence<N>());
 }
 
-// A tag copy: 16 bytes (what libssl always asks for) as a fixed-size copy.
-void copy_tag(void* to, const void* from, size_t len) {
-  if (len == kTagLen) std::memcpy(to, from, kTagLen);
-  else std::memcpy(to, from, len);
-}
+void copy_tag(void* to, const void* from, size_t len) { copy_usually<kTagLen>(to, from, len); }
 
 // OSSL_PARAM_set_size_t, without the call for the shape EVP asks with (a
 // size_t's worth of unsigned integer): the same value and return_size; any
