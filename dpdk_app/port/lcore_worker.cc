@@ -202,7 +202,7 @@ int run_worker(void* arg) {
     // With TLS, one packet can take milliseconds (a ClientHello's private-key
     // operation runs inline): what the burst produced so far (SYN-ACKs, other
     // connections' server flights) is sent once a packet took longer than
-    // kLongPacketCycles, not after the whole burst. Otherwise every client
+    // long_packet_cycles (50 us), not after the whole burst. Otherwise every client
     // in the burst waits for every other's signature, and with few clients
     // in flight all of them end up waiting on the server at once (its core
     // idles between bursts).
