@@ -114,6 +114,9 @@ bool Config::set(const std::string& name, const std::string& value, std::string*
   if (name == "auto_min_batch") return parse_u32(env, value, 1, 1u << 16, &auto_min_batch, error);
   if (name == "aes_gpu_min_bytes") return parse_u32(env, value, 0, 1u << 20, &aes_gpu_min_bytes, error);
   if (name == "busy_software_max") return parse_u32(env, value, 0, 1u << 16, &busy_software_max, error);
+  if (name == "key_share_pool") return parse_u32(env, value, 0, 1u << 16, &key_share_pool, error);
+  if (name == "key_share_max_age_ms")
+    return parse_u32(env, value, 1, 3'600'000, &key_share_max_age_ms, error);
   if (name == "cuda_device") return parse_cuda_devices(env, value, &cuda_devices, &all_cuda_devices, error);
   if (name == "inline") {
     uint32_t v;
@@ -136,7 +139,7 @@ const std::vector<std::string>& Config::setting_names() {
   static const std::vector<std::string> kNames = {"policy",   "batch",          "gpu_batch",   "deadline_us",
                                                   "queue_capacity", "max_keys", "flushers", "auto_min_batch",
                                                   "cuda_device", "quiet", "inline", "aes_gpu_min_bytes",
-                                                  "busy_software_max"};
+                                                  "busy_software_max", "key_share_pool", "key_share_max_age_ms"};
   return kNames;
 }
 

@@ -54,6 +54,26 @@ TEST(Config, InlineModes) {
   EXPECT_NE(err.find("GPUTLS_INLINE"), std::string::npos) << err;
 }
 
+TEST(Config, KeySharePool) {
+  Config defaults;
+  EXPECT_EQ(defaults.key_share_pool, 128u);
+  EXPECT_EQ(defaults.key_share_max_age_ms, 60'000u);
+  {
+    EnvGuard p("GPUTLS_KEY_SHARE_POOL", "0"), a("GPUTLS_KEY_SHARE_MAX_AGE_MS", "250");
+    std::string err;
+    auto c = Config::from_env(&err);
+    ASSERT_TRUE(c) << err;
+    EXPECT_EQ(c->key_share_pool, 0u) << "0 turns the pool off";
+    EXPECT_EQ(c->key_share_max_age_ms, 250u);
+  }
+  for (auto [name, value] : {std::pair{"GPUTLS_KEY_SHARE_POOL", "70000"}, {"GPUTLS_KEY_SHARE_MAX_AGE_MS", "0"}}) {
+    EnvGuard g(name, value);
+    std::string err;
+    EXPECT_FALSE(Config::from_env(&err)) << name << "=" << value;
+    EXPECT_NE(err.find(name), std::string::npos) << err;
+  }
+}
+
 TEST(Config, MalformedValuesNameTheVariable) {
   for (auto [name, value] : {std::pair{"GPUTLS_POLICY", "fast"}, {"GPUTLS_BATCH", "0"}, {"GPUTLS_BATCH", "12x"},
                              {"GPUTLS_DEADLINE_US", "-5"}, {"GPUTLS_QUEUE_CAPACITY", ""},

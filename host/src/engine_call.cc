@@ -386,6 +386,10 @@ size_t inline_record_limit(const engine::Config& cfg, const engine::Engine* eng)
 }
 }  // namespace
 
+bool queues(const ProvCtx* pc, engine::Engine* eng, engine::Op op, size_t in_len) {
+  return !runs_inline(pc->config, eng, op, in_len);
+}
+
 CallResult call_engine(ProvCtx* pc, ProvOp which, engine::Engine* eng, engine::Op op, engine::KeyHandle key,
                        const uint8_t* in, size_t in_len, uint8_t* out, size_t out_len,
                        const engine::AeadParams* aead) {

@@ -101,6 +101,11 @@ class EngineKeyRef {
   std::atomic<uint64_t> retry_at_ns_{UINT64_MAX};  // UINT64_MAX: refused for good (or registered)
 };
 
+// True when an `op` request on eng would be queued to the engine's threads
+// (a GPU batches it, or GPUTLS_INLINE=0/2), false when it runs at once on
+// the caller's thread: what call_engine decides per request.
+bool queues(const ProvCtx* pc, engine::Engine* eng, engine::Op op, size_t in_len);
+
 // `software` (OpenSSL, or the kernels' host code, in the provider itself),
 // counted in st as sw or failed.
 bool run_software(ProvOpStats& st, FunctionRef<bool()> software);

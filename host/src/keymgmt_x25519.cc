@@ -181,6 +181,8 @@ const OSSL_PARAM* xk_gen_settable_params(void*, void*) {
 // Only what selection asks for: a peer-key shell (no key pair bits) costs nothing.
 void* xk_gen(void* genctx, OSSL_CALLBACK*, void*) {
   auto* g = static_cast<XGen*>(genctx);
+  if ((g->selection & OSSL_KEYMGMT_SELECT_KEYPAIR) && g->type->accelerated)
+    if (X25519Key* k = x25519_take_ready(g->pc)) return k;
   auto* k = new X25519Key(g->pc, g->type);
   if (!(g->selection & OSSL_KEYMGMT_SELECT_KEYPAIR)) return k;
   k->priv.resize(g->type->len);

@@ -35,6 +35,10 @@ bool random_secret(ProvCtx* pc, uint8_t* out, size_t n) { return RAND_priv_bytes
 // A fresh X25519 / P-256 key made in its owner's slot, so that a job paused
 // inside the engine call and never resumed leaves it with its owner.
 bool fresh_x25519(ProvCtx* pc, std::unique_ptr<X25519Key>& slot) {
+  if (X25519Key* ready = x25519_take_ready(pc)) {
+    slot.reset(ready);
+    return true;
+  }
   slot = std::make_unique<X25519Key>(pc, &kX25519Type);
   slot->priv.resize(32);
   slot->has_private = random_secret(pc, slot->priv.data(), 32);

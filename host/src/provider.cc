@@ -105,7 +105,8 @@ int get_params(void* provctx, OSSL_PARAM params[]) {
                      ", \"calls_alive\": " + std::to_string(engine_calls_alive()) +
                      ", \"wait_fds_live\": " + std::to_string(wait_fds_live()) +
                      ", \"wait_fds_kept\": " + std::to_string(wait_fds_kept()) +
-                     ", \"busy_software_peak\": " + std::to_string(busy_software_peak()) + "}";
+                     ", \"busy_software_peak\": " + std::to_string(busy_software_peak()) +
+                     ", \"key_share_pool\": " + (pc->key_shares ? pc->key_shares->json() : std::string("null")) + "}";
     if (!OSSL_PARAM_set_utf8_string(p, js.c_str())) return 0;
   }
   if ((p = OSSL_PARAM_locate(params, "gputls-device")) &&
@@ -142,6 +143,7 @@ void write_stats_file(ProvCtx* pc) {
 void teardown(void* provctx) {
   auto* pc = static_cast<ProvCtx*>(provctx);
   write_stats_file(pc);
+  pc->key_shares.reset();  // wipes the pairs it holds
   free_common_mds(pc);
   for (auto& [nid, g] : pc->ec_groups) EC_GROUP_free(g);
   OSSL_PROVIDER_unload(pc->sw_default);
@@ -218,6 +220,9 @@ extern "C" __attribute__((visibility("default"))) int OSSL_provider_init(const O
     return 0;
   }
   gputls::host::read_config(pc, in);
+  if (pc->config.key_share_pool > 0)
+    pc->key_shares = std::make_unique<gputls::host::KeySharePool>(
+        pc, pc->config.key_share_pool, uint64_t{pc->config.key_share_max_age_ms} * 1'000'000);
   gputls::host::fetch_common_mds(pc);
   *out = gputls::host::kProviderDispatch;
   *provctx = pc;

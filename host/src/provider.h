@@ -9,11 +9,13 @@
 #include <atomic>
 #include <array>
 #include <map>
+#include <memory>
 #include <mutex>
 #include <string>
 
 #include "gputls/engine/config.h"
 #include "gputls/engine/engine.h"
+#include "key_share_pool.h"
 #include "prov_stats.h"
 
 namespace gputls::host {
@@ -36,6 +38,9 @@ struct ProvCtx {
   engine::Config config;
   std::string config_error;  // a malformed provider/env setting: reported, engine refused
   ProvStats stats;
+  // X25519 key pairs generated ahead (config.key_share_pool > 0); used only
+  // when the engine would queue a key generation (engine_call.h, queues()).
+  std::unique_ptr<KeySharePool> key_shares;
 
   // The engine of this process (a forked child gets its own), or nullptr
   // with the reason logged once.

@@ -71,4 +71,17 @@ bool x25519_make_public(X25519Key* k) {
   return ok;
 }
 
+X25519Key* x25519_take_ready(ProvCtx* pc) {
+  if (!pc->key_shares) return nullptr;
+  engine::Engine* eng = pc->engine();
+  // The pool's own generations are that round trip, batched and off the
+  // caller's thread; with generation inline there is nothing to skip.
+  if (!eng || !queues(pc, eng, engine::Op::kX25519Keygen, 0)) return nullptr;
+  return pc->key_shares->take(eng);
+}
+
+engine::KeyHandle x25519_engine_handle(X25519Key* k, engine::Engine* eng) {
+  return k->engine_ref.handle_for(eng, [k](engine::Engine* e, engine::KeyHandle* h) { return register_key(k, e, h); });
+}
+
 }  // namespace gputls::host

@@ -47,4 +47,13 @@ bool x25519_derive(X25519Key* k, const uint8_t* u, uint8_t* out);
 // twice); X448(k.priv, 5) in software.
 bool x25519_make_public(X25519Key* k);
 
+// k's registration with eng (made on first use; invalid when refused).
+engine::KeyHandle x25519_engine_handle(X25519Key* k, engine::Engine* eng);
+
+// A fresh X25519 key pair the engine made ahead (KeySharePool), now the
+// caller's, when a generation would be a round trip to the engine's threads
+// (a GPU, GPUTLS_INLINE=0/2); nullptr otherwise or when none is ready: the
+// caller then generates one itself.
+X25519Key* x25519_take_ready(ProvCtx* pc);
+
 }  // namespace gputls::host

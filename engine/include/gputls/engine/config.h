@@ -65,6 +65,16 @@ struct Config {
   // caller's thread then pays what it would pay with a GPU doing the
   // public-key math: the benchmark's "public-key work off the host" figure.
   bool inline_records_only = false;
+  // X25519 key pairs the provider keeps generated ahead for TLS key shares
+  // when the engine queues public-key work (a GPU, or inline_records_only):
+  // a handshake's key generation then takes one instead of a round trip to
+  // the engine (GPUTLS_KEY_SHARE_POOL; 0: none kept, every generation is a
+  // request). Refilled in one batch when half are used.
+  uint32_t key_share_pool = 128;
+  // How long a pre-generated key pair may wait for its handshake before it
+  // is wiped unused (GPUTLS_KEY_SHARE_MAX_AGE_MS): an ephemeral key should
+  // not outlive its moment by much.
+  uint32_t key_share_max_age_ms = 60'000;
 
   // Tests and benchmarks only: replaces the CUDA backend (e.g. a backend that
   // injects device errors). Called once by the engine's constructor.
