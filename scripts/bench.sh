@@ -54,6 +54,11 @@ mkdir -p "$out"
 export GPUTLS_QUIET=1
 threads=$(nproc)
 [ "$threads" -gt 4 ] && threads=4
+# The host-cost row (public-key work on the engine's thread, as a GPU would take it) needs a core
+# the server's threads leave free for that thread; with a server thread on every core they would
+# share one. Its floor (the default provider) is then measured again at the same thread count.
+host_threads=$threads
+[ "$host_threads" -ge "$(nproc)" ] && [ "$host_threads" -gt 1 ] && host_threads=$((threads - 1))
 
 # gputls on the GPU when one is usable (async, so operations of many
 # connections batch), else on the CPU (inline: nothing to batch for).
@@ -81,8 +86,13 @@ hs() {  # name args...
       # (GPUTLS_INLINE=2), the async server pauses on them (bench_table.py's host-cost table).
       # shellcheck disable=SC2086
       GPUTLS_INLINE=2 "$bench" handshake --provider gputls:cpu --async --modules "$modules" --duration "$duration" \
-        --concurrency "$level" --threads "$threads" --json "$out/.h$level.json" "$@" >/dev/null
+        --concurrency "$level" --threads "$host_threads" --json "$out/.h$level.json" "$@" >/dev/null
       host+=("$out/.h$level.json")
+      if [ "$host_threads" != "$threads" ]; then
+        "$bench" handshake --provider default --duration "$duration" --concurrency "$level" \
+          --threads "$host_threads" --json "$out/.f$level.json" "$@" >/dev/null
+        host+=("$out/.f$level.json")
+      fi
     fi
   done
   merge() { python3 -c 'import json,sys; json.dump([r for p in sys.argv[2:] for r in json.load(open(p))], open(sys.argv[1], "w"), indent=2)' "$@"; }
