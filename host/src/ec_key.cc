@@ -248,6 +248,40 @@ bool ec_make_public(EcKey* k) {
   return k->has_public;
 }
 
+EcKey* ec_take_ready(ProvCtx* pc, const EcCurve* curve) {
+  static const EcCurve* const p256 = ec_curve_by_bits(256);
+  static const EcCurve* const p384 = ec_curve_by_bits(384);
+  KeySharePool* pool = curve == p256 ? pc->p256_shares.get() : curve == p384 ? pc->p384_shares.get() : nullptr;
+  if (!curve || !pool) return nullptr;
+  return static_cast<EcKey*>(take_key_share(pc, pool, engine::Op::kEcKeygen, ProvOp::kEcKeygen));
+}
+
+namespace {
+
+template <uint32_t kBits>
+void* share_make(ProvCtx* pc, engine::Engine* eng, engine::KeyHandle* h, uint8_t** out, size_t* out_len) {
+  auto k = std::make_unique<EcKey>(pc);
+  k->curve = ec_curve_by_bits(kBits);
+  if (!k->curve || !ec_random_private(pc, *k->curve, &k->priv)) return nullptr;
+  k->has_private = true;
+  *h = k->engine_ref.handle_for(eng, [&k](engine::Engine* e, engine::KeyHandle* kh) { return register_key(k.get(), e, kh); });
+  if (!h->valid()) return nullptr;
+  k->pub.assign(k->curve->point_bytes(), 0);
+  *out = k->pub.data();
+  *out_len = k->pub.size();
+  return k.release();
+}
+bool share_finish(void* p) {
+  auto* k = static_cast<EcKey*>(p);
+  return k->has_public = k->pub[0] == 0x04;  // as ec_make_public accepts it
+}
+void share_free(void* k) { delete static_cast<EcKey*>(k); }
+
+}  // namespace
+
+const KeyShareKind kP256ShareKind{"p256", engine::Op::kEcKeygen, share_make<256>, share_finish, share_free};
+const KeyShareKind kP384ShareKind{"p384", engine::Op::kEcKeygen, share_make<384>, share_finish, share_free};
+
 bool ec_derive(EcKey* k, const uint8_t* peer, size_t peer_len, uint8_t* out, bool cofactor) {
   if (!has_private(k, ProvOp::kEcdhDerive)) return false;
   if (peer_len != k->curve->point_bytes() || peer[0] != 0x04) {

@@ -73,6 +73,14 @@ bool ec_random_private(ProvCtx* pc, const EcCurve& curve, engine::SecureBytes* o
 // k.pub = d*G: one engine operation (software fallback).
 bool ec_make_public(EcKey* k);
 
+// A fresh key pair on `curve` (P-256 or P-384) the engine made ahead
+// (take_key_share), now the caller's; nullptr for other curves, when a
+// generation would run inline, or when none is ready.
+EcKey* ec_take_ready(ProvCtx* pc, const EcCurve* curve);
+
+// P-256 and P-384 keys for a KeySharePool.
+extern const KeyShareKind kP256ShareKind, kP384ShareKind;
+
 // out (curve->bytes) = x(d * peer), peer uncompressed and on the curve; with
 // `cofactor`, x(h * d * peer) as OpenSSL's cofactor ECDH.
 bool ec_derive(EcKey* k, const uint8_t* peer, size_t peer_len, uint8_t* out, bool cofactor = false);

@@ -372,6 +372,12 @@ void* ek_gen(void* genctx, OSSL_CALLBACK*, void*) {
     GT_RAISE(ERR_R_PASSED_INVALID_ARGUMENT, "gputls EC: key generation without a group name or template");
     return nullptr;
   }
+  if (g->selection & OSSL_KEYMGMT_SELECT_KEYPAIR) {
+    if (EcKey* ready = ec_take_ready(g->pc, g->curve)) {
+      ready->use_cofactor = g->use_cofactor;
+      return ready;
+    }
+  }
   auto* k = new EcKey(g->pc);
   k->curve = g->curve;
   k->use_cofactor = g->use_cofactor;

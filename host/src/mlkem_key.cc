@@ -51,6 +51,10 @@ const EcCurve* p256() {
 }
 
 bool fresh_p256(ProvCtx* pc, std::unique_ptr<EcKey>& slot) {
+  if (EcKey* ready = ec_take_ready(pc, p256())) {
+    slot.reset(ready);
+    return true;
+  }
   slot = std::make_unique<EcKey>(pc);
   slot->curve = p256();
   slot->has_private = slot->curve && ec_random_private(pc, *slot->curve, &slot->priv);

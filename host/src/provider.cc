@@ -3,7 +3,9 @@
 #include "provider.h"
 
 #include "gputls/engine/cuda_backend.h"
+#include "ec_key.h"
 #include "engine_call.h"
+#include "x25519_key.h"
 
 #include <openssl/core_names.h>
 #include <openssl/ec.h>
@@ -85,6 +87,22 @@ const OSSL_PARAM kGettable[] = {OSSL_PARAM_utf8_ptr(OSSL_PROV_PARAM_NAME, nullpt
 
 const OSSL_PARAM* gettable_params(void*) { return kGettable; }
 
+// {"x25519": {...}, "p256": {...}, "p384": {...}}, or null without pools.
+std::string key_share_json(const ProvCtx* pc) {
+  if (!pc->x25519_shares) return "null";
+  return "{\"x25519\": " + pc->x25519_shares->json() + ", \"p256\": " + pc->p256_shares->json() +
+         ", \"p384\": " + pc->p384_shares->json() + "}";
+}
+
+void make_key_share_pools(ProvCtx* pc) {
+  const size_t n = pc->config.key_share_pool;
+  if (n == 0) return;
+  const uint64_t age_ns = uint64_t{pc->config.key_share_max_age_ms} * 1'000'000;
+  pc->x25519_shares = std::make_unique<KeySharePool>(pc, kX25519ShareKind, n, age_ns);
+  pc->p256_shares = std::make_unique<KeySharePool>(pc, kP256ShareKind, n, age_ns);
+  pc->p384_shares = std::make_unique<KeySharePool>(pc, kP384ShareKind, n, age_ns);
+}
+
 int get_params(void* provctx, OSSL_PARAM params[]) {
   auto* pc = static_cast<ProvCtx*>(provctx);
   OSSL_PARAM* p;
@@ -106,7 +124,7 @@ int get_params(void* provctx, OSSL_PARAM params[]) {
                      ", \"wait_fds_live\": " + std::to_string(wait_fds_live()) +
                      ", \"wait_fds_kept\": " + std::to_string(wait_fds_kept()) +
                      ", \"busy_software_peak\": " + std::to_string(busy_software_peak()) +
-                     ", \"key_share_pool\": " + (pc->key_shares ? pc->key_shares->json() : std::string("null")) + "}";
+                     ", \"key_share_pool\": " + key_share_json(pc) + "}";
     if (!OSSL_PARAM_set_utf8_string(p, js.c_str())) return 0;
   }
   if ((p = OSSL_PARAM_locate(params, "gputls-device")) &&
@@ -143,7 +161,7 @@ void write_stats_file(ProvCtx* pc) {
 void teardown(void* provctx) {
   auto* pc = static_cast<ProvCtx*>(provctx);
   write_stats_file(pc);
-  pc->key_shares.reset();  // wipes the pairs it holds
+  for (auto* pool : {&pc->x25519_shares, &pc->p256_shares, &pc->p384_shares}) pool->reset();  // wipes the pairs held
   free_common_mds(pc);
   for (auto& [nid, g] : pc->ec_groups) EC_GROUP_free(g);
   OSSL_PROVIDER_unload(pc->sw_default);
@@ -220,9 +238,7 @@ extern "C" __attribute__((visibility("default"))) int OSSL_provider_init(const O
     return 0;
   }
   gputls::host::read_config(pc, in);
-  if (pc->config.key_share_pool > 0)
-    pc->key_shares = std::make_unique<gputls::host::KeySharePool>(
-        pc, pc->config.key_share_pool, uint64_t{pc->config.key_share_max_age_ms} * 1'000'000);
+  gputls::host::make_key_share_pools(pc);
   gputls::host::fetch_common_mds(pc);
   *out = gputls::host::kProviderDispatch;
   *provctx = pc;

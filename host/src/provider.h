@@ -38,9 +38,10 @@ struct ProvCtx {
   engine::Config config;
   std::string config_error;  // a malformed provider/env setting: reported, engine refused
   ProvStats stats;
-  // X25519 key pairs generated ahead (config.key_share_pool > 0); used only
-  // when the engine would queue a key generation (engine_call.h, queues()).
-  std::unique_ptr<KeySharePool> key_shares;
+  // Key pairs generated ahead for TLS key shares (config.key_share_pool > 0),
+  // one pool per kind; used only when the engine would queue a key
+  // generation (take_key_share).
+  std::unique_ptr<KeySharePool> x25519_shares, p256_shares, p384_shares;
 
   // The engine of this process (a forked child gets its own), or nullptr
   // with the reason logged once.

@@ -1,6 +1,9 @@
 #include "x25519_key.h"
 
 #include <openssl/evp.h>
+#include <openssl/rand.h>
+
+#include <memory>
 
 #include "prov_err.h"
 
@@ -72,13 +75,29 @@ bool x25519_make_public(X25519Key* k) {
 }
 
 X25519Key* x25519_take_ready(ProvCtx* pc) {
-  if (!pc->key_shares) return nullptr;
-  engine::Engine* eng = pc->engine();
-  // The pool's own generations are that round trip, batched and off the
-  // caller's thread; with generation inline there is nothing to skip.
-  if (!eng || !queues(pc, eng, engine::Op::kX25519Keygen, 0)) return nullptr;
-  return pc->key_shares->take(eng);
+  return static_cast<X25519Key*>(
+      take_key_share(pc, pc->x25519_shares.get(), engine::Op::kX25519Keygen, ProvOp::kX25519Keygen));
 }
+
+namespace {
+
+void* share_make(ProvCtx* pc, engine::Engine* eng, engine::KeyHandle* h, uint8_t** out, size_t* out_len) {
+  auto k = std::make_unique<X25519Key>(pc, &kX25519Type);
+  k->priv.resize(kX25519Type.len);
+  if (RAND_priv_bytes_ex(pc->sw, k->priv.data(), kX25519Type.len, 0) != 1) return nullptr;
+  k->has_private = true;
+  *h = x25519_engine_handle(k.get(), eng);
+  if (!h->valid()) return nullptr;
+  *out = k->pub.data();
+  *out_len = kX25519Type.len;
+  return k.release();
+}
+bool share_finish(void* k) { return static_cast<X25519Key*>(k)->has_public = true; }
+void share_free(void* k) { delete static_cast<X25519Key*>(k); }
+
+}  // namespace
+
+const KeyShareKind kX25519ShareKind{"x25519", engine::Op::kX25519Keygen, share_make, share_finish, share_free};
 
 engine::KeyHandle x25519_engine_handle(X25519Key* k, engine::Engine* eng) {
   return k->engine_ref.handle_for(eng, [k](engine::Engine* e, engine::KeyHandle* h) { return register_key(k, e, h); });

@@ -56,4 +56,7 @@ engine::KeyHandle x25519_engine_handle(X25519Key* k, engine::Engine* eng);
 // caller then generates one itself.
 X25519Key* x25519_take_ready(ProvCtx* pc);
 
+// X25519 keys for a KeySharePool.
+extern const KeyShareKind kX25519ShareKind;
+
 }  // namespace gputls::host

@@ -40,14 +40,16 @@ class KeySharePoolTest : public QueuedProviderFixture {
     unsetenv("GPUTLS_KEY_SHARE_MAX_AGE_MS");
   }
 
-  uint64_t pool(const char* field) const { return stats()["key_share_pool"][field].get<uint64_t>(); }
+  uint64_t pool(const char* field, const char* kind = "x25519") const {
+    return stats()["key_share_pool"][kind][field].get<uint64_t>();
+  }
 
-  // Waits (at most 10 s) until at least n pairs are ready.
-  void wait_ready(uint64_t n) const {
+  // Waits (at most 10 s) until at least n pairs of `kind` are ready.
+  void wait_ready(uint64_t n, const char* kind = "x25519") const {
     const auto end = std::chrono::steady_clock::now() + std::chrono::seconds(10);
-    while (pool("ready") < n && std::chrono::steady_clock::now() < end)
+    while (pool("ready", kind) < n && std::chrono::steady_clock::now() < end)
       std::this_thread::sleep_for(std::chrono::milliseconds(2));
-    ASSERT_GE(pool("ready"), n) << stats()["key_share_pool"].dump();
+    ASSERT_GE(pool("ready", kind), n) << stats()["key_share_pool"].dump();
   }
 
   // An X25519 key generated through gputls (outside any ASYNC_JOB).
@@ -130,6 +132,97 @@ TEST_F(KeySharePoolTest, HybridGroupTakesItsX25519HalfFromThePool) {
   SSL_CTX_free(server);
 }
 
+// ECDHE on P-256 (TLS 1.3 group secp256r1) and P-384 (TLS 1.2
+// ECDHE-ECDSA): the server's key share comes from the curve's pool; a
+// default-provider client agrees on the secret, so the pairs are right.
+TEST_F(KeySharePoolTest, NistCurveHandshakesTakeReadyPairs) {
+  ServerIdentity id("P-256");
+  SSL_CTX* server = make_server_ctx(lib_, id, /*async=*/true);
+  struct Case {
+    const char* kind;
+    const char* groups;  // the first is the key share's; TLS 1.2 also needs the certificate's
+    int version;
+    const char* cipher12;
+  };
+  for (const Case& c : {Case{"p256", "P-256", TLS1_3_VERSION, nullptr},
+                        Case{"p384", "P-384:P-256", TLS1_2_VERSION, "ECDHE-ECDSA-AES128-GCM-SHA256"}}) {
+    SCOPED_TRACE(c.groups);
+    SSL_CTX* client = make_client_ctx(c.version, c.cipher12);
+    ASSERT_EQ(SSL_CTX_set1_groups_list(client, c.groups), 1);
+    run_one_handshake(server, client, c.version, c.cipher12, true, /*expect_pause=*/true);
+    wait_ready(4, c.kind);
+    const uint64_t taken = pool("taken", c.kind), kg = count("ec_keygen"),
+                   kg_paused = count("ec_keygen", "async_paused"), dv = count("ecdh_derive");
+    constexpr int kHandshakes = 4;
+    for (int i = 0; i < kHandshakes; ++i)
+      run_one_handshake(server, client, c.version, c.cipher12, true, /*expect_pause=*/true);
+    EXPECT_EQ(pool("taken", c.kind) - taken, uint64_t{kHandshakes}) << stats()["key_share_pool"].dump();
+    EXPECT_EQ(count("ec_keygen") - kg, uint64_t{kHandshakes});
+    EXPECT_EQ(count("ec_keygen", "async_paused"), kg_paused) << "no handshake paused to generate its key share";
+    EXPECT_EQ(count("ecdh_derive") - dv, uint64_t{kHandshakes});
+    EXPECT_EQ(pool("failed", c.kind), 0u);
+    SSL_CTX_free(client);
+  }
+  EXPECT_EQ(count("ec_keygen", "sw") + count("ecdh_derive", "sw"), 0u);
+  SSL_CTX_free(server);
+}
+
+// P-256 pairs: distinct, and each one's public point belongs to its private
+// scalar: ECDH with a default-provider key gives the same secret whether
+// gputls uses the pair's scalar or the default provider uses its point.
+TEST_F(KeySharePoolTest, NistCurvePairsAreFreshAndConsistent) {
+  auto generate_p256 = [this] {
+    EVP_PKEY_CTX* c = EVP_PKEY_CTX_new_from_name(lib_, "EC", "provider=gputls");
+    EVP_PKEY* k = nullptr;
+    EXPECT_TRUE(c && EVP_PKEY_keygen_init(c) == 1 && EVP_PKEY_CTX_set_group_name(c, "P-256") == 1 &&
+                EVP_PKEY_generate(c, &k) == 1);
+    EVP_PKEY_CTX_free(c);
+    return k;
+  };
+  auto derive = [](OSSL_LIB_CTX* lib, const char* propq, EVP_PKEY* mine, EVP_PKEY* peer) {
+    EVP_PKEY_CTX* c = EVP_PKEY_CTX_new_from_pkey(lib, mine, propq);
+    std::vector<uint8_t> out(32);
+    size_t len = out.size();
+    EXPECT_TRUE(c && EVP_PKEY_derive_init(c) == 1 && EVP_PKEY_derive_set_peer(c, peer) == 1 &&
+                EVP_PKEY_derive(c, out.data(), &len) == 1);
+    EVP_PKEY_CTX_free(c);
+    out.resize(len);
+    return out;
+  };
+  EVP_PKEY_free(generate_p256());
+  wait_ready(64, "p256");
+  EVP_PKEY* other = EVP_EC_gen("P-256");  // OpenSSL's default provider
+  ASSERT_NE(other, nullptr);
+  std::set<std::vector<uint8_t>> pubs;
+  constexpr int kKeys = 150;
+  for (int i = 0; i < kKeys; ++i) {
+    EVP_PKEY* k = generate_p256();
+    ASSERT_NE(k, nullptr);
+    unsigned char* enc = nullptr;
+    const size_t n = EVP_PKEY_get1_encoded_public_key(k, &enc);
+    ASSERT_EQ(n, 65u);
+    pubs.insert(std::vector<uint8_t>(enc, enc + n));
+    // The pair's point, alone, in OpenSSL's default provider.
+    EVP_PKEY* pub_only = nullptr;
+    EVP_PKEY_CTX* fc = EVP_PKEY_CTX_new_from_name(nullptr, "EC", "provider=default");
+    OSSL_PARAM params[] = {OSSL_PARAM_construct_utf8_string(OSSL_PKEY_PARAM_GROUP_NAME, const_cast<char*>("P-256"), 0),
+                           OSSL_PARAM_construct_octet_string(OSSL_PKEY_PARAM_PUB_KEY, enc, n), OSSL_PARAM_END};
+    ASSERT_TRUE(fc && EVP_PKEY_fromdata_init(fc) == 1 &&
+                EVP_PKEY_fromdata(fc, &pub_only, EVP_PKEY_PUBLIC_KEY, params) == 1);
+    EVP_PKEY_CTX_free(fc);
+    OPENSSL_free(enc);
+    if (i % 10 == 0)  // every tenth: the ECDH cross-check (an engine derivation each)
+      EXPECT_EQ(derive(lib_, "provider=gputls", k, other), derive(nullptr, "provider=default", other, pub_only))
+          << "key " << i;
+    EVP_PKEY_free(pub_only);
+    EVP_PKEY_free(k);
+  }
+  EVP_PKEY_free(other);
+  EXPECT_EQ(pubs.size(), size_t{kKeys}) << "a pair was handed out twice";
+  EXPECT_GE(pool("taken", "p256"), 64u) << stats()["key_share_pool"].dump();
+  EXPECT_EQ(count("ec_keygen", "sw"), 0u);
+}
+
 TEST_F(KeySharePoolTest, PairsAreFreshCorrectAndHandedOutOnce) {
   EVP_PKEY_free(generate());  // starts the first refill
   wait_ready(64);
@@ -183,7 +276,7 @@ TEST_F(KeySharePoolTest, ForkedChildNeverUsesItsParentsPairs) {
   if (pid == 0) {
     close(fds[0]);
     int code = 0;
-    const nlohmann::json before = stats()["key_share_pool"];
+    const nlohmann::json before = stats()["key_share_pool"]["x25519"];
     if (before["ready"].get<uint64_t>() != 0 || before["discarded"].get<uint64_t>() < ready_at_fork) code |= 1;
     EVP_PKEY* k = generate();
     if (!k) code |= 2;
@@ -192,7 +285,7 @@ TEST_F(KeySharePoolTest, ForkedChildNeverUsesItsParentsPairs) {
       pub = raw(k, false);
       if (pub != reference_public(raw(k, true))) code |= 4;
     }
-    if (stats()["key_share_pool"]["taken"].get<uint64_t>() != before["taken"].get<uint64_t>()) code |= 8;
+    if (pool("taken") != before["taken"].get<uint64_t>()) code |= 8;
     if (write(fds[1], pub.data(), pub.size()) != static_cast<ssize_t>(pub.size())) code |= 16;
     EVP_PKEY_free(k);
     _exit(code);
@@ -258,9 +351,20 @@ TEST_F(ProviderFixture, KeySharePoolStaysIdleWhenGenerationRunsInline) {
     EVP_PKEY_free(k);
   }
   EVP_PKEY_CTX_free(c);
-  const nlohmann::json p = stats()["key_share_pool"];
-  EXPECT_EQ(p["made"].get<uint64_t>() + p["generating"].get<uint64_t>() + p["taken"].get<uint64_t>(), 0u) << p.dump();
+  EVP_PKEY_free(EVP_EC_gen("P-256"));  // OpenSSL's default context: not gputls
+  EVP_PKEY_CTX* e = EVP_PKEY_CTX_new_from_name(lib_, "EC", "provider=gputls");
+  for (int i = 0; i < 4; ++i) {
+    EVP_PKEY* k = nullptr;
+    ASSERT_TRUE(e && EVP_PKEY_keygen_init(e) == 1 && EVP_PKEY_CTX_set_group_name(e, "P-256") == 1 &&
+                EVP_PKEY_generate(e, &k) == 1);
+    EVP_PKEY_free(k);
+  }
+  EVP_PKEY_CTX_free(e);
+  for (const auto& [kind, p] : stats()["key_share_pool"].items())
+    EXPECT_EQ(p["made"].get<uint64_t>() + p["generating"].get<uint64_t>() + p["taken"].get<uint64_t>(), 0u)
+        << kind << ": " << p.dump();
   EXPECT_GE(count("x25519_keygen"), 4u);
+  EXPECT_GE(count("ec_keygen"), 4u);
 }
 
 }  // namespace

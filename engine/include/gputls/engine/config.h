@@ -65,8 +65,9 @@ struct Config {
   // caller's thread then pays what it would pay with a GPU doing the
   // public-key math: the benchmark's "public-key work off the host" figure.
   bool inline_records_only = false;
-  // X25519 key pairs the provider keeps generated ahead for TLS key shares
-  // when the engine queues public-key work (a GPU, or inline_records_only):
+  // Key pairs (per kind: X25519, P-256, P-384) the provider keeps generated
+  // ahead for TLS key shares when the engine queues public-key work (a GPU,
+  // or inline_records_only):
   // a handshake's key generation then takes one instead of a round trip to
   // the engine (GPUTLS_KEY_SHARE_POOL; 0: none kept, every generation is a
   // request). Refilled in one batch when half are used.
