@@ -360,7 +360,8 @@ TEST_F(ProviderFixture, KeySharePoolStaysIdleWhenGenerationRunsInline) {
     EVP_PKEY_free(k);
   }
   EVP_PKEY_CTX_free(e);
-  for (const auto& [kind, p] : stats()["key_share_pool"].items())
+  const nlohmann::json pools = stats()["key_share_pool"];
+  for (const auto& [kind, p] : pools.items())
     EXPECT_EQ(p["made"].get<uint64_t>() + p["generating"].get<uint64_t>() + p["taken"].get<uint64_t>(), 0u)
         << kind << ": " << p.dump();
   EXPECT_GE(count("x25519_keygen"), 4u);
