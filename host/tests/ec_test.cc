@@ -330,14 +330,7 @@ class EcHandshake : public QueuedProviderFixture {
  protected:
   // The EC key share's generation is one of the pauses checked here: no
   // key-share pool, which skips it (its own tests: key_share_pool_test.cc).
-  void SetUp() override {
-    setenv("GPUTLS_KEY_SHARE_POOL", "0", 1);
-    QueuedProviderFixture::SetUp();
-  }
-  void TearDown() override {
-    QueuedProviderFixture::TearDown();
-    unsetenv("GPUTLS_KEY_SHARE_POOL");
-  }
+  const char* key_share_pool() const override { return "0"; }
   struct Counts {
     uint64_t keygen, derive, ecdsa, rsa, x25519;
   };

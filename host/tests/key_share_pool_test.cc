@@ -28,15 +28,14 @@ using Bytes32 = std::array<uint8_t, 32>;
 class KeySharePoolTest : public QueuedProviderFixture {
  protected:
   const char* inline_mode() const override { return "2"; }
+  const char* key_share_pool() const override { return "128"; }
   virtual const char* max_age_ms() const { return "60000"; }
   void SetUp() override {
-    setenv("GPUTLS_KEY_SHARE_POOL", "128", 1);
     setenv("GPUTLS_KEY_SHARE_MAX_AGE_MS", max_age_ms(), 1);
     QueuedProviderFixture::SetUp();
   }
   void TearDown() override {
     QueuedProviderFixture::TearDown();
-    unsetenv("GPUTLS_KEY_SHARE_POOL");
     unsetenv("GPUTLS_KEY_SHARE_MAX_AGE_MS");
   }
 

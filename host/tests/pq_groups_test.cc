@@ -41,14 +41,7 @@ class PqGroups : public QueuedProviderFixture {
   // Every pause of a hybrid handshake is exercised here, the classic key's
   // generation included: no key-share pool, which skips that pause (its
   // own tests are in key_share_pool_test.cc).
-  void SetUp() override {
-    setenv("GPUTLS_KEY_SHARE_POOL", "0", 1);
-    QueuedProviderFixture::SetUp();
-  }
-  void TearDown() override {
-    QueuedProviderFixture::TearDown();
-    unsetenv("GPUTLS_KEY_SHARE_POOL");
-  }
+  const char* key_share_pool() const override { return "0"; }
   uint64_t done(const char* op) const { return count(op, "engine") + count(op, "sw"); }
 
   SSL_CTX* client_ctx(const char* groups) {

@@ -62,12 +62,14 @@ uint64_t ProviderFixture::engine_total() const {
 void QueuedProviderFixture::SetUp() {
   ASSERT_TRUE(kQueuedDeadlineSet);
   setenv("GPUTLS_INLINE", inline_mode(), 1);
+  if (key_share_pool()) setenv("GPUTLS_KEY_SHARE_POOL", key_share_pool(), 1);
   ProviderFixture::SetUp();
 }
 
 void QueuedProviderFixture::TearDown() {
   ProviderFixture::TearDown();
   unsetenv("GPUTLS_INLINE");
+  unsetenv("GPUTLS_KEY_SHARE_POOL");
 }
 
 namespace {

@@ -43,6 +43,9 @@ class QueuedProviderFixture : public ProviderFixture {
   // GPUTLS_INLINE's value for this fixture: 0 queues everything; 2 only
   // public-key operations (small AES-GCM records run on the caller's thread).
   virtual const char* inline_mode() const { return "0"; }
+  // GPUTLS_KEY_SHARE_POOL for this fixture; nullptr leaves the default. "0"
+  // where a test checks the key-share generation's own pause.
+  virtual const char* key_share_pool() const { return nullptr; }
 };
 
 // A self-signed RSA (bits) or EC (curve, e.g. "P-256") certificate and its
