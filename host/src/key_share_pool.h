@@ -11,7 +11,7 @@
 //
 // Secrets: a pair is handed out once (taken out of the pool) and wiped when
 // OpenSSL frees it; one that waited longer than key_share_max_age_ms is
-// wiped unused; a forked child never uses its parent's pairs (it wipes them:
+// never handed out (the next take wipes it, teardown does); a forked child never uses its parent's pairs (it wipes them:
 // a pair used by both processes would share a session key between them);
 // what a pool holds is wiped at provider teardown, and pairs still being
 // generated then are wiped when the engine completes them.

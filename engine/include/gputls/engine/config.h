@@ -72,9 +72,10 @@ struct Config {
   // the engine (GPUTLS_KEY_SHARE_POOL; 0: none kept, every generation is a
   // request). Refilled in one batch when half are used.
   uint32_t key_share_pool = 128;
-  // How long a pre-generated key pair may wait for its handshake before it
-  // is wiped unused (GPUTLS_KEY_SHARE_MAX_AGE_MS): an ephemeral key should
-  // not outlive its moment by much.
+  // How long a pre-generated key pair may wait for its handshake; an older
+  // one is never handed out, and is wiped unused by the next generation
+  // (GPUTLS_KEY_SHARE_MAX_AGE_MS): an ephemeral key should not outlive its
+  // moment by much.
   uint32_t key_share_max_age_ms = 60'000;
 
   // Tests and benchmarks only: replaces the CUDA backend (e.g. a backend that
