@@ -248,12 +248,23 @@ bool ec_make_public(EcKey* k) {
   return k->has_public;
 }
 
-EcKey* ec_take_ready(ProvCtx* pc, const EcCurve* curve) {
+namespace {
+
+KeySharePool* pool_for(ProvCtx* pc, const EcCurve* curve) {
   static const EcCurve* const p256 = ec_curve_by_bits(256);
   static const EcCurve* const p384 = ec_curve_by_bits(384);
-  KeySharePool* pool = curve == p256 ? pc->p256_shares.get() : curve == p384 ? pc->p384_shares.get() : nullptr;
-  if (!curve || !pool) return nullptr;
-  return static_cast<EcKey*>(take_key_share(pc, pool, engine::Op::kEcKeygen, ProvOp::kEcKeygen));
+  if (!curve) return nullptr;
+  return curve == p256 ? pc->p256_shares.get() : curve == p384 ? pc->p384_shares.get() : nullptr;
+}
+
+}  // namespace
+
+EcKey* ec_take_ready(ProvCtx* pc, const EcCurve* curve) {
+  return static_cast<EcKey*>(take_key_share(pc, pool_for(pc, curve), engine::Op::kEcKeygen, ProvOp::kEcKeygen));
+}
+
+void ec_refill_after_miss(ProvCtx* pc, const EcCurve* curve) {
+  refill_key_shares(pc, pool_for(pc, curve), engine::Op::kEcKeygen);
 }
 
 namespace {

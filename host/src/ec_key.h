@@ -77,6 +77,9 @@ bool ec_make_public(EcKey* k);
 // (take_key_share), now the caller's; nullptr for other curves, when a
 // generation would run inline, or when none is ready.
 EcKey* ec_take_ready(ProvCtx* pc, const EcCurve* curve);
+// After ec_take_ready found none and the caller generated its own: the
+// curve's pool refills if it is low.
+void ec_refill_after_miss(ProvCtx* pc, const EcCurve* curve);
 
 // P-256 and P-384 keys for a KeySharePool.
 extern const KeyShareKind kP256ShareKind, kP384ShareKind;

@@ -386,7 +386,9 @@ void* ek_gen(void* genctx, OSSL_CALLBACK*, void*) {
   // A job paused in ec_make_public and never resumed frees k from its wait
   // ctx's cleanup (the private key wiped, the engine slot freed).
   AbandonGuard guard([](void* p) { delete static_cast<EcKey*>(p); }, k);
-  if (!k->has_private || !ec_make_public(k)) {
+  const bool ok = k->has_private && ec_make_public(k);
+  ec_refill_after_miss(g->pc, k->curve);
+  if (!ok) {
     delete k;
     return nullptr;
   }

@@ -190,7 +190,9 @@ void* xk_gen(void* genctx, OSSL_CALLBACK*, void*) {
   // A job paused in x25519_make_public and never resumed frees k from its
   // wait ctx's cleanup (the private key wiped, the engine slot freed).
   AbandonGuard guard([](void* p) { delete static_cast<X25519Key*>(p); }, k);
-  if (!k->has_private || !x25519_make_public(k)) {
+  const bool ok = k->has_private && x25519_make_public(k);
+  if (g->type->accelerated) x25519_refill_after_miss(g->pc);
+  if (!ok) {
     delete k;
     return nullptr;
   }

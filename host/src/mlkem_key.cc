@@ -42,7 +42,9 @@ bool fresh_x25519(ProvCtx* pc, std::unique_ptr<X25519Key>& slot) {
   slot = std::make_unique<X25519Key>(pc, &kX25519Type);
   slot->priv.resize(32);
   slot->has_private = random_secret(pc, slot->priv.data(), 32);
-  return slot->has_private && x25519_make_public(slot.get());
+  const bool ok = slot->has_private && x25519_make_public(slot.get());
+  x25519_refill_after_miss(pc);
+  return ok;
 }
 
 const EcCurve* p256() {
@@ -58,7 +60,9 @@ bool fresh_p256(ProvCtx* pc, std::unique_ptr<EcKey>& slot) {
   slot = std::make_unique<EcKey>(pc);
   slot->curve = p256();
   slot->has_private = slot->curve && ec_random_private(pc, *slot->curve, &slot->priv);
-  return slot->has_private && ec_make_public(slot.get());
+  const bool ok = slot->has_private && ec_make_public(slot.get());
+  ec_refill_after_miss(pc, slot->curve);
+  return ok;
 }
 
 // Where the ML-KEM and classic parts sit in a share or secret of the group.

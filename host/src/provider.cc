@@ -13,6 +13,7 @@
 #include <openssl/prov_ssl.h>
 #include <openssl/provider.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <cstring>
 #include <unistd.h>
@@ -94,8 +95,19 @@ std::string key_share_json(const ProvCtx* pc) {
          ", \"p384\": " + pc->p384_shares->json() + "}";
 }
 
+// Every pooled pair holds a key-table slot, and a refill queues up to a
+// pool's worth of requests: the three pools take at most half of either, or
+// certificate and record keys (and handshakes) would be refused. A smaller
+// table lowers the pools' size (the stats' "capacity"); a size set
+// explicitly and lowered is said once on stderr.
 void make_key_share_pools(ProvCtx* pc) {
-  const size_t n = pc->config.key_share_pool;
+  const engine::Config& c = pc->config;
+  const size_t n = std::min<size_t>({c.key_share_pool, c.max_keys / 6, c.queue_capacity / 2});
+  if (n < c.key_share_pool && c.key_share_pool != engine::Config{}.key_share_pool && !c.quiet)
+    std::fprintf(stderr,
+                 "gputls: key_share_pool=%u lowered to %zu: three pools must fit in half of max_keys (%u) and one "
+                 "in half of queue_capacity (%u)\n",
+                 c.key_share_pool, n, c.max_keys, c.queue_capacity);
   if (n == 0) return;
   const uint64_t age_ns = uint64_t{pc->config.key_share_max_age_ms} * 1'000'000;
   pc->x25519_shares = std::make_unique<KeySharePool>(pc, kX25519ShareKind, n, age_ns);

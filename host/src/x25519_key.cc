@@ -79,6 +79,10 @@ X25519Key* x25519_take_ready(ProvCtx* pc) {
       take_key_share(pc, pc->x25519_shares.get(), engine::Op::kX25519Keygen, ProvOp::kX25519Keygen));
 }
 
+void x25519_refill_after_miss(ProvCtx* pc) {
+  refill_key_shares(pc, pc->x25519_shares.get(), engine::Op::kX25519Keygen);
+}
+
 namespace {
 
 void* share_make(ProvCtx* pc, engine::Engine* eng, engine::KeyHandle* h, uint8_t** out, size_t* out_len) {

@@ -55,6 +55,9 @@ engine::KeyHandle x25519_engine_handle(X25519Key* k, engine::Engine* eng);
 // (a GPU, GPUTLS_INLINE=0/2); nullptr otherwise or when none is ready: the
 // caller then generates one itself.
 X25519Key* x25519_take_ready(ProvCtx* pc);
+// After x25519_take_ready found none and the caller generated its own: the
+// pool refills if it is low (after, so the caller did not wait behind it).
+void x25519_refill_after_miss(ProvCtx* pc);
 
 // X25519 keys for a KeySharePool.
 extern const KeyShareKind kX25519ShareKind;

@@ -13,6 +13,7 @@
 #include <chrono>
 #include <cstdlib>
 #include <set>
+#include <string>
 #include <thread>
 #include <vector>
 
@@ -308,41 +309,83 @@ TEST_F(KeySharePoolTest, ForkedChildNeverUsesItsParentsPairs) {
   EXPECT_EQ(pool("taken") - taken, ready_at_fork) << "the parent still serves its own pairs";
 }
 
-// The provider unloaded while the engine is still computing a refill: the
-// pairs are wiped and freed as they complete (the engine's key table returns
-// to where it was; LeakSanitizer sees the heap in the sanitizer build).
-TEST_F(KeySharePoolTest, UnloadWhileGeneratingLeavesNoKeysBehind) {
-  auto keys_live = [&] { return stats()["engine"]["keys_live"].get<uint64_t>(); };
-  // Pools of earlier tests' providers may still be completing (and freeing):
-  // start from a key count that holds still.
-  uint64_t keys_before = keys_live();
-  for (int i = 0; i < 2000; ++i) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(20));
-    const uint64_t now = keys_live();
-    if (now == keys_before) break;
-    keys_before = now;
+// Refills that wait in the engine's queue: large batches flush only at a
+// 2 s deadline (a caller blocked on its own request is flushed at once).
+class SlowRefillKeySharePoolTest : public KeySharePoolTest {
+ protected:
+  void SetUp() override {
+    if (const char* d = std::getenv("GPUTLS_DEADLINE_US")) saved_deadline_ = d;
+    setenv("GPUTLS_BATCH", "4096", 1);
+    setenv("GPUTLS_DEADLINE_US", "2000000", 1);
+    KeySharePoolTest::SetUp();
   }
+  void TearDown() override {
+    KeySharePoolTest::TearDown();
+    unsetenv("GPUTLS_BATCH");
+    if (saved_deadline_.empty()) unsetenv("GPUTLS_DEADLINE_US");
+    else setenv("GPUTLS_DEADLINE_US", saved_deadline_.c_str(), 1);
+  }
+  std::string saved_deadline_;
+};
+
+// A generation that finds the pool empty makes its own pair first and only
+// then starts the refill: its request is not queued behind 128 others (on
+// the CPU backend it would wait for all of them). The provider is then
+// unloaded with the refill still queued: the pairs are wiped and freed as
+// the engine completes them (the key table returns to where it was;
+// LeakSanitizer checks the heap in the sanitizer build).
+TEST_F(SlowRefillKeySharePoolTest, MissDoesNotWaitBehindTheRefillAndUnloadMidRefillLeavesNothing) {
+  auto keys_live = [&] { return stats()["engine"]["keys_live"].get<uint64_t>(); };
+  const uint64_t keys_before = keys_live();
   OSSL_LIB_CTX* other = OSSL_LIB_CTX_new();
   ASSERT_NE(other, nullptr);
   ASSERT_EQ(OSSL_PROVIDER_set_default_search_path(other, GPUTLS_MODULE_DIR), 1);
   OSSL_PROVIDER* prov = OSSL_PROVIDER_load(other, "gputls");
   ASSERT_NE(prov, nullptr);
+  auto other_pool = [&] {
+    std::vector<char> buf(1 << 20);
+    OSSL_PARAM p[] = {OSSL_PARAM_utf8_string("gputls-stats", buf.data(), buf.size()), OSSL_PARAM_END};
+    EXPECT_EQ(OSSL_PROVIDER_get_params(prov, p), 1);
+    return nlohmann::json::parse(buf.data())["key_share_pool"]["x25519"];
+  };
+  const auto t0 = std::chrono::steady_clock::now();
   EVP_PKEY_CTX* c = EVP_PKEY_CTX_new_from_name(other, "X25519", "provider=gputls");
   EVP_PKEY* k = nullptr;
   ASSERT_TRUE(c && EVP_PKEY_keygen_init(c) == 1 && EVP_PKEY_generate(c, &k) == 1);
+  const auto waited = std::chrono::steady_clock::now() - t0;
   EVP_PKEY_CTX_free(c);
   EVP_PKEY_free(k);
-  OSSL_PROVIDER_unload(prov);  // 128 generations were just queued
+  const nlohmann::json pool = other_pool();
+  EXPECT_EQ(pool["generating"].get<uint64_t>(), 128u)
+      << "the refill was queued after the caller's own request, and waits there: " << pool.dump();
+  EXPECT_EQ(pool["ready"].get<uint64_t>(), 0u) << pool.dump();
+  EXPECT_LT(waited, std::chrono::milliseconds(1900)) << "the caller's generation waited for the refill's deadline";
+  OSSL_PROVIDER_unload(prov);  // 128 generations still queued
   OSSL_LIB_CTX_free(other);
-  const auto end = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  const auto end = std::chrono::steady_clock::now() + std::chrono::seconds(15);
   while (keys_live() != keys_before && std::chrono::steady_clock::now() < end)
-    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
   EXPECT_EQ(keys_live(), keys_before) << "pairs of the unloaded pool stayed registered";
 }
 
-// Without a queue to skip (no GPU, GPUTLS_INLINE=1: the default here) a
-// generation runs on the caller's thread: the pool makes nothing.
-TEST_F(ProviderFixture, KeySharePoolStaysIdleWhenGenerationRunsInline) {
+// With nothing to batch for (policy cpu, GPUTLS_INLINE=1: the default
+// without a GPU) a generation runs on the caller's thread: the pools exist
+// and make nothing.
+class InlineKeySharePoolTest : public ProviderFixture {
+ protected:
+  void SetUp() override {
+    setenv("GPUTLS_POLICY", "cpu", 1);
+    setenv("GPUTLS_KEY_SHARE_POOL", "128", 1);
+    ProviderFixture::SetUp();
+  }
+  void TearDown() override {
+    ProviderFixture::TearDown();
+    unsetenv("GPUTLS_POLICY");
+    unsetenv("GPUTLS_KEY_SHARE_POOL");
+  }
+};
+
+TEST_F(InlineKeySharePoolTest, PoolsStayIdleWhenGenerationRunsInline) {
   EVP_PKEY_CTX* c = EVP_PKEY_CTX_new_from_name(lib_, "X25519", "provider=gputls");
   for (int i = 0; i < 4; ++i) {
     EVP_PKEY* k = nullptr;
@@ -360,6 +403,7 @@ TEST_F(ProviderFixture, KeySharePoolStaysIdleWhenGenerationRunsInline) {
   }
   EVP_PKEY_CTX_free(e);
   const nlohmann::json pools = stats()["key_share_pool"];
+  ASSERT_EQ(pools.size(), 3u) << pools.dump();
   for (const auto& [kind, p] : pools.items())
     EXPECT_EQ(p["made"].get<uint64_t>() + p["generating"].get<uint64_t>() + p["taken"].get<uint64_t>(), 0u)
         << kind << ": " << p.dump();

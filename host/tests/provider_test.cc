@@ -170,6 +170,33 @@ TEST_F(Provider, X25519BothSidesAgreeWithDefault) {
 namespace gputls::host::testing {
 namespace {
 
+// Key-share pools hold a key-table slot per pair (three pools) and queue up
+// to a pool's worth of requests: their size is lowered to fit in half of
+// the key table and of the queue, so certificate and record keys still find
+// room (the stats' capacity says the size in use).
+TEST(ProviderConfig, KeySharePoolsFitInHalfTheKeyTable) {
+  auto capacity_with = [](const char* max_keys, const char* pool) -> long {
+    setenv("GPUTLS_MAX_KEYS", max_keys, 1);
+    if (pool) setenv("GPUTLS_KEY_SHARE_POOL", pool, 1);
+    OSSL_LIB_CTX* lib = OSSL_LIB_CTX_new();
+    EXPECT_EQ(OSSL_PROVIDER_set_default_search_path(lib, GPUTLS_MODULE_DIR), 1);
+    OSSL_PROVIDER* prov = OSSL_PROVIDER_load(lib, "gputls");
+    unsetenv("GPUTLS_MAX_KEYS");
+    unsetenv("GPUTLS_KEY_SHARE_POOL");
+    std::vector<char> buf(1 << 20);
+    OSSL_PARAM p[] = {OSSL_PARAM_utf8_string("gputls-stats", buf.data(), buf.size()), OSSL_PARAM_END};
+    EXPECT_TRUE(prov && OSSL_PROVIDER_get_params(prov, p) == 1);
+    const auto pools = nlohmann::json::parse(buf.data())["key_share_pool"];
+    OSSL_PROVIDER_unload(prov);
+    OSSL_LIB_CTX_free(lib);
+    return pools.is_null() ? 0 : pools["p256"]["capacity"].get<long>();
+  };
+  EXPECT_EQ(capacity_with("16384", nullptr), 128) << "the default";
+  EXPECT_EQ(capacity_with("600", "101"), 100) << "3 x 100 = half of 600";
+  EXPECT_EQ(capacity_with("600", "50"), 50);
+  EXPECT_EQ(capacity_with("5", nullptr), 0) << "a key table of 5: no pools";
+}
+
 // flushers=0 leaves nobody to launch the batches a paused ASYNC_JOB waits
 // for: the provider refuses it, says why, and computes in software.
 TEST(ProviderConfig, ZeroFlushersIsRefusedWithAReason) {
