@@ -161,7 +161,8 @@ void write_stats_file(ProvCtx* pc) {
   if (!env || !*env) return;
   std::string path = env;
   if (size_t at = path.find("%p"); at != std::string::npos) path.replace(at, 2, std::to_string(getpid()));
-  std::string js = "{\"provider\": " + pc->stats.json() + ", \"pid\": " + std::to_string(getpid()) + "}\n";
+  std::string js = "{\"provider\": " + pc->stats.json() + ", \"key_share_pool\": " + key_share_json(pc) +
+                   ", \"pid\": " + std::to_string(getpid()) + "}\n";
   if (FILE* f = std::fopen(path.c_str(), "w")) {
     std::fputs(js.c_str(), f);
     std::fclose(f);

@@ -14,7 +14,8 @@
 # other). The worker exits cleanly on the master's soft stop (SIGUSR1), which
 # runs OpenSSL's atexit cleanup and so gputls's teardown. GPUTLS_INLINE=0 puts
 # requests through the engine's queue, so with ssl-mode-async HAProxy's jobs
-# really pause on gputls's wait fds (asserted).
+# really pause on gputls's wait fds (asserted), and X25519 key shares come
+# ready from gputls's key-share pool (asserted).
 # Usage: haproxy_test.sh MODULE_DIR
 set -euo pipefail
 modules=$1
@@ -108,19 +109,25 @@ python3 - "$connections" "$work"/stats.*.json <<'PY'
 import json, sys
 want_sign = int(sys.argv[1]) + 2  # h2load + curl TLS 1.3 + curl ECDHE-RSA
 total = {}
+taken = 0  # X25519 key shares served from gputls's key-share pool (made ahead on the engine)
 for path in sys.argv[2:]:
-    s = json.load(open(path))["provider"]
+    doc = json.load(open(path))
+    taken += ((doc.get("key_share_pool") or {}).get("x25519") or {}).get("taken", 0)
+    s = doc["provider"]
     for op, c in s.items():
         for k, v in c.items():
             total.setdefault(op, {}).setdefault(k, 0)
             total[op][k] += v
 show = {op: total[op] for op in ("rsa_sign", "rsa_decrypt", "x25519_keygen", "x25519_derive", "mlkem768_encaps")}
-print("gputls counters in haproxy (all processes):", json.dumps(show))
+print("gputls counters in haproxy (all processes):", json.dumps(show), "; x25519 key shares from the pool:", taken)
 errors = []
 if total["rsa_sign"]["engine"] < want_sign: errors.append(f"rsa_sign on the engine {total['rsa_sign']['engine']} < {want_sign}")
 if total["rsa_decrypt"]["engine"] < 1: errors.append("no RSA key exchange decryption on the engine")
 if total["x25519_keygen"]["engine"] < want_sign - 1: errors.append("too few X25519 key generations on the engine")
 if total["rsa_sign"]["async_paused"] == 0: errors.append("ssl-mode-async: no job ever paused on gputls")
+# With the engine queueing (GPUTLS_INLINE=0) key shares come ready from the pool once it has
+# refilled (after the first h2load round at the latest).
+if taken == 0: errors.append("no X25519 key share came from gputls's key-share pool")
 if total["mlkem768_encaps"]["engine"] != 1: errors.append("the X25519MLKEM768 client's encapsulation did not run on the engine once")
 if total["rsa_sign"]["sw"] + total["rsa_sign"]["failed"]: errors.append("signatures fell back to software or failed")
 if errors: sys.exit("FAIL: " + "; ".join(errors))
