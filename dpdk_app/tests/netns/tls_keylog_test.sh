@@ -12,12 +12,25 @@ CAPTURE="$WORK/capture.pcapng"
 [ "$TLS_SERVER" = haproxy ] && CLIENT_ENV=("SSLKEYLOGFILE=$KEYLOG")
 start_tls_server --keylog-file "$KEYLOG"
 
-# ip netns exec execs tshark, so $! is tshark itself (SIGINT makes it finish the file).
-ip netns exec "$NS" tshark -i "$VETH_NS" -f "tcp port $TLS_PORT" -w "$CAPTURE" -a duration:50 >"$WORK/tshark.log" 2>&1 &
+# ip netns exec execs tshark, so $! is tshark itself (SIGINT makes it finish the file). -P -l: a
+# line per captured packet in tshark.log, as it is captured.
+ip netns exec "$NS" tshark -i "$VETH_NS" -f "tcp port $TLS_PORT" -w "$CAPTURE" -P -l -a duration:50 \
+  >"$WORK/tshark.log" 2>&1 &
 TSHARK_PID=$!
 EXTRA_PIDS+=("$TSHARK_PID")
 for _ in $(seq 100); do grep -q "Capturing on" "$WORK/tshark.log" && break; sleep 0.1; done
 grep -q "Capturing on" "$WORK/tshark.log" || { cat "$WORK/tshark.log"; fail "tshark did not start capturing"; }
+# "Capturing on" comes before packets are captured: once in many runs the first connection's
+# SYN and ClientHello were missed (its capture began at the ServerHello), so its TLS 1.3 request
+# could not be decrypted. Bare TCP connections to the port (no TLS) until tshark shows one.
+live=0
+for try in $(seq 50); do
+  in_ns bash -c "exec 3<>/dev/tcp/$SERVER_IP/$TLS_PORT" 2>/dev/null || true
+  sleep 0.1
+  grep -q " TCP " "$WORK/tshark.log" && { live=$try; break; }
+done
+[ "$live" != 0 ] || { cat "$WORK/tshark.log"; fail "tshark showed no packet of a TCP connection to the server"; }
+echo "ok: capture live (after $live bare connection(s))"
 
 probe="keylog-probe-$ID"
 for v in 1.3 1.2; do
@@ -34,9 +47,9 @@ uris() { tshark -r "$CAPTURE" "$@" -Y http.request -T fields -e http.request.uri
 with=$(uris -o "tls.keylog_file:$KEYLOG")
 without=$(uris)
 echo "request URIs decrypted with the key log: $(echo $with)"
-# What tshark saw, for a failure (once in many runs the TLS 1.3 request was not
-# decrypted; reruns, also under full CPU load, did not repeat it): every TLS
-# record per TCP stream, and which secrets the key log holds for which client random.
+# What tshark saw, for a failure: every TLS record per TCP stream, and which
+# secrets the key log holds for which client random (this showed the late
+# capture start above).
 diagnose() {
   cat "$WORK/tshark-read.log"
   echo "--- capture: frame, stream, time, flags, seq, len, TLS content types, handshake types"
