@@ -69,6 +69,7 @@ class KeySharePool {
   // {"capacity", "ready", "generating", "made", "taken", "expired",
   //  "discarded", "failed"} as a JSON object.
   std::string json() const;
+  size_t capacity() const { return capacity_; }
 
   struct State;  // shared with the requests in flight (public for the fork handler)
 

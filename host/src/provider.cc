@@ -84,6 +84,7 @@ const OSSL_PARAM kGettable[] = {OSSL_PARAM_utf8_ptr(OSSL_PROV_PARAM_NAME, nullpt
                                 OSSL_PARAM_utf8_string("gputls-stats", nullptr, 0),
                                 OSSL_PARAM_utf8_string("gputls-device", nullptr, 0),
                                 OSSL_PARAM_utf8_string("gputls-policy", nullptr, 0),
+                                OSSL_PARAM_utf8_string("gputls-key-shares", nullptr, 0),
                                 OSSL_PARAM_END};
 
 const OSSL_PARAM* gettable_params(void*) { return kGettable; }
@@ -100,6 +101,16 @@ std::string key_share_json(const ProvCtx* pc) {
 // certificate and record keys (and handshakes) would be refused. A smaller
 // table lowers the pools' size (the stats' "capacity"); a size set
 // explicitly and lowered is said once on stderr.
+// What the key-share pools do in this process, for gputls-info.
+std::string key_share_status(ProvCtx* pc, engine::Engine* eng) {
+  if (!pc->x25519_shares) return "off (GPUTLS_KEY_SHARE_POOL=0, or no room in the key table)";
+  const std::string size = std::to_string(pc->x25519_shares->capacity()) + " pairs per kind (X25519, P-256, P-384)";
+  if (!eng) return size + ", unused: no engine";
+  if (!queues(pc, eng, engine::Op::kX25519Keygen, 0))
+    return size + ", idle: key generation runs on the caller's thread (nothing to batch for)";
+  return size + ", in use: made ahead in engine batches, so a TLS key share does not wait for the engine";
+}
+
 void make_key_share_pools(ProvCtx* pc) {
   const engine::Config& c = pc->config;
   const size_t n = std::min<size_t>({c.key_share_pool, c.max_keys / 6, c.queue_capacity / 2});
@@ -143,6 +154,9 @@ int get_params(void* provctx, OSSL_PARAM params[]) {
       !OSSL_PARAM_set_utf8_string(p, need_engine()                ? eng->gpu_description().c_str()
                                      : pc->config_error.empty() ? "no engine"
                                                                 : ("no engine: " + pc->config_error).c_str()))
+    return 0;
+  if ((p = OSSL_PARAM_locate(params, "gputls-key-shares")) &&
+      !OSSL_PARAM_set_utf8_string(p, key_share_status(pc, need_engine() ? eng : nullptr).c_str()))
     return 0;
   if ((p = OSSL_PARAM_locate(params, "gputls-policy")) &&
       !OSSL_PARAM_set_utf8_string(p, engine::policy_name(pc->config.policy)))

@@ -62,6 +62,14 @@ class KeySharePoolTest : public QueuedProviderFixture {
   }
 };
 
+// What gputls-info prints for the pools.
+std::string key_share_status(OSSL_PROVIDER* prov) {
+  char buf[256] = {0};
+  OSSL_PARAM p[] = {OSSL_PARAM_utf8_string("gputls-key-shares", buf, sizeof buf), OSSL_PARAM_END};
+  EXPECT_EQ(OSSL_PROVIDER_get_params(prov, p), 1);
+  return buf;
+}
+
 Bytes32 raw(EVP_PKEY* k, bool priv) {
   Bytes32 b{};
   size_t len = b.size();
@@ -90,6 +98,8 @@ TEST_F(KeySharePoolTest, AsyncHandshakesTakeReadyPairsAndDoNotPauseToGenerate) {
   run_one_handshake(server, client, TLS1_3_VERSION, nullptr, true, /*expect_pause=*/true);
   EXPECT_EQ(pool("taken"), 0u);
   wait_ready(8);
+  EXPECT_NE(key_share_status(gputls_).find("128 pairs per kind (X25519, P-256, P-384), in use"), std::string::npos)
+      << key_share_status(gputls_);
 
   const uint64_t taken = pool("taken"), kg = count("x25519_keygen"), kg_paused = count("x25519_keygen", "async_paused"),
                  dv = count("x25519_derive"), dv_paused = count("x25519_derive", "async_paused");
@@ -404,6 +414,7 @@ TEST_F(InlineKeySharePoolTest, PoolsStayIdleWhenGenerationRunsInline) {
   EVP_PKEY_CTX_free(e);
   const nlohmann::json pools = stats()["key_share_pool"];
   ASSERT_EQ(pools.size(), 3u) << pools.dump();
+  EXPECT_NE(key_share_status(gputls_).find(", idle: "), std::string::npos) << key_share_status(gputls_);
   for (const auto& [kind, p] : pools.items())
     EXPECT_EQ(p["made"].get<uint64_t>() + p["generating"].get<uint64_t>() + p["taken"].get<uint64_t>(), 0u)
         << kind << ": " << p.dump();

@@ -195,6 +195,17 @@ TEST(ProviderConfig, KeySharePoolsFitInHalfTheKeyTable) {
   EXPECT_EQ(capacity_with("600", "101"), 100) << "3 x 100 = half of 600";
   EXPECT_EQ(capacity_with("600", "50"), 50);
   EXPECT_EQ(capacity_with("5", nullptr), 0) << "a key table of 5: no pools";
+  setenv("GPUTLS_KEY_SHARE_POOL", "0", 1);
+  OSSL_LIB_CTX* lib = OSSL_LIB_CTX_new();
+  ASSERT_EQ(OSSL_PROVIDER_set_default_search_path(lib, GPUTLS_MODULE_DIR), 1);
+  OSSL_PROVIDER* prov = OSSL_PROVIDER_load(lib, "gputls");
+  unsetenv("GPUTLS_KEY_SHARE_POOL");
+  char status[256] = {0};
+  OSSL_PARAM q[] = {OSSL_PARAM_utf8_string("gputls-key-shares", status, sizeof status), OSSL_PARAM_END};
+  ASSERT_TRUE(prov && OSSL_PROVIDER_get_params(prov, q) == 1);
+  EXPECT_EQ(std::string(status).rfind("off", 0), 0u) << "gputls-info says the pools are off: " << status;
+  OSSL_PROVIDER_unload(prov);
+  OSSL_LIB_CTX_free(lib);
 }
 
 // flushers=0 leaves nobody to launch the batches a paused ASYNC_JOB waits

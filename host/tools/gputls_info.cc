@@ -1,6 +1,6 @@
 // gputls-info: loads the gputls provider the way an application would and
-// says what it will do: build, GPUs in use (or why none), policy, each GPU's
-// state (in rotation, batches, requests served and in flight), and the
+// says what it will do: build, GPUs in use (or why none), policy, whether
+// key shares are generated ahead, each GPU's state (in rotation, batches, requests served and in flight), and the
 // engine's stats as JSON.
 #include <openssl/err.h>
 #include <openssl/params.h>
@@ -53,12 +53,13 @@ int main(int argc, char** argv) {
     return 1;
   }
   const char *name = nullptr, *version = nullptr, *build = nullptr;
-  std::vector<char> device(4096), policy(64), stats(1 << 20);  // device: up to kMaxDevices names
+  std::vector<char> device(4096), policy(64), key_shares(256), stats(1 << 20);  // device: up to kMaxDevices names
   OSSL_PARAM p[] = {OSSL_PARAM_utf8_ptr("name", &name, 0),
                     OSSL_PARAM_utf8_ptr("version", &version, 0),
                     OSSL_PARAM_utf8_ptr("buildinfo", &build, 0),
                     OSSL_PARAM_utf8_string("gputls-device", device.data(), device.size()),
                     OSSL_PARAM_utf8_string("gputls-policy", policy.data(), policy.size()),
+                    OSSL_PARAM_utf8_string("gputls-key-shares", key_shares.data(), key_shares.size()),
                     OSSL_PARAM_utf8_string("gputls-stats", stats.data(), stats.size()),
                     OSSL_PARAM_END};
   if (OSSL_PROVIDER_get_params(prov, p) != 1) {
@@ -68,8 +69,8 @@ int main(int argc, char** argv) {
   if (json) {
     std::printf("%s\n", stats.data());
   } else {
-    std::printf("provider: %s %s\nbuild:    %s\nGPU:      %s\npolicy:   %s\n", name, version, build, device.data(),
-                policy.data());
+    std::printf("provider: %s %s\nbuild:    %s\nGPU:      %s\npolicy:   %s\nkey shares: %s\n", name, version, build,
+                device.data(), policy.data(), key_shares.data());
     print_devices(stats.data());
   }
   OSSL_PROVIDER_unload(prov);
