@@ -515,12 +515,12 @@ EngineKeyRef::~EngineKeyRef() {
   if (eng && handle_.valid()) (void)eng->free_key(handle_);
 }
 
-namespace {
-
 uint64_t steady_ns() {
   return static_cast<uint64_t>(
       std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now().time_since_epoch()).count());
 }
+
+namespace {
 
 // Refusals that say nothing about the key itself: worth another try later.
 bool may_pass(engine::Status s) {

@@ -101,6 +101,9 @@ class EngineKeyRef {
   std::atomic<uint64_t> retry_at_ns_{UINT64_MAX};  // UINT64_MAX: refused for good (or registered)
 };
 
+// The steady clock in nanoseconds: the provider's retry and expiry times.
+uint64_t steady_ns();
+
 // True when an `op` request on eng would be queued to the engine's threads
 // (a GPU batches it, or GPUTLS_INLINE=0/2), false when it runs at once on
 // the caller's thread: what call_engine decides per request.

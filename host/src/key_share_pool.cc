@@ -3,7 +3,6 @@
 #include <pthread.h>
 
 #include <atomic>
-#include <chrono>
 #include <deque>
 #include <mutex>
 #include <vector>
@@ -18,11 +17,6 @@ namespace {
 
 // A refill refused by the engine is not tried again for this long.
 constexpr uint64_t kRefillRetryNs = 20'000'000;  // 20 ms
-
-uint64_t steady_ns() {
-  return static_cast<uint64_t>(
-      std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now().time_since_epoch()).count());
-}
 
 }  // namespace
 
