@@ -181,15 +181,9 @@ void* KeySharePool::take(engine::Engine* eng) {
     std::lock_guard<std::mutex> lock(st_->mu);
     State& s = *st_;
     stale.swap(s.orphans);
-    if (s.eng != eng) {
-      // First use, or an engine replaced: what was made for another engine
-      // is not used.
-      for (auto& r : s.ready) stale.push_back(r.key);
-      s.discarded += s.ready.size();
-      s.ready.clear();
-      s.generating = 0;
-      s.eng = eng;
-    }
+    // The process's engine, set at the first take (in a forked child too:
+    // the fork handler left nothing ready and nothing generating).
+    s.eng = eng;
     if (!s.ready.empty()) {
       const uint64_t now = steady_ns();
       while (!s.ready.empty() && now - s.ready.front().made_ns > max_age_ns_) {

@@ -96,11 +96,6 @@ std::string key_share_json(const ProvCtx* pc) {
          ", \"p384\": " + pc->p384_shares->json() + "}";
 }
 
-// Every pooled pair holds a key-table slot, and a refill queues up to a
-// pool's worth of requests: the three pools take at most half of either, or
-// certificate and record keys (and handshakes) would be refused. A smaller
-// table lowers the pools' size (the stats' "capacity"); a size set
-// explicitly and lowered is said once on stderr.
 // What the key-share pools do in this process, for gputls-info.
 std::string key_share_status(ProvCtx* pc, engine::Engine* eng) {
   if (!pc->x25519_shares) return "off (GPUTLS_KEY_SHARE_POOL=0, or no room in the key table)";
@@ -111,6 +106,11 @@ std::string key_share_status(ProvCtx* pc, engine::Engine* eng) {
   return size + ", in use: made ahead in engine batches, so a TLS key share does not wait for the engine";
 }
 
+// Every pooled pair holds a key-table slot, and a refill queues up to a
+// pool's worth of requests: the three pools take at most half of either, or
+// certificate and record keys (and handshakes) would be refused. A smaller
+// table lowers the pools' size (the stats' "capacity"); a size set
+// explicitly and lowered is said once on stderr.
 void make_key_share_pools(ProvCtx* pc) {
   const engine::Config& c = pc->config;
   const size_t n = std::min<size_t>({c.key_share_pool, c.max_keys / 6, c.queue_capacity / 2});
@@ -120,7 +120,7 @@ void make_key_share_pools(ProvCtx* pc) {
                  "in half of queue_capacity (%u)\n",
                  c.key_share_pool, n, c.max_keys, c.queue_capacity);
   if (n == 0) return;
-  const uint64_t age_ns = uint64_t{pc->config.key_share_max_age_ms} * 1'000'000;
+  const uint64_t age_ns = uint64_t{c.key_share_max_age_ms} * 1'000'000;
   pc->x25519_shares = std::make_unique<KeySharePool>(pc, kX25519ShareKind, n, age_ns);
   pc->p256_shares = std::make_unique<KeySharePool>(pc, kP256ShareKind, n, age_ns);
   pc->p384_shares = std::make_unique<KeySharePool>(pc, kP384ShareKind, n, age_ns);

@@ -1,7 +1,7 @@
 // gputls-info: loads the gputls provider the way an application would and
 // says what it will do: build, GPUs in use (or why none), policy, whether
-// key shares are generated ahead, each GPU's state (in rotation, batches, requests served and in flight), and the
-// engine's stats as JSON.
+// key shares are generated ahead, each GPU's state (in rotation, batches,
+// requests served and in flight), and the engine's stats as JSON.
 #include <openssl/err.h>
 #include <openssl/params.h>
 #include <openssl/provider.h>

@@ -67,10 +67,10 @@ struct Config {
   bool inline_records_only = false;
   // Key pairs (per kind: X25519, P-256, P-384) the provider keeps generated
   // ahead for TLS key shares when the engine queues public-key work (a GPU,
-  // or inline_records_only):
-  // a handshake's key generation then takes one instead of a round trip to
-  // the engine (GPUTLS_KEY_SHARE_POOL; 0: none kept, every generation is a
-  // request). Refilled in one batch when half are used.
+  // or inline_records_only): a handshake's key generation then takes one
+  // instead of a round trip to the engine (GPUTLS_KEY_SHARE_POOL; 0: none
+  // kept, every generation is a request). Refilled when ready plus
+  // generating pairs fall to half; lowered to fit the key table.
   uint32_t key_share_pool = 128;
   // How long a pre-generated key pair may wait for its handshake; an older
   // one is never handed out, and is wiped unused by the next generation
