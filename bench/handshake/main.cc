@@ -124,7 +124,7 @@ int main(int argc, char** argv) {
   std::string err;
   // Public-key costs with OpenSSL on this machine, once for every run
   // (network mode: valid for a server on this machine).
-  if (!gputls::bench::calibrate_pk_ops(gputls::bench::server_pk_ops(cfg), &ctx.pk_us, &err)) {
+  if (!gputls::bench::calibrate_pk_ops(gputls::bench::server_pk_ops(cfg), &ctx.pk_us, &ctx.pk_setup_us, &err)) {
     std::fprintf(stderr, "gputls-bench: %s\n", err.c_str());
     return 1;
   }

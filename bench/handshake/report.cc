@@ -94,7 +94,8 @@ nlohmann::json run_json(const RunConfig& c, const RunResult& r, const ReportCont
   // Public-key operations per handshake (full and resumed mixed as they
   // happened) and their CPU cost on this machine (OpenSSL's, or for ML-KEM
   // gputls's host code).
-  nlohmann::json ops = nlohmann::json::object(), op_us = nlohmann::json::object(), op_with = nlohmann::json::object();
+  nlohmann::json ops = nlohmann::json::object(), op_us = nlohmann::json::object(), op_with = nlohmann::json::object(),
+                 op_setup_us = nlohmann::json::object();
   double pk_us = 0;
   for (const PkOp& op : server_pk_ops(c)) {
     const double k = op.full * (1 - resumed_share) + op.resumed * resumed_share;
@@ -102,6 +103,8 @@ nlohmann::json run_json(const RunConfig& c, const RunResult& r, const ReportCont
     const auto it = ctx.pk_us.find(op.name);
     const double us = it == ctx.pk_us.end() ? 0 : it->second;
     op_us[op.name] = us;
+    const auto setup = ctx.pk_setup_us.find(op.name);
+    op_setup_us[op.name] = setup == ctx.pk_setup_us.end() ? 0 : setup->second;
     op_with[op.name] = pk_op_timed_with(op.name);
     pk_us += k * us;
   }
@@ -155,6 +158,7 @@ nlohmann::json run_json(const RunConfig& c, const RunResult& r, const ReportCont
         {"harness_share", harness_share},
         {"pk_ops_per_handshake", ops},
         {"pk_op_cpu_us", op_us},
+        {"pk_op_setup_us", op_setup_us},
         {"pk_op_timed_with", op_with},
         {"pk_us_per_handshake", pk_us},
         {"pk_on_host_share", host},

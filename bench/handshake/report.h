@@ -14,7 +14,8 @@ namespace gputls::bench {
 
 struct ReportContext {
   std::string command;                  // the exact command line
-  std::map<std::string, double> pk_us;  // calibrated CPU per public-key op
+  std::map<std::string, double> pk_us;        // calibrated CPU per public-key op
+  std::map<std::string, double> pk_setup_us;  // its EVP set-up, not counted in pk_us
 };
 
 nlohmann::json run_json(const RunConfig& cfg, const RunResult& r, const ReportContext& ctx);
