@@ -29,9 +29,21 @@ run tls13_x25519mlkem768 --provider gputls:cpu --tls 1.3 --group x25519mlkem768 
   --concurrency 4
 GPUTLS_INLINE=0 run tls13_p256mlkem768_async --provider gputls:cpu --async --group SecP256r1MLKEM768 --count 40 \
   --concurrency 4 --threads 2
+# One connection whose operations queue to the engine's thread: the loop sleeps in poll() at each
+# pause (blocking_polls), and never with --busy-poll.
+GPUTLS_INLINE=2 run c1_sleeps --provider gputls:cpu --async --count 40 --concurrency 1
+GPUTLS_INLINE=2 run c1_busy_poll --provider gputls:cpu --async --busy-poll --count 40 --concurrency 1
 
 python3 "$here/validate_json.py" "$here/schema.json" "$work"/*.json
 python3 "$here/check_runs.py" 40 "$work"/*.json
+python3 - "$work/c1_sleeps.json" "$work/c1_busy_poll.json" <<'PY2'
+import json, sys
+sleeps, busy = (json.load(open(p))[0] for p in sys.argv[1:])
+assert not sleeps["busy_poll"] and sleeps["blocking_polls"] >= sleeps["handshakes"], sleeps["blocking_polls"]
+assert busy["busy_poll"] and busy["blocking_polls"] == 0 and busy["async_waits"] >= busy["handshakes"], busy["blocking_polls"]
+print(f"ok: concurrency 1 on the engine's thread: {sleeps['blocking_polls']} blocking polls for "
+      f"{sleeps['handshakes']} handshakes; none with --busy-poll ({busy['async_waits']} pauses)")
+PY2
 
 # The checks can fail: a run without its p99, a run whose counters do not match.
 python3 - "$work/tls13.json" "$work/broken.json" "$work/wrong.json" <<'PY'
@@ -58,6 +70,7 @@ fails() {  # expected-message args...
   echo "ok: $* fails: $(grep -- "$want" "$work/bad.out" | head -1)"
 }
 fails 'unknown --cert "rsa1234"' --cert rsa1234 --count 1
+fails '--busy-poll applies to the in-process server with --async' --busy-poll --count 1
 fails 'unknown gputls policy "fpga"' --provider gputls:fpga --count 1
 fails '--resume-ratio must be between 0 and 1' --resume-ratio 1.5 --count 1
 fails '--bytes must be at least 1' --bytes 0 --count 1

@@ -86,6 +86,9 @@ int main(int argc, char** argv) {
   hs->add_option("--duration", cfg.duration_s, "seconds per run")->capture_default_str();
   hs->add_option("--count", cfg.count, "stop each run after this many handshakes instead");
   hs->add_flag("--async", cfg.async, "in-process server in SSL_MODE_ASYNC (operations pause on gputls's engine)");
+  hs->add_flag("--busy-poll", cfg.busy_poll,
+               "with --async: when every connection waits on the engine, poll again at once instead of sleeping "
+               "(a busy-polling server; the spinning counts as the harness's CPU, not the server's)");
   hs->add_option("--bytes", cfg.app_bytes, "application bytes sent each way per connection (at least 1)")
       ->capture_default_str();
   hs->add_option("--json", json_path, "write the runs as a JSON array to this file (bench/handshake/schema.json)");
@@ -98,6 +101,8 @@ int main(int argc, char** argv) {
   if (gputls::bench::gputls_only_group(cfg.group) && cfg.tls != 13)
     return usage_error("--group " + cfg.group + " is a TLS 1.3 group (use --tls 1.3)");
   if (cfg.resume_ratio < 0 || cfg.resume_ratio > 1) return usage_error("--resume-ratio must be between 0 and 1");
+  if (cfg.busy_poll && (!cfg.async || cfg.network()))
+    return usage_error("--busy-poll applies to the in-process server with --async");
   if (cfg.app_bytes < 1) return usage_error("--bytes must be at least 1 (one record is exchanged each way)");
   if (cfg.duration_s <= 0 && cfg.count == 0) return usage_error("--duration must be positive (or give --count)");
   if (!gputls::bench::known_cert(cfg.cert))

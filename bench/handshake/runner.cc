@@ -39,6 +39,8 @@ struct Worker : ClientTally {
   SSL_CTX* client_ctx;
   int slots = 0;
   uint64_t async_waits = 0;
+  uint64_t blocking_polls = 0;
+  bool busy_poll = false;
   double server_cpu = 0;
   char buf[16384];
 
@@ -192,7 +194,7 @@ struct Worker : ClientTally {
 
   // One poll over the wait fds of the connections whose jobs are paused:
   // without waiting while some connection can go on, up to 10 ms when every
-  // one waits on the engine.
+  // one waits on the engine (never, with --busy-poll).
   void mark_ready(std::vector<std::unique_ptr<Conn>>& conns) {
     fds.clear();
     owners.clear();
@@ -214,7 +216,9 @@ struct Worker : ClientTally {
       }
     }
     if (fds.empty()) return;
-    if (poll(fds.data(), fds.size(), all_waiting ? 10 : 0) <= 0) return;
+    const bool block = all_waiting && !busy_poll;
+    blocking_polls += block;
+    if (poll(fds.data(), fds.size(), block ? 10 : 0) <= 0) return;
     for (size_t i = 0; i < fds.size(); ++i)
       if (fds[i].revents) owners[i]->async_ready = true;
   }
@@ -311,6 +315,7 @@ bool measure(const RunConfig& cfg, SSL_CTX* sctx, SSL_CTX* cctx, RunResult* out,
       workers[i].st = &st;
       workers[i].server_ctx = sctx;
       workers[i].client_ctx = cctx;
+      workers[i].busy_poll = cfg.busy_poll;
       workers[i].slots = cfg.concurrency / cfg.threads + (static_cast<int>(i) < cfg.concurrency % cfg.threads);
     }
     const LoadTimes t = drive_load(st, [&workers](int i) { workers[static_cast<size_t>(i)].run(); });
@@ -322,6 +327,7 @@ bool measure(const RunConfig& cfg, SSL_CTX* sctx, SSL_CTX* cctx, RunResult* out,
       w.add_to(out, w.server_cpu);
       out->server_calls_cpu_s += w.server_cpu;
       out->async_waits += w.async_waits;
+      out->blocking_polls += w.blocking_polls;
     }
     // The server: everything that is neither the clients nor the harness
     // (its SSL calls, and gputls's flusher and GPU threads).

@@ -44,6 +44,10 @@ struct RunConfig {
   uint64_t count = 0;                // stop after this many handshakes (0: by duration)
   double time_limit_s = 0;           // stop after this long even with a count (0: none)
   bool async = false;
+  // With --async: the loop never sleeps while every connection waits on the
+  // engine (it polls the wait fds again at once), as a busy-polling server
+  // does; else it blocks in poll() until one is ready.
+  bool busy_poll = false;
   int app_bytes = 64;
   bool progress = false;             // live line on stdout (only when it is a terminal)
 
@@ -71,6 +75,7 @@ struct RunResult {
   bool server_cpu_known = false;     // network: only with --server-pid
   double server_cpu_s = 0;           // in-process: process - client - harness; network: the pids'
   uint64_t async_waits = 0;          // server calls that returned SSL_ERROR_WANT_ASYNC
+  uint64_t blocking_polls = 0;       // in-process: the loop blocked in poll(), every connection waiting on the engine
   std::string device = "none";       // the GPU gputls used, or none
   nlohmann::json gputls_stats;       // provider + engine counters (gputls only)
 };
