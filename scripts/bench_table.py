@@ -149,21 +149,24 @@ def host_cost_table(d, sweeps):
         off = [r for r in both if r["provider"] != "default"]
         floor_runs = [r for r in both if r["provider"] == "default"] or runs
         floor = {r["concurrency"]: r["cpu"]["rest_us_per_handshake"] for r in floor_runs if r["provider"] == "default"}
-        for r in off:
+        for r in sorted(off, key=lambda r: (r["concurrency"], bool(r.get("busy_poll")))):
             if r["concurrency"] in floor:
                 rows.append((r, floor[r["concurrency"]]))
     if not rows:
         return
     print("host cost with the public-key work off the server's thread: host us = the server's own SSL calls "
           "(cpu.server_calls_us_per_handshake); offload us = the engine's threads doing the public-key work; "
-          "floor = libssl's (default's rest us)")
-    print(f"{'configuration':<28} {'conc':>5} {'threads':>7} {'floor us':>9} {'host us':>8} {'host/floor':>10} "
-          f"{'offload us':>10}")
+          "floor = libssl's (default's rest us); sleeps/hs = times the server's loop slept waiting on the engine "
+          "per handshake (each costs the next step cold caches)")
+    print(f"{'configuration':<28} {'loop':<10} {'conc':>5} {'threads':>7} {'floor us':>9} {'host us':>8} "
+          f"{'host/floor':>10} {'offload us':>10} {'sleeps/hs':>9}")
     for r, floor in rows:
         c = r["cpu"]
         host = c["server_calls_us_per_handshake"]
-        print(f"{config_name(r):<28} {r['concurrency']:>5} {r['threads']:>7} {floor:>9.1f} {host:>8.1f} "
-              f"{host / floor:>10.3f} {c['server_us_per_handshake'] - host:>10.1f}")
+        loop = "busy-poll" if r.get("busy_poll") else "sleeping"
+        print(f"{config_name(r):<28} {loop:<10} {r['concurrency']:>5} {r['threads']:>7} {floor:>9.1f} {host:>8.1f} "
+              f"{host / floor:>10.3f} {c['server_us_per_handshake'] - host:>10.1f} "
+              f"{r.get('blocking_polls', float('nan')) / r['handshakes']:>9.2f}")
 
 
 def plot(sweeps, path):
