@@ -21,16 +21,10 @@ namespace {
 class BusyBound : public QueuedProviderFixture {
  protected:
   void SetUp() override {
-    setenv("GPUTLS_QUEUE_CAPACITY", "1", 1);  // the queue is full with one request waiting
-    setenv("GPUTLS_BATCH", "1", 1);
-    setenv("GPUTLS_BUSY_SOFTWARE_MAX", "1", 1);
+    env_.set("GPUTLS_QUEUE_CAPACITY", "1");  // the queue is full with one request waiting
+    env_.set("GPUTLS_BATCH", "1");
+    env_.set("GPUTLS_BUSY_SOFTWARE_MAX", "1");
     QueuedProviderFixture::SetUp();
-  }
-  void TearDown() override {
-    QueuedProviderFixture::TearDown();
-    unsetenv("GPUTLS_QUEUE_CAPACITY");
-    unsetenv("GPUTLS_BATCH");
-    unsetenv("GPUTLS_BUSY_SOFTWARE_MAX");
   }
 };
 

@@ -258,12 +258,8 @@ TEST_F(Ec, EcdsaSignaturesInteroperateWithDefault) {
 class SoftwareEc : public ProviderFixture {
  protected:
   void SetUp() override {
-    setenv("GPUTLS_INLINE", "not-a-bool", 1);
+    env_.set("GPUTLS_INLINE", "not-a-bool");
     ProviderFixture::SetUp();
-  }
-  void TearDown() override {
-    ProviderFixture::TearDown();
-    unsetenv("GPUTLS_INLINE");
   }
 };
 

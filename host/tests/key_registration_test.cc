@@ -21,7 +21,7 @@ using Bytes = std::vector<uint8_t>;
 class TinyKeyTable : public ProviderFixture {
  protected:
   void SetUp() override {
-    setenv("GPUTLS_MAX_KEYS", "2", 1);
+    env_.set("GPUTLS_MAX_KEYS", "2");
     ProviderFixture::SetUp();
     cipher_ = EVP_CIPHER_fetch(lib_, "AES-128-GCM", "provider=gputls");
     ASSERT_NE(cipher_, nullptr);
@@ -34,7 +34,6 @@ class TinyKeyTable : public ProviderFixture {
   void TearDown() override {
     EVP_CIPHER_free(cipher_);
     ProviderFixture::TearDown();
-    unsetenv("GPUTLS_MAX_KEYS");
   }
 
   // One TLS 1.3-shaped record sealed under ctx's key (a fresh IV each time).

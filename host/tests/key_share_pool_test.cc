@@ -32,12 +32,8 @@ class KeySharePoolTest : public QueuedProviderFixture {
   const char* key_share_pool() const override { return "128"; }
   virtual const char* max_age_ms() const { return "60000"; }
   void SetUp() override {
-    setenv("GPUTLS_KEY_SHARE_MAX_AGE_MS", max_age_ms(), 1);
+    env_.set("GPUTLS_KEY_SHARE_MAX_AGE_MS", max_age_ms());
     QueuedProviderFixture::SetUp();
-  }
-  void TearDown() override {
-    QueuedProviderFixture::TearDown();
-    unsetenv("GPUTLS_KEY_SHARE_MAX_AGE_MS");
   }
 
   uint64_t pool(const char* field, const char* kind = "x25519") const {
@@ -221,9 +217,10 @@ TEST_F(KeySharePoolTest, NistCurvePairsAreFreshAndConsistent) {
                 EVP_PKEY_fromdata(fc, &pub_only, EVP_PKEY_PUBLIC_KEY, params) == 1);
     EVP_PKEY_CTX_free(fc);
     OPENSSL_free(enc);
-    if (i % 10 == 0)  // every tenth: the ECDH cross-check (an engine derivation each)
+    if (i % 10 == 0) {  // every tenth: the ECDH cross-check (an engine derivation each)
       EXPECT_EQ(derive(lib_, "provider=gputls", k, other), derive(nullptr, "provider=default", other, pub_only))
           << "key " << i;
+    }
     EVP_PKEY_free(pub_only);
     EVP_PKEY_free(k);
   }
@@ -324,18 +321,10 @@ TEST_F(KeySharePoolTest, ForkedChildNeverUsesItsParentsPairs) {
 class SlowRefillKeySharePoolTest : public KeySharePoolTest {
  protected:
   void SetUp() override {
-    if (const char* d = std::getenv("GPUTLS_DEADLINE_US")) saved_deadline_ = d;
-    setenv("GPUTLS_BATCH", "4096", 1);
-    setenv("GPUTLS_DEADLINE_US", "2000000", 1);
+    env_.set("GPUTLS_BATCH", "4096");
+    env_.set("GPUTLS_DEADLINE_US", "2000000");
     KeySharePoolTest::SetUp();
   }
-  void TearDown() override {
-    KeySharePoolTest::TearDown();
-    unsetenv("GPUTLS_BATCH");
-    if (saved_deadline_.empty()) unsetenv("GPUTLS_DEADLINE_US");
-    else setenv("GPUTLS_DEADLINE_US", saved_deadline_.c_str(), 1);
-  }
-  std::string saved_deadline_;
 };
 
 // A generation that finds the pool empty makes its own pair first and only
@@ -384,14 +373,9 @@ TEST_F(SlowRefillKeySharePoolTest, MissDoesNotWaitBehindTheRefillAndUnloadMidRef
 class InlineKeySharePoolTest : public ProviderFixture {
  protected:
   void SetUp() override {
-    setenv("GPUTLS_POLICY", "cpu", 1);
-    setenv("GPUTLS_KEY_SHARE_POOL", "128", 1);
+    env_.set("GPUTLS_POLICY", "cpu");
+    env_.set("GPUTLS_KEY_SHARE_POOL", "128");
     ProviderFixture::SetUp();
-  }
-  void TearDown() override {
-    ProviderFixture::TearDown();
-    unsetenv("GPUTLS_POLICY");
-    unsetenv("GPUTLS_KEY_SHARE_POOL");
   }
 };
 

@@ -170,19 +170,39 @@ TEST_F(Provider, X25519BothSidesAgreeWithDefault) {
 namespace gputls::host::testing {
 namespace {
 
+// The fixtures' environment helper puts back what was there: a value set
+// before the scope, or nothing.
+TEST(ScopedEnvTest, RestoresEarlierValuesAndAbsence) {
+  setenv("GPUTLS_TEST_SCOPED_A", "outer", 1);
+  unsetenv("GPUTLS_TEST_SCOPED_B");
+  {
+    ScopedEnv env;
+    env.set("GPUTLS_TEST_SCOPED_A", "inner");
+    env.set("GPUTLS_TEST_SCOPED_A", "inner2");  // the first value seen is the one restored
+    env.set("GPUTLS_TEST_SCOPED_B", "set");
+    EXPECT_STREQ(std::getenv("GPUTLS_TEST_SCOPED_A"), "inner2");
+    EXPECT_STREQ(std::getenv("GPUTLS_TEST_SCOPED_B"), "set");
+    env.set("GPUTLS_TEST_SCOPED_A", nullptr);
+    EXPECT_EQ(std::getenv("GPUTLS_TEST_SCOPED_A"), nullptr);
+  }
+  EXPECT_STREQ(std::getenv("GPUTLS_TEST_SCOPED_A"), "outer");
+  EXPECT_EQ(std::getenv("GPUTLS_TEST_SCOPED_B"), nullptr);
+  unsetenv("GPUTLS_TEST_SCOPED_A");
+}
+
 // Key-share pools hold a key-table slot per pair (three pools) and queue up
 // to a pool's worth of requests: their size is lowered to fit in half of
 // the key table and of the queue, so certificate and record keys still find
 // room (the stats' capacity says the size in use).
 TEST(ProviderConfig, KeySharePoolsFitInHalfTheKeyTable) {
   auto capacity_with = [](const char* max_keys, const char* pool) -> long {
-    setenv("GPUTLS_MAX_KEYS", max_keys, 1);
-    if (pool) setenv("GPUTLS_KEY_SHARE_POOL", pool, 1);
+    ScopedEnv env;
+    env.set("GPUTLS_MAX_KEYS", max_keys);
+    if (pool) env.set("GPUTLS_KEY_SHARE_POOL", pool);
     OSSL_LIB_CTX* lib = OSSL_LIB_CTX_new();
     EXPECT_EQ(OSSL_PROVIDER_set_default_search_path(lib, GPUTLS_MODULE_DIR), 1);
     OSSL_PROVIDER* prov = OSSL_PROVIDER_load(lib, "gputls");
-    unsetenv("GPUTLS_MAX_KEYS");
-    unsetenv("GPUTLS_KEY_SHARE_POOL");
+    env.restore();
     std::vector<char> buf(1 << 20);
     OSSL_PARAM p[] = {OSSL_PARAM_utf8_string("gputls-stats", buf.data(), buf.size()), OSSL_PARAM_END};
     EXPECT_TRUE(prov && OSSL_PROVIDER_get_params(prov, p) == 1);
@@ -195,11 +215,12 @@ TEST(ProviderConfig, KeySharePoolsFitInHalfTheKeyTable) {
   EXPECT_EQ(capacity_with("600", "101"), 100) << "3 x 100 = half of 600";
   EXPECT_EQ(capacity_with("600", "50"), 50);
   EXPECT_EQ(capacity_with("5", nullptr), 0) << "a key table of 5: no pools";
-  setenv("GPUTLS_KEY_SHARE_POOL", "0", 1);
+  ScopedEnv env;
+  env.set("GPUTLS_KEY_SHARE_POOL", "0");
   OSSL_LIB_CTX* lib = OSSL_LIB_CTX_new();
   ASSERT_EQ(OSSL_PROVIDER_set_default_search_path(lib, GPUTLS_MODULE_DIR), 1);
   OSSL_PROVIDER* prov = OSSL_PROVIDER_load(lib, "gputls");
-  unsetenv("GPUTLS_KEY_SHARE_POOL");
+  env.restore();
   char status[256] = {0};
   OSSL_PARAM q[] = {OSSL_PARAM_utf8_string("gputls-key-shares", status, sizeof status), OSSL_PARAM_END};
   ASSERT_TRUE(prov && OSSL_PROVIDER_get_params(prov, q) == 1);
@@ -211,12 +232,13 @@ TEST(ProviderConfig, KeySharePoolsFitInHalfTheKeyTable) {
 // flushers=0 leaves nobody to launch the batches a paused ASYNC_JOB waits
 // for: the provider refuses it, says why, and computes in software.
 TEST(ProviderConfig, ZeroFlushersIsRefusedWithAReason) {
-  setenv("GPUTLS_FLUSHERS", "0", 1);
+  ScopedEnv env;
+  env.set("GPUTLS_FLUSHERS", "0");
   OSSL_LIB_CTX* lib = OSSL_LIB_CTX_new();
   ASSERT_EQ(OSSL_PROVIDER_set_default_search_path(lib, GPUTLS_MODULE_DIR), 1);
   OSSL_PROVIDER* prov = OSSL_PROVIDER_load(lib, "gputls");
   OSSL_PROVIDER* def = OSSL_PROVIDER_load(lib, "default");
-  unsetenv("GPUTLS_FLUSHERS");
+  env.restore();
   ASSERT_NE(prov, nullptr);
   char device[512] = {0};
   std::vector<char> stats(1 << 20);

@@ -30,6 +30,7 @@ void ProviderFixture::TearDown() {
   OSSL_PROVIDER_unload(gputls_);
   OSSL_PROVIDER_unload(default_);
   OSSL_LIB_CTX_free(lib_);
+  env_.restore();
 }
 
 nlohmann::json ProviderFixture::stats() const {
@@ -61,15 +62,9 @@ uint64_t ProviderFixture::engine_total() const {
 
 void QueuedProviderFixture::SetUp() {
   ASSERT_TRUE(kQueuedDeadlineSet);
-  setenv("GPUTLS_INLINE", inline_mode(), 1);
-  if (key_share_pool()) setenv("GPUTLS_KEY_SHARE_POOL", key_share_pool(), 1);
+  env_.set("GPUTLS_INLINE", inline_mode());
+  if (key_share_pool()) env_.set("GPUTLS_KEY_SHARE_POOL", key_share_pool());
   ProviderFixture::SetUp();
-}
-
-void QueuedProviderFixture::TearDown() {
-  ProviderFixture::TearDown();
-  unsetenv("GPUTLS_INLINE");
-  unsetenv("GPUTLS_KEY_SHARE_POOL");
 }
 
 namespace {

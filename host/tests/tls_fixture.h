@@ -14,6 +14,8 @@
 #include <string>
 #include <vector>
 
+#include "scoped_env.h"
+
 namespace gputls::host::testing {
 
 class ProviderFixture : public ::testing::Test {
@@ -31,6 +33,9 @@ class ProviderFixture : public ::testing::Test {
   OSSL_LIB_CTX* lib_ = nullptr;  // gputls + default
   OSSL_PROVIDER* gputls_ = nullptr;
   OSSL_PROVIDER* default_ = nullptr;
+  // GPUTLS_* settings a fixture sets before SetUp() loads the provider;
+  // put back as they were once TearDown() has unloaded it.
+  ScopedEnv env_;
 };
 
 // Requests go through the engine's queue (GPUTLS_INLINE=0, read when the
@@ -39,7 +44,6 @@ class ProviderFixture : public ::testing::Test {
 class QueuedProviderFixture : public ProviderFixture {
  protected:
   void SetUp() override;
-  void TearDown() override;
   // GPUTLS_INLINE's value for this fixture: 0 queues everything; 2 only
   // public-key operations (small AES-GCM records run on the caller's thread).
   virtual const char* inline_mode() const { return "0"; }
