@@ -30,7 +30,8 @@
 # Usage: scripts/bench_tls_appliance.sh [BUILD_DIR] (default build/host)
 #   SERVERS="appliance haproxy nginx" (any subset), CERT=rsa4096 (or rsa2048,
 #   the earlier client-bound run), REPEAT=3 rounds, SECONDS_PER_RUN=6,
-#   CONCURRENCY=32. nginx loads gputls synchronously (no async in stock nginx).
+#   CONCURRENCY=32, PROFILE_DIR=dir (perf profiles of the server's core during each
+#   handshake run). nginx loads gputls synchronously (no async in stock nginx).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$PWD
@@ -69,6 +70,33 @@ SERVER_CPUS=1
 source dpdk_app/tests/netns/tls_lib.sh
 tls_setup
 taskset -a -pc 0 "$BACKEND_PID" >/dev/null
+# Each end's receive processing on its own side's core, where a NIC queue's interrupt bound to
+# the server's core would put the server's: a veth delivers a packet in its sender's context, so
+# without steering the kernel servers' TCP receive work ran on the clients' core, and every
+# server's core ran its clients' receive work. RPS moves it: the server's end to CPU
+# $SERVER_CPUS, the clients' to 0.
+echo "$(printf '%x' $((1 << SERVER_CPUS)))" >"/sys/class/net/$VETH_DPDK/queues/rx-0/rps_cpus"
+in_ns sh -c "echo 1 > /sys/class/net/$VETH_NS/queues/rx-0/rps_cpus"
+
+# While the appliance owns the veth the kernel must not process its packets as well: with a NIC
+# under DPDK it never sees them, but a veth hands every frame to af_packet (the appliance) and then
+# to the kernel's IP stack, which, the address not being its own, looks up a route, fails and
+# frees the route entry by RCU: about 1.5% of the appliance's core in a profile (timer-interrupt
+# RCU work, dst_destroy), once its end's receive work ran there. An nftables netdev ingress chain
+# drops each frame after af_packet's tap took it (taps come first in the kernel's receive path);
+# the kernel servers run without it.
+kernel_blind() {  # on | off
+  local table="gputls_bench_$ID"
+  if [ "$1" = on ]; then
+    nft -f - <<EOF
+table netdev $table {
+  chain in { type filter hook ingress device "$VETH_DPDK" priority 0; policy drop; }
+}
+EOF
+  else
+    nft delete table netdev "$table" 2>/dev/null || true
+  fi
+}
 # The help read whole first: grep -q stopping early could SIGPIPE the appliance, failing the pipe.
 [[ $SERVERS != *appliance* ]] || grep -q -- --tls-port <<<"$(timeout 20 "$APPLIANCE" -- --help 2>/dev/null || true)" ||
   { echo "this gputls-appliance has no TLS termination (--tls-port); SERVERS=\"haproxy nginx\" runs the others"; exit 1; }
@@ -86,7 +114,14 @@ busy_core_seconds() {  # the appliance's busy cycles so far, in core-seconds (nu
 }
 
 handshakes() {  # label -> one JSON object (gputls-bench's run)
-  in_ns taskset -c 0 "$BENCH" handshake --connect "$SERVER_IP:$TLS_PORT" --ca "$PKI/ca.pem" --servername "$SNI" \
+  local perf=()
+  # PROFILE_DIR=dir: perf records the server's core (kernel and user, every process on it) for the
+  # handshake run only, to dir/<label>.data (perf report --sort comm,dso,sym -i ...).
+  if [ -n "${PROFILE_DIR:-}" ]; then
+    mkdir -p "$PROFILE_DIR"
+    perf=(perf record -q -g -a -C "$SERVER_CPUS" -e cpu-clock -F 2000 -o "$PROFILE_DIR/${1//[:\/]/-}.data" --)
+  fi
+  "${perf[@]}" ip netns exec "${CLIENT_NS:-$NS}" taskset -c 0 "$BENCH" handshake --connect "$SERVER_IP:$TLS_PORT" --ca "$PKI/ca.pem" --servername "$SNI" \
     --app http --http-path /handshake --tls 1.3 --group x25519 --cert "$CERT" --concurrency "$CONCURRENCY" \
     --duration "$SECONDS_PER_RUN" --server-pid "$(server_pids)" --label "$1" --json "$WORK/hs.json" | sed -n 2p >&2
   $PY -c 'import json,sys; print(json.dumps(json.load(open(sys.argv[1]))[0]))' "$WORK/hs.json"
@@ -123,6 +158,7 @@ for round in $(seq "$REPEAT"); do
       # SYN backlog (appliance only). The default table (8,192 per core) keeps the descriptors
       # the appliance needs (a backend socket and a wait fd per connection) under usual limits.
       if [ "$TLS_SERVER" = appliance ]; then
+        kernel_blind on
         start_tls_server --max-half-open 4096 --time-wait-ms 1000
       else
         start_tls_server
@@ -135,6 +171,7 @@ for round in $(seq "$REPEAT"); do
       busy1=$(busy_core_seconds)
       dl=$(download); echo "download: $dl"
       stop_tls_server
+      kernel_blind off
       echo "{\"server\": \"$TLS_SERVER\", \"provider\": \"$pairing\", \"round\": $round, \"handshake\": $hs," \
         "\"busy_core_seconds_handshake\": $($PY -c 'import sys; a, b = sys.argv[1:]; print("null" if "null" in (a, b) else float(b) - float(a))' "$busy0" "$busy1")," \
         "\"download\": $dl, \"server_stats\": $($PY -c 'import json,sys; print(json.dumps(json.load(open(sys.argv[1]))))' "$STATS")}" >>"$WORK/runs.jsonl"
@@ -198,7 +235,8 @@ doc = {
     "benchmark": "appliance_tls", "device": device, "cpu": cpu, "nproc": os.cpu_count(),
     "transport": "one veth pair: the appliance via DPDK net_af_packet, HAProxy 2.6 and nginx 1.22 on the same "
                  "veth with the same address (kernel TCP); clients in a network namespace; backend python HTTP on "
-                 "127.0.0.1",
+                 "127.0.0.1; each veth end's receive processing steered (RPS) to its side's core: the server's end "
+                 "to the server's CPU, the clients' to theirs",
     "saturated_note": "per run: the side whose core was >= 90% busy during the handshake run (client: gputls-bench's "
                       "process CPU x handshakes/s; server: its processes' CPU from /proc, or the appliance's busy cycles, "
                       "since it busy-polls)",
