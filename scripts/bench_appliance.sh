@@ -44,10 +44,46 @@ in_ns ip addr add 10.214.0.2/24 dev "$KVETH_NS"
 in_ns ip link set "$KVETH_NS" up
 ethtool -K "$KVETH_HOST" tx off >/dev/null 2>&1 || true
 in_ns ethtool -K "$KVETH_NS" tx off >/dev/null 2>&1 || true
+# The veths as stand-ins for NICs (lib.sh): the client's receive processing on its core (CPU 0),
+# the kernel server's on its (CPU 1); the appliance's frames copied by af_packet on the sender's
+# core (as a NIC's DMA would cost the server nothing) and kept from the kernel's IP stack.
+steer_receive "$KVETH_HOST" 1
+steer_receive "$VETH_NS" 0 "$NS"
+steer_receive "$KVETH_NS" 0 "$NS"
+kernel_blind "$VETH_DPDK" on
 
+cpu_ticks() {  # CPU -> "busy total" jiffies from /proc/stat (busy: all but idle and iowait)
+  awk -v c="cpu$1" '$1 == c { t = 0; for (i = 2; i <= NF; i++) t += $i; print t - $5 - $6, t }' /proc/stat
+}
+busy_core_seconds() {  # the appliance's busy-poll cycles so far, in core-seconds
+  $PY -c 'import json,sys; print(json.load(open(sys.argv[1]))["total"]["busy_core_seconds"])' "$STATS"
+}
+
+# One load run, with the share of each core kept busy (from /proc/stat: its processes and the
+# kernel's receive work steered there; for the busy-polling appliance its own busy cycles, its
+# core reading 100% always): the result's JSON plus client_core_busy, server_core_busy.
 load() {  # HOST MODE CONNS SIZE
-  in_ns taskset -c 0 "$LOAD" --host "$1" --port 9000 --mode "$2" --conns "$3" --size "$4" \
-    --seconds "$SECONDS_PER_RUN"
+  local c0 s0 c1 s1 b0="" b1="" r
+  read -r -a c0 < <(cpu_ticks 0); read -r -a s0 < <(cpu_ticks 1)
+  [ "$1" = "$SERVER_IP" ] && b0=$(busy_core_seconds)
+  r=$(in_ns taskset -c 0 "$LOAD" --host "$1" --port 9000 --mode "$2" --conns "$3" --size "$4" \
+    --seconds "$SECONDS_PER_RUN")
+  read -r -a c1 < <(cpu_ticks 0); read -r -a s1 < <(cpu_ticks 1)
+  if [ -n "$b0" ]; then sleep 0.3; b1=$(busy_core_seconds); fi  # the stats file is rewritten every 200 ms
+  $PY - "$r" "${c0[*]}" "${c1[*]}" "${s0[*]}" "${s1[*]}" "$b0" "$b1" <<'PY'
+import json, sys
+r, c0, c1, s0, s1, b0, b1 = sys.argv[1:]
+res = json.loads(r)
+def share(a, b):
+    (ba, ta), (bb, tb) = map(int, a.split()), map(int, b.split())
+    return (bb - ba) / (tb - ta) if tb > ta else None
+res["client_core_busy"] = share(c0, c1)
+# The appliance: busy cycles over the run (its core always reads 100%); short runs (bulk) are
+# less exact, the stats file being rewritten every 200 ms.
+res["server_core_busy"] = (float(b1) - float(b0)) / res["seconds"] if b0 and b1 and res["seconds"] > 1 else \
+    (share(s0, s1) if not b0 else None)
+print(json.dumps(res))
+PY
 }
 
 REPEAT=${REPEAT:-3}
@@ -88,29 +124,52 @@ def fast_path(server):
     return stats, [s["total"]["cycles_per_packet"] for s in stats], [s["total"]["stack_cycles_per_packet"] for s in stats]
 stats, cyc, stack_cyc = fast_path("appliance")
 cpu = next((l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo") if l.startswith("model name")), "?")
+def med_opt(server, mode, key):
+    v = [r["result"].get(key) for r in runs if r["server"] == server and r["result"]["mode"] == mode]
+    v = [x for x in v if x is not None]
+    return statistics.median(v) if v else None
+def saturated(server, mode):
+    c, s = med_opt(server, mode, "client_core_busy"), med_opt(server, mode, "server_core_busy")
+    return [side for side, b in (("client", c), ("server", s)) if b is not None and b >= 0.9]
 summary = {
-  "appliance": {"conns_per_sec": med("appliance", "conn", "conns_per_sec"),
-                "bytes_per_sec": med("appliance", "bulk", "bytes_per_sec")},
-  "kernel": {"conns_per_sec": med("kernel", "conn", "conns_per_sec"),
-             "bytes_per_sec": med("kernel", "bulk", "bytes_per_sec")},
+  server: {"conns_per_sec": med(server, "conn", "conns_per_sec"),
+           "bytes_per_sec": med(server, "bulk", "bytes_per_sec"),
+           "conn_client_core_busy": med_opt(server, "conn", "client_core_busy"),
+           "conn_server_core_busy": med_opt(server, "conn", "server_core_busy"),
+           "conn_saturated": saturated(server, "conn")}
+  for server in ("appliance", "kernel")
 }
+for v in summary.values():  # what one fully busy server core would serve, client-bound or not
+    b = v["conn_server_core_busy"]
+    v["conns_per_busy_core_sec"] = v["conns_per_sec"] / b if b else None
 doc = {
   "benchmark": "appliance_tcp", "device": device, "cpu": cpu, "nproc": os.cpu_count(),
-  "transport": "veth pair; appliance via DPDK net_af_packet, kernel server on a kernel socket",
+  "transport": "veth pair; appliance via DPDK net_af_packet, kernel server on a kernel socket; receive "
+               "processing steered (RPS) to the client's core for the client's ends and to the server's core for the "
+               "kernel server's; the appliance's end unsteered (af_packet's copy on the sender's core, as a NIC's DMA) "
+               "and its frames dropped after af_packet's tap (nftables netdev ingress), away from the kernel's IP stack",
   "server_cpu": 1, "client_cpu": 0, "rounds": repeat,
+  "saturated_note": "per server, connection runs: the side whose core was >= 90% busy (client: CPU 0 from "
+                    "/proc/stat, its load generator and its receive work; server: the kernel server's CPU 1 from "
+                    "/proc/stat, the busy-polling appliance's own busy cycles)",
   "workload": {"conn": "32 in flight, each a 64-byte download then server close", "bulk": "4 x 64 MiB downloads"},
   "median": summary,
   "ratios_appliance_over_kernel": {
     "conns_per_sec": summary["appliance"]["conns_per_sec"] / summary["kernel"]["conns_per_sec"],
     "bytes_per_sec": summary["appliance"]["bytes_per_sec"] / summary["kernel"]["bytes_per_sec"],
+    "conns_per_busy_core_sec": (summary["appliance"]["conns_per_busy_core_sec"] /
+                                summary["kernel"]["conns_per_busy_core_sec"]
+                                if summary["appliance"]["conns_per_busy_core_sec"] and
+                                summary["kernel"]["conns_per_busy_core_sec"] else None),
   },
   "appliance_fast_path": {
     "stack_cycles_per_packet_median": statistics.median(stack_cyc), "stack_cycles_per_packet_rounds": stack_cyc,
     "cycles_per_packet_median": statistics.median(cyc), "cycles_per_packet_rounds": cyc,
     "tsc_hz": stats[0]["tsc_hz"],
     "note": "per rx+tx packet, TSC cycles; stack_: protocol work only (input, timers, services, frame "
-            "building); cycles_per_packet adds the driver's tx burst, whose af_packet sendto also runs the "
-            "kernel peer's receive path, so it overstates a NIC",
+            "building); cycles_per_packet adds the driver's tx burst (af_packet sendto: the frame copied into "
+            "the veth, whose receive side runs on the client's core) and the rx burst's copy out of af_packet's "
+            "ring, so it overstates a NIC",
   },
   "runs": runs,
 }

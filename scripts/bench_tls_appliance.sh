@@ -70,33 +70,10 @@ SERVER_CPUS=1
 source dpdk_app/tests/netns/tls_lib.sh
 tls_setup
 taskset -a -pc 0 "$BACKEND_PID" >/dev/null
-# Each end's receive processing on its own side's core, where a NIC queue's interrupt bound to
-# the server's core would put the server's: a veth delivers a packet in its sender's context, so
-# without steering the kernel servers' TCP receive work ran on the clients' core, and every
-# server's core ran its clients' receive work. RPS moves it: the server's end to CPU
-# $SERVER_CPUS, the clients' to 0.
-echo "$(printf '%x' $((1 << SERVER_CPUS)))" >"/sys/class/net/$VETH_DPDK/queues/rx-0/rps_cpus"
-in_ns sh -c "echo 1 > /sys/class/net/$VETH_NS/queues/rx-0/rps_cpus"
-
-# While the appliance owns the veth the kernel must not process its packets as well: with a NIC
-# under DPDK it never sees them, but a veth hands every frame to af_packet (the appliance) and then
-# to the kernel's IP stack, which, the address not being its own, looks up a route, fails and
-# frees the route entry by RCU: about 1.5% of the appliance's core in a profile (timer-interrupt
-# RCU work, dst_destroy), once its end's receive work ran there. An nftables netdev ingress chain
-# drops each frame after af_packet's tap took it (taps come first in the kernel's receive path);
-# the kernel servers run without it.
-kernel_blind() {  # on | off
-  local table="gputls_bench_$ID"
-  if [ "$1" = on ]; then
-    nft -f - <<EOF
-table netdev $table {
-  chain in { type filter hook ingress device "$VETH_DPDK" priority 0; policy drop; }
-}
-EOF
-  else
-    nft delete table netdev "$table" 2>/dev/null || true
-  fi
-}
+# The veth as a stand-in for NICs (lib.sh): the clients' receive processing on their core; the
+# kernel servers' on theirs; the appliance's frames copied by af_packet on the sender's core
+# (as a NIC's DMA would cost the server nothing) and kept from the kernel's IP stack.
+steer_receive "$VETH_NS" 0 "$NS"
 # The help read whole first: grep -q stopping early could SIGPIPE the appliance, failing the pipe.
 [[ $SERVERS != *appliance* ]] || grep -q -- --tls-port <<<"$(timeout 20 "$APPLIANCE" -- --help 2>/dev/null || true)" ||
   { echo "this gputls-appliance has no TLS termination (--tls-port); SERVERS=\"haproxy nginx\" runs the others"; exit 1; }
@@ -158,9 +135,11 @@ for round in $(seq "$REPEAT"); do
       # SYN backlog (appliance only). The default table (8,192 per core) keeps the descriptors
       # the appliance needs (a backend socket and a wait fd per connection) under usual limits.
       if [ "$TLS_SERVER" = appliance ]; then
-        kernel_blind on
+        steer_receive "$VETH_DPDK" off
+        kernel_blind "$VETH_DPDK" on
         start_tls_server --max-half-open 4096 --time-wait-ms 1000
       else
+        steer_receive "$VETH_DPDK" "$SERVER_CPUS"
         start_tls_server
       fi
       # The appliance busy-polls (its CPU always reads 100%): its own count of
@@ -171,7 +150,7 @@ for round in $(seq "$REPEAT"); do
       busy1=$(busy_core_seconds)
       dl=$(download); echo "download: $dl"
       stop_tls_server
-      kernel_blind off
+      kernel_blind "$VETH_DPDK" off
       echo "{\"server\": \"$TLS_SERVER\", \"provider\": \"$pairing\", \"round\": $round, \"handshake\": $hs," \
         "\"busy_core_seconds_handshake\": $($PY -c 'import sys; a, b = sys.argv[1:]; print("null" if "null" in (a, b) else float(b) - float(a))' "$busy0" "$busy1")," \
         "\"download\": $dl, \"server_stats\": $($PY -c 'import json,sys; print(json.dumps(json.load(open(sys.argv[1]))))' "$STATS")}" >>"$WORK/runs.jsonl"
@@ -235,8 +214,9 @@ doc = {
     "benchmark": "appliance_tls", "device": device, "cpu": cpu, "nproc": os.cpu_count(),
     "transport": "one veth pair: the appliance via DPDK net_af_packet, HAProxy 2.6 and nginx 1.22 on the same "
                  "veth with the same address (kernel TCP); clients in a network namespace; backend python HTTP on "
-                 "127.0.0.1; each veth end's receive processing steered (RPS) to its side's core: the server's end "
-                 "to the server's CPU, the clients' to theirs",
+                 "127.0.0.1; receive processing steered (RPS) to the clients' core for their end and to the server's "
+                 "core for the kernel servers'; the appliance's end unsteered (af_packet's copy on the sender's core, "
+                 "as a NIC's DMA) and its frames dropped after af_packet's tap (nftables netdev ingress)",
     "saturated_note": "per run: the side whose core was >= 90% busy during the handshake run (client: gputls-bench's "
                       "process CPU x handshakes/s; server: its processes' CPU from /proc, or the appliance's busy cycles, "
                       "since it busy-polls)",

@@ -63,6 +63,7 @@ cleanup() {
   done
   for p in "${EXTRA_PIDS[@]}"; do kill -TERM "$p" 2>/dev/null && wait "$p" 2>/dev/null; done
   for name in "${APP_NAMES[@]}"; do
+    kernel_blind "${APP_SAVED["$name VETH_DPDK"]}" off  # a benchmark's nftables table, if any
     ip link del "${APP_SAVED["$name VETH_DPDK"]}" 2>/dev/null
     rm -rf "/var/run/dpdk/${APP_SAVED["$name PREFIX"]}"
   done
@@ -140,6 +141,43 @@ veth_to_ns() {
   sysctl -qw "net.ipv6.conf.$1.disable_ipv6=1" || true
   ethtool -K "$1" tx off >/dev/null 2>&1 || true
   ip netns exec "$NS" ethtool -K "$2" tx off >/dev/null 2>&1 || true
+}
+
+# steer_receive DEV CPU|off [NS]: DEV's receive processing (in NS, else here) on CPU, by RPS, or
+# where the frame was sent (off, the kernel's default). A veth receives a frame in its sender's
+# context, so by default a kernel server's receive work runs on its client's core and the
+# client's on the server's; a NIC queue's interrupt bound to the server's core puts the server's
+# there, and a client on another machine takes its own. Benchmarks only.
+steer_receive() {
+  local mask=0
+  [ "$2" = off ] || mask=$(printf '%x' $((1 << $2)))
+  if [ -n "${3:-}" ]; then
+    ip netns exec "$3" sh -c "echo $mask > /sys/class/net/$1/queues/rx-0/rps_cpus"
+  else
+    echo "$mask" >"/sys/class/net/$1/queues/rx-0/rps_cpus"
+  fi
+}
+
+# kernel_blind DEV on|off: while the appliance owns DEV the kernel must not process its frames
+# as well. With a NIC under DPDK it never sees them, but a veth hands every frame to af_packet
+# (the appliance) and then to the kernel's IP stack, which, the address not being its own, looks
+# up a route, fails and frees the entry by RCU (1.5-3% of the appliance's core in a profile, when
+# that receive work was steered there). An nftables netdev ingress chain drops each frame after
+# af_packet's tap took it (taps come first in the kernel's receive path). Off for a kernel server
+# on DEV. The appliance's end stays unsteered (steer_receive off): af_packet's copy into its ring
+# then runs on the sender's core, standing in for a NIC's DMA, which costs the server's core
+# nothing.
+kernel_blind() {
+  local table="gputls_blind_$1"
+  if [ "$2" = on ]; then
+    nft -f - <<EOF
+table netdev $table {
+  chain in { type filter hook ingress device "$1" priority 0; policy drop; }
+}
+EOF
+  else
+    nft delete table netdev "$table" 2>/dev/null || true
+  fi
 }
 
 netns_setup() {
