@@ -53,7 +53,8 @@ steer_receive "$KVETH_NS" 0 "$NS"
 kernel_blind "$VETH_DPDK" on
 
 cpu_ticks() {  # CPU -> "busy total" jiffies from /proc/stat (busy: all but idle and iowait)
-  awk -v c="cpu$1" '$1 == c { t = 0; for (i = 2; i <= NF; i++) t += $i; print t - $5 - $6, t }' /proc/stat
+  # user nice system idle iowait irq softirq steal (guest time is already in user and nice)
+  awk -v c="cpu$1" '$1 == c { t = 0; for (i = 2; i <= 9; i++) t += $i; print t - $5 - $6, t }' /proc/stat
 }
 busy_core_seconds() {  # the appliance's busy-poll cycles so far, in core-seconds
   $PY -c 'import json,sys; print(json.load(open(sys.argv[1]))["total"]["busy_core_seconds"])' "$STATS"
@@ -63,25 +64,29 @@ busy_core_seconds() {  # the appliance's busy-poll cycles so far, in core-second
 # kernel's receive work steered there; for the busy-polling appliance its own busy cycles, its
 # core reading 100% always): the result's JSON plus client_core_busy, server_core_busy.
 load() {  # HOST MODE CONNS SIZE
-  local c0 s0 c1 s1 b0="" b1="" r
+  local c0 s0 c1 s1 b0="" b1="" r kind=kernel
+  [ "$1" = "$SERVER_IP" ] && kind=appliance
   read -r -a c0 < <(cpu_ticks 0); read -r -a s0 < <(cpu_ticks 1)
-  [ "$1" = "$SERVER_IP" ] && b0=$(busy_core_seconds)
+  [ $kind = kernel ] || b0=$(busy_core_seconds || true)
   r=$(in_ns taskset -c 0 "$LOAD" --host "$1" --port 9000 --mode "$2" --conns "$3" --size "$4" \
     --seconds "$SECONDS_PER_RUN")
   read -r -a c1 < <(cpu_ticks 0); read -r -a s1 < <(cpu_ticks 1)
-  if [ -n "$b0" ]; then sleep 0.3; b1=$(busy_core_seconds); fi  # the stats file is rewritten every 200 ms
-  $PY - "$r" "${c0[*]}" "${c1[*]}" "${s0[*]}" "${s1[*]}" "$b0" "$b1" <<'PY'
+  if [ $kind = appliance ]; then sleep 0.3; b1=$(busy_core_seconds || true); fi  # stats rewritten every 200 ms
+  $PY - "$r" "${c0[*]}" "${c1[*]}" "${s0[*]}" "${s1[*]}" "$kind" "$b0" "$b1" <<'PY'
 import json, sys
-r, c0, c1, s0, s1, b0, b1 = sys.argv[1:]
+r, c0, c1, s0, s1, kind, b0, b1 = sys.argv[1:]
 res = json.loads(r)
 def share(a, b):
     (ba, ta), (bb, tb) = map(int, a.split()), map(int, b.split())
     return (bb - ba) / (tb - ta) if tb > ta else None
 res["client_core_busy"] = share(c0, c1)
-# The appliance: busy cycles over the run (its core always reads 100%); short runs (bulk) are
-# less exact, the stats file being rewritten every 200 ms.
-res["server_core_busy"] = (float(b1) - float(b0)) / res["seconds"] if b0 and b1 and res["seconds"] > 1 else \
-    (share(s0, s1) if not b0 else None)
+# The appliance: busy cycles over the run (its core always reads 100%), none when its stats
+# lack them (an older binary) or the run was too short (bulk: the stats file is rewritten every
+# 200 ms); a kernel server: its core from /proc/stat.
+if kind == "appliance":
+    res["server_core_busy"] = (float(b1) - float(b0)) / res["seconds"] if b0 and b1 and res["seconds"] > 1 else None
+else:
+    res["server_core_busy"] = share(s0, s1)
 print(json.dumps(res))
 PY
 }

@@ -56,7 +56,8 @@ CONCURRENCY=${CONCURRENCY:-32}
 for b in "$GPUTLS_PROVIDER" "$BENCH" $([[ $SERVERS == *appliance* ]] && echo "$APPLIANCE"); do
   [ -e "$b" ] || { echo "missing $b: build $build first (targets gputls gputls-bench gputls-appliance)"; exit 1; }
 done
-for tool in h2load $(echo "$SERVERS" | tr ' ' '\n' | grep -v appliance); do
+for tool in h2load $(echo "$SERVERS" | tr ' ' '\n' | grep -v appliance) $([[ $SERVERS == *appliance* ]] && echo nft) \
+  ${PROFILE_DIR:+perf}; do
   command -v "$tool" >/dev/null || { echo "$tool missing: run scripts/setup.sh"; exit 1; }
 done
 device=$(scripts/device-name.sh)
@@ -93,14 +94,16 @@ busy_core_seconds() {  # the appliance's busy cycles so far, in core-seconds (nu
 handshakes() {  # label -> one JSON object (gputls-bench's run)
   local perf=()
   # PROFILE_DIR=dir: perf records the server's core (kernel and user, every process on it) for the
-  # handshake run only, to dir/<label>.data (perf report --sort comm,dso,sym -i ...).
+  # handshake run only, to dir/<label>-r<round>.data (perf report --sort comm,dso,sym -i ...).
   if [ -n "${PROFILE_DIR:-}" ]; then
     mkdir -p "$PROFILE_DIR"
-    perf=(perf record -q -g -a -C "$SERVER_CPUS" -e cpu-clock -F 2000 -o "$PROFILE_DIR/${1//[:\/]/-}.data" --)
+    perf=(taskset -c 0 perf record -q -g -a -C "$SERVER_CPUS" -e cpu-clock -F 2000
+          -o "$PROFILE_DIR/${1//[:\/]/-}-r$round.data" --)
   fi
+  rm -f "$WORK/hs.json"  # a failed run must not leave the previous one's result to be read
   "${perf[@]}" ip netns exec "${CLIENT_NS:-$NS}" taskset -c 0 "$BENCH" handshake --connect "$SERVER_IP:$TLS_PORT" --ca "$PKI/ca.pem" --servername "$SNI" \
     --app http --http-path /handshake --tls 1.3 --group x25519 --cert "$CERT" --concurrency "$CONCURRENCY" \
-    --duration "$SECONDS_PER_RUN" --server-pid "$(server_pids)" --label "$1" --json "$WORK/hs.json" | sed -n 2p >&2
+    --duration "$SECONDS_PER_RUN" --server-pid "$(server_pids)" --label "$1" --json "$WORK/hs.json" | sed -n 2p >&2 || return 1
   $PY -c 'import json,sys; print(json.dumps(json.load(open(sys.argv[1]))[0]))' "$WORK/hs.json"
 }
 

@@ -216,9 +216,14 @@ struct Worker : ClientTally {
       }
     }
     if (fds.empty()) return;
-    const bool block = all_waiting && !busy_poll;
-    blocking_polls += block;
-    if (poll(fds.data(), fds.size(), block ? 10 : 0) <= 0) return;
+    // A first look without waiting; only when nothing is ready and every
+    // connection waits does the loop sleep (and count it).
+    int ready = poll(fds.data(), fds.size(), 0);
+    if (ready == 0 && all_waiting && !busy_poll) {
+      ++blocking_polls;
+      ready = poll(fds.data(), fds.size(), 10);
+    }
+    if (ready <= 0) return;
     for (size_t i = 0; i < fds.size(); ++i)
       if (fds[i].revents) owners[i]->async_ready = true;
   }

@@ -198,7 +198,7 @@ TEST(ProviderConfig, KeySharePoolsFitInHalfTheKeyTable) {
   auto capacity_with = [](const char* max_keys, const char* pool) -> long {
     ScopedEnv env;
     env.set("GPUTLS_MAX_KEYS", max_keys);
-    if (pool) env.set("GPUTLS_KEY_SHARE_POOL", pool);
+    env.set("GPUTLS_KEY_SHARE_POOL", pool);  // null: unset, the default
     OSSL_LIB_CTX* lib = OSSL_LIB_CTX_new();
     EXPECT_EQ(OSSL_PROVIDER_set_default_search_path(lib, GPUTLS_MODULE_DIR), 1);
     OSSL_PROVIDER* prov = OSSL_PROVIDER_load(lib, "gputls");
