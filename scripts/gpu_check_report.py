@@ -87,6 +87,14 @@ def problems(doc, dry):
             for r in doc["handshakes"].get("runs", {}).get(name) or []:
                 if isinstance(r, dict) and r.get("provider") == "gputls:gpu" and str(r.get("device", "none")).startswith("none"):
                     out.append("handshakes %s: gputls:gpu ran without a GPU (%s)" % (name, r.get("device")))
+                # With the engine queueing to a GPU, TLS 1.3 X25519 key shares come from the
+                # key-share pool, generated ahead in GPU batches (GPUTLS_KEY_SHARE_POOL).
+                elif (isinstance(r, dict) and r.get("provider") == "gputls:gpu" and r.get("tls_version") == "1.3"
+                      and r.get("group", "").lower() == "x25519"):
+                    pool = ((r.get("gputls") or {}).get("key_share_pool") or {}).get("x25519") or {}
+                    if not pool.get("taken"):
+                        out.append("handshakes %s: no X25519 key share taken from the pool on a GPU (%s)"
+                                   % (name, pool or "no key_share_pool stats"))
         if doc["calibration"]["rc"] != 0:
             out.append("calibration failed on a GPU run (rc %d)" % doc["calibration"]["rc"])
         if not any(k.get("measured_ops_per_sec") for k in mvm.get("kernels", [])):

@@ -85,5 +85,27 @@ class Results(unittest.TestCase):
         self.assertIn("| 75% |", line)    # 3 of 4 engine requests on the GPU
 
 
+class KeySharePoolOnAGpu(unittest.TestCase):
+    """A GPU run's TLS 1.3 X25519 handshakes must have taken key shares from the pool."""
+
+    def doc(self, taken):
+        steps = {s: {"rc": 0, "report": {"benchmarks": []}} for s in gpu_check_report.STEPS}
+        steps["model_vs_measured"] = {"kernels": []}
+        steps["records"]["aes_gpu_min_bytes_crossover"] = None
+        run = {"provider": "gputls:gpu", "async": True, "device": "NVIDIA H100", "tls_version": "1.3",
+               "group": "x25519", "gputls": {"key_share_pool": {"x25519": {"taken": taken, "made": 256}}}}
+        steps["handshakes"]["runs"] = {n: [dict(run, provider="default"), run] for n in gpu_check_report.HANDSHAKE_RUNS}
+        return steps
+
+    def pool_problems(self, doc):
+        return [p for p in gpu_check_report.problems(doc, dry=False) if "key share" in p]
+
+    def test_none_taken_is_a_problem(self):
+        self.assertEqual(len(self.pool_problems(self.doc(0))), len(gpu_check_report.HANDSHAKE_RUNS))
+
+    def test_shares_taken_pass(self):
+        self.assertEqual(self.pool_problems(self.doc(1200)), [])
+
+
 if __name__ == "__main__":
     unittest.main()
