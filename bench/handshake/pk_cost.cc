@@ -92,8 +92,12 @@ bool derive(EVP_PKEY* ours, EVP_PKEY* peer, Part part) {
   // libssl has the peer's key validated as it is set: for an EC key that is a
   // scalar multiplication (n Q = O), public-key work, so it stays in the
   // operation; the set-up sets the peer without it.
-  if (part == Part::setup) return EVP_PKEY_derive_set_peer_ex(c.get(), peer, 0) == 1;
-  return EVP_PKEY_derive_set_peer(c.get(), peer) == 1 && EVP_PKEY_derive(c.get(), out, &len) == 1;
+  // libssl's ssl_derive asks for the secret's size first, then derives.
+  size_t need = 0;
+  if (part == Part::setup)
+    return EVP_PKEY_derive_set_peer_ex(c.get(), peer, 0) == 1 && EVP_PKEY_derive(c.get(), nullptr, &need) == 1;
+  return EVP_PKEY_derive_set_peer(c.get(), peer) == 1 && EVP_PKEY_derive(c.get(), nullptr, &need) == 1 &&
+         need <= len && EVP_PKEY_derive(c.get(), out, &len) == 1;
 }
 
 bool sign(EVP_PKEY* key, std::vector<unsigned char>* sig, Part part) {
