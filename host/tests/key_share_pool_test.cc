@@ -341,12 +341,6 @@ TEST_F(SlowRefillKeySharePoolTest, MissDoesNotWaitBehindTheRefillAndUnloadMidRef
   ASSERT_EQ(OSSL_PROVIDER_set_default_search_path(other, GPUTLS_MODULE_DIR), 1);
   OSSL_PROVIDER* prov = OSSL_PROVIDER_load(other, "gputls");
   ASSERT_NE(prov, nullptr);
-  auto other_pool = [&] {
-    std::vector<char> buf(1 << 20);
-    OSSL_PARAM p[] = {OSSL_PARAM_utf8_string("gputls-stats", buf.data(), buf.size()), OSSL_PARAM_END};
-    EXPECT_EQ(OSSL_PROVIDER_get_params(prov, p), 1);
-    return nlohmann::json::parse(buf.data())["key_share_pool"]["x25519"];
-  };
   const auto t0 = std::chrono::steady_clock::now();
   EVP_PKEY_CTX* c = EVP_PKEY_CTX_new_from_name(other, "X25519", "provider=gputls");
   EVP_PKEY* k = nullptr;
@@ -354,7 +348,7 @@ TEST_F(SlowRefillKeySharePoolTest, MissDoesNotWaitBehindTheRefillAndUnloadMidRef
   const auto waited = std::chrono::steady_clock::now() - t0;
   EVP_PKEY_CTX_free(c);
   EVP_PKEY_free(k);
-  const nlohmann::json pool = other_pool();
+  const nlohmann::json pool = provider_stats(prov)["key_share_pool"]["x25519"];
   EXPECT_EQ(pool["generating"].get<uint64_t>(), 128u)
       << "the refill was queued after the caller's own request, and waits there: " << pool.dump();
   EXPECT_EQ(pool["ready"].get<uint64_t>(), 0u) << pool.dump();

@@ -203,10 +203,8 @@ TEST(ProviderConfig, KeySharePoolsFitInHalfTheKeyTable) {
     EXPECT_EQ(OSSL_PROVIDER_set_default_search_path(lib, GPUTLS_MODULE_DIR), 1);
     OSSL_PROVIDER* prov = OSSL_PROVIDER_load(lib, "gputls");
     env.restore();
-    std::vector<char> buf(1 << 20);
-    OSSL_PARAM p[] = {OSSL_PARAM_utf8_string("gputls-stats", buf.data(), buf.size()), OSSL_PARAM_END};
-    EXPECT_TRUE(prov && OSSL_PROVIDER_get_params(prov, p) == 1);
-    const auto pools = nlohmann::json::parse(buf.data())["key_share_pool"];
+    EXPECT_NE(prov, nullptr);
+    const auto pools = prov ? provider_stats(prov)["key_share_pool"] : nlohmann::json();
     OSSL_PROVIDER_unload(prov);
     OSSL_LIB_CTX_free(lib);
     return pools.is_null() ? 0 : pools["p256"]["capacity"].get<long>();
@@ -241,7 +239,6 @@ TEST(ProviderConfig, ZeroFlushersIsRefusedWithAReason) {
   env.restore();
   ASSERT_NE(prov, nullptr);
   char device[512] = {0};
-  std::vector<char> stats(1 << 20);
   OSSL_PARAM p[] = {OSSL_PARAM_utf8_string("gputls-device", device, sizeof device), OSSL_PARAM_END};
   ASSERT_EQ(OSSL_PROVIDER_get_params(prov, p), 1);
   EXPECT_NE(std::string(device).find("flushers=0"), std::string::npos) << device;
@@ -253,9 +250,7 @@ TEST(ProviderConfig, ZeroFlushersIsRefusedWithAReason) {
   size_t len = sizeof secret;
   ASSERT_TRUE(ctx && EVP_PKEY_derive_init(ctx) == 1 && EVP_PKEY_derive_set_peer(ctx, b) == 1 &&
               EVP_PKEY_derive(ctx, secret, &len) == 1);
-  OSSL_PARAM q[] = {OSSL_PARAM_utf8_string("gputls-stats", stats.data(), stats.size()), OSSL_PARAM_END};
-  ASSERT_EQ(OSSL_PROVIDER_get_params(prov, q), 1);
-  const auto js = nlohmann::json::parse(stats.data());
+  const auto js = provider_stats(prov);
   EXPECT_EQ(js["provider"]["x25519_derive"]["engine"].get<uint64_t>(), 0u);
   EXPECT_EQ(js["provider"]["x25519_derive"]["sw"].get<uint64_t>(), 1u);
   EVP_PKEY_CTX_free(ctx);

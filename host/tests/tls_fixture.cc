@@ -33,12 +33,14 @@ void ProviderFixture::TearDown() {
   env_.restore();
 }
 
-nlohmann::json ProviderFixture::stats() const {
+nlohmann::json provider_stats(OSSL_PROVIDER* gputls) {
   std::vector<char> buf(1 << 20);
   OSSL_PARAM p[] = {OSSL_PARAM_utf8_string("gputls-stats", buf.data(), buf.size()), OSSL_PARAM_END};
-  EXPECT_EQ(OSSL_PROVIDER_get_params(gputls_, p), 1);
+  EXPECT_EQ(OSSL_PROVIDER_get_params(gputls, p), 1);
   return nlohmann::json::parse(buf.data());
 }
+
+nlohmann::json ProviderFixture::stats() const { return provider_stats(gputls_); }
 
 uint64_t ProviderFixture::count(const char* op, const char* field) const {
   return stats()["provider"][op][field].get<uint64_t>();

@@ -18,6 +18,9 @@
 
 namespace gputls::host::testing {
 
+// The stats of a loaded gputls provider (its "gputls-stats" parameter) as JSON.
+nlohmann::json provider_stats(OSSL_PROVIDER* gputls);
+
 class ProviderFixture : public ::testing::Test {
  protected:
   void SetUp() override;
