@@ -70,7 +70,7 @@ fi
 
 echo "== 1. in-process handshakes: default vs $gp ${gp_async:+(async)}, concurrency $sweep, $threads threads, ${duration}s per point"
 hs() {  # name args...
-  local name=$1 parts=() host=() level; shift
+  local name=$1 parts=() host=() level loop; shift
   echo "-- $name"
   # Default and gputls alternate at each concurrency, so drift in a shared machine's load hits both.
   for level in ${sweep//,/ }; do
@@ -83,15 +83,16 @@ hs() {  # name args...
     if [ "$gp" = gputls:cpu ]; then
       # The host's cost with the public-key work off the server's thread, as a GPU would take it:
       # records stay on the caller's thread, public-key operations queue to the engine's thread
-      # (GPUTLS_INLINE=2), the async server pauses on them (bench_table.py's host-cost table).
-      # shellcheck disable=SC2086
-      GPUTLS_INLINE=2 "$bench" handshake --provider gputls:cpu --async --modules "$modules" --duration "$duration" \
-        --concurrency "$level" --threads "$host_threads" --json "$out/.h$level.json" "$@" >/dev/null
-      # The same with the loop busy-polling instead of sleeping while every connection waits on the
+      # (GPUTLS_INLINE=2), the async server pauses on them (bench_table.py's host-cost table); then
+      # the same with the loop busy-polling instead of sleeping while every connection waits on the
       # engine: what a sleep (cold caches at the next step) adds at low load.
-      GPUTLS_INLINE=2 "$bench" handshake --provider gputls:cpu --async --busy-poll --modules "$modules" \
-        --duration "$duration" --concurrency "$level" --threads "$host_threads" --json "$out/.b$level.json" "$@" >/dev/null
-      host+=("$out/.h$level.json" "$out/.b$level.json")
+      for loop in sleep busy; do
+        # shellcheck disable=SC2046
+        GPUTLS_INLINE=2 "$bench" handshake --provider gputls:cpu --async $([ $loop = busy ] && echo --busy-poll) \
+          --modules "$modules" --duration "$duration" --concurrency "$level" --threads "$host_threads" \
+          --json "$out/.h$loop$level.json" "$@" >/dev/null
+        host+=("$out/.h$loop$level.json")
+      done
       if [ "$host_threads" != "$threads" ]; then
         "$bench" handshake --provider default --duration "$duration" --concurrency "$level" \
           --threads "$host_threads" --json "$out/.f$level.json" "$@" >/dev/null

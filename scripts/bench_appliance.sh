@@ -56,9 +56,6 @@ cpu_ticks() {  # CPU -> "busy total" jiffies from /proc/stat (busy: all but idle
   # user nice system idle iowait irq softirq steal (guest time is already in user and nice)
   awk -v c="cpu$1" '$1 == c { t = 0; for (i = 2; i <= 9; i++) t += $i; print t - $5 - $6, t }' /proc/stat
 }
-busy_core_seconds() {  # the appliance's busy-poll cycles so far, in core-seconds
-  $PY -c 'import json,sys; print(json.load(open(sys.argv[1]))["total"]["busy_core_seconds"])' "$STATS"
-}
 
 # One load run, with the share of each core kept busy (from /proc/stat: its processes and the
 # kernel's receive work steered there; for the busy-polling appliance its own busy cycles, its
@@ -67,11 +64,11 @@ load() {  # HOST MODE CONNS SIZE
   local c0 s0 c1 s1 b0="" b1="" r kind=kernel
   [ "$1" = "$SERVER_IP" ] && kind=appliance
   read -r -a c0 < <(cpu_ticks 0); read -r -a s0 < <(cpu_ticks 1)
-  [ $kind = kernel ] || b0=$(busy_core_seconds || true)
+  [ $kind = kernel ] || b0=$(appliance_busy_core_seconds || true)
   r=$(in_ns taskset -c 0 "$LOAD" --host "$1" --port 9000 --mode "$2" --conns "$3" --size "$4" \
     --seconds "$SECONDS_PER_RUN")
   read -r -a c1 < <(cpu_ticks 0); read -r -a s1 < <(cpu_ticks 1)
-  if [ $kind = appliance ]; then sleep 0.3; b1=$(busy_core_seconds || true); fi  # stats rewritten every 200 ms
+  if [ $kind = appliance ]; then sleep 0.3; b1=$(appliance_busy_core_seconds || true); fi  # stats rewritten every 200 ms
   $PY - "$r" "${c0[*]}" "${c1[*]}" "${s0[*]}" "${s1[*]}" "$kind" "$b0" "$b1" <<'PY'
 import json, sys
 r, c0, c1, s0, s1, kind, b0, b1 = sys.argv[1:]
@@ -84,7 +81,8 @@ res["client_core_busy"] = share(c0, c1)
 # lack them (an older binary) or the run was too short (bulk: the stats file is rewritten every
 # 200 ms); a kernel server: its core from /proc/stat.
 if kind == "appliance":
-    res["server_core_busy"] = (float(b1) - float(b0)) / res["seconds"] if b0 and b1 and res["seconds"] > 1 else None
+    known = b0 not in ("", "null") and b1 not in ("", "null")
+    res["server_core_busy"] = (float(b1) - float(b0)) / res["seconds"] if known and res["seconds"] > 1 else None
 else:
     res["server_core_busy"] = share(s0, s1)
 print(json.dumps(res))

@@ -84,11 +84,7 @@ server_pids() {  # the processes whose CPU is the server's
 }
 
 busy_core_seconds() {  # the appliance's busy cycles so far, in core-seconds (null for HAProxy)
-  if [ "$TLS_SERVER" = appliance ] && [ -f "$STATS" ]; then
-    $PY -c 'import json,sys; print(json.load(open(sys.argv[1]))["total"]["busy_core_seconds"])' "$STATS"
-  else
-    echo null
-  fi
+  if [ "$TLS_SERVER" = appliance ]; then appliance_busy_core_seconds; else echo null; fi
 }
 
 handshakes() {  # label -> one JSON object (gputls-bench's run)

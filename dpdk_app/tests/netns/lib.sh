@@ -143,6 +143,16 @@ veth_to_ns() {
   ip netns exec "$NS" ethtool -K "$2" tx off >/dev/null 2>&1 || true
 }
 
+# appliance_busy_core_seconds: the current appliance's busy-poll cycles so far, in core-seconds,
+# from its stats file ("null" before it wrote one); its core always reads 100% busy otherwise.
+appliance_busy_core_seconds() {
+  if [ -f "$STATS" ]; then
+    $PY -c 'import json,sys; print(json.load(open(sys.argv[1]))["total"]["busy_core_seconds"])' "$STATS"
+  else
+    echo null
+  fi
+}
+
 # steer_receive DEV CPU|off [NS]: DEV's receive processing (in NS, else here) on CPU, by RPS, or
 # where the frame was sent (off, the kernel's default). A veth receives a frame in its sender's
 # context, so by default a kernel server's receive work runs on its client's core and the
